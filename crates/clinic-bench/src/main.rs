@@ -1,0 +1,338 @@
+//! `clinic-bench`: benchmarks on the deterministic clinic of `performance.md`.
+//!
+//! Usage: `cargo run -p clinic-bench --release -- --size L [--record]`
+//!
+//! Each benchmark states its workload. Prints a table (median, p95, p99,
+//! max) and writes JSON; `--record` also writes `docs/benchmarks/<SIZE>.{json,md}`.
+
+use clap::Parser;
+use clinic_client::{demo, Password, SystemClock, Workstation};
+use clinic_core::demo::{demo_patient, DemoSize};
+use clinic_core::patient_number::format_patient_number;
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Parser, Debug)]
+#[command(about = "Clinic benchmarks on deterministic data")]
+struct Args {
+    /// Data size: S, L or XL
+    #[arg(long, default_value = "S")]
+    size: String,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Search queries per kind
+    #[arg(long, default_value_t = 400)]
+    queries: usize,
+    /// Where to write the JSON result
+    #[arg(long, default_value = "bench-results")]
+    out: PathBuf,
+    /// Also write docs/benchmarks/<SIZE>.json and .md (the figures in the docs)
+    #[arg(long)]
+    record: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Figure {
+    name: String,
+    workload: String,
+    unit: String,
+    samples: usize,
+    median: f64,
+    p95: f64,
+    p99: f64,
+    max: f64,
+    target: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    size: String,
+    seed: u64,
+    machine: String,
+    profile: &'static str,
+    generated_at: String,
+    peak_rss_mib: f64,
+    figures: Vec<Figure>,
+    scalars: Vec<(String, f64, String)>,
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn figure(name: &str, workload: &str, target: Option<&str>, mut ms: Vec<f64>) -> Figure {
+    ms.sort_by(|a, b| a.total_cmp(b));
+    Figure {
+        name: name.into(),
+        workload: workload.into(),
+        unit: "ms".into(),
+        samples: ms.len(),
+        median: percentile(&ms, 50.0),
+        p95: percentile(&ms, 95.0),
+        p99: percentile(&ms, 99.0),
+        max: ms.last().copied().unwrap_or(f64::NAN),
+        target: target.map(str::to_string),
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown cpu".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("{cpu}, {cores} cores, {}", std::env::consts::OS)
+}
+
+/// One adjacent transposition in the middle of the word (a typical typo).
+fn typo(word: &str) -> String {
+    let mut c: Vec<char> = word.chars().collect();
+    if c.len() >= 4 {
+        let i = c.len() / 2;
+        if c[i] != c[i - 1] {
+            c.swap(i - 1, i);
+        } else {
+            c[i] = if c[i] == 'e' { 'a' } else { 'e' };
+        }
+    }
+    c.into_iter().collect()
+}
+
+fn main() {
+    let args = Args::parse();
+    let size = DemoSize::parse(&args.size).unwrap_or_else(|| {
+        eprintln!("error: --size must be S, L or XL");
+        std::process::exit(2)
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("ws");
+    let clock = Arc::new(SystemClock);
+    let passphrase =
+        clinic_store::keys::Passphrase::new("benchmark passphrase".into()).expect("valid");
+    let mut ws = Workstation::create_empty(&data, "Bench Clinic", passphrase, None, clock)
+        .expect("create store");
+    let password = Password::new("bench-password-1".into());
+
+    eprintln!("generating size {size:?} (seed {}) ...", args.seed);
+    let report = demo::generate(&mut ws, size, args.seed, &password, |done, total| {
+        if done % 100_000 == 0 && total >= 100_000 {
+            eprintln!("  {done}/{total}");
+        }
+    })
+    .expect("demo data");
+    let mut scalars = vec![
+        (
+            "bulk load: patients/s (validate + insert + index + vocabulary, one transaction)"
+                .to_string(),
+            report.patients as f64 / report.seconds,
+            "rows/s".to_string(),
+        ),
+        (
+            "bulk load: seconds".to_string(),
+            report.seconds,
+            "s".to_string(),
+        ),
+    ];
+    ws.login("reception1@demo.clinic", &password)
+        .expect("login");
+
+    // Raw JSON size of the same patients versus the encrypted database.
+    let raw_json: u64 = (0..size.patients())
+        .map(|i| {
+            serde_json::to_vec(&demo_patient(args.seed, i))
+                .map(|v| v.len() as u64)
+                .unwrap_or(0)
+        })
+        .sum();
+    ws.store()
+        .expect("open")
+        .execute_raw_for_tests("PRAGMA wal_checkpoint(TRUNCATE)")
+        .expect("checkpoint");
+    let db_bytes = std::fs::metadata(data.join("clinic.db"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    scalars.push((
+        "local database size / raw JSON size (patients incl. search index)".into(),
+        db_bytes as f64 / raw_json as f64,
+        "ratio (target <= 1.5)".into(),
+    ));
+    scalars.push((
+        "local database size".into(),
+        db_bytes as f64 / 1_048_576.0,
+        "MiB".into(),
+    ));
+
+    // Query sets drawn from the data itself (deterministic).
+    let n = size.patients();
+    let step = (n / args.queries as u64).max(1);
+    let samples: Vec<_> = (0..args.queries as u64)
+        .map(|k| (k * step + 7) % n)
+        .map(|i| (i, demo_patient(args.seed, i).0))
+        .collect();
+    let mut kinds: Vec<(&str, &str, Vec<String>)> = vec![
+        (
+            "search: prefix as you type",
+            "each keystroke of a last name, 2..=6 letters",
+            vec![],
+        ),
+        (
+            "search: first + last name",
+            "\"first last\" prefixes (3 + 4 letters)",
+            vec![],
+        ),
+        (
+            "search: typo-tolerant",
+            "last name with two adjacent letters swapped",
+            vec![],
+        ),
+        (
+            "search: phone",
+            "phone digits as read out (no spaces)",
+            vec![],
+        ),
+        ("search: date of birth", "DD/MM/YYYY", vec![]),
+        (
+            "search: patient number",
+            "exact number with check digit",
+            vec![],
+        ),
+    ];
+    for (i, d) in &samples {
+        let last = clinic_core::search::fold(&d.last_name);
+        for l in 2..=last.chars().count().min(6) {
+            kinds[0].2.push(last.chars().take(l).collect());
+        }
+        let first = clinic_core::search::fold(&d.first_name);
+        kinds[1].2.push(format!(
+            "{} {}",
+            first.chars().take(3).collect::<String>(),
+            last.chars().take(4).collect::<String>()
+        ));
+        if last.chars().count() >= 5 {
+            kinds[2].2.push(typo(&last));
+        }
+        kinds[3]
+            .2
+            .push(d.phone.clone().unwrap_or_default().replace(' ', ""));
+        kinds[4].2.push(
+            d.date_of_birth
+                .map(|x| x.format("%d/%m/%Y").to_string())
+                .unwrap_or_default(),
+        );
+        kinds[5].2.push(format_patient_number(i + 1));
+    }
+    let target = match size {
+        DemoSize::XL => Some("p99 <= 30 ms (XL)"),
+        DemoSize::L => Some("p99 <= 10 ms (L)"),
+        DemoSize::S => None,
+    };
+    let mut figures = Vec::new();
+    let mut all = Vec::new();
+    let mut empty = 0usize;
+    // Warm the page cache and statement cache the way a running app would be.
+    for q in kinds.iter().flat_map(|k| k.2.iter()).take(200) {
+        let _ = ws.search_patients(q, 20);
+    }
+    for (name, workload, queries) in &kinds {
+        let mut ms = Vec::with_capacity(queries.len());
+        for q in queries {
+            let t = Instant::now();
+            let hits = ws.search_patients(q, 20).expect("search");
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+            if hits.is_empty() {
+                empty += 1;
+            }
+        }
+        all.extend_from_slice(&ms);
+        figures.push(figure(name, workload, target, ms));
+    }
+    figures.push(figure(
+        "search: all kinds together",
+        "every query above, 20 results each",
+        target,
+        all,
+    ));
+    scalars.push((
+        "search queries that found nothing (should be 0)".into(),
+        empty as f64,
+        "queries".into(),
+    ));
+
+    let result = Report {
+        size: format!("{size:?}"),
+        seed: args.seed,
+        machine: machine(),
+        profile: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        generated_at: chrono::Utc::now().to_rfc3339(),
+        peak_rss_mib: peak_rss_mib(),
+        figures,
+        scalars,
+    };
+    let mut md = format!(
+        "### Size {} (seed {}), {} build\n\nMachine: {}. Peak RSS {:.0} MiB. Measured {}.\n\n| figure | workload | n | median ms | p95 ms | p99 ms | max ms | target |\n|---|---|---|---|---|---|---|---|\n",
+        result.size, result.seed, result.profile, result.machine, result.peak_rss_mib, result.generated_at
+    );
+    for f in &result.figures {
+        md.push_str(&format!(
+            "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} | {} |\n",
+            f.name,
+            f.workload,
+            f.samples,
+            f.median,
+            f.p95,
+            f.p99,
+            f.max,
+            f.target.clone().unwrap_or_default()
+        ));
+    }
+    md.push_str("\n| figure | value | unit |\n|---|---|---|\n");
+    for (n, v, u) in &result.scalars {
+        md.push_str(&format!("| {n} | {v:.2} | {u} |\n"));
+    }
+    println!("{md}");
+    let json = serde_json::to_string_pretty(&result).expect("json");
+    std::fs::create_dir_all(&args.out).expect("out dir");
+    let path = args.out.join(format!("bench-{}.json", result.size));
+    std::fs::write(&path, &json).expect("write json");
+    eprintln!("wrote {}", path.display());
+    if args.record {
+        let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks");
+        std::fs::create_dir_all(&docs).expect("docs dir");
+        std::fs::write(docs.join(format!("{}.json", result.size)), &json).expect("write");
+        std::fs::write(docs.join(format!("{}.md", result.size)), &md).expect("write");
+        eprintln!("recorded in {}", docs.display());
+    }
+    if empty > 0 {
+        eprintln!("error: {empty} queries found nothing");
+        std::process::exit(1);
+    }
+}

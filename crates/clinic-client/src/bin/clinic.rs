@@ -1,0 +1,861 @@
+//! `clinic`: the scripting and admin interface of a workstation. It only
+//! parses arguments, calls the use-cases in `clinic_client`, and prints.
+//!
+//! Secrets never come from argv: `CLINIC_PASSPHRASE` (store passphrase, when
+//! the OS keychain is not used), `CLINIC_PASSWORD` (the acting user's
+//! password), `CLINIC_NEW_PASSWORD` / `CLINIC_NEW_PASSPHRASE` for new ones.
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use clinic_client::{demo, InitOptions, Password, SystemClock, Workstation};
+use clinic_core::demo::DemoSize;
+use clinic_core::national_id::NationalIdKind;
+use clinic_core::patient::*;
+use clinic_core::{ClinicError, ClinicResult, ErrorCode, FieldError};
+use clinic_store::identity::ClinicianProfile;
+use clinic_store::keys::{Keychain, Passphrase, Unlock};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "clinic",
+    version,
+    about = "Offline-first clinic workstation: encrypted local store, patients, audit."
+)]
+struct Cli {
+    /// Data directory of the workstation store [env: CLINIC_DATA_DIR; default: ~/.local/share/clinic]
+    #[arg(long, global = true, env = "CLINIC_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Acting user's email (password from CLINIC_PASSWORD)
+    #[arg(long, global = true, env = "CLINIC_USER")]
+    user: Option<String>,
+    /// Print machine-readable JSON
+    #[arg(long, global = true)]
+    json: bool,
+    /// Do not use the OS keychain (unlock with CLINIC_PASSPHRASE only) [env: CLINIC_KEYCHAIN=off]
+    #[arg(long, global = true)]
+    no_keychain: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create an encrypted workstation store with a tenant and its first admin
+    Init(InitArgs),
+    /// Check the acting user's credentials and show the session
+    Login,
+    /// Store facts: tenant, device, sites, counts, cipher
+    Info,
+    #[command(subcommand)]
+    User(UserCmd),
+    #[command(subcommand)]
+    Role(RoleCmd),
+    #[command(subcommand)]
+    Patient(Box<PatientCmd>),
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Write an encrypted, consistent backup of the store into an empty folder (admin)
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Generate the deterministic demo clinic (performance.md sizes)
+    DemoData {
+        #[arg(long, value_parser = parse_size)]
+        size: DemoSize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+#[derive(Args, Debug)]
+struct InitArgs {
+    #[arg(long)]
+    tenant_name: String,
+    #[arg(long)]
+    admin_email: String,
+    #[arg(long, default_value = "Administrator")]
+    admin_name: String,
+    #[arg(long, default_value = "Main site")]
+    site_name: String,
+    #[arg(long, default_value = "Europe/London")]
+    timezone: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCmd {
+    /// Add a user (password from CLINIC_NEW_PASSWORD)
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        specialization: Option<String>,
+        #[arg(long)]
+        registration_number: Option<String>,
+    },
+    List,
+    Disable {
+        email: String,
+    },
+    Enable {
+        email: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum RoleCmd {
+    /// Roles and their permission matrix
+    List,
+}
+
+#[derive(Args, Debug, Default)]
+struct PatientFields {
+    #[arg(long)]
+    first_name: Option<String>,
+    #[arg(long)]
+    middle_name: Option<String>,
+    #[arg(long)]
+    last_name: Option<String>,
+    #[arg(long)]
+    preferred_name: Option<String>,
+    /// Date of birth, YYYY-MM-DD
+    #[arg(long, value_parser = parse_date)]
+    dob: Option<NaiveDate>,
+    /// female | male | intersex | unknown
+    #[arg(long, value_parser = parse_sex)]
+    sex: Option<SexAtBirth>,
+    #[arg(long)]
+    gender: Option<String>,
+    #[arg(long)]
+    phone: Option<String>,
+    #[arg(long)]
+    alt_phone: Option<String>,
+    #[arg(long)]
+    email: Option<String>,
+    #[arg(long)]
+    address_line1: Option<String>,
+    #[arg(long)]
+    address_line2: Option<String>,
+    #[arg(long)]
+    city: Option<String>,
+    #[arg(long)]
+    state: Option<String>,
+    #[arg(long)]
+    postcode: Option<String>,
+    /// Two-letter country code
+    #[arg(long)]
+    country: Option<String>,
+    /// KIND:VALUE, kind one of nhs, ca_sin, nl_bsn, se_personnummer, us_ssn, other
+    #[arg(long)]
+    national_id: Option<String>,
+    #[arg(long)]
+    blood_group: Option<String>,
+    /// Front-desk flag (repeatable)
+    #[arg(long = "flag")]
+    flags: Vec<String>,
+    /// Allergy as SUBSTANCE[:SEVERITY[:REACTION]] (repeatable); severity mild|moderate|severe|life_threatening
+    #[arg(long = "allergy")]
+    allergies: Vec<String>,
+    /// Further details as a JSON file: {"insurances": [...], "emergency_contacts": [...], "consents": [...], ...}
+    #[arg(long)]
+    details_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum PatientCmd {
+    /// Register a patient; prints the record with its id and patient_number
+    Add(PatientFields),
+    /// Change a patient (only the given fields; an empty value clears an optional field)
+    Edit {
+        /// Patient id or patient number
+        patient: String,
+        #[command(flatten)]
+        fields: PatientFields,
+        /// Remove a list item (allergy, insurance, ...) by its id (repeatable)
+        #[arg(long = "remove-item")]
+        remove: Vec<uuid::Uuid>,
+    },
+    /// Show a patient's record (audited)
+    Show { patient: String },
+    /// Search as you type: name, phone, date of birth, patient number, national id
+    Search {
+        text: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Possible duplicates of a person before registering them
+    Duplicates(PatientFields),
+    /// Archive a patient (soft delete; kept for retention)
+    Archive {
+        patient: String,
+        #[arg(long, default_value = "archived at the front desk")]
+        reason: String,
+    },
+    /// Merge a duplicate record into the one to keep
+    Merge {
+        #[arg(long)]
+        keep: String,
+        #[arg(long)]
+        duplicate: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCmd {
+    /// Verify the hash chain; exits non-zero naming the first bad event
+    Verify,
+    /// Recent audit events (admin)
+    Log {
+        #[arg(long)]
+        patient: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeyCmd {
+    /// Re-wrap the database key under CLINIC_NEW_PASSPHRASE (unlock with CLINIC_PASSPHRASE or the keychain)
+    ChangePassphrase,
+    /// Link (or re-link) the store to the OS keychain
+    LinkKeychain,
+}
+
+fn parse_size(s: &str) -> Result<DemoSize, String> {
+    DemoSize::parse(s).ok_or_else(|| "size must be S, L or XL".into())
+}
+fn parse_date(s: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("'{s}' is not a date in the form YYYY-MM-DD"))
+}
+fn parse_sex(s: &str) -> Result<SexAtBirth, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_lowercase()))
+        .map_err(|_| "use female, male, intersex or unknown".into())
+}
+
+fn field_error(field: &str, message: impl Into<String>) -> ClinicError {
+    ClinicError::validation(vec![FieldError {
+        field: field.into(),
+        message: message.into(),
+    }])
+}
+
+fn env_secret(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|s| !s.is_empty())
+}
+
+fn require_env(name: &str, what: &str) -> ClinicResult<String> {
+    env_secret(name).ok_or_else(|| {
+        ClinicError::new(
+            ErrorCode::Validation,
+            format!("Set {name} to {what} (secrets are never taken from the command line)."),
+        )
+    })
+}
+
+fn parse_allergy(s: &str) -> ClinicResult<NewAllergy> {
+    let mut parts = s.splitn(3, ':');
+    let substance = parts.next().unwrap_or_default().to_string();
+    let severity = match parts.next().map(str::trim).filter(|x| !x.is_empty()) {
+        None => Severity::Moderate,
+        Some(x) => {
+            serde_json::from_value(serde_json::Value::String(x.to_lowercase())).map_err(|_| {
+                field_error(
+                    "allergies.severity",
+                    "use mild, moderate, severe or life_threatening",
+                )
+            })?
+        }
+    };
+    Ok(NewAllergy {
+        substance,
+        reaction: parts.next().map(str::to_string),
+        severity,
+    })
+}
+
+impl PatientFields {
+    fn national_id(&self) -> ClinicResult<(Option<NationalIdKind>, Option<String>)> {
+        match &self.national_id {
+            None => Ok((None, None)),
+            Some(v) if v.trim().is_empty() => Ok((None, Some(String::new()))),
+            Some(v) => {
+                let (kind, value) = v.split_once(':').ok_or_else(|| {
+                    field_error("national_id", "write it as KIND:VALUE, e.g. nhs:9434765919")
+                })?;
+                let kind = NationalIdKind::from_key(kind.trim()).ok_or_else(|| {
+                    field_error(
+                        "national_id_kind",
+                        "use nhs, ca_sin, nl_bsn, se_personnummer, us_ssn or other",
+                    )
+                })?;
+                Ok((Some(kind), Some(value.to_string())))
+            }
+        }
+    }
+
+    fn lists(&self) -> ClinicResult<NewLists> {
+        let mut lists: NewLists = match &self.details_file {
+            None => NewLists::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    field_error(
+                        "details_file",
+                        format!("cannot read {}: {e}", path.display()),
+                    )
+                })?;
+                serde_json::from_str(&text).map_err(|e| {
+                    field_error(
+                        "details_file",
+                        format!("is not valid patient details JSON: {e}"),
+                    )
+                })?
+            }
+        };
+        for a in &self.allergies {
+            lists.allergies.push(parse_allergy(a)?);
+        }
+        Ok(lists)
+    }
+
+    fn details(&self) -> ClinicResult<PatientDetails> {
+        let (kind, nid) = self.national_id()?;
+        Ok(PatientDetails {
+            first_name: self.first_name.clone().unwrap_or_default(),
+            middle_name: self.middle_name.clone(),
+            last_name: self.last_name.clone().unwrap_or_default(),
+            preferred_name: self.preferred_name.clone(),
+            date_of_birth: self.dob,
+            sex_at_birth: self.sex,
+            gender: self.gender.clone(),
+            phone: self.phone.clone(),
+            alt_phone: self.alt_phone.clone(),
+            email: self.email.clone(),
+            address_line1: self.address_line1.clone(),
+            address_line2: self.address_line2.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            postcode: self.postcode.clone(),
+            country: self.country.clone(),
+            national_id_kind: kind,
+            national_id: nid,
+            blood_group: self.blood_group.clone(),
+            flags: self.flags.clone(),
+            ..Default::default()
+        })
+    }
+
+    fn patch(&self, remove_ids: Vec<uuid::Uuid>) -> ClinicResult<PatientPatch> {
+        let (kind, nid) = self.national_id()?;
+        Ok(PatientPatch {
+            first_name: self.first_name.clone(),
+            middle_name: self.middle_name.clone(),
+            last_name: self.last_name.clone(),
+            preferred_name: self.preferred_name.clone(),
+            date_of_birth: self.dob,
+            sex_at_birth: self.sex,
+            gender: self.gender.clone(),
+            phone: self.phone.clone(),
+            alt_phone: self.alt_phone.clone(),
+            email: self.email.clone(),
+            address_line1: self.address_line1.clone(),
+            address_line2: self.address_line2.clone(),
+            city: self.city.clone(),
+            state: self.state.clone(),
+            postcode: self.postcode.clone(),
+            country: self.country.clone(),
+            national_id_kind: kind,
+            national_id: nid,
+            blood_group: self.blood_group.clone(),
+            flags: (!self.flags.is_empty()).then(|| self.flags.clone()),
+            add: self.lists()?,
+            remove_ids,
+            ..Default::default()
+        })
+    }
+}
+
+struct Ctx {
+    dir: PathBuf,
+    json: bool,
+    user: Option<String>,
+    keychain: Option<Keychain>,
+}
+
+impl Ctx {
+    fn unlock(&self) -> ClinicResult<Unlock> {
+        if let Some(p) = env_secret("CLINIC_PASSPHRASE") {
+            return Ok(Unlock::Passphrase(Passphrase::new(p)?));
+        }
+        match &self.keychain {
+            Some(kc) => Ok(Unlock::Keychain(kc.clone())),
+            None => Err(ClinicError::new(
+                ErrorCode::KeyUnavailable,
+                "Set CLINIC_PASSPHRASE to unlock the store (the OS keychain is switched off).",
+            )),
+        }
+    }
+
+    fn open(&self) -> ClinicResult<Workstation> {
+        Workstation::open(&self.dir, &self.unlock()?, Arc::new(SystemClock))
+    }
+
+    /// Opens the store and signs in the acting user.
+    fn signed_in(&self) -> ClinicResult<Workstation> {
+        let email = self.user.clone().ok_or_else(|| {
+            ClinicError::new(
+                ErrorCode::Validation,
+                "Say who is acting with --user EMAIL (or CLINIC_USER).",
+            )
+        })?;
+        let password = Password::new(require_env(
+            "CLINIC_PASSWORD",
+            "the acting user's password",
+        )?);
+        let mut ws = self.open()?;
+        ws.login(&email, &password)?;
+        Ok(ws)
+    }
+
+    fn print<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) {
+        if self.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(value).unwrap_or_default()
+            );
+        } else {
+            println!("{}", human(value));
+        }
+    }
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(x).join("clinic");
+    }
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".local/share/clinic"))
+        .unwrap_or_else(|| PathBuf::from("clinic-data"))
+}
+
+fn patient_line(p: &Patient) -> String {
+    let mut s = format!(
+        "{}  {}, {}  born {}  {}",
+        p.patient_number,
+        p.details.last_name,
+        p.details.first_name,
+        p.details
+            .date_of_birth
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        p.details.phone.clone().unwrap_or_default()
+    );
+    if let Some(into) = p.merged_into {
+        s.push_str(&format!("\n  merged into {into}"));
+    } else if p.archived_at.is_some() {
+        s.push_str("\n  ARCHIVED");
+    }
+    for a in &p.lists.allergies {
+        s.push_str(&format!(
+            "\n  allergy: {} ({:?}){}",
+            a.substance,
+            a.severity,
+            a.reaction
+                .as_ref()
+                .map(|r| format!(" - {r}"))
+                .unwrap_or_default()
+        ));
+    }
+    if !p.redacted.is_empty() {
+        s.push_str(&format!("\n  (hidden for your role: {:?})", p.redacted));
+    }
+    s.push_str(&format!("\n  id {}", p.id));
+    s
+}
+
+fn run(cli: Cli) -> ClinicResult<()> {
+    let keychain_off = cli.no_keychain
+        || std::env::var("CLINIC_KEYCHAIN").is_ok_and(|v| v.eq_ignore_ascii_case("off"));
+    let keychain = (!keychain_off).then(|| {
+        std::env::var("CLINIC_KEYCHAIN_SERVICE")
+            .map(Keychain::with_service)
+            .unwrap_or_default()
+    });
+    let ctx = Ctx {
+        dir: cli.data_dir.clone().unwrap_or_else(default_data_dir),
+        json: cli.json,
+        user: cli.user.clone(),
+        keychain,
+    };
+    match cli.command {
+        Command::Init(a) => {
+            let passphrase = Passphrase::new(require_env("CLINIC_PASSPHRASE", "the store passphrase (recovery key; also unlocks the store where no OS keychain is usable)")?)?;
+            let password =
+                Password::new_checked(require_env("CLINIC_PASSWORD", "the new admin's password")?)?;
+            let ws = Workstation::init(
+                &ctx.dir,
+                InitOptions {
+                    tenant_name: a.tenant_name,
+                    admin_email: a.admin_email,
+                    admin_name: a.admin_name,
+                    admin_password: password,
+                    passphrase,
+                    keychain: ctx.keychain.clone(),
+                    site_name: a.site_name,
+                    timezone: a.timezone,
+                },
+                Arc::new(SystemClock),
+            )?;
+            let info = ws.info()?;
+            ctx.print(&info, |i| {
+                format!(
+                    "Created an encrypted workstation store for {} in {} (SQLCipher {}).",
+                    i.tenant.name,
+                    ctx.dir.display(),
+                    i.cipher_version
+                )
+            });
+        }
+        Command::Login => {
+            let ws = ctx.signed_in()?;
+            let s = ws
+                .session()
+                .ok_or_else(|| ClinicError::internal("no session"))?;
+            ctx.print(s, |s| {
+                format!(
+                    "Signed in as {} ({}), roles: {}",
+                    s.name,
+                    s.email,
+                    s.roles.join(", ")
+                )
+            });
+        }
+        Command::Info => {
+            let ws = ctx.open()?;
+            ctx.print(&ws.info()?, |i| {
+                format!(
+                    "{} — {} patients, {} users, {} audit events, schema {}, SQLCipher {}",
+                    i.tenant.name,
+                    i.patients,
+                    i.users,
+                    i.audit_events,
+                    i.schema_version,
+                    i.cipher_version
+                )
+            });
+        }
+        Command::User(cmd) => {
+            let mut ws = ctx.signed_in()?;
+            match cmd {
+                UserCmd::Add {
+                    email,
+                    name,
+                    role,
+                    specialization,
+                    registration_number,
+                } => {
+                    let password = Password::new_checked(require_env(
+                        "CLINIC_NEW_PASSWORD",
+                        "the new user's password",
+                    )?)?;
+                    let profile =
+                        (specialization.is_some() || registration_number.is_some()).then(|| {
+                            ClinicianProfile {
+                                specialization,
+                                registration_number,
+                                ..Default::default()
+                            }
+                        });
+                    let u = ws.add_user(&email, &name, &role, &password, profile)?;
+                    ctx.print(&u, |u| {
+                        format!("Added {} <{}> as {}", u.name, u.email, u.roles.join(", "))
+                    });
+                }
+                UserCmd::List => {
+                    let users = ws.list_users()?;
+                    ctx.print(&users, |us| {
+                        us.iter()
+                            .map(|u| {
+                                format!(
+                                    "{:<32} {:<28} {:<14} {}",
+                                    u.email,
+                                    u.name,
+                                    u.roles.join(","),
+                                    u.status
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    });
+                }
+                UserCmd::Disable { email } => {
+                    let u = ws.set_user_disabled(&email, true)?;
+                    ctx.print(&u, |u| format!("Disabled {}", u.email));
+                }
+                UserCmd::Enable { email } => {
+                    let u = ws.set_user_disabled(&email, false)?;
+                    ctx.print(&u, |u| format!("Enabled {}", u.email));
+                }
+            }
+        }
+        Command::Role(RoleCmd::List) => {
+            let mut ws = ctx.signed_in()?;
+            let roles = ws.list_roles()?;
+            ctx.print(&roles, |rs| {
+                rs.iter()
+                    .map(|r| format!("{:<14} {}", r.key, r.name))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::Patient(cmd) => {
+            let mut ws = ctx.signed_in()?;
+            match *cmd {
+                PatientCmd::Add(f) => {
+                    let r = ws.register_patient(f.details()?, f.lists()?)?;
+                    if !r.duplicate_candidates.is_empty() && !ctx.json {
+                        eprintln!(
+                            "warning: {} possible duplicate(s) of this patient exist:",
+                            r.duplicate_candidates.len()
+                        );
+                        for c in &r.duplicate_candidates {
+                            eprintln!(
+                                "  {} {}, {} ({})",
+                                c.patient_number,
+                                c.last_name,
+                                c.first_name,
+                                c.reasons.join("; ")
+                            );
+                        }
+                    }
+                    ctx.print(&r, |r| format!("Registered {}", patient_line(&r.patient)));
+                }
+                PatientCmd::Edit {
+                    patient,
+                    fields,
+                    remove,
+                } => {
+                    let id = ws.resolve_patient(&patient)?;
+                    let p = ws.edit_patient(id, fields.patch(remove)?)?;
+                    ctx.print(&p, |p| format!("Updated {}", patient_line(p)));
+                }
+                PatientCmd::Show { patient } => {
+                    let id = ws.resolve_patient(&patient)?;
+                    let p = ws.show_patient(id)?;
+                    ctx.print(&p, patient_line);
+                }
+                PatientCmd::Search { text, limit } => {
+                    let hits = ws.search_patients(&text, limit)?;
+                    ctx.print(&hits, |hs| {
+                        if hs.is_empty() {
+                            return "No patients found.".into();
+                        }
+                        hs.iter()
+                            .map(|h| {
+                                format!(
+                                    "{}  {}, {}  born {}  {}",
+                                    h.patient_number,
+                                    h.last_name,
+                                    h.first_name,
+                                    h.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+                                    h.phone.clone().unwrap_or_default()
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    });
+                }
+                PatientCmd::Duplicates(f) => {
+                    let c = ws.find_duplicates(&f.details()?)?;
+                    ctx.print(&c, |cs| {
+                        if cs.is_empty() {
+                            "No likely duplicates.".into()
+                        } else {
+                            cs.iter()
+                                .map(|c| {
+                                    format!(
+                                        "{} {}, {} ({})",
+                                        c.patient_number,
+                                        c.last_name,
+                                        c.first_name,
+                                        c.reasons.join("; ")
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        }
+                    });
+                }
+                PatientCmd::Archive { patient, reason } => {
+                    let id = ws.resolve_patient(&patient)?;
+                    ws.archive_patient(id, &reason)?;
+                    ctx.print(&serde_json::json!({"id": id, "archived": true}), |_| {
+                        "Archived.".into()
+                    });
+                }
+                PatientCmd::Merge { keep, duplicate } => {
+                    let keep = ws.resolve_patient(&keep)?;
+                    let dup = ws.resolve_patient(&duplicate)?;
+                    let p = ws.merge_patients(keep, dup)?;
+                    ctx.print(&p, |p| format!("Merged into {}", patient_line(p)));
+                }
+            }
+        }
+        Command::Audit(AuditCmd::Verify) => {
+            let ws = ctx.open()?;
+            match ws.verify_audit()? {
+                Ok(n) => ctx.print(&serde_json::json!({"ok": true, "events": n}), |_| {
+                    format!("Audit chain intact: {n} events verified.")
+                }),
+                Err(b) => {
+                    if ctx.json {
+                        println!("{}", serde_json::json!({"ok": false, "break": b}));
+                    }
+                    return Err(ClinicError::new(
+                        ErrorCode::AuditChainBroken,
+                        format!(
+                            "Audit chain broken at event {}{}: {}",
+                            b.seq,
+                            b.event_id.map(|i| format!(" ({i})")).unwrap_or_default(),
+                            b.reason
+                        ),
+                    ));
+                }
+            }
+        }
+        Command::Audit(AuditCmd::Log { patient, limit }) => {
+            let mut ws = ctx.signed_in()?;
+            let pid = patient.map(|p| ws.resolve_patient(&p)).transpose()?;
+            let events = ws.audit_log(pid, limit)?;
+            ctx.print(&events, |es| {
+                es.iter()
+                    .map(|e| {
+                        format!(
+                            "{} #{:<6} {:<22} {} {}",
+                            e.at.format("%Y-%m-%d %H:%M:%S"),
+                            e.seq,
+                            e.action,
+                            e.entity_type,
+                            e.entity_id.map(|i| i.to_string()).unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::Key(cmd) => {
+            let unlock = ctx.unlock()?;
+            let mut ws = ctx.open()?;
+            match cmd {
+                KeyCmd::ChangePassphrase => {
+                    let new = Passphrase::new(require_env(
+                        "CLINIC_NEW_PASSPHRASE",
+                        "the new store passphrase",
+                    )?)?;
+                    ws.change_passphrase(&unlock, &new)?;
+                    ctx.print(&serde_json::json!({"ok": true}), |_| {
+                        "Passphrase changed; the old one no longer opens this store.".into()
+                    });
+                }
+                KeyCmd::LinkKeychain => {
+                    let kc = ctx.keychain.clone().ok_or_else(|| ClinicError::new(ErrorCode::KeyUnavailable, "The OS keychain is switched off (--no-keychain / CLINIC_KEYCHAIN=off)."))?;
+                    ws.link_keychain(&unlock, &kc)?;
+                    ctx.print(&serde_json::json!({"ok": true}), |_| {
+                        "The store is now unlocked through the OS keychain.".into()
+                    });
+                }
+            }
+        }
+        Command::Backup { out } => {
+            let unlock = ctx.unlock()?;
+            let mut ws = ctx.signed_in()?;
+            ws.backup(&out, &unlock)?;
+            ctx.print(&serde_json::json!({"ok": true, "out": out}), |_| format!("Backup written to {} (encrypted; restore by copying both files into a data folder).", out.display()));
+        }
+        Command::DemoData { size, seed } => {
+            let password = Password::new(
+                env_secret("CLINIC_PASSWORD").unwrap_or_else(|| "clinic-demo-password".into()),
+            );
+            let mut ws = if clinic_store::Store::exists(&ctx.dir) {
+                let ws = ctx.open()?;
+                let is_demo = ws.store()?.db().meta("demo")?.is_some();
+                if is_demo {
+                    ws
+                } else {
+                    // A real clinic's store: only its administrator may add demo data.
+                    let mut ws = ctx.signed_in()?;
+                    ws.list_users()?;
+                    ws
+                }
+            } else {
+                let passphrase =
+                    Passphrase::new(require_env("CLINIC_PASSPHRASE", "the store passphrase")?)?;
+                Workstation::create_empty(
+                    &ctx.dir,
+                    "Demo Clinic",
+                    passphrase,
+                    ctx.keychain.clone(),
+                    Arc::new(SystemClock),
+                )?
+            };
+            let json = ctx.json;
+            let report = demo::generate(&mut ws, size, seed, &password, |done, total| {
+                if !json && total >= 100_000 {
+                    eprintln!("  {done}/{total} patients");
+                }
+            })?;
+            ctx.print(&report, |r| format!("Demo clinic ready: {} patients, {} users (password: CLINIC_PASSWORD or clinic-demo-password) in {:.1} s", r.patients, r.users, r.seconds));
+        }
+    }
+    Ok(())
+}
+
+fn exit_code(code: ErrorCode) -> u8 {
+    match code {
+        ErrorCode::Validation => 3,
+        ErrorCode::NotFound => 4,
+        ErrorCode::Forbidden
+        | ErrorCode::InvalidCredentials
+        | ErrorCode::AccountLocked
+        | ErrorCode::SessionLocked => 5,
+        ErrorCode::WrongKey
+        | ErrorCode::KeyUnavailable
+        | ErrorCode::KeychainMismatch
+        | ErrorCode::StoreMissing
+        | ErrorCode::StoreExists
+        | ErrorCode::StoreCorrupt
+        | ErrorCode::SchemaTooNew => 6,
+        ErrorCode::Conflict | ErrorCode::NumbersExhausted => 7,
+        ErrorCode::AuditChainBroken => 8,
+        ErrorCode::Internal => 1,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json = cli.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                eprintln!("{}", serde_json::json!({"error": e}));
+            } else {
+                eprintln!("error: {}", e.message);
+                for f in &e.fields {
+                    eprintln!("  {}: {}", f.field, f.message);
+                }
+            }
+            ExitCode::from(exit_code(e.code))
+        }
+    }
+}

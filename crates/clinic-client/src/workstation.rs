@@ -1,0 +1,1066 @@
+//! The workstation: an unlocked store plus the signed-in user. Every
+//! use-case a person performs lives here, once; the CLI and the desktop app
+//! only convert arguments and call these. Each use-case checks permissions
+//! itself and writes its state change and its audit event in one transaction.
+
+use crate::auth::{burn_verification, hash_password, verify_password, Password};
+use crate::clock::Clock;
+use chrono::{DateTime, Duration, Utc};
+use clinic_core::audit::{AuditEntry, AuditEvent, ChainBreak};
+use clinic_core::patient::*;
+use clinic_core::permissions::{Action, BuiltinRole, Module, PermissionMatrix, SensitiveFlag};
+use clinic_core::{ClinicError, ClinicResult, ErrorCode, FieldError};
+use clinic_store::identity::{ClinicianProfile, Role, Site, Tenant, User};
+use clinic_store::keys::{Keychain, Passphrase, Unlock};
+use clinic_store::search::PatientSummary;
+use clinic_store::{Db, NewStore, Store};
+use serde::Serialize;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Failed sign-ins before the account is locked for [`LOCKOUT`].
+pub const MAX_FAILED_LOGINS: i64 = 5;
+pub const LOCKOUT: Duration = Duration::minutes(5);
+/// Default idle time before the workstation locks itself.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::minutes(10);
+
+/// The signed-in user.
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<String>,
+    pub permissions: PermissionMatrix,
+    pub tenant_id: Uuid,
+    pub device_id: Uuid,
+    pub started_at: DateTime<Utc>,
+    pub last_activity: DateTime<Utc>,
+}
+
+#[derive(Debug)]
+pub struct Workstation {
+    dir: PathBuf,
+    store: Option<Store>,
+    session: Option<Session>,
+    clock: Arc<dyn Clock>,
+    idle_timeout: Duration,
+}
+
+/// What `clinic init` needs.
+#[derive(Debug)]
+pub struct InitOptions {
+    pub tenant_name: String,
+    pub admin_email: String,
+    pub admin_name: String,
+    pub admin_password: Password,
+    /// Always required: it unlocks the store where no keychain is usable and
+    /// recovers it when the keychain entry is lost.
+    pub passphrase: Passphrase,
+    pub keychain: Option<Keychain>,
+    pub site_name: String,
+    pub timezone: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Registered {
+    #[serde(flatten)]
+    pub patient: Patient,
+    pub duplicate_candidates: Vec<DuplicateCandidate>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreInfo {
+    pub tenant: Tenant,
+    pub device_id: Uuid,
+    pub sites: Vec<Site>,
+    pub patients: i64,
+    pub users: usize,
+    pub audit_events: i64,
+    pub cipher_version: String,
+    pub schema_version: i64,
+}
+
+pub(crate) fn new_id(now: DateTime<Utc>) -> Uuid {
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        now.timestamp() as u64,
+        now.timestamp_subsec_nanos(),
+    );
+    Uuid::new_v7(ts)
+}
+
+fn normalize_email(field: &str, email: &str) -> ClinicResult<String> {
+    let e = email.trim().to_lowercase();
+    validate_email(&e).map_err(|m| {
+        ClinicError::validation(vec![FieldError {
+            field: field.into(),
+            message: m,
+        }])
+    })?;
+    Ok(e)
+}
+
+fn slug(name: &str) -> String {
+    let s: String = clinic_core::search::fold(name)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let s = s
+        .split('-')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    if s.is_empty() {
+        "clinic".into()
+    } else {
+        s
+    }
+}
+
+/// Seeds a new store: tenant, built-in roles, first site with rooms, admin user.
+pub(crate) fn seed_tenant(
+    db: &Db,
+    name: &str,
+    site: &str,
+    tz: &str,
+    admin: Option<(&str, &str, &str)>,
+    now: DateTime<Utc>,
+) -> ClinicResult<Uuid> {
+    db.insert_tenant(
+        &Tenant {
+            id: db.tenant_id,
+            name: name.into(),
+            slug: slug(name),
+            plan: "standalone".into(),
+        },
+        now,
+    )?;
+    db.insert_builtin_roles(|| new_id(now), now)?;
+    let site_id = new_id(now);
+    db.insert_site(
+        &Site {
+            id: site_id,
+            name: site.into(),
+            timezone: tz.into(),
+        },
+        now,
+    )?;
+    for i in 1..=3 {
+        db.insert_room(
+            new_id(now),
+            site_id,
+            &format!("Room {i}"),
+            "consulting",
+            now,
+        )?;
+    }
+    let (start, end) = clinic_core::patient_number::STANDALONE_BLOCK;
+    db.add_number_block("patient", start, end)?;
+    let mut admin_id = Uuid::nil();
+    if let Some((email, display, hash)) = admin {
+        let role = db
+            .role_by_key(BuiltinRole::Admin.key())?
+            .ok_or_else(|| ClinicError::internal("admin role missing"))?;
+        admin_id = new_id(now);
+        db.insert_user(admin_id, email, display, hash, &[role.id], now)?;
+    }
+    db.append_audit(
+        new_id(now),
+        (admin_id != Uuid::nil()).then_some(admin_id),
+        now,
+        AuditEntry {
+            action: "store.create",
+            entity_type: "tenant",
+            entity_id: Some(db.tenant_id),
+            patient_id: None,
+            details: json!({}),
+        },
+    )?;
+    Ok(admin_id)
+}
+
+impl Workstation {
+    /// Creates a new encrypted workstation store with its tenant and first admin.
+    pub fn init(dir: &Path, opts: InitOptions, clock: Arc<dyn Clock>) -> ClinicResult<Workstation> {
+        let mut errs = clinic_core::error::FieldErrors::default();
+        let tenant_name = opts.tenant_name.trim().to_string();
+        if tenant_name.is_empty() || tenant_name.chars().count() > 200 {
+            errs.add("tenant_name", "is required (at most 200 characters)");
+        }
+        if opts.admin_name.trim().is_empty() {
+            errs.add("admin_name", "is required");
+        }
+        errs.into_result()?;
+        let email = normalize_email("admin_email", &opts.admin_email)?;
+        let hash = hash_password(&opts.admin_password)?;
+        let now = clock.now();
+        let store = Store::create(
+            dir,
+            NewStore {
+                tenant_id: new_id(now),
+                device_id: new_id(now),
+                passphrase: Some(opts.passphrase),
+                keychain: opts.keychain,
+            },
+            |db| {
+                seed_tenant(
+                    db,
+                    &tenant_name,
+                    &opts.site_name,
+                    &opts.timezone,
+                    Some((&email, opts.admin_name.trim(), &hash)),
+                    now,
+                )
+                .map(|_| ())
+            },
+        )?;
+        Ok(Workstation {
+            dir: dir.to_path_buf(),
+            store: Some(store),
+            session: None,
+            clock,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        })
+    }
+
+    /// Creates a store without users (demo data fills it).
+    pub fn create_empty(
+        dir: &Path,
+        tenant: &str,
+        passphrase: Passphrase,
+        keychain: Option<Keychain>,
+        clock: Arc<dyn Clock>,
+    ) -> ClinicResult<Workstation> {
+        let now = clock.now();
+        let store = Store::create(
+            dir,
+            NewStore {
+                tenant_id: new_id(now),
+                device_id: new_id(now),
+                passphrase: Some(passphrase),
+                keychain,
+            },
+            |db| {
+                seed_tenant(db, tenant, "Northside", "Europe/London", None, now)?;
+                db.set_meta("demo", "1")
+            },
+        )?;
+        Ok(Workstation {
+            dir: dir.to_path_buf(),
+            store: Some(store),
+            session: None,
+            clock,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        })
+    }
+
+    pub fn open(dir: &Path, unlock: &Unlock, clock: Arc<dyn Clock>) -> ClinicResult<Workstation> {
+        let store = Store::open(dir, unlock)?;
+        Ok(Workstation {
+            dir: dir.to_path_buf(),
+            store: Some(store),
+            session: None,
+            clock,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        })
+    }
+
+    pub fn set_idle_timeout(&mut self, t: Duration) {
+        self.idle_timeout = t;
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub(crate) fn store_mut(&mut self) -> ClinicResult<&mut Store> {
+        self.store.as_mut().ok_or_else(|| {
+            ClinicError::new(
+                ErrorCode::SessionLocked,
+                "The workstation is locked; unlock it to continue.",
+            )
+        })
+    }
+
+    pub fn store(&self) -> ClinicResult<&Store> {
+        self.store.as_ref().ok_or_else(|| {
+            ClinicError::new(
+                ErrorCode::SessionLocked,
+                "The workstation is locked; unlock it to continue.",
+            )
+        })
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    pub fn is_locked(&self) -> bool {
+        self.store.is_none()
+    }
+
+    /// Closes the database and drops the key and the session.
+    pub fn lock(&mut self) {
+        self.session = None;
+        self.store = None;
+    }
+
+    /// Locks if the session has been idle longer than the timeout; returns whether it locked.
+    pub fn lock_if_idle(&mut self) -> bool {
+        let idle = self
+            .session
+            .as_ref()
+            .is_some_and(|s| self.clock.now() - s.last_activity > self.idle_timeout);
+        if idle {
+            self.lock();
+        }
+        idle
+    }
+
+    /// Unlocks a locked workstation again (the person must sign in afterwards).
+    pub fn unlock(&mut self, unlock: &Unlock) -> ClinicResult<()> {
+        if self.store.is_none() {
+            self.store = Some(Store::open(&self.dir, unlock)?);
+        }
+        Ok(())
+    }
+
+    /// Signs a user in against the locally cached password hash (works offline).
+    /// Replaces any current session (fast user switch); the switch is audited.
+    pub fn login(&mut self, email: &str, password: &Password) -> ClinicResult<&Session> {
+        let now = self.clock.now();
+        let email = email.trim().to_lowercase();
+        let previous = self.session.take().map(|s| s.user_id);
+        let store = self.store_mut()?;
+        let creds = store.db().credentials(&email)?;
+        let bad = || {
+            ClinicError::new(
+                ErrorCode::InvalidCredentials,
+                "The email or password is wrong.",
+            )
+        };
+        let Some(creds) = creds else {
+            burn_verification(password);
+            store.write(|db| {
+                db.append_audit(
+                    new_id(now),
+                    None,
+                    now,
+                    AuditEntry {
+                        action: "user.login_failed",
+                        entity_type: "user",
+                        entity_id: None,
+                        patient_id: None,
+                        details: json!({"reason": "unknown_user"}),
+                    },
+                )
+            })?;
+            return Err(bad());
+        };
+        if let Some(until) = creds.locked_until.filter(|u| *u > now) {
+            return Err(ClinicError::new(
+                ErrorCode::AccountLocked,
+                format!(
+                    "Too many failed sign-ins. Try again after {} UTC, or ask an administrator.",
+                    until.format("%H:%M")
+                ),
+            ));
+        }
+        if creds.status != "active" {
+            burn_verification(password);
+            return Err(ClinicError::new(
+                ErrorCode::InvalidCredentials,
+                "This account is disabled; ask an administrator.",
+            ));
+        }
+        if !verify_password(password, &creds.password_hash) {
+            let lock = (creds.failed_logins + 1 >= MAX_FAILED_LOGINS).then(|| now + LOCKOUT);
+            store.write(|db| {
+                db.record_login(creds.user_id, false, lock, now)?;
+                db.append_audit(
+                    new_id(now),
+                    Some(creds.user_id),
+                    now,
+                    AuditEntry {
+                        action: "user.login_failed",
+                        entity_type: "user",
+                        entity_id: Some(creds.user_id),
+                        patient_id: None,
+                        details: json!({"locked": lock.is_some()}),
+                    },
+                )
+            })?;
+            return Err(bad());
+        }
+        let (user, perms) = store.write(|db| {
+            db.record_login(creds.user_id, true, None, now)?;
+            let action = if previous.is_some_and(|p| p != creds.user_id) {
+                "session.switch_user"
+            } else {
+                "user.login"
+            };
+            db.append_audit(
+                new_id(now),
+                Some(creds.user_id),
+                now,
+                AuditEntry {
+                    action,
+                    entity_type: "user",
+                    entity_id: Some(creds.user_id),
+                    patient_id: None,
+                    details: json!({"previous_user": previous}),
+                },
+            )?;
+            Ok((db.user(creds.user_id)?, db.user_permissions(creds.user_id)?))
+        })?;
+        let user = user.ok_or_else(|| ClinicError::not_found("User"))?;
+        let (tenant_id, device_id) = (store.tenant_id(), store.device_id());
+        self.session = Some(Session {
+            user_id: user.id,
+            email: user.email,
+            name: user.name,
+            roles: user.roles,
+            permissions: PermissionMatrix::union(&perms),
+            tenant_id,
+            device_id,
+            started_at: now,
+            last_activity: now,
+        });
+        Ok(self.session.as_ref().expect("just set"))
+    }
+
+    pub fn logout(&mut self) -> ClinicResult<()> {
+        if let Some(s) = self.session.take() {
+            let now = self.clock.now();
+            self.store_mut()?.write(|db| {
+                db.append_audit(
+                    new_id(now),
+                    Some(s.user_id),
+                    now,
+                    AuditEntry {
+                        action: "user.logout",
+                        entity_type: "user",
+                        entity_id: Some(s.user_id),
+                        patient_id: None,
+                        details: json!({}),
+                    },
+                )
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The current session after the idle check, with its activity refreshed.
+    /// Every use-case goes through here.
+    pub(crate) fn act(
+        &mut self,
+        module: Module,
+        action: Action,
+    ) -> ClinicResult<(Session, DateTime<Utc>)> {
+        if self.lock_if_idle() {
+            return Err(ClinicError::new(
+                ErrorCode::SessionLocked,
+                "The workstation locked itself after being idle; sign in again.",
+            ));
+        }
+        let now = self.clock.now();
+        let s = self
+            .session
+            .as_mut()
+            .ok_or_else(|| ClinicError::new(ErrorCode::SessionLocked, "Sign in first."))?;
+        s.permissions.require(module, action)?;
+        s.last_activity = now;
+        Ok((s.clone(), now))
+    }
+
+    // ---- users and roles ----
+
+    pub fn add_user(
+        &mut self,
+        email: &str,
+        name: &str,
+        role_key: &str,
+        password: &Password,
+        profile: Option<ClinicianProfile>,
+    ) -> ClinicResult<User> {
+        let (s, now) = self.act(Module::Admin, Action::Create)?;
+        let email = normalize_email("email", email)?;
+        let name = name.trim().to_string();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(ClinicError::validation(vec![FieldError {
+                field: "name".into(),
+                message: "is required (at most 200 characters)".into(),
+            }]));
+        }
+        let store = self.store_mut()?;
+        let role = store.db().role_by_key(role_key)?.ok_or_else(|| {
+            let keys: Vec<String> = store
+                .db()
+                .roles()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| r.key)
+                .collect();
+            ClinicError::validation(vec![FieldError {
+                field: "role".into(),
+                message: format!("unknown role; use one of: {}", keys.join(", ")),
+            }])
+        })?;
+        let hash = hash_password(password)?;
+        let id = new_id(now);
+        store.write(|db| {
+            db.insert_user(id, &email, &name, &hash, &[role.id], now)?;
+            if let Some(p) = &profile {
+                db.upsert_clinician_profile(id, p, now)?;
+            }
+            db.append_audit(
+                new_id(now),
+                Some(s.user_id),
+                now,
+                AuditEntry {
+                    action: "user.create",
+                    entity_type: "user",
+                    entity_id: Some(id),
+                    patient_id: None,
+                    details: json!({"role": role.key}),
+                },
+            )?;
+            db.user(id)?.ok_or_else(|| ClinicError::not_found("User"))
+        })
+    }
+
+    pub fn list_users(&mut self) -> ClinicResult<Vec<User>> {
+        self.act(Module::Admin, Action::View)?;
+        self.store()?.db().users()
+    }
+
+    pub fn set_user_disabled(&mut self, email: &str, disabled: bool) -> ClinicResult<User> {
+        let (s, now) = self.act(Module::Admin, Action::Edit)?;
+        let email = email.trim().to_lowercase();
+        let store = self.store_mut()?;
+        let creds = store
+            .db()
+            .credentials(&email)?
+            .ok_or_else(|| ClinicError::not_found("User"))?;
+        if creds.user_id == s.user_id && disabled {
+            return Err(ClinicError::new(
+                ErrorCode::Conflict,
+                "You cannot disable your own account.",
+            ));
+        }
+        store.write(|db| {
+            db.set_user_status(
+                creds.user_id,
+                if disabled { "disabled" } else { "active" },
+                now,
+            )?;
+            db.append_audit(
+                new_id(now),
+                Some(s.user_id),
+                now,
+                AuditEntry {
+                    action: if disabled {
+                        "user.disable"
+                    } else {
+                        "user.enable"
+                    },
+                    entity_type: "user",
+                    entity_id: Some(creds.user_id),
+                    patient_id: None,
+                    details: json!({}),
+                },
+            )?;
+            db.user(creds.user_id)?
+                .ok_or_else(|| ClinicError::not_found("User"))
+        })
+    }
+
+    pub fn list_roles(&mut self) -> ClinicResult<Vec<Role>> {
+        self.act(Module::Admin, Action::View)?;
+        self.store()?.db().roles()
+    }
+
+    // ---- patients ----
+
+    fn may_see(s: &Session) -> impl Fn(SensitiveFlag) -> bool + '_ {
+        |f| s.permissions.has_flag(f)
+    }
+
+    /// Possible duplicates of a person about to be registered (no write).
+    pub fn find_duplicates(
+        &mut self,
+        details: &PatientDetails,
+    ) -> ClinicResult<Vec<DuplicateCandidate>> {
+        let (_, now) = self.act(Module::Patients, Action::View)?;
+        let mut d = details.clone();
+        validate_details(&mut d, now.date_naive())?;
+        self.store()?.db().duplicate_candidates(&d, None)
+    }
+
+    /// Registers a patient. Returns the record and any duplicate candidates
+    /// found at the moment of registration (shown to the person; the UI asks
+    /// before saving through [`Workstation::find_duplicates`]).
+    pub fn register_patient(
+        &mut self,
+        details: PatientDetails,
+        lists: NewLists,
+    ) -> ClinicResult<Registered> {
+        let (s, now) = self.act(Module::Patients, Action::Create)?;
+        let mut details = details;
+        let mut lists = lists;
+        let today = now.date_naive();
+        let a = validate_details(&mut details, today);
+        let b = validate_new_lists(&mut lists, today);
+        merge_validation(a, b)?;
+        for f in lists.flags_touched() {
+            s.permissions.require_flag(f)?;
+        }
+        for field in changed_fields(&PatientDetails::default(), &details) {
+            if let Some(flag) = field_flag(field) {
+                s.permissions.require_flag(flag)?;
+            }
+        }
+        let id = new_id(now);
+        let lists = lists.assign_ids(|| new_id(now));
+        let store = self.store_mut()?;
+        let candidates = store.db().duplicate_candidates(&details, None)?;
+        let mut patient = store.write(|db| {
+            let p = db.insert_patient(id, &details, &lists, now)?;
+            db.append_audit(
+                new_id(now),
+                Some(s.user_id),
+                now,
+                AuditEntry {
+                    action: "patient.create",
+                    entity_type: "patient",
+                    entity_id: Some(id),
+                    patient_id: Some(id),
+                    details: json!({"duplicate_candidates": candidates.len()}),
+                },
+            )?;
+            Ok(p)
+        })?;
+        redact(&mut patient, Self::may_see(&s));
+        Ok(Registered {
+            patient,
+            duplicate_candidates: candidates,
+        })
+    }
+
+    /// Opens a patient's record. This is a read of health data: audited.
+    pub fn show_patient(&mut self, id: Uuid) -> ClinicResult<Patient> {
+        let (s, now) = self.act(Module::Patients, Action::View)?;
+        let store = self.store_mut()?;
+        let mut p = store
+            .db()
+            .patient(id)?
+            .ok_or_else(|| ClinicError::not_found("Patient"))?;
+        store.write(|db| {
+            db.append_audit(
+                new_id(now),
+                Some(s.user_id),
+                now,
+                AuditEntry {
+                    action: "patient.read",
+                    entity_type: "patient",
+                    entity_id: Some(id),
+                    patient_id: Some(id),
+                    details: json!({}),
+                },
+            )
+        })?;
+        redact(&mut p, Self::may_see(&s));
+        Ok(p)
+    }
+
+    /// Resolves a patient id or patient number as typed.
+    pub fn resolve_patient(&mut self, text: &str) -> ClinicResult<Uuid> {
+        self.act(Module::Patients, Action::View)?;
+        if let Ok(id) = Uuid::parse_str(text.trim()) {
+            return Ok(id);
+        }
+        let db = self.store()?.db();
+        if clinic_core::patient_number::parse_patient_number(text).is_some() {
+            if let Some(id) = db.patient_by_number(text.trim())? {
+                return Ok(id);
+            }
+        }
+        Err(ClinicError::new(
+            ErrorCode::NotFound,
+            "No patient has that id or patient number.",
+        ))
+    }
+
+    pub fn search_patients(
+        &mut self,
+        text: &str,
+        limit: usize,
+    ) -> ClinicResult<Vec<PatientSummary>> {
+        self.act(Module::Patients, Action::View)?;
+        if text.chars().count() > 200 {
+            return Err(ClinicError::validation(vec![FieldError {
+                field: "query".into(),
+                message: "is too long (at most 200 characters)".into(),
+            }]));
+        }
+        self.store()?
+            .db()
+            .search_patients(text, limit.clamp(1, 200))
+    }
+
+    /// Edits a patient: validates the whole result, refuses changes to groups
+    /// of fields the role may not touch, and records which fields changed.
+    pub fn edit_patient(&mut self, id: Uuid, patch: PatientPatch) -> ClinicResult<Patient> {
+        let (s, now) = self.act(Module::Patients, Action::Edit)?;
+        let store = self.store_mut()?;
+        let current = store
+            .db()
+            .patient(id)?
+            .ok_or_else(|| ClinicError::not_found("Patient"))?;
+        ensure_editable(&current)?;
+        let mut details = current.details.clone();
+        let changed = patch.apply_to(&mut details);
+        let mut add = patch.add.clone();
+        let today = now.date_naive();
+        merge_validation(
+            validate_details(&mut details, today),
+            validate_new_lists(&mut add, today),
+        )?;
+        let changed: Vec<&str> = changed_fields(&current.details, &details)
+            .into_iter()
+            .filter(|f| changed.contains(f))
+            .collect();
+        for f in &changed {
+            if let Some(flag) = field_flag(f) {
+                s.permissions.require_flag(flag)?;
+            }
+        }
+        for f in add.flags_touched() {
+            s.permissions.require_flag(f)?;
+        }
+        if !patch.remove_ids.is_empty() {
+            let removable: Vec<Uuid> = current
+                .lists
+                .allergies
+                .iter()
+                .map(|x| (x.id, SensitiveFlag::MedicalHistory))
+                .chain(
+                    current
+                        .lists
+                        .conditions
+                        .iter()
+                        .map(|x| (x.id, SensitiveFlag::MedicalHistory)),
+                )
+                .chain(
+                    current
+                        .lists
+                        .medications
+                        .iter()
+                        .map(|x| (x.id, SensitiveFlag::MedicalHistory)),
+                )
+                .chain(
+                    current
+                        .lists
+                        .insurances
+                        .iter()
+                        .map(|x| (x.id, SensitiveFlag::FinancialData)),
+                )
+                .filter(|(rid, flag)| {
+                    patch.remove_ids.contains(rid) && !s.permissions.has_flag(*flag)
+                })
+                .map(|(rid, _)| rid)
+                .collect();
+            if !removable.is_empty() {
+                return Err(ClinicError::forbidden(
+                    "Your role does not allow removing these items.",
+                ));
+            }
+        }
+        let new_items = add.assign_ids(|| new_id(now));
+        let added = new_items.allergies.len()
+            + new_items.conditions.len()
+            + new_items.medications.len()
+            + new_items.insurances.len()
+            + new_items.emergency_contacts.len()
+            + new_items.consents.len();
+        let mut updated = store.write(|db| {
+            if !changed.is_empty() {
+                db.update_patient_details(id, &details, now)?;
+            }
+            db.insert_list_items(id, &new_items, now)?;
+            let removed = db.remove_list_items(id, &patch.remove_ids, now)?;
+            if removed != patch.remove_ids.len() {
+                return Err(ClinicError::new(
+                    ErrorCode::NotFound,
+                    "One of the items to remove does not belong to this patient.",
+                ));
+            }
+            db.touch_patient(id, now)?;
+            db.append_audit(new_id(now), Some(s.user_id), now, AuditEntry {
+                action: "patient.update",
+                entity_type: "patient",
+                entity_id: Some(id),
+                patient_id: Some(id),
+                details: json!({"fields": changed, "items_added": added, "items_removed": removed}),
+            })?;
+            db.patient(id)?
+                .ok_or_else(|| ClinicError::not_found("Patient"))
+        })?;
+        redact(&mut updated, Self::may_see(&s));
+        Ok(updated)
+    }
+
+    /// Archives (soft-deletes) a patient: gone from lists and searches, kept for retention.
+    pub fn archive_patient(&mut self, id: Uuid, reason: &str) -> ClinicResult<()> {
+        let (s, now) = self.act(Module::Patients, Action::Delete)?;
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 500 {
+            return Err(ClinicError::validation(vec![FieldError {
+                field: "reason".into(),
+                message: "say why the record is archived (at most 500 characters)".into(),
+            }]));
+        }
+        let store = self.store_mut()?;
+        let current = store
+            .db()
+            .patient(id)?
+            .ok_or_else(|| ClinicError::not_found("Patient"))?;
+        ensure_editable(&current)?;
+        store.write(|db| {
+            db.archive_patient(id, None, now)?;
+            db.append_audit(
+                new_id(now),
+                Some(s.user_id),
+                now,
+                AuditEntry {
+                    action: "patient.archive",
+                    entity_type: "patient",
+                    entity_id: Some(id),
+                    patient_id: Some(id),
+                    details: json!({"reason": reason}),
+                },
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Merges `duplicate` into `keep`: the survivor gains the duplicate's list
+    /// items and fills its empty fields from it; the duplicate is archived and
+    /// points at the survivor. Both records' audit trails note the merge.
+    pub fn merge_patients(&mut self, keep: Uuid, duplicate: Uuid) -> ClinicResult<Patient> {
+        let (s, now) = self.act(Module::Patients, Action::Delete)?;
+        self.act(Module::Patients, Action::Edit)?;
+        for f in SensitiveFlag::ALL {
+            s.permissions.require_flag(f).map_err(|_| ClinicError::forbidden("Merging records needs access to all patient information; ask a clinician or administrator."))?;
+        }
+        if keep == duplicate {
+            return Err(ClinicError::validation(vec![FieldError {
+                field: "duplicate".into(),
+                message: "choose two different patients".into(),
+            }]));
+        }
+        let store = self.store_mut()?;
+        let survivor = store
+            .db()
+            .patient(keep)?
+            .ok_or_else(|| ClinicError::not_found("Patient to keep"))?;
+        let dup = store
+            .db()
+            .patient(duplicate)?
+            .ok_or_else(|| ClinicError::not_found("Duplicate patient"))?;
+        ensure_editable(&survivor)?;
+        ensure_editable(&dup)?;
+        let mut details = survivor.details.clone();
+        fill_empty(&mut details, &dup.details);
+        let filled = changed_fields(&survivor.details, &details);
+        store.write(|db| {
+            if !filled.is_empty() {
+                db.update_patient_details(keep, &details, now)?;
+            }
+            db.move_list_items(duplicate, keep, now)?;
+            db.archive_patient(duplicate, Some(keep), now)?;
+            db.touch_patient(keep, now)?;
+            db.append_audit(
+                new_id(now),
+                Some(s.user_id),
+                now,
+                AuditEntry {
+                    action: "patient.merge",
+                    entity_type: "patient",
+                    entity_id: Some(keep),
+                    patient_id: Some(keep),
+                    details: json!({"merged": duplicate, "fields_filled": filled}),
+                },
+            )?;
+            db.append_audit(
+                new_id(now),
+                Some(s.user_id),
+                now,
+                AuditEntry {
+                    action: "patient.merged_into",
+                    entity_type: "patient",
+                    entity_id: Some(duplicate),
+                    patient_id: Some(duplicate),
+                    details: json!({"survivor": keep}),
+                },
+            )?;
+            db.patient(keep)?
+                .ok_or_else(|| ClinicError::not_found("Patient"))
+        })
+    }
+
+    // ---- audit and store ----
+
+    /// Verifies this device's audit chain. Needs only the unlocked store.
+    pub fn verify_audit(&self) -> ClinicResult<Result<i64, ChainBreak>> {
+        self.store()?.db().verify_audit_chain()
+    }
+
+    pub fn audit_log(
+        &mut self,
+        patient: Option<Uuid>,
+        limit: u32,
+    ) -> ClinicResult<Vec<AuditEvent>> {
+        self.act(Module::Admin, Action::View)?;
+        self.store()?
+            .db()
+            .audit_events(patient, limit.clamp(1, 10_000))
+    }
+
+    pub fn info(&self) -> ClinicResult<StoreInfo> {
+        let store = self.store()?;
+        let db = store.db();
+        Ok(StoreInfo {
+            tenant: db.tenant()?,
+            device_id: store.device_id(),
+            sites: db.sites()?,
+            patients: db.patient_count()?,
+            users: db.users()?.len(),
+            audit_events: db.audit_event_count()?,
+            cipher_version: store.pragma("cipher_version")?,
+            schema_version: store.pragma("user_version")?.parse().unwrap_or(0),
+        })
+    }
+
+    /// An encrypted, consistent backup of the whole store (administrators).
+    pub fn backup(&mut self, dest: &Path, unlock: &Unlock) -> ClinicResult<()> {
+        let (s, now) = self.act(Module::Admin, Action::View)?;
+        let store = self.store_mut()?;
+        store.write(|db| {
+            db.append_audit(
+                new_id(now),
+                Some(s.user_id),
+                now,
+                AuditEntry {
+                    action: "store.backup",
+                    entity_type: "store",
+                    entity_id: None,
+                    patient_id: None,
+                    details: json!({}),
+                },
+            )
+        })?;
+        store.backup_to(dest, unlock)
+    }
+
+    pub fn change_passphrase(&mut self, unlock: &Unlock, new: &Passphrase) -> ClinicResult<()> {
+        let now = self.clock.now();
+        let store = self.store_mut()?;
+        store.change_passphrase(unlock, new)?;
+        store.write(|db| {
+            db.append_audit(
+                new_id(now),
+                None,
+                now,
+                AuditEntry {
+                    action: "store.passphrase_change",
+                    entity_type: "store",
+                    entity_id: None,
+                    patient_id: None,
+                    details: json!({}),
+                },
+            )
+        })?;
+        Ok(())
+    }
+
+    pub fn link_keychain(&mut self, unlock: &Unlock, kc: &Keychain) -> ClinicResult<()> {
+        let now = self.clock.now();
+        let store = self.store_mut()?;
+        store.link_keychain(unlock, kc)?;
+        store.write(|db| {
+            db.append_audit(
+                new_id(now),
+                None,
+                now,
+                AuditEntry {
+                    action: "store.keychain_link",
+                    entity_type: "store",
+                    entity_id: None,
+                    patient_id: None,
+                    details: json!({}),
+                },
+            )
+        })?;
+        Ok(())
+    }
+}
+
+/// Combines two validation results so the person sees every problem at once.
+fn merge_validation(a: ClinicResult<()>, b: ClinicResult<()>) -> ClinicResult<()> {
+    match (a, b) {
+        (Ok(()), Ok(())) => Ok(()),
+        (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),
+        (Err(mut e1), Err(e2)) => {
+            e1.fields.extend(e2.fields);
+            Err(ClinicError::validation(e1.fields))
+        }
+    }
+}
+
+/// Fills the survivor's empty optional fields from the duplicate.
+fn fill_empty(keep: &mut PatientDetails, from: &PatientDetails) {
+    macro_rules! fill {
+        ($($f:ident),*) => { $( if keep.$f.is_none() { keep.$f = from.$f.clone(); } )* };
+    }
+    fill!(
+        middle_name,
+        preferred_name,
+        sex_at_birth,
+        gender,
+        phone,
+        alt_phone,
+        email,
+        address_line1,
+        address_line2,
+        city,
+        state,
+        postcode,
+        country,
+        preferred_channel,
+        preferred_language,
+        reminders_opt_in,
+        blood_group,
+        smoking_status,
+        alcohol_use,
+        family_history,
+        risk_level,
+        alert_level
+    );
+    if keep.national_id.is_none() {
+        keep.national_id = from.national_id.clone();
+        keep.national_id_kind = from.national_id_kind;
+    }
+    for f in &from.flags {
+        if !keep.flags.contains(f) {
+            keep.flags.push(f.clone());
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the workstation use-cases and the `clinic` CLI
+//! (one test binary for the crate; real SQLCipher stores in temp dirs).
+
+mod client {
+    pub mod cli;
+    pub mod usecases;
+}

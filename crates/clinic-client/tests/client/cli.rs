@@ -1,0 +1,610 @@
+//! The real `clinic` binary, driven as an admin script would drive it.
+
+use base64::Engine;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Clinic {
+    pub root: tempfile::TempDir,
+}
+
+impl Clinic {
+    pub fn new() -> Self {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("tmp")).unwrap();
+        Self { root }
+    }
+    pub fn data(&self) -> PathBuf {
+        self.root.path().join("data")
+    }
+    pub fn tmp(&self) -> PathBuf {
+        self.root.path().join("tmp")
+    }
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_clinic"));
+        c.arg("--data-dir").arg(self.data()).args(args);
+        c.env("CLINIC_PASSPHRASE", "correct horse battery staple")
+            .env("CLINIC_PASSWORD", "admin-password-1")
+            .env("CLINIC_KEYCHAIN", "off")
+            .env("TMPDIR", self.tmp())
+            .env("SQLITE_TMPDIR", self.tmp())
+            .env_remove("CLINIC_USER")
+            .env_remove("CLINIC_DATA_DIR");
+        c
+    }
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+    /// Runs and expects success; returns stdout parsed as JSON.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "clinic {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        serde_json::from_slice(&o.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&o.stdout)))
+    }
+    pub fn init(&self) {
+        let o = self.run(&[
+            "init",
+            "--tenant-name",
+            "Canary Clinic",
+            "--admin-email",
+            "admin@test.clinic",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    pub fn admin(&self, args: &[&str]) -> Value {
+        let mut a = vec!["--user", "admin@test.clinic"];
+        a.extend_from_slice(args);
+        a.push("--json");
+        self.json(&a)
+    }
+}
+
+fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                all_files(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+}
+
+/// Every encoding in which a canary could leak.
+fn encodings(canary: &str) -> Vec<(String, Vec<u8>)> {
+    let b = canary.as_bytes();
+    let mut v = vec![
+        ("utf8".to_string(), b.to_vec()),
+        ("utf8-lower".to_string(), canary.to_lowercase().into_bytes()),
+        (
+            "utf16le".to_string(),
+            canary
+                .encode_utf16()
+                .flat_map(|u| u.to_le_bytes())
+                .collect(),
+        ),
+        (
+            "utf16be".to_string(),
+            canary
+                .encode_utf16()
+                .flat_map(|u| u.to_be_bytes())
+                .collect(),
+        ),
+        (
+            "hex".to_string(),
+            b.iter()
+                .map(|x| format!("{x:02x}"))
+                .collect::<String>()
+                .into_bytes(),
+        ),
+        (
+            "HEX".to_string(),
+            b.iter()
+                .map(|x| format!("{x:02X}"))
+                .collect::<String>()
+                .into_bytes(),
+        ),
+    ];
+    // base64 at each of the three alignments; drop the edge characters that depend on neighbours.
+    for shift in 0..3 {
+        let mut padded = vec![b'A'; shift];
+        padded.extend_from_slice(b);
+        let enc = base64::engine::general_purpose::STANDARD.encode(&padded);
+        let skip = (shift * 4).div_ceil(3) + 1;
+        let core = &enc[skip..enc.len().saturating_sub(4)];
+        if core.len() >= 8 {
+            v.push((format!("base64/{shift}"), core.as_bytes().to_vec()));
+        }
+    }
+    v
+}
+
+fn scan_for(canaries: &[&str], dirs: &[PathBuf]) -> Vec<String> {
+    let mut files = Vec::new();
+    for d in dirs {
+        all_files(d, &mut files);
+    }
+    assert!(!files.is_empty());
+    let mut found = Vec::new();
+    for f in files {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        for c in canaries {
+            for (name, needle) in encodings(c) {
+                if bytes.windows(needle.len()).any(|w| w == needle.as_slice()) {
+                    found.push(format!("{c} as {name} in {}", f.display()));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn canary_values_never_reach_disk_in_plaintext() {
+    let c = Clinic::new();
+    c.init();
+    let first = "Zyqwanderfirst";
+    let last = "Quxlastcanary";
+    let street = "Canarystreetvaluex";
+    let p = c.admin(&[
+        "patient",
+        "add",
+        "--first-name",
+        first,
+        "--last-name",
+        last,
+        "--dob",
+        "1971-04-05",
+        "--phone",
+        "+44 7911 123456",
+        "--email",
+        "zyq.canary@example.org",
+        "--address-line1",
+        street,
+        "--national-id",
+        "nhs:943 476 5919",
+        "--allergy",
+        "Canaryallergenium:severe:hives",
+    ]);
+    let id = p["id"].as_str().unwrap().to_string();
+    c.admin(&[
+        "patient",
+        "edit",
+        &id,
+        "--city",
+        "Canarycityvaluez",
+        "--phone",
+        "+44 7911 654321",
+    ]);
+    let hits = c.admin(&["patient", "search", "zyqwan"]);
+    assert_eq!(hits[0]["id"], p["id"]);
+    c.admin(&["patient", "search", "Quxlastcanary Zyqwanderfirst"]);
+    c.admin(&["patient", "show", &id]);
+    c.admin(&["patient", "archive", &id, "--reason", "test"]);
+    assert!(c.run(&["audit", "verify"]).status.success());
+    let found = scan_for(
+        &[
+            first,
+            last,
+            street,
+            "Canarycityvaluez",
+            "Canaryallergenium",
+            "zyq.canary@example.org",
+            "7911123456",
+            "7911654321",
+            "9434765919",
+        ],
+        &[c.data(), c.tmp()],
+    );
+    assert!(
+        found.is_empty(),
+        "plaintext patient data on disk: {found:#?}"
+    );
+    // The scan itself works: a plaintext file with a canary is found.
+    std::fs::write(
+        c.tmp().join("probe.txt"),
+        first
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
+    assert_eq!(scan_for(&[first], &[c.tmp()]).len(), 1);
+}
+
+#[test]
+fn scripting_contract_works_as_documented() {
+    let c = Clinic::new();
+    c.init();
+    let mut add = c.cmd(&[
+        "--user",
+        "admin@test.clinic",
+        "user",
+        "add",
+        "--email",
+        "desk@test.clinic",
+        "--name",
+        "Desk One",
+        "--role",
+        "receptionist",
+        "--json",
+    ]);
+    add.env("CLINIC_NEW_PASSWORD", "desk-password-1");
+    let o = add.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let u: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(u["email"], "desk@test.clinic");
+    assert_eq!(u["roles"][0], "receptionist");
+
+    let desk = |args: &[&str]| {
+        let mut cmd = c.cmd(args);
+        cmd.env("CLINIC_PASSWORD", "desk-password-1")
+            .env("CLINIC_USER", "desk@test.clinic");
+        cmd.output().unwrap()
+    };
+    let o = desk(&[
+        "patient",
+        "add",
+        "--first-name",
+        "Mary",
+        "--last-name",
+        "Seacole",
+        "--dob",
+        "1955-11-23",
+        "--phone",
+        "07700 900461",
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let p: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(p["id"].as_str().unwrap().len() == 36);
+    let number = p["patient_number"].as_str().unwrap();
+    assert!(
+        clinic_core::patient_number::parse_patient_number(number).is_some(),
+        "{number}"
+    );
+    let o = desk(&["patient", "search", "seac", "--json"]);
+    let hits: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(hits.as_array().unwrap().len(), 1);
+    assert_eq!(hits[0]["id"], p["id"]);
+    let o = desk(&["patient", "search", "nobody-like-this", "--json"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&o.stdout).unwrap(),
+        serde_json::json!([])
+    );
+    // A receptionist may not add users.
+    let o = desk(&["user", "list", "--json"]);
+    assert_eq!(o.status.code(), Some(5));
+    let o = c.run(&["audit", "verify"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("intact"));
+    // `login` with a wrong password fails clearly.
+    let mut bad = c.cmd(&["--user", "admin@test.clinic", "login"]);
+    bad.env("CLINIC_PASSWORD", "wrong-password");
+    let o = bad.output().unwrap();
+    assert_eq!(o.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("email or password is wrong"));
+}
+
+#[test]
+fn bad_input_gets_field_errors_and_writes_nothing() {
+    let c = Clinic::new();
+    c.init();
+    let before = c.admin(&["info"]);
+    for (args, field) in [
+        (
+            vec![
+                "--first-name",
+                "",
+                "--last-name",
+                "X",
+                "--dob",
+                "1990-01-01",
+            ],
+            "first_name",
+        ),
+        (
+            vec![
+                "--first-name",
+                "A",
+                "--last-name",
+                "B",
+                "--dob",
+                "2999-01-01",
+            ],
+            "date_of_birth",
+        ),
+        (
+            vec![
+                "--first-name",
+                "A",
+                "--last-name",
+                "B",
+                "--dob",
+                "1990-01-01",
+                "--phone",
+                "call me",
+            ],
+            "phone",
+        ),
+        (
+            vec![
+                "--first-name",
+                "A",
+                "--last-name",
+                "B",
+                "--dob",
+                "1990-01-01",
+                "--email",
+                "nope",
+            ],
+            "email",
+        ),
+        (
+            vec![
+                "--first-name",
+                "A",
+                "--last-name",
+                "B",
+                "--dob",
+                "1990-01-01",
+                "--national-id",
+                "nhs:9434765918",
+            ],
+            "national_id",
+        ),
+        (
+            vec![
+                "--first-name",
+                "A",
+                "--last-name",
+                "B",
+                "--dob",
+                "1990-01-01",
+                "--allergy",
+                ":severe",
+            ],
+            "allergies.substance",
+        ),
+        (
+            vec![
+                "--first-name",
+                "A",
+                "--last-name",
+                "B",
+                "--dob",
+                "1990-01-01",
+                "--country",
+                "Britain",
+            ],
+            "country",
+        ),
+    ] {
+        let mut a = vec!["--user", "admin@test.clinic", "patient", "add"];
+        a.extend(args);
+        let o = c.run(&a);
+        assert_eq!(o.status.code(), Some(3), "{a:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(field), "{field} not named in: {err}");
+    }
+    // Unparseable date is refused by the argument parser.
+    let o = c.run(&[
+        "--user",
+        "admin@test.clinic",
+        "patient",
+        "add",
+        "--first-name",
+        "A",
+        "--last-name",
+        "B",
+        "--dob",
+        "31/12/1990",
+    ]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("YYYY-MM-DD"));
+    let after = c.admin(&["info"]);
+    assert_eq!(before["patients"], after["patients"]);
+    assert_eq!(
+        before["audit_events"].as_i64().unwrap() + 7,
+        after["audit_events"].as_i64().unwrap(),
+        "only the 7 sign-ins were audited"
+    );
+    // Errors as JSON carry the stable code.
+    let o = c.run(&[
+        "--user",
+        "admin@test.clinic",
+        "--json",
+        "patient",
+        "add",
+        "--first-name",
+        "A",
+        "--last-name",
+        "B",
+    ]);
+    let e: Value = serde_json::from_slice(&o.stderr).unwrap();
+    assert_eq!(e["error"]["code"], "VALIDATION");
+    assert_eq!(e["error"]["fields"][0]["field"], "date_of_birth");
+}
+
+#[test]
+fn audit_verify_detects_edit_removal_reorder_and_truncation() {
+    use clinic_store::keys::{Passphrase, Unlock};
+    let c = Clinic::new();
+    c.init();
+    let p = c.admin(&[
+        "patient",
+        "add",
+        "--first-name",
+        "Audit",
+        "--last-name",
+        "Trail",
+        "--dob",
+        "1980-01-01",
+    ]);
+    let id = p["id"].as_str().unwrap().to_string();
+    c.admin(&["patient", "show", &id]);
+    c.admin(&["patient", "edit", &id, "--city", "Leeds"]);
+    assert!(c.run(&["audit", "verify"]).status.success());
+    let pristine = c.root.path().join("pristine");
+    std::fs::create_dir_all(&pristine).unwrap();
+    for f in ["clinic.db", "store-key.json"] {
+        std::fs::copy(c.data().join(f), pristine.join(f)).unwrap();
+    }
+    let unlock =
+        Unlock::Passphrase(Passphrase::new("correct horse battery staple".into()).unwrap());
+    let tamper = |sql: &str| {
+        for f in ["clinic.db", "store-key.json"] {
+            std::fs::copy(pristine.join(f), c.data().join(f)).unwrap();
+        }
+        let s = clinic_store::Store::open(&c.data(), &unlock).unwrap();
+        s.execute_raw_for_tests(
+            "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;",
+        )
+        .unwrap();
+        s.execute_raw_for_tests(sql).unwrap();
+        drop(s);
+        c.run(&["audit", "verify"])
+    };
+    let cases = [
+        ("UPDATE audit_events SET action = 'patient.view' WHERE seq = 4", "4"),
+        ("UPDATE audit_events SET at = '2020-01-01T00:00:00.000000Z' WHERE seq = 3", "3"),
+        ("DELETE FROM audit_events WHERE seq = 3", "4"),
+        ("CREATE TEMP TABLE t AS SELECT * FROM audit_events WHERE seq = 3; DELETE FROM audit_events WHERE seq = 3; INSERT INTO audit_events SELECT * FROM t;", "4"),
+        ("DELETE FROM audit_events WHERE seq = (SELECT max(seq) FROM audit_events)", ""),
+    ];
+    for (sql, seq) in cases {
+        let o = tamper(sql);
+        assert_eq!(o.status.code(), Some(8), "tampering not detected: {sql}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(&format!("event {seq}")), "{sql}: {err}");
+    }
+}
+
+#[test]
+fn demo_data_is_deterministic_per_seed() {
+    let a = Clinic::new();
+    let b = Clinic::new();
+    for c in [&a, &b] {
+        let o = c.run(&["demo-data", "--size", "S", "--seed", "42", "--json"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(r["patients"], 10_000);
+    }
+    let search = |c: &Clinic| {
+        let mut cmd = c.cmd(&[
+            "--user",
+            "reception1@demo.clinic",
+            "patient",
+            "search",
+            "smith",
+            "--limit",
+            "50",
+            "--json",
+        ]);
+        cmd.env("CLINIC_PASSWORD", "admin-password-1");
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["patient_number"].clone(),
+                    p["first_name"].clone(),
+                    p["date_of_birth"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (ra, rb) = (search(&a), search(&b));
+    assert!(ra.len() >= 20, "{}", ra.len());
+    assert_eq!(ra, rb);
+    let info = a.json(&["info", "--json"]);
+    assert_eq!(info["patients"], 10_000);
+    assert_eq!(info["users"], 28);
+    assert!(a.run(&["audit", "verify"]).status.success());
+    // Running it again is refused rather than doubling the clinic.
+    assert_eq!(
+        a.run(&["demo-data", "--size", "S", "--seed", "42"])
+            .status
+            .code(),
+        Some(7)
+    );
+}
+
+#[test]
+fn backup_is_encrypted_consistent_and_restorable() {
+    let c = Clinic::new();
+    c.init();
+    let p = c.admin(&[
+        "patient",
+        "add",
+        "--first-name",
+        "Backed",
+        "--last-name",
+        "Upperson",
+        "--dob",
+        "1960-02-03",
+    ]);
+    let out = c.root.path().join("backup");
+    c.admin(&["backup", "--out", out.to_str().unwrap()]);
+    let header = std::fs::read(out.join("clinic.db")).unwrap();
+    assert!(!header.starts_with(b"SQLite format 3"));
+    assert!(scan_for(&["Upperson"], std::slice::from_ref(&out)).is_empty());
+    // A second backup into the same folder is refused, not overwritten.
+    let o = c.run(&[
+        "--user",
+        "admin@test.clinic",
+        "backup",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(6));
+    // Restore: the backup folder is a complete store.
+    let mut show = c.cmd(&[
+        "--user",
+        "admin@test.clinic",
+        "patient",
+        "show",
+        p["id"].as_str().unwrap(),
+        "--json",
+    ]);
+    show.arg("--data-dir").arg(&out);
+    let o = show.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let restored: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(restored["last_name"], "Upperson");
+    // A receptionist may not take a backup of everything.
+    let mut add = c.cmd(&[
+        "--user",
+        "admin@test.clinic",
+        "user",
+        "add",
+        "--email",
+        "d@test.clinic",
+        "--name",
+        "D",
+        "--role",
+        "receptionist",
+    ]);
+    add.env("CLINIC_NEW_PASSWORD", "desk-password-1");
+    assert!(add.output().unwrap().status.success());
+    let mut b = c.cmd(&[
+        "--user",
+        "d@test.clinic",
+        "backup",
+        "--out",
+        c.root.path().join("b2").to_str().unwrap(),
+    ]);
+    b.env("CLINIC_PASSWORD", "desk-password-1");
+    assert_eq!(b.output().unwrap().status.code(), Some(5));
+}

@@ -1,0 +1,599 @@
+//! Use-cases through the library, with an injected clock.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use clinic_client::{InitOptions, ManualClock, Password, Workstation};
+use clinic_core::patient::*;
+use clinic_core::permissions::{Action, BuiltinRole, Module, SensitiveFlag};
+use clinic_core::ErrorCode;
+use clinic_store::keys::{Passphrase, Unlock};
+use std::sync::Arc;
+use uuid::Uuid;
+
+const PASSPHRASE: &str = "correct horse battery staple";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    ws: Workstation,
+    clock: Arc<ManualClock>,
+}
+
+fn start() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn pw(s: &str) -> Password {
+    Password::new(s.into())
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(start()));
+    let mut ws = Workstation::init(
+        &dir.path().join("ws"),
+        InitOptions {
+            tenant_name: "Test Clinic".into(),
+            admin_email: "Admin@Test.Clinic".into(),
+            admin_name: "Ada Admin".into(),
+            admin_password: pw("admin-password-1"),
+            passphrase: Passphrase::new(PASSPHRASE.into()).unwrap(),
+            keychain: None,
+            site_name: "Main".into(),
+            timezone: "Europe/London".into(),
+        },
+        clock.clone(),
+    )
+    .unwrap();
+    ws.login("admin@test.clinic", &pw("admin-password-1"))
+        .unwrap();
+    for r in BuiltinRole::ALL {
+        if r != BuiltinRole::Admin {
+            ws.add_user(
+                &format!("{}@test.clinic", r.key()),
+                r.display_name(),
+                r.key(),
+                &pw("role-password-1"),
+                None,
+            )
+            .unwrap();
+        }
+    }
+    Fixture {
+        _dir: dir,
+        ws,
+        clock,
+    }
+}
+
+fn person(first: &str, last: &str) -> PatientDetails {
+    PatientDetails {
+        first_name: first.into(),
+        last_name: last.into(),
+        date_of_birth: NaiveDate::from_ymd_opt(1980, 6, 1),
+        phone: Some("07700 900001".into()),
+        ..Default::default()
+    }
+}
+
+fn last_action(ws: &Workstation) -> (String, Option<Uuid>) {
+    let e = ws
+        .store()
+        .unwrap()
+        .db()
+        .last_audit_event()
+        .unwrap()
+        .unwrap();
+    (e.action, e.user_id)
+}
+
+/// The built-in permission matrix, written out independently of the code:
+/// per role, per module (in Module::ALL order) the letters V C E D it allows.
+const EXPECTED: &[(BuiltinRole, [&str; 8], &[SensitiveFlag])] = {
+    use SensitiveFlag::*;
+    &[
+        //                              patients appts  clinical presc  billing inventory reports admin
+        (
+            BuiltinRole::Admin,
+            [
+                "VCED", "VCED", "VCED", "VCED", "VCED", "VCED", "VCED", "VCED",
+            ],
+            &[SensitiveInfo, FinancialData, MedicalHistory],
+        ),
+        (
+            BuiltinRole::Manager,
+            ["VCE", "VCED", "", "", "VCED", "VCED", "V", "VCE"],
+            &[FinancialData],
+        ),
+        (
+            BuiltinRole::Clinician,
+            ["VCE", "VCE", "VCED", "VCED", "V", "V", "V", ""],
+            &[SensitiveInfo, MedicalHistory],
+        ),
+        (
+            BuiltinRole::Receptionist,
+            ["VCE", "VCED", "", "", "VCE", "", "V", ""],
+            &[FinancialData],
+        ),
+        (
+            BuiltinRole::Pharmacist,
+            ["V", "V", "", "VE", "V", "VCED", "V", ""],
+            &[MedicalHistory],
+        ),
+        (
+            BuiltinRole::BillingClerk,
+            ["VE", "V", "", "", "VCED", "", "V", ""],
+            &[FinancialData],
+        ),
+    ]
+};
+
+fn letter(a: Action) -> char {
+    match a {
+        Action::View => 'V',
+        Action::Create => 'C',
+        Action::Edit => 'E',
+        Action::Delete => 'D',
+    }
+}
+
+#[test]
+fn permission_matrix_cell_by_cell() {
+    for (role, cells, flags) in EXPECTED {
+        let m = role.matrix();
+        for (module, cell) in Module::ALL.iter().zip(cells) {
+            for action in Action::ALL {
+                assert_eq!(
+                    m.allows(*module, action),
+                    cell.contains(letter(action)),
+                    "{role:?} {module:?} {action:?}"
+                );
+            }
+        }
+        for f in SensitiveFlag::ALL {
+            assert_eq!(m.has_flag(f), flags.contains(&f), "{role:?} {f:?}");
+        }
+    }
+}
+
+#[test]
+fn use_cases_enforce_the_matrix_for_every_role() {
+    let mut f = fixture();
+    let target =
+        f.ws.register_patient(person("Target", "Patient"), NewLists::default())
+            .unwrap()
+            .patient
+            .id;
+    for (role, cells, _) in EXPECTED {
+        let email = format!("{}@test.clinic", role.key());
+        let pass = if *role == BuiltinRole::Admin {
+            "admin-password-1"
+        } else {
+            "role-password-1"
+        };
+        f.ws.login(&email, &pw(pass)).unwrap();
+        let allowed = |module: usize, a: char| cells[module].contains(a);
+        let code = |r: Result<(), clinic_core::ClinicError>| r.err().map(|e| e.code);
+        let expect = |ok: bool| if ok { None } else { Some(ErrorCode::Forbidden) };
+        assert_eq!(
+            code(f.ws.search_patients("target", 5).map(|_| ())),
+            expect(allowed(0, 'V')),
+            "{role:?} search"
+        );
+        assert_eq!(
+            code(f.ws.show_patient(target).map(|_| ())),
+            expect(allowed(0, 'V')),
+            "{role:?} show"
+        );
+        assert_eq!(
+            code(
+                f.ws.register_patient(person("New", role.key()), NewLists::default())
+                    .map(|_| ())
+            ),
+            expect(allowed(0, 'C')),
+            "{role:?} create"
+        );
+        let patch = PatientPatch {
+            city: Some(format!("City of {}", role.key())),
+            ..Default::default()
+        };
+        assert_eq!(
+            code(f.ws.edit_patient(target, patch).map(|_| ())),
+            expect(allowed(0, 'E')),
+            "{role:?} edit"
+        );
+        let victim = {
+            f.ws.login("admin@test.clinic", &pw("admin-password-1"))
+                .unwrap();
+            let id =
+                f.ws.register_patient(person("Archive", "Me"), NewLists::default())
+                    .unwrap()
+                    .patient
+                    .id;
+            f.ws.login(&email, &pw(pass)).unwrap();
+            id
+        };
+        assert_eq!(
+            code(f.ws.archive_patient(victim, "duplicate entry")),
+            expect(allowed(0, 'D')),
+            "{role:?} archive"
+        );
+        assert_eq!(
+            code(f.ws.list_users().map(|_| ())),
+            expect(allowed(7, 'V')),
+            "{role:?} list users"
+        );
+        let new_user = f.ws.add_user(
+            &format!("new-{}@test.clinic", role.key()),
+            "New User",
+            "receptionist",
+            &pw("new-password-1"),
+            None,
+        );
+        assert_eq!(
+            code(new_user.map(|_| ())),
+            expect(allowed(7, 'C')),
+            "{role:?} add user"
+        );
+        assert_eq!(
+            code(f.ws.audit_log(None, 10).map(|_| ())),
+            expect(allowed(7, 'V')),
+            "{role:?} audit log"
+        );
+    }
+}
+
+#[test]
+fn sensitive_fields_are_hidden_and_protected_by_role() {
+    let mut f = fixture();
+    let mut d = person("Sense", "Itive");
+    d.national_id_kind = Some(clinic_core::national_id::NationalIdKind::Nhs);
+    d.national_id = Some("9434765919".into());
+    d.blood_group = Some("O+".into());
+    let lists = NewLists {
+        allergies: vec![NewAllergy {
+            substance: "Latex".into(),
+            reaction: None,
+            severity: Severity::Severe,
+        }],
+        insurances: vec![NewInsurance {
+            provider: "Acme Health".into(),
+            policy_number: Some("POL-1".into()),
+            group_number: None,
+            member_number: None,
+            plan: None,
+            valid_from: None,
+            valid_to: None,
+            copay: Some("10.00".into()),
+            is_primary: true,
+        }],
+        ..Default::default()
+    };
+    let id = f.ws.register_patient(d, lists).unwrap().patient.id;
+
+    f.ws.login("receptionist@test.clinic", &pw("role-password-1"))
+        .unwrap();
+    let seen = f.ws.show_patient(id).unwrap();
+    assert_eq!(seen.details.national_id, None);
+    assert_eq!(seen.details.blood_group, None);
+    assert!(seen.lists.allergies.is_empty());
+    assert_eq!(
+        seen.lists.insurances.len(),
+        1,
+        "front desk handles insurance"
+    );
+    assert_eq!(
+        seen.redacted,
+        vec![SensitiveFlag::SensitiveInfo, SensitiveFlag::MedicalHistory]
+    );
+    let e =
+        f.ws.edit_patient(
+            id,
+            PatientPatch {
+                national_id: Some("4010232137".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden);
+    let e =
+        f.ws.edit_patient(
+            id,
+            PatientPatch {
+                add: NewLists {
+                    allergies: vec![NewAllergy {
+                        substance: "Nuts".into(),
+                        reaction: None,
+                        severity: Severity::Mild,
+                    }],
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden);
+    // A receptionist's ordinary edit does not wipe the hidden fields.
+    f.ws.edit_patient(
+        id,
+        PatientPatch {
+            phone: Some("07700 900999".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+
+    f.ws.login("clinician@test.clinic", &pw("role-password-1"))
+        .unwrap();
+    let seen = f.ws.show_patient(id).unwrap();
+    assert_eq!(seen.details.national_id.as_deref(), Some("9434765919"));
+    assert_eq!(seen.details.blood_group.as_deref(), Some("O+"));
+    assert_eq!(seen.details.phone.as_deref(), Some("07700 900999"));
+    assert_eq!(seen.lists.allergies.len(), 1);
+    assert!(
+        seen.lists.insurances.is_empty(),
+        "clinicians do not see financial data"
+    );
+    let allergy = seen.lists.allergies[0].id;
+    let after =
+        f.ws.edit_patient(
+            id,
+            PatientPatch {
+                remove_ids: vec![allergy],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(after.lists.allergies.is_empty());
+}
+
+#[test]
+fn every_use_case_leaves_an_audit_event_attributed_to_the_right_user() {
+    let mut f = fixture();
+    let admin = f.ws.session().unwrap().user_id;
+    let r =
+        f.ws.register_patient(person("Audited", "Person"), NewLists::default())
+            .unwrap();
+    let id = r.patient.id;
+    assert_eq!(last_action(&f.ws), ("patient.create".into(), Some(admin)));
+    f.ws.show_patient(id).unwrap();
+    assert_eq!(last_action(&f.ws), ("patient.read".into(), Some(admin)));
+    // Fast user switch: the next action is the clinician's.
+    f.ws.login("clinician@test.clinic", &pw("role-password-1"))
+        .unwrap();
+    let clinician = f.ws.session().unwrap().user_id;
+    assert_eq!(
+        last_action(&f.ws),
+        ("session.switch_user".into(), Some(clinician))
+    );
+    f.ws.edit_patient(
+        id,
+        PatientPatch {
+            city: Some("York".into()),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let (action, user) = last_action(&f.ws);
+    assert_eq!((action.as_str(), user), ("patient.update", Some(clinician)));
+    let e =
+        f.ws.store()
+            .unwrap()
+            .db()
+            .last_audit_event()
+            .unwrap()
+            .unwrap();
+    assert_eq!(e.details["fields"], serde_json::json!(["city"]));
+    assert_eq!(e.patient_id, Some(id));
+    f.ws.login("admin@test.clinic", &pw("admin-password-1"))
+        .unwrap();
+    let other =
+        f.ws.register_patient(person("Audited", "Persson"), NewLists::default())
+            .unwrap();
+    assert_eq!(
+        other.duplicate_candidates.len(),
+        1,
+        "similar name and same birth date"
+    );
+    f.ws.merge_patients(id, other.patient.id).unwrap();
+    assert_eq!(last_action(&f.ws).0, "patient.merged_into");
+    let third =
+        f.ws.register_patient(person("Third", "Person"), NewLists::default())
+            .unwrap()
+            .patient
+            .id;
+    f.ws.archive_patient(third, "registered in error").unwrap();
+    assert_eq!(last_action(&f.ws).0, "patient.archive");
+    f.ws.add_user(
+        "x@test.clinic",
+        "X",
+        "receptionist",
+        &pw("x-password-01"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(last_action(&f.ws).0, "user.create");
+    f.ws.set_user_disabled("x@test.clinic", true).unwrap();
+    assert_eq!(last_action(&f.ws).0, "user.disable");
+    f.ws.logout().unwrap();
+    assert_eq!(last_action(&f.ws), ("user.logout".into(), Some(admin)));
+    assert_eq!(f.ws.verify_audit().unwrap().map(|n| n > 10), Ok(true));
+    // A disabled user cannot sign in.
+    assert_eq!(
+        f.ws.login("x@test.clinic", &pw("x-password-01"))
+            .unwrap_err()
+            .code,
+        ErrorCode::InvalidCredentials
+    );
+}
+
+#[test]
+fn idle_lock_drops_the_store_and_needs_unlock_and_sign_in() {
+    let mut f = fixture();
+    f.ws.search_patients("x", 5).unwrap();
+    f.clock.advance(Duration::minutes(9));
+    f.ws.search_patients("x", 5).unwrap();
+    f.clock.advance(Duration::minutes(11));
+    let e = f.ws.search_patients("x", 5).unwrap_err();
+    assert_eq!(e.code, ErrorCode::SessionLocked);
+    assert!(f.ws.is_locked() && f.ws.session().is_none());
+    assert_eq!(
+        f.ws.login("admin@test.clinic", &pw("admin-password-1"))
+            .unwrap_err()
+            .code,
+        ErrorCode::SessionLocked
+    );
+    let wrong = Unlock::Passphrase(Passphrase::new("not the passphrase".into()).unwrap());
+    assert_eq!(f.ws.unlock(&wrong).unwrap_err().code, ErrorCode::WrongKey);
+    f.ws.unlock(&Unlock::Passphrase(
+        Passphrase::new(PASSPHRASE.into()).unwrap(),
+    ))
+    .unwrap();
+    assert_eq!(
+        f.ws.search_patients("x", 5).unwrap_err().code,
+        ErrorCode::SessionLocked,
+        "unlocking is not signing in"
+    );
+    f.ws.login("admin@test.clinic", &pw("admin-password-1"))
+        .unwrap();
+    f.ws.search_patients("x", 5).unwrap();
+}
+
+#[test]
+fn repeated_wrong_passwords_lock_the_account_for_a_while() {
+    let mut f = fixture();
+    for _ in 0..5 {
+        assert_eq!(
+            f.ws.login("clinician@test.clinic", &pw("guess-guess"))
+                .unwrap_err()
+                .code,
+            ErrorCode::InvalidCredentials
+        );
+    }
+    assert_eq!(
+        f.ws.login("clinician@test.clinic", &pw("role-password-1"))
+            .unwrap_err()
+            .code,
+        ErrorCode::AccountLocked
+    );
+    f.clock.advance(Duration::minutes(6));
+    f.ws.login("clinician@test.clinic", &pw("role-password-1"))
+        .unwrap();
+    assert_eq!(
+        f.ws.login("nobody@test.clinic", &pw("whatever-1"))
+            .unwrap_err()
+            .code,
+        ErrorCode::InvalidCredentials
+    );
+}
+
+#[test]
+fn merge_moves_items_fills_gaps_and_retires_the_duplicate() {
+    let mut f = fixture();
+    let keep =
+        f.ws.register_patient(
+            person("Maria", "Garcia"),
+            NewLists {
+                allergies: vec![NewAllergy {
+                    substance: "Penicillin".into(),
+                    reaction: None,
+                    severity: Severity::Severe,
+                }],
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .patient;
+    let mut dup_details = person("María", "García");
+    dup_details.email = Some("maria@example.org".into());
+    dup_details.phone = None;
+    let dup =
+        f.ws.register_patient(
+            dup_details,
+            NewLists {
+                allergies: vec![
+                    NewAllergy {
+                        substance: "penicillin".into(),
+                        reaction: Some("rash".into()),
+                        severity: Severity::Moderate,
+                    },
+                    NewAllergy {
+                        substance: "Latex".into(),
+                        reaction: None,
+                        severity: Severity::Mild,
+                    },
+                ],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        dup.duplicate_candidates[0].patient_id, keep.id,
+        "accents do not hide a duplicate"
+    );
+    let merged = f.ws.merge_patients(keep.id, dup.patient.id).unwrap();
+    assert_eq!(merged.details.email.as_deref(), Some("maria@example.org"));
+    assert_eq!(merged.details.phone.as_deref(), Some("07700 900001"));
+    let substances: Vec<_> = merged
+        .lists
+        .allergies
+        .iter()
+        .map(|a| a.substance.as_str())
+        .collect();
+    assert_eq!(substances, vec!["Penicillin", "Latex"]);
+    let gone = f.ws.show_patient(dup.patient.id).unwrap();
+    assert_eq!(gone.merged_into, Some(keep.id));
+    assert!(gone.archived_at.is_some());
+    let hits: Vec<Uuid> =
+        f.ws.search_patients("garcia", 10)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.id)
+            .collect();
+    assert_eq!(hits, vec![keep.id]);
+    assert_eq!(
+        f.ws.edit_patient(
+            dup.patient.id,
+            PatientPatch {
+                city: Some("X".into()),
+                ..Default::default()
+            }
+        )
+        .unwrap_err()
+        .code,
+        ErrorCode::Conflict
+    );
+    assert_eq!(
+        f.ws.merge_patients(keep.id, keep.id).unwrap_err().code,
+        ErrorCode::Validation
+    );
+    // Receptionists cannot merge (they cannot see the medical history being merged).
+    f.ws.login("receptionist@test.clinic", &pw("role-password-1"))
+        .unwrap();
+    let other =
+        f.ws.register_patient(person("Other", "Person"), NewLists::default())
+            .unwrap()
+            .patient
+            .id;
+    assert_eq!(
+        f.ws.merge_patients(keep.id, other).unwrap_err().code,
+        ErrorCode::Forbidden
+    );
+}
+
+#[test]
+fn patient_numbers_are_unique_and_check_digited() {
+    let mut f = fixture();
+    let mut seen = std::collections::HashSet::new();
+    for i in 0..50 {
+        let p =
+            f.ws.register_patient(
+                person("Num", &format!("Ber{}", "x".repeat(i % 5 + 1))),
+                NewLists::default(),
+            )
+            .unwrap()
+            .patient;
+        assert!(clinic_core::patient_number::parse_patient_number(&p.patient_number).is_some());
+        assert!(seen.insert(p.patient_number));
+    }
+}

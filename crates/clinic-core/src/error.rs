@@ -1,0 +1,148 @@
+//! One error vocabulary for every consumer (CLI, desktop IPC, HTTP later).
+//! Consumers branch on [`ErrorCode`], never on message text.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Stable, machine-readable error codes. Add one only when a consumer needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// Input failed validation; see the field errors.
+    Validation,
+    /// The thing asked for does not exist (or is not visible to the caller).
+    NotFound,
+    /// The acting user may not do this.
+    Forbidden,
+    /// Wrong email or password, or the account is disabled.
+    InvalidCredentials,
+    /// Too many failed sign-ins; wait before trying again.
+    AccountLocked,
+    /// The store passphrase or keychain key does not open this store.
+    WrongKey,
+    /// The store needs a passphrase (no usable keychain entry).
+    KeyUnavailable,
+    /// The OS keychain entry for this store is missing or was replaced.
+    KeychainMismatch,
+    /// There is no workstation store in the data directory.
+    StoreMissing,
+    /// The data directory already holds a store.
+    StoreExists,
+    /// The data directory is damaged or inconsistent (e.g. database without key envelope).
+    StoreCorrupt,
+    /// The database was written by a newer version of the application.
+    SchemaTooNew,
+    /// The operation conflicts with current state (e.g. editing an archived patient).
+    Conflict,
+    /// No more offline numbers in the leased blocks.
+    NumbersExhausted,
+    /// The audit chain failed verification.
+    AuditChainBroken,
+    /// The session was locked after being idle.
+    SessionLocked,
+    /// Something unexpected in storage or the platform.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Validation => "VALIDATION",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
+            ErrorCode::AccountLocked => "ACCOUNT_LOCKED",
+            ErrorCode::WrongKey => "WRONG_KEY",
+            ErrorCode::KeyUnavailable => "KEY_UNAVAILABLE",
+            ErrorCode::KeychainMismatch => "KEYCHAIN_MISMATCH",
+            ErrorCode::StoreMissing => "STORE_MISSING",
+            ErrorCode::StoreExists => "STORE_EXISTS",
+            ErrorCode::StoreCorrupt => "STORE_CORRUPT",
+            ErrorCode::SchemaTooNew => "SCHEMA_TOO_NEW",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::NumbersExhausted => "NUMBERS_EXHAUSTED",
+            ErrorCode::AuditChainBroken => "AUDIT_CHAIN_BROKEN",
+            ErrorCode::SessionLocked => "SESSION_LOCKED",
+            ErrorCode::Internal => "INTERNAL",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A problem with one input field, phrased for the person who typed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// The error every use-case returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ClinicError {
+    pub code: ErrorCode,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
+
+impl ClinicError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+    pub fn validation(fields: Vec<FieldError>) -> Self {
+        let summary = fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            code: ErrorCode::Validation,
+            message: format!("Please correct: {summary}"),
+            fields,
+        }
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+    pub fn forbidden(what: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, what)
+    }
+    pub fn internal(what: impl fmt::Display) -> Self {
+        Self::new(ErrorCode::Internal, format!("internal error: {what}"))
+    }
+}
+
+pub type ClinicResult<T> = Result<T, ClinicError>;
+
+/// Collects field errors while validating an input, then fails once with all of them.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn into_result(self) -> ClinicResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ClinicError::validation(self.0))
+        }
+    }
+}

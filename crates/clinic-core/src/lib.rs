@@ -1,0 +1,14 @@
+//! The clinic domain, pure: entities, validation, permissions, audit hashing,
+//! search rules and error codes. No I/O, no clock, no framework; time and ids
+//! are passed in so that every rule is testable and replayable.
+
+pub mod audit;
+pub mod demo;
+pub mod error;
+pub mod national_id;
+pub mod patient;
+pub mod patient_number;
+pub mod permissions;
+pub mod search;
+
+pub use error::{ClinicError, ClinicResult, ErrorCode, FieldError};

@@ -1,0 +1,446 @@
+//! Tenants, sites, rooms, roles, users and clinician profiles.
+
+use crate::{db_err, Db};
+use chrono::{DateTime, Utc};
+use clinic_core::permissions::{BuiltinRole, PermissionMatrix};
+use clinic_core::{ClinicError, ClinicResult, ErrorCode};
+use rusqlite::{params, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+pub(crate) fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+pub(crate) fn parse_uuid(s: &str) -> Uuid {
+    Uuid::parse_str(s).unwrap_or_default()
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub plan: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Site {
+    pub id: Uuid,
+    pub name: String,
+    pub timezone: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: Uuid,
+    pub key: String,
+    pub name: String,
+    pub builtin: bool,
+    pub permissions: PermissionMatrix,
+}
+
+/// A user as listed and shown (never includes the password hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub phone: Option<String>,
+    pub status: String,
+    pub roles: Vec<String>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What sign-in needs about a user.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user_id: Uuid,
+    pub password_hash: String,
+    pub status: String,
+    pub failed_logins: i64,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ClinicianProfile {
+    pub specialization: Option<String>,
+    pub qualifications: Option<String>,
+    pub registration_number: Option<String>,
+    pub experience_years: Option<i64>,
+    pub bio: Option<String>,
+    pub consultation_fee: Option<String>,
+}
+
+impl Db<'_> {
+    pub fn insert_tenant(&self, t: &Tenant, now: DateTime<Utc>) -> ClinicResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO tenants (id, name, slug, plan, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![t.id.to_string(), t.name, t.slug, t.plan, ts(now)],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn tenant(&self) -> ClinicResult<Tenant> {
+        self.conn
+            .query_row(
+                "SELECT id, name, slug, plan FROM tenants WHERE id = ?1",
+                [self.tenant_id.to_string()],
+                |r| {
+                    Ok(Tenant {
+                        id: parse_uuid(&r.get::<_, String>(0)?),
+                        name: r.get(1)?,
+                        slug: r.get(2)?,
+                        plan: r.get(3)?,
+                    })
+                },
+            )
+            .map_err(db_err)
+    }
+
+    pub fn insert_site(&self, s: &Site, now: DateTime<Utc>) -> ClinicResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO sites (id, tenant_id, name, timezone, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                params![s.id.to_string(), self.tenant_id.to_string(), s.name, s.timezone, ts(now)],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn sites(&self) -> ClinicResult<Vec<Site>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, name, timezone FROM sites WHERE tenant_id = ?1 AND deleted_at IS NULL ORDER BY name")
+            .map_err(db_err)?;
+        let rows = st
+            .query_map([self.tenant_id.to_string()], |r| {
+                Ok(Site {
+                    id: parse_uuid(&r.get::<_, String>(0)?),
+                    name: r.get(1)?,
+                    timezone: r.get(2)?,
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    pub fn insert_room(
+        &self,
+        id: Uuid,
+        site_id: Uuid,
+        name: &str,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> ClinicResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO rooms (id, tenant_id, site_id, name, kind, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                params![id.to_string(), self.tenant_id.to_string(), site_id.to_string(), name, kind, ts(now)],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn insert_role(&self, role: &Role, now: DateTime<Utc>) -> ClinicResult<()> {
+        let perms = serde_json::to_string(&role.permissions).map_err(ClinicError::internal)?;
+        self.conn
+            .execute(
+                "INSERT INTO roles (id, tenant_id, key, name, builtin, permissions, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                params![role.id.to_string(), self.tenant_id.to_string(), role.key, role.name, role.builtin, perms, ts(now)],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    ClinicError::new(ErrorCode::Conflict, format!("a role named {} already exists", role.key))
+                }
+                e => db_err(e),
+            })?;
+        Ok(())
+    }
+
+    /// Inserts the built-in roles (ids from `next_id`).
+    pub fn insert_builtin_roles(
+        &self,
+        mut next_id: impl FnMut() -> Uuid,
+        now: DateTime<Utc>,
+    ) -> ClinicResult<()> {
+        for r in BuiltinRole::ALL {
+            self.insert_role(
+                &Role {
+                    id: next_id(),
+                    key: r.key().into(),
+                    name: r.display_name().into(),
+                    builtin: true,
+                    permissions: r.matrix(),
+                },
+                now,
+            )?;
+        }
+        Ok(())
+    }
+
+    fn role_from_row(r: &rusqlite::Row) -> rusqlite::Result<Role> {
+        let perms: String = r.get(4)?;
+        Ok(Role {
+            id: parse_uuid(&r.get::<_, String>(0)?),
+            key: r.get(1)?,
+            name: r.get(2)?,
+            builtin: r.get(3)?,
+            permissions: serde_json::from_str(&perms).unwrap_or_default(),
+        })
+    }
+
+    pub fn roles(&self) -> ClinicResult<Vec<Role>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, key, name, builtin, permissions FROM roles WHERE tenant_id = ?1 AND deleted_at IS NULL ORDER BY builtin DESC, key")
+            .map_err(db_err)?;
+        let rows = st
+            .query_map([self.tenant_id.to_string()], Self::role_from_row)
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    pub fn role_by_key(&self, key: &str) -> ClinicResult<Option<Role>> {
+        self.conn
+            .query_row(
+                "SELECT id, key, name, builtin, permissions FROM roles WHERE tenant_id = ?1 AND key = ?2 AND deleted_at IS NULL",
+                params![self.tenant_id.to_string(), key],
+                Self::role_from_row,
+            )
+            .optional()
+            .map_err(db_err)
+    }
+
+    /// The permission matrices of a user's roles.
+    pub fn user_permissions(&self, user_id: Uuid) -> ClinicResult<Vec<PermissionMatrix>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+                 WHERE ur.user_id = ?1 AND r.deleted_at IS NULL",
+            )
+            .map_err(db_err)?;
+        let rows = st
+            .query_map([user_id.to_string()], |r| r.get::<_, String>(0))
+            .map_err(db_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(db_err)?;
+        Ok(rows
+            .iter()
+            .filter_map(|p| serde_json::from_str(p).ok())
+            .collect())
+    }
+
+    pub fn insert_user(
+        &self,
+        id: Uuid,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        role_ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> ClinicResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO users (id, tenant_id, email, name, password_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+                params![id.to_string(), self.tenant_id.to_string(), email, name, password_hash, ts(now)],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    ClinicError::validation(vec![clinic_core::FieldError { field: "email".into(), message: "a user with this email already exists".into() }])
+                }
+                e => db_err(e),
+            })?;
+        for r in role_ids {
+            self.conn
+                .execute(
+                    "INSERT INTO user_roles (user_id, role_id, tenant_id) VALUES (?1, ?2, ?3)",
+                    params![id.to_string(), r.to_string(), self.tenant_id.to_string()],
+                )
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    pub fn credentials(&self, email: &str) -> ClinicResult<Option<Credentials>> {
+        self.conn
+            .query_row(
+                "SELECT id, password_hash, status, failed_logins, locked_until FROM users
+                 WHERE tenant_id = ?1 AND email = ?2 AND deleted_at IS NULL",
+                params![self.tenant_id.to_string(), email],
+                |r| {
+                    Ok(Credentials {
+                        user_id: parse_uuid(&r.get::<_, String>(0)?),
+                        password_hash: r.get(1)?,
+                        status: r.get(2)?,
+                        failed_logins: r.get(3)?,
+                        locked_until: r.get::<_, Option<String>>(4)?.map(|s| parse_ts(&s)),
+                    })
+                },
+            )
+            .optional()
+            .map_err(db_err)
+    }
+
+    pub fn record_login(
+        &self,
+        user_id: Uuid,
+        ok: bool,
+        locked_until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> ClinicResult<()> {
+        if ok {
+            self.conn.execute(
+                "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?2 WHERE id = ?1",
+                params![user_id.to_string(), ts(now)],
+            )
+        } else {
+            self.conn.execute(
+                "UPDATE users SET failed_logins = failed_logins + 1, locked_until = ?2 WHERE id = ?1",
+                params![user_id.to_string(), locked_until.map(ts)],
+            )
+        }
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn set_user_status(
+        &self,
+        user_id: Uuid,
+        status: &str,
+        now: DateTime<Utc>,
+    ) -> ClinicResult<()> {
+        self.conn
+            .execute(
+                "UPDATE users SET status = ?2, updated_at = ?3 WHERE id = ?1",
+                params![user_id.to_string(), status, ts(now)],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    pub fn users(&self) -> ClinicResult<Vec<User>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT u.id, u.email, u.name, u.phone, u.status, u.last_login_at, u.created_at,
+                        (SELECT group_concat(r.key, ',') FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id)
+                 FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL ORDER BY u.email",
+            )
+            .map_err(db_err)?;
+        let rows = st
+            .query_map([self.tenant_id.to_string()], |r| {
+                Ok(User {
+                    id: parse_uuid(&r.get::<_, String>(0)?),
+                    email: r.get(1)?,
+                    name: r.get(2)?,
+                    phone: r.get(3)?,
+                    status: r.get(4)?,
+                    last_login_at: r.get::<_, Option<String>>(5)?.map(|s| parse_ts(&s)),
+                    created_at: parse_ts(&r.get::<_, String>(6)?),
+                    roles: r
+                        .get::<_, Option<String>>(7)?
+                        .map(|s| s.split(',').map(str::to_string).collect())
+                        .unwrap_or_default(),
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    pub fn user(&self, id: Uuid) -> ClinicResult<Option<User>> {
+        Ok(self.users()?.into_iter().find(|u| u.id == id))
+    }
+
+    pub fn upsert_clinician_profile(
+        &self,
+        user_id: Uuid,
+        p: &ClinicianProfile,
+        now: DateTime<Utc>,
+    ) -> ClinicResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO clinician_profiles (user_id, tenant_id, specialization, qualifications, registration_number,
+                     experience_years, bio, consultation_fee, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
+                 ON CONFLICT(user_id) DO UPDATE SET specialization = excluded.specialization,
+                     qualifications = excluded.qualifications, registration_number = excluded.registration_number,
+                     experience_years = excluded.experience_years, bio = excluded.bio,
+                     consultation_fee = excluded.consultation_fee, updated_at = excluded.updated_at",
+                params![
+                    user_id.to_string(), self.tenant_id.to_string(), p.specialization, p.qualifications,
+                    p.registration_number, p.experience_years, p.bio, p.consultation_fee, ts(now)
+                ],
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    ClinicError::validation(vec![clinic_core::FieldError { field: "registration_number".into(), message: "another clinician already has this registration number".into() }])
+                }
+                e => db_err(e),
+            })?;
+        Ok(())
+    }
+
+    pub fn clinician_profile(&self, user_id: Uuid) -> ClinicResult<Option<ClinicianProfile>> {
+        self.conn
+            .query_row(
+                "SELECT specialization, qualifications, registration_number, experience_years, bio, consultation_fee
+                 FROM clinician_profiles WHERE user_id = ?1 AND deleted_at IS NULL",
+                [user_id.to_string()],
+                |r| {
+                    Ok(ClinicianProfile {
+                        specialization: r.get(0)?,
+                        qualifications: r.get(1)?,
+                        registration_number: r.get(2)?,
+                        experience_years: r.get(3)?,
+                        bio: r.get(4)?,
+                        consultation_fee: r.get(5)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db_err)
+    }
+
+    /// Takes the next value of an offline number series from the leased blocks.
+    pub fn next_number(&self, series: &str) -> ClinicResult<u64> {
+        let row: Option<(i64, i64)> = self
+            .conn
+            .query_row(
+                "SELECT block_start, next_value FROM number_blocks WHERE series = ?1 AND next_value < block_end
+                 ORDER BY block_start LIMIT 1",
+                [series],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err)?;
+        let (start, value) = row.ok_or_else(|| {
+            ClinicError::new(ErrorCode::NumbersExhausted, format!("This workstation has used all its {series} numbers; connect to the server to receive a new block."))
+        })?;
+        self.conn
+            .execute("UPDATE number_blocks SET next_value = next_value + 1 WHERE series = ?1 AND block_start = ?2", params![series, start])
+            .map_err(db_err)?;
+        Ok(value as u64)
+    }
+
+    pub fn add_number_block(&self, series: &str, start: u64, end: u64) -> ClinicResult<()> {
+        self.conn
+            .execute(
+                "INSERT INTO number_blocks (series, block_start, block_end, next_value) VALUES (?1, ?2, ?3, ?2)",
+                params![series, start as i64, end as i64],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,436 @@
+//! The key hierarchy of `security.md`.
+//!
+//! A random 256-bit database key encrypts the SQLCipher database. It is never
+//! written in plaintext: the key envelope (`store-key.json`) holds it wrapped
+//! with AES-256-GCM by (a) a key kept in the OS keychain and/or (b) a key
+//! derived from a passphrase with Argon2id. The associated data of each wrap
+//! names the tenant, the device, the purpose and the method, so a wrap cannot
+//! be moved to another store or reused for something else. Changing the
+//! passphrase re-wraps the same database key; the database is not re-encrypted.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use clinic_core::{ClinicError, ClinicResult, ErrorCode};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::Path;
+use uuid::Uuid;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// A 256-bit secret key. Cannot be printed; zeroed on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct SecretKey([u8; 32]);
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(<redacted>)")
+    }
+}
+
+impl SecretKey {
+    pub fn random() -> Self {
+        let mut k = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut k);
+        Self(k)
+    }
+    fn from_slice(b: &[u8]) -> Option<Self> {
+        <[u8; 32]>::try_from(b).ok().map(Self)
+    }
+    /// The SQLCipher raw-key literal `x'…'`, in a buffer that is zeroed on drop.
+    pub(crate) fn sqlcipher_literal(&self) -> Zeroizing<String> {
+        let mut s = Zeroizing::new(String::with_capacity(67));
+        s.push_str("x'");
+        for b in self.0 {
+            s.push_str(&format!("{b:02x}"));
+        }
+        s.push('\'');
+        s
+    }
+}
+
+/// A passphrase typed by a person. Cannot be printed; zeroed on drop.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Passphrase(String);
+
+impl fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Passphrase(<redacted>)")
+    }
+}
+
+impl Passphrase {
+    pub fn new(s: String) -> ClinicResult<Self> {
+        if s.chars().count() < 8 {
+            return Err(ClinicError::validation(vec![clinic_core::FieldError {
+                field: "passphrase".into(),
+                message: "must be at least 8 characters".into(),
+            }]));
+        }
+        Ok(Self(s))
+    }
+    fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// Argon2id cost of the passphrase key (security.md: m ≥ 64 MiB, t ≥ 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfParams {
+    pub m_kib: u32,
+    pub t: u32,
+    pub p: u32,
+}
+
+pub const PASSPHRASE_KDF: KdfParams = KdfParams {
+    m_kib: 64 * 1024,
+    t: 3,
+    p: 1,
+};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "method", rename_all = "snake_case")]
+pub enum Wrap {
+    Passphrase {
+        kdf: KdfParams,
+        salt: String,
+        nonce: String,
+        ciphertext: String,
+    },
+    Keychain {
+        service: String,
+        account: String,
+        nonce: String,
+        ciphertext: String,
+    },
+}
+
+/// The on-disk key envelope. Holds only wrapped keys.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyEnvelope {
+    pub format: u32,
+    pub tenant_id: Uuid,
+    pub device_id: Uuid,
+    pub wraps: Vec<Wrap>,
+}
+
+pub const KEYCHAIN_SERVICE: &str = "clinic-workstation";
+
+fn aad(tenant: Uuid, device: Uuid, method: &str) -> Vec<u8> {
+    format!(
+        "clinic/database-key/v1;tenant={tenant};device={device};purpose=database;method={method}"
+    )
+    .into_bytes()
+}
+
+fn seal(kek: &SecretKey, key: &SecretKey, aad: &[u8]) -> (String, String) {
+    let cipher = Aes256Gcm::new_from_slice(&kek.0).expect("32-byte key");
+    let mut nonce = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let ct = cipher
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: &key.0, aad })
+        .expect("AES-GCM encryption cannot fail for a 32-byte message");
+    (B64.encode(nonce), B64.encode(ct))
+}
+
+fn open(kek: &SecretKey, nonce: &str, ct: &str, aad: &[u8]) -> Option<SecretKey> {
+    let cipher = Aes256Gcm::new_from_slice(&kek.0).ok()?;
+    let nonce = B64.decode(nonce).ok()?;
+    let ct = B64.decode(ct).ok()?;
+    if nonce.len() != 12 {
+        return None;
+    }
+    let pt = Zeroizing::new(
+        cipher
+            .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ct, aad })
+            .ok()?,
+    );
+    SecretKey::from_slice(&pt)
+}
+
+fn derive(pass: &Passphrase, salt: &[u8], kdf: KdfParams) -> ClinicResult<SecretKey> {
+    if kdf.m_kib < PASSPHRASE_KDF.m_kib || kdf.t < PASSPHRASE_KDF.t {
+        return Err(ClinicError::new(
+            ErrorCode::StoreCorrupt,
+            "key envelope asks for a weaker key derivation than allowed",
+        ));
+    }
+    let params =
+        argon2::Params::new(kdf.m_kib, kdf.t, kdf.p, Some(32)).map_err(ClinicError::internal)?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = SecretKey([0u8; 32]);
+    argon
+        .hash_password_into(pass.as_bytes(), salt, &mut out.0)
+        .map_err(ClinicError::internal)?;
+    Ok(out)
+}
+
+/// Where a workstation's keychain secret lives. The real OS keychain through
+/// `keyring` (macOS Keychain, Windows Credential Manager, Secret Service).
+#[derive(Debug, Clone)]
+pub struct Keychain {
+    service: String,
+}
+
+/// What the keychain said when asked for an entry.
+#[derive(Debug)]
+pub enum KeychainLookup {
+    Found(SecretKey),
+    Missing,
+    Unavailable(String),
+}
+
+impl Default for Keychain {
+    fn default() -> Self {
+        Self {
+            service: KEYCHAIN_SERVICE.to_string(),
+        }
+    }
+}
+
+impl Keychain {
+    /// A keychain under another service name (tests use one per run).
+    pub fn with_service(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+        }
+    }
+
+    fn entry(&self, account: &str) -> Result<keyring::Entry, String> {
+        keyring::Entry::new(&self.service, account).map_err(|e| e.to_string())
+    }
+
+    pub fn get(&self, account: &str) -> KeychainLookup {
+        let entry = match self.entry(account) {
+            Ok(e) => e,
+            Err(e) => return KeychainLookup::Unavailable(e),
+        };
+        match entry.get_secret() {
+            Ok(bytes) => {
+                let bytes = Zeroizing::new(bytes);
+                match B64
+                    .decode(&*bytes)
+                    .ok()
+                    .and_then(|b| SecretKey::from_slice(&Zeroizing::new(b)))
+                {
+                    Some(k) => KeychainLookup::Found(k),
+                    // Something else is stored under our name: treat as replaced.
+                    None => KeychainLookup::Found(SecretKey([0u8; 32])),
+                }
+            }
+            Err(keyring::Error::NoEntry) => KeychainLookup::Missing,
+            Err(e) => KeychainLookup::Unavailable(e.to_string()),
+        }
+    }
+
+    /// Stores `key`. Retries briefly: a Secret Service that has just started
+    /// (login, or a headless session) creates its default collection
+    /// asynchronously and refuses writes for a moment. Only init and re-link
+    /// write, so the wait never slows a daily unlock.
+    pub fn set(&self, account: &str, key: &SecretKey) -> Result<(), String> {
+        let encoded = Zeroizing::new(B64.encode(key.0));
+        let entry = self.entry(account)?;
+        let mut attempt = 0;
+        loop {
+            match entry.set_secret(encoded.as_bytes()) {
+                Ok(()) => return Ok(()),
+                Err(
+                    e @ (keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_)),
+                ) if attempt < 10 => {
+                    attempt += 1;
+                    let _ = e;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
+    pub fn delete(&self, account: &str) -> Result<(), String> {
+        match self.entry(account)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+}
+
+/// How to unlock a store.
+#[derive(Debug, Clone)]
+pub enum Unlock {
+    Passphrase(Passphrase),
+    Keychain(Keychain),
+}
+
+impl KeyEnvelope {
+    fn account(&self) -> String {
+        format!("{}/{}", self.tenant_id, self.device_id)
+    }
+
+    pub fn new(tenant_id: Uuid, device_id: Uuid) -> Self {
+        Self {
+            format: 1,
+            tenant_id,
+            device_id,
+            wraps: Vec::new(),
+        }
+    }
+
+    pub fn add_passphrase(&mut self, db_key: &SecretKey, pass: &Passphrase) -> ClinicResult<()> {
+        let mut salt = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let kek = derive(pass, &salt, PASSPHRASE_KDF)?;
+        let (nonce, ciphertext) = seal(
+            &kek,
+            db_key,
+            &aad(self.tenant_id, self.device_id, "passphrase"),
+        );
+        self.wraps.retain(|w| !matches!(w, Wrap::Passphrase { .. }));
+        self.wraps.push(Wrap::Passphrase {
+            kdf: PASSPHRASE_KDF,
+            salt: B64.encode(salt),
+            nonce,
+            ciphertext,
+        });
+        Ok(())
+    }
+
+    /// Stores a fresh wrapping key in the keychain and wraps the database key with it.
+    pub fn add_keychain(&mut self, db_key: &SecretKey, kc: &Keychain) -> Result<(), String> {
+        let kek = SecretKey::random();
+        let account = self.account();
+        kc.set(&account, &kek)?;
+        let (nonce, ciphertext) = seal(
+            &kek,
+            db_key,
+            &aad(self.tenant_id, self.device_id, "keychain"),
+        );
+        self.wraps.retain(|w| !matches!(w, Wrap::Keychain { .. }));
+        self.wraps.push(Wrap::Keychain {
+            service: kc.service().to_string(),
+            account,
+            nonce,
+            ciphertext,
+        });
+        Ok(())
+    }
+
+    pub fn has_keychain(&self) -> bool {
+        self.wraps
+            .iter()
+            .any(|w| matches!(w, Wrap::Keychain { .. }))
+    }
+    pub fn has_passphrase(&self) -> bool {
+        self.wraps
+            .iter()
+            .any(|w| matches!(w, Wrap::Passphrase { .. }))
+    }
+
+    /// Recovers the database key. Never creates one: a missing or replaced
+    /// keychain entry is an error, not a reason to start afresh.
+    pub fn unwrap_key(&self, unlock: &Unlock) -> ClinicResult<SecretKey> {
+        match unlock {
+            Unlock::Passphrase(pass) => {
+                let Some(Wrap::Passphrase {
+                    kdf,
+                    salt,
+                    nonce,
+                    ciphertext,
+                }) = self
+                    .wraps
+                    .iter()
+                    .find(|w| matches!(w, Wrap::Passphrase { .. }))
+                else {
+                    return Err(ClinicError::new(
+                        ErrorCode::KeyUnavailable,
+                        "This store has no passphrase; it is unlocked through the OS keychain.",
+                    ));
+                };
+                let salt = B64.decode(salt).map_err(|_| {
+                    ClinicError::new(ErrorCode::StoreCorrupt, "key envelope is damaged")
+                })?;
+                let kek = derive(pass, &salt, *kdf)?;
+                open(
+                    &kek,
+                    nonce,
+                    ciphertext,
+                    &aad(self.tenant_id, self.device_id, "passphrase"),
+                )
+                .ok_or_else(|| {
+                    ClinicError::new(
+                        ErrorCode::WrongKey,
+                        "The passphrase is wrong. Nothing was changed.",
+                    )
+                })
+            }
+            Unlock::Keychain(kc) => {
+                let Some(Wrap::Keychain {
+                    account,
+                    nonce,
+                    ciphertext,
+                    service,
+                }) = self
+                    .wraps
+                    .iter()
+                    .find(|w| matches!(w, Wrap::Keychain { .. }))
+                else {
+                    return Err(ClinicError::new(ErrorCode::KeyUnavailable, "This store is not linked to the OS keychain; unlock it with its passphrase (CLINIC_PASSPHRASE)."));
+                };
+                let kc = if kc.service() == service {
+                    kc.clone()
+                } else {
+                    Keychain::with_service(service.clone())
+                };
+                match kc.get(account) {
+                    KeychainLookup::Found(kek) => open(&kek, nonce, ciphertext, &aad(self.tenant_id, self.device_id, "keychain"))
+                        .ok_or_else(|| ClinicError::new(ErrorCode::KeychainMismatch, "The OS keychain entry for this store was replaced and does not open it. Unlock with the passphrase; no new key was created.")),
+                    KeychainLookup::Missing => Err(ClinicError::new(ErrorCode::KeychainMismatch, "The OS keychain entry for this store is missing. Unlock with the passphrase; no new key was created.")),
+                    KeychainLookup::Unavailable(e) => Err(ClinicError::new(ErrorCode::KeyUnavailable, format!("The OS keychain is not available ({e}); unlock with the passphrase (CLINIC_PASSPHRASE)."))),
+                }
+            }
+        }
+    }
+
+    pub fn read(path: &Path) -> ClinicResult<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ClinicError::new(
+                ErrorCode::StoreCorrupt,
+                format!("cannot read key envelope: {e}"),
+            )
+        })?;
+        let env: KeyEnvelope = serde_json::from_str(&text).map_err(|_| {
+            ClinicError::new(ErrorCode::StoreCorrupt, "the key envelope is damaged")
+        })?;
+        if env.format != 1 {
+            return Err(ClinicError::new(
+                ErrorCode::SchemaTooNew,
+                "the key envelope was written by a newer version",
+            ));
+        }
+        Ok(env)
+    }
+
+    /// Writes atomically: temp file, fsync, rename, fsync the directory.
+    pub fn write(&self, path: &Path) -> ClinicResult<()> {
+        use std::io::Write;
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_string_pretty(self).map_err(ClinicError::internal)?;
+        let mut f = std::fs::File::create(&tmp).map_err(ClinicError::internal)?;
+        f.write_all(text.as_bytes())
+            .map_err(ClinicError::internal)?;
+        f.sync_all().map_err(ClinicError::internal)?;
+        drop(f);
+        std::fs::rename(&tmp, path).map_err(ClinicError::internal)?;
+        if let Some(dir) = path.parent() {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,459 @@
+//! The workstation's encrypted store: SQLCipher through rusqlite, the key
+//! envelope, embedded migrations, and the queries the use-cases need.
+//!
+//! Files in a data directory:
+//! - `clinic.db` (+ `-wal`, `-shm`): the SQLCipher database;
+//! - `store-key.json`: the key envelope (wrapped database keys only).
+
+pub mod audit;
+pub mod identity;
+pub mod keys;
+pub mod patients;
+pub mod search;
+
+use clinic_core::{ClinicError, ClinicResult, ErrorCode};
+use keys::{KeyEnvelope, SecretKey, Unlock};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+
+pub const DB_FILE: &str = "clinic.db";
+pub const ENVELOPE_FILE: &str = "store-key.json";
+const CREATING_SUFFIX: &str = "creating";
+
+/// The schema version this binary understands (number of embedded migrations).
+pub fn schema_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+pub(crate) fn db_err(e: rusqlite::Error) -> ClinicError {
+    ClinicError::internal(format!("storage: {e}"))
+}
+
+/// An open, unlocked workstation store. Dropping it closes the connection
+/// and zeroes the key.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    dir: PathBuf,
+    tenant_id: Uuid,
+    device_id: Uuid,
+    keychain_warning: Option<String>,
+}
+
+/// A view of the store for queries; inside [`Store::write`] it is the transaction.
+#[derive(Debug, Clone, Copy)]
+pub struct Db<'c> {
+    pub(crate) conn: &'c Connection,
+    pub tenant_id: Uuid,
+    pub device_id: Uuid,
+}
+
+/// What a new store starts with.
+#[derive(Debug)]
+pub struct NewStore {
+    pub tenant_id: Uuid,
+    pub device_id: Uuid,
+    pub passphrase: Option<keys::Passphrase>,
+    /// Link to the OS keychain too (skipped quietly when none is usable,
+    /// as long as a passphrase was given).
+    pub keychain: Option<keys::Keychain>,
+}
+
+fn key_connection(conn: &Connection, key: &SecretKey) -> ClinicResult<()> {
+    let lit = key.sqlcipher_literal();
+    conn.pragma_update(None, "key", &*lit as &str)
+        .map_err(db_err)?;
+    Ok(())
+}
+
+fn apply_pragmas(conn: &Connection) -> ClinicResult<()> {
+    // Foreign keys on; temp tables and sort spills in memory only (never an
+    // unencrypted temp file); WAL for concurrent readers; FULL sync so a
+    // confirmed write survives power loss, not only a crash. A 64 MiB page
+    // cache keeps the hot part of a large clinic decrypted in memory: every
+    // cache miss costs a page decryption, and search touches many rows.
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA synchronous = FULL;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA cache_size = -65536;",
+    )
+    .map_err(db_err)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(db_err)?;
+    if mode != "wal" {
+        return Err(ClinicError::internal(format!(
+            "could not enable WAL (got {mode})"
+        )));
+    }
+    Ok(())
+}
+
+/// Fails unless the linked SQLite is SQLCipher (plain SQLite ignores `PRAGMA key`).
+fn require_sqlcipher(conn: &Connection) -> ClinicResult<String> {
+    conn.query_row("PRAGMA cipher_version", [], |r| r.get::<_, String>(0))
+        .optional()
+        .map_err(db_err)?
+        .ok_or_else(|| {
+            ClinicError::internal(
+                "this build is not linked against SQLCipher; refusing to store data unencrypted",
+            )
+        })
+}
+
+fn migrate(conn: &mut Connection) -> ClinicResult<()> {
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db_err)?;
+    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction().map_err(db_err)?;
+        tx.execute_batch(sql)
+            .map_err(|e| ClinicError::internal(format!("migration {name}: {e}")))?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+    }
+    Ok(())
+}
+
+impl Store {
+    pub fn db_path(dir: &Path) -> PathBuf {
+        dir.join(DB_FILE)
+    }
+    pub fn envelope_path(dir: &Path) -> PathBuf {
+        dir.join(ENVELOPE_FILE)
+    }
+    pub fn exists(dir: &Path) -> bool {
+        Self::db_path(dir).exists()
+    }
+
+    /// Creates a new encrypted store. The database appears under its final
+    /// name only once it is complete, so a crash mid-way leaves no half store.
+    pub fn create(
+        dir: &Path,
+        new: NewStore,
+        seed: impl FnOnce(&Db) -> ClinicResult<()>,
+    ) -> ClinicResult<Store> {
+        if Self::db_path(dir).exists() {
+            return Err(ClinicError::new(
+                ErrorCode::StoreExists,
+                format!("{} already holds a workstation store", dir.display()),
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(ClinicError::internal)?;
+        restrict_dir(dir);
+        let key = SecretKey::random();
+        let mut envelope = KeyEnvelope::new(new.tenant_id, new.device_id);
+        if let Some(p) = &new.passphrase {
+            envelope.add_passphrase(&key, p)?;
+        }
+        let mut keychain_warning = None;
+        if let Some(kc) = &new.keychain {
+            if let Err(e) = envelope.add_keychain(&key, kc) {
+                keychain_warning = Some(format!(
+                    "The OS keychain is not usable ({e}); unlock this store with its passphrase."
+                ));
+                if new.passphrase.is_none() {
+                    return Err(ClinicError::new(ErrorCode::KeyUnavailable, format!("No OS keychain is usable here ({e}); set a passphrase with CLINIC_PASSPHRASE.")));
+                }
+            }
+        }
+        if envelope.wraps.is_empty() {
+            return Err(ClinicError::new(
+                ErrorCode::KeyUnavailable,
+                "A store needs a passphrase (CLINIC_PASSPHRASE) or the OS keychain.",
+            ));
+        }
+        let creating = dir.join(format!("{DB_FILE}.{CREATING_SUFFIX}"));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", creating.display()));
+        }
+        {
+            let mut conn = Connection::open(&creating).map_err(db_err)?;
+            key_connection(&conn, &key)?;
+            require_sqlcipher(&conn)?;
+            apply_pragmas(&conn)?;
+            migrate(&mut conn)?;
+            let tx = conn.transaction().map_err(db_err)?;
+            {
+                let db = Db {
+                    conn: &tx,
+                    tenant_id: new.tenant_id,
+                    device_id: new.device_id,
+                };
+                db.set_meta("tenant_id", &new.tenant_id.to_string())?;
+                db.set_meta("device_id", &new.device_id.to_string())?;
+                seed(&db)?;
+            }
+            tx.commit().map_err(db_err)?;
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+                .map_err(db_err)?;
+        }
+        envelope.write(&Self::envelope_path(dir))?;
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", creating.display()));
+        }
+        std::fs::rename(&creating, Self::db_path(dir)).map_err(ClinicError::internal)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        let mut store = Self::open_with_key(dir, &envelope, &key)?;
+        store.keychain_warning = keychain_warning;
+        Ok(store)
+    }
+
+    /// Why a new store could not be linked to the OS keychain, if it could not.
+    pub fn keychain_warning(&self) -> Option<&str> {
+        self.keychain_warning.as_deref()
+    }
+
+    /// Opens an existing store. A wrong key fails before the database is
+    /// touched; a database newer than this binary is refused untouched.
+    pub fn open(dir: &Path, unlock: &Unlock) -> ClinicResult<Store> {
+        let (db_path, env_path) = (Self::db_path(dir), Self::envelope_path(dir));
+        match (db_path.exists(), env_path.exists()) {
+            (false, _) => {
+                return Err(ClinicError::new(ErrorCode::StoreMissing, format!("There is no workstation store in {}. Create one with `clinic init`.", dir.display())))
+            }
+            (true, false) => {
+                return Err(ClinicError::new(ErrorCode::StoreCorrupt, format!("The key envelope {ENVELOPE_FILE} is missing from {}; restore it from backup. The database was not touched.", dir.display())))
+            }
+            _ => {}
+        }
+        let envelope = KeyEnvelope::read(&env_path)?;
+        let key = envelope.unwrap_key(unlock)?;
+        Self::open_with_key(dir, &envelope, &key)
+    }
+
+    fn open_with_key(dir: &Path, envelope: &KeyEnvelope, key: &SecretKey) -> ClinicResult<Store> {
+        let path = Self::db_path(dir);
+        // Check the schema version on a read-only connection first, so that
+        // refusing a newer database cannot checkpoint or migrate anything.
+        {
+            // Without a WAL there is nothing but the main file to read, and
+            // `immutable=1` reads it without creating -wal/-shm files.
+            let wal_exists = Path::new(&format!("{}-wal", path.display())).exists();
+            let uri = format!(
+                "file:{}{}",
+                uri_escape(&path),
+                if wal_exists { "" } else { "?immutable=1" }
+            );
+            let ro = Connection::open_with_flags(
+                uri,
+                OpenFlags::SQLITE_OPEN_READ_ONLY
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .map_err(db_err)?;
+            key_connection(&ro, key)?;
+            require_sqlcipher(&ro)?;
+            let version: i64 = ro.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
+                    ClinicError::new(ErrorCode::WrongKey, "The key does not open this database (the key envelope belongs to another store?). Nothing was changed.")
+                }
+                e => db_err(e),
+            })?;
+            if version > schema_version() {
+                return Err(ClinicError::new(ErrorCode::SchemaTooNew, format!(
+                    "This store was written by a newer version of the application (schema {version}, this version knows {}). Install the newer version; the store was not changed.",
+                    schema_version()
+                )));
+            }
+        }
+        let mut conn = Connection::open(&path).map_err(db_err)?;
+        key_connection(&conn, key)?;
+        apply_pragmas(&conn)?;
+        migrate(&mut conn)?;
+        let store = Store {
+            conn,
+            dir: dir.to_path_buf(),
+            tenant_id: envelope.tenant_id,
+            device_id: envelope.device_id,
+            keychain_warning: None,
+        };
+        let db = store.db();
+        if db.meta("tenant_id")?.as_deref() != Some(&envelope.tenant_id.to_string())
+            || db.meta("device_id")?.as_deref() != Some(&envelope.device_id.to_string())
+        {
+            return Err(ClinicError::new(
+                ErrorCode::StoreCorrupt,
+                "The key envelope and the database belong to different stores.",
+            ));
+        }
+        Ok(store)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    pub fn tenant_id(&self) -> Uuid {
+        self.tenant_id
+    }
+    pub fn device_id(&self) -> Uuid {
+        self.device_id
+    }
+
+    pub fn db(&self) -> Db<'_> {
+        Db {
+            conn: &self.conn,
+            tenant_id: self.tenant_id,
+            device_id: self.device_id,
+        }
+    }
+
+    /// Runs `f` in one immediate transaction: everything it writes (state and
+    /// audit event) commits together or not at all.
+    pub fn write<T>(&mut self, f: impl FnOnce(&Db) -> ClinicResult<T>) -> ClinicResult<T> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db_err)?;
+        let out = {
+            let db = Db {
+                conn: &tx,
+                tenant_id: self.tenant_id,
+                device_id: self.device_id,
+            };
+            f(&db)?
+        };
+        tx.commit().map_err(db_err)?;
+        Ok(out)
+    }
+
+    /// Re-wraps the database key under a new passphrase (the database itself is not re-encrypted).
+    pub fn change_passphrase(&self, unlock: &Unlock, new: &keys::Passphrase) -> ClinicResult<()> {
+        let path = Self::envelope_path(&self.dir);
+        let mut envelope = KeyEnvelope::read(&path)?;
+        let key = envelope.unwrap_key(unlock)?;
+        envelope.add_passphrase(&key, new)?;
+        envelope.write(&path)
+    }
+
+    /// (Re-)links the store to the OS keychain with a fresh wrapping key.
+    pub fn link_keychain(&self, unlock: &Unlock, kc: &keys::Keychain) -> ClinicResult<()> {
+        let path = Self::envelope_path(&self.dir);
+        let mut envelope = KeyEnvelope::read(&path)?;
+        let key = envelope.unwrap_key(unlock)?;
+        envelope.add_keychain(&key, kc).map_err(|e| {
+            ClinicError::new(
+                ErrorCode::KeyUnavailable,
+                format!("The OS keychain is not available ({e})."),
+            )
+        })?;
+        envelope.write(&path)
+    }
+
+    /// Writes a consistent, encrypted copy of the store (database and key
+    /// envelope) into `dest`, through SQLite's online backup API (never a raw
+    /// copy of a live WAL database), then opens the copy to check it.
+    pub fn backup_to(&self, dest: &Path, unlock: &Unlock) -> ClinicResult<()> {
+        if Self::db_path(dest).exists() || Self::envelope_path(dest).exists() {
+            return Err(ClinicError::new(
+                ErrorCode::StoreExists,
+                format!(
+                    "{} already holds a store; choose an empty folder",
+                    dest.display()
+                ),
+            ));
+        }
+        let envelope = KeyEnvelope::read(&Self::envelope_path(&self.dir))?;
+        let key = envelope.unwrap_key(unlock)?;
+        std::fs::create_dir_all(dest).map_err(ClinicError::internal)?;
+        restrict_dir(dest);
+        let partial = dest.join(format!("{DB_FILE}.{CREATING_SUFFIX}"));
+        {
+            let mut dst = Connection::open(&partial).map_err(db_err)?;
+            key_connection(&dst, &key)?;
+            let backup = rusqlite::backup::Backup::new(&self.conn, &mut dst).map_err(db_err)?;
+            backup
+                .run_to_completion(1024, std::time::Duration::ZERO, None)
+                .map_err(db_err)?;
+        }
+        envelope.write(&Self::envelope_path(dest))?;
+        std::fs::rename(&partial, Self::db_path(dest)).map_err(ClinicError::internal)?;
+        Self::open_with_key(dest, &envelope, &key)?.integrity_check()
+    }
+
+    /// Runs `PRAGMA integrity_check`; `Ok(())` when the database is sound.
+    pub fn integrity_check(&self) -> ClinicResult<()> {
+        let r: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(db_err)?;
+        if r == "ok" {
+            Ok(())
+        } else {
+            Err(ClinicError::new(
+                ErrorCode::StoreCorrupt,
+                format!("integrity check failed: {r}"),
+            ))
+        }
+    }
+
+    /// A pragma value as text (used by tests and diagnostics).
+    pub fn pragma(&self, name: &str) -> ClinicResult<String> {
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(ClinicError::new(ErrorCode::Validation, "bad pragma name"));
+        }
+        self.conn
+            .query_row(&format!("PRAGMA {name}"), [], |r| {
+                r.get::<_, rusqlite::types::Value>(0)
+            })
+            .map(|v| match v {
+                rusqlite::types::Value::Integer(i) => i.to_string(),
+                rusqlite::types::Value::Text(t) => t,
+                other => format!("{other:?}"),
+            })
+            .map_err(db_err)
+    }
+
+    /// Runs the SQL text in `sql` unchecked. Only for tests that need to
+    /// tamper with the store the way an attacker with the key could.
+    #[doc(hidden)]
+    pub fn execute_raw_for_tests(&self, sql: &str) -> ClinicResult<u64> {
+        self.conn.execute_batch(sql).map_err(db_err)?;
+        Ok(self.conn.changes())
+    }
+}
+
+/// Percent-escapes a path for an SQLite `file:` URI.
+fn uri_escape(path: &Path) -> String {
+    let mut out = String::new();
+    for b in path.to_string_lossy().bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(unix)]
+fn restrict_dir(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+}
+#[cfg(not(unix))]
+fn restrict_dir(_dir: &Path) {}
+
+impl Db<'_> {
+    pub fn meta(&self, key: &str) -> ClinicResult<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(db_err)
+    }
+    pub fn set_meta(&self, key: &str, value: &str) -> ClinicResult<()> {
+        self.conn
+            .execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+            .map_err(db_err)?;
+        Ok(())
+    }
+}

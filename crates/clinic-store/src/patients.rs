@@ -1,0 +1,671 @@
+//! Patient rows, their list items, archive and merge.
+
+use crate::identity::{parse_ts, parse_uuid, ts};
+use crate::{db_err, Db};
+use chrono::{DateTime, NaiveDate, Utc};
+use clinic_core::patient::*;
+use clinic_core::patient_number::format_patient_number;
+use clinic_core::{ClinicError, ClinicResult};
+use rusqlite::{params, OptionalExtension, Row, ToSql};
+use uuid::Uuid;
+
+const DETAIL_COLUMNS: &str = "first_name, middle_name, last_name, preferred_name, date_of_birth, sex_at_birth, gender,
+    phone, alt_phone, email, address_line1, address_line2, city, state, postcode, country, national_id_kind,
+    national_id, preferred_channel, preferred_language, reminders_opt_in, blood_group, smoking_status,
+    alcohol_use, family_history, risk_level, alert_level, flags";
+const DETAIL_COUNT: usize = 28;
+
+fn enum_text<T: serde::Serialize>(v: &Option<T>) -> Option<String> {
+    v.as_ref()
+        .and_then(|v| serde_json::to_value(v).ok())
+        .and_then(|v| v.as_str().map(str::to_string))
+}
+
+fn enum_parse<T: serde::de::DeserializeOwned>(s: Option<String>) -> Option<T> {
+    s.and_then(|s| serde_json::from_value(serde_json::Value::String(s)).ok())
+}
+
+fn date_text(d: Option<NaiveDate>) -> Option<String> {
+    d.map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+fn parse_date(s: Option<String>) -> Option<NaiveDate> {
+    s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
+}
+
+/// Values of [`DETAIL_COLUMNS`], in order.
+fn detail_values(d: &PatientDetails) -> Vec<Box<dyn ToSql>> {
+    vec![
+        Box::new(d.first_name.clone()),
+        Box::new(d.middle_name.clone()),
+        Box::new(d.last_name.clone()),
+        Box::new(d.preferred_name.clone()),
+        Box::new(date_text(d.date_of_birth)),
+        Box::new(enum_text(&d.sex_at_birth)),
+        Box::new(d.gender.clone()),
+        Box::new(d.phone.clone()),
+        Box::new(d.alt_phone.clone()),
+        Box::new(d.email.clone()),
+        Box::new(d.address_line1.clone()),
+        Box::new(d.address_line2.clone()),
+        Box::new(d.city.clone()),
+        Box::new(d.state.clone()),
+        Box::new(d.postcode.clone()),
+        Box::new(d.country.clone()),
+        Box::new(d.national_id_kind.map(|k| k.key().to_string())),
+        Box::new(d.national_id.clone()),
+        Box::new(enum_text(&d.preferred_channel)),
+        Box::new(d.preferred_language.clone()),
+        Box::new(d.reminders_opt_in),
+        Box::new(d.blood_group.clone()),
+        Box::new(d.smoking_status.clone()),
+        Box::new(d.alcohol_use.clone()),
+        Box::new(d.family_history.clone()),
+        Box::new(enum_text(&d.risk_level)),
+        Box::new(enum_text(&d.alert_level)),
+        Box::new(serde_json::to_string(&d.flags).unwrap_or_else(|_| "[]".into())),
+    ]
+}
+
+/// Reads [`DETAIL_COLUMNS`] starting at column `o`.
+fn details_from_row(r: &Row, o: usize) -> rusqlite::Result<PatientDetails> {
+    Ok(PatientDetails {
+        first_name: r.get(o)?,
+        middle_name: r.get(o + 1)?,
+        last_name: r.get(o + 2)?,
+        preferred_name: r.get(o + 3)?,
+        date_of_birth: parse_date(r.get(o + 4)?),
+        sex_at_birth: enum_parse(r.get(o + 5)?),
+        gender: r.get(o + 6)?,
+        phone: r.get(o + 7)?,
+        alt_phone: r.get(o + 8)?,
+        email: r.get(o + 9)?,
+        address_line1: r.get(o + 10)?,
+        address_line2: r.get(o + 11)?,
+        city: r.get(o + 12)?,
+        state: r.get(o + 13)?,
+        postcode: r.get(o + 14)?,
+        country: r.get(o + 15)?,
+        national_id_kind: r
+            .get::<_, Option<String>>(o + 16)?
+            .and_then(|k| clinic_core::national_id::NationalIdKind::from_key(&k)),
+        national_id: r.get(o + 17)?,
+        preferred_channel: enum_parse(r.get(o + 18)?),
+        preferred_language: r.get(o + 19)?,
+        reminders_opt_in: r.get(o + 20)?,
+        blood_group: r.get(o + 21)?,
+        smoking_status: r.get(o + 22)?,
+        alcohol_use: r.get(o + 23)?,
+        family_history: r.get(o + 24)?,
+        risk_level: enum_parse(r.get(o + 25)?),
+        alert_level: enum_parse(r.get(o + 26)?),
+        flags: serde_json::from_str(&r.get::<_, String>(o + 27)?).unwrap_or_default(),
+    })
+}
+
+pub(crate) fn sort_name(d: &PatientDetails) -> String {
+    clinic_core::search::fold(&format!("{} {}", d.last_name, d.first_name))
+}
+
+fn phone_digits(d: &PatientDetails) -> Option<String> {
+    d.phone.as_deref().and_then(|p| validate_phone(p).ok())
+}
+
+/// Inserts one list item row of any kind.
+fn insert_item(
+    db: &Db,
+    table: &str,
+    cols: &[&str],
+    id: Uuid,
+    patient: Uuid,
+    values: Vec<Box<dyn ToSql>>,
+    now: DateTime<Utc>,
+) -> ClinicResult<()> {
+    let names = cols.join(", ");
+    let marks: Vec<String> = (0..cols.len()).map(|i| format!("?{}", i + 6)).collect();
+    let sql = format!(
+        "INSERT INTO {table} (id, tenant_id, patient_id, created_at, updated_at, {names}) VALUES (?1, ?2, ?3, ?4, ?5, {})",
+        marks.join(", ")
+    );
+    let mut all: Vec<Box<dyn ToSql>> = vec![
+        Box::new(id.to_string()),
+        Box::new(db.tenant_id.to_string()),
+        Box::new(patient.to_string()),
+        Box::new(ts(now)),
+        Box::new(ts(now)),
+    ];
+    all.extend(values);
+    let refs: Vec<&dyn ToSql> = all.iter().map(|b| b.as_ref()).collect();
+    db.conn
+        .prepare_cached(&sql)
+        .map_err(db_err)?
+        .execute(refs.as_slice())
+        .map_err(db_err)?;
+    Ok(())
+}
+
+const LIST_TABLES: [&str; 6] = [
+    "patient_allergies",
+    "patient_conditions",
+    "patient_medications",
+    "patient_insurances",
+    "patient_emergency_contacts",
+    "patient_consents",
+];
+
+impl Db<'_> {
+    /// Inserts a validated new patient with the next offline patient number.
+    pub fn insert_patient(
+        &self,
+        id: Uuid,
+        details: &PatientDetails,
+        lists: &PatientLists,
+        now: DateTime<Utc>,
+    ) -> ClinicResult<Patient> {
+        let seq = self.next_number("patient")?;
+        let number = format_patient_number(seq);
+        let sql = format!(
+            "INSERT INTO patients (id, tenant_id, patient_number, number_seq, sort_name, phone_digits, created_at, updated_at, {DETAIL_COLUMNS})
+             VALUES ({})",
+            (1..=8 + DETAIL_COUNT).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+        );
+        let mut values: Vec<Box<dyn ToSql>> = vec![
+            Box::new(id.to_string()),
+            Box::new(self.tenant_id.to_string()),
+            Box::new(number.clone()),
+            Box::new(seq as i64),
+            Box::new(sort_name(details)),
+            Box::new(phone_digits(details)),
+            Box::new(ts(now)),
+            Box::new(ts(now)),
+        ];
+        values.extend(detail_values(details));
+        let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
+        self.conn
+            .prepare_cached(&sql)
+            .map_err(db_err)?
+            .execute(refs.as_slice())
+            .map_err(db_err)?;
+        let pk = self.conn.last_insert_rowid();
+        self.insert_list_items(id, lists, now)?;
+        self.index_patient(pk, &number, seq, details)?;
+        Ok(Patient {
+            id,
+            tenant_id: self.tenant_id,
+            patient_number: number,
+            details: details.clone(),
+            lists: lists.clone(),
+            created_at: now,
+            updated_at: now,
+            archived_at: None,
+            merged_into: None,
+            redacted: vec![],
+        })
+    }
+
+    pub fn insert_list_items(
+        &self,
+        patient: Uuid,
+        l: &PatientLists,
+        now: DateTime<Utc>,
+    ) -> ClinicResult<()> {
+        for a in &l.allergies {
+            insert_item(
+                self,
+                "patient_allergies",
+                &["substance", "reaction", "severity"],
+                a.id,
+                patient,
+                vec![
+                    Box::new(a.substance.clone()),
+                    Box::new(a.reaction.clone()),
+                    Box::new(enum_text(&Some(a.severity))),
+                ],
+                now,
+            )?;
+        }
+        for c in &l.conditions {
+            insert_item(
+                self,
+                "patient_conditions",
+                &["name", "icd10", "active", "onset"],
+                c.id,
+                patient,
+                vec![
+                    Box::new(c.name.clone()),
+                    Box::new(c.icd10.clone()),
+                    Box::new(c.active),
+                    Box::new(date_text(c.onset)),
+                ],
+                now,
+            )?;
+        }
+        for m in &l.medications {
+            insert_item(
+                self,
+                "patient_medications",
+                &["name", "dose", "frequency", "started_on"],
+                m.id,
+                patient,
+                vec![
+                    Box::new(m.name.clone()),
+                    Box::new(m.dose.clone()),
+                    Box::new(m.frequency.clone()),
+                    Box::new(date_text(m.started_on)),
+                ],
+                now,
+            )?;
+        }
+        for i in &l.insurances {
+            insert_item(
+                self,
+                "patient_insurances",
+                &[
+                    "provider",
+                    "policy_number",
+                    "group_number",
+                    "member_number",
+                    "plan",
+                    "valid_from",
+                    "valid_to",
+                    "copay",
+                    "is_primary",
+                ],
+                i.id,
+                patient,
+                vec![
+                    Box::new(i.provider.clone()),
+                    Box::new(i.policy_number.clone()),
+                    Box::new(i.group_number.clone()),
+                    Box::new(i.member_number.clone()),
+                    Box::new(i.plan.clone()),
+                    Box::new(date_text(i.valid_from)),
+                    Box::new(date_text(i.valid_to)),
+                    Box::new(i.copay.clone()),
+                    Box::new(i.is_primary),
+                ],
+                now,
+            )?;
+        }
+        for e in &l.emergency_contacts {
+            insert_item(
+                self,
+                "patient_emergency_contacts",
+                &["name", "relationship", "phone", "email"],
+                e.id,
+                patient,
+                vec![
+                    Box::new(e.name.clone()),
+                    Box::new(e.relationship.clone()),
+                    Box::new(e.phone.clone()),
+                    Box::new(e.email.clone()),
+                ],
+                now,
+            )?;
+        }
+        for c in &l.consents {
+            insert_item(
+                self,
+                "patient_consents",
+                &["kind", "purpose", "given_on", "withdrawn_on"],
+                c.id,
+                patient,
+                vec![
+                    Box::new(c.kind.clone()),
+                    Box::new(c.purpose.clone()),
+                    Box::new(date_text(Some(c.given_on))),
+                    Box::new(date_text(c.withdrawn_on)),
+                ],
+                now,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Soft-deletes list items of a patient by id; returns how many matched.
+    pub fn remove_list_items(
+        &self,
+        patient: Uuid,
+        ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> ClinicResult<usize> {
+        let mut n = 0;
+        for id in ids {
+            for t in LIST_TABLES {
+                n += self
+                    .conn
+                    .execute(
+                        &format!("UPDATE {t} SET deleted_at = ?3, updated_at = ?3 WHERE id = ?1 AND patient_id = ?2 AND deleted_at IS NULL"),
+                        params![id.to_string(), patient.to_string(), ts(now)],
+                    )
+                    .map_err(db_err)?;
+            }
+        }
+        Ok(n)
+    }
+
+    fn patient_pk(&self, id: Uuid) -> ClinicResult<Option<(i64, String, i64)>> {
+        self.conn
+            .query_row("SELECT pk, patient_number, number_seq FROM patients WHERE id = ?1 AND tenant_id = ?2", params![id.to_string(), self.tenant_id.to_string()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .map_err(db_err)
+    }
+
+    /// Writes new scalar details (already validated) and re-indexes the patient.
+    pub fn update_patient_details(
+        &self,
+        id: Uuid,
+        d: &PatientDetails,
+        now: DateTime<Utc>,
+    ) -> ClinicResult<()> {
+        let (pk, number, seq) = self
+            .patient_pk(id)?
+            .ok_or_else(|| ClinicError::not_found("Patient"))?;
+        let sets: Vec<String> = DETAIL_COLUMNS
+            .split(',')
+            .map(str::trim)
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ?{}", i + 5))
+            .collect();
+        let sql = format!("UPDATE patients SET sort_name = ?2, phone_digits = ?3, updated_at = ?4, {} WHERE pk = ?1", sets.join(", "));
+        let mut values: Vec<Box<dyn ToSql>> = vec![
+            Box::new(pk),
+            Box::new(sort_name(d)),
+            Box::new(phone_digits(d)),
+            Box::new(ts(now)),
+        ];
+        values.extend(detail_values(d));
+        let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
+        self.conn.execute(&sql, refs.as_slice()).map_err(db_err)?;
+        self.unindex_patient(pk)?;
+        self.index_patient(pk, &number, seq as u64, d)
+    }
+
+    pub fn touch_patient(&self, id: Uuid, now: DateTime<Utc>) -> ClinicResult<()> {
+        self.conn
+            .execute(
+                "UPDATE patients SET updated_at = ?2 WHERE id = ?1",
+                params![id.to_string(), ts(now)],
+            )
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Archives (soft-deletes) a patient and removes them from search.
+    pub fn archive_patient(
+        &self,
+        id: Uuid,
+        merged_into: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> ClinicResult<()> {
+        let (pk, _, _) = self
+            .patient_pk(id)?
+            .ok_or_else(|| ClinicError::not_found("Patient"))?;
+        self.conn
+            .execute(
+                "UPDATE patients SET deleted_at = ?2, updated_at = ?2, merged_into = ?3 WHERE pk = ?1",
+                params![pk, ts(now), merged_into.map(|m| m.to_string())],
+            )
+            .map_err(db_err)?;
+        self.unindex_patient(pk)
+    }
+
+    /// Moves every live list item of `from` onto `to` (used by merge), skipping
+    /// allergies the survivor already records for the same substance.
+    pub fn move_list_items(&self, from: Uuid, to: Uuid, now: DateTime<Utc>) -> ClinicResult<()> {
+        self.conn
+            .execute(
+                "UPDATE patient_allergies SET deleted_at = ?3, updated_at = ?3
+                 WHERE patient_id = ?1 AND deleted_at IS NULL AND lower(substance) IN
+                   (SELECT lower(substance) FROM patient_allergies WHERE patient_id = ?2 AND deleted_at IS NULL)",
+                params![from.to_string(), to.to_string(), ts(now)],
+            )
+            .map_err(db_err)?;
+        for t in LIST_TABLES {
+            self.conn
+                .execute(
+                    &format!("UPDATE {t} SET patient_id = ?2, updated_at = ?3 WHERE patient_id = ?1 AND deleted_at IS NULL"),
+                    params![from.to_string(), to.to_string(), ts(now)],
+                )
+                .map_err(db_err)?;
+        }
+        Ok(())
+    }
+
+    /// Loads a patient (archived or not) with its live list items.
+    pub fn patient(&self, id: Uuid) -> ClinicResult<Option<Patient>> {
+        let sql = format!(
+            "SELECT id, patient_number, created_at, updated_at, deleted_at, merged_into, {DETAIL_COLUMNS}
+             FROM patients WHERE id = ?1 AND tenant_id = ?2"
+        );
+        let head = self
+            .conn
+            .query_row(
+                &sql,
+                params![id.to_string(), self.tenant_id.to_string()],
+                |r| {
+                    Ok(Patient {
+                        id: parse_uuid(&r.get::<_, String>(0)?),
+                        tenant_id: self.tenant_id,
+                        patient_number: r.get(1)?,
+                        created_at: parse_ts(&r.get::<_, String>(2)?),
+                        updated_at: parse_ts(&r.get::<_, String>(3)?),
+                        archived_at: r.get::<_, Option<String>>(4)?.map(|s| parse_ts(&s)),
+                        merged_into: r.get::<_, Option<String>>(5)?.map(|s| parse_uuid(&s)),
+                        details: details_from_row(r, 6)?,
+                        lists: PatientLists::default(),
+                        redacted: vec![],
+                    })
+                },
+            )
+            .optional()
+            .map_err(db_err)?;
+        let Some(mut p) = head else { return Ok(None) };
+        p.lists = self.patient_lists(id)?;
+        Ok(Some(p))
+    }
+
+    pub fn patient_by_number(&self, number: &str) -> ClinicResult<Option<Uuid>> {
+        self.conn
+            .query_row(
+                "SELECT id FROM patients WHERE tenant_id = ?1 AND patient_number = ?2",
+                params![self.tenant_id.to_string(), number.to_ascii_uppercase()],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map_err(db_err)
+            .map(|o| o.map(|s| parse_uuid(&s)))
+    }
+
+    fn patient_lists(&self, id: Uuid) -> ClinicResult<PatientLists> {
+        let pid = id.to_string();
+        let q = |sql: &str| -> String {
+            format!("{sql} WHERE patient_id = ?1 AND deleted_at IS NULL ORDER BY created_at, rowid")
+        };
+        let mut l = PatientLists::default();
+        let mut st = self
+            .conn
+            .prepare_cached(&q(
+                "SELECT id, substance, reaction, severity FROM patient_allergies",
+            ))
+            .map_err(db_err)?;
+        l.allergies = st
+            .query_map([&pid], |r| {
+                Ok(Allergy {
+                    id: parse_uuid(&r.get::<_, String>(0)?),
+                    substance: r.get(1)?,
+                    reaction: r.get(2)?,
+                    severity: enum_parse(r.get(3)?).unwrap_or(Severity::Moderate),
+                })
+            })
+            .map_err(db_err)?
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        let mut st = self
+            .conn
+            .prepare_cached(&q(
+                "SELECT id, name, icd10, active, onset FROM patient_conditions",
+            ))
+            .map_err(db_err)?;
+        l.conditions = st
+            .query_map([&pid], |r| {
+                Ok(Condition {
+                    id: parse_uuid(&r.get::<_, String>(0)?),
+                    name: r.get(1)?,
+                    icd10: r.get(2)?,
+                    active: r.get(3)?,
+                    onset: parse_date(r.get(4)?),
+                })
+            })
+            .map_err(db_err)?
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        let mut st = self
+            .conn
+            .prepare_cached(&q(
+                "SELECT id, name, dose, frequency, started_on FROM patient_medications",
+            ))
+            .map_err(db_err)?;
+        l.medications = st
+            .query_map([&pid], |r| {
+                Ok(Medication {
+                    id: parse_uuid(&r.get::<_, String>(0)?),
+                    name: r.get(1)?,
+                    dose: r.get(2)?,
+                    frequency: r.get(3)?,
+                    started_on: parse_date(r.get(4)?),
+                })
+            })
+            .map_err(db_err)?
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        let mut st = self
+            .conn
+            .prepare_cached(&q("SELECT id, provider, policy_number, group_number, member_number, plan, valid_from, valid_to, copay, is_primary FROM patient_insurances"))
+            .map_err(db_err)?;
+        l.insurances = st
+            .query_map([&pid], |r| {
+                Ok(InsuranceCoverage {
+                    id: parse_uuid(&r.get::<_, String>(0)?),
+                    provider: r.get(1)?,
+                    policy_number: r.get(2)?,
+                    group_number: r.get(3)?,
+                    member_number: r.get(4)?,
+                    plan: r.get(5)?,
+                    valid_from: parse_date(r.get(6)?),
+                    valid_to: parse_date(r.get(7)?),
+                    copay: r.get(8)?,
+                    is_primary: r.get(9)?,
+                })
+            })
+            .map_err(db_err)?
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        let mut st = self
+            .conn
+            .prepare_cached(&q(
+                "SELECT id, name, relationship, phone, email FROM patient_emergency_contacts",
+            ))
+            .map_err(db_err)?;
+        l.emergency_contacts = st
+            .query_map([&pid], |r| {
+                Ok(EmergencyContact {
+                    id: parse_uuid(&r.get::<_, String>(0)?),
+                    name: r.get(1)?,
+                    relationship: r.get(2)?,
+                    phone: r.get(3)?,
+                    email: r.get(4)?,
+                })
+            })
+            .map_err(db_err)?
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        let mut st = self
+            .conn
+            .prepare_cached(&q(
+                "SELECT id, kind, purpose, given_on, withdrawn_on FROM patient_consents",
+            ))
+            .map_err(db_err)?;
+        l.consents = st
+            .query_map([&pid], |r| {
+                Ok(Consent {
+                    id: parse_uuid(&r.get::<_, String>(0)?),
+                    kind: r.get(1)?,
+                    purpose: r.get(2)?,
+                    given_on: parse_date(r.get(3)?).unwrap_or_default(),
+                    withdrawn_on: parse_date(r.get(4)?),
+                })
+            })
+            .map_err(db_err)?
+            .collect::<Result<_, _>>()
+            .map_err(db_err)?;
+        Ok(l)
+    }
+
+    /// Live patients that might be the same person as `d` (not `exclude`), best first.
+    pub fn duplicate_candidates(
+        &self,
+        d: &PatientDetails,
+        exclude: Option<Uuid>,
+    ) -> ClinicResult<Vec<DuplicateCandidate>> {
+        let sql = format!(
+            "SELECT id, patient_number, {DETAIL_COLUMNS} FROM patients
+             WHERE tenant_id = ?1 AND deleted_at IS NULL AND (
+                date_of_birth = ?2 OR (national_id IS NOT NULL AND national_id = ?3)
+                OR (phone_digits IS NOT NULL AND phone_digits = ?4) OR (email IS NOT NULL AND email = ?5 COLLATE NOCASE))
+             LIMIT 500"
+        );
+        let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
+        let rows = st
+            .query_map(
+                params![
+                    self.tenant_id.to_string(),
+                    date_text(d.date_of_birth),
+                    d.national_id,
+                    phone_digits(d),
+                    d.email
+                ],
+                |r| {
+                    Ok((
+                        parse_uuid(&r.get::<_, String>(0)?),
+                        r.get::<_, String>(1)?,
+                        details_from_row(r, 2)?,
+                    ))
+                },
+            )
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, number, existing) = row.map_err(db_err)?;
+            if Some(id) == exclude {
+                continue;
+            }
+            if let Some((score, reasons)) = duplicate_score(d, &existing) {
+                out.push(DuplicateCandidate {
+                    patient_id: id,
+                    patient_number: number,
+                    first_name: existing.first_name,
+                    last_name: existing.last_name,
+                    date_of_birth: existing.date_of_birth,
+                    score,
+                    reasons,
+                });
+            }
+        }
+        out.sort_by(|a, b| b.score.cmp(&a.score).then(a.last_name.cmp(&b.last_name)));
+        out.truncate(10);
+        Ok(out)
+    }
+
+    pub fn patient_count(&self) -> ClinicResult<i64> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM patients WHERE tenant_id = ?1 AND deleted_at IS NULL",
+                [self.tenant_id.to_string()],
+                |r| r.get(0),
+            )
+            .map_err(db_err)
+    }
+}

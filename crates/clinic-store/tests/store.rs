@@ -1,0 +1,445 @@
+//! Integration tests of the encrypted store: real SQLCipher files in temp dirs.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use clinic_core::patient::{PatientDetails, PatientLists};
+use clinic_core::ErrorCode;
+use clinic_store::keys::{Passphrase, Unlock};
+use clinic_store::{NewStore, Store};
+use sha2::{Digest, Sha256};
+use std::path::Path;
+use uuid::Uuid;
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-22T09:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn pass(s: &str) -> Passphrase {
+    Passphrase::new(s.to_string()).unwrap()
+}
+
+fn create(dir: &Path, p: &str) -> Store {
+    Store::create(
+        dir,
+        NewStore {
+            tenant_id: Uuid::now_v7(),
+            device_id: Uuid::now_v7(),
+            passphrase: Some(pass(p)),
+            keychain: None,
+        },
+        |db| {
+            db.insert_tenant(
+                &clinic_store::identity::Tenant {
+                    id: db.tenant_id,
+                    name: "T".into(),
+                    slug: "t".into(),
+                    plan: "standalone".into(),
+                },
+                now(),
+            )?;
+            db.add_number_block("patient", 1, 1_000_000)
+        },
+    )
+    .unwrap()
+}
+
+fn add(
+    store: &mut Store,
+    first: &str,
+    last: &str,
+    dob: (i32, u32, u32),
+    phone: Option<&str>,
+) -> Uuid {
+    let d = PatientDetails {
+        first_name: first.into(),
+        last_name: last.into(),
+        date_of_birth: NaiveDate::from_ymd_opt(dob.0, dob.1, dob.2),
+        phone: phone.map(str::to_string),
+        ..Default::default()
+    };
+    let id = Uuid::now_v7();
+    store
+        .write(|db| db.insert_patient(id, &d, &PatientLists::default(), now()))
+        .unwrap();
+    id
+}
+
+fn sha(path: &Path) -> Option<String> {
+    std::fs::read(path)
+        .ok()
+        .map(|b| format!("{:x}", Sha256::digest(b)))
+}
+
+fn fingerprint(dir: &Path) -> Vec<(String, Option<String>)> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|n| (n.clone(), sha(&dir.join(&n))))
+        .collect()
+}
+
+#[test]
+fn database_is_sqlcipher_encrypted_with_wal_fk_and_memory_temp() {
+    let t = tempfile::tempdir().unwrap();
+    let store = create(t.path(), "a good passphrase");
+    let header = std::fs::read(t.path().join("clinic.db")).unwrap();
+    assert!(
+        !header.starts_with(b"SQLite format 3"),
+        "database header is plaintext SQLite"
+    );
+    assert!(!store.pragma("cipher_version").unwrap().is_empty());
+    assert_eq!(store.pragma("journal_mode").unwrap(), "wal");
+    assert_eq!(store.pragma("foreign_keys").unwrap(), "1");
+    assert_eq!(store.pragma("temp_store").unwrap(), "2");
+    let envelope = std::fs::read_to_string(t.path().join("store-key.json")).unwrap();
+    assert!(envelope.contains("argon2") || envelope.contains("m_kib"));
+    assert!(
+        envelope.contains("\"m_kib\": 65536") && envelope.contains("\"t\": 3"),
+        "{envelope}"
+    );
+}
+
+#[test]
+fn wrong_passphrase_is_a_typed_error_and_changes_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    {
+        let mut s = create(t.path(), "a good passphrase");
+        add(&mut s, "Ada", "Lovelace", (1985, 12, 10), None);
+        // Keep a WAL with content around while we try the wrong key from another handle.
+        let before = fingerprint(t.path());
+        let err =
+            Store::open(t.path(), &Unlock::Passphrase(pass("not the passphrase"))).unwrap_err();
+        assert_eq!(err.code, ErrorCode::WrongKey);
+        assert_eq!(before, fingerprint(t.path()));
+    }
+    let before = fingerprint(t.path());
+    let started = std::time::Instant::now();
+    let err = Store::open(t.path(), &Unlock::Passphrase(pass("not the passphrase"))).unwrap_err();
+    assert_eq!(err.code, ErrorCode::WrongKey);
+    assert!(started.elapsed().as_secs() < 10);
+    assert_eq!(
+        before,
+        fingerprint(t.path()),
+        "files changed by a failed unlock"
+    );
+}
+
+#[test]
+fn missing_database_is_not_recreated_and_missing_envelope_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    drop(create(t.path(), "a good passphrase"));
+    let env = t.path().join("store-key.json");
+    let saved = std::fs::read(&env).unwrap();
+    std::fs::remove_file(&env).unwrap();
+    let before = fingerprint(t.path());
+    assert_eq!(
+        Store::open(t.path(), &Unlock::Passphrase(pass("a good passphrase")))
+            .unwrap_err()
+            .code,
+        ErrorCode::StoreCorrupt
+    );
+    assert_eq!(before, fingerprint(t.path()));
+    std::fs::write(&env, saved).unwrap();
+    std::fs::remove_file(t.path().join("clinic.db")).unwrap();
+    assert_eq!(
+        Store::open(t.path(), &Unlock::Passphrase(pass("a good passphrase")))
+            .unwrap_err()
+            .code,
+        ErrorCode::StoreMissing
+    );
+    assert!(
+        !t.path().join("clinic.db").exists(),
+        "an empty database was created"
+    );
+}
+
+#[test]
+fn envelope_from_another_store_does_not_open_this_one() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    drop(create(a.path(), "same passphrase!"));
+    drop(create(b.path(), "same passphrase!"));
+    std::fs::copy(
+        b.path().join("store-key.json"),
+        a.path().join("store-key.json"),
+    )
+    .unwrap();
+    let before = fingerprint(a.path());
+    let err = Store::open(a.path(), &Unlock::Passphrase(pass("same passphrase!"))).unwrap_err();
+    assert!(
+        matches!(err.code, ErrorCode::WrongKey | ErrorCode::StoreCorrupt),
+        "{err:?}"
+    );
+    assert_eq!(before, fingerprint(a.path()));
+}
+
+#[test]
+fn passphrase_change_rewraps_without_reencrypting() {
+    let t = tempfile::tempdir().unwrap();
+    let id;
+    {
+        let mut s = create(t.path(), "old passphrase 1");
+        id = add(&mut s, "Grace", "Hopper", (1906, 12, 9), None);
+        s.change_passphrase(
+            &Unlock::Passphrase(pass("old passphrase 1")),
+            &pass("new passphrase 2"),
+        )
+        .unwrap();
+    }
+    let db_hash = sha(&t.path().join("clinic.db"));
+    assert_eq!(
+        Store::open(t.path(), &Unlock::Passphrase(pass("old passphrase 1")))
+            .unwrap_err()
+            .code,
+        ErrorCode::WrongKey
+    );
+    {
+        let s = Store::open(t.path(), &Unlock::Passphrase(pass("new passphrase 2"))).unwrap();
+        assert_eq!(
+            s.db().patient(id).unwrap().unwrap().details.last_name,
+            "Hopper"
+        );
+    }
+    assert_eq!(
+        db_hash,
+        sha(&t.path().join("clinic.db")),
+        "database was rewritten by a passphrase change"
+    );
+}
+
+#[test]
+fn newer_schema_is_refused_untouched_and_older_is_migrated() {
+    let t = tempfile::tempdir().unwrap();
+    {
+        let s = create(t.path(), "a good passphrase");
+        s.execute_raw_for_tests(&format!(
+            "PRAGMA user_version = {}",
+            clinic_store::schema_version() + 1
+        ))
+        .unwrap();
+        assert_eq!(
+            s.pragma("user_version").unwrap(),
+            (clinic_store::schema_version() + 1).to_string()
+        );
+    }
+    let before = fingerprint(t.path());
+    let err = Store::open(t.path(), &Unlock::Passphrase(pass("a good passphrase"))).unwrap_err();
+    assert_eq!(err.code, ErrorCode::SchemaTooNew);
+    assert!(err.message.contains("newer version"));
+    assert_eq!(before, fingerprint(t.path()));
+}
+
+#[test]
+fn weak_kdf_in_a_tampered_envelope_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    drop(create(t.path(), "a good passphrase"));
+    let p = t.path().join("store-key.json");
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("\"m_kib\": 65536", "\"m_kib\": 8");
+    std::fs::write(&p, text).unwrap();
+    assert_eq!(
+        Store::open(t.path(), &Unlock::Passphrase(pass("a good passphrase")))
+            .unwrap_err()
+            .code,
+        ErrorCode::StoreCorrupt
+    );
+}
+
+#[test]
+fn audit_rows_cannot_be_updated_or_deleted_through_sql() {
+    let t = tempfile::tempdir().unwrap();
+    let mut s = create(t.path(), "a good passphrase");
+    s.write(|db| {
+        db.append_audit(
+            Uuid::now_v7(),
+            None,
+            now(),
+            clinic_core::audit::AuditEntry {
+                action: "test",
+                entity_type: "store",
+                entity_id: None,
+                patient_id: None,
+                details: serde_json::json!({}),
+            },
+        )
+    })
+    .unwrap();
+    add(&mut s, "Ada", "Lovelace", (1985, 12, 10), None);
+    assert!(s
+        .execute_raw_for_tests("UPDATE audit_events SET action = 'x'")
+        .is_err());
+    assert!(s.execute_raw_for_tests("DELETE FROM audit_events").is_err());
+    assert!(
+        s.execute_raw_for_tests("DELETE FROM patients").is_err(),
+        "patients are never hard-deleted"
+    );
+    assert_eq!(s.db().verify_audit_chain().unwrap(), Ok(1));
+}
+
+#[test]
+fn search_prefix_typo_phone_number_dob_and_archive() {
+    let t = tempfile::tempdir().unwrap();
+    let mut s = create(t.path(), "a good passphrase");
+    let ada = add(
+        &mut s,
+        "Ada",
+        "Lovelace",
+        (1985, 12, 10),
+        Some("020 7946 0958"),
+    );
+    let jon = add(
+        &mut s,
+        "Jonathan",
+        "Smith",
+        (1970, 1, 2),
+        Some("+44 7700 900123"),
+    );
+    let jane = add(&mut s, "Jane", "Smyth", (1990, 5, 6), None);
+    let _li = add(&mut s, "Li", "Wu", (2000, 3, 4), None);
+    fn ids_in(s: &Store, q: &str) -> Vec<Uuid> {
+        s.db()
+            .search_patients(q, 10)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect()
+    }
+    let ids = |q: &str| ids_in(&s, q);
+    assert_eq!(ids("lov"), vec![ada]);
+    assert_eq!(ids("Lovelace Ada"), vec![ada]);
+    assert_eq!(ids("lovleace"), vec![ada], "transposition typo");
+    assert_eq!(ids("lovelase"), vec![ada], "substitution typo");
+    assert_eq!(ids("jonh"), vec![jon], "typo while typing a prefix");
+    assert_eq!(ids("smith")[0], jon, "exact match first");
+    assert!(ids("smith").contains(&jane), "smyth is one typo from smith");
+    assert_eq!(ids("wu"), vec![_li], "short names");
+    assert_eq!(ids("020 7946"), vec![ada], "phone prefix");
+    assert_eq!(ids("7946 0958"), vec![ada], "phone without area code");
+    assert_eq!(ids("07700900123"), vec![jon], "phone with trunk zero");
+    assert_eq!(ids("0958"), vec![ada], "last digits of a phone");
+    assert_eq!(ids("10/12/1985"), vec![ada]);
+    assert_eq!(ids("1985-12-10"), vec![ada]);
+    let number = s.db().patient(jane).unwrap().unwrap().patient_number;
+    assert_eq!(ids(&number), vec![jane]);
+    assert_eq!(ids(&number.to_lowercase()), vec![jane]);
+    assert!(ids("zzzz").is_empty());
+    assert!(ids("").is_empty());
+    assert!(
+        ids("\"*) OR (").is_empty(),
+        "FTS syntax in a query is harmless"
+    );
+    s.write(|db| db.archive_patient(ada, None, now())).unwrap();
+    assert!(
+        ids_in(&s, "lovelace").is_empty(),
+        "archived patients are excluded"
+    );
+    assert!(ids_in(&s, "020 7946").is_empty());
+}
+
+// ---- OS keychain (a real Secret Service: gnome-keyring in CI, see scripts/with-keyring.sh) ----
+
+fn create_with_keychain(dir: &Path, kc: &Keychain) -> Store {
+    Store::create(
+        dir,
+        NewStore {
+            tenant_id: Uuid::now_v7(),
+            device_id: Uuid::now_v7(),
+            passphrase: Some(pass("recovery passphrase")),
+            keychain: Some(kc.clone()),
+        },
+        |_| Ok(()),
+    )
+    .unwrap()
+}
+
+use clinic_store::keys::{KeyEnvelope, Keychain, KeychainLookup, SecretKey};
+
+/// A keychain service name of this test run only.
+struct TestKeychain(Keychain);
+impl TestKeychain {
+    fn new() -> Self {
+        Self(Keychain::with_service(format!(
+            "clinic-test-{}",
+            Uuid::now_v7()
+        )))
+    }
+}
+
+fn account(dir: &Path) -> String {
+    let env = KeyEnvelope::read(&dir.join("store-key.json")).unwrap();
+    format!("{}/{}", env.tenant_id, env.device_id)
+}
+
+#[test]
+fn keychain_unlocks_and_a_lost_or_replaced_entry_never_creates_a_fresh_key() {
+    let t = tempfile::tempdir().unwrap();
+    let kc = TestKeychain::new();
+    let id;
+    {
+        let mut s = create_with_keychain(t.path(), &kc.0);
+        assert_eq!(s.keychain_warning(), None);
+        id = add_raw(&mut s);
+    }
+    let env = KeyEnvelope::read(&t.path().join("store-key.json")).unwrap();
+    assert!(
+        env.has_keychain() && env.has_passphrase(),
+        "store must be linked to the keychain (is a Secret Service running?)"
+    );
+    // Daily unlock through the keychain.
+    {
+        let s = Store::open(t.path(), &Unlock::Keychain(kc.0.clone())).unwrap();
+        assert!(s.db().patient(id).unwrap().is_some());
+    }
+    let acct = account(t.path());
+    assert!(matches!(kc.0.get(&acct), KeychainLookup::Found(_)));
+
+    // The entry is replaced by another key: refused, nothing changes.
+    kc.0.set(&acct, &SecretKey::random()).unwrap();
+    let before = fingerprint(t.path());
+    let err = Store::open(t.path(), &Unlock::Keychain(kc.0.clone())).unwrap_err();
+    assert_eq!(err.code, ErrorCode::KeychainMismatch);
+    assert_eq!(before, fingerprint(t.path()));
+
+    // The entry is deleted: refused, nothing changes, no new entry appears.
+    kc.0.delete(&acct).unwrap();
+    let err = Store::open(t.path(), &Unlock::Keychain(kc.0.clone())).unwrap_err();
+    assert_eq!(err.code, ErrorCode::KeychainMismatch);
+    assert!(err.message.contains("no new key"));
+    assert_eq!(before, fingerprint(t.path()));
+    assert!(
+        matches!(kc.0.get(&acct), KeychainLookup::Missing),
+        "a keychain entry was recreated"
+    );
+
+    // The passphrase still opens it, and re-linking restores keychain unlock with the same data.
+    {
+        let s = Store::open(t.path(), &Unlock::Passphrase(pass("recovery passphrase"))).unwrap();
+        s.link_keychain(&Unlock::Passphrase(pass("recovery passphrase")), &kc.0)
+            .unwrap();
+    }
+    let s = Store::open(t.path(), &Unlock::Keychain(kc.0.clone())).unwrap();
+    assert!(s.db().patient(id).unwrap().is_some());
+    kc.0.delete(&acct).unwrap();
+}
+
+fn add_raw(s: &mut Store) -> Uuid {
+    s.write(|db| {
+        db.insert_tenant(
+            &clinic_store::identity::Tenant {
+                id: db.tenant_id,
+                name: "T".into(),
+                slug: "t".into(),
+                plan: "standalone".into(),
+            },
+            now(),
+        )?;
+        db.add_number_block("patient", 1, 100)
+    })
+    .unwrap();
+    add(s, "Key", "Chain", (1990, 1, 1), None)
+}

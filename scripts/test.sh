@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints, all unit/integration/property tests
+# (with a real OS keychain), and a smoke run of the benchmarks.
+# This is the README's test command; .ci/run calls it unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$(date +%s)
+
+bash scripts/setup.sh
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo test (inside a private D-Bus session with a real Secret Service)"
+log=$(mktemp)
+set +e
+scripts/with-keyring.sh cargo test --workspace --locked 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^passed/) s += $i } END { print s + 0 }' "$log")
+failed=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($(i+1) ~ /^failed/) s += $i } END { print s + 0 }' "$log")
+rm -f "$log"
+if [ "$status" -ne 0 ]; then
+  echo "cargo test failed"
+  echo "${passed:-0} passed, ${failed:-1} failed"
+  exit "$status"
+fi
+
+echo "== benchmark smoke run (size S, debug build: checks every figure is produced, not timings)"
+cargo run -q -p clinic-bench --locked -- --size S --queries 50 --out target/bench-smoke > target/bench-smoke.md
+cat target/bench-smoke.md
+
+echo "== done in $(( $(date +%s) - started )) s"
+echo "${passed} passed, ${failed} failed"
