@@ -141,6 +141,27 @@ fn score(
     total
 }
 
+macro_rules! summary_columns {
+    () => {
+        "p.id, p.patient_number, p.first_name, p.last_name, p.preferred_name, p.date_of_birth, p.phone, p.middle_name, p.phone_digits, p.sort_name"
+    };
+}
+/// Live patients whose folded "last first" name starts with ?1 (?2 = ?1 + U+10FFFF).
+const SQL_NAME_PREFIX: &str = concat!(
+    "SELECT ",
+    summary_columns!(),
+    " FROM patients p WHERE p.deleted_at IS NULL",
+    " AND p.sort_name >= ?1 AND p.sort_name < ?2 ORDER BY p.sort_name LIMIT ?3"
+);
+/// Live patients matching the FTS5 expression ?1.
+const SQL_FULL_TEXT: &str = concat!(
+    "SELECT ",
+    summary_columns!(),
+    " FROM patient_fts f JOIN patients p ON p.pk = f.rowid",
+    " WHERE patient_fts MATCH ?1 AND p.deleted_at IS NULL LIMIT ?2"
+);
+const SQL_TYPO_KEYS: &str = "SELECT word FROM search_typo_keys WHERE key = ?1 LIMIT 64";
+
 /// A fetched row: summary, middle name, phone digits, sort name.
 type Candidate = (PatientSummary, Option<String>, Option<String>, String);
 
@@ -232,10 +253,7 @@ impl Db<'_> {
             let head: String = typed.chars().take(MAX_TYPO_PREFIX).collect();
             keys.extend(deletion_keys(&head));
         }
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT word FROM search_typo_keys WHERE key = ?1 LIMIT 64")
-            .map_err(db_err)?;
+        let mut st = self.conn.prepare_cached(SQL_TYPO_KEYS).map_err(db_err)?;
         let mut out: Vec<String> = Vec::new();
         for k in keys {
             for w in st
@@ -283,6 +301,46 @@ impl Db<'_> {
         Ok(parts.join(" AND "))
     }
 
+    /// `EXPLAIN QUERY PLAN` of the hot search queries, for tests that guard
+    /// against a plan regressing to a table scan.
+    #[doc(hidden)]
+    pub fn search_query_plans(&self) -> ClinicResult<Vec<(&'static str, String)>> {
+        use rusqlite::types::Value as V;
+        let plans: [(&str, &str, Vec<V>); 3] = [
+            (
+                "names by prefix",
+                SQL_NAME_PREFIX,
+                vec![
+                    V::Text("sm".into()),
+                    V::Text("sm\u{10FFFF}".into()),
+                    V::Integer(20),
+                ],
+            ),
+            (
+                "full-text",
+                SQL_FULL_TEXT,
+                vec![V::Text("\"smi\"*".into()), V::Integer(400)],
+            ),
+            ("typo keys", SQL_TYPO_KEYS, vec![V::Text("smth".into())]),
+        ];
+        let mut out = Vec::new();
+        for (name, sql, params) in plans {
+            let mut st = self
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .map_err(db_err)?;
+            let rows: Vec<String> = st
+                .query_map(rusqlite::params_from_iter(params), |r| {
+                    r.get::<_, String>(3)
+                })
+                .map_err(db_err)?
+                .collect::<Result<_, _>>()
+                .map_err(db_err)?;
+            out.push((name, rows.join(" | ")));
+        }
+        Ok(out)
+    }
+
     /// Live patients matching what was typed, best first.
     pub fn search_patients(&self, text: &str, limit: usize) -> ClinicResult<Vec<PatientSummary>> {
         let terms = parse_query(text);
@@ -291,30 +349,18 @@ impl Db<'_> {
         }
         let mut rows: Vec<Candidate> = Vec::new();
         let mut seen = HashSet::new();
-        const COLS: &str = "p.id, p.patient_number, p.first_name, p.last_name, p.preferred_name, p.date_of_birth, p.phone, p.middle_name, p.phone_digits, p.sort_name";
+
         // One or two letters: an alphabetical range scan of last names is
         // both the fastest and the most useful answer.
         if let [QueryTerm::Word(w)] = terms.as_slice() {
             if w.chars().count() <= 2 {
                 let mut upper = w.clone();
                 upper.push('\u{10FFFF}');
-                let mut st = self
-                    .conn
-                    .prepare_cached(&format!(
-                        "SELECT {COLS} FROM patients p WHERE p.deleted_at IS NULL AND p.sort_name >= ?1 AND p.sort_name < ?2
-                         ORDER BY p.sort_name LIMIT ?3"
-                    ))
-                    .map_err(db_err)?;
+                let mut st = self.conn.prepare_cached(SQL_NAME_PREFIX).map_err(db_err)?;
                 fetch(&mut st, &[w, &upper, &(limit as i64)], &mut rows, &mut seen)?;
             }
         }
-        let mut st = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {COLS} FROM patient_fts f JOIN patients p ON p.pk = f.rowid
-                 WHERE patient_fts MATCH ?1 AND p.deleted_at IS NULL LIMIT ?2"
-            ))
-            .map_err(db_err)?;
+        let mut st = self.conn.prepare_cached(SQL_FULL_TEXT).map_err(db_err)?;
         if rows.len() < limit {
             let expr = self.fts_expression(&terms, true)?;
             fetch(&mut st, &[&expr, &(EXACT_CAP as i64)], &mut rows, &mut seen)?;

@@ -443,3 +443,34 @@ fn add_raw(s: &mut Store) -> Uuid {
     .unwrap();
     add(s, "Key", "Chain", (1990, 1, 1), None)
 }
+
+#[test]
+fn hot_search_queries_use_their_indexes() {
+    let t = tempfile::tempdir().unwrap();
+    let s = create(t.path(), "a good passphrase");
+    let plans = s.db().search_query_plans().unwrap();
+    let plan = |name: &str| {
+        plans
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| p.clone())
+            .unwrap()
+    };
+    assert!(
+        plan("names by prefix").contains("USING INDEX patients_sort_name"),
+        "{plans:?}"
+    );
+    assert!(
+        !plan("names by prefix").contains("USE TEMP B-TREE"),
+        "sorting must come from the index: {plans:?}"
+    );
+    assert!(
+        plan("full-text").contains("VIRTUAL TABLE INDEX"),
+        "{plans:?}"
+    );
+    assert!(
+        plan("full-text").contains("INTEGER PRIMARY KEY"),
+        "join by rowid: {plans:?}"
+    );
+    assert!(plan("typo keys").contains("USING PRIMARY KEY"), "{plans:?}");
+}

@@ -428,14 +428,21 @@ impl Ctx {
     }
 
     fn print<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) {
-        if self.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(value).unwrap_or_default()
-            );
+        let text = if self.json {
+            serde_json::to_string_pretty(value).unwrap_or_default()
         } else {
-            println!("{}", human(value));
-        }
+            human(value)
+        };
+        write_stdout(&text);
+    }
+}
+
+/// Prints a line; a closed pipe (`clinic … | head`) ends the output quietly.
+fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
+        std::process::exit(0);
     }
 }
 
@@ -449,37 +456,151 @@ fn default_data_dir() -> PathBuf {
 }
 
 fn patient_line(p: &Patient) -> String {
-    let mut s = format!(
+    format!(
         "{}  {}, {}  born {}  {}",
         p.patient_number,
         p.details.last_name,
         p.details.first_name,
         p.details
             .date_of_birth
-            .map(|d| d.to_string())
+            .map(|d| d.format("%d %b %Y").to_string())
             .unwrap_or_default(),
         p.details.phone.clone().unwrap_or_default()
-    );
-    if let Some(into) = p.merged_into {
-        s.push_str(&format!("\n  merged into {into}"));
-    } else if p.archived_at.is_some() {
-        s.push_str("\n  ARCHIVED");
+    )
+}
+
+fn flag_words(f: &clinic_core::permissions::SensitiveFlag) -> &'static str {
+    use clinic_core::permissions::SensitiveFlag::*;
+    match f {
+        SensitiveInfo => "sensitive information",
+        FinancialData => "insurance and financial data",
+        MedicalHistory => "medical history",
     }
+}
+
+/// The front-desk view of one patient.
+fn patient_card(p: &Patient) -> String {
+    let d = &p.details;
+    let mut s = patient_line(p);
+    let mut line = |label: &str, value: String| {
+        if !value.trim().is_empty() {
+            s.push_str(&format!("\n  {label:<12} {value}"));
+        }
+    };
+    if let Some(into) = p.merged_into {
+        line("MERGED", format!("into patient {into}; use that record"));
+    } else if p.archived_at.is_some() {
+        line(
+            "ARCHIVED",
+            p.archived_at
+                .map(|a| a.format("%d %b %Y").to_string())
+                .unwrap_or_default(),
+        );
+    }
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    line("preferred", opt(&d.preferred_name));
+    line("email", opt(&d.email));
+    line("other phone", opt(&d.alt_phone));
+    let address: Vec<String> = [
+        &d.address_line1,
+        &d.address_line2,
+        &d.city,
+        &d.state,
+        &d.postcode,
+        &d.country,
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect();
+    line("address", address.join(", "));
+    if let (Some(k), Some(v)) = (d.national_id_kind, &d.national_id) {
+        line("national id", format!("{v} ({})", k.key()));
+    }
+    line("flags", d.flags.join("; "));
+    line("blood group", opt(&d.blood_group));
     for a in &p.lists.allergies {
-        s.push_str(&format!(
-            "\n  allergy: {} ({:?}){}",
-            a.substance,
-            a.severity,
-            a.reaction
-                .as_ref()
-                .map(|r| format!(" - {r}"))
-                .unwrap_or_default()
-        ));
+        let sev = serde_json::to_value(a.severity)
+            .ok()
+            .and_then(|v| v.as_str().map(|x| x.replace('_', " ")))
+            .unwrap_or_default();
+        line(
+            "ALLERGY",
+            format!(
+                "{} ({sev}){}",
+                a.substance,
+                a.reaction
+                    .as_ref()
+                    .map(|r| format!(" - {r}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    for c in &p.lists.conditions {
+        line(
+            "condition",
+            format!(
+                "{}{}",
+                c.name,
+                c.icd10
+                    .as_ref()
+                    .map(|x| format!(" [{x}]"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
+    for m in &p.lists.medications {
+        line(
+            "medication",
+            [Some(m.name.clone()), m.dose.clone(), m.frequency.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
+    for i in &p.lists.insurances {
+        line(
+            "insurance",
+            format!(
+                "{}{}{}",
+                i.provider,
+                i.policy_number
+                    .as_ref()
+                    .map(|x| format!(" policy {x}"))
+                    .unwrap_or_default(),
+                if i.is_primary { " (primary)" } else { "" }
+            ),
+        );
+    }
+    for e in &p.lists.emergency_contacts {
+        line(
+            "emergency",
+            format!(
+                "{}{} {}",
+                e.name,
+                e.relationship
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+                e.phone.clone().or(e.email.clone()).unwrap_or_default()
+            ),
+        );
     }
     if !p.redacted.is_empty() {
-        s.push_str(&format!("\n  (hidden for your role: {:?})", p.redacted));
+        line(
+            "not shown",
+            format!(
+                "{} (not available to your role)",
+                p.redacted
+                    .iter()
+                    .map(flag_words)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
     }
-    s.push_str(&format!("\n  id {}", p.id));
+    line("id", p.id.to_string());
     s
 }
 
@@ -638,7 +759,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
                             );
                         }
                     }
-                    ctx.print(&r, |r| format!("Registered {}", patient_line(&r.patient)));
+                    ctx.print(&r, |r| format!("Registered {}", patient_card(&r.patient)));
                 }
                 PatientCmd::Edit {
                     patient,
@@ -647,12 +768,12 @@ fn run(cli: Cli) -> ClinicResult<()> {
                 } => {
                     let id = ws.resolve_patient(&patient)?;
                     let p = ws.edit_patient(id, fields.patch(remove)?)?;
-                    ctx.print(&p, |p| format!("Updated {}", patient_line(p)));
+                    ctx.print(&p, |p| format!("Updated {}", patient_card(p)));
                 }
                 PatientCmd::Show { patient } => {
                     let id = ws.resolve_patient(&patient)?;
                     let p = ws.show_patient(id)?;
-                    ctx.print(&p, patient_line);
+                    ctx.print(&p, patient_card);
                 }
                 PatientCmd::Search { text, limit } => {
                     let hits = ws.search_patients(&text, limit)?;
@@ -667,7 +788,9 @@ fn run(cli: Cli) -> ClinicResult<()> {
                                     h.patient_number,
                                     h.last_name,
                                     h.first_name,
-                                    h.date_of_birth.map(|d| d.to_string()).unwrap_or_default(),
+                                    h.date_of_birth
+                                        .map(|d| d.format("%d %b %Y").to_string())
+                                        .unwrap_or_default(),
                                     h.phone.clone().unwrap_or_default()
                                 )
                             })
@@ -707,7 +830,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     let keep = ws.resolve_patient(&keep)?;
                     let dup = ws.resolve_patient(&duplicate)?;
                     let p = ws.merge_patients(keep, dup)?;
-                    ctx.print(&p, |p| format!("Merged into {}", patient_line(p)));
+                    ctx.print(&p, |p| format!("Merged into {}", patient_card(p)));
                 }
             }
         }
@@ -719,7 +842,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
                 }),
                 Err(b) => {
                     if ctx.json {
-                        println!("{}", serde_json::json!({"ok": false, "break": b}));
+                        write_stdout(&serde_json::json!({"ok": false, "break": b}).to_string());
                     }
                     return Err(ClinicError::new(
                         ErrorCode::AuditChainBroken,
