@@ -487,9 +487,7 @@ pub fn changed_fields(a: &PatientDetails, b: &PatientDetails) -> Vec<&'static st
 /// The sensitive group a scalar field belongs to, if any.
 pub fn field_flag(field: &str) -> Option<SensitiveFlag> {
     match field {
-        "national_id" | "national_id_kind" | "sex_at_birth" | "gender" | "risk_level" => {
-            Some(SensitiveFlag::SensitiveInfo)
-        }
+        "gender" | "risk_level" => Some(SensitiveFlag::SensitiveInfo),
         "blood_group" | "smoking_status" | "alcohol_use" | "family_history" => {
             Some(SensitiveFlag::MedicalHistory)
         }
@@ -865,9 +863,6 @@ pub fn duplicate_score(
 /// Withholds the groups of fields the viewer may not see.
 pub fn redact(p: &mut Patient, may_see: impl Fn(SensitiveFlag) -> bool) {
     if !may_see(SensitiveFlag::SensitiveInfo) {
-        p.details.national_id = None;
-        p.details.national_id_kind = None;
-        p.details.sex_at_birth = None;
         p.details.gender = None;
         p.details.risk_level = None;
         p.redacted.push(SensitiveFlag::SensitiveInfo);
@@ -1084,8 +1079,13 @@ mod tests {
             merged_into: None,
             redacted: vec![],
         };
+        p.details.gender = Some("non-binary".into());
         redact(&mut p, |f| f == SensitiveFlag::FinancialData);
-        assert!(p.details.national_id.is_none());
+        assert!(p.details.gender.is_none());
+        assert!(
+            p.details.national_id.is_some(),
+            "identifiers are for the front desk too"
+        );
         assert!(p.lists.allergies.is_empty());
         assert!(p.details.blood_group.is_none());
         assert_eq!(

@@ -49,7 +49,8 @@ impl Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SensitiveFlag {
-    /// National identifier, sex/gender details, risk level and flags.
+    /// Gender identity and risk level (national identifier and sex at birth
+    /// are identifying demographics the front desk needs, so not flagged).
     SensitiveInfo,
     /// Insurance coverages and (later) balances.
     FinancialData,

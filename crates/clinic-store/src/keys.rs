@@ -41,10 +41,12 @@ impl SecretKey {
     }
     /// The SQLCipher raw-key literal `x'…'`, in a buffer that is zeroed on drop.
     pub(crate) fn sqlcipher_literal(&self) -> Zeroizing<String> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut s = Zeroizing::new(String::with_capacity(67));
         s.push_str("x'");
         for b in self.0 {
-            s.push_str(&format!("{b:02x}"));
+            s.push(HEX[usize::from(b >> 4)] as char);
+            s.push(HEX[usize::from(b & 15)] as char);
         }
         s.push('\'');
         s

@@ -910,15 +910,11 @@ fn run(cli: Cli) -> ClinicResult<()> {
                 env_secret("CLINIC_PASSWORD").unwrap_or_else(|| "clinic-demo-password".into()),
             );
             let mut ws = if clinic_store::Store::exists(&ctx.dir) {
-                let ws = ctx.open()?;
-                let is_demo = ws.store()?.db().meta("demo")?.is_some();
-                if is_demo {
-                    ws
+                // The use-case decides who may fill this store; sign in when asked to.
+                if ctx.user.is_some() {
+                    ctx.signed_in()?
                 } else {
-                    // A real clinic's store: only its administrator may add demo data.
-                    let mut ws = ctx.signed_in()?;
-                    ws.list_users()?;
-                    ws
+                    ctx.open()?
                 }
             } else {
                 let passphrase =

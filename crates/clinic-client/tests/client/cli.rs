@@ -608,3 +608,34 @@ fn backup_is_encrypted_consistent_and_restorable() {
     b.env("CLINIC_PASSWORD", "desk-password-1");
     assert_eq!(b.output().unwrap().status.code(), Some(5));
 }
+
+#[test]
+fn demo_data_into_a_real_clinic_needs_its_administrator() {
+    let c = Clinic::new();
+    c.init();
+    let o = c.run(&["demo-data", "--size", "S"]);
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let mut add = c.cmd(&[
+        "--user",
+        "admin@test.clinic",
+        "user",
+        "add",
+        "--email",
+        "d@test.clinic",
+        "--name",
+        "D",
+        "--role",
+        "receptionist",
+    ]);
+    add.env("CLINIC_NEW_PASSWORD", "desk-password-1");
+    assert!(add.output().unwrap().status.success());
+    let mut desk = c.cmd(&["--user", "d@test.clinic", "demo-data", "--size", "S"]);
+    desk.env("CLINIC_PASSWORD", "desk-password-1");
+    assert_eq!(desk.output().unwrap().status.code(), Some(5));
+    assert_eq!(c.admin(&["info"])["patients"], 0);
+}

@@ -250,6 +250,7 @@ fn sensitive_fields_are_hidden_and_protected_by_role() {
     d.national_id_kind = Some(clinic_core::national_id::NationalIdKind::Nhs);
     d.national_id = Some("9434765919".into());
     d.blood_group = Some("O+".into());
+    d.gender = Some("non-binary".into());
     let lists = NewLists {
         allergies: vec![NewAllergy {
             substance: "Latex".into(),
@@ -274,7 +275,12 @@ fn sensitive_fields_are_hidden_and_protected_by_role() {
     f.ws.login("receptionist@test.clinic", &pw("role-password-1"))
         .unwrap();
     let seen = f.ws.show_patient(id).unwrap();
-    assert_eq!(seen.details.national_id, None);
+    assert_eq!(
+        seen.details.national_id.as_deref(),
+        Some("9434765919"),
+        "front desk reads identifiers"
+    );
+    assert_eq!(seen.details.gender, None);
     assert_eq!(seen.details.blood_group, None);
     assert!(seen.lists.allergies.is_empty());
     assert_eq!(
@@ -290,12 +296,24 @@ fn sensitive_fields_are_hidden_and_protected_by_role() {
         f.ws.edit_patient(
             id,
             PatientPatch {
-                national_id: Some("4010232137".into()),
+                gender: Some("female".into()),
                 ..Default::default()
             },
         )
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
+    let mut with_gender = person("Reg", "Istration");
+    with_gender.gender = Some("female".into());
+    let e =
+        f.ws.register_patient(with_gender, NewLists::default())
+            .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden);
+    // Registering with an NHS number is everyday front-desk work.
+    let mut with_nhs = person("Reg", "Istration");
+    with_nhs.national_id_kind = Some(clinic_core::national_id::NationalIdKind::Nhs);
+    with_nhs.national_id = Some("4010232137".into());
+    f.ws.register_patient(with_nhs, NewLists::default())
+        .unwrap();
     let e =
         f.ws.edit_patient(
             id,
@@ -326,7 +344,7 @@ fn sensitive_fields_are_hidden_and_protected_by_role() {
     f.ws.login("clinician@test.clinic", &pw("role-password-1"))
         .unwrap();
     let seen = f.ws.show_patient(id).unwrap();
-    assert_eq!(seen.details.national_id.as_deref(), Some("9434765919"));
+    assert_eq!(seen.details.gender.as_deref(), Some("non-binary"));
     assert_eq!(seen.details.blood_group.as_deref(), Some("O+"));
     assert_eq!(seen.details.phone.as_deref(), Some("07700 900999"));
     assert_eq!(seen.lists.allergies.len(), 1);
