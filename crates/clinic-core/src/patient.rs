@@ -925,6 +925,31 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Validation answers every input with Ok or field errors, never a panic,
+        /// and whatever it accepts is normalised (trimmed, upper-case country).
+        #[test]
+        fn validation_never_panics(first in ".{0,120}", last in ".{0,40}", phone in ".{0,20}", email in ".{0,40}",
+                                   country in ".{0,4}", nid in ".{0,14}", kind in 0usize..6, y in 1800i32..2100, o in 1u32..366) {
+            let mut d = PatientDetails {
+                first_name: first,
+                last_name: last,
+                date_of_birth: NaiveDate::from_yo_opt(y, o),
+                phone: Some(phone),
+                email: Some(email),
+                country: Some(country),
+                national_id_kind: Some(crate::national_id::NationalIdKind::ALL[kind]),
+                national_id: Some(nid),
+                ..Default::default()
+            };
+            if validate_details(&mut d, today()).is_ok() {
+                proptest::prop_assert_eq!(d.first_name.trim(), d.first_name.as_str());
+                proptest::prop_assert!(d.country.as_ref().is_none_or(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase())));
+                proptest::prop_assert!(d.date_of_birth.unwrap() <= today());
+            }
+        }
+    }
+
     #[test]
     fn valid_details_are_normalised() {
         let mut d = valid();

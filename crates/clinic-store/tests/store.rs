@@ -301,6 +301,20 @@ fn search_prefix_typo_phone_number_dob_and_archive() {
     );
     let jane = add(&mut s, "Jane", "Smyth", (1990, 5, 6), None);
     let _li = add(&mut s, "Li", "Wu", (2000, 3, 4), None);
+    let nhs = {
+        let d = PatientDetails {
+            first_name: "Nia".into(),
+            last_name: "Identity".into(),
+            date_of_birth: NaiveDate::from_ymd_opt(1999, 9, 9),
+            national_id_kind: Some(clinic_core::national_id::NationalIdKind::Nhs),
+            national_id: Some("9434765919".into()),
+            ..Default::default()
+        };
+        let id = Uuid::now_v7();
+        s.write(|db| db.insert_patient(id, &d, &PatientLists::default(), now()))
+            .unwrap();
+        id
+    };
     fn ids_in(s: &Store, q: &str) -> Vec<Uuid> {
         s.db()
             .search_patients(q, 10)
@@ -322,6 +336,16 @@ fn search_prefix_typo_phone_number_dob_and_archive() {
     assert_eq!(ids("7946 0958"), vec![ada], "phone without area code");
     assert_eq!(ids("07700900123"), vec![jon], "phone with trunk zero");
     assert_eq!(ids("0958"), vec![ada], "last digits of a phone");
+    assert_eq!(
+        ids("943 476 5919"),
+        vec![nhs],
+        "national identifier as printed"
+    );
+    assert_eq!(
+        ids("9434765919"),
+        vec![nhs],
+        "national identifier as digits"
+    );
     assert_eq!(ids("10/12/1985"), vec![ada]);
     assert_eq!(ids("1985-12-10"), vec![ada]);
     let number = s.db().patient(jane).unwrap().unwrap().patient_number;
@@ -473,4 +497,28 @@ fn hot_search_queries_use_their_indexes() {
         "join by rowid: {plans:?}"
     );
     assert!(plan("typo keys").contains("USING PRIMARY KEY"), "{plans:?}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 300, ..Default::default() })]
+    /// Whatever is typed into the search box, search answers (possibly with
+    /// nothing) and never fails or panics: FTS5 syntax, quotes, control
+    /// characters, emoji and very long input included.
+    #[test]
+    fn search_accepts_any_input(q in proptest::string::string_regex("(.|[\"*():^+-]|NEAR|AND|OR|NOT|[0-9/]){0,60}").unwrap()) {
+        thread_local! {
+            static STORE: (tempfile::TempDir, std::cell::RefCell<Store>) = {
+                let t = tempfile::tempdir().unwrap();
+                let mut s = create(t.path(), "a good passphrase");
+                add(&mut s, "Ada", "Lovelace", (1985, 12, 10), Some("020 7946 0958"));
+                add(&mut s, "Jonathan", "Smith", (1970, 1, 2), None);
+                (t, std::cell::RefCell::new(s))
+            };
+        }
+        STORE.with(|(_, s)| {
+            let r = s.borrow().db().search_patients(&q, 20);
+            proptest::prop_assert!(r.is_ok(), "{q:?}: {r:?}");
+            Ok(())
+        })?;
+    }
 }

@@ -637,6 +637,9 @@ fn run(cli: Cli) -> ClinicResult<()> {
                 },
                 Arc::new(SystemClock),
             )?;
+            if let Some(w) = ws.store()?.keychain_warning() {
+                eprintln!("note: {w}");
+            }
             let info = ws.info()?;
             ctx.print(&info, |i| {
                 format!(
