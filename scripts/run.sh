@@ -19,7 +19,9 @@ export CLINIC_PASSWORD="${CLINIC_PASSWORD:-clinic-demo-password}"
 export CLINIC_USER="${CLINIC_USER:-reception1@demo.clinic}"
 export PATH="$bin:$PATH"
 
-if [ ! -f "$CLINIC_DATA_DIR/clinic.db" ]; then
+# demo-data is one transaction: a store without patients is a first run
+# that was interrupted, and simply runs it again.
+if [ ! -f "$CLINIC_DATA_DIR/clinic.db" ] || clinic info --json | grep -q '"patients": 0'; then
   echo "Creating the demo clinic in $CLINIC_DATA_DIR ..."
   clinic demo-data --size S --seed 1
 fi

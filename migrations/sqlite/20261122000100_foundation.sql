@@ -142,6 +142,7 @@ CREATE TABLE patients (
     flags               TEXT NOT NULL DEFAULT '[]',
     sort_name           TEXT NOT NULL,   -- folded "last first" for alphabetical lists
     merged_into         TEXT REFERENCES patients(id),
+    archive_reason      TEXT,                 -- why it was archived (free text: kept here, not in the audit)
     created_at          TEXT NOT NULL,
     updated_at          TEXT NOT NULL,
     deleted_at          TEXT,

@@ -169,10 +169,7 @@ fn main() {
                 .unwrap_or(0)
         })
         .sum();
-    ws.store()
-        .expect("open")
-        .execute_raw_for_tests("PRAGMA wal_checkpoint(TRUNCATE)")
-        .expect("checkpoint");
+    ws.checkpoint().expect("checkpoint");
     let db_bytes = std::fs::metadata(data.join("clinic.db"))
         .map(|m| m.len())
         .unwrap_or(0);

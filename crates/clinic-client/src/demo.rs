@@ -33,21 +33,16 @@ pub fn generate(
     mut progress: impl FnMut(u64, u64),
 ) -> ClinicResult<DemoReport> {
     let started = std::time::Instant::now();
-    // A store made for the demo may be filled by whoever holds its key; a
-    // real clinic's store only by an administrator.
-    let is_demo_store = ws.store()?.db().meta("demo")?.is_some();
-    let actor = if is_demo_store && ws.session().is_none() {
-        None
-    } else {
-        Some(
-            ws.act(
-                clinic_core::permissions::Module::Admin,
-                clinic_core::permissions::Action::Create,
-            )?
-            .0
-            .user_id,
-        )
-    };
+    // Demo data only ever goes into a store made for the demo: in a real
+    // clinic's store it would add known-password accounts and thousands of
+    // records that can never be deleted.
+    if ws.store()?.db().meta("demo")?.is_none() {
+        return Err(ClinicError::new(
+            ErrorCode::Conflict,
+            "Demo data can only go into a demo store: run `clinic demo-data` with an empty --data-dir.",
+        ));
+    }
+    let actor = ws.session().map(|s| s.user_id);
     let now = ws.now();
     let users = demo_users(seed, size);
     let hash = hash_password(password)?;

@@ -289,7 +289,7 @@ impl Workstation {
         })
     }
 
-    pub fn store(&self) -> ClinicResult<&Store> {
+    pub(crate) fn store(&self) -> ClinicResult<&Store> {
         self.store.as_ref().ok_or_else(|| {
             ClinicError::new(
                 ErrorCode::SessionLocked,
@@ -300,6 +300,24 @@ impl Workstation {
 
     pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()
+    }
+
+    /// Direct store access, bypassing every permission check: tests only.
+    #[cfg(feature = "test-support")]
+    pub fn store_for_tests(&self) -> ClinicResult<&Store> {
+        self.store()
+    }
+
+    /// Why the new store could not be linked to the OS keychain, if it could not.
+    pub fn keychain_warning(&self) -> Option<String> {
+        self.store
+            .as_ref()
+            .and_then(|s| s.keychain_warning().map(str::to_string))
+    }
+
+    /// Moves the WAL into the database file (benchmarks measure file size).
+    pub fn checkpoint(&self) -> ClinicResult<()> {
+        self.store()?.checkpoint()
     }
 
     pub fn is_locked(&self) -> bool {
@@ -340,6 +358,31 @@ impl Workstation {
         let previous = self.session.take().map(|s| s.user_id);
         let store = self.store_mut()?;
         let creds = store.db().credentials(&email)?;
+        // Every refused sign-in is audited with the reason (never the email typed).
+        let refuse = |store: &mut Store,
+                      user: Option<Uuid>,
+                      reason: &str,
+                      failed: Option<(i64, Option<DateTime<Utc>>)>,
+                      err: ClinicError| {
+            store.write(|db| {
+                if let (Some(u), Some((count, lock))) = (user, failed) {
+                    db.record_login(u, count, lock, now)?;
+                }
+                db.append_audit(
+                    new_id(now),
+                    user,
+                    now,
+                    AuditEntry {
+                        action: "user.login_failed",
+                        entity_type: "user",
+                        entity_id: user,
+                        patient_id: None,
+                        details: json!({"reason": reason}),
+                    },
+                )
+            })?;
+            Err(err)
+        };
         let bad = || {
             ClinicError::new(
                 ErrorCode::InvalidCredentials,
@@ -348,59 +391,51 @@ impl Workstation {
         };
         let Some(creds) = creds else {
             burn_verification(password);
-            store.write(|db| {
-                db.append_audit(
-                    new_id(now),
-                    None,
-                    now,
-                    AuditEntry {
-                        action: "user.login_failed",
-                        entity_type: "user",
-                        entity_id: None,
-                        patient_id: None,
-                        details: json!({"reason": "unknown_user"}),
-                    },
-                )
-            })?;
-            return Err(bad());
+            return refuse(store, None, "unknown_user", None, bad());
         };
         if let Some(until) = creds.locked_until.filter(|u| *u > now) {
-            return Err(ClinicError::new(
+            let minutes = ((until - now).num_seconds() + 59) / 60;
+            return refuse(store, Some(creds.user_id), "locked", None, ClinicError::new(
                 ErrorCode::AccountLocked,
-                format!(
-                    "Too many failed sign-ins. Try again after {} UTC, or ask an administrator.",
-                    until.format("%H:%M")
-                ),
+                format!("Too many failed sign-ins. Try again in {minutes} minute(s), or ask an administrator."),
             ));
         }
         if creds.status != "active" {
             burn_verification(password);
-            return Err(ClinicError::new(
-                ErrorCode::InvalidCredentials,
-                "This account is disabled; ask an administrator.",
-            ));
+            return refuse(
+                store,
+                Some(creds.user_id),
+                "disabled",
+                None,
+                ClinicError::new(
+                    ErrorCode::InvalidCredentials,
+                    "This account is disabled; ask an administrator.",
+                ),
+            );
         }
         if !verify_password(password, &creds.password_hash) {
-            let lock = (creds.failed_logins + 1 >= MAX_FAILED_LOGINS).then(|| now + LOCKOUT);
-            store.write(|db| {
-                db.record_login(creds.user_id, false, lock, now)?;
-                db.append_audit(
-                    new_id(now),
-                    Some(creds.user_id),
-                    now,
-                    AuditEntry {
-                        action: "user.login_failed",
-                        entity_type: "user",
-                        entity_id: Some(creds.user_id),
-                        patient_id: None,
-                        details: json!({"locked": lock.is_some()}),
-                    },
-                )
-            })?;
-            return Err(bad());
+            // Counting starts again once an earlier lock has run out.
+            let before = if creds.locked_until.is_some() {
+                0
+            } else {
+                creds.failed_logins
+            };
+            let failed = before + 1;
+            let lock = (failed >= MAX_FAILED_LOGINS).then(|| now + LOCKOUT);
+            return refuse(
+                store,
+                Some(creds.user_id),
+                if lock.is_some() {
+                    "wrong_password_locked"
+                } else {
+                    "wrong_password"
+                },
+                Some((failed, lock)),
+                bad(),
+            );
         }
         let (user, perms) = store.write(|db| {
-            db.record_login(creds.user_id, true, None, now)?;
+            db.record_login(creds.user_id, 0, None, now)?;
             let action = if previous.is_some_and(|p| p != creds.user_id) {
                 "session.switch_user"
             } else {
@@ -513,6 +548,12 @@ impl Workstation {
                 message: format!("unknown role; use one of: {}", keys.join(", ")),
             }])
         })?;
+        if !s.permissions.covers(&role.permissions) {
+            return Err(ClinicError::forbidden(format!(
+                "You cannot give the {} role: it allows more than your own role does.",
+                role.name
+            )));
+        }
         let hash = hash_password(password)?;
         let id = new_id(now);
         store.write(|db| {
@@ -541,12 +582,15 @@ impl Workstation {
         self.store()?.db().users()
     }
 
+    /// Disables or re-enables an account. Nobody may disable themselves,
+    /// an account with more access than their own, or the last active
+    /// full administrator (which would leave the clinic unmanageable).
     pub fn set_user_disabled(&mut self, email: &str, disabled: bool) -> ClinicResult<User> {
         let (s, now) = self.act(Module::Admin, Action::Edit)?;
         let email = email.trim().to_lowercase();
         let store = self.store_mut()?;
-        let creds = store
-            .db()
+        let db = store.db();
+        let creds = db
             .credentials(&email)?
             .ok_or_else(|| ClinicError::not_found("User"))?;
         if creds.user_id == s.user_id && disabled {
@@ -554,6 +598,29 @@ impl Workstation {
                 ErrorCode::Conflict,
                 "You cannot disable your own account.",
             ));
+        }
+        let target = PermissionMatrix::union(&db.user_permissions(creds.user_id)?);
+        if !s.permissions.covers(&target) {
+            return Err(ClinicError::forbidden(
+                "This account has more access than yours; ask an administrator.",
+            ));
+        }
+        if disabled && target.is_full_admin() {
+            let mut other_admins = 0;
+            for u in db.users()? {
+                if u.id != creds.user_id
+                    && u.status == "active"
+                    && PermissionMatrix::union(&db.user_permissions(u.id)?).is_full_admin()
+                {
+                    other_admins += 1;
+                }
+            }
+            if other_admins == 0 {
+                return Err(ClinicError::new(
+                    ErrorCode::Conflict,
+                    "This is the last active administrator; add another one before disabling it.",
+                ));
+            }
         }
         store.write(|db| {
             db.set_user_status(
@@ -725,6 +792,16 @@ impl Workstation {
             .patient(id)?
             .ok_or_else(|| ClinicError::not_found("Patient"))?;
         ensure_editable(&current)?;
+        // Permission first, on every field the edit names, changed or not:
+        // the answer must not reveal a hidden field's value.
+        for f in patch.touched_fields() {
+            if let Some(flag) = field_flag(f) {
+                s.permissions.require_flag(flag)?;
+            }
+        }
+        for f in patch.add.flags_touched() {
+            s.permissions.require_flag(f)?;
+        }
         let mut details = current.details.clone();
         let changed = patch.apply_to(&mut details);
         let mut add = patch.add.clone();
@@ -737,14 +814,6 @@ impl Workstation {
             .into_iter()
             .filter(|f| changed.contains(f))
             .collect();
-        for f in &changed {
-            if let Some(flag) = field_flag(f) {
-                s.permissions.require_flag(flag)?;
-            }
-        }
-        for f in add.flags_touched() {
-            s.permissions.require_flag(f)?;
-        }
         if !patch.remove_ids.is_empty() {
             let removable: Vec<Uuid> = current
                 .lists
@@ -817,7 +886,9 @@ impl Workstation {
         Ok(updated)
     }
 
-    /// Archives (soft-deletes) a patient: gone from lists and searches, kept for retention.
+    /// Archives (soft-deletes) a patient: gone from lists and searches, kept
+    /// for retention. The reason is kept with the record (it is free text and
+    /// may name the patient), not in the audit trail.
     pub fn archive_patient(&mut self, id: Uuid, reason: &str) -> ClinicResult<()> {
         let (s, now) = self.act(Module::Patients, Action::Delete)?;
         let reason = reason.trim();
@@ -834,7 +905,7 @@ impl Workstation {
             .ok_or_else(|| ClinicError::not_found("Patient"))?;
         ensure_editable(&current)?;
         store.write(|db| {
-            db.archive_patient(id, None, now)?;
+            db.archive_patient(id, None, Some(reason), now)?;
             db.append_audit(
                 new_id(now),
                 Some(s.user_id),
@@ -844,11 +915,50 @@ impl Workstation {
                     entity_type: "patient",
                     entity_id: Some(id),
                     patient_id: Some(id),
-                    details: json!({"reason": reason}),
+                    details: json!({}),
                 },
             )?;
             Ok(())
         })
+    }
+
+    /// Brings an archived patient back (a record archived by mistake).
+    /// Records merged into another stay retired.
+    pub fn restore_patient(&mut self, id: Uuid) -> ClinicResult<Patient> {
+        let (s, now) = self.act(Module::Patients, Action::Delete)?;
+        let store = self.store_mut()?;
+        let current = store
+            .db()
+            .patient(id)?
+            .ok_or_else(|| ClinicError::not_found("Patient"))?;
+        if current.merged_into.is_some() {
+            return ensure_editable(&current).map(|()| current);
+        }
+        if current.archived_at.is_none() {
+            return Err(ClinicError::new(
+                ErrorCode::Conflict,
+                format!("Patient {} is not archived.", current.patient_number),
+            ));
+        }
+        let mut p = store.write(|db| {
+            db.restore_patient(id, now)?;
+            db.append_audit(
+                new_id(now),
+                Some(s.user_id),
+                now,
+                AuditEntry {
+                    action: "patient.restore",
+                    entity_type: "patient",
+                    entity_id: Some(id),
+                    patient_id: Some(id),
+                    details: json!({}),
+                },
+            )?;
+            db.patient(id)?
+                .ok_or_else(|| ClinicError::not_found("Patient"))
+        })?;
+        redact(&mut p, Self::may_see(&s));
+        Ok(p)
     }
 
     /// Merges `duplicate` into `keep`: the survivor gains the duplicate's list
@@ -858,7 +968,7 @@ impl Workstation {
         let (s, now) = self.act(Module::Patients, Action::Delete)?;
         self.act(Module::Patients, Action::Edit)?;
         for f in SensitiveFlag::ALL {
-            s.permissions.require_flag(f).map_err(|_| ClinicError::forbidden("Merging records needs access to all patient information; ask a clinician or administrator."))?;
+            s.permissions.require_flag(f).map_err(|_| ClinicError::forbidden("Merging records needs access to all patient information; ask an administrator."))?;
         }
         if keep == duplicate {
             return Err(ClinicError::validation(vec![FieldError {
@@ -877,6 +987,14 @@ impl Workstation {
             .ok_or_else(|| ClinicError::not_found("Duplicate patient"))?;
         ensure_editable(&survivor)?;
         ensure_editable(&dup)?;
+        if let (Some(a), Some(b)) = (&survivor.details.national_id, &dup.details.national_id) {
+            if a != b || survivor.details.national_id_kind != dup.details.national_id_kind {
+                return Err(ClinicError::new(ErrorCode::Conflict, format!(
+                    "Patients {} and {} have different national identifiers, so they may be different people. Correct the wrong identifier first if they are the same person.",
+                    survivor.patient_number, dup.patient_number
+                )));
+            }
+        }
         let mut details = survivor.details.clone();
         fill_empty(&mut details, &dup.details);
         let filled = changed_fields(&survivor.details, &details);
@@ -885,7 +1003,7 @@ impl Workstation {
                 db.update_patient_details(keep, &details, now)?;
             }
             db.move_list_items(duplicate, keep, now)?;
-            db.archive_patient(duplicate, Some(keep), now)?;
+            db.archive_patient(duplicate, Some(keep), None, now)?;
             db.touch_patient(keep, now)?;
             db.append_audit(
                 new_id(now),
@@ -949,38 +1067,31 @@ impl Workstation {
         })
     }
 
-    /// An encrypted, consistent backup of the whole store (administrators).
-    pub fn backup(&mut self, dest: &Path, unlock: &Unlock) -> ClinicResult<()> {
-        let (s, now) = self.act(Module::Admin, Action::View)?;
-        let store = self.store_mut()?;
-        store.write(|db| {
+    /// Backups and key changes touch every record at once: only a signed-in
+    /// full administrator may do them.
+    fn act_as_full_admin(&mut self) -> ClinicResult<(Session, DateTime<Utc>)> {
+        let (s, now) = self.act(Module::Admin, Action::Edit)?;
+        if !s.permissions.is_full_admin() {
+            return Err(ClinicError::forbidden(
+                "Only an administrator with access to all records may do this.",
+            ));
+        }
+        Ok((s, now))
+    }
+
+    fn audit_store_event(
+        &mut self,
+        s: &Session,
+        now: DateTime<Utc>,
+        action: &'static str,
+    ) -> ClinicResult<()> {
+        self.store_mut()?.write(|db| {
             db.append_audit(
                 new_id(now),
                 Some(s.user_id),
                 now,
                 AuditEntry {
-                    action: "store.backup",
-                    entity_type: "store",
-                    entity_id: None,
-                    patient_id: None,
-                    details: json!({}),
-                },
-            )
-        })?;
-        store.backup_to(dest, unlock)
-    }
-
-    pub fn change_passphrase(&mut self, unlock: &Unlock, new: &Passphrase) -> ClinicResult<()> {
-        let now = self.clock.now();
-        let store = self.store_mut()?;
-        store.change_passphrase(unlock, new)?;
-        store.write(|db| {
-            db.append_audit(
-                new_id(now),
-                None,
-                now,
-                AuditEntry {
-                    action: "store.passphrase_change",
+                    action,
                     entity_type: "store",
                     entity_id: None,
                     patient_id: None,
@@ -991,25 +1102,33 @@ impl Workstation {
         Ok(())
     }
 
-    pub fn link_keychain(&mut self, unlock: &Unlock, kc: &Keychain) -> ClinicResult<()> {
-        let now = self.clock.now();
-        let store = self.store_mut()?;
-        store.link_keychain(unlock, kc)?;
-        store.write(|db| {
-            db.append_audit(
-                new_id(now),
-                None,
-                now,
-                AuditEntry {
-                    action: "store.keychain_link",
-                    entity_type: "store",
-                    entity_id: None,
-                    patient_id: None,
-                    details: json!({}),
-                },
-            )
-        })?;
-        Ok(())
+    /// An encrypted, consistent backup of the whole store. The passphrase
+    /// proves the person could open the copy anyway.
+    pub fn backup(&mut self, dest: &Path, passphrase: &Passphrase) -> ClinicResult<()> {
+        let (s, now) = self.act_as_full_admin()?;
+        self.store()?
+            .backup_to(dest, &Unlock::Passphrase(passphrase.clone()))?;
+        self.audit_store_event(&s, now, "store.backup")
+    }
+
+    /// Re-wraps the database key under a new passphrase; the current one is required.
+    pub fn change_passphrase(
+        &mut self,
+        current: &Passphrase,
+        new: &Passphrase,
+    ) -> ClinicResult<()> {
+        let (s, now) = self.act_as_full_admin()?;
+        self.store()?
+            .change_passphrase(&Unlock::Passphrase(current.clone()), new)?;
+        self.audit_store_event(&s, now, "store.passphrase_change")
+    }
+
+    /// (Re-)links the store to the OS keychain; the passphrase is required.
+    pub fn link_keychain(&mut self, passphrase: &Passphrase, kc: &Keychain) -> ClinicResult<()> {
+        let (s, now) = self.act_as_full_admin()?;
+        self.store()?
+            .link_keychain(&Unlock::Passphrase(passphrase.clone()), kc)?;
+        self.audit_store_event(&s, now, "store.keychain_link")
     }
 }
 

@@ -172,6 +172,9 @@ pub struct Patient {
     pub archived_at: Option<DateTime<Utc>>,
     /// Set when this record was merged into another (the survivor).
     pub merged_into: Option<Uuid>,
+    /// The survivor's patient number, for people (ids are for machines).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into_number: Option<String>,
     /// Groups of fields withheld from the viewer by their role.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redacted: Vec<SensitiveFlag>,
@@ -374,7 +377,10 @@ pub struct PatientPatch {
     pub family_history: Option<String>,
     pub risk_level: Option<Level>,
     pub alert_level: Option<Level>,
+    /// Replaces all flags (use `add_flags`/`remove_flags` to change some).
     pub flags: Option<Vec<String>>,
+    pub add_flags: Vec<String>,
+    pub remove_flags: Vec<String>,
     pub add: NewLists,
     pub remove_ids: Vec<Uuid>,
 }
@@ -441,7 +447,67 @@ impl PatientPatch {
         if let Some(f) = &self.flags {
             d.flags = f.clone();
         }
+        d.flags.retain(|f| {
+            !self
+                .remove_flags
+                .iter()
+                .any(|r| r.trim().eq_ignore_ascii_case(f.trim()))
+        });
+        for f in &self.add_flags {
+            if !d
+                .flags
+                .iter()
+                .any(|x| x.trim().eq_ignore_ascii_case(f.trim()))
+            {
+                d.flags.push(f.clone());
+            }
+        }
         changed_fields(&before, d)
+    }
+
+    /// Scalar fields this patch sets, changed or not. Permission checks use
+    /// this, so that an edit's outcome never tells a person the value of a
+    /// field their role hides.
+    pub fn touched_fields(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        macro_rules! touched {
+            ($($f:ident),*) => { $( if self.$f.is_some() { out.push(stringify!($f)); } )* };
+        }
+        touched!(
+            first_name,
+            middle_name,
+            last_name,
+            preferred_name,
+            date_of_birth,
+            sex_at_birth,
+            gender,
+            phone,
+            alt_phone,
+            email,
+            address_line1,
+            address_line2,
+            city,
+            state,
+            postcode,
+            country,
+            national_id_kind,
+            national_id,
+            preferred_channel,
+            preferred_language,
+            reminders_opt_in,
+            blood_group,
+            smoking_status,
+            alcohol_use,
+            family_history,
+            risk_level,
+            alert_level,
+            flags
+        );
+        let flag_change = !self.add_flags.is_empty() || !self.remove_flags.is_empty();
+        if flag_change && !out.contains(&"flags") {
+            out.push("flags");
+        }
+        out
     }
 }
 
@@ -886,17 +952,19 @@ pub fn redact(p: &mut Patient, may_see: impl Fn(SensitiveFlag) -> bool) {
 /// Refuses changes to archived or merged records.
 pub fn ensure_editable(p: &Patient) -> ClinicResult<()> {
     if let Some(into) = p.merged_into {
+        let survivor = p.merged_into_number.clone().unwrap_or_else(|| into.to_string());
         return Err(ClinicError::new(
             crate::error::ErrorCode::Conflict,
-            format!(
-                "This record was merged into another patient ({into}); edit that record instead."
-            ),
+            format!("This record was merged into patient {survivor}; use that record instead."),
         ));
     }
     if p.archived_at.is_some() {
         return Err(ClinicError::new(
             crate::error::ErrorCode::Conflict,
-            "This patient is archived; restore the record before editing it.",
+            format!(
+                "Patient {} is archived; restore the record (patient restore) before changing it.",
+                p.patient_number
+            ),
         ));
     }
     Ok(())
@@ -1054,6 +1122,28 @@ mod tests {
     }
 
     #[test]
+    fn flags_are_added_and_removed_without_replacing_the_rest() {
+        let mut d = PatientDetails {
+            flags: vec!["interpreter: Polish".into(), "wheelchair".into()],
+            ..Default::default()
+        };
+        let patch = PatientPatch {
+            add_flags: vec!["hearing loop".into(), "Wheelchair".into()],
+            remove_flags: vec!["INTERPRETER: polish".into()],
+            ..Default::default()
+        };
+        assert_eq!(patch.apply_to(&mut d), vec!["flags"]);
+        assert_eq!(d.flags, vec!["wheelchair", "hearing loop"]);
+        assert_eq!(patch.touched_fields(), vec!["flags"]);
+        let p = PatientPatch {
+            blood_group: Some("A+".into()),
+            city: Some(String::new()),
+            ..Default::default()
+        };
+        assert_eq!(p.touched_fields(), vec!["city", "blood_group"]);
+    }
+
+    #[test]
     fn amounts() {
         for ok in ["0", "15", "15.5", "15.50"] {
             assert!(validate_amount(ok).is_ok(), "{ok}");
@@ -1102,6 +1192,7 @@ mod tests {
             updated_at: DateTime::<Utc>::MIN_UTC,
             archived_at: None,
             merged_into: None,
+            merged_into_number: None,
             redacted: vec![],
         };
         p.details.gender = Some("non-binary".into());

@@ -151,6 +151,22 @@ impl PermissionMatrix {
             )))
         }
     }
+    /// Whether this matrix allows everything `other` allows (so a holder of
+    /// this one may hand `other` to someone without escalating anyone).
+    pub fn covers(&self, other: &PermissionMatrix) -> bool {
+        other.modules.iter().all(|(m, g)| {
+            Action::ALL
+                .into_iter()
+                .all(|a| !g.allows(a) || self.allows(*m, a))
+        }) && other.flags.iter().all(|f| self.has_flag(*f))
+    }
+
+    /// Full access to every module and every field group (what backups and
+    /// key management need, since they touch all data at once).
+    pub fn is_full_admin(&self) -> bool {
+        self.covers(&BuiltinRole::Admin.matrix())
+    }
+
     /// The union of several roles' permissions (a user may hold more than one role).
     pub fn union(matrices: &[PermissionMatrix]) -> PermissionMatrix {
         let mut out = PermissionMatrix::default();
@@ -204,6 +220,28 @@ fn flag_noun(f: SensitiveFlag) -> &'static str {
 }
 
 /// The roles every tenant starts with. Tenants may add custom roles.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn covers_is_the_no_escalation_rule() {
+        let admin = BuiltinRole::Admin.matrix();
+        let manager = BuiltinRole::Manager.matrix();
+        for r in BuiltinRole::ALL {
+            assert!(admin.covers(&r.matrix()), "{r:?}");
+            assert!(r.matrix().covers(&r.matrix()));
+        }
+        assert!(!manager.covers(&admin));
+        assert!(
+            !manager.covers(&BuiltinRole::Clinician.matrix()),
+            "clinical access is not the manager's to give"
+        );
+        assert!(manager.covers(&BuiltinRole::BillingClerk.matrix()));
+        assert!(admin.is_full_admin() && !manager.is_full_admin());
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BuiltinRole {

@@ -293,22 +293,24 @@ impl Db<'_> {
             .map_err(db_err)
     }
 
+    /// Records a sign-in attempt: `failed_logins == 0` is a success (resets
+    /// the count, stamps the last login); otherwise the new count and lock.
     pub fn record_login(
         &self,
         user_id: Uuid,
-        ok: bool,
+        failed_logins: i64,
         locked_until: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> ClinicResult<()> {
-        if ok {
+        if failed_logins == 0 {
             self.conn.execute(
                 "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?2 WHERE id = ?1",
                 params![user_id.to_string(), ts(now)],
             )
         } else {
             self.conn.execute(
-                "UPDATE users SET failed_logins = failed_logins + 1, locked_until = ?2 WHERE id = ?1",
-                params![user_id.to_string(), locked_until.map(ts)],
+                "UPDATE users SET failed_logins = ?2, locked_until = ?3 WHERE id = ?1",
+                params![user_id.to_string(), failed_logins, locked_until.map(ts)],
             )
         }
         .map_err(db_err)?;

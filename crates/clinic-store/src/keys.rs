@@ -73,6 +73,11 @@ impl Passphrase {
         }
         Ok(Self(s))
     }
+    /// A passphrase typed to unlock: not length-checked, so a short wrong
+    /// one is simply wrong (WRONG_KEY), not a validation error.
+    pub fn for_unlock(s: String) -> Self {
+        Self(s)
+    }
     fn as_bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
@@ -270,8 +275,22 @@ pub enum Unlock {
 }
 
 impl KeyEnvelope {
-    fn account(&self) -> String {
-        format!("{}/{}", self.tenant_id, self.device_id)
+    /// A keychain account name unique to this envelope: a restored copy of
+    /// the store on the same machine gets its own entry when re-linked, and
+    /// never overwrites the live store's.
+    fn new_account(&self) -> String {
+        let mut r = [0u8; 6];
+        rand::rngs::OsRng.fill_bytes(&mut r);
+        let tag: String = r.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}/{}/{tag}", self.tenant_id, self.device_id)
+    }
+
+    /// The keychain account this store's key is under, if it is linked.
+    pub fn keychain_account(&self) -> Option<&str> {
+        self.wraps.iter().find_map(|w| match w {
+            Wrap::Keychain { account, .. } => Some(account.as_str()),
+            Wrap::Passphrase { .. } => None,
+        })
     }
 
     pub fn new(tenant_id: Uuid, device_id: Uuid) -> Self {
@@ -305,7 +324,7 @@ impl KeyEnvelope {
     /// Stores a fresh wrapping key in the keychain and wraps the database key with it.
     pub fn add_keychain(&mut self, db_key: &SecretKey, kc: &Keychain) -> Result<(), String> {
         let kek = SecretKey::random();
-        let account = self.account();
+        let account = self.new_account();
         kc.set(&account, &kek)?;
         let (nonce, ciphertext) = seal(
             &kek,
@@ -390,8 +409,8 @@ impl KeyEnvelope {
                 };
                 match kc.get(account) {
                     KeychainLookup::Found(kek) => open(&kek, nonce, ciphertext, &aad(self.tenant_id, self.device_id, "keychain"))
-                        .ok_or_else(|| ClinicError::new(ErrorCode::KeychainMismatch, "The OS keychain entry for this store was replaced and does not open it. Unlock with the passphrase; no new key was created.")),
-                    KeychainLookup::Missing => Err(ClinicError::new(ErrorCode::KeychainMismatch, "The OS keychain entry for this store is missing. Unlock with the passphrase; no new key was created.")),
+                        .ok_or_else(|| ClinicError::new(ErrorCode::KeychainMismatch, "The OS keychain entry for this store was replaced and does not open it. Unlock with the store passphrase (CLINIC_PASSPHRASE), then run `clinic key link-keychain`; no new key was created.")),
+                    KeychainLookup::Missing => Err(ClinicError::new(ErrorCode::KeychainMismatch, "The OS keychain entry for this store is missing. Unlock with the store passphrase (CLINIC_PASSPHRASE), then run `clinic key link-keychain`; no new key was created.")),
                     KeychainLookup::Unavailable(e) => Err(ClinicError::new(ErrorCode::KeyUnavailable, format!("The OS keychain is not available ({e}); unlock with the passphrase (CLINIC_PASSPHRASE)."))),
                 }
             }

@@ -145,6 +145,23 @@ impl Store {
                 format!("{} already holds a workstation store", dir.display()),
             ));
         }
+        let creating = dir.join(format!("{DB_FILE}.{CREATING_SUFFIX}"));
+        for suffix in ["-wal", "-shm"] {
+            if Path::new(&format!("{}{suffix}", Self::db_path(dir).display())).exists() {
+                return Err(ClinicError::new(ErrorCode::StoreCorrupt, format!(
+                    "{} holds leftover database files ({DB_FILE}{suffix}) but no database. Move them away (or restore {DB_FILE} from a backup) before creating a store.",
+                    dir.display()
+                )));
+            }
+        }
+        // A key envelope without a database is kept unless it belongs to a
+        // creation that was interrupted: its database may yet be restored.
+        if Self::envelope_path(dir).exists() && !creating.exists() {
+            return Err(ClinicError::new(ErrorCode::StoreExists, format!(
+                "{} holds a key envelope ({ENVELOPE_FILE}) but no database. Restore {DB_FILE} from a backup, or move {ENVELOPE_FILE} away to start a new store.",
+                dir.display()
+            )));
+        }
         std::fs::create_dir_all(dir).map_err(ClinicError::internal)?;
         restrict_dir(dir);
         let key = SecretKey::random();
@@ -169,7 +186,6 @@ impl Store {
                 "A store needs a passphrase (CLINIC_PASSPHRASE) or the OS keychain.",
             ));
         }
-        let creating = dir.join(format!("{DB_FILE}.{CREATING_SUFFIX}"));
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", creating.display()));
         }
@@ -412,9 +428,17 @@ impl Store {
             .map_err(db_err)
     }
 
+    /// Moves everything from the WAL into the database file.
+    pub fn checkpoint(&self) -> ClinicResult<()> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(db_err)
+    }
+
     /// Runs the SQL text in `sql` unchecked. Only for tests that need to
-    /// tamper with the store the way an attacker with the key could.
-    #[doc(hidden)]
+    /// tamper with the store the way an attacker with the key could; not
+    /// compiled into the product.
+    #[cfg(feature = "test-support")]
     pub fn execute_raw_for_tests(&self, sql: &str) -> ClinicResult<u64> {
         self.conn.execute_batch(sql).map_err(db_err)?;
         Ok(self.conn.changes())

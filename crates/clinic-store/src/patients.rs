@@ -199,6 +199,7 @@ impl Db<'_> {
             updated_at: now,
             archived_at: None,
             merged_into: None,
+            merged_into_number: None,
             redacted: vec![],
         })
     }
@@ -398,6 +399,7 @@ impl Db<'_> {
         &self,
         id: Uuid,
         merged_into: Option<Uuid>,
+        reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> ClinicResult<()> {
         let (pk, _, _) = self
@@ -405,28 +407,49 @@ impl Db<'_> {
             .ok_or_else(|| ClinicError::not_found("Patient"))?;
         self.conn
             .execute(
-                "UPDATE patients SET deleted_at = ?2, updated_at = ?2, merged_into = ?3 WHERE pk = ?1",
-                params![pk, ts(now), merged_into.map(|m| m.to_string())],
+                "UPDATE patients SET deleted_at = ?2, updated_at = ?2, merged_into = ?3, archive_reason = ?4 WHERE pk = ?1",
+                params![pk, ts(now), merged_into.map(|m| m.to_string()), reason],
             )
             .map_err(db_err)?;
         self.unindex_patient(pk)
     }
 
-    /// Moves every live list item of `from` onto `to` (used by merge), skipping
-    /// allergies the survivor already records for the same substance.
+    /// Brings an archived (not merged) patient back into lists and search.
+    pub fn restore_patient(&self, id: Uuid, now: DateTime<Utc>) -> ClinicResult<()> {
+        let p = self
+            .patient(id)?
+            .ok_or_else(|| ClinicError::not_found("Patient"))?;
+        let (pk, number, seq) = self
+            .patient_pk(id)?
+            .ok_or_else(|| ClinicError::not_found("Patient"))?;
+        self.conn
+            .execute(
+                "UPDATE patients SET deleted_at = NULL, archive_reason = NULL, updated_at = ?2 WHERE pk = ?1",
+                params![pk, ts(now)],
+            )
+            .map_err(db_err)?;
+        self.index_patient(pk, &number, seq as u64, &p.details)
+    }
+
+    /// Moves every live list item of `from` onto `to` (used by merge). Nothing
+    /// clinical is dropped: an allergy recorded on both records stays twice
+    /// (with both severities) for a clinician to tidy. Moved insurance stops
+    /// being primary when the survivor already has a primary one.
     pub fn move_list_items(&self, from: Uuid, to: Uuid, now: DateTime<Utc>) -> ClinicResult<()> {
         self.conn
             .execute(
-                "UPDATE patient_allergies SET deleted_at = ?3, updated_at = ?3
-                 WHERE patient_id = ?1 AND deleted_at IS NULL AND lower(substance) IN
-                   (SELECT lower(substance) FROM patient_allergies WHERE patient_id = ?2 AND deleted_at IS NULL)",
+                "UPDATE patient_insurances SET is_primary = 0, updated_at = ?3
+                 WHERE patient_id = ?1 AND deleted_at IS NULL AND is_primary = 1 AND EXISTS
+                   (SELECT 1 FROM patient_insurances WHERE patient_id = ?2 AND deleted_at IS NULL AND is_primary = 1)",
                 params![from.to_string(), to.to_string(), ts(now)],
             )
             .map_err(db_err)?;
         for t in LIST_TABLES {
             self.conn
                 .execute(
-                    &format!("UPDATE {t} SET patient_id = ?2, updated_at = ?3 WHERE patient_id = ?1 AND deleted_at IS NULL"),
+                    &format!(
+                        "UPDATE {t} SET patient_id = ?2, updated_at = ?3 WHERE patient_id = ?1 AND deleted_at IS NULL"
+                    ),
                     params![from.to_string(), to.to_string(), ts(now)],
                 )
                 .map_err(db_err)?;
@@ -437,7 +460,8 @@ impl Db<'_> {
     /// Loads a patient (archived or not) with its live list items.
     pub fn patient(&self, id: Uuid) -> ClinicResult<Option<Patient>> {
         let sql = format!(
-            "SELECT id, patient_number, created_at, updated_at, deleted_at, merged_into, {DETAIL_COLUMNS}
+            "SELECT id, patient_number, created_at, updated_at, deleted_at, merged_into,
+                (SELECT s.patient_number FROM patients s WHERE s.id = patients.merged_into), {DETAIL_COLUMNS}
              FROM patients WHERE id = ?1 AND tenant_id = ?2"
         );
         let head = self
@@ -454,7 +478,8 @@ impl Db<'_> {
                         updated_at: parse_ts(&r.get::<_, String>(3)?),
                         archived_at: r.get::<_, Option<String>>(4)?.map(|s| parse_ts(&s)),
                         merged_into: r.get::<_, Option<String>>(5)?.map(|s| parse_uuid(&s)),
-                        details: details_from_row(r, 6)?,
+                        merged_into_number: r.get(6)?,
+                        details: details_from_row(r, 7)?,
                         lists: PatientLists::default(),
                         redacted: vec![],
                     })
@@ -467,11 +492,15 @@ impl Db<'_> {
         Ok(Some(p))
     }
 
+    /// The patient with this number, typed in any accepted form (`p000001-3`).
     pub fn patient_by_number(&self, number: &str) -> ClinicResult<Option<Uuid>> {
+        let Some(seq) = clinic_core::patient_number::parse_patient_number(number) else {
+            return Ok(None);
+        };
         self.conn
             .query_row(
                 "SELECT id FROM patients WHERE tenant_id = ?1 AND patient_number = ?2",
-                params![self.tenant_id.to_string(), number.to_ascii_uppercase()],
+                params![self.tenant_id.to_string(), format_patient_number(seq)],
                 |r| r.get::<_, String>(0),
             )
             .optional()

@@ -160,6 +160,13 @@ const SQL_FULL_TEXT: &str = concat!(
     " FROM patient_fts f JOIN patients p ON p.pk = f.rowid",
     " WHERE patient_fts MATCH ?1 AND p.deleted_at IS NULL LIMIT ?2"
 );
+/// The survivor of a merge, found by the merged-away record's number ?1.
+const SQL_MERGED_NUMBER: &str = concat!(
+    "SELECT ",
+    summary_columns!(),
+    " FROM patients p WHERE p.deleted_at IS NULL",
+    " AND p.id = (SELECT merged_into FROM patients WHERE patient_number = ?1)"
+);
 const SQL_TYPO_KEYS: &str = "SELECT word FROM search_typo_keys WHERE key = ?1 LIMIT 64";
 
 /// A fetched row: summary, middle name, phone digits, sort name.
@@ -364,6 +371,16 @@ impl Db<'_> {
         if rows.len() < limit {
             let expr = self.fts_expression(&terms, true)?;
             fetch(&mut st, &[&expr, &(EXACT_CAP as i64)], &mut rows, &mut seen)?;
+        }
+        // An old number of a record merged into another leads to the survivor.
+        if let [QueryTerm::PatientNumber(n)] = terms.as_slice() {
+            if rows.is_empty() {
+                let mut st = self
+                    .conn
+                    .prepare_cached(SQL_MERGED_NUMBER)
+                    .map_err(db_err)?;
+                fetch(&mut st, &[&format_patient_number(*n)], &mut rows, &mut seen)?;
+            }
         }
         if rows.len() < limit {
             let expr = self.fts_expression(&terms, false)?;

@@ -357,7 +357,8 @@ fn search_prefix_typo_phone_number_dob_and_archive() {
         ids("\"*) OR (").is_empty(),
         "FTS syntax in a query is harmless"
     );
-    s.write(|db| db.archive_patient(ada, None, now())).unwrap();
+    s.write(|db| db.archive_patient(ada, None, Some("test"), now()))
+        .unwrap();
     assert!(
         ids_in(&s, "lovelace").is_empty(),
         "archived patients are excluded"
@@ -396,7 +397,7 @@ impl TestKeychain {
 
 fn account(dir: &Path) -> String {
     let env = KeyEnvelope::read(&dir.join("store-key.json")).unwrap();
-    format!("{}/{}", env.tenant_id, env.device_id)
+    env.keychain_account().unwrap().to_string()
 }
 
 #[test]
@@ -440,7 +441,8 @@ fn keychain_unlocks_and_a_lost_or_replaced_entry_never_creates_a_fresh_key() {
         "a keychain entry was recreated"
     );
 
-    // The passphrase still opens it, and re-linking restores keychain unlock with the same data.
+    // The passphrase still opens it, and re-linking restores keychain unlock
+    // with the same data, under a new entry of its own.
     {
         let s = Store::open(t.path(), &Unlock::Passphrase(pass("recovery passphrase"))).unwrap();
         s.link_keychain(&Unlock::Passphrase(pass("recovery passphrase")), &kc.0)
@@ -448,7 +450,47 @@ fn keychain_unlocks_and_a_lost_or_replaced_entry_never_creates_a_fresh_key() {
     }
     let s = Store::open(t.path(), &Unlock::Keychain(kc.0.clone())).unwrap();
     assert!(s.db().patient(id).unwrap().is_some());
-    kc.0.delete(&acct).unwrap();
+    let relinked = account(t.path());
+    assert_ne!(
+        relinked, acct,
+        "a re-linked store must not reuse an entry another copy may hold"
+    );
+    kc.0.delete(&relinked).unwrap();
+}
+
+#[test]
+fn creating_a_store_never_overwrites_a_key_envelope_or_leftover_files() {
+    let t = tempfile::tempdir().unwrap();
+    drop(create(t.path(), "a good passphrase"));
+    let envelope = std::fs::read(t.path().join("store-key.json")).unwrap();
+    std::fs::rename(t.path().join("clinic.db"), t.path().join("elsewhere.db")).unwrap();
+    let new = || {
+        Store::create(
+            t.path(),
+            NewStore {
+                tenant_id: Uuid::now_v7(),
+                device_id: Uuid::now_v7(),
+                passphrase: Some(pass("another passphrase")),
+                keychain: None,
+            },
+            |_| Ok(()),
+        )
+    };
+    assert_eq!(new().unwrap_err().code, ErrorCode::StoreExists);
+    assert_eq!(
+        std::fs::read(t.path().join("store-key.json")).unwrap(),
+        envelope,
+        "key envelope overwritten"
+    );
+    std::fs::rename(
+        t.path().join("store-key.json"),
+        t.path().join("old-key.json"),
+    )
+    .unwrap();
+    std::fs::write(t.path().join("clinic.db-wal"), b"leftover").unwrap();
+    assert_eq!(new().unwrap_err().code, ErrorCode::StoreCorrupt);
+    std::fs::remove_file(t.path().join("clinic.db-wal")).unwrap();
+    new().unwrap();
 }
 
 fn add_raw(s: &mut Store) -> Uuid {

@@ -184,6 +184,12 @@ enum PatientCmd {
         /// Remove a list item (allergy, insurance, ...) by its id (repeatable)
         #[arg(long = "remove-item")]
         remove: Vec<uuid::Uuid>,
+        /// Remove one front-desk flag (repeatable; --flag adds one)
+        #[arg(long = "remove-flag")]
+        remove_flags: Vec<String>,
+        /// Remove all front-desk flags (before adding any --flag)
+        #[arg(long)]
+        clear_flags: bool,
     },
     /// Show a patient's record (audited)
     Show { patient: String },
@@ -198,9 +204,12 @@ enum PatientCmd {
     /// Archive a patient (soft delete; kept for retention)
     Archive {
         patient: String,
-        #[arg(long, default_value = "archived at the front desk")]
+        /// Why (kept with the record, e.g. "registered twice")
+        #[arg(long)]
         reason: String,
     },
+    /// Bring back a patient archived by mistake
+    Restore { patient: String },
     /// Merge a duplicate record into the one to keep
     Merge {
         #[arg(long)]
@@ -355,7 +364,12 @@ impl PatientFields {
         })
     }
 
-    fn patch(&self, remove_ids: Vec<uuid::Uuid>) -> ClinicResult<PatientPatch> {
+    fn patch(
+        &self,
+        remove_ids: Vec<uuid::Uuid>,
+        remove_flags: Vec<String>,
+        clear_flags: bool,
+    ) -> ClinicResult<PatientPatch> {
         let (kind, nid) = self.national_id()?;
         Ok(PatientPatch {
             first_name: self.first_name.clone(),
@@ -377,7 +391,9 @@ impl PatientFields {
             national_id_kind: kind,
             national_id: nid,
             blood_group: self.blood_group.clone(),
-            flags: (!self.flags.is_empty()).then(|| self.flags.clone()),
+            flags: clear_flags.then(Vec::new),
+            add_flags: self.flags.clone(),
+            remove_flags,
             add: self.lists()?,
             remove_ids,
             ..Default::default()
@@ -395,7 +411,7 @@ struct Ctx {
 impl Ctx {
     fn unlock(&self) -> ClinicResult<Unlock> {
         if let Some(p) = env_secret("CLINIC_PASSPHRASE") {
-            return Ok(Unlock::Passphrase(Passphrase::new(p)?));
+            return Ok(Unlock::Passphrase(Passphrase::for_unlock(p)));
         }
         match &self.keychain {
             Some(kc) => Ok(Unlock::Keychain(kc.clone())),
@@ -488,7 +504,14 @@ fn patient_card(p: &Patient) -> String {
         }
     };
     if let Some(into) = p.merged_into {
-        line("MERGED", format!("into patient {into}; use that record"));
+        let survivor = p
+            .merged_into_number
+            .clone()
+            .unwrap_or_else(|| into.to_string());
+        line(
+            "MERGED",
+            format!("into patient {survivor}; use that record"),
+        );
     } else if p.archived_at.is_some() {
         line(
             "ARCHIVED",
@@ -637,7 +660,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
                 },
                 Arc::new(SystemClock),
             )?;
-            if let Some(w) = ws.store()?.keychain_warning() {
+            if let Some(w) = ws.keychain_warning() {
                 eprintln!("note: {w}");
             }
             let info = ws.info()?;
@@ -768,9 +791,12 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     patient,
                     fields,
                     remove,
+                    remove_flags,
+                    clear_flags,
                 } => {
                     let id = ws.resolve_patient(&patient)?;
-                    let p = ws.edit_patient(id, fields.patch(remove)?)?;
+                    let p =
+                        ws.edit_patient(id, fields.patch(remove, remove_flags, clear_flags)?)?;
                     ctx.print(&p, |p| format!("Updated {}", patient_card(p)));
                 }
                 PatientCmd::Show { patient } => {
@@ -826,8 +852,14 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     let id = ws.resolve_patient(&patient)?;
                     ws.archive_patient(id, &reason)?;
                     ctx.print(&serde_json::json!({"id": id, "archived": true}), |_| {
-                        "Archived.".into()
+                        "Archived. The record is kept; `clinic patient restore` brings it back."
+                            .into()
                     });
+                }
+                PatientCmd::Restore { patient } => {
+                    let id = ws.resolve_patient(&patient)?;
+                    let p = ws.restore_patient(id)?;
+                    ctx.print(&p, |p| format!("Restored {}", patient_card(p)));
                 }
                 PatientCmd::Merge { keep, duplicate } => {
                     let keep = ws.resolve_patient(&keep)?;
@@ -880,22 +912,26 @@ fn run(cli: Cli) -> ClinicResult<()> {
             });
         }
         Command::Key(cmd) => {
-            let unlock = ctx.unlock()?;
-            let mut ws = ctx.open()?;
+            // Key changes need a signed-in administrator and the current passphrase.
+            let current = Passphrase::for_unlock(require_env(
+                "CLINIC_PASSPHRASE",
+                "the current store passphrase",
+            )?);
+            let mut ws = ctx.signed_in()?;
             match cmd {
                 KeyCmd::ChangePassphrase => {
                     let new = Passphrase::new(require_env(
                         "CLINIC_NEW_PASSPHRASE",
                         "the new store passphrase",
                     )?)?;
-                    ws.change_passphrase(&unlock, &new)?;
+                    ws.change_passphrase(&current, &new)?;
                     ctx.print(&serde_json::json!({"ok": true}), |_| {
                         "Passphrase changed; the old one no longer opens this store.".into()
                     });
                 }
                 KeyCmd::LinkKeychain => {
                     let kc = ctx.keychain.clone().ok_or_else(|| ClinicError::new(ErrorCode::KeyUnavailable, "The OS keychain is switched off (--no-keychain / CLINIC_KEYCHAIN=off)."))?;
-                    ws.link_keychain(&unlock, &kc)?;
+                    ws.link_keychain(&current, &kc)?;
                     ctx.print(&serde_json::json!({"ok": true}), |_| {
                         "The store is now unlocked through the OS keychain.".into()
                     });
@@ -903,22 +939,20 @@ fn run(cli: Cli) -> ClinicResult<()> {
             }
         }
         Command::Backup { out } => {
-            let unlock = ctx.unlock()?;
+            let passphrase = Passphrase::for_unlock(require_env(
+                "CLINIC_PASSPHRASE",
+                "the store passphrase (a backup opens only with it)",
+            )?);
             let mut ws = ctx.signed_in()?;
-            ws.backup(&out, &unlock)?;
-            ctx.print(&serde_json::json!({"ok": true, "out": out}), |_| format!("Backup written to {} (encrypted; restore by copying both files into a data folder).", out.display()));
+            ws.backup(&out, &passphrase)?;
+            ctx.print(&serde_json::json!({"ok": true, "out": out}), |_| format!("Backup written to {} (encrypted; restore by copying both files into an empty data folder).", out.display()));
         }
         Command::DemoData { size, seed } => {
             let password = Password::new(
                 env_secret("CLINIC_PASSWORD").unwrap_or_else(|| "clinic-demo-password".into()),
             );
             let mut ws = if clinic_store::Store::exists(&ctx.dir) {
-                // The use-case decides who may fill this store; sign in when asked to.
-                if ctx.user.is_some() {
-                    ctx.signed_in()?
-                } else {
-                    ctx.open()?
-                }
+                ctx.open()?
             } else {
                 let passphrase =
                     Passphrase::new(require_env("CLINIC_PASSPHRASE", "the store passphrase")?)?;

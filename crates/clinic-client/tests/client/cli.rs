@@ -610,34 +610,133 @@ fn backup_is_encrypted_consistent_and_restorable() {
 }
 
 #[test]
-fn demo_data_into_a_real_clinic_needs_its_administrator() {
+fn demo_data_never_goes_into_a_real_clinic() {
     let c = Clinic::new();
     c.init();
-    let o = c.run(&["demo-data", "--size", "S"]);
+    for user in [None, Some("admin@test.clinic")] {
+        let mut args = vec![];
+        if let Some(u) = user {
+            args.extend(["--user", u]);
+        }
+        args.extend(["demo-data", "--size", "S"]);
+        let o = c.run(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(7),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(String::from_utf8_lossy(&o.stderr).contains("demo store"));
+    }
+    let info = c.admin(&["info"]);
+    assert_eq!(info["patients"], 0);
     assert_eq!(
-        o.status.code(),
-        Some(5),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+        info["users"], 1,
+        "no known-password demo accounts were added"
     );
-    let mut add = c.cmd(&[
+}
+
+#[test]
+fn key_changes_need_a_signed_in_administrator_and_the_current_passphrase() {
+    let c = Clinic::new();
+    c.init();
+    let change = |user: Option<&str>, current: &str| {
+        let mut args = vec![];
+        if let Some(u) = user {
+            args.extend(["--user", u]);
+        }
+        args.extend(["key", "change-passphrase"]);
+        let mut cmd = c.cmd(&args);
+        cmd.env("CLINIC_PASSPHRASE", current)
+            .env("CLINIC_NEW_PASSPHRASE", "a brand new passphrase");
+        cmd.output().unwrap()
+    };
+    assert_eq!(
+        change(None, "correct horse battery staple").status.code(),
+        Some(3),
+        "no user named"
+    );
+    assert_eq!(
+        change(Some("admin@test.clinic"), "not the passphrase")
+            .status
+            .code(),
+        Some(6)
+    );
+    let o = change(Some("admin@test.clinic"), "correct horse battery staple");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The old passphrase no longer opens the store; a short wrong one is just wrong.
+    for old in ["correct horse battery staple", "short"] {
+        let o = c.run(&["info"]);
+        let _ = o;
+        let mut cmd = c.cmd(&["info"]);
+        cmd.env("CLINIC_PASSPHRASE", old);
+        let o = cmd.output().unwrap();
+        assert_eq!(o.status.code(), Some(6), "{old}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("passphrase is wrong"));
+    }
+    let mut cmd = c.cmd(&["info", "--json"]);
+    cmd.env("CLINIC_PASSPHRASE", "a brand new passphrase");
+    assert!(cmd.output().unwrap().status.success());
+}
+
+#[test]
+fn flags_are_added_and_removed_one_by_one_and_archive_can_be_undone() {
+    let c = Clinic::new();
+    c.init();
+    let p = c.admin(&[
+        "patient",
+        "add",
+        "--first-name",
+        "Flag",
+        "--last-name",
+        "Bearer",
+        "--dob",
+        "1950-05-05",
+        "--flag",
+        "interpreter: Polish",
+    ]);
+    let id = p["id"].as_str().unwrap().to_string();
+    let p = c.admin(&["patient", "edit", &id, "--flag", "wheelchair"]);
+    assert_eq!(
+        p["flags"],
+        serde_json::json!(["interpreter: Polish", "wheelchair"])
+    );
+    let p = c.admin(&[
+        "patient",
+        "edit",
+        &id,
+        "--remove-flag",
+        "interpreter: polish",
+    ]);
+    assert_eq!(p["flags"], serde_json::json!(["wheelchair"]));
+    let p = c.admin(&["patient", "edit", &id, "--clear-flags"]);
+    assert_eq!(p["flags"], serde_json::json!([]));
+    let o = c.run(&["--user", "admin@test.clinic", "patient", "archive", &id]);
+    assert!(!o.status.success(), "a reason is required");
+    c.admin(&["patient", "archive", &id, "--reason", "registered in error"]);
+    assert_eq!(
+        c.admin(&["patient", "search", "bearer"]),
+        serde_json::json!([])
+    );
+    let o = c.run(&[
         "--user",
         "admin@test.clinic",
-        "user",
-        "add",
-        "--email",
-        "d@test.clinic",
-        "--name",
-        "D",
-        "--role",
-        "receptionist",
+        "patient",
+        "edit",
+        &id,
+        "--city",
+        "X",
     ]);
-    add.env("CLINIC_NEW_PASSWORD", "desk-password-1");
-    assert!(add.output().unwrap().status.success());
-    let mut desk = c.cmd(&["--user", "d@test.clinic", "demo-data", "--size", "S"]);
-    desk.env("CLINIC_PASSWORD", "desk-password-1");
-    assert_eq!(desk.output().unwrap().status.code(), Some(5));
-    assert_eq!(c.admin(&["info"])["patients"], 0);
+    assert_eq!(o.status.code(), Some(7));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("patient restore"));
+    c.admin(&["patient", "restore", &id]);
+    assert_eq!(
+        c.admin(&["patient", "search", "bearer"])[0]["id"].as_str(),
+        Some(id.as_str())
+    );
+    // The archive reason is free text: it stays out of the audit trail.
+    let log = c.admin(&["audit", "log", "--patient", &id]);
+    assert!(!log.to_string().contains("registered in error"), "{log}");
 }
 
 fn open_store(dir: &Path) -> clinic_store::Store {
@@ -698,7 +797,10 @@ fn sigkill_during_a_bulk_import_is_all_or_nothing() {
         }
         assert_writes_and_audit_agree(&s);
     }
-    assert!(killed_mid_import >= 1, "no kill landed inside the import transaction; the test proved nothing");
+    assert!(
+        killed_mid_import >= 1,
+        "no kill landed inside the import transaction; the test proved nothing"
+    );
 }
 
 #[test]

@@ -78,7 +78,7 @@ fn person(first: &str, last: &str) -> PatientDetails {
 
 fn last_action(ws: &Workstation) -> (String, Option<Uuid>) {
     let e = ws
-        .store()
+        .store_for_tests()
         .unwrap()
         .db()
         .last_audit_event()
@@ -395,7 +395,7 @@ fn every_use_case_leaves_an_audit_event_attributed_to_the_right_user() {
     let (action, user) = last_action(&f.ws);
     assert_eq!((action.as_str(), user), ("patient.update", Some(clinician)));
     let e =
-        f.ws.store()
+        f.ws.store_for_tests()
             .unwrap()
             .db()
             .last_audit_event()
@@ -558,7 +558,11 @@ fn merge_moves_items_fills_gaps_and_retires_the_duplicate() {
         .iter()
         .map(|a| a.substance.as_str())
         .collect();
-    assert_eq!(substances, vec!["Penicillin", "Latex"]);
+    assert_eq!(
+        substances,
+        vec!["Penicillin", "penicillin", "Latex"],
+        "nothing clinical is dropped by a merge"
+    );
     let gone = f.ws.show_patient(dup.patient.id).unwrap();
     assert_eq!(gone.merged_into, Some(keep.id));
     assert!(gone.archived_at.is_some());
@@ -614,4 +618,151 @@ fn patient_numbers_are_unique_and_check_digited() {
         assert!(clinic_core::patient_number::parse_patient_number(&p.patient_number).is_some());
         assert!(seen.insert(p.patient_number));
     }
+}
+
+#[test]
+fn nobody_can_hand_out_more_access_than_they_have() {
+    let mut f = fixture();
+    f.ws.login("manager@test.clinic", &pw("role-password-1"))
+        .unwrap();
+    for role in ["admin", "clinician"] {
+        let e =
+            f.ws.add_user(
+                &format!("x-{role}@test.clinic"),
+                "X",
+                role,
+                &pw("x-password-01"),
+                None,
+            )
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Forbidden, "{role}");
+    }
+    f.ws.add_user(
+        "clerk2@test.clinic",
+        "Clerk",
+        "billing_clerk",
+        &pw("x-password-01"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        f.ws.set_user_disabled("admin@test.clinic", true)
+            .unwrap_err()
+            .code,
+        ErrorCode::Forbidden
+    );
+    assert_eq!(
+        f.ws.set_user_disabled("clinician@test.clinic", true)
+            .unwrap_err()
+            .code,
+        ErrorCode::Forbidden
+    );
+    f.ws.set_user_disabled("clerk2@test.clinic", true).unwrap();
+    // The last administrator cannot be disabled, even by another administrator.
+    f.ws.login("admin@test.clinic", &pw("admin-password-1"))
+        .unwrap();
+    f.ws.add_user(
+        "admin2@test.clinic",
+        "Second Admin",
+        "admin",
+        &pw("x-password-01"),
+        None,
+    )
+    .unwrap();
+    f.ws.login("admin2@test.clinic", &pw("x-password-01"))
+        .unwrap();
+    f.ws.set_user_disabled("admin@test.clinic", true).unwrap();
+    assert_eq!(
+        f.ws.login("admin@test.clinic", &pw("admin-password-1"))
+            .unwrap_err()
+            .code,
+        ErrorCode::InvalidCredentials
+    );
+    f.ws.login("admin2@test.clinic", &pw("x-password-01"))
+        .unwrap();
+    assert_eq!(
+        f.ws.set_user_disabled("admin2@test.clinic", true)
+            .unwrap_err()
+            .code,
+        ErrorCode::Conflict
+    );
+}
+
+#[test]
+fn an_edit_never_reveals_a_hidden_value() {
+    let mut f = fixture();
+    let mut d = person("Hidden", "Value");
+    d.blood_group = Some("A+".into());
+    let id =
+        f.ws.register_patient(d, NewLists::default())
+            .unwrap()
+            .patient
+            .id;
+    f.ws.login("receptionist@test.clinic", &pw("role-password-1"))
+        .unwrap();
+    // Same answer whether the guess is right or wrong.
+    for guess in ["A+", "B-"] {
+        let e =
+            f.ws.edit_patient(
+                id,
+                PatientPatch {
+                    blood_group: Some(guess.into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Forbidden, "{guess}");
+    }
+}
+
+#[test]
+fn a_lockout_that_ran_out_starts_the_count_again() {
+    let mut f = fixture();
+    for _ in 0..5 {
+        let _ = f.ws.login("clinician@test.clinic", &pw("guess-guess"));
+    }
+    f.clock.advance(Duration::minutes(6));
+    // One typo after the lock ran out is one typo, not another lockout.
+    assert_eq!(
+        f.ws.login("clinician@test.clinic", &pw("typo-typo"))
+            .unwrap_err()
+            .code,
+        ErrorCode::InvalidCredentials
+    );
+    f.ws.login("clinician@test.clinic", &pw("role-password-1"))
+        .unwrap();
+    let refused =
+        f.ws.store_for_tests()
+            .unwrap()
+            .db()
+            .audit_events(None, 100)
+            .unwrap()
+            .iter()
+            .filter(|e| e.action == "user.login_failed")
+            .count();
+    assert_eq!(refused, 6);
+}
+
+#[test]
+fn merging_two_people_with_different_national_ids_is_refused() {
+    let mut f = fixture();
+    let mut a = person("Twin", "One");
+    a.national_id_kind = Some(clinic_core::national_id::NationalIdKind::Nhs);
+    a.national_id = Some("9434765919".into());
+    let mut b = a.clone();
+    b.national_id = Some("4010232137".into());
+    let a =
+        f.ws.register_patient(a, NewLists::default())
+            .unwrap()
+            .patient
+            .id;
+    let b =
+        f.ws.register_patient(b, NewLists::default())
+            .unwrap()
+            .patient
+            .id;
+    assert_eq!(
+        f.ws.merge_patients(a, b).unwrap_err().code,
+        ErrorCode::Conflict
+    );
 }
