@@ -372,13 +372,7 @@ impl Workstation {
                     new_id(now),
                     user,
                     now,
-                    AuditEntry {
-                        action: "user.login_failed",
-                        entity_type: "user",
-                        entity_id: user,
-                        patient_id: None,
-                        details: json!({"reason": reason}),
-                    },
+                    AuditEntry::user("user.login_failed", user, json!({"reason": reason})),
                 )
             })?;
             Err(err)
@@ -445,13 +439,11 @@ impl Workstation {
                 new_id(now),
                 Some(creds.user_id),
                 now,
-                AuditEntry {
+                AuditEntry::user(
                     action,
-                    entity_type: "user",
-                    entity_id: Some(creds.user_id),
-                    patient_id: None,
-                    details: json!({"previous_user": previous}),
-                },
+                    Some(creds.user_id),
+                    json!({"previous_user": previous}),
+                ),
             )?;
             Ok((db.user(creds.user_id)?, db.user_permissions(creds.user_id)?))
         })?;
@@ -479,13 +471,7 @@ impl Workstation {
                     new_id(now),
                     Some(s.user_id),
                     now,
-                    AuditEntry {
-                        action: "user.logout",
-                        entity_type: "user",
-                        entity_id: Some(s.user_id),
-                        patient_id: None,
-                        details: json!({}),
-                    },
+                    AuditEntry::user("user.logout", Some(s.user_id), json!({})),
                 )
             })?;
         }
@@ -565,13 +551,7 @@ impl Workstation {
                 new_id(now),
                 Some(s.user_id),
                 now,
-                AuditEntry {
-                    action: "user.create",
-                    entity_type: "user",
-                    entity_id: Some(id),
-                    patient_id: None,
-                    details: json!({"role": role.key}),
-                },
+                AuditEntry::user("user.create", Some(id), json!({"role": role.key})),
             )?;
             db.user(id)?.ok_or_else(|| ClinicError::not_found("User"))
         })
@@ -632,17 +612,15 @@ impl Workstation {
                 new_id(now),
                 Some(s.user_id),
                 now,
-                AuditEntry {
-                    action: if disabled {
+                AuditEntry::user(
+                    if disabled {
                         "user.disable"
                     } else {
                         "user.enable"
                     },
-                    entity_type: "user",
-                    entity_id: Some(creds.user_id),
-                    patient_id: None,
-                    details: json!({}),
-                },
+                    Some(creds.user_id),
+                    json!({}),
+                ),
             )?;
             db.user(creds.user_id)?
                 .ok_or_else(|| ClinicError::not_found("User"))
@@ -704,13 +682,11 @@ impl Workstation {
                 new_id(now),
                 Some(s.user_id),
                 now,
-                AuditEntry {
-                    action: "patient.create",
-                    entity_type: "patient",
-                    entity_id: Some(id),
-                    patient_id: Some(id),
-                    details: json!({"duplicate_candidates": candidates.len()}),
-                },
+                AuditEntry::patient(
+                    "patient.create",
+                    id,
+                    json!({"duplicate_candidates": candidates.len()}),
+                ),
             )?;
             Ok(p)
         })?;
@@ -734,13 +710,7 @@ impl Workstation {
                 new_id(now),
                 Some(s.user_id),
                 now,
-                AuditEntry {
-                    action: "patient.read",
-                    entity_type: "patient",
-                    entity_id: Some(id),
-                    patient_id: Some(id),
-                    details: json!({}),
-                },
+                AuditEntry::patient("patient.read", id, json!({})),
             )
         })?;
         redact(&mut p, Self::may_see(&s));
@@ -872,13 +842,16 @@ impl Workstation {
                 ));
             }
             db.touch_patient(id, now)?;
-            db.append_audit(new_id(now), Some(s.user_id), now, AuditEntry {
-                action: "patient.update",
-                entity_type: "patient",
-                entity_id: Some(id),
-                patient_id: Some(id),
-                details: json!({"fields": changed, "items_added": added, "items_removed": removed}),
-            })?;
+            db.append_audit(
+                new_id(now),
+                Some(s.user_id),
+                now,
+                AuditEntry::patient(
+                    "patient.update",
+                    id,
+                    json!({"fields": changed, "items_added": added, "items_removed": removed}),
+                ),
+            )?;
             db.patient(id)?
                 .ok_or_else(|| ClinicError::not_found("Patient"))
         })?;
@@ -910,13 +883,7 @@ impl Workstation {
                 new_id(now),
                 Some(s.user_id),
                 now,
-                AuditEntry {
-                    action: "patient.archive",
-                    entity_type: "patient",
-                    entity_id: Some(id),
-                    patient_id: Some(id),
-                    details: json!({}),
-                },
+                AuditEntry::patient("patient.archive", id, json!({})),
             )?;
             Ok(())
         })
@@ -946,13 +913,7 @@ impl Workstation {
                 new_id(now),
                 Some(s.user_id),
                 now,
-                AuditEntry {
-                    action: "patient.restore",
-                    entity_type: "patient",
-                    entity_id: Some(id),
-                    patient_id: Some(id),
-                    details: json!({}),
-                },
+                AuditEntry::patient("patient.restore", id, json!({})),
             )?;
             db.patient(id)?
                 .ok_or_else(|| ClinicError::not_found("Patient"))
@@ -1009,25 +970,17 @@ impl Workstation {
                 new_id(now),
                 Some(s.user_id),
                 now,
-                AuditEntry {
-                    action: "patient.merge",
-                    entity_type: "patient",
-                    entity_id: Some(keep),
-                    patient_id: Some(keep),
-                    details: json!({"merged": duplicate, "fields_filled": filled}),
-                },
+                AuditEntry::patient(
+                    "patient.merge",
+                    keep,
+                    json!({"merged": duplicate, "fields_filled": filled}),
+                ),
             )?;
             db.append_audit(
                 new_id(now),
                 Some(s.user_id),
                 now,
-                AuditEntry {
-                    action: "patient.merged_into",
-                    entity_type: "patient",
-                    entity_id: Some(duplicate),
-                    patient_id: Some(duplicate),
-                    details: json!({"survivor": keep}),
-                },
+                AuditEntry::patient("patient.merged_into", duplicate, json!({"survivor": keep})),
             )?;
             db.patient(keep)?
                 .ok_or_else(|| ClinicError::not_found("Patient"))
@@ -1086,18 +1039,7 @@ impl Workstation {
         action: &'static str,
     ) -> ClinicResult<()> {
         self.store_mut()?.write(|db| {
-            db.append_audit(
-                new_id(now),
-                Some(s.user_id),
-                now,
-                AuditEntry {
-                    action,
-                    entity_type: "store",
-                    entity_id: None,
-                    patient_id: None,
-                    details: json!({}),
-                },
-            )
+            db.append_audit(new_id(now), Some(s.user_id), now, AuditEntry::store(action))
         })?;
         Ok(())
     }
@@ -1140,46 +1082,6 @@ fn merge_validation(a: ClinicResult<()>, b: ClinicResult<()>) -> ClinicResult<()
         (Err(mut e1), Err(e2)) => {
             e1.fields.extend(e2.fields);
             Err(ClinicError::validation(e1.fields))
-        }
-    }
-}
-
-/// Fills the survivor's empty optional fields from the duplicate.
-fn fill_empty(keep: &mut PatientDetails, from: &PatientDetails) {
-    macro_rules! fill {
-        ($($f:ident),*) => { $( if keep.$f.is_none() { keep.$f = from.$f.clone(); } )* };
-    }
-    fill!(
-        middle_name,
-        preferred_name,
-        sex_at_birth,
-        gender,
-        phone,
-        alt_phone,
-        email,
-        address_line1,
-        address_line2,
-        city,
-        state,
-        postcode,
-        country,
-        preferred_channel,
-        preferred_language,
-        reminders_opt_in,
-        blood_group,
-        smoking_status,
-        alcohol_use,
-        family_history,
-        risk_level,
-        alert_level
-    );
-    if keep.national_id.is_none() {
-        keep.national_id = from.national_id.clone();
-        keep.national_id_kind = from.national_id_kind;
-    }
-    for f in &from.flags {
-        if !keep.flags.contains(f) {
-            keep.flags.push(f.clone());
         }
     }
 }

@@ -43,6 +43,39 @@ pub struct AuditEntry {
     pub details: serde_json::Value,
 }
 
+impl AuditEntry {
+    /// Something done to, or a read of, one patient's record.
+    pub fn patient(action: &'static str, patient: Uuid, details: serde_json::Value) -> Self {
+        Self {
+            action,
+            entity_type: "patient",
+            entity_id: Some(patient),
+            patient_id: Some(patient),
+            details,
+        }
+    }
+    /// Something about a user account (sign-in, creation, status).
+    pub fn user(action: &'static str, user: Option<Uuid>, details: serde_json::Value) -> Self {
+        Self {
+            action,
+            entity_type: "user",
+            entity_id: user,
+            patient_id: None,
+            details,
+        }
+    }
+    /// Something done to the store as a whole (backup, key change).
+    pub fn store(action: &'static str) -> Self {
+        Self {
+            action,
+            entity_type: "store",
+            entity_id: None,
+            patient_id: None,
+            details: serde_json::json!({}),
+        }
+    }
+}
+
 fn feed(h: &mut Sha256, s: &str) {
     h.update((s.len() as u64).to_be_bytes());
     h.update(s.as_bytes());

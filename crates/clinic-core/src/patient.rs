@@ -47,6 +47,43 @@ pub enum ContactChannel {
     None,
 }
 
+/// Calls macro `$m` with the name of every scalar field of [`PatientDetails`]
+/// (the one list of them, for comparisons and permission checks).
+macro_rules! detail_fields {
+    ($m:ident) => {
+        $m!(
+            first_name,
+            middle_name,
+            last_name,
+            preferred_name,
+            date_of_birth,
+            sex_at_birth,
+            gender,
+            phone,
+            alt_phone,
+            email,
+            address_line1,
+            address_line2,
+            city,
+            state,
+            postcode,
+            country,
+            national_id_kind,
+            national_id,
+            preferred_channel,
+            preferred_language,
+            reminders_opt_in,
+            blood_group,
+            smoking_status,
+            alcohol_use,
+            family_history,
+            risk_level,
+            alert_level,
+            flags
+        )
+    };
+}
+
 /// Scalar fields a person types; the unit of validation and of edits.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -473,36 +510,7 @@ impl PatientPatch {
         macro_rules! touched {
             ($($f:ident),*) => { $( if self.$f.is_some() { out.push(stringify!($f)); } )* };
         }
-        touched!(
-            first_name,
-            middle_name,
-            last_name,
-            preferred_name,
-            date_of_birth,
-            sex_at_birth,
-            gender,
-            phone,
-            alt_phone,
-            email,
-            address_line1,
-            address_line2,
-            city,
-            state,
-            postcode,
-            country,
-            national_id_kind,
-            national_id,
-            preferred_channel,
-            preferred_language,
-            reminders_opt_in,
-            blood_group,
-            smoking_status,
-            alcohol_use,
-            family_history,
-            risk_level,
-            alert_level,
-            flags
-        );
+        detail_fields!(touched);
         let flag_change = !self.add_flags.is_empty() || !self.remove_flags.is_empty();
         if flag_change && !out.contains(&"flags") {
             out.push("flags");
@@ -517,36 +525,7 @@ pub fn changed_fields(a: &PatientDetails, b: &PatientDetails) -> Vec<&'static st
     macro_rules! cmp {
         ($($f:ident),*) => { $( if a.$f != b.$f { out.push(stringify!($f)); } )* };
     }
-    cmp!(
-        first_name,
-        middle_name,
-        last_name,
-        preferred_name,
-        date_of_birth,
-        sex_at_birth,
-        gender,
-        phone,
-        alt_phone,
-        email,
-        address_line1,
-        address_line2,
-        city,
-        state,
-        postcode,
-        country,
-        national_id_kind,
-        national_id,
-        preferred_channel,
-        preferred_language,
-        reminders_opt_in,
-        blood_group,
-        smoking_status,
-        alcohol_use,
-        family_history,
-        risk_level,
-        alert_level,
-        flags
-    );
+    detail_fields!(cmp);
     out
 }
 
@@ -949,10 +928,54 @@ pub fn redact(p: &mut Patient, may_see: impl Fn(SensitiveFlag) -> bool) {
     }
 }
 
+/// The merge rule for scalar fields: the survivor keeps its values and gains
+/// the duplicate's where it has none; flags are united.
+pub fn fill_empty(keep: &mut PatientDetails, from: &PatientDetails) {
+    macro_rules! fill {
+        ($($f:ident),*) => { $( if keep.$f.is_none() { keep.$f = from.$f.clone(); } )* };
+    }
+    fill!(
+        middle_name,
+        preferred_name,
+        sex_at_birth,
+        gender,
+        phone,
+        alt_phone,
+        email,
+        address_line1,
+        address_line2,
+        city,
+        state,
+        postcode,
+        country,
+        preferred_channel,
+        preferred_language,
+        reminders_opt_in,
+        blood_group,
+        smoking_status,
+        alcohol_use,
+        family_history,
+        risk_level,
+        alert_level
+    );
+    if keep.national_id.is_none() {
+        keep.national_id = from.national_id.clone();
+        keep.national_id_kind = from.national_id_kind;
+    }
+    for f in &from.flags {
+        if !keep.flags.contains(f) {
+            keep.flags.push(f.clone());
+        }
+    }
+}
+
 /// Refuses changes to archived or merged records.
 pub fn ensure_editable(p: &Patient) -> ClinicResult<()> {
     if let Some(into) = p.merged_into {
-        let survivor = p.merged_into_number.clone().unwrap_or_else(|| into.to_string());
+        let survivor = p
+            .merged_into_number
+            .clone()
+            .unwrap_or_else(|| into.to_string());
         return Err(ClinicError::new(
             crate::error::ErrorCode::Conflict,
             format!("This record was merged into patient {survivor}; use that record instead."),

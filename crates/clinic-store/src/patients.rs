@@ -508,38 +508,40 @@ impl Db<'_> {
             .map(|o| o.map(|s| parse_uuid(&s)))
     }
 
+    /// Live list items of one patient, oldest first (`select` lacks the WHERE clause).
+    fn list_items<T>(
+        &self,
+        select: &str,
+        patient: &str,
+        row: impl FnMut(&Row) -> rusqlite::Result<T>,
+    ) -> ClinicResult<Vec<T>> {
+        let sql = format!(
+            "{select} WHERE patient_id = ?1 AND deleted_at IS NULL ORDER BY created_at, rowid"
+        );
+        let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
+        let rows = st.query_map([patient], row).map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
     fn patient_lists(&self, id: Uuid) -> ClinicResult<PatientLists> {
         let pid = id.to_string();
-        let q = |sql: &str| -> String {
-            format!("{sql} WHERE patient_id = ?1 AND deleted_at IS NULL ORDER BY created_at, rowid")
-        };
-        let mut l = PatientLists::default();
-        let mut st = self
-            .conn
-            .prepare_cached(&q(
-                "SELECT id, substance, reaction, severity FROM patient_allergies",
-            ))
-            .map_err(db_err)?;
-        l.allergies = st
-            .query_map([&pid], |r| {
+        Ok(PatientLists {
+        allergies: self.list_items(
+            "SELECT id, substance, reaction, severity FROM patient_allergies",
+            &pid,
+            |r| {
                 Ok(Allergy {
                     id: parse_uuid(&r.get::<_, String>(0)?),
                     substance: r.get(1)?,
                     reaction: r.get(2)?,
                     severity: enum_parse(r.get(3)?).unwrap_or(Severity::Moderate),
                 })
-            })
-            .map_err(db_err)?
-            .collect::<Result<_, _>>()
-            .map_err(db_err)?;
-        let mut st = self
-            .conn
-            .prepare_cached(&q(
-                "SELECT id, name, icd10, active, onset FROM patient_conditions",
-            ))
-            .map_err(db_err)?;
-        l.conditions = st
-            .query_map([&pid], |r| {
+            },
+        )?,
+        conditions: self.list_items(
+            "SELECT id, name, icd10, active, onset FROM patient_conditions",
+            &pid,
+            |r| {
                 Ok(Condition {
                     id: parse_uuid(&r.get::<_, String>(0)?),
                     name: r.get(1)?,
@@ -547,18 +549,12 @@ impl Db<'_> {
                     active: r.get(3)?,
                     onset: parse_date(r.get(4)?),
                 })
-            })
-            .map_err(db_err)?
-            .collect::<Result<_, _>>()
-            .map_err(db_err)?;
-        let mut st = self
-            .conn
-            .prepare_cached(&q(
-                "SELECT id, name, dose, frequency, started_on FROM patient_medications",
-            ))
-            .map_err(db_err)?;
-        l.medications = st
-            .query_map([&pid], |r| {
+            },
+        )?,
+        medications: self.list_items(
+            "SELECT id, name, dose, frequency, started_on FROM patient_medications",
+            &pid,
+            |r| {
                 Ok(Medication {
                     id: parse_uuid(&r.get::<_, String>(0)?),
                     name: r.get(1)?,
@@ -566,16 +562,9 @@ impl Db<'_> {
                     frequency: r.get(3)?,
                     started_on: parse_date(r.get(4)?),
                 })
-            })
-            .map_err(db_err)?
-            .collect::<Result<_, _>>()
-            .map_err(db_err)?;
-        let mut st = self
-            .conn
-            .prepare_cached(&q("SELECT id, provider, policy_number, group_number, member_number, plan, valid_from, valid_to, copay, is_primary FROM patient_insurances"))
-            .map_err(db_err)?;
-        l.insurances = st
-            .query_map([&pid], |r| {
+            },
+        )?,
+        insurances: self.list_items("SELECT id, provider, policy_number, group_number, member_number, plan, valid_from, valid_to, copay, is_primary FROM patient_insurances", &pid, |r| {
                 Ok(InsuranceCoverage {
                     id: parse_uuid(&r.get::<_, String>(0)?),
                     provider: r.get(1)?,
@@ -588,18 +577,11 @@ impl Db<'_> {
                     copay: r.get(8)?,
                     is_primary: r.get(9)?,
                 })
-            })
-            .map_err(db_err)?
-            .collect::<Result<_, _>>()
-            .map_err(db_err)?;
-        let mut st = self
-            .conn
-            .prepare_cached(&q(
-                "SELECT id, name, relationship, phone, email FROM patient_emergency_contacts",
-            ))
-            .map_err(db_err)?;
-        l.emergency_contacts = st
-            .query_map([&pid], |r| {
+            })?,
+        emergency_contacts: self.list_items(
+            "SELECT id, name, relationship, phone, email FROM patient_emergency_contacts",
+            &pid,
+            |r| {
                 Ok(EmergencyContact {
                     id: parse_uuid(&r.get::<_, String>(0)?),
                     name: r.get(1)?,
@@ -607,18 +589,12 @@ impl Db<'_> {
                     phone: r.get(3)?,
                     email: r.get(4)?,
                 })
-            })
-            .map_err(db_err)?
-            .collect::<Result<_, _>>()
-            .map_err(db_err)?;
-        let mut st = self
-            .conn
-            .prepare_cached(&q(
-                "SELECT id, kind, purpose, given_on, withdrawn_on FROM patient_consents",
-            ))
-            .map_err(db_err)?;
-        l.consents = st
-            .query_map([&pid], |r| {
+            },
+        )?,
+        consents: self.list_items(
+            "SELECT id, kind, purpose, given_on, withdrawn_on FROM patient_consents",
+            &pid,
+            |r| {
                 Ok(Consent {
                     id: parse_uuid(&r.get::<_, String>(0)?),
                     kind: r.get(1)?,
@@ -626,11 +602,9 @@ impl Db<'_> {
                     given_on: parse_date(r.get(3)?).unwrap_or_default(),
                     withdrawn_on: parse_date(r.get(4)?),
                 })
-            })
-            .map_err(db_err)?
-            .collect::<Result<_, _>>()
-            .map_err(db_err)?;
-        Ok(l)
+            },
+        )?,
+        })
     }
 
     /// Live patients that might be the same person as `d` (not `exclude`), best first.

@@ -337,31 +337,11 @@ impl PatientFields {
         Ok(lists)
     }
 
+    /// The details of a new patient: the fields given, applied to an empty record.
     fn details(&self) -> ClinicResult<PatientDetails> {
-        let (kind, nid) = self.national_id()?;
-        Ok(PatientDetails {
-            first_name: self.first_name.clone().unwrap_or_default(),
-            middle_name: self.middle_name.clone(),
-            last_name: self.last_name.clone().unwrap_or_default(),
-            preferred_name: self.preferred_name.clone(),
-            date_of_birth: self.dob,
-            sex_at_birth: self.sex,
-            gender: self.gender.clone(),
-            phone: self.phone.clone(),
-            alt_phone: self.alt_phone.clone(),
-            email: self.email.clone(),
-            address_line1: self.address_line1.clone(),
-            address_line2: self.address_line2.clone(),
-            city: self.city.clone(),
-            state: self.state.clone(),
-            postcode: self.postcode.clone(),
-            country: self.country.clone(),
-            national_id_kind: kind,
-            national_id: nid,
-            blood_group: self.blood_group.clone(),
-            flags: self.flags.clone(),
-            ..Default::default()
-        })
+        let mut d = PatientDetails::default();
+        self.patch(Vec::new(), Vec::new(), false)?.apply_to(&mut d);
+        Ok(d)
     }
 
     fn patch(

@@ -57,6 +57,26 @@ impl Clinic {
         ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     }
+    /// Adds a receptionist (password `desk-password-1`) through the CLI, as the admin.
+    pub fn add_receptionist(&self, email: &str) -> Value {
+        let mut add = self.cmd(&[
+            "--user",
+            "admin@test.clinic",
+            "user",
+            "add",
+            "--email",
+            email,
+            "--name",
+            "Front Desk",
+            "--role",
+            "receptionist",
+            "--json",
+        ]);
+        add.env("CLINIC_NEW_PASSWORD", "desk-password-1");
+        let o = add.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
     pub fn admin(&self, args: &[&str]) -> Value {
         let mut a = vec!["--user", "admin@test.clinic"];
         a.extend_from_slice(args);
@@ -224,23 +244,7 @@ fn canary_values_never_reach_disk_in_plaintext() {
 fn scripting_contract_works_as_documented() {
     let c = Clinic::new();
     c.init();
-    let mut add = c.cmd(&[
-        "--user",
-        "admin@test.clinic",
-        "user",
-        "add",
-        "--email",
-        "desk@test.clinic",
-        "--name",
-        "Desk One",
-        "--role",
-        "receptionist",
-        "--json",
-    ]);
-    add.env("CLINIC_NEW_PASSWORD", "desk-password-1");
-    let o = add.output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let u: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let u = c.add_receptionist("desk@test.clinic");
     assert_eq!(u["email"], "desk@test.clinic");
     assert_eq!(u["roles"][0], "receptionist");
 
@@ -584,20 +588,7 @@ fn backup_is_encrypted_consistent_and_restorable() {
     let restored: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(restored["last_name"], "Upperson");
     // A receptionist may not take a backup of everything.
-    let mut add = c.cmd(&[
-        "--user",
-        "admin@test.clinic",
-        "user",
-        "add",
-        "--email",
-        "d@test.clinic",
-        "--name",
-        "D",
-        "--role",
-        "receptionist",
-    ]);
-    add.env("CLINIC_NEW_PASSWORD", "desk-password-1");
-    assert!(add.output().unwrap().status.success());
+    c.add_receptionist("d@test.clinic");
     let mut b = c.cmd(&[
         "--user",
         "d@test.clinic",
