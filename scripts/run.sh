@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the product with a demo clinic: installs what is missing, builds the
-# `clinic` workstation CLI, creates an encrypted demo workstation store
-# (size S of performance.md: 10,000 patients, 28 staff) on first run, and
-# opens a shell signed in as the front desk.
+# `clinic` workstation CLI and the sync server, starts the sync server on its
+# embedded default (a private PostgreSQL cluster) with a demo tenant, creates
+# an encrypted demo workstation store (size S of performance.md: 10,000
+# patients, 28 staff) on first run, and opens a shell signed in as the front
+# desk. Leaving the shell (or Ctrl-C) stops the server.
 #
 # Demo secrets only (never use them for a real clinic):
 #   store passphrase  demo-clinic-passphrase
@@ -10,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build -q -p clinic-client --bin clinic
+cargo build -q -p clinic-client --bin clinic -p sync-server --bin sync-server
 bin="$(pwd)/target/debug"
 
 export CLINIC_DATA_DIR="${CLINIC_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/clinic-demo}"
@@ -18,6 +20,29 @@ export CLINIC_PASSPHRASE="${CLINIC_PASSPHRASE:-demo-clinic-passphrase}"
 export CLINIC_PASSWORD="${CLINIC_PASSWORD:-clinic-demo-password}"
 export CLINIC_USER="${CLINIC_USER:-reception1@demo.clinic}"
 export PATH="$bin:$PATH"
+
+# The sync server, on the embedded default, with the demo tenant.
+server_dir="${CLINIC_SERVER_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/clinic-demo-server}"
+listen="${CLINIC_LISTEN:-127.0.0.1:8480}"
+if [ ! -f "$server_dir/.demo-tenant" ]; then
+  echo "Provisioning the demo tenant on the sync server ..."
+  set +e
+  sync-server --data-dir "$server_dir" tenant create --slug demo --name "Demo Clinic" \
+    --admin-email admin@demo.clinic --plan standard >/dev/null 2>"$server_dir.log"
+  rc=$?
+  set -e
+  if [ "$rc" -ne 0 ] && [ "$rc" -ne 7 ]; then cat "$server_dir.log" >&2; exit "$rc"; fi
+  touch "$server_dir/.demo-tenant"
+fi
+sync-server --data-dir "$server_dir" --listen "$listen" 2>"$server_dir.log" &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null' EXIT
+for _ in $(seq 1 60); do
+  curl -fs "http://$listen/health" >/dev/null 2>&1 && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$server_dir.log" >&2; exit 1; }
+  sleep 0.5
+done
+echo "Sync server: http://$listen (health: http://$listen/health, metrics: http://$listen/metrics; log: $server_dir.log)"
 
 # demo-data is one transaction: a store without patients is a first run
 # that was interrupted, and simply runs it again.
@@ -40,6 +65,9 @@ Try:
   clinic --help
 MSG
 if [ -t 0 ] && [ -t 1 ]; then
-  echo "(type 'exit' to leave)"
-  exec bash --norc -i
+  echo "(type 'exit' to leave; the sync server stops with the shell)"
+  bash --norc -i || true
+else
+  echo "(no terminal: the sync server keeps running until this script is stopped)"
+  wait "$server_pid"
 fi

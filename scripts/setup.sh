@@ -8,6 +8,7 @@ DEBIAN_PACKAGES=(
   libdbus-1-dev                           # OS keychain (Secret Service) client
   dbus gnome-keyring                      # a real Secret Service for the keychain tests
   postgresql                              # the sync server's embedded default
+  curl                                    # run.sh waits for the server's health endpoint
 )
 
 missing=()

@@ -3,6 +3,7 @@
 //! are passed in so that every rule is testable and replayable.
 
 pub mod audit;
+pub mod auth;
 pub mod demo;
 pub mod error;
 pub mod national_id;

@@ -1,0 +1,311 @@
+//! The embedded default: a private PostgreSQL cluster started from the
+//! system's binaries (initdb, pg_ctl) on 127.0.0.1, for when no database URL
+//! is given.
+//!
+//! PostgreSQL refuses to run as root. As root the cluster is owned by the
+//! system's `postgres` user and lives under that user's home
+//! (`/var/lib/postgresql/clinic-sync/<id>`, so every directory on the way is
+//! traversable); `DATA_DIR/embedded-postgres.json` records where. Otherwise
+//! it lives in `DATA_DIR/postgres`. A watchdog process stops the cluster when
+//! the process that started it exits, even after SIGKILL.
+
+use crate::ServerError;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const SUPERUSER: &str = "clinic_admin";
+const POINTER_FILE: &str = "embedded-postgres.json";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Pointer {
+    cluster_dir: PathBuf,
+}
+
+/// A running private cluster. Call [`EmbeddedPostgres::stop`] on shutdown.
+#[derive(Debug)]
+pub struct EmbeddedPostgres {
+    bin_dir: PathBuf,
+    cluster_dir: PathBuf,
+    run_as: Option<&'static str>,
+    port: u16,
+    password: String,
+    /// Deleted (cluster and data folder) once stopped: for tests.
+    ephemeral_dirs: Option<(PathBuf, PathBuf)>,
+}
+
+fn is_root() -> bool {
+    std::env::var("USER").map(|u| u == "root").unwrap_or(false)
+        || Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.starts_with(b"0\n"))
+            .unwrap_or(false)
+}
+
+/// The directory holding pg_ctl: `CLINIC_PG_BIN`, `pg_config --bindir`, or
+/// the newest `/usr/lib/postgresql/*/bin`.
+fn find_bin_dir() -> Result<PathBuf, ServerError> {
+    if let Ok(dir) = std::env::var("CLINIC_PG_BIN") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut candidates: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("pg_ctl").exists().then_some((v, bin))
+        })
+        .collect();
+    candidates.sort();
+    if let Some((_, bin)) = candidates.pop() {
+        return Ok(bin);
+    }
+    if let Ok(o) = Command::new("pg_config").arg("--bindir").output() {
+        let dir = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+        if dir.join("pg_ctl").exists() {
+            return Ok(dir);
+        }
+    }
+    Err(ServerError::Startup("PostgreSQL's binaries (initdb, pg_ctl) were not found; install the postgresql package or set CLINIC_PG_BIN".into()))
+}
+
+fn free_port() -> Result<u16, ServerError> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| ServerError::Startup(format!("no free port: {e}")))?;
+    Ok(l.local_addr()
+        .map_err(|e| ServerError::Startup(e.to_string()))?
+        .port())
+}
+
+impl EmbeddedPostgres {
+    fn command(&self, program: &str) -> Command {
+        let exe = self.bin_dir.join(program);
+        match self.run_as {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"]).arg(exe);
+                c
+            }
+            None => Command::new(exe),
+        }
+    }
+
+    fn run(&self, mut c: Command, what: &str) -> Result<String, ServerError> {
+        let o = c
+            .output()
+            .map_err(|e| ServerError::Startup(format!("{what}: {e}")))?;
+        if !o.status.success() {
+            return Err(ServerError::Startup(format!(
+                "{what} failed: {}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            )));
+        }
+        Ok(String::from_utf8_lossy(&o.stdout).to_string())
+    }
+
+    /// A throwaway cluster for tests: removed from disk when the process that
+    /// started it exits.
+    pub fn start_ephemeral(data_dir: &Path) -> Result<Self, ServerError> {
+        Self::start_inner(data_dir, true)
+    }
+
+    /// Initialises the cluster on first use, then starts it on a free loopback port.
+    pub fn start(data_dir: &Path) -> Result<Self, ServerError> {
+        Self::start_inner(data_dir, false)
+    }
+
+    fn start_inner(data_dir: &Path, ephemeral: bool) -> Result<Self, ServerError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| ServerError::Startup(format!("data dir: {e}")))?;
+        let run_as = is_root().then_some("postgres");
+        let cluster_dir = match run_as {
+            None => data_dir.join("postgres"),
+            Some(_) => {
+                let pointer = data_dir.join(POINTER_FILE);
+                match std::fs::read_to_string(&pointer)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Pointer>(&t).ok())
+                {
+                    Some(p) => p.cluster_dir,
+                    None => {
+                        let mut id = [0u8; 8];
+                        rand::rngs::OsRng.fill_bytes(&mut id);
+                        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+                        let dir = PathBuf::from("/var/lib/postgresql/clinic-sync").join(hex);
+                        let text = serde_json::to_string_pretty(&Pointer {
+                            cluster_dir: dir.clone(),
+                        })
+                        .map_err(|e| ServerError::Startup(e.to_string()))?;
+                        std::fs::write(&pointer, text).map_err(|e| {
+                            ServerError::Startup(format!("{}: {e}", pointer.display()))
+                        })?;
+                        dir
+                    }
+                }
+            }
+        };
+        let password_file = data_dir.join("postgres-superuser.secret");
+        let ephemeral_dirs = ephemeral.then(|| (cluster_dir.clone(), data_dir.to_path_buf()));
+        let mut pg = EmbeddedPostgres {
+            bin_dir: find_bin_dir()?,
+            cluster_dir,
+            run_as,
+            port: 0,
+            password: String::new(),
+            ephemeral_dirs,
+        };
+        if !pg.cluster_dir.join("PG_VERSION").exists() {
+            pg.init(&password_file)?;
+        }
+        pg.password = std::fs::read_to_string(&password_file)
+            .map_err(|e| {
+                ServerError::Startup(format!(
+                    "the embedded cluster's password file {}: {e}",
+                    password_file.display()
+                ))
+            })?
+            .trim()
+            .to_string();
+        // A cluster left running by a process that was killed: stop it first.
+        let mut status = pg.command("pg_ctl");
+        status.arg("-D").arg(&pg.cluster_dir).arg("status");
+        if status.output().map(|o| o.status.success()).unwrap_or(false) {
+            let mut stop = pg.command("pg_ctl");
+            stop.arg("-D")
+                .arg(&pg.cluster_dir)
+                .args(["-m", "fast", "-w", "stop"]);
+            pg.run(stop, "pg_ctl stop (stale)")?;
+        }
+        pg.port = free_port()?;
+        let mut start = pg.command("pg_ctl");
+        start
+            .arg("-D")
+            .arg(&pg.cluster_dir)
+            .arg("-l")
+            .arg(pg.cluster_dir.join("server.log"))
+            .args(["-w", "-t", "60", "-o"])
+            .arg(format!("-c listen_addresses=127.0.0.1 -p {} -c unix_socket_directories='' -c max_connections=200", pg.port))
+            .arg("start");
+        pg.run(start, "pg_ctl start")?;
+        pg.spawn_watchdog();
+        tracing::info!(port = pg.port, cluster = %pg.cluster_dir.display(), "embedded PostgreSQL started");
+        Ok(pg)
+    }
+
+    fn init(&self, password_file: &Path) -> Result<(), ServerError> {
+        let mut pw = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut pw);
+        let password: String = pw.iter().map(|b| format!("{b:02x}")).collect();
+        write_secret(password_file, &password)?;
+        if let Some(parent) = self.cluster_dir.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| ServerError::Startup(format!("{}: {e}", parent.display())))?;
+        }
+        // initdb reads the superuser password from a file the cluster's user can read.
+        let pwfile = self.cluster_dir.with_extension("pwfile");
+        std::fs::write(&pwfile, &password).map_err(|e| ServerError::Startup(e.to_string()))?;
+        if let Some(user) = self.run_as {
+            let parent = self.cluster_dir.parent().unwrap_or(Path::new("/"));
+            let mut chown = Command::new("chown");
+            chown.arg(format!("{user}:")).arg(parent).arg(&pwfile);
+            self.run(chown, "chown")?;
+        }
+        let mut initdb = self.command("initdb");
+        initdb
+            .arg("-D")
+            .arg(&self.cluster_dir)
+            .args([
+                "-U",
+                SUPERUSER,
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ])
+            .arg(format!("--pwfile={}", pwfile.display()));
+        let result = self.run(initdb, "initdb");
+        let _ = std::fs::remove_file(&pwfile);
+        result.map(|_| ())
+    }
+
+    /// Stops the cluster when this process exits, however it exits, but only
+    /// the postmaster this process started: a later process may have
+    /// restarted the same cluster by then.
+    fn spawn_watchdog(&self) {
+        let pg_ctl = self.bin_dir.join("pg_ctl");
+        let prefix = self
+            .run_as
+            .map(|u| format!("runuser -u {u} -- "))
+            .unwrap_or_default();
+        let pid_file = self.cluster_dir.join("postmaster.pid");
+        let postmaster = std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.lines().next().map(str::to_string))
+            .unwrap_or_default();
+        if postmaster.is_empty() {
+            tracing::warn!("no postmaster.pid after start; the cluster will not be stopped automatically if this process dies");
+            return;
+        }
+        let cleanup = match &self.ephemeral_dirs {
+            Some((cluster, data)) => {
+                format!("; rm -rf '{}' '{}'", cluster.display(), data.display())
+            }
+            None => String::new(),
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+             [ \"$(head -n 1 '{pidfile}' 2>/dev/null)\" = '{postmaster}' ] && {prefix}'{ctl}' -D '{dir}' -m fast -w stop >/dev/null 2>&1{cleanup}",
+            pid = std::process::id(),
+            pidfile = pid_file.display(),
+            ctl = pg_ctl.display(),
+            dir = self.cluster_dir.display()
+        );
+        let _ = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+    }
+
+    /// Connection string of the cluster's superuser (used only to migrate
+    /// and to manage the runtime role).
+    pub fn admin_url(&self, database: &str) -> String {
+        format!(
+            "host=127.0.0.1 port={} user={SUPERUSER} password={} dbname={database}",
+            self.port, self.password
+        )
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn stop(&self) -> Result<(), ServerError> {
+        let mut stop = self.command("pg_ctl");
+        stop.arg("-D")
+            .arg(&self.cluster_dir)
+            .args(["-m", "fast", "-w", "stop"]);
+        self.run(stop, "pg_ctl stop").map(|_| ())
+    }
+}
+
+/// Writes a secret file readable by this user only.
+pub(crate) fn write_secret(path: &Path, value: &str) -> Result<(), ServerError> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts
+        .open(path)
+        .map_err(|e| ServerError::Startup(format!("{}: {e}", path.display())))?;
+    f.write_all(value.as_bytes())
+        .map_err(|e| ServerError::Startup(e.to_string()))
+}

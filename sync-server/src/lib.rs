@@ -1,0 +1,178 @@
+//! The sync server: axum over a multi-tenant PostgreSQL master in which
+//! tenancy is enforced by the database itself (row-level security).
+//!
+//! `router(state)` builds the HTTP app and `serve(listener, …)` runs it, so
+//! tests start the real server on 127.0.0.1:0 against a fresh database.
+//! Handlers only convert; the logic lives in the modules below and in
+//! `clinic-core`.
+
+pub mod db;
+pub mod embedded;
+pub mod metrics;
+pub mod tenants;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use clinic_core::{ClinicError, ErrorCode};
+use deadpool_postgres::Pool;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Everything that can go wrong in the server, mapped onto the shared
+/// error codes and HTTP statuses. Internal details are logged, never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{0}")]
+    Clinic(#[from] ClinicError),
+    #[error("database: {0}")]
+    Database(String),
+    #[error("startup: {0}")]
+    Startup(String),
+}
+
+impl ServerError {
+    fn status_and_body(&self) -> (StatusCode, ClinicError) {
+        match self {
+            ServerError::Clinic(e) => {
+                let status = match e.code {
+                    ErrorCode::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::NotFound => StatusCode::NOT_FOUND,
+                    ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+                    ErrorCode::InvalidCredentials | ErrorCode::SessionLocked => {
+                        StatusCode::UNAUTHORIZED
+                    }
+                    ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
+                    ErrorCode::Conflict | ErrorCode::NumbersExhausted => StatusCode::CONFLICT,
+                    _ => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                (status, e.clone())
+            }
+            ServerError::Database(_) | ServerError::Startup(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ClinicError::new(
+                    ErrorCode::Internal,
+                    "The server could not complete the request.",
+                ),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        (status, Json(serde_json::json!({ "error": body }))).into_response()
+    }
+}
+
+/// Shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    pub fn new(pool: Pool) -> Self {
+        Self {
+            pool,
+            metrics: Arc::new(metrics::Metrics::default()),
+        }
+    }
+}
+
+/// The HTTP application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics::render))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
+        ))
+        .with_state(state)
+}
+
+async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ServerError> {
+    let client = state
+        .pool
+        .get()
+        .await
+        .map_err(|e| ServerError::Database(e.to_string()))?;
+    client
+        .query_one("SELECT 1", &[])
+        .await
+        .map_err(db::map_db)?;
+    Ok(Json(
+        serde_json::json!({ "status": "ok", "database": "ok" }),
+    ))
+}
+
+/// Serves until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The database side of a running server: migrated, with the runtime role
+/// checked, and (on the embedded default) the private cluster to stop later.
+#[derive(Debug)]
+pub struct Database {
+    pub pool: Pool,
+    pub embedded: Option<embedded::EmbeddedPostgres>,
+}
+
+/// Prepares the master database. Without `admin_url` it starts the embedded
+/// cluster under `data_dir`; with one, it uses that server (the URL's role
+/// must be allowed to create roles and databases objects: it migrates).
+pub async fn open_database(
+    data_dir: &Path,
+    admin_url: Option<&str>,
+) -> Result<Database, ServerError> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| ServerError::Startup(format!("{}: {e}", data_dir.display())))?;
+    let (embedded, admin_url) = match admin_url {
+        Some(url) => (None, url.to_string()),
+        None => {
+            let pg = embedded::EmbeddedPostgres::start(data_dir)?;
+            let bootstrap = db::connect(&pg.admin_url("postgres")).await?;
+            let exists = bootstrap
+                .query_opt("SELECT 1 FROM pg_database WHERE datname = 'clinic'", &[])
+                .await
+                .map_err(db::map_db)?;
+            if exists.is_none() {
+                bootstrap
+                    .batch_execute("CREATE DATABASE clinic")
+                    .await
+                    .map_err(db::map_db)?;
+            }
+            let url = pg.admin_url("clinic");
+            (Some(pg), url)
+        }
+    };
+    let mut admin = db::connect(&admin_url).await?;
+    let app_password = db::ensure_roles(&admin, data_dir).await?;
+    let applied = db::migrate(&mut admin).await?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrated");
+    }
+    let pool = db::app_pool(&db::app_url(&admin_url, &app_password)?, 16)?;
+    let client = pool
+        .get()
+        .await
+        .map_err(|e| ServerError::Startup(format!("cannot connect as the runtime role: {e}")))?;
+    db::check_runtime_role(&client).await?;
+    Ok(Database { pool, embedded })
+}

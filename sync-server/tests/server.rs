@@ -1,0 +1,440 @@
+//! Integration tests of the sync server against a real PostgreSQL: one
+//! private cluster per test binary (the embedded default), a fresh database
+//! per test, the real HTTP server on 127.0.0.1:0.
+
+use chrono::Utc;
+use clinic_core::auth::Password;
+use std::sync::OnceLock;
+use sync_server::tenants::{create_tenant, NewTenant, TenantCreated};
+use sync_server::{db, embedded::EmbeddedPostgres, open_database, AppState, Database};
+use uuid::Uuid;
+
+struct Cluster {
+    pg: EmbeddedPostgres,
+    dir: std::path::PathBuf,
+}
+
+/// The cluster shared by this test binary (its watchdog stops it when the
+/// binary exits). Its folder must be traversable by the `postgres` user
+/// when tests run as root, so it is not a private temp dir.
+fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("clinic-server-tests-{}", std::process::id()));
+        let pg = EmbeddedPostgres::start_ephemeral(&dir).expect("embedded PostgreSQL starts");
+        Cluster { pg, dir }
+    })
+}
+
+/// Serialises role setup (cluster-wide) between tests running in parallel.
+static SETUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A fresh, migrated database and its runtime-role pool.
+async fn fresh() -> (Database, String) {
+    let c = cluster();
+    let name = format!("t_{}", Uuid::now_v7().simple());
+    let admin = db::connect(&c.pg.admin_url("postgres")).await.unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let url = c.pg.admin_url(&name);
+    let _guard = SETUP.lock().await;
+    let database = open_database(&c.dir, Some(&url))
+        .await
+        .expect("database opens");
+    (database, url)
+}
+
+async fn tenant(pool: &deadpool_postgres::Pool, slug: &str) -> TenantCreated {
+    create_tenant(
+        pool,
+        NewTenant {
+            slug: slug.into(),
+            name: format!("Clinic {slug}"),
+            admin_email: format!("admin@{slug}.example"),
+            admin_name: "Admin".into(),
+            admin_password: Password::new("admin-password-1".into()),
+            plan: "basic".into(),
+            site_name: "Main".into(),
+            timezone: "Europe/London".into(),
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap()
+}
+
+/// Inserts one patient with an allergy for the tenant (as the runtime role).
+async fn patient(pool: &deadpool_postgres::Pool, t: Uuid, n: i64) -> Uuid {
+    let mut client = pool.get().await.unwrap();
+    let tx = db::tenant_tx(&mut client, t).await.unwrap();
+    let id = Uuid::now_v7();
+    let now = Utc::now();
+    tx.execute(
+        "INSERT INTO patients (tenant_id, id, patient_number, number_seq, first_name, last_name, date_of_birth, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, 'Ada', 'Lovelace', '1985-12-10', $5, $5)",
+        &[&t, &id, &format!("P{n:07}"), &n, &now],
+    )
+    .await
+    .unwrap();
+    tx.execute(
+        "INSERT INTO patient_allergies (tenant_id, id, patient_id, substance, severity, created_at, updated_at) VALUES ($1, $2, $3, 'Latex', 'severe', $4, $4)",
+        &[&t, &Uuid::now_v7(), &id, &now],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+const GLOBAL_TABLES: [&str; 2] = ["tenants", "schema_migrations"];
+
+#[tokio::test]
+async fn catalog_every_tenant_table_is_keyed_constrained_and_row_secured_by_tenant() {
+    let (database, url) = fresh().await;
+    let admin = db::connect(&url).await.unwrap();
+    let tables: Vec<String> = admin
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(tables.len() >= 20, "{tables:?}");
+    for t in &tables {
+        let has_tenant: bool = admin
+            .query_one("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 AND column_name = 'tenant_id')", &[t])
+            .await
+            .unwrap()
+            .get(0);
+        if GLOBAL_TABLES.contains(&t.as_str()) {
+            continue;
+        }
+        assert!(
+            has_tenant,
+            "{t} has no tenant_id and is not on the global allow-list"
+        );
+        let row = admin
+            .query_one(
+                "SELECT c.relrowsecurity, c.relforcerowsecurity, (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid)
+                 FROM pg_class c WHERE c.oid = ('public.' || $1)::regclass",
+                &[t],
+            )
+            .await
+            .unwrap();
+        let (enabled, forced, policies): (bool, bool, i64) = (row.get(0), row.get(1), row.get(2));
+        assert!(
+            enabled && forced && policies >= 1,
+            "{t}: rls enabled={enabled} forced={forced} policies={policies}"
+        );
+        // Every key, unique constraint and foreign key includes tenant_id; the primary key starts with it.
+        let constraints = admin
+            .query(
+                "SELECT con.conname::text, con.contype::text,
+                        (SELECT array_agg(a.attname::text ORDER BY k.ord) FROM unnest(con.conkey) WITH ORDINALITY k(attnum, ord)
+                           JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum),
+                        (SELECT array_agg(a.attname::text) FROM unnest(con.confkey) k(attnum)
+                           JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum),
+                        con.confrelid::regclass::text
+                 FROM pg_constraint con WHERE con.conrelid = ('public.' || $1)::regclass AND con.contype IN ('p', 'u', 'f')",
+                &[t],
+            )
+            .await
+            .unwrap();
+        assert!(
+            constraints.iter().any(|c| c.get::<_, String>(1) == "p"),
+            "{t} has no primary key"
+        );
+        for c in constraints {
+            let (name, kind, cols): (String, String, Vec<String>) = (c.get(0), c.get(1), c.get(2));
+            assert!(
+                cols.contains(&"tenant_id".to_string()),
+                "{t}.{name} ({kind}) does not include tenant_id: {cols:?}"
+            );
+            if kind == "p" {
+                assert_eq!(
+                    cols[0], "tenant_id",
+                    "{t}: tenant_id must lead the primary key"
+                );
+            }
+            if kind == "f" {
+                let target: String = c.get(4);
+                let fcols: Vec<String> = c.get(3);
+                if target != "tenants" {
+                    assert!(
+                        fcols.contains(&"tenant_id".to_string()),
+                        "{t}.{name} references {target} without tenant_id"
+                    );
+                }
+            }
+        }
+    }
+    database.pool.close();
+}
+
+#[tokio::test]
+async fn row_level_security_holds_even_when_the_app_forgets_the_tenant_filter() {
+    let (database, url) = fresh().await;
+    let pool = &database.pool;
+    let a = tenant(pool, "alpha").await;
+    let b = tenant(pool, "bravo").await;
+    patient(pool, a.tenant_id, 1).await;
+    let b_patient = patient(pool, b.tenant_id, 1).await;
+    let admin = db::connect(&url).await.unwrap();
+    let tables: Vec<String> = admin
+        .query("SELECT DISTINCT table_name::text FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'tenant_id'", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    // The superuser sees both tenants' rows, so the test has something to hide.
+    let total_b: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM users WHERE tenant_id = $1",
+            &[&b.tenant_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(total_b, 1);
+    let mut client = pool.get().await.unwrap();
+    for t in &tables {
+        // No tenant set: nothing at all.
+        let n: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {t}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(n, 0, "{t}: rows visible without a tenant");
+        // Tenant A, query with no tenant filter: none of B's rows.
+        let tx = db::tenant_tx(&mut client, a.tenant_id).await.unwrap();
+        let foreign: i64 = tx
+            .query_one(
+                &format!("SELECT count(*) FROM {t} WHERE tenant_id <> $1"),
+                &[&a.tenant_id],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(foreign, 0, "{t}: tenant B's rows visible to tenant A");
+        tx.rollback().await.unwrap();
+    }
+    let tx = db::tenant_tx(&mut client, a.tenant_id).await.unwrap();
+    let tenants: i64 = tx
+        .query_one("SELECT count(*) FROM tenants", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tenants, 1, "only its own tenant row");
+    let seen: i64 = tx
+        .query_one("SELECT count(*) FROM patients", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 1);
+    // Writing into B from A's context is refused by the policy, and so is updating B's rows.
+    let err = tx
+        .execute(
+            "INSERT INTO patients (tenant_id, id, patient_number, number_seq, first_name, last_name, date_of_birth, created_at, updated_at)
+             VALUES ($1, $2, 'P9999999', 9999, 'X', 'Y', '2000-01-01', now(), now())",
+            &[&b.tenant_id, &Uuid::now_v7()],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        db::describe(&err).contains("row-level security"),
+        "{}",
+        db::describe(&err)
+    );
+    tx.rollback().await.unwrap();
+    let tx = db::tenant_tx(&mut client, a.tenant_id).await.unwrap();
+    let updated = tx
+        .execute(
+            "UPDATE patients SET first_name = 'Mallory' WHERE id = $1",
+            &[&b_patient],
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated, 0);
+    tx.rollback().await.unwrap();
+    drop(client);
+    database.pool.close();
+}
+
+#[tokio::test]
+async fn the_runtime_role_cannot_delete_records_and_a_superuser_is_refused() {
+    let (database, url) = fresh().await;
+    let t = tenant(&database.pool, "charlie").await;
+    let p = patient(&database.pool, t.tenant_id, 1).await;
+    let mut client = database.pool.get().await.unwrap();
+    let tx = db::tenant_tx(&mut client, t.tenant_id).await.unwrap();
+    let err = tx
+        .execute("DELETE FROM patients WHERE id = $1", &[&p])
+        .await
+        .unwrap_err();
+    assert!(
+        db::describe(&err).contains("permission denied"),
+        "{}",
+        db::describe(&err)
+    );
+    drop(tx);
+    db::check_runtime_role(&client)
+        .await
+        .expect("the runtime role is safe");
+    let admin = db::connect(&url).await.unwrap();
+    let err = db::check_runtime_role(&admin).await.unwrap_err();
+    assert!(err.to_string().contains("refusing to run"), "{err}");
+    drop(client);
+    database.pool.close();
+}
+
+#[tokio::test]
+async fn a_database_from_a_newer_server_is_refused() {
+    let (database, url) = fresh().await;
+    let mut admin = db::connect(&url).await.unwrap();
+    admin
+        .execute(
+            "INSERT INTO schema_migrations (name) VALUES ('29991231000000_future')",
+            &[],
+        )
+        .await
+        .unwrap();
+    let err = db::migrate(&mut admin).await.unwrap_err();
+    assert!(err.to_string().contains("newer than this server"), "{err}");
+    database.pool.close();
+}
+
+#[tokio::test]
+async fn provisioning_validates_refuses_taken_slugs_and_records_the_plan() {
+    let (database, url) = fresh().await;
+    let created = tenant(&database.pool, "delta").await;
+    assert_eq!(created.plan.max_users, 5);
+    let again = create_tenant(
+        &database.pool,
+        NewTenant {
+            slug: "delta".into(),
+            name: "Another".into(),
+            admin_email: "a@b.example".into(),
+            admin_name: "A".into(),
+            admin_password: Password::new("admin-password-1".into()),
+            plan: "basic".into(),
+            site_name: "Main".into(),
+            timezone: "Europe/London".into(),
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(again.to_string().contains("already exists"), "{again}");
+    let bad = create_tenant(
+        &database.pool,
+        NewTenant {
+            slug: "-Bad Slug".into(),
+            name: " ".into(),
+            admin_email: "nope".into(),
+            admin_name: "A".into(),
+            admin_password: Password::new("admin-password-1".into()),
+            plan: "gold".into(),
+            site_name: "Main".into(),
+            timezone: "Europe/London".into(),
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap_err();
+    for field in ["slug", "name", "admin_email", "plan"] {
+        assert!(bad.to_string().contains(field), "{field}: {bad}");
+    }
+    let admin = db::connect(&url).await.unwrap();
+    let n: i64 = admin
+        .query_one("SELECT count(*) FROM tenants", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1, "failed provisioning wrote nothing");
+    let row = admin
+        .query_one(
+            "SELECT plan, max_users, max_patients FROM tenants WHERE slug = 'delta'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            row.get::<_, String>(0),
+            row.get::<_, i32>(1),
+            row.get::<_, i32>(2)
+        ),
+        ("basic".to_string(), 5, 5_000)
+    );
+    let roles: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM roles WHERE tenant_id = $1",
+            &[&created.tenant_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(roles, 6);
+    database.pool.close();
+}
+
+#[tokio::test]
+async fn http_server_serves_health_and_metrics_on_an_ephemeral_port() {
+    let (database, _) = fresh().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(sync_server::serve(
+        listener,
+        AppState::new(database.pool.clone()),
+        async {
+            let _ = stop_rx.await;
+        },
+    ));
+    let http = reqwest::Client::new();
+    let health: serde_json::Value = http
+        .get(format!("http://{addr}/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        health,
+        serde_json::json!({"status": "ok", "database": "ok"})
+    );
+    assert_eq!(
+        http.get(format!("http://{addr}/no/such/route"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let metrics = http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("clinic_http_requests_total{route=\"/health\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("route=\"unmatched\",status=\"404\""),
+        "{metrics}"
+    );
+    stop_tx.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    database.pool.close();
+}
