@@ -6,15 +6,19 @@
 //! Handlers only convert; the logic lives in the modules below and in
 //! `clinic-core`.
 
+pub mod accounts;
 pub mod db;
+pub mod devices;
 pub mod embedded;
+pub mod http;
 pub mod metrics;
 pub mod tenants;
+pub mod tokens;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use clinic_core::{ClinicError, ErrorCode};
 use deadpool_postgres::Pool;
@@ -32,6 +36,8 @@ pub enum ServerError {
     Database(String),
     #[error("startup: {0}")]
     Startup(String),
+    #[error("request body too large")]
+    TooLarge,
 }
 
 impl ServerError {
@@ -51,6 +57,16 @@ impl ServerError {
                 };
                 (status, e.clone())
             }
+            ServerError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ClinicError::new(
+                    ErrorCode::Validation,
+                    format!(
+                        "The request is too large (at most {} KiB).",
+                        MAX_BODY_BYTES / 1024
+                    ),
+                ),
+            ),
             ServerError::Database(_) | ServerError::Startup(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ClinicError::new(
@@ -76,23 +92,37 @@ impl IntoResponse for ServerError {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub pool: Pool,
+    pub signing_key: Arc<tokens::SigningKey>,
     pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
-    pub fn new(pool: Pool) -> Self {
+    pub fn new(pool: Pool, signing_key: tokens::SigningKey) -> Self {
         Self {
             pool,
+            signing_key: Arc::new(signing_key),
             metrics: Arc::new(metrics::Metrics::default()),
         }
     }
 }
+
+/// Request bodies larger than this are refused (413) before they are read.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The HTTP application.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))
+        .route("/v1/auth/login", post(http::login))
+        .route("/v1/auth/refresh", post(http::refresh))
+        .route("/v1/auth/logout", post(http::logout))
+        .route("/v1/auth/logout-everywhere", post(http::logout_everywhere))
+        .route("/v1/users", post(http::add_user))
+        .route("/v1/devices", post(http::enroll).get(http::list_devices))
+        .route("/v1/devices/{id}/revoke", post(http::revoke_device))
+        .route("/v1/device/whoami", get(http::whoami))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::count,

@@ -129,9 +129,14 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                 .local_addr()
                 .map_err(|e| ServerError::Startup(e.to_string()))?;
             tracing::info!(%addr, "sync server listening");
-            serve(listener, AppState::new(db.pool.clone()), shutdown_signal())
-                .await
-                .map_err(|e| ServerError::Startup(e.to_string()))
+            let key = sync_server::tokens::SigningKey::load_or_create(&cli.data_dir)?;
+            serve(
+                listener,
+                AppState::new(db.pool.clone(), key),
+                shutdown_signal(),
+            )
+            .await
+            .map_err(|e| ServerError::Startup(e.to_string()))
         }
     };
     db.pool.close();

@@ -392,7 +392,10 @@ async fn http_server_serves_health_and_metrics_on_an_ephemeral_port() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(sync_server::serve(
         listener,
-        AppState::new(database.pool.clone()),
+        AppState::new(
+            database.pool.clone(),
+            sync_server::tokens::SigningKey::random(),
+        ),
         async {
             let _ = stop_rx.await;
         },
@@ -437,4 +440,431 @@ async fn http_server_serves_health_and_metrics_on_an_ephemeral_port() {
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
     database.pool.close();
+}
+
+// ---- accounts and devices over real HTTP ----
+
+struct Api {
+    base: String,
+    http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    database: Database,
+}
+
+impl Api {
+    async fn start() -> Api {
+        let (database, _) = fresh().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState::new(
+            database.pool.clone(),
+            sync_server::tokens::SigningKey::random(),
+        );
+        tokio::spawn(sync_server::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        Api {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            database,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        auth: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = match method {
+            "GET" => self.http.get(format!("{}{path}", self.base)),
+            _ => self.http.post(format!("{}{path}", self.base)),
+        };
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    async fn login(&self, tenant: &str, email: &str, password: &str) -> (u16, serde_json::Value) {
+        self.call(
+            "POST",
+            "/v1/auth/login",
+            None,
+            Some(serde_json::json!({"tenant": tenant, "email": email, "password": password})),
+        )
+        .await
+    }
+
+    async fn admin_token(&self, slug: &str) -> String {
+        let (s, v) = self
+            .login(slug, &format!("admin@{slug}.example"), "admin-password-1")
+            .await;
+        assert_eq!(s, 200, "{v}");
+        format!("Bearer {}", v["access_token"].as_str().unwrap())
+    }
+
+    fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        self.database.pool.close();
+    }
+}
+
+#[tokio::test]
+async fn sign_in_is_throttled_and_answers_every_failure_alike() {
+    let api = Api::start().await;
+    tenant(&api.database.pool, "echo").await;
+    let (s, pair) = api
+        .login("echo", "ADMIN@echo.example", "admin-password-1")
+        .await;
+    assert_eq!(s, 200, "{pair}");
+    assert!(pair["refresh_token"].as_str().unwrap().starts_with("rt."));
+    let unknown_tenant = api
+        .login("nope", "admin@echo.example", "admin-password-1")
+        .await;
+    let unknown_email = api
+        .login("echo", "who@echo.example", "admin-password-1")
+        .await;
+    let wrong_password = api
+        .login("echo", "admin@echo.example", "wrong-password")
+        .await;
+    assert_eq!(unknown_tenant, unknown_email);
+    assert_eq!(unknown_email, wrong_password);
+    assert_eq!(wrong_password.0, 401);
+    for _ in 0..4 {
+        api.login("echo", "admin@echo.example", "wrong-password")
+            .await;
+    }
+    let (s, v) = api
+        .login("echo", "admin@echo.example", "admin-password-1")
+        .await;
+    assert_eq!(
+        s, 429,
+        "locked after five failures, even with the right password: {v}"
+    );
+    assert_eq!(v["error"]["code"], "ACCOUNT_LOCKED");
+    api.stop();
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_reused_one_revokes_its_family() {
+    let api = Api::start().await;
+    tenant(&api.database.pool, "foxtrot").await;
+    let (_, first) = api
+        .login("foxtrot", "admin@foxtrot.example", "admin-password-1")
+        .await;
+    let refresh = |t: &serde_json::Value| serde_json::json!({"refresh_token": t["refresh_token"]});
+    let (s, second) = api
+        .call("POST", "/v1/auth/refresh", None, Some(refresh(&first)))
+        .await;
+    assert_eq!(s, 200);
+    assert_ne!(second["refresh_token"], first["refresh_token"]);
+    // The first token again: theft. Both it and its successor stop working.
+    assert_eq!(
+        api.call("POST", "/v1/auth/refresh", None, Some(refresh(&first)))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        api.call("POST", "/v1/auth/refresh", None, Some(refresh(&second)))
+            .await
+            .0,
+        401
+    );
+    // Log out revokes a token; "log out everywhere" kills access tokens too.
+    let (_, third) = api
+        .login("foxtrot", "admin@foxtrot.example", "admin-password-1")
+        .await;
+    assert_eq!(
+        api.call("POST", "/v1/auth/logout", None, Some(refresh(&third)))
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        api.call("POST", "/v1/auth/refresh", None, Some(refresh(&third)))
+            .await
+            .0,
+        401
+    );
+    let (_, fourth) = api
+        .login("foxtrot", "admin@foxtrot.example", "admin-password-1")
+        .await;
+    let bearer = format!("Bearer {}", fourth["access_token"].as_str().unwrap());
+    assert_eq!(
+        api.call("GET", "/v1/devices", Some(&bearer), None).await.0,
+        200
+    );
+    assert_eq!(
+        api.call("POST", "/v1/auth/logout-everywhere", Some(&bearer), None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        api.call("GET", "/v1/devices", Some(&bearer), None).await.0,
+        401
+    );
+    assert_eq!(
+        api.call("POST", "/v1/auth/refresh", None, Some(refresh(&fourth)))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        api.call("GET", "/v1/devices", Some("Bearer forged.token"), None)
+            .await
+            .0,
+        401
+    );
+    api.stop();
+}
+
+#[tokio::test]
+async fn plan_limits_and_role_hygiene_are_enforced_on_users() {
+    let api = Api::start().await;
+    tenant(&api.database.pool, "golf").await; // basic plan: 5 users
+    let admin = api.admin_token("golf").await;
+    let user = |email: &str, role: &str| serde_json::json!({"email": email, "name": "Staff", "role": role, "password": "staff-password-1"});
+    for i in 0..4 {
+        let (s, v) = api
+            .call(
+                "POST",
+                "/v1/users",
+                Some(&admin),
+                Some(user(&format!("desk{i}@golf.example"), "receptionist")),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v1/users",
+            Some(&admin),
+            Some(user("sixth@golf.example", "receptionist")),
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("plan allows 5"));
+    let (_, desk) = api
+        .login("golf", "desk0@golf.example", "staff-password-1")
+        .await;
+    let desk = format!("Bearer {}", desk["access_token"].as_str().unwrap());
+    assert_eq!(
+        api.call(
+            "POST",
+            "/v1/users",
+            Some(&desk),
+            Some(user("x@golf.example", "admin"))
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        api.call(
+            "POST",
+            "/v1/devices",
+            Some(&desk),
+            Some(serde_json::json!({"name": "Desk"}))
+        )
+        .await
+        .0,
+        403
+    );
+    assert_eq!(
+        api.call("GET", "/v1/devices", Some(&desk), None).await.0,
+        403
+    );
+    api.stop();
+}
+
+#[tokio::test]
+async fn devices_enrol_list_revoke_and_other_tenants_ids_are_not_found() {
+    let api = Api::start().await;
+    tenant(&api.database.pool, "hotel").await;
+    tenant(&api.database.pool, "india").await;
+    let hotel = api.admin_token("hotel").await;
+    let india = api.admin_token("india").await;
+    let (s, e) = api
+        .call(
+            "POST",
+            "/v1/devices",
+            Some(&hotel),
+            Some(serde_json::json!({"name": "Front desk 1"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{e}");
+    let device = e["device_id"].as_str().unwrap().to_string();
+    let credential = format!("Device {}", e["device_credential"].as_str().unwrap());
+    let (s, me) = api
+        .call("GET", "/v1/device/whoami", Some(&credential), None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(me["device_id"], e["device_id"]);
+    let (_, list) = api.call("GET", "/v1/devices", Some(&hotel), None).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let (_, other) = api.call("GET", "/v1/devices", Some(&india), None).await;
+    assert_eq!(
+        other,
+        serde_json::json!([]),
+        "tenant India sees none of Hotel's devices"
+    );
+    // Another tenant's id answers exactly like an id that does not exist.
+    let theirs = api
+        .call(
+            "POST",
+            &format!("/v1/devices/{device}/revoke"),
+            Some(&india),
+            None,
+        )
+        .await;
+    let nobody = api
+        .call(
+            "POST",
+            &format!("/v1/devices/{}/revoke", Uuid::now_v7()),
+            Some(&india),
+            None,
+        )
+        .await;
+    let garbage = api
+        .call("POST", "/v1/devices/not-an-id/revoke", Some(&india), None)
+        .await;
+    assert_eq!(theirs.0, 404);
+    assert_eq!(theirs, nobody);
+    assert_eq!(theirs, garbage);
+    assert_eq!(
+        api.call("GET", "/v1/device/whoami", Some(&credential), None)
+            .await
+            .0,
+        200,
+        "still enrolled"
+    );
+    assert_eq!(
+        api.call(
+            "POST",
+            &format!("/v1/devices/{device}/revoke"),
+            Some(&hotel),
+            None
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        api.call("GET", "/v1/device/whoami", Some(&credential), None)
+            .await
+            .0,
+        401,
+        "a revoked device is refused"
+    );
+    let forged = format!("Device dv.{}.{device}.{}", Uuid::now_v7(), "A".repeat(43));
+    assert_eq!(
+        api.call("GET", "/v1/device/whoami", Some(&forged), None)
+            .await
+            .0,
+        401
+    );
+    api.stop();
+}
+
+#[tokio::test]
+async fn malformed_requests_get_a_clear_4xx_and_never_a_5xx() {
+    let api = Api::start().await;
+    tenant(&api.database.pool, "juliet").await;
+    let admin = api.admin_token("juliet").await;
+    let raw = |path: &'static str, body: Vec<u8>, auth: Option<String>| {
+        let mut req = api
+            .http
+            .post(format!("{}{path}", api.base))
+            .header("content-type", "application/json")
+            .body(body);
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let (s, text) = raw("/v1/auth/login", b"{not json".to_vec(), None).await;
+    assert_eq!(s, 422, "{text}");
+    assert!(
+        text.contains("VALIDATION") && text.contains("not valid"),
+        "{text}"
+    );
+    let (s, text) = raw(
+        "/v1/auth/login",
+        br#"{"tenant": 1, "email": [], "password": null}"#.to_vec(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 422, "wrong types: {text}");
+    let (s, text) = raw(
+        "/v1/auth/login",
+        br#"{"tenant": "juliet", "email": "a@b.c", "password": "x", "admin": true}"#.to_vec(),
+        None,
+    )
+    .await;
+    assert_eq!(s, 422, "unknown field: {text}");
+    let (s, _) = raw("/v1/devices", vec![b' '; 100 * 1024], Some(admin.clone())).await;
+    assert_eq!(s, 413, "oversized body");
+    // Random bytes into every endpoint: never a server error.
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let paths = [
+        "/v1/auth/login",
+        "/v1/auth/refresh",
+        "/v1/auth/logout",
+        "/v1/users",
+        "/v1/devices",
+    ];
+    for i in 0..200usize {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let len = (seed % 300) as usize;
+        let mut body: Vec<u8> = (0..len)
+            .map(|k| (seed.rotate_left(k as u32 % 64) & 0xff) as u8)
+            .collect();
+        if i % 3 == 0 {
+            body = format!(r#"{{"refresh_token": "rt.{}.{}", "name": "{}", "tenant": "juliet", "email": "e", "password": "p"}}"#, Uuid::now_v7(), seed, "x".repeat(len)).into_bytes();
+        }
+        let (s, text) = raw(
+            paths[i % paths.len()],
+            body,
+            (i % 2 == 0).then(|| admin.clone()),
+        )
+        .await;
+        assert!(
+            (400..500).contains(&s),
+            "{} answered {s}: {text}",
+            paths[i % paths.len()]
+        );
+    }
+    let (_, users) = api.call("GET", "/v1/devices", Some(&admin), None).await;
+    assert_eq!(
+        users,
+        serde_json::json!([]),
+        "nothing was created by bad requests"
+    );
+    api.stop();
 }

@@ -2,6 +2,7 @@
 //! search rules and error codes. No I/O, no clock, no framework; time and ids
 //! are passed in so that every rule is testable and replayable.
 
+pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod demo;

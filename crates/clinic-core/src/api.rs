@@ -1,0 +1,89 @@
+//! Request and response bodies of the sync server's HTTP API, shared by the
+//! server and the workstation's client so the two cannot drift apart.
+//! Unknown fields are refused, so a typo in a request is an error, not a no-op.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The tenant's slug.
+    pub tenant: String,
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenPair {
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub status: String,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    /// A name people recognise, e.g. "Front desk 1".
+    pub name: String,
+    /// The site the workstation belongs to; the tenant's first site if omitted.
+    pub site_id: Option<Uuid>,
+}
+
+/// Returned once, at enrolment: the credential is never shown again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub tenant_id: Uuid,
+    pub tenant_name: String,
+    pub site_id: Uuid,
+    pub site_name: String,
+    pub site_timezone: String,
+    pub device_id: Uuid,
+    /// `Device` authorization credential for sync requests.
+    pub device_credential: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceView {
+    pub id: Uuid,
+    pub name: String,
+    pub site_id: Uuid,
+    pub enrolled_by: Uuid,
+    pub enrolled_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeviceIdentity {
+    pub tenant_id: Uuid,
+    pub device_id: Uuid,
+    pub site_id: Uuid,
+}

@@ -1,0 +1,444 @@
+//! Sign-in, token refresh and revocation, and users under plan limits.
+
+use crate::db::{map_db, tenant_tx};
+use crate::tokens::{self, AccessClaims, SigningKey};
+use crate::ServerError;
+use chrono::{DateTime, Duration, Utc};
+use clinic_core::api::{NewUserRequest, TokenPair, UserView};
+use clinic_core::auth::{hash_password, verify_password, Password};
+use clinic_core::permissions::{Action, Module, PermissionMatrix};
+use clinic_core::{ClinicError, ErrorCode, FieldError};
+use deadpool_postgres::{Pool, Transaction};
+use rand::RngCore;
+use uuid::Uuid;
+
+pub const MAX_FAILED_LOGINS: i32 = 5;
+pub const LOCKOUT_MINUTES: i64 = 5;
+
+fn unauthorized() -> ServerError {
+    ClinicError::new(
+        ErrorCode::InvalidCredentials,
+        "The tenant, email or password is wrong.",
+    )
+    .into()
+}
+
+fn pool_err(e: impl std::fmt::Display) -> ServerError {
+    ServerError::Database(e.to_string())
+}
+
+/// Verifies a password off the async runtime (Argon2id is deliberately slow).
+async fn verify_blocking(password: Password, hash: Option<String>) -> bool {
+    tokio::task::spawn_blocking(move || {
+        // An unknown account still pays for one verification (no timing oracle).
+        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let dummy = DUMMY.get_or_init(|| {
+            hash_password(&Password::new("not-a-password".into()), &[7; 16]).unwrap_or_default()
+        });
+        let ok = verify_password(&password, hash.as_deref().unwrap_or(dummy));
+        ok && hash.is_some()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+async fn issue_pair(
+    tx: &Transaction<'_>,
+    key: &SigningKey,
+    tenant: Uuid,
+    user: Uuid,
+    version: i32,
+    family: Uuid,
+    now: DateTime<Utc>,
+) -> Result<TokenPair, ServerError> {
+    let (refresh, hash) = tokens::new_refresh_token(tenant);
+    let id = Uuid::now_v7();
+    tx.execute(
+        "INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, token_hash, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[&tenant, &id, &user, &family, &hash, &now, &(now + Duration::days(tokens::REFRESH_TTL_DAYS))],
+    )
+    .await
+    .map_err(map_db)?;
+    let access = key.issue(&AccessClaims {
+        t: tenant,
+        u: user,
+        v: version,
+        exp: now.timestamp() + tokens::ACCESS_TTL_SECONDS,
+    });
+    Ok(TokenPair {
+        access_token: access,
+        expires_in: tokens::ACCESS_TTL_SECONDS,
+        refresh_token: refresh,
+        tenant_id: tenant,
+        user_id: user,
+    })
+}
+
+/// Signs a user in. Five wrong passwords lock the account for five minutes;
+/// every answer to a bad attempt is the same.
+pub async fn login(
+    pool: &Pool,
+    key: &SigningKey,
+    tenant_slug: &str,
+    email: &str,
+    password: Password,
+    now: DateTime<Utc>,
+) -> Result<TokenPair, ServerError> {
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tenant: Option<Uuid> = client
+        .query_one(
+            "SELECT tenant_id_for_slug($1)",
+            &[&tenant_slug.trim().to_lowercase()],
+        )
+        .await
+        .map_err(map_db)?
+        .get(0);
+    let Some(tenant) = tenant else {
+        verify_blocking(password, None).await;
+        return Err(unauthorized());
+    };
+    let tx = tenant_tx(&mut client, tenant).await?;
+    let row = tx
+        .query_opt(
+            "SELECT id, password_hash, status, failed_logins, locked_until, token_version FROM users WHERE email = $1 AND deleted_at IS NULL FOR UPDATE",
+            &[&email.trim().to_lowercase()],
+        )
+        .await
+        .map_err(map_db)?;
+    let Some(row) = row else {
+        verify_blocking(password, None).await;
+        return Err(unauthorized());
+    };
+    let (user, hash, status, failed, locked_until, version): (
+        Uuid,
+        String,
+        String,
+        i32,
+        Option<DateTime<Utc>>,
+        i32,
+    ) = (
+        row.get(0),
+        row.get(1),
+        row.get(2),
+        row.get(3),
+        row.get(4),
+        row.get(5),
+    );
+    if locked_until.is_some_and(|u| u > now) {
+        return Err(ClinicError::new(
+            ErrorCode::AccountLocked,
+            "Too many failed sign-ins; try again in a few minutes.",
+        )
+        .into());
+    }
+    let ok = verify_blocking(password, Some(hash)).await;
+    if !ok || status != "active" {
+        if !ok {
+            let count = if locked_until.is_some() {
+                1
+            } else {
+                failed + 1
+            };
+            let lock =
+                (count >= MAX_FAILED_LOGINS).then(|| now + Duration::minutes(LOCKOUT_MINUTES));
+            tx.execute(
+                "UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1",
+                &[&user, &count, &lock],
+            )
+            .await
+            .map_err(map_db)?;
+            tx.commit().await.map_err(map_db)?;
+        }
+        return Err(unauthorized());
+    }
+    tx.execute(
+        "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1",
+        &[&user, &now],
+    )
+    .await
+    .map_err(map_db)?;
+    let pair = issue_pair(&tx, key, tenant, user, version, Uuid::now_v7(), now).await?;
+    tx.commit().await.map_err(map_db)?;
+    Ok(pair)
+}
+
+/// Exchanges a refresh token for a new pair. A token used twice means it
+/// was stolen: its whole family is revoked and the answer is 401.
+pub async fn refresh(
+    pool: &Pool,
+    key: &SigningKey,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<TokenPair, ServerError> {
+    let tenant = tokens::refresh_token_tenant(token).ok_or_else(unauthorized)?;
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    let row = tx
+        .query_opt(
+            "SELECT r.id, r.user_id, r.family_id, r.expires_at, r.revoked_at, u.status, u.token_version
+             FROM refresh_tokens r JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
+             WHERE r.token_hash = $1 FOR UPDATE OF r",
+            &[&tokens::hash_secret(token)],
+        )
+        .await
+        .map_err(map_db)?
+        .ok_or_else(unauthorized)?;
+    let (id, user, family, expires, revoked, status, version): (
+        Uuid,
+        Uuid,
+        Uuid,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+        String,
+        i32,
+    ) = (
+        row.get(0),
+        row.get(1),
+        row.get(2),
+        row.get(3),
+        row.get(4),
+        row.get(5),
+        row.get(6),
+    );
+    if revoked.is_some() {
+        tx.execute(
+            "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
+            &[&family, &now],
+        )
+        .await
+        .map_err(map_db)?;
+        tx.commit().await.map_err(map_db)?;
+        tracing::warn!(tenant = %tenant, user = %user, "refresh token reused; its family is revoked");
+        return Err(unauthorized());
+    }
+    if expires <= now || status != "active" {
+        return Err(unauthorized());
+    }
+    let pair = issue_pair(&tx, key, tenant, user, version, family, now).await?;
+    tx.execute(
+        "UPDATE refresh_tokens SET revoked_at = $2, replaced_by = (SELECT id FROM refresh_tokens WHERE token_hash = $3) WHERE id = $1",
+        &[&id, &now, &tokens::hash_secret(&pair.refresh_token)],
+    )
+    .await
+    .map_err(map_db)?;
+    tx.commit().await.map_err(map_db)?;
+    Ok(pair)
+}
+
+/// Revokes one refresh token (sign out on this workstation).
+pub async fn logout(pool: &Pool, token: &str, now: DateTime<Utc>) -> Result<(), ServerError> {
+    let Some(tenant) = tokens::refresh_token_tenant(token) else {
+        return Ok(());
+    };
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    tx.execute(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
+        &[&tokens::hash_secret(token), &now],
+    )
+    .await
+    .map_err(map_db)?;
+    tx.commit().await.map_err(map_db)
+}
+
+/// A signed-in user, checked against the database on every request.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub permissions: PermissionMatrix,
+}
+
+impl AuthUser {
+    pub fn require(&self, module: Module, action: Action) -> Result<(), ServerError> {
+        self.permissions.require(module, action).map_err(Into::into)
+    }
+}
+
+pub(crate) async fn permissions(
+    tx: &Transaction<'_>,
+    user: Uuid,
+) -> Result<PermissionMatrix, ServerError> {
+    let rows = tx
+        .query(
+            "SELECT r.permissions FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+             WHERE ur.user_id = $1 AND r.deleted_at IS NULL",
+            &[&user],
+        )
+        .await
+        .map_err(map_db)?;
+    let matrices: Vec<PermissionMatrix> = rows
+        .iter()
+        .filter_map(|r| serde_json::from_value(r.get::<_, serde_json::Value>(0)).ok())
+        .collect();
+    Ok(PermissionMatrix::union(&matrices))
+}
+
+/// Resolves a bearer access token to an active user with a current token version.
+pub async fn authenticate(
+    pool: &Pool,
+    key: &SigningKey,
+    bearer: &str,
+    now: DateTime<Utc>,
+) -> Result<AuthUser, ServerError> {
+    let claims = key.verify(bearer, now).ok_or_else(|| {
+        ServerError::from(ClinicError::new(
+            ErrorCode::InvalidCredentials,
+            "Sign in again: the access token is missing, expired or invalid.",
+        ))
+    })?;
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = tenant_tx(&mut client, claims.t).await?;
+    let row = tx
+        .query_opt(
+            "SELECT status, token_version FROM users WHERE id = $1 AND deleted_at IS NULL",
+            &[&claims.u],
+        )
+        .await
+        .map_err(map_db)?;
+    match row {
+        Some(r) if r.get::<_, String>(0) == "active" && r.get::<_, i32>(1) == claims.v => {}
+        _ => {
+            return Err(ClinicError::new(
+                ErrorCode::InvalidCredentials,
+                "Sign in again: this session was ended.",
+            )
+            .into())
+        }
+    }
+    let permissions = permissions(&tx, claims.u).await?;
+    tx.commit().await.map_err(map_db)?;
+    Ok(AuthUser {
+        tenant_id: claims.t,
+        user_id: claims.u,
+        permissions,
+    })
+}
+
+/// Ends every session of the user: access tokens die with the version bump,
+/// refresh tokens are revoked.
+pub async fn logout_everywhere(
+    pool: &Pool,
+    user: &AuthUser,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    tx.execute(
+        "UPDATE users SET token_version = token_version + 1 WHERE id = $1",
+        &[&user.user_id],
+    )
+    .await
+    .map_err(map_db)?;
+    tx.execute(
+        "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
+        &[&user.user_id, &now],
+    )
+    .await
+    .map_err(map_db)?;
+    tx.commit().await.map_err(map_db)
+}
+
+/// Adds a user, within the plan's user limit, granting only what the actor has.
+pub async fn add_user(
+    pool: &Pool,
+    actor: &AuthUser,
+    req: NewUserRequest,
+    now: DateTime<Utc>,
+) -> Result<UserView, ServerError> {
+    actor.require(Module::Admin, Action::Create)?;
+    let mut errs = clinic_core::error::FieldErrors::default();
+    let email = req.email.trim().to_lowercase();
+    if let Err(m) = clinic_core::patient::validate_email(&email) {
+        errs.add("email", m);
+    }
+    let name = req.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        errs.add("name", "is required (at most 200 characters)");
+    }
+    errs.into_result()?;
+    let password = Password::new_checked(req.password)?;
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password, &salt))
+        .await
+        .map_err(pool_err)??;
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = tenant_tx(&mut client, actor.tenant_id).await?;
+    // The tenant row is locked so two concurrent additions cannot both squeeze under the limit.
+    let limit: i32 = tx
+        .query_one(
+            "SELECT max_users FROM tenants WHERE id = $1 FOR UPDATE",
+            &[&actor.tenant_id],
+        )
+        .await
+        .map_err(map_db)?
+        .get(0);
+    let count: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM users WHERE deleted_at IS NULL AND status = 'active'",
+            &[],
+        )
+        .await
+        .map_err(map_db)?
+        .get(0);
+    if count >= i64::from(limit) {
+        return Err(ClinicError::new(
+            ErrorCode::Conflict,
+            format!("The plan allows {limit} active users; disable one or change the plan."),
+        )
+        .into());
+    }
+    let role = tx
+        .query_opt(
+            "SELECT id, permissions FROM roles WHERE key = $1 AND deleted_at IS NULL",
+            &[&req.role],
+        )
+        .await
+        .map_err(map_db)?
+        .ok_or_else(|| {
+            ServerError::from(ClinicError::validation(vec![FieldError {
+                field: "role".into(),
+                message: "unknown role".into(),
+            }]))
+        })?;
+    let (role_id, perms): (Uuid, serde_json::Value) = (role.get(0), role.get(1));
+    let perms: PermissionMatrix = serde_json::from_value(perms).unwrap_or_default();
+    if !actor.permissions.covers(&perms) {
+        return Err(ClinicError::forbidden(
+            "You cannot give a role that allows more than your own.",
+        )
+        .into());
+    }
+    let id = Uuid::now_v7();
+    let inserted = tx
+        .execute(
+            "INSERT INTO users (tenant_id, id, email, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+            &[&actor.tenant_id, &id, &email, &name, &hash, &now],
+        )
+        .await;
+    if let Err(e) = inserted {
+        if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
+            return Err(ClinicError::validation(vec![FieldError {
+                field: "email".into(),
+                message: "a user with this email already exists".into(),
+            }])
+            .into());
+        }
+        return Err(map_db(e));
+    }
+    tx.execute(
+        "INSERT INTO user_roles (tenant_id, user_id, role_id) VALUES ($1, $2, $3)",
+        &[&actor.tenant_id, &id, &role_id],
+    )
+    .await
+    .map_err(map_db)?;
+    tx.commit().await.map_err(map_db)?;
+    Ok(UserView {
+        id,
+        email,
+        name,
+        status: "active".into(),
+        roles: vec![req.role],
+    })
+}

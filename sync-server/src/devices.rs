@@ -1,0 +1,165 @@
+//! Workstations: enrolled by an administrator, bound to a tenant and site,
+//! listed and revoked. A revoked device is refused.
+
+use crate::accounts::AuthUser;
+use crate::db::{map_db, tenant_tx};
+use crate::tokens;
+use crate::ServerError;
+use chrono::{DateTime, Utc};
+use clinic_core::api::{DeviceIdentity, DeviceView, EnrollRequest, Enrollment};
+use clinic_core::permissions::{Action, Module};
+use clinic_core::{ClinicError, ErrorCode, FieldError};
+use deadpool_postgres::Pool;
+use uuid::Uuid;
+
+fn pool_err(e: impl std::fmt::Display) -> ServerError {
+    ServerError::Database(e.to_string())
+}
+
+pub async fn enroll(
+    pool: &Pool,
+    actor: &AuthUser,
+    req: EnrollRequest,
+    now: DateTime<Utc>,
+) -> Result<Enrollment, ServerError> {
+    actor.require(Module::Admin, Action::Create)?;
+    let name = req.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ClinicError::validation(vec![FieldError {
+            field: "name".into(),
+            message: "is required (at most 100 characters)".into(),
+        }])
+        .into());
+    }
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = tenant_tx(&mut client, actor.tenant_id).await?;
+    let site = match req.site_id {
+        Some(id) => tx.query_opt("SELECT id, name, timezone FROM sites WHERE id = $1 AND deleted_at IS NULL", &[&id]).await,
+        None => tx.query_opt("SELECT id, name, timezone FROM sites WHERE deleted_at IS NULL ORDER BY created_at, id LIMIT 1", &[]).await,
+    }
+    .map_err(map_db)?
+    .ok_or_else(|| ServerError::from(ClinicError::not_found("Site")))?;
+    let tenant_name: String = tx
+        .query_one(
+            "SELECT name FROM tenants WHERE id = $1",
+            &[&actor.tenant_id],
+        )
+        .await
+        .map_err(map_db)?
+        .get(0);
+    let device = Uuid::now_v7();
+    let (credential, hash) = tokens::new_device_credential(actor.tenant_id, device);
+    let site_id: Uuid = site.get(0);
+    tx.execute(
+        "INSERT INTO devices (tenant_id, id, site_id, name, credential_hash, enrolled_by, enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[&actor.tenant_id, &device, &site_id, &name, &hash, &actor.user_id, &now],
+    )
+    .await
+    .map_err(map_db)?;
+    tx.execute(
+        "INSERT INTO device_state (tenant_id, device_id) VALUES ($1, $2)",
+        &[&actor.tenant_id, &device],
+    )
+    .await
+    .map_err(map_db)?;
+    tx.commit().await.map_err(map_db)?;
+    tracing::info!(tenant = %actor.tenant_id, device = %device, "device enrolled");
+    Ok(Enrollment {
+        tenant_id: actor.tenant_id,
+        tenant_name,
+        site_id,
+        site_name: site.get(1),
+        site_timezone: site.get(2),
+        device_id: device,
+        device_credential: credential,
+    })
+}
+
+pub async fn list(pool: &Pool, actor: &AuthUser) -> Result<Vec<DeviceView>, ServerError> {
+    actor.require(Module::Admin, Action::View)?;
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = tenant_tx(&mut client, actor.tenant_id).await?;
+    let rows = tx
+        .query("SELECT id, name, site_id, enrolled_by, enrolled_at, revoked_at, last_seen_at FROM devices ORDER BY enrolled_at, id", &[])
+        .await
+        .map_err(map_db)?;
+    Ok(rows
+        .iter()
+        .map(|r| DeviceView {
+            id: r.get(0),
+            name: r.get(1),
+            site_id: r.get(2),
+            enrolled_by: r.get(3),
+            enrolled_at: r.get(4),
+            revoked_at: r.get(5),
+            last_seen_at: r.get(6),
+        })
+        .collect())
+}
+
+/// Revokes a device. Another tenant's device id is simply not found.
+pub async fn revoke(
+    pool: &Pool,
+    actor: &AuthUser,
+    device: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
+    actor.require(Module::Admin, Action::Edit)?;
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = tenant_tx(&mut client, actor.tenant_id).await?;
+    let n = tx
+        .execute(
+            "UPDATE devices SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+            &[&device, &now],
+        )
+        .await
+        .map_err(map_db)?;
+    if n == 0 {
+        return Err(ClinicError::not_found("Device").into());
+    }
+    tx.commit().await.map_err(map_db)?;
+    tracing::info!(tenant = %actor.tenant_id, device = %device, "device revoked");
+    Ok(())
+}
+
+/// The device a credential belongs to, if it is genuine and not revoked.
+pub async fn identify(
+    pool: &Pool,
+    credential: &str,
+    now: DateTime<Utc>,
+) -> Result<DeviceIdentity, ServerError> {
+    let refused = || {
+        ServerError::from(ClinicError::new(
+            ErrorCode::InvalidCredentials,
+            "This workstation is not (or no longer) enrolled; ask an administrator to enrol it.",
+        ))
+    };
+    let (tenant, device) = tokens::device_credential_ids(credential).ok_or_else(refused)?;
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    let row = tx
+        .query_opt(
+            "SELECT credential_hash, revoked_at, site_id FROM devices WHERE id = $1",
+            &[&device],
+        )
+        .await
+        .map_err(map_db)?
+        .ok_or_else(refused)?;
+    let (hash, revoked, site): (String, Option<DateTime<Utc>>, Uuid) =
+        (row.get(0), row.get(1), row.get(2));
+    if revoked.is_some() || !tokens::same_hash(&hash, &tokens::hash_secret(credential)) {
+        return Err(refused());
+    }
+    tx.execute(
+        "UPDATE devices SET last_seen_at = $2 WHERE id = $1",
+        &[&device, &now],
+    )
+    .await
+    .map_err(map_db)?;
+    tx.commit().await.map_err(map_db)?;
+    Ok(DeviceIdentity {
+        tenant_id: tenant,
+        device_id: device,
+        site_id: site,
+    })
+}

@@ -1,0 +1,170 @@
+//! HTTP handlers: they only extract, call the modules, and convert.
+
+use crate::accounts::{self, AuthUser};
+use crate::{devices, AppState, ServerError};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::Json;
+use clinic_core::api::*;
+use clinic_core::auth::Password;
+use clinic_core::{ClinicError, ErrorCode};
+use uuid::Uuid;
+
+/// JSON bodies with refusals phrased in the shared error shape (400, not
+/// axum's plain-text rejection).
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<T, S> axum::extract::FromRequest<S> for Body<T>
+where
+    Json<T>: axum::extract::FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ServerError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ServerError::TooLarge),
+            Err(e) => Err(ClinicError::new(
+                ErrorCode::Validation,
+                format!("The request body is not valid: {}", e.body_text()),
+            )
+            .into()),
+        }
+    }
+}
+
+fn bearer<'a>(parts: &'a Parts, scheme: &str) -> Option<&'a str> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix(scheme)?
+        .strip_prefix(' ')
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts, "Bearer").unwrap_or_default();
+        accounts::authenticate(&state.pool, &state.signing_key, token, chrono::Utc::now()).await
+    }
+}
+
+/// A request made by an enrolled, unrevoked workstation.
+#[derive(Debug)]
+pub struct AuthDevice(pub DeviceIdentity);
+
+impl FromRequestParts<AppState> for AuthDevice {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let credential = bearer(parts, "Device").unwrap_or_default();
+        devices::identify(&state.pool, credential, chrono::Utc::now())
+            .await
+            .map(AuthDevice)
+    }
+}
+
+pub async fn login(
+    State(s): State<AppState>,
+    Body(r): Body<LoginRequest>,
+) -> Result<Json<TokenPair>, ServerError> {
+    accounts::login(
+        &s.pool,
+        &s.signing_key,
+        &r.tenant,
+        &r.email,
+        Password::new(r.password),
+        chrono::Utc::now(),
+    )
+    .await
+    .map(Json)
+}
+
+pub async fn refresh(
+    State(s): State<AppState>,
+    Body(r): Body<RefreshRequest>,
+) -> Result<Json<TokenPair>, ServerError> {
+    accounts::refresh(
+        &s.pool,
+        &s.signing_key,
+        &r.refresh_token,
+        chrono::Utc::now(),
+    )
+    .await
+    .map(Json)
+}
+
+pub async fn logout(
+    State(s): State<AppState>,
+    Body(r): Body<RefreshRequest>,
+) -> Result<StatusCode, ServerError> {
+    accounts::logout(&s.pool, &r.refresh_token, chrono::Utc::now())
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}
+
+pub async fn logout_everywhere(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<StatusCode, ServerError> {
+    accounts::logout_everywhere(&s.pool, &user, chrono::Utc::now())
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}
+
+pub async fn add_user(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Body(r): Body<NewUserRequest>,
+) -> Result<(StatusCode, Json<UserView>), ServerError> {
+    accounts::add_user(&s.pool, &user, r, chrono::Utc::now())
+        .await
+        .map(|u| (StatusCode::CREATED, Json(u)))
+}
+
+pub async fn enroll(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Body(r): Body<EnrollRequest>,
+) -> Result<(StatusCode, Json<Enrollment>), ServerError> {
+    devices::enroll(&s.pool, &user, r, chrono::Utc::now())
+        .await
+        .map(|e| (StatusCode::CREATED, Json(e)))
+}
+
+pub async fn list_devices(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<Vec<DeviceView>>, ServerError> {
+    devices::list(&s.pool, &user).await.map(Json)
+}
+
+pub async fn revoke_device(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ServerError> {
+    // A malformed id is as unknown as an id of another tenant.
+    let id =
+        Uuid::parse_str(&id).map_err(|_| ServerError::from(ClinicError::not_found("Device")))?;
+    devices::revoke(&s.pool, &user, id, chrono::Utc::now())
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
+}
+
+pub async fn whoami(AuthDevice(d): AuthDevice) -> Json<DeviceIdentity> {
+    Json(d)
+}
