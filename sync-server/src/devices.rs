@@ -62,6 +62,17 @@ pub async fn enroll(
     )
     .await
     .map_err(map_db)?;
+    let patient_numbers = lease_block(&tx, device, "patient").await?;
+    let user = tx
+        .query_one(
+            "SELECT u.name, coalesce(array_agg(r.key ORDER BY r.key) FILTER (WHERE r.key IS NOT NULL), '{}')
+             FROM users u LEFT JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
+             LEFT JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+             WHERE u.id = $1 GROUP BY u.name",
+            &[&actor.user_id],
+        )
+        .await
+        .map_err(map_db)?;
     tx.commit().await.map_err(map_db)?;
     tracing::info!(tenant = %actor.tenant_id, device = %device, "device enrolled");
     Ok(Enrollment {
@@ -72,7 +83,45 @@ pub async fn enroll(
         site_timezone: site.get(2),
         device_id: device,
         device_credential: credential,
+        user_id: actor.user_id,
+        user_name: user.get(0),
+        user_roles: user.get(1),
+        patient_numbers,
     })
+}
+
+/// Leases the next block of a number series to a device. The feed head row
+/// of the tenant is locked first, so concurrent leases cannot overlap; blocks
+/// are never handed out twice.
+pub async fn lease_block(
+    tx: &deadpool_postgres::Transaction<'_>,
+    device: Uuid,
+    series: &str,
+) -> Result<(i64, i64), ServerError> {
+    tx.execute("SELECT 1 FROM feed_heads FOR UPDATE", &[])
+        .await
+        .map_err(map_db)?;
+    let start: i64 = tx
+        .query_one(
+            "SELECT coalesce(max(block_end), 1) FROM number_blocks WHERE series = $1",
+            &[&series],
+        )
+        .await
+        .map_err(map_db)?
+        .get(0);
+    let end = start + clinic_core::patient_number::LEASE_SIZE;
+    let tenant: Uuid = tx
+        .query_one("SELECT tenant_id FROM feed_heads", &[])
+        .await
+        .map_err(map_db)?
+        .get(0);
+    tx.execute(
+        "INSERT INTO number_blocks (tenant_id, series, block_start, block_end, device_id) VALUES ($1, $2, $3, $4, $5)",
+        &[&tenant, &series, &start, &end, &device],
+    )
+    .await
+    .map_err(map_db)?;
+    Ok((start, end))
 }
 
 pub async fn list(pool: &Pool, actor: &AuthUser) -> Result<Vec<DeviceView>, ServerError> {

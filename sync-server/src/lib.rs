@@ -13,6 +13,8 @@ pub mod embedded;
 pub mod http;
 pub mod metrics;
 pub mod tenants;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod tokens;
 
 use axum::extract::State;

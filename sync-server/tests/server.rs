@@ -4,65 +4,16 @@
 
 use chrono::Utc;
 use clinic_core::auth::Password;
-use std::sync::OnceLock;
 use sync_server::tenants::{create_tenant, NewTenant, TenantCreated};
-use sync_server::{db, embedded::EmbeddedPostgres, open_database, AppState, Database};
+use sync_server::{db, AppState, Database};
 use uuid::Uuid;
 
-struct Cluster {
-    pg: EmbeddedPostgres,
-    dir: std::path::PathBuf,
-}
-
-/// The cluster shared by this test binary (its watchdog stops it when the
-/// binary exits). Its folder must be traversable by the `postgres` user
-/// when tests run as root, so it is not a private temp dir.
-fn cluster() -> &'static Cluster {
-    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
-    CLUSTER.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("clinic-server-tests-{}", std::process::id()));
-        let pg = EmbeddedPostgres::start_ephemeral(&dir).expect("embedded PostgreSQL starts");
-        Cluster { pg, dir }
-    })
-}
-
-/// Serialises role setup (cluster-wide) between tests running in parallel.
-static SETUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// A fresh, migrated database and its runtime-role pool.
 async fn fresh() -> (Database, String) {
-    let c = cluster();
-    let name = format!("t_{}", Uuid::now_v7().simple());
-    let admin = db::connect(&c.pg.admin_url("postgres")).await.unwrap();
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let url = c.pg.admin_url(&name);
-    let _guard = SETUP.lock().await;
-    let database = open_database(&c.dir, Some(&url))
-        .await
-        .expect("database opens");
-    (database, url)
+    sync_server::testing::fresh_database().await
 }
 
 async fn tenant(pool: &deadpool_postgres::Pool, slug: &str) -> TenantCreated {
-    create_tenant(
-        pool,
-        NewTenant {
-            slug: slug.into(),
-            name: format!("Clinic {slug}"),
-            admin_email: format!("admin@{slug}.example"),
-            admin_name: "Admin".into(),
-            admin_password: Password::new("admin-password-1".into()),
-            plan: "basic".into(),
-            site_name: "Main".into(),
-            timezone: "Europe/London".into(),
-        },
-        Utc::now(),
-    )
-    .await
-    .unwrap()
+    sync_server::testing::provision(pool, slug, "basic").await
 }
 
 /// Inserts one patient with an allergy for the tenant (as the runtime role).

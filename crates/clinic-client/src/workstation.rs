@@ -226,6 +226,118 @@ impl Workstation {
         })
     }
 
+    /// Enrols this workstation with a sync server: signs in there as an
+    /// administrator, registers the device, and creates a new encrypted store
+    /// bound to the server's tenant, site and device id, with the enrolling
+    /// user (able to sign in offline) and the first leased block of patient
+    /// numbers. The device credential is kept inside the encrypted store.
+    #[allow(clippy::too_many_arguments)]
+    pub fn enroll(
+        dir: &Path,
+        server_url: &str,
+        tenant_slug: &str,
+        email: &str,
+        password: &Password,
+        device_name: &str,
+        passphrase: Passphrase,
+        keychain: Option<Keychain>,
+        clock: Arc<dyn Clock>,
+    ) -> ClinicResult<(Workstation, clinic_core::api::Enrollment)> {
+        if Store::exists(dir) {
+            return Err(ClinicError::new(
+                ErrorCode::StoreExists,
+                format!(
+                    "{} already holds a workstation store; enrol into an empty folder.",
+                    dir.display()
+                ),
+            ));
+        }
+        let email = normalize_email("email", email)?;
+        let server = clinic_sync::ServerClient::new(server_url)?;
+        let pair = server.login(tenant_slug, &email, password.expose_for_transport())?;
+        let enrollment = server.enroll(&pair.access_token, device_name)?;
+        let hash = hash_password(password)?;
+        let now = clock.now();
+        let e = enrollment.clone();
+        let store = Store::create(
+            dir,
+            NewStore {
+                tenant_id: e.tenant_id,
+                device_id: e.device_id,
+                passphrase: Some(passphrase),
+                keychain,
+            },
+            |db| {
+                db.insert_tenant(
+                    &Tenant {
+                        id: e.tenant_id,
+                        name: e.tenant_name.clone(),
+                        slug: tenant_slug.trim().to_lowercase(),
+                        plan: "synced".into(),
+                    },
+                    now,
+                )?;
+                db.insert_builtin_roles(|| new_id(now), now)?;
+                db.insert_site(
+                    &Site {
+                        id: e.site_id,
+                        name: e.site_name.clone(),
+                        timezone: e.site_timezone.clone(),
+                    },
+                    now,
+                )?;
+                let mut role_ids = Vec::new();
+                for key in &e.user_roles {
+                    if let Some(r) = db.role_by_key(key)? {
+                        role_ids.push(r.id);
+                    }
+                }
+                db.insert_user(e.user_id, &email, &e.user_name, &hash, &role_ids, now)?;
+                db.add_number_block(
+                    "patient",
+                    e.patient_numbers.0 as u64,
+                    e.patient_numbers.1 as u64,
+                )?;
+                db.set_meta("sync_server", server_url.trim().trim_end_matches('/'))?;
+                db.set_meta("device_credential", &e.device_credential)?;
+                db.set_meta("site_id", &e.site_id.to_string())?;
+                db.append_audit(
+                    new_id(now),
+                    Some(e.user_id),
+                    now,
+                    AuditEntry::user(
+                        "store.enroll",
+                        Some(e.user_id),
+                        json!({"device": e.device_id, "site": e.site_id}),
+                    ),
+                )?;
+                Ok(())
+            },
+        )?;
+        let ws = Workstation {
+            dir: dir.to_path_buf(),
+            store: Some(store),
+            session: None,
+            clock,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        };
+        Ok((ws, enrollment))
+    }
+
+    /// Asks the server whether this device is still enrolled.
+    pub fn check_enrollment(&self) -> ClinicResult<clinic_core::api::DeviceIdentity> {
+        let db = self.store()?.db();
+        let (Some(url), Some(credential)) =
+            (db.meta("sync_server")?, db.meta("device_credential")?)
+        else {
+            return Err(ClinicError::new(
+                ErrorCode::NotFound,
+                "This workstation is not enrolled with a sync server.",
+            ));
+        };
+        clinic_sync::ServerClient::new(&url)?.whoami(&credential)
+    }
+
     /// Creates a store without users (demo data fills it).
     pub fn create_empty(
         dir: &Path,

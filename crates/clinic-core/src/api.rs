@@ -68,6 +68,12 @@ pub struct Enrollment {
     pub device_id: Uuid,
     /// `Device` authorization credential for sync requests.
     pub device_credential: String,
+    /// The enrolling user, and their role keys (so they can sign in offline).
+    pub user_id: Uuid,
+    pub user_name: String,
+    pub user_roles: Vec<String>,
+    /// The first block of patient numbers leased to this device: `[start, end)`.
+    pub patient_numbers: (i64, i64),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

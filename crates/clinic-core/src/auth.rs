@@ -35,6 +35,11 @@ impl Password {
     fn bytes(&self) -> &[u8] {
         self.0.as_bytes()
     }
+    /// The password itself, only to send it to the sync server over its
+    /// connection (never to log or store).
+    pub fn expose_for_transport(&self) -> &str {
+        &self.0
+    }
 }
 
 /// OWASP's Argon2id profile for interactive logins (19 MiB, 2 passes).

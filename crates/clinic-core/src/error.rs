@@ -40,6 +40,8 @@ pub enum ErrorCode {
     AuditChainBroken,
     /// The session was locked after being idle.
     SessionLocked,
+    /// The sync server could not be reached (the workstation keeps working offline).
+    Unreachable,
     /// Something unexpected in storage or the platform.
     Internal,
 }
@@ -63,6 +65,7 @@ impl ErrorCode {
             ErrorCode::NumbersExhausted => "NUMBERS_EXHAUSTED",
             ErrorCode::AuditChainBroken => "AUDIT_CHAIN_BROKEN",
             ErrorCode::SessionLocked => "SESSION_LOCKED",
+            ErrorCode::Unreachable => "UNREACHABLE",
             ErrorCode::Internal => "INTERNAL",
         }
     }

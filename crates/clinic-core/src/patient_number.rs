@@ -62,6 +62,9 @@ pub fn parse_patient_number(text: &str) -> Option<u64> {
 /// The first block of a standalone tenant's number space.
 pub const STANDALONE_BLOCK: (u64, u64) = (1, 1_000_000_000);
 
+/// How many numbers the server leases to a device at a time.
+pub const LEASE_SIZE: i64 = 10_000;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,21 @@ struct Cli {
 enum Command {
     /// Create an encrypted workstation store with a tenant and its first admin
     Init(InitArgs),
+    /// Enrol this workstation with a sync server into an empty --data-dir
+    /// (as --user, an administrator there; password from CLINIC_PASSWORD)
+    Enroll {
+        /// The sync server, e.g. http://127.0.0.1:8480
+        #[arg(long)]
+        server: String,
+        /// The tenant's slug on the server
+        #[arg(long)]
+        tenant: String,
+        /// How the workstation is listed on the server
+        #[arg(long)]
+        device_name: Option<String>,
+    },
+    /// Ask the sync server whether this workstation is still enrolled
+    Enrollment,
     /// Check the acting user's credentials and show the session
     Login,
     /// Store facts: tenant, device, sites, counts, cipher
@@ -653,6 +668,65 @@ fn run(cli: Cli) -> ClinicResult<()> {
                 )
             });
         }
+        Command::Enroll {
+            server,
+            tenant,
+            device_name,
+        } => {
+            let email = ctx.user.clone().ok_or_else(|| ClinicError::new(ErrorCode::Validation, "Say who enrols the workstation with --user EMAIL (an administrator on the server)."))?;
+            let password = Password::new(require_env(
+                "CLINIC_PASSWORD",
+                "your password on the sync server",
+            )?);
+            let passphrase = Passphrase::new(require_env(
+                "CLINIC_PASSPHRASE",
+                "the new store's passphrase (recovery key)",
+            )?)?;
+            let name = device_name.unwrap_or_else(|| {
+                std::fs::read_to_string("/etc/hostname")
+                    .map(|h| h.trim().to_string())
+                    .ok()
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| "Workstation".into())
+            });
+            let (ws, e) = Workstation::enroll(
+                &ctx.dir,
+                &server,
+                &tenant,
+                &email,
+                &password,
+                &name,
+                passphrase,
+                ctx.keychain.clone(),
+                Arc::new(SystemClock),
+            )?;
+            if let Some(w) = ws.keychain_warning() {
+                eprintln!("note: {w}");
+            }
+            let shown = serde_json::json!({
+                "tenant_id": e.tenant_id, "tenant_name": e.tenant_name, "site_id": e.site_id, "site_name": e.site_name,
+                "device_id": e.device_id, "user_id": e.user_id, "patient_numbers": e.patient_numbers,
+            });
+            ctx.print(&shown, |_| {
+                format!(
+                    "Enrolled as device {} of {} ({}); data in {}.",
+                    e.device_id,
+                    e.tenant_name,
+                    e.site_name,
+                    ctx.dir.display()
+                )
+            });
+        }
+        Command::Enrollment => {
+            let ws = ctx.open()?;
+            let id = ws.check_enrollment()?;
+            ctx.print(&id, |i| {
+                format!(
+                    "Enrolled: device {} of tenant {} at site {}.",
+                    i.device_id, i.tenant_id, i.site_id
+                )
+            });
+        }
         Command::Login => {
             let ws = ctx.signed_in()?;
             let s = ws
@@ -973,6 +1047,7 @@ fn exit_code(code: ErrorCode) -> u8 {
         | ErrorCode::SchemaTooNew => 6,
         ErrorCode::Conflict | ErrorCode::NumbersExhausted => 7,
         ErrorCode::AuditChainBroken => 8,
+        ErrorCode::Unreachable => 9,
         ErrorCode::Internal => 1,
     }
 }

@@ -843,3 +843,82 @@ fn sigkill_during_registrations_loses_no_confirmed_patient() {
     drop(s);
     assert!(c.run(&["audit", "verify"]).status.success());
 }
+
+#[test]
+fn enroll_follows_the_scripting_contract() {
+    let server = sync_server::testing::TestServer::start("contract");
+    let c = Clinic::new();
+    let mut cmd = c.cmd(&[
+        "enroll",
+        "--server",
+        &server.url,
+        "--tenant",
+        "contract",
+        "--user",
+        "admin@contract.example",
+        "--device-name",
+        "Desk 1",
+        "--json",
+    ]);
+    cmd.env("CLINIC_PASSWORD", "admin-password-1");
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let e: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(e["tenant_name"], "Clinic contract");
+    assert!(
+        e.get("device_credential").is_none(),
+        "the credential is never printed"
+    );
+    assert_eq!(e["patient_numbers"], serde_json::json!([1, 10_001]));
+    // The enrolled workstation works offline with the enrolling administrator.
+    let mut add = c.cmd(&[
+        "--user",
+        "admin@contract.example",
+        "patient",
+        "add",
+        "--first-name",
+        "Ada",
+        "--last-name",
+        "Lovelace",
+        "--dob",
+        "1985-12-10",
+        "--json",
+    ]);
+    add.env("CLINIC_PASSWORD", "admin-password-1");
+    let o = add.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let status = c.json(&["enrollment", "--json"]);
+    assert_eq!(status["device_id"], e["device_id"]);
+    // Wrong password on the server: a clear refusal, exit 5, nothing created.
+    let other = Clinic::new();
+    let mut bad = other.cmd(&[
+        "enroll",
+        "--server",
+        &server.url,
+        "--tenant",
+        "contract",
+        "--user",
+        "admin@contract.example",
+    ]);
+    bad.env("CLINIC_PASSWORD", "wrong-password");
+    let o = bad.output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!clinic_store::Store::exists(&other.data()));
+    // No server there: exit 9 (unreachable).
+    let mut gone = other.cmd(&[
+        "enroll",
+        "--server",
+        "http://127.0.0.1:9",
+        "--tenant",
+        "contract",
+        "--user",
+        "admin@contract.example",
+    ]);
+    gone.env("CLINIC_PASSWORD", "admin-password-1");
+    assert_eq!(gone.output().unwrap().status.code(), Some(9));
+}

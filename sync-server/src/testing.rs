@@ -1,0 +1,123 @@
+//! Test support (feature `test-support`): one throwaway PostgreSQL cluster
+//! per test binary, a fresh database per test, and a real server on
+//! 127.0.0.1:0 with a provisioned tenant. Shared by every crate that tests
+//! against the server, so the harness exists once.
+
+use crate::embedded::EmbeddedPostgres;
+use crate::tenants::{create_tenant, NewTenant, TenantCreated};
+use crate::{db, open_database, AppState, Database};
+use clinic_core::auth::Password;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+#[derive(Debug)]
+pub struct TestCluster {
+    pub pg: EmbeddedPostgres,
+    pub dir: PathBuf,
+}
+
+/// The cluster of this test binary; its watchdog stops and deletes it when
+/// the binary exits. Its folder is not a private temp dir, because as root
+/// the `postgres` user must reach it.
+pub fn cluster() -> &'static TestCluster {
+    static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("clinic-server-tests-{}", std::process::id()));
+        TestCluster {
+            pg: EmbeddedPostgres::start_ephemeral(&dir).expect("embedded PostgreSQL starts"),
+            dir,
+        }
+    })
+}
+
+/// A fresh, migrated database with its runtime-role pool, and its admin URL.
+pub async fn fresh_database() -> (Database, String) {
+    // Role setup is cluster-wide; tests running in parallel take turns.
+    static SETUP: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let c = cluster();
+    let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let admin = db::connect(&c.pg.admin_url("postgres"))
+        .await
+        .expect("admin connection");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create database");
+    let url = c.pg.admin_url(&name);
+    let _guard = SETUP.lock().await;
+    let database = open_database(&c.dir, Some(&url))
+        .await
+        .expect("database opens");
+    (database, url)
+}
+
+/// Provisions a tenant `slug` whose administrator is `admin@<slug>.example`
+/// with password `admin-password-1`.
+pub async fn provision(pool: &deadpool_postgres::Pool, slug: &str, plan: &str) -> TenantCreated {
+    create_tenant(
+        pool,
+        NewTenant {
+            slug: slug.into(),
+            name: format!("Clinic {slug}"),
+            admin_email: format!("admin@{slug}.example"),
+            admin_name: "Admin".into(),
+            admin_password: Password::new("admin-password-1".into()),
+            plan: plan.into(),
+            site_name: "Main".into(),
+            timezone: "Europe/London".into(),
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("tenant provisioned")
+}
+
+/// A real server on 127.0.0.1:0 with tenant `slug` provisioned, running on
+/// its own thread and runtime so blocking client code can call it.
+#[derive(Debug)]
+pub struct TestServer {
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start(slug: &'static str) -> TestServer {
+        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().expect("runtime");
+            rt.block_on(async move {
+                let (database, _) = fresh_database().await;
+                provision(&database.pool, slug, "standard").await;
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                let _ = url_tx.send(format!("http://{}", listener.local_addr().expect("addr")));
+                let state =
+                    AppState::new(database.pool.clone(), crate::tokens::SigningKey::random());
+                let _ = crate::serve(listener, state, async {
+                    let _ = stop_rx.await;
+                })
+                .await;
+                database.pool.close();
+            });
+        });
+        TestServer {
+            url: url_rx.recv().expect("server started"),
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

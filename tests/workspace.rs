@@ -1,0 +1,147 @@
+//! Workstations against a real sync server: the server on 127.0.0.1:0 over
+//! the embedded PostgreSQL (one throwaway cluster per test binary, a fresh
+//! database per test), workstations with temporary SQLCipher stores.
+
+use clinic_client::{Password, SystemClock, Workstation};
+use clinic_core::ErrorCode;
+use clinic_store::keys::Passphrase;
+use std::sync::Arc;
+use sync_server::testing::TestServer;
+
+type Server = TestServer;
+
+fn enroll(
+    server: &Server,
+    dir: &std::path::Path,
+    email: &str,
+    password: &str,
+) -> clinic_core::ClinicResult<Workstation> {
+    Workstation::enroll(
+        dir,
+        &server.url,
+        "acme",
+        email,
+        &Password::new(password.into()),
+        "Front desk 1",
+        Passphrase::new("workstation passphrase".into()).unwrap(),
+        None,
+        Arc::new(SystemClock),
+    )
+    .map(|(ws, _)| ws)
+}
+
+#[test]
+fn enrolment_binds_a_new_encrypted_store_to_the_servers_tenant_site_and_device() {
+    let server = Server::start("acme");
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("ws");
+    let mut ws = enroll(&server, &dir, "ADMIN@acme.example", "admin-password-1").unwrap();
+    let info = ws.info().unwrap();
+    assert_eq!(info.tenant.name, "Clinic acme");
+    assert_eq!(info.sites[0].name, "Main");
+    let id = ws.check_enrollment().unwrap();
+    assert_eq!(id.tenant_id, info.tenant.id);
+    assert_eq!(id.device_id, info.device_id);
+    // The enrolling administrator signs in offline and registers patients
+    // with numbers from the block the server leased.
+    ws.login(
+        "admin@acme.example",
+        &Password::new("admin-password-1".into()),
+    )
+    .unwrap();
+    let p = ws
+        .register_patient(
+            clinic_core::patient::PatientDetails {
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                date_of_birth: chrono::NaiveDate::from_ymd_opt(1985, 12, 10),
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .unwrap()
+        .patient;
+    assert_eq!(
+        clinic_core::patient_number::parse_patient_number(&p.patient_number),
+        Some(1)
+    );
+    assert_eq!(ws.verify_audit().unwrap().map(|n| n >= 3), Ok(true));
+    // The device credential never reaches disk in plaintext.
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(3).any(|w| w == b"dv."),
+            "device credential in plaintext"
+        );
+    }
+    // A second workstation gets its own, disjoint number block.
+    let dir2 = t.path().join("ws2");
+    let ws2 = enroll(&server, &dir2, "admin@acme.example", "admin-password-1").unwrap();
+    assert_ne!(ws2.info().unwrap().device_id, info.device_id);
+    drop(ws2);
+    // An administrator revokes the first workstation on the server: it is refused from then on.
+    let http = reqwest::blocking::Client::new();
+    let pair: serde_json::Value = http
+        .post(format!("{}/v1/auth/login", server.url))
+        .json(&serde_json::json!({"tenant": "acme", "email": "admin@acme.example", "password": "admin-password-1"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let bearer = format!("Bearer {}", pair["access_token"].as_str().unwrap());
+    let res = http
+        .post(format!(
+            "{}/v1/devices/{}/revoke",
+            server.url, info.device_id
+        ))
+        .header("authorization", &bearer)
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    assert_eq!(
+        ws.check_enrollment().unwrap_err().code,
+        ErrorCode::InvalidCredentials
+    );
+    // Nothing local is wiped by a revocation: the data stays and opens.
+    assert_eq!(ws.search_patients("lovelace", 5).unwrap().len(), 1);
+    // Enrolling into a folder that already holds a store is refused.
+    assert_eq!(
+        enroll(&server, &dir, "admin@acme.example", "admin-password-1")
+            .err()
+            .map(|e| e.code),
+        Some(ErrorCode::StoreExists)
+    );
+}
+
+#[test]
+fn enrolment_refuses_bad_credentials_and_unreachable_servers_and_creates_nothing() {
+    let server = Server::start("acme");
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("ws");
+    assert_eq!(
+        enroll(&server, &dir, "admin@acme.example", "wrong-password")
+            .err()
+            .map(|e| e.code),
+        Some(ErrorCode::InvalidCredentials)
+    );
+    assert!(
+        !dir.exists() || std::fs::read_dir(&dir).unwrap().next().is_none(),
+        "nothing created"
+    );
+    let unreachable = Workstation::enroll(
+        &dir,
+        "http://127.0.0.1:9",
+        "acme",
+        "admin@acme.example",
+        &Password::new("admin-password-1".into()),
+        "Front desk 1",
+        Passphrase::new("workstation passphrase".into()).unwrap(),
+        None,
+        Arc::new(SystemClock),
+    );
+    assert_eq!(
+        unreachable.err().map(|e| e.code),
+        Some(ErrorCode::Unreachable)
+    );
+    assert!(!clinic_store::Store::exists(&dir));
+}
