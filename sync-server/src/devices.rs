@@ -97,7 +97,7 @@ pub async fn lease_block(
     tx: &deadpool_postgres::Transaction<'_>,
     device: Uuid,
     series: &str,
-) -> Result<(i64, i64), ServerError> {
+) -> Result<clinic_core::api::NumberBlock, ServerError> {
     tx.execute("SELECT 1 FROM feed_heads FOR UPDATE", &[])
         .await
         .map_err(map_db)?;
@@ -121,7 +121,7 @@ pub async fn lease_block(
     )
     .await
     .map_err(map_db)?;
-    Ok((start, end))
+    Ok(clinic_core::api::NumberBlock { start, end })
 }
 
 pub async fn list(pool: &Pool, actor: &AuthUser) -> Result<Vec<DeviceView>, ServerError> {

@@ -77,6 +77,10 @@ impl FromRequestParts<AppState> for AuthDevice {
     }
 }
 
+/// Signs a member of staff in.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = TokenPair), (status = 401, description = "wrong tenant, email or password", body = ErrorBody),
+              (status = 422, body = ErrorBody), (status = 429, description = "locked after repeated failures", body = ErrorBody)))]
 pub async fn login(
     State(s): State<AppState>,
     Body(r): Body<LoginRequest>,
@@ -93,6 +97,9 @@ pub async fn login(
     .map(Json)
 }
 
+/// Exchanges a refresh token for a new pair (rotation; reuse revokes the family).
+#[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn refresh(
     State(s): State<AppState>,
     Body(r): Body<RefreshRequest>,
@@ -107,6 +114,9 @@ pub async fn refresh(
     .map(Json)
 }
 
+/// Revokes a refresh token.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "revoked (or already unknown)"), (status = 422, body = ErrorBody)))]
 pub async fn logout(
     State(s): State<AppState>,
     Body(r): Body<RefreshRequest>,
@@ -116,6 +126,9 @@ pub async fn logout(
         .map(|()| StatusCode::NO_CONTENT)
 }
 
+/// Ends every session of the signed-in user.
+#[utoipa::path(post, path = "/v1/auth/logout-everywhere", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "all sessions ended"), (status = 401, body = ErrorBody)))]
 pub async fn logout_everywhere(
     State(s): State<AppState>,
     user: AuthUser,
@@ -125,6 +138,10 @@ pub async fn logout_everywhere(
         .map(|()| StatusCode::NO_CONTENT)
 }
 
+/// Adds a user within the plan's limit (administrators).
+#[utoipa::path(post, path = "/v1/users", tag = "users", request_body = NewUserRequest, security(("bearer" = [])),
+    responses((status = 201, body = UserView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 409, description = "plan limit reached", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_user(
     State(s): State<AppState>,
     user: AuthUser,
@@ -135,6 +152,10 @@ pub async fn add_user(
         .map(|u| (StatusCode::CREATED, Json(u)))
 }
 
+/// Enrols a workstation (administrators); the credential is shown once.
+#[utoipa::path(post, path = "/v1/devices", tag = "devices", request_body = EnrollRequest, security(("bearer" = [])),
+    responses((status = 201, body = Enrollment), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, description = "no such site", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn enroll(
     State(s): State<AppState>,
     user: AuthUser,
@@ -145,6 +166,9 @@ pub async fn enroll(
         .map(|e| (StatusCode::CREATED, Json(e)))
 }
 
+/// Lists the tenant's workstations (administrators).
+#[utoipa::path(get, path = "/v1/devices", tag = "devices", security(("bearer" = [])),
+    responses((status = 200, body = [DeviceView]), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_devices(
     State(s): State<AppState>,
     user: AuthUser,
@@ -152,6 +176,10 @@ pub async fn list_devices(
     devices::list(&s.pool, &user).await.map(Json)
 }
 
+/// Revokes a workstation (administrators). Unknown ids and other tenants' ids are both 404.
+#[utoipa::path(post, path = "/v1/devices/{id}/revoke", tag = "devices", security(("bearer" = [])),
+    params(("id" = String, Path, description = "device id")),
+    responses((status = 204, description = "revoked"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_device(
     State(s): State<AppState>,
     user: AuthUser,
@@ -165,6 +193,9 @@ pub async fn revoke_device(
         .map(|()| StatusCode::NO_CONTENT)
 }
 
+/// The enrolled workstation making the request; refused once revoked.
+#[utoipa::path(get, path = "/v1/device/whoami", tag = "devices", security(("device" = [])),
+    responses((status = 200, body = DeviceIdentity), (status = 401, body = ErrorBody)))]
 pub async fn whoami(AuthDevice(d): AuthDevice) -> Json<DeviceIdentity> {
     Json(d)
 }

@@ -20,7 +20,7 @@ pub mod tokens;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use clinic_core::{ClinicError, ErrorCode};
 use deadpool_postgres::Pool;
@@ -111,19 +111,68 @@ impl AppState {
 /// Request bodies larger than this are refused (413) before they are read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "Clinic sync server", description = "Multi-tenant sync server of the clinic workstations. Errors are `{\"error\": {code, message, fields}}` with a stable code."),
+    modifiers(&SecuritySchemes)
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "device",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Device <credential>` of an enrolled workstation",
+            ))),
+        );
+    }
+}
+
+/// Every documented route, registered together with its OpenAPI entry, so
+/// the router and the document cannot disagree.
+fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    use utoipa::OpenApi;
+    use utoipa_axum::routes;
+    utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(metrics::render))
+        .routes(routes!(http::login))
+        .routes(routes!(http::refresh))
+        .routes(routes!(http::logout))
+        .routes(routes!(http::logout_everywhere))
+        .routes(routes!(http::add_user))
+        .routes(routes!(http::enroll, http::list_devices))
+        .routes(routes!(http::revoke_device))
+        .routes(routes!(http::whoami))
+}
+
+/// The OpenAPI 3 document of the API (served at `/openapi.json`, checked in
+/// as `sync-server/openapi.json`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
 /// The HTTP application.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .route("/metrics", get(metrics::render))
-        .route("/v1/auth/login", post(http::login))
-        .route("/v1/auth/refresh", post(http::refresh))
-        .route("/v1/auth/logout", post(http::logout))
-        .route("/v1/auth/logout-everywhere", post(http::logout_everywhere))
-        .route("/v1/users", post(http::add_user))
-        .route("/v1/devices", post(http::enroll).get(http::list_devices))
-        .route("/v1/devices/{id}/revoke", post(http::revoke_device))
-        .route("/v1/device/whoami", get(http::whoami))
+    let (router, api) = api_router().split_for_parts();
+    let doc = Arc::new(api);
+    router
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -132,6 +181,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Liveness and database check.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "the server and its database answer"), (status = 500, body = clinic_core::api::ErrorBody)))]
 async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ServerError> {
     let client = state
         .pool

@@ -31,6 +31,8 @@ pub async fn count(State(state): State<AppState>, req: Request, next: Next) -> R
     res
 }
 
+/// Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String)))]
 pub async fn render(State(state): State<AppState>) -> String {
     let mut out = String::from(
         "# HELP clinic_http_requests_total HTTP requests by route and status.\n# TYPE clinic_http_requests_total counter\n",

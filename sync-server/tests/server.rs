@@ -819,3 +819,60 @@ async fn malformed_requests_get_a_clear_4xx_and_never_a_5xx() {
     );
     api.stop();
 }
+
+#[test]
+fn openapi_document_is_checked_in_and_current() {
+    let generated = serde_json::to_string_pretty(&sync_server::openapi()).unwrap() + "\n";
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, &generated).unwrap();
+    }
+    let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        generated == checked_in,
+        "sync-server/openapi.json is out of date with the code: run `UPDATE_OPENAPI=1 cargo test -p sync-server --test server openapi` and commit it"
+    );
+    let doc: serde_json::Value = serde_json::from_str(&generated).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for p in [
+        "/health",
+        "/metrics",
+        "/v1/auth/login",
+        "/v1/auth/refresh",
+        "/v1/auth/logout",
+        "/v1/auth/logout-everywhere",
+        "/v1/users",
+        "/v1/devices",
+        "/v1/devices/{id}/revoke",
+        "/v1/device/whoami",
+    ] {
+        assert!(
+            doc["paths"].get(p).is_some(),
+            "{p} missing from the document"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_served() {
+    let api = Api::start().await;
+    let (s, served) = api.call("GET", "/openapi.json", None, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        served,
+        serde_json::to_value(sync_server::openapi()).unwrap()
+    );
+    for (path, ops) in served["paths"].as_object().unwrap() {
+        for method in ops.as_object().unwrap().keys() {
+            let concrete = path.replace("{id}", &Uuid::now_v7().to_string());
+            let (status, body) = api
+                .call(&method.to_uppercase(), &concrete, None, None)
+                .await;
+            assert!(
+                status != 404 && status != 405 && status < 500,
+                "{method} {path}: {status} {body}"
+            );
+        }
+    }
+    api.stop();
+}

@@ -295,8 +295,8 @@ impl Workstation {
                 db.insert_user(e.user_id, &email, &e.user_name, &hash, &role_ids, now)?;
                 db.add_number_block(
                     "patient",
-                    e.patient_numbers.0 as u64,
-                    e.patient_numbers.1 as u64,
+                    e.patient_numbers.start as u64,
+                    e.patient_numbers.end as u64,
                 )?;
                 db.set_meta("sync_server", server_url.trim().trim_end_matches('/'))?;
                 db.set_meta("device_credential", &e.device_credential)?;

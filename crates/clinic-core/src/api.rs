@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// The tenant's slug.
@@ -15,12 +16,14 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenPair {
     pub access_token: String,
     /// Seconds until the access token expires.
@@ -31,6 +34,7 @@ pub struct TokenPair {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     pub email: String,
@@ -40,6 +44,7 @@ pub struct NewUserRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserView {
     pub id: Uuid,
     pub email: String,
@@ -49,6 +54,7 @@ pub struct UserView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
     /// A name people recognise, e.g. "Front desk 1".
@@ -59,6 +65,7 @@ pub struct EnrollRequest {
 
 /// Returned once, at enrolment: the credential is never shown again.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Enrollment {
     pub tenant_id: Uuid,
     pub tenant_name: String,
@@ -72,11 +79,27 @@ pub struct Enrollment {
     pub user_id: Uuid,
     pub user_name: String,
     pub user_roles: Vec<String>,
-    /// The first block of patient numbers leased to this device: `[start, end)`.
-    pub patient_numbers: (i64, i64),
+    /// The first block of patient numbers leased to this device.
+    pub patient_numbers: NumberBlock,
+}
+
+/// Numbers `start` (inclusive) to `end` (exclusive) of a series, leased to one device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NumberBlock {
+    pub start: i64,
+    pub end: i64,
+}
+
+/// Every error answer: `{"error": {...}}` with a stable code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub error: crate::ClinicError,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceView {
     pub id: Uuid,
     pub name: String,
@@ -88,6 +111,7 @@ pub struct DeviceView {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceIdentity {
     pub tenant_id: Uuid,
     pub device_id: Uuid,

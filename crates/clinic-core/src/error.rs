@@ -6,6 +6,7 @@ use std::fmt;
 
 /// Stable, machine-readable error codes. Add one only when a consumer needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// Input failed validation; see the field errors.
@@ -79,6 +80,7 @@ impl fmt::Display for ErrorCode {
 
 /// A problem with one input field, phrased for the person who typed it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -86,6 +88,7 @@ pub struct FieldError {
 
 /// The error every use-case returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{message}")]
 pub struct ClinicError {
     pub code: ErrorCode,

@@ -52,11 +52,7 @@ impl ServerClient {
                 ClinicError::internal(format!("unexpected answer from the server: {e}"))
             });
         }
-        #[derive(serde::Deserialize)]
-        struct ErrorBody {
-            error: ClinicError,
-        }
-        match serde_json::from_str::<ErrorBody>(&text) {
+        match serde_json::from_str::<clinic_core::api::ErrorBody>(&text) {
             Ok(b) => Err(b.error),
             Err(_) => Err(ClinicError::internal(format!(
                 "the server answered {status}"

@@ -869,7 +869,10 @@ fn enroll_follows_the_scripting_contract() {
         e.get("device_credential").is_none(),
         "the credential is never printed"
     );
-    assert_eq!(e["patient_numbers"], serde_json::json!([1, 10_001]));
+    assert_eq!(
+        e["patient_numbers"],
+        serde_json::json!({"start": 1, "end": 10_001})
+    );
     // The enrolled workstation works offline with the enrolling administrator.
     let mut add = c.cmd(&[
         "--user",
