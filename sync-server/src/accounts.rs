@@ -74,14 +74,17 @@ async fn issue_pair(
     })
 }
 
-/// Signs a user in. Five wrong passwords lock the account for five minutes;
-/// every answer to a bad attempt is the same.
+/// Signs a user in. Five failures (wrong password or wrong one-time code)
+/// lock the account for five minutes; every refusal reads the same, except
+/// that an account with multi-factor sign-in asks for its code once the
+/// password is right.
 pub async fn login(
     pool: &Pool,
     key: &SigningKey,
     tenant_slug: &str,
     email: &str,
     password: Password,
+    totp: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<TokenPair, ServerError> {
     let mut client = pool.get().await.map_err(pool_err)?;
@@ -100,7 +103,8 @@ pub async fn login(
     let tx = tenant_tx(&mut client, tenant).await?;
     let row = tx
         .query_opt(
-            "SELECT id, password_hash, status, failed_logins, locked_until, token_version FROM users WHERE email = $1 AND deleted_at IS NULL FOR UPDATE",
+            "SELECT id, password_hash, status, failed_logins, locked_until, token_version, mfa_secret, mfa_last_step
+             FROM users WHERE email = $1 AND deleted_at IS NULL FOR UPDATE",
             &[&email.trim().to_lowercase()],
         )
         .await
@@ -109,21 +113,10 @@ pub async fn login(
         verify_blocking(password, None).await;
         return Err(unauthorized());
     };
-    let (user, hash, status, failed, locked_until, version): (
-        Uuid,
-        String,
-        String,
-        i32,
-        Option<DateTime<Utc>>,
-        i32,
-    ) = (
-        row.get(0),
-        row.get(1),
-        row.get(2),
-        row.get(3),
-        row.get(4),
-        row.get(5),
-    );
+    let user: Uuid = row.get(0);
+    let (hash, status, failed): (String, String, i32) = (row.get(1), row.get(2), row.get(3));
+    let (locked_until, version): (Option<DateTime<Utc>>, i32) = (row.get(4), row.get(5));
+    let (mfa_secret, mfa_last_step): (Option<String>, Option<i64>) = (row.get(6), row.get(7));
     if locked_until.is_some_and(|u| u > now) {
         return Err(ClinicError::new(
             ErrorCode::AccountLocked,
@@ -131,9 +124,32 @@ pub async fn login(
         )
         .into());
     }
-    let ok = verify_blocking(password, Some(hash)).await;
+    let mut ok = verify_blocking(password, Some(hash)).await;
+    let mut mfa_step = None;
+    if ok && status == "active" {
+        if let Some(secret) = mfa_secret
+            .as_deref()
+            .and_then(clinic_core::totp::base32_decode)
+        {
+            match totp {
+                None => {
+                    return Err(ClinicError::new(
+                        ErrorCode::MfaRequired,
+                        "Enter the 6-digit code from your authenticator app.",
+                    )
+                    .into())
+                }
+                Some(code) => {
+                    mfa_step =
+                        clinic_core::totp::verify(&secret, code, now.timestamp(), mfa_last_step);
+                    ok = mfa_step.is_some();
+                }
+            }
+        }
+    }
     if !ok || status != "active" {
         if !ok {
+            // Counting starts again once an earlier lock has run out.
             let count = if locked_until.is_some() {
                 1
             } else {
@@ -152,14 +168,80 @@ pub async fn login(
         return Err(unauthorized());
     }
     tx.execute(
-        "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2 WHERE id = $1",
-        &[&user, &now],
+        "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2, mfa_last_step = COALESCE($3, mfa_last_step) WHERE id = $1",
+        &[&user, &now, &mfa_step],
     )
     .await
     .map_err(map_db)?;
     let pair = issue_pair(&tx, key, tenant, user, version, Uuid::now_v7(), now).await?;
     tx.commit().await.map_err(map_db)?;
     Ok(pair)
+}
+
+/// Starts multi-factor sign-in for the signed-in user: a new secret waits
+/// until its first code is confirmed.
+pub async fn mfa_setup(
+    pool: &Pool,
+    user: &AuthUser,
+) -> Result<clinic_core::api::MfaSetup, ServerError> {
+    let mut secret = [0u8; 20];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    let secret = clinic_core::totp::base32_encode(&secret);
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    let row = tx
+        .query_one("UPDATE users SET mfa_pending_secret = $2 WHERE id = $1 RETURNING email, (SELECT slug FROM tenants)", &[&user.user_id, &secret])
+        .await
+        .map_err(map_db)?;
+    tx.commit().await.map_err(map_db)?;
+    let (email, slug): (String, String) = (row.get(0), row.get(1));
+    let label = format!("Clinic ({slug}):{email}").replace(' ', "%20");
+    Ok(clinic_core::api::MfaSetup {
+        otpauth_uri: format!("otpauth://totp/{label}?secret={secret}&issuer=Clinic"),
+        secret,
+    })
+}
+
+/// Turns multi-factor sign-in on once the authenticator's code matches.
+pub async fn mfa_confirm(
+    pool: &Pool,
+    user: &AuthUser,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
+    let mut client = pool.get().await.map_err(pool_err)?;
+    let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    let pending: Option<String> = tx
+        .query_one(
+            "SELECT mfa_pending_secret FROM users WHERE id = $1",
+            &[&user.user_id],
+        )
+        .await
+        .map_err(map_db)?
+        .get(0);
+    let secret = pending
+        .as_deref()
+        .and_then(clinic_core::totp::base32_decode)
+        .ok_or_else(|| {
+            ServerError::from(ClinicError::new(
+                ErrorCode::Conflict,
+                "Start the set-up first (POST /v1/auth/mfa/setup).",
+            ))
+        })?;
+    let step =
+        clinic_core::totp::verify(&secret, code, now.timestamp(), None).ok_or_else(|| {
+            ServerError::from(ClinicError::validation(vec![FieldError {
+                field: "code".into(),
+                message: "does not match; check the authenticator app's clock".into(),
+            }]))
+        })?;
+    tx.execute(
+        "UPDATE users SET mfa_secret = mfa_pending_secret, mfa_pending_secret = NULL, mfa_last_step = $2 WHERE id = $1",
+        &[&user.user_id, &step],
+    )
+    .await
+    .map_err(map_db)?;
+    tx.commit().await.map_err(map_db)
 }
 
 /// Exchanges a refresh token for a new pair. A token used twice means it

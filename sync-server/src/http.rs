@@ -91,6 +91,7 @@ pub async fn login(
         &r.tenant,
         &r.email,
         Password::new(r.password),
+        r.totp.as_deref(),
         chrono::Utc::now(),
     )
     .await
@@ -112,6 +113,29 @@ pub async fn refresh(
     )
     .await
     .map(Json)
+}
+
+/// Starts multi-factor sign-in for the signed-in user.
+#[utoipa::path(post, path = "/v1/auth/mfa/setup", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = MfaSetup), (status = 401, body = ErrorBody)))]
+pub async fn mfa_setup(
+    State(s): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<MfaSetup>, ServerError> {
+    accounts::mfa_setup(&s.pool, &user).await.map(Json)
+}
+
+/// Turns multi-factor sign-in on with the authenticator's first code.
+#[utoipa::path(post, path = "/v1/auth/mfa/confirm", tag = "auth", request_body = MfaConfirmRequest, security(("bearer" = [])),
+    responses((status = 204, description = "multi-factor sign-in is on"), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn mfa_confirm(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Body(r): Body<MfaConfirmRequest>,
+) -> Result<StatusCode, ServerError> {
+    accounts::mfa_confirm(&s.pool, &user, &r.code, chrono::Utc::now())
+        .await
+        .map(|()| StatusCode::NO_CONTENT)
 }
 
 /// Revokes a refresh token.

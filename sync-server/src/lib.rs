@@ -50,9 +50,9 @@ impl ServerError {
                     ErrorCode::Validation => StatusCode::UNPROCESSABLE_ENTITY,
                     ErrorCode::NotFound => StatusCode::NOT_FOUND,
                     ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-                    ErrorCode::InvalidCredentials | ErrorCode::SessionLocked => {
-                        StatusCode::UNAUTHORIZED
-                    }
+                    ErrorCode::InvalidCredentials
+                    | ErrorCode::SessionLocked
+                    | ErrorCode::MfaRequired => StatusCode::UNAUTHORIZED,
                     ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
                     ErrorCode::Conflict | ErrorCode::NumbersExhausted => StatusCode::CONFLICT,
                     _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -152,6 +152,8 @@ fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(http::refresh))
         .routes(routes!(http::logout))
         .routes(routes!(http::logout_everywhere))
+        .routes(routes!(http::mfa_setup))
+        .routes(routes!(http::mfa_confirm))
         .routes(routes!(http::add_user))
         .routes(routes!(http::enroll, http::list_devices))
         .routes(routes!(http::revoke_device))

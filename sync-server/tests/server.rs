@@ -876,3 +876,85 @@ async fn every_documented_operation_is_served() {
     }
     api.stop();
 }
+
+#[tokio::test]
+async fn multi_factor_sign_in_needs_the_current_code_once() {
+    use clinic_core::totp;
+    let api = Api::start().await;
+    tenant(&api.database.pool, "kilo").await;
+    let admin = api.admin_token("kilo").await;
+    let confirm = |code: String| serde_json::json!({ "code": code });
+    assert_eq!(
+        api.call(
+            "POST",
+            "/v1/auth/mfa/confirm",
+            Some(&admin),
+            Some(confirm("123456".into()))
+        )
+        .await
+        .0,
+        409,
+        "no set-up yet"
+    );
+    let (s, setup) = api
+        .call("POST", "/v1/auth/mfa/setup", Some(&admin), None)
+        .await;
+    assert_eq!(s, 200);
+    assert!(setup["otpauth_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/"));
+    let secret = totp::base32_decode(setup["secret"].as_str().unwrap()).unwrap();
+    let now = || chrono::Utc::now().timestamp();
+    let right = totp::code(&secret, totp::step(now()));
+    let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
+    assert_eq!(
+        api.call(
+            "POST",
+            "/v1/auth/mfa/confirm",
+            Some(&admin),
+            Some(confirm(wrong.clone()))
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        api.call(
+            "POST",
+            "/v1/auth/mfa/confirm",
+            Some(&admin),
+            Some(confirm(right))
+        )
+        .await
+        .0,
+        204
+    );
+    let login = |totp: Option<String>, password: &'static str| {
+        let body = serde_json::json!({"tenant": "kilo", "email": "admin@kilo.example", "password": password, "totp": totp});
+        api.call("POST", "/v1/auth/login", None, Some(body))
+    };
+    let (s, v) = login(None, "admin-password-1").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("MFA_REQUIRED"))
+    );
+    let (s, v) = login(None, "wrong-password").await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (401, Some("INVALID_CREDENTIALS")),
+        "the code is asked for only after the password"
+    );
+    let (s, _) = login(Some(wrong), "admin-password-1").await;
+    assert_eq!(s, 401);
+    // The confirmation used the current step, so the next valid code is a later one.
+    let next = totp::code(&secret, totp::step(now()) + 1);
+    let (s, v) = login(Some(next.clone()), "admin-password-1").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        login(Some(next), "admin-password-1").await.0,
+        401,
+        "a code works once"
+    );
+    api.stop();
+}

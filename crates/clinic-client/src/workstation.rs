@@ -238,6 +238,7 @@ impl Workstation {
         tenant_slug: &str,
         email: &str,
         password: &Password,
+        totp: Option<&str>,
         device_name: &str,
         passphrase: Passphrase,
         keychain: Option<Keychain>,
@@ -254,7 +255,7 @@ impl Workstation {
         }
         let email = normalize_email("email", email)?;
         let server = clinic_sync::ServerClient::new(server_url)?;
-        let pair = server.login(tenant_slug, &email, password.expose_for_transport())?;
+        let pair = server.login(tenant_slug, &email, password.expose_for_transport(), totp)?;
         let enrollment = server.enroll(&pair.access_token, device_name)?;
         let hash = hash_password(password)?;
         let now = clock.now();

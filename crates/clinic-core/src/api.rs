@@ -13,6 +13,27 @@ pub struct LoginRequest {
     pub tenant: String,
     pub email: String,
     pub password: String,
+    /// The authenticator app's 6-digit code, for accounts with multi-factor sign-in.
+    #[serde(default)]
+    pub totp: Option<String>,
+}
+
+/// Starts multi-factor sign-in: add the secret to an authenticator app,
+/// then confirm with its first code.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MfaSetup {
+    /// Base32 secret for manual entry.
+    pub secret: String,
+    /// `otpauth://` URI for a QR code.
+    pub otpauth_uri: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MfaConfirmRequest {
+    pub code: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

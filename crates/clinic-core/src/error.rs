@@ -19,6 +19,8 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// Too many failed sign-ins; wait before trying again.
     AccountLocked,
+    /// The account uses multi-factor sign-in: send the authenticator's code.
+    MfaRequired,
     /// The store passphrase or keychain key does not open this store.
     WrongKey,
     /// The store needs a passphrase (no usable keychain entry).
@@ -55,6 +57,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
             ErrorCode::AccountLocked => "ACCOUNT_LOCKED",
+            ErrorCode::MfaRequired => "MFA_REQUIRED",
             ErrorCode::WrongKey => "WRONG_KEY",
             ErrorCode::KeyUnavailable => "KEY_UNAVAILABLE",
             ErrorCode::KeychainMismatch => "KEYCHAIN_MISMATCH",

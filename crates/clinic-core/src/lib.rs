@@ -12,5 +12,6 @@ pub mod patient;
 pub mod patient_number;
 pub mod permissions;
 pub mod search;
+pub mod totp;
 
 pub use error::{ClinicError, ClinicResult, ErrorCode, FieldError};

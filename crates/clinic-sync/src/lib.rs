@@ -73,7 +73,13 @@ impl ServerClient {
         self.send(req)
     }
 
-    pub fn login(&self, tenant: &str, email: &str, password: &str) -> ClinicResult<TokenPair> {
+    pub fn login(
+        &self,
+        tenant: &str,
+        email: &str,
+        password: &str,
+        totp: Option<&str>,
+    ) -> ClinicResult<TokenPair> {
         self.post(
             "/v1/auth/login",
             None,
@@ -81,6 +87,7 @@ impl ServerClient {
                 tenant: tenant.into(),
                 email: email.into(),
                 password: password.into(),
+                totp: totp.map(str::to_string),
             },
         )
     }

@@ -58,6 +58,9 @@ enum Command {
         /// How the workstation is listed on the server
         #[arg(long)]
         device_name: Option<String>,
+        /// The authenticator app's current code, for accounts with multi-factor sign-in
+        #[arg(long)]
+        totp: Option<String>,
     },
     /// Ask the sync server whether this workstation is still enrolled
     Enrollment,
@@ -672,6 +675,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
             server,
             tenant,
             device_name,
+            totp,
         } => {
             let email = ctx.user.clone().ok_or_else(|| ClinicError::new(ErrorCode::Validation, "Say who enrols the workstation with --user EMAIL (an administrator on the server)."))?;
             let password = Password::new(require_env(
@@ -695,6 +699,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
                 &tenant,
                 &email,
                 &password,
+                totp.as_deref(),
                 &name,
                 passphrase,
                 ctx.keychain.clone(),
@@ -1037,7 +1042,8 @@ fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::Forbidden
         | ErrorCode::InvalidCredentials
         | ErrorCode::AccountLocked
-        | ErrorCode::SessionLocked => 5,
+        | ErrorCode::SessionLocked
+        | ErrorCode::MfaRequired => 5,
         ErrorCode::WrongKey
         | ErrorCode::KeyUnavailable
         | ErrorCode::KeychainMismatch
