@@ -223,3 +223,57 @@ pub async fn revoke_device(
 pub async fn whoami(AuthDevice(d): AuthDevice) -> Json<DeviceIdentity> {
     Json(d)
 }
+
+/// The operator of the server (not a tenant's user), by `Authorization: Operator <token>`.
+#[derive(Debug)]
+pub struct Operator;
+
+impl FromRequestParts<AppState> for Operator {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // Switched off: the route does not exist as far as anyone can tell.
+        let expected = state
+            .operator_token_hash
+            .as_ref()
+            .ok_or_else(|| ServerError::from(ClinicError::not_found("Page")))?;
+        let given = bearer(parts, "Operator").unwrap_or_default();
+        if crate::tokens::same_hash(expected, &crate::tokens::hash_secret(given)) {
+            Ok(Operator)
+        } else {
+            Err(ClinicError::new(
+                ErrorCode::InvalidCredentials,
+                "The operator token is missing or wrong.",
+            )
+            .into())
+        }
+    }
+}
+
+/// Provisions a tenant and its first administrator (operator only).
+#[utoipa::path(post, path = "/admin/tenants", tag = "operator", request_body = NewTenantRequest, security(("operator" = [])),
+    responses((status = 201, body = crate::tenants::TenantCreated), (status = 401, body = ErrorBody),
+              (status = 404, description = "the operator API is switched off", body = ErrorBody),
+              (status = 409, description = "slug taken", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_tenant(
+    State(s): State<AppState>,
+    _operator: Operator,
+    Body(r): Body<NewTenantRequest>,
+) -> Result<(StatusCode, Json<crate::tenants::TenantCreated>), ServerError> {
+    let t = crate::tenants::NewTenant {
+        slug: r.slug,
+        name: r.name,
+        admin_email: r.admin_email,
+        admin_name: r.admin_name.unwrap_or_else(|| "Administrator".into()),
+        admin_password: Password::new_checked(r.admin_password)?,
+        plan: r.plan.unwrap_or_else(|| "standard".into()),
+        site_name: r.site_name.unwrap_or_else(|| "Main site".into()),
+        timezone: r.timezone.unwrap_or_else(|| "Europe/London".into()),
+    };
+    crate::tenants::create_tenant(&s.pool, t, chrono::Utc::now())
+        .await
+        .map(|c| (StatusCode::CREATED, Json(c)))
+}

@@ -96,6 +96,9 @@ pub struct AppState {
     pub pool: Pool,
     pub signing_key: Arc<tokens::SigningKey>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Hash of the operator token that guards the operator API; `None`
+    /// switches that API off (its routes answer 404).
+    pub operator_token_hash: Option<Arc<String>>,
 }
 
 impl AppState {
@@ -104,7 +107,19 @@ impl AppState {
             pool,
             signing_key: Arc::new(signing_key),
             metrics: Arc::new(metrics::Metrics::default()),
+            operator_token_hash: None,
         }
+    }
+
+    /// Turns the operator API on, guarded by `token` (at least 32 characters).
+    pub fn with_operator_token(mut self, token: &str) -> Result<Self, ServerError> {
+        if token.len() < 32 {
+            return Err(ServerError::Startup(
+                "CLINIC_OPERATOR_TOKEN must be at least 32 characters".into(),
+            ));
+        }
+        self.operator_token_hash = Some(Arc::new(tokens::hash_secret(token)));
+        Ok(self)
     }
 }
 
@@ -129,6 +144,13 @@ impl utoipa::Modify for SecuritySchemes {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "operator",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Operator <token>`: the server's operator (CLINIC_OPERATOR_TOKEN)",
+            ))),
         );
         components.add_security_scheme(
             "device",
@@ -158,6 +180,7 @@ fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(http::enroll, http::list_devices))
         .routes(routes!(http::revoke_device))
         .routes(routes!(http::whoami))
+        .routes(routes!(http::create_tenant))
 }
 
 /// The OpenAPI 3 document of the API (served at `/openapi.json`, checked in

@@ -130,13 +130,18 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                 .map_err(|e| ServerError::Startup(e.to_string()))?;
             tracing::info!(%addr, "sync server listening");
             let key = sync_server::tokens::SigningKey::load_or_create(&cli.data_dir)?;
-            serve(
-                listener,
-                AppState::new(db.pool.clone(), key),
-                shutdown_signal(),
-            )
-            .await
-            .map_err(|e| ServerError::Startup(e.to_string()))
+            // The operator API is on only when CLINIC_OPERATOR_TOKEN is set
+            // (environment only: a token on the command line would show in process lists).
+            let mut state = AppState::new(db.pool.clone(), key);
+            if let Some(token) = std::env::var("CLINIC_OPERATOR_TOKEN")
+                .ok()
+                .filter(|t| !t.is_empty())
+            {
+                state = state.with_operator_token(&token)?;
+            }
+            serve(listener, state, shutdown_signal())
+                .await
+                .map_err(|e| ServerError::Startup(e.to_string()))
         }
     };
     db.pool.close();

@@ -402,16 +402,25 @@ struct Api {
     database: Database,
 }
 
+const OPERATOR_TOKEN: &str = "operator-token-for-tests-0123456789abcdef";
+
 impl Api {
     async fn start() -> Api {
+        Self::start_with(None).await
+    }
+
+    async fn start_with(operator_token: Option<&str>) -> Api {
         let (database, _) = fresh().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(
+        let mut state = AppState::new(
             database.pool.clone(),
             sync_server::tokens::SigningKey::random(),
         );
+        if let Some(t) = operator_token {
+            state = state.with_operator_token(t).unwrap();
+        }
         tokio::spawn(sync_server::serve(listener, state, async {
             let _ = rx.await;
         }));
@@ -855,7 +864,7 @@ fn openapi_document_is_checked_in_and_current() {
 
 #[tokio::test]
 async fn every_documented_operation_is_served() {
-    let api = Api::start().await;
+    let api = Api::start_with(Some(OPERATOR_TOKEN)).await;
     let (s, served) = api.call("GET", "/openapi.json", None, None).await;
     assert_eq!(s, 200);
     assert_eq!(
@@ -955,6 +964,79 @@ async fn multi_factor_sign_in_needs_the_current_code_once() {
         login(Some(next), "admin-password-1").await.0,
         401,
         "a code works once"
+    );
+    api.stop();
+}
+
+#[tokio::test]
+async fn the_operator_api_provisions_tenants_only_when_switched_on_and_only_for_the_operator() {
+    let off = Api::start().await;
+    let body = serde_json::json!({"slug": "lima", "name": "Lima Clinic", "admin_email": "admin@lima.example", "admin_password": "admin-password-1", "plan": "basic"});
+    let (s, _) = off
+        .call(
+            "POST",
+            "/admin/tenants",
+            Some(&format!("Operator {OPERATOR_TOKEN}")),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(s, 404, "switched off: the route does not exist");
+    off.stop();
+    let api = Api::start_with(Some(OPERATOR_TOKEN)).await;
+    assert_eq!(
+        api.call("POST", "/admin/tenants", None, Some(body.clone()))
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        api.call(
+            "POST",
+            "/admin/tenants",
+            Some("Operator not-the-token"),
+            Some(body.clone())
+        )
+        .await
+        .0,
+        401
+    );
+    let operator = format!("Operator {OPERATOR_TOKEN}");
+    let (s, created) = api
+        .call(
+            "POST",
+            "/admin/tenants",
+            Some(&operator),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["plan"]["max_users"], 5);
+    assert_eq!(
+        api.call("POST", "/admin/tenants", Some(&operator), Some(body))
+            .await
+            .0,
+        409,
+        "slug taken"
+    );
+    let bad = serde_json::json!({"slug": "Not A Slug", "name": "", "admin_email": "x", "admin_password": "short"});
+    let (s, v) = api
+        .call("POST", "/admin/tenants", Some(&operator), Some(bad))
+        .await;
+    assert_eq!(s, 422, "{v}");
+    assert_eq!(
+        api.login("lima", "admin@lima.example", "admin-password-1")
+            .await
+            .0,
+        200
+    );
+    // A tenant's administrator is not the operator.
+    let lima = api.admin_token("lima").await;
+    let other = serde_json::json!({"slug": "mike", "name": "Mike", "admin_email": "a@mike.example", "admin_password": "admin-password-1"});
+    assert_eq!(
+        api.call("POST", "/admin/tenants", Some(&lima), Some(other))
+            .await
+            .0,
+        401
     );
     api.stop();
 }

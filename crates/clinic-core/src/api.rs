@@ -138,3 +138,23 @@ pub struct DeviceIdentity {
     pub device_id: Uuid,
     pub site_id: Uuid,
 }
+
+/// Provisioning a tenant through the operator API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewTenantRequest {
+    pub slug: String,
+    pub name: String,
+    pub admin_email: String,
+    #[serde(default)]
+    pub admin_name: Option<String>,
+    pub admin_password: String,
+    /// basic | standard | enterprise (default standard)
+    #[serde(default)]
+    pub plan: Option<String>,
+    #[serde(default)]
+    pub site_name: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
