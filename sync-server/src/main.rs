@@ -30,7 +30,7 @@ struct Cli {
     #[arg(long, env = "CLINIC_LISTEN", default_value = "127.0.0.1:8480")]
     listen: SocketAddr,
     /// Log as JSON lines (for log collectors)
-    #[arg(long, env = "CLINIC_LOG_JSON")]
+    #[arg(long, env = "CLINIC_LOG_JSON", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     log_json: bool,
     #[command(subcommand)]
     command: Option<Command>,

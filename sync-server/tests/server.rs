@@ -1040,3 +1040,128 @@ async fn the_operator_api_provisions_tenants_only_when_switched_on_and_only_for_
     );
     api.stop();
 }
+
+#[tokio::test]
+async fn the_real_binary_logs_json_without_secrets_or_personal_data() {
+    use std::io::BufRead;
+    let (database, url) = fresh().await;
+    tenant(&database.pool, "november").await;
+    database.pool.close();
+    let cluster = sync_server::testing::cluster();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&cluster.dir)
+        .env("CLINIC_DATABASE_URL", &url)
+        .env("CLINIC_LOG_JSON", "1")
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // JSON logs go to stdout; read them on a thread and hand back the address.
+    let stdout = child.stdout.take().unwrap();
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(addr) = serde_json::from_str::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|v| v["fields"]["addr"].as_str().map(str::to_string))
+            {
+                let _ = addr_tx.send(addr);
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    let Ok(addr) = addr_rx.recv_timeout(std::time::Duration::from_secs(30)) else {
+        let _ = child.kill();
+        let mut err = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+        panic!(
+            "the server did not announce its address: {err}\n{:?}",
+            reader.join()
+        );
+    };
+    let http = reqwest::Client::new();
+    let canaries = [
+        "Canary-Password-9431",
+        "canary.person@example.org",
+        "Zyxcanaryname",
+    ];
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("http://{addr}{path}")).json(&body).send()
+    };
+    post(
+        "/v1/auth/login",
+        serde_json::json!({"tenant": "november", "email": canaries[1], "password": canaries[0]}),
+    )
+    .await
+    .unwrap();
+    let ok: serde_json::Value = post("/v1/auth/login", serde_json::json!({"tenant": "november", "email": "admin@november.example", "password": "admin-password-1"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = ok["access_token"].as_str().unwrap().to_string();
+    let refresh = ok["refresh_token"].as_str().unwrap().to_string();
+    http.post(format!("http://{addr}/v1/users"))
+        .header("authorization", format!("Bearer {token}"))
+        .json(&serde_json::json!({"email": canaries[1], "name": canaries[2], "role": "receptionist", "password": canaries[0]}))
+        .send()
+        .await
+        .unwrap();
+    post(
+        "/v1/auth/refresh",
+        serde_json::json!({"refresh_token": refresh}),
+    )
+    .await
+    .unwrap();
+    post(
+        "/v1/auth/refresh",
+        serde_json::json!({"refresh_token": refresh}),
+    )
+    .await
+    .unwrap(); // reuse: logged as a warning
+    http.post(format!("http://{addr}/v1/users"))
+        .body(format!("{{\"email\": \"{}\"", canaries[1]))
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "graceful shutdown on SIGTERM"
+    );
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let lines = reader.join().unwrap();
+    assert!(lines.len() >= 3, "{lines:?}");
+    for line in &lines {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "not a JSON log line: {line}"
+        );
+    }
+    let all = format!("{}\n{stderr}", lines.join("\n"));
+    assert!(
+        all.contains("refresh token reused"),
+        "security events are logged"
+    );
+    for secret in
+        canaries
+            .iter()
+            .map(|s| s.to_string())
+            .chain([token, refresh, "admin-password-1".into()])
+    {
+        assert!(!all.contains(&secret), "the log contains {secret}");
+    }
+}
