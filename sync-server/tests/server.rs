@@ -1165,3 +1165,49 @@ async fn the_real_binary_logs_json_without_secrets_or_personal_data() {
         assert!(!all.contains(&secret), "the log contains {secret}");
     }
 }
+
+#[tokio::test]
+async fn the_database_enforces_the_plans_patient_limit() {
+    let (database, url) = fresh().await;
+    let t = tenant(&database.pool, "oscar").await;
+    let admin = db::connect(&url).await.unwrap();
+    admin
+        .execute(
+            "UPDATE tenants SET max_patients = 2 WHERE id = $1",
+            &[&t.tenant_id],
+        )
+        .await
+        .unwrap();
+    patient(&database.pool, t.tenant_id, 1).await;
+    patient(&database.pool, t.tenant_id, 2).await;
+    let mut client = database.pool.get().await.unwrap();
+    let tx = db::tenant_tx(&mut client, t.tenant_id).await.unwrap();
+    let err = tx
+        .execute(
+            "INSERT INTO patients (tenant_id, id, patient_number, number_seq, first_name, last_name, date_of_birth, created_at, updated_at)
+             VALUES ($1, $2, 'P0000031', 3, 'Third', 'Patient', '2000-01-01', now(), now())",
+            &[&t.tenant_id, &Uuid::now_v7()],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        db::describe(&err).contains("patient limit"),
+        "{}",
+        db::describe(&err)
+    );
+    drop(tx);
+    let counted: i64 = admin
+        .query_one(
+            "SELECT patient_count FROM tenants WHERE id = $1",
+            &[&t.tenant_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(counted, 2);
+    // Another tenant is not affected by this one's limit.
+    let other = tenant(&database.pool, "papa").await;
+    patient(&database.pool, other.tenant_id, 1).await;
+    drop(client);
+    database.pool.close();
+}
