@@ -178,12 +178,50 @@ pub async fn login(
     Ok(pair)
 }
 
-/// Starts multi-factor sign-in for the signed-in user: a new secret waits
-/// until its first code is confirmed.
+/// Starts (or replaces) multi-factor sign-in for the signed-in user, who
+/// proves it again with the password and, if it is already on, the current
+/// code. The new secret waits until its first code is confirmed.
 pub async fn mfa_setup(
     pool: &Pool,
     user: &AuthUser,
+    password: Password,
+    code: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<clinic_core::api::MfaSetup, ServerError> {
+    {
+        let mut client = pool.get().await.map_err(pool_err)?;
+        let tx = tenant_tx(&mut client, user.tenant_id).await?;
+        let row = tx
+            .query_one("SELECT password_hash, mfa_secret, mfa_last_step FROM users WHERE id = $1 FOR UPDATE", &[&user.user_id])
+            .await
+            .map_err(map_db)?;
+        let (hash, current, last): (String, Option<String>, Option<i64>) =
+            (row.get(0), row.get(1), row.get(2));
+        let refused = || {
+            ServerError::from(ClinicError::new(
+                ErrorCode::InvalidCredentials,
+                "Confirm with your password (and current code) to change multi-factor sign-in.",
+            ))
+        };
+        if !verify_blocking(password, Some(hash)).await {
+            return Err(refused());
+        }
+        if let Some(secret) = current
+            .as_deref()
+            .and_then(clinic_core::totp::base32_decode)
+        {
+            let step = code
+                .and_then(|c| clinic_core::totp::verify(&secret, c, now.timestamp(), last))
+                .ok_or_else(refused)?;
+            tx.execute(
+                "UPDATE users SET mfa_last_step = $2 WHERE id = $1",
+                &[&user.user_id, &step],
+            )
+            .await
+            .map_err(map_db)?;
+        }
+        tx.commit().await.map_err(map_db)?;
+    }
     let mut secret = [0u8; 20];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let secret = clinic_core::totp::base32_encode(&secret);
@@ -259,7 +297,7 @@ pub async fn refresh(
         .query_opt(
             "SELECT r.id, r.user_id, r.family_id, r.expires_at, r.revoked_at, u.status, u.token_version
              FROM refresh_tokens r JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
-             WHERE r.token_hash = $1 FOR UPDATE OF r",
+             WHERE r.token_hash = $1 FOR UPDATE OF r, u",
             &[&tokens::hash_secret(token)],
         )
         .await
@@ -334,6 +372,19 @@ pub struct AuthUser {
 impl AuthUser {
     pub fn require(&self, module: Module, action: Action) -> Result<(), ServerError> {
         self.permissions.require(module, action).map_err(Into::into)
+    }
+
+    /// Devices will receive every record of the tenant, clinical ones
+    /// included: only an administrator with access to everything manages them.
+    pub fn require_full_admin(&self) -> Result<(), ServerError> {
+        if self.permissions.is_full_admin() {
+            Ok(())
+        } else {
+            Err(ClinicError::forbidden(
+                "Only an administrator with access to all records may manage workstations.",
+            )
+            .into())
+        }
     }
 }
 
@@ -447,10 +498,14 @@ pub async fn add_user(
         .map_err(pool_err)??;
     let mut client = pool.get().await.map_err(pool_err)?;
     let tx = tenant_tx(&mut client, actor.tenant_id).await?;
-    // The tenant row is locked so two concurrent additions cannot both squeeze under the limit.
+    // The tenant's feed-head row is the tenant's lock: two concurrent
+    // additions cannot both squeeze under the limit.
+    tx.execute("SELECT 1 FROM feed_heads FOR UPDATE", &[])
+        .await
+        .map_err(map_db)?;
     let limit: i32 = tx
         .query_one(
-            "SELECT max_users FROM tenants WHERE id = $1 FOR UPDATE",
+            "SELECT max_users FROM tenants WHERE id = $1",
             &[&actor.tenant_id],
         )
         .await

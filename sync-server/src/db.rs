@@ -28,13 +28,9 @@ fn db_err(e: tokio_postgres::Error) -> ServerError {
 
 /// PostgreSQL's own message (tokio-postgres displays only "db error").
 pub fn describe(e: &tokio_postgres::Error) -> String {
+    // PostgreSQL's DETAIL can quote row values (patient data): never included.
     match e.as_db_error() {
-        Some(d) => format!(
-            "{} ({}){}",
-            d.message(),
-            d.code().code(),
-            d.detail().map(|x| format!(": {x}")).unwrap_or_default()
-        ),
+        Some(d) => format!("{} ({})", d.message(), d.code().code()),
         None => e.to_string(),
     }
 }
@@ -68,8 +64,7 @@ pub async fn ensure_roles(
         }
     };
     // Role names are fixed identifiers; the password is hex, so both are safe to inline.
-    admin
-        .batch_execute(&format!(
+    let sql = format!(
             "DO $$ BEGIN
                IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
                  CREATE ROLE {OWNER_ROLE} NOLOGIN;
@@ -80,9 +75,25 @@ pub async fn ensure_roles(
              END $$;
              ALTER ROLE {APP_ROLE} WITH LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE PASSWORD '{password}';
              GRANT {OWNER_ROLE} TO CURRENT_USER;"
-        ))
-        .await
-        .map_err(db_err)?;
+        );
+    // Roles are cluster-wide: two servers (or test runs) starting at once can
+    // collide on the catalog row ("tuple concurrently updated"); try again.
+    let mut attempt = 0;
+    loop {
+        match admin.batch_execute(&sql).await {
+            Ok(()) => break,
+            Err(e)
+                if attempt < 10
+                    && (e.code() == Some(&tokio_postgres::error::SqlState::INTERNAL_ERROR)
+                        || e.code()
+                            == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)) =>
+            {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+            }
+            Err(e) => return Err(db_err(e)),
+        }
+    }
     Ok(password)
 }
 
@@ -132,17 +143,24 @@ pub async fn migrate(admin: &mut tokio_postgres::Client) -> Result<usize, Server
 pub async fn check_runtime_role(app: &tokio_postgres::Client) -> Result<(), ServerError> {
     let row = app
         .query_one(
-            "SELECT r.rolsuper, r.rolbypassrls,
-                    (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid AND c.relnamespace = 'public'::regnamespace)
-             FROM pg_roles r WHERE r.rolname = current_user",
+            &format!(
+                "SELECT r.rolsuper, r.rolbypassrls,
+                        (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid AND c.relnamespace = 'public'::regnamespace),
+                        pg_has_role(current_user, '{OWNER_ROLE}', 'MEMBER'),
+                        (SELECT count(*) FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+                           AND (has_table_privilege(current_user, c.oid, 'DELETE')
+                             OR has_table_privilege(current_user, c.oid, 'TRUNCATE')))
+                 FROM pg_roles r WHERE r.rolname = current_user"
+            ),
             &[],
         )
         .await
         .map_err(db_err)?;
-    let (superuser, bypass, owned): (bool, bool, i64) = (row.get(0), row.get(1), row.get(2));
-    if superuser || bypass || owned > 0 {
+    let (superuser, bypass, owned, owner_member, deletable): (bool, bool, i64, bool, i64) =
+        (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+    if superuser || bypass || owned > 0 || owner_member || deletable > 0 {
         return Err(ServerError::Startup(format!(
-            "refusing to run: the database role is superuser={superuser}, bypassrls={bypass}, owns {owned} relations; the server must run as a role that owns nothing and cannot bypass row-level security"
+            "refusing to run: the database role is superuser={superuser}, bypassrls={bypass}, owns {owned} relations, member of the owner role={owner_member}, may delete from {deletable} tables; the server must run as a role that owns nothing, cannot bypass row-level security and cannot delete"
         )));
     }
     Ok(())
@@ -194,6 +212,18 @@ pub async fn tenant_tx<'a>(
     Ok(tx)
 }
 
+/// Database errors caused by what a client sent (text the database cannot
+/// store, values beyond its limits) are the client's 422, not a 500.
 pub(crate) fn map_db(e: tokio_postgres::Error) -> ServerError {
+    let client_data = e
+        .code()
+        .is_some_and(|c| c.code().starts_with("22") || c.code() == "54000");
+    if client_data {
+        return clinic_core::ClinicError::new(
+            clinic_core::ErrorCode::Validation,
+            "The request contains text the server cannot store (control characters, or too long).",
+        )
+        .into();
+    }
     db_err(e)
 }

@@ -7,7 +7,6 @@ use crate::tokens;
 use crate::ServerError;
 use chrono::{DateTime, Utc};
 use clinic_core::api::{DeviceIdentity, DeviceView, EnrollRequest, Enrollment};
-use clinic_core::permissions::{Action, Module};
 use clinic_core::{ClinicError, ErrorCode, FieldError};
 use deadpool_postgres::Pool;
 use uuid::Uuid;
@@ -22,7 +21,7 @@ pub async fn enroll(
     req: EnrollRequest,
     now: DateTime<Utc>,
 ) -> Result<Enrollment, ServerError> {
-    actor.require(Module::Admin, Action::Create)?;
+    actor.require_full_admin()?;
     let name = req.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ClinicError::validation(vec![FieldError {
@@ -125,7 +124,7 @@ pub async fn lease_block(
 }
 
 pub async fn list(pool: &Pool, actor: &AuthUser) -> Result<Vec<DeviceView>, ServerError> {
-    actor.require(Module::Admin, Action::View)?;
+    actor.require_full_admin()?;
     let mut client = pool.get().await.map_err(pool_err)?;
     let tx = tenant_tx(&mut client, actor.tenant_id).await?;
     let rows = tx
@@ -153,7 +152,7 @@ pub async fn revoke(
     device: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
-    actor.require(Module::Admin, Action::Edit)?;
+    actor.require_full_admin()?;
     let mut client = pool.get().await.map_err(pool_err)?;
     let tx = tenant_tx(&mut client, actor.tenant_id).await?;
     let n = tx

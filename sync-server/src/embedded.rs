@@ -131,7 +131,16 @@ impl EmbeddedPostgres {
                     .ok()
                     .and_then(|t| serde_json::from_str::<Pointer>(&t).ok())
                 {
-                    Some(p) => p.cluster_dir,
+                    // The pointer names a folder that gets chowned and
+                    // started as postgres: accept only our own kind of path.
+                    Some(p) if is_cluster_path(&p.cluster_dir) => p.cluster_dir,
+                    Some(p) => {
+                        return Err(ServerError::Startup(format!(
+                            "{} names {}, which is not a clinic-sync cluster folder",
+                            pointer.display(),
+                            p.cluster_dir.display()
+                        )))
+                    }
                     None => {
                         let mut id = [0u8; 8];
                         rand::rngs::OsRng.fill_bytes(&mut id);
@@ -208,7 +217,7 @@ impl EmbeddedPostgres {
         }
         // initdb reads the superuser password from a file the cluster's user can read.
         let pwfile = self.cluster_dir.with_extension("pwfile");
-        std::fs::write(&pwfile, &password).map_err(|e| ServerError::Startup(e.to_string()))?;
+        write_secret(&pwfile, &password)?;
         if let Some(user) = self.run_as {
             let parent = self.cluster_dir.parent().unwrap_or(Path::new("/"));
             let mut chown = Command::new("chown");
@@ -237,10 +246,6 @@ impl EmbeddedPostgres {
     /// restarted the same cluster by then.
     fn spawn_watchdog(&self) {
         let pg_ctl = self.bin_dir.join("pg_ctl");
-        let prefix = self
-            .run_as
-            .map(|u| format!("runuser -u {u} -- "))
-            .unwrap_or_default();
         let pid_file = self.cluster_dir.join("postmaster.pid");
         let postmaster = std::fs::read_to_string(&pid_file)
             .ok()
@@ -250,22 +255,26 @@ impl EmbeddedPostgres {
             tracing::warn!("no postmaster.pid after start; the cluster will not be stopped automatically if this process dies");
             return;
         }
-        let cleanup = match &self.ephemeral_dirs {
-            Some((cluster, data)) => {
-                format!("; rm -rf '{}' '{}'", cluster.display(), data.display())
-            }
-            None => String::new(),
+        // Values travel as positional arguments, never spliced into the
+        // script, so no path or name can inject shell code.
+        let (cleanup_cluster, cleanup_data) = match &self.ephemeral_dirs {
+            Some((cluster, data)) => (cluster.display().to_string(), data.display().to_string()),
+            None => (String::new(), String::new()),
         };
-        let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
-             [ \"$(head -n 1 '{pidfile}' 2>/dev/null)\" = '{postmaster}' ] && {prefix}'{ctl}' -D '{dir}' -m fast -w stop >/dev/null 2>&1{cleanup}",
-            pid = std::process::id(),
-            pidfile = pid_file.display(),
-            ctl = pg_ctl.display(),
-            dir = self.cluster_dir.display()
-        );
+        let run_as = self.run_as.unwrap_or("");
+        let script = r#"while kill -0 "$1" 2>/dev/null; do sleep 0.5; done
+if [ "$(head -n 1 "$2" 2>/dev/null)" = "$3" ]; then
+  if [ -n "$6" ]; then runuser -u "$6" -- "$4" -D "$5" -m fast -w stop; else "$4" -D "$5" -m fast -w stop; fi >/dev/null 2>&1
+fi
+if [ -n "$7" ]; then rm -rf -- "$7" "$8"; fi"#;
+        let pid = std::process::id().to_string();
         let _ = Command::new("sh")
-            .args(["-c", &script])
+            .args(["-c", script, "clinic-pg-watchdog", &pid])
+            .arg(&pid_file)
+            .arg(&postmaster)
+            .arg(&pg_ctl)
+            .arg(&self.cluster_dir)
+            .args([run_as, &cleanup_cluster, &cleanup_data])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -292,6 +301,15 @@ impl EmbeddedPostgres {
             .args(["-m", "fast", "-w", "stop"]);
         self.run(stop, "pg_ctl stop").map(|_| ())
     }
+}
+
+/// `/var/lib/postgresql/clinic-sync/<16 hex digits>`, the only place a
+/// root-run server keeps clusters.
+fn is_cluster_path(p: &Path) -> bool {
+    p.parent() == Some(Path::new("/var/lib/postgresql/clinic-sync"))
+        && p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.len() == 16 && n.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Writes a secret file readable by this user only.

@@ -116,13 +116,22 @@ pub async fn refresh(
 }
 
 /// Starts multi-factor sign-in for the signed-in user.
-#[utoipa::path(post, path = "/v1/auth/mfa/setup", tag = "auth", security(("bearer" = [])),
+#[utoipa::path(post, path = "/v1/auth/mfa/setup", tag = "auth", request_body = MfaSetupRequest, security(("bearer" = [])),
     responses((status = 200, body = MfaSetup), (status = 401, body = ErrorBody)))]
 pub async fn mfa_setup(
     State(s): State<AppState>,
     user: AuthUser,
+    Body(r): Body<MfaSetupRequest>,
 ) -> Result<Json<MfaSetup>, ServerError> {
-    accounts::mfa_setup(&s.pool, &user).await.map(Json)
+    accounts::mfa_setup(
+        &s.pool,
+        &user,
+        Password::new(r.password),
+        r.code.as_deref(),
+        chrono::Utc::now(),
+    )
+    .await
+    .map(Json)
 }
 
 /// Turns multi-factor sign-in on with the authenticator's first code.

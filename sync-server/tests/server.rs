@@ -905,10 +905,26 @@ async fn multi_factor_sign_in_needs_the_current_code_once() {
         409,
         "no set-up yet"
     );
-    let (s, setup) = api
-        .call("POST", "/v1/auth/mfa/setup", Some(&admin), None)
+    // A stolen access token alone cannot (re)configure multi-factor sign-in.
+    let setup_with = |password: &'static str| serde_json::json!({ "password": password });
+    let (s, _) = api
+        .call(
+            "POST",
+            "/v1/auth/mfa/setup",
+            Some(&admin),
+            Some(setup_with("wrong-password")),
+        )
         .await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 401);
+    let (s, setup) = api
+        .call(
+            "POST",
+            "/v1/auth/mfa/setup",
+            Some(&admin),
+            Some(setup_with("admin-password-1")),
+        )
+        .await;
+    assert_eq!(s, 200, "{setup}");
     assert!(setup["otpauth_uri"]
         .as_str()
         .unwrap()
@@ -965,6 +981,16 @@ async fn multi_factor_sign_in_needs_the_current_code_once() {
         401,
         "a code works once"
     );
+    // Once on, replacing it needs the password and a current code too.
+    let (s, _) = api
+        .call(
+            "POST",
+            "/v1/auth/mfa/setup",
+            Some(&admin),
+            Some(setup_with("admin-password-1")),
+        )
+        .await;
+    assert_eq!(s, 401, "the current code is required");
     api.stop();
 }
 
@@ -1208,6 +1234,28 @@ async fn the_database_enforces_the_plans_patient_limit() {
     // Another tenant is not affected by this one's limit.
     let other = tenant(&database.pool, "papa").await;
     patient(&database.pool, other.tenant_id, 1).await;
+    drop(client);
+    database.pool.close();
+}
+
+#[tokio::test]
+async fn the_runtime_role_cannot_rewrite_plans_audit_or_feed() {
+    let (database, _) = fresh().await;
+    let t = tenant(&database.pool, "quebec").await;
+    let mut client = database.pool.get().await.unwrap();
+    for sql in [
+        "UPDATE tenants SET max_patients = 999999",
+        "UPDATE audit_events SET action = 'x'",
+        "UPDATE change_feed SET data = '{}'",
+    ] {
+        let tx = db::tenant_tx(&mut client, t.tenant_id).await.unwrap();
+        let err = tx.execute(sql, &[]).await.unwrap_err();
+        assert!(
+            db::describe(&err).contains("permission denied"),
+            "{sql}: {}",
+            db::describe(&err)
+        );
+    }
     drop(client);
     database.pool.close();
 }

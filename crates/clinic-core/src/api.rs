@@ -18,6 +18,18 @@ pub struct LoginRequest {
     pub totp: Option<String>,
 }
 
+/// Re-authentication for starting (or replacing) multi-factor sign-in: a
+/// stolen access token alone must not be enough to swap the authenticator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MfaSetupRequest {
+    pub password: String,
+    /// The current authenticator code, when multi-factor sign-in is already on.
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
 /// Starts multi-factor sign-in: add the secret to an authenticator app,
 /// then confirm with its first code.
 #[derive(Debug, Clone, Serialize, Deserialize)]
