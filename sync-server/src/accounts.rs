@@ -23,10 +23,6 @@ fn unauthorized() -> ServerError {
     .into()
 }
 
-fn pool_err(e: impl std::fmt::Display) -> ServerError {
-    ServerError::Database(e.to_string())
-}
-
 /// Verifies a password off the async runtime (Argon2id is deliberately slow).
 async fn verify_blocking(password: Password, hash: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
@@ -87,7 +83,7 @@ pub async fn login(
     totp: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<TokenPair, ServerError> {
-    let mut client = pool.get().await.map_err(pool_err)?;
+    let mut client = crate::db::conn(pool).await?;
     let tenant: Option<Uuid> = client
         .query_one(
             "SELECT tenant_id_for_slug($1)",
@@ -189,7 +185,7 @@ pub async fn mfa_setup(
     now: DateTime<Utc>,
 ) -> Result<clinic_core::api::MfaSetup, ServerError> {
     {
-        let mut client = pool.get().await.map_err(pool_err)?;
+        let mut client = crate::db::conn(pool).await?;
         let tx = tenant_tx(&mut client, user.tenant_id).await?;
         let row = tx
             .query_one("SELECT password_hash, mfa_secret, mfa_last_step FROM users WHERE id = $1 FOR UPDATE", &[&user.user_id])
@@ -225,7 +221,7 @@ pub async fn mfa_setup(
     let mut secret = [0u8; 20];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let secret = clinic_core::totp::base32_encode(&secret);
-    let mut client = pool.get().await.map_err(pool_err)?;
+    let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, user.tenant_id).await?;
     let row = tx
         .query_one("UPDATE users SET mfa_pending_secret = $2 WHERE id = $1 RETURNING email, (SELECT slug FROM tenants)", &[&user.user_id, &secret])
@@ -247,7 +243,7 @@ pub async fn mfa_confirm(
     code: &str,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
-    let mut client = pool.get().await.map_err(pool_err)?;
+    let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, user.tenant_id).await?;
     let pending: Option<String> = tx
         .query_one(
@@ -291,7 +287,7 @@ pub async fn refresh(
     now: DateTime<Utc>,
 ) -> Result<TokenPair, ServerError> {
     let tenant = tokens::refresh_token_tenant(token).ok_or_else(unauthorized)?;
-    let mut client = pool.get().await.map_err(pool_err)?;
+    let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     let row = tx
         .query_opt(
@@ -350,7 +346,7 @@ pub async fn logout(pool: &Pool, token: &str, now: DateTime<Utc>) -> Result<(), 
     let Some(tenant) = tokens::refresh_token_tenant(token) else {
         return Ok(());
     };
-    let mut client = pool.get().await.map_err(pool_err)?;
+    let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     tx.execute(
         "UPDATE refresh_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
@@ -420,7 +416,7 @@ pub async fn authenticate(
             "Sign in again: the access token is missing, expired or invalid.",
         ))
     })?;
-    let mut client = pool.get().await.map_err(pool_err)?;
+    let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, claims.t).await?;
     let row = tx
         .query_opt(
@@ -455,7 +451,7 @@ pub async fn logout_everywhere(
     user: &AuthUser,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
-    let mut client = pool.get().await.map_err(pool_err)?;
+    let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, user.tenant_id).await?;
     tx.execute(
         "UPDATE users SET token_version = token_version + 1 WHERE id = $1",
@@ -495,8 +491,8 @@ pub async fn add_user(
     rand::rngs::OsRng.fill_bytes(&mut salt);
     let hash = tokio::task::spawn_blocking(move || hash_password(&password, &salt))
         .await
-        .map_err(pool_err)??;
-    let mut client = pool.get().await.map_err(pool_err)?;
+        .map_err(|e| ServerError::Database(e.to_string()))??;
+    let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, actor.tenant_id).await?;
     // The tenant's feed-head row is the tenant's lock: two concurrent
     // additions cannot both squeeze under the limit.

@@ -166,7 +166,7 @@ pub async fn check_runtime_role(app: &tokio_postgres::Client) -> Result<(), Serv
     Ok(())
 }
 
-/// A pool of runtime-role connections.
+/// A pool of runtime-role connections (waits at most five seconds).
 pub fn app_pool(url: &str, size: usize) -> Result<Pool, ServerError> {
     let cfg: tokio_postgres::Config = url.parse().map_err(db_err)?;
     let mgr = Manager::from_config(
@@ -178,8 +178,19 @@ pub fn app_pool(url: &str, size: usize) -> Result<Pool, ServerError> {
     );
     Pool::builder(mgr)
         .max_size(size)
+        .wait_timeout(Some(std::time::Duration::from_secs(5)))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
         .build()
         .map_err(|e| ServerError::Startup(e.to_string()))
+}
+
+/// A connection from the pool; a pool that stays exhausted for five seconds
+/// is "busy" (503) rather than a request left hanging.
+pub async fn conn(pool: &Pool) -> Result<deadpool_postgres::Client, ServerError> {
+    pool.get().await.map_err(|e| match e {
+        deadpool_postgres::PoolError::Timeout(_) => ServerError::Busy,
+        other => ServerError::Database(other.to_string()),
+    })
 }
 
 /// Runtime-role connection string for the same server as `admin_url`.

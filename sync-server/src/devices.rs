@@ -11,10 +11,6 @@ use clinic_core::{ClinicError, ErrorCode, FieldError};
 use deadpool_postgres::Pool;
 use uuid::Uuid;
 
-fn pool_err(e: impl std::fmt::Display) -> ServerError {
-    ServerError::Database(e.to_string())
-}
-
 pub async fn enroll(
     pool: &Pool,
     actor: &AuthUser,
@@ -30,7 +26,7 @@ pub async fn enroll(
         }])
         .into());
     }
-    let mut client = pool.get().await.map_err(pool_err)?;
+    let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, actor.tenant_id).await?;
     let site = match req.site_id {
         Some(id) => tx.query_opt("SELECT id, name, timezone FROM sites WHERE id = $1 AND deleted_at IS NULL", &[&id]).await,
@@ -125,7 +121,7 @@ pub async fn lease_block(
 
 pub async fn list(pool: &Pool, actor: &AuthUser) -> Result<Vec<DeviceView>, ServerError> {
     actor.require_full_admin()?;
-    let mut client = pool.get().await.map_err(pool_err)?;
+    let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, actor.tenant_id).await?;
     let rows = tx
         .query("SELECT id, name, site_id, enrolled_by, enrolled_at, revoked_at, last_seen_at FROM devices ORDER BY enrolled_at, id", &[])
@@ -153,7 +149,7 @@ pub async fn revoke(
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
     actor.require_full_admin()?;
-    let mut client = pool.get().await.map_err(pool_err)?;
+    let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, actor.tenant_id).await?;
     let n = tx
         .execute(
@@ -183,7 +179,7 @@ pub async fn identify(
         ))
     };
     let (tenant, device) = tokens::device_credential_ids(credential).ok_or_else(refused)?;
-    let mut client = pool.get().await.map_err(pool_err)?;
+    let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     let row = tx
         .query_opt(

@@ -35,13 +35,13 @@ pub struct EmbeddedPostgres {
     ephemeral_dirs: Option<(PathBuf, PathBuf)>,
 }
 
+/// Whether this process runs as root (the effective user id, not `$USER`).
 fn is_root() -> bool {
-    std::env::var("USER").map(|u| u == "root").unwrap_or(false)
-        || Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| o.stdout.starts_with(b"0\n"))
-            .unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
 }
 
 /// The directory holding pg_ctl: `CLINIC_PG_BIN`, `pg_config --bindir`, or

@@ -40,6 +40,8 @@ pub enum ServerError {
     Startup(String),
     #[error("request body too large")]
     TooLarge,
+    #[error("no database connection free")]
+    Busy,
 }
 
 impl ServerError {
@@ -59,6 +61,13 @@ impl ServerError {
                 };
                 (status, e.clone())
             }
+            ServerError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ClinicError::new(
+                    ErrorCode::Unreachable,
+                    "The server is busy; try again in a moment.",
+                ),
+            ),
             ServerError::TooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 ClinicError::new(
@@ -210,11 +219,7 @@ pub fn router(state: AppState) -> Router {
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, description = "the server and its database answer"), (status = 500, body = clinic_core::api::ErrorBody)))]
 async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ServerError> {
-    let client = state
-        .pool
-        .get()
-        .await
-        .map_err(|e| ServerError::Database(e.to_string()))?;
+    let client = db::conn(&state.pool).await?;
     client
         .query_one("SELECT 1", &[])
         .await

@@ -124,10 +124,7 @@ pub async fn create_tenant(
     rand::rngs::OsRng.fill_bytes(&mut salt);
     let hash = hash_password(&t.admin_password, &salt)?;
     let (tenant_id, admin_id, site_id) = (new_id(), new_id(), new_id());
-    let mut client = pool
-        .get()
-        .await
-        .map_err(|e| ServerError::Database(e.to_string()))?;
+    let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, tenant_id).await?;
     let inserted = tx
         .execute(

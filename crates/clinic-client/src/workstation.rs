@@ -256,7 +256,11 @@ impl Workstation {
         let email = normalize_email("email", email)?;
         let server = clinic_sync::ServerClient::new(server_url)?;
         let pair = server.login(tenant_slug, &email, password.expose_for_transport(), totp)?;
-        let enrollment = server.enroll(&pair.access_token, device_name)?;
+        let enrollment = server.enroll(&pair.access_token, device_name);
+        // The administrator's server session was only for enrolling: end it
+        // either way (best effort: the enrolment itself is what matters).
+        let _ = server.logout(&pair.refresh_token);
+        let enrollment = enrollment?;
         let hash = hash_password(password)?;
         let now = clock.now();
         let e = enrollment.clone();

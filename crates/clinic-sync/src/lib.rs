@@ -103,6 +103,35 @@ impl ServerClient {
         )
     }
 
+    /// Revokes a refresh token (signing out of the server).
+    pub fn logout(&self, refresh_token: &str) -> ClinicResult<()> {
+        let res = self
+            .http
+            .post(format!("{}/v1/auth/logout", self.base))
+            .json(&clinic_core::api::RefreshRequest {
+                refresh_token: refresh_token.into(),
+            })
+            .send()
+            .map_err(|e| {
+                ClinicError::new(
+                    ErrorCode::Unreachable,
+                    format!(
+                        "The sync server at {} cannot be reached ({}).",
+                        self.base,
+                        e.without_url()
+                    ),
+                )
+            })?;
+        if res.status().is_success() {
+            Ok(())
+        } else {
+            Err(ClinicError::internal(format!(
+                "the server answered {} to sign-out",
+                res.status()
+            )))
+        }
+    }
+
     /// Who the server thinks this device is (refused once it is revoked).
     pub fn whoami(&self, device_credential: &str) -> ClinicResult<DeviceIdentity> {
         self.send(
