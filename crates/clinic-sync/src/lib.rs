@@ -32,17 +32,20 @@ impl ServerClient {
         Ok(Self { base, http })
     }
 
+    /// The error for a server that could not be reached (the workstation is offline).
+    fn unreachable(&self, e: reqwest::Error) -> ClinicError {
+        ClinicError::new(
+            ErrorCode::Unreachable,
+            format!(
+                "The sync server at {} cannot be reached ({}).",
+                self.base,
+                e.without_url()
+            ),
+        )
+    }
+
     fn send<T: DeserializeOwned>(&self, req: reqwest::blocking::RequestBuilder) -> ClinicResult<T> {
-        let res = req.send().map_err(|e| {
-            ClinicError::new(
-                ErrorCode::Unreachable,
-                format!(
-                    "The sync server at {} cannot be reached ({}).",
-                    self.base,
-                    e.without_url()
-                ),
-            )
-        })?;
+        let res = req.send().map_err(|e| self.unreachable(e))?;
         let status = res.status();
         let text = res
             .text()
@@ -112,16 +115,7 @@ impl ServerClient {
                 refresh_token: refresh_token.into(),
             })
             .send()
-            .map_err(|e| {
-                ClinicError::new(
-                    ErrorCode::Unreachable,
-                    format!(
-                        "The sync server at {} cannot be reached ({}).",
-                        self.base,
-                        e.without_url()
-                    ),
-                )
-            })?;
+            .map_err(|e| self.unreachable(e))?;
         if res.status().is_success() {
             Ok(())
         } else {

@@ -258,16 +258,20 @@ enum KeyCmd {
     LinkKeychain,
 }
 
-fn parse_size(s: &str) -> Result<DemoSize, String> {
-    DemoSize::parse(s).ok_or_else(|| "size must be S, L or XL".into())
+fn parse_size(s: &str) -> ClinicResult<DemoSize> {
+    DemoSize::parse(s).ok_or_else(|| field_error("size", "must be S, L or XL"))
 }
-fn parse_date(s: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("'{s}' is not a date in the form YYYY-MM-DD"))
+fn parse_date(s: &str) -> ClinicResult<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        field_error(
+            "date",
+            format!("'{s}' is not a date in the form YYYY-MM-DD"),
+        )
+    })
 }
-fn parse_sex(s: &str) -> Result<SexAtBirth, String> {
+fn parse_sex(s: &str) -> ClinicResult<SexAtBirth> {
     serde_json::from_value(serde_json::Value::String(s.to_lowercase()))
-        .map_err(|_| "use female, male, intersex or unknown".into())
+        .map_err(|_| field_error("sex", "use female, male, intersex or unknown"))
 }
 
 fn field_error(field: &str, message: impl Into<String>) -> ClinicError {
