@@ -5,7 +5,7 @@ use crate::tokens::{self, AccessClaims, SigningKey};
 use crate::ServerError;
 use chrono::{DateTime, Duration, Utc};
 use clinic_core::api::{NewUserRequest, TokenPair, UserView};
-use clinic_core::auth::{hash_password, verify_password, Password};
+use clinic_core::auth::{hash_password, Password};
 use clinic_core::permissions::{Action, Module, PermissionMatrix};
 use clinic_core::{ClinicError, ErrorCode, FieldError};
 use deadpool_postgres::{Pool, Transaction};
@@ -23,16 +23,11 @@ fn unauthorized() -> ServerError {
     .into()
 }
 
-/// Verifies a password off the async runtime (Argon2id is deliberately slow).
+/// Verifies a password off the async runtime (Argon2id is deliberately
+/// slow); an unknown account (`None`) costs the same and fails.
 async fn verify_blocking(password: Password, hash: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
-        // An unknown account still pays for one verification (no timing oracle).
-        static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let dummy = DUMMY.get_or_init(|| {
-            hash_password(&Password::new("not-a-password".into()), &[7; 16]).unwrap_or_default()
-        });
-        let ok = verify_password(&password, hash.as_deref().unwrap_or(dummy));
-        ok && hash.is_some()
+        clinic_core::auth::verify_or_burn(&password, hash.as_deref())
     })
     .await
     .unwrap_or(false)

@@ -3,7 +3,7 @@
 //! only convert arguments and call these. Each use-case checks permissions
 //! itself and writes its state change and its audit event in one transaction.
 
-use crate::auth::{burn_verification, hash_password, verify_password, Password};
+use crate::auth::{hash_password, verify_or_burn, verify_password, Password};
 use crate::clock::Clock;
 use chrono::{DateTime, Duration, Utc};
 use clinic_core::audit::{AuditEntry, AuditEvent, ChainBreak};
@@ -97,7 +97,7 @@ fn normalize_email(field: &str, email: &str) -> ClinicResult<String> {
     validate_email(&e).map_err(|m| {
         ClinicError::validation(vec![FieldError {
             field: field.into(),
-            message: m,
+            message: m.into(),
         }])
     })?;
     Ok(e)
@@ -501,7 +501,7 @@ impl Workstation {
             )
         };
         let Some(creds) = creds else {
-            burn_verification(password);
+            verify_or_burn(password, None);
             return refuse(store, None, "unknown_user", None, bad());
         };
         if let Some(until) = creds.locked_until.filter(|u| *u > now) {
@@ -512,7 +512,7 @@ impl Workstation {
             ));
         }
         if creds.status != "active" {
-            burn_verification(password);
+            verify_or_burn(password, None);
             return refuse(
                 store,
                 Some(creds.user_id),
@@ -890,17 +890,16 @@ impl Workstation {
             s.permissions.require_flag(f)?;
         }
         let mut details = current.details.clone();
-        let changed = patch.apply_to(&mut details);
+        patch.apply_to(&mut details);
         let mut add = patch.add.clone();
         let today = now.date_naive();
         merge_validation(
             validate_details(&mut details, today),
             validate_new_lists(&mut add, today),
         )?;
-        let changed: Vec<&str> = changed_fields(&current.details, &details)
-            .into_iter()
-            .filter(|f| changed.contains(f))
-            .collect();
+        // Compared after validation, so a value that only normalises back to
+        // what was stored ("gb" → "GB") is not a change.
+        let changed = changed_fields(&current.details, &details);
         if !patch.remove_ids.is_empty() {
             let removable: Vec<Uuid> = current
                 .lists
@@ -1044,7 +1043,7 @@ impl Workstation {
     /// points at the survivor. Both records' audit trails note the merge.
     pub fn merge_patients(&mut self, keep: Uuid, duplicate: Uuid) -> ClinicResult<Patient> {
         let (s, now) = self.act(Module::Patients, Action::Delete)?;
-        self.act(Module::Patients, Action::Edit)?;
+        s.permissions.require(Module::Patients, Action::Edit)?;
         for f in SensitiveFlag::ALL {
             s.permissions.require_flag(f).map_err(|_| ClinicError::forbidden("Merging records needs access to all patient information; ask an administrator."))?;
         }

@@ -64,6 +64,18 @@ pub fn verify_password(p: &Password, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| hasher().verify_password(p.bytes(), &h).is_ok())
 }
 
+/// Verifies against `phc`, or, for an account that does not exist (`None`),
+/// spends the same time on a stand-in hash and answers false, so that an
+/// unknown account cannot be told from a wrong password by timing.
+pub fn verify_or_burn(p: &Password, phc: Option<&str>) -> bool {
+    static STAND_IN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let stand_in = STAND_IN.get_or_init(|| {
+        hash_password(&Password::new("not-a-password".into()), &[7; 16]).unwrap_or_default()
+    });
+    let ok = verify_password(p, phc.unwrap_or(stand_in));
+    ok && phc.is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +90,11 @@ mod tests {
         assert!(verify_password(&p, &a) && verify_password(&p, &b));
         assert!(!verify_password(&Password::new("wrong horse".into()), &a));
         assert!(!verify_password(&p, "not a hash"));
+        assert!(verify_or_burn(&p, Some(&a)));
+        assert!(
+            !verify_or_burn(&p, None),
+            "an unknown account never signs in"
+        );
         assert_eq!(format!("{p:?}"), "Password(<redacted>)");
     }
 }

@@ -133,6 +133,30 @@ impl ClinicError {
 
 pub type ClinicResult<T> = Result<T, ClinicError>;
 
+/// What is wrong with one value, phrased for the person who typed it. The
+/// caller knows which field the value came from and names it
+/// ([`FieldErrors::add`] takes this directly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+impl From<Invalid> for String {
+    fn from(i: Invalid) -> String {
+        i.0
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Collects field errors while validating an input, then fails once with all of them.
 #[derive(Debug, Default)]
 pub struct FieldErrors(Vec<FieldError>);

@@ -1,5 +1,6 @@
 //! National identifiers and their check digits.
 
+use crate::error::Invalid;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -98,16 +99,22 @@ pub fn nhs_check_digit(first_nine: &[u32]) -> Option<u32> {
 /// Validates `raw` as an identifier of `kind` and returns its normalised form
 /// (digits only, or upper-case letters and digits for `Other`), or a message
 /// for the person who typed it.
-pub fn normalize_national_id(kind: NationalIdKind, raw: &str) -> Result<String, String> {
+pub fn normalize_national_id(kind: NationalIdKind, raw: &str) -> Result<String, Invalid> {
     let raw = raw.trim();
     if raw.is_empty() {
-        return Err("enter the identifier or leave the field empty".into());
+        return Err(Invalid::new(
+            "enter the identifier or leave the field empty",
+        ));
     }
     let label = kind.label();
-    let need_digits = |n: usize| -> Result<String, String> {
-        let d = digits_only(raw).ok_or_else(|| format!("a {label} contains only digits"))?;
+    let need_digits = |n: usize| -> Result<String, Invalid> {
+        let d =
+            digits_only(raw).ok_or_else(|| Invalid(format!("a {label} contains only digits")))?;
         if d.len() != n {
-            return Err(format!("a {label} has {n} digits (this has {})", d.len()));
+            return Err(Invalid(format!(
+                "a {label} has {n} digits (this has {})",
+                d.len()
+            )));
         }
         Ok(d)
     };
@@ -117,7 +124,9 @@ pub fn normalize_national_id(kind: NationalIdKind, raw: &str) -> Result<String, 
             let v: Vec<u32> = d.chars().filter_map(|c| c.to_digit(10)).collect();
             match nhs_check_digit(&v[..9]) {
                 Some(c) if c == v[9] => Ok(d),
-                _ => Err("this NHS number's check digit is wrong; please re-check it".into()),
+                _ => Err(Invalid::new(
+                    "this NHS number's check digit is wrong; please re-check it",
+                )),
             }
         }
         NationalIdKind::CaSin => {
@@ -125,7 +134,9 @@ pub fn normalize_national_id(kind: NationalIdKind, raw: &str) -> Result<String, 
             if luhn_valid(&d) {
                 Ok(d)
             } else {
-                Err("this SIN's check digit is wrong; please re-check it".into())
+                Err(Invalid::new(
+                    "this SIN's check digit is wrong; please re-check it",
+                ))
             }
         }
         NationalIdKind::NlBsn => {
@@ -143,41 +154,48 @@ pub fn normalize_national_id(kind: NationalIdKind, raw: &str) -> Result<String, 
             if sum % 11 == 0 && d != "000000000" {
                 Ok(d)
             } else {
-                Err("this BSN fails the eleven-test; please re-check it".into())
+                Err(Invalid::new(
+                    "this BSN fails the eleven-test; please re-check it",
+                ))
             }
         }
         NationalIdKind::SePersonnummer => {
-            let mut d = digits_only(raw).ok_or("a personnummer contains only digits")?;
+            let mut d = digits_only(raw)
+                .ok_or_else(|| Invalid::new("a personnummer contains only digits"))?;
             if d.len() == 12 {
                 d = d[2..].to_string();
             }
             if d.len() != 10 {
-                return Err(format!(
+                return Err(Invalid(format!(
                     "a personnummer has 10 digits (this has {})",
                     d.len()
-                ));
+                )));
             }
             if luhn_valid(&d) {
                 Ok(d)
             } else {
-                Err("this personnummer's check digit is wrong; please re-check it".into())
+                Err(Invalid::new(
+                    "this personnummer's check digit is wrong; please re-check it",
+                ))
             }
         }
         NationalIdKind::UsSsn => {
             let d = need_digits(9)?;
             let (area, group, serial) = (&d[0..3], &d[3..5], &d[5..9]);
             if area == "000" || area == "666" || area.starts_with('9') {
-                return Err("this SSN's first three digits are not a valid area number".into());
+                return Err(Invalid::new(
+                    "this SSN's first three digits are not a valid area number",
+                ));
             }
             if group == "00" || serial == "0000" {
-                return Err("this SSN has an all-zero group or serial".into());
+                return Err(Invalid::new("this SSN has an all-zero group or serial"));
             }
             Ok(d)
         }
         NationalIdKind::Other => {
             let v: String = raw.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
             if v.is_empty() || v.len() > 32 || !v.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err("use 1 to 32 letters and digits".into());
+                return Err(Invalid::new("use 1 to 32 letters and digits"));
             }
             Ok(v.to_ascii_uppercase())
         }

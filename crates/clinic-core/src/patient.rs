@@ -3,7 +3,7 @@
 //!
 //! Validation is pure: `today` is passed in, nothing reads the clock.
 
-use crate::error::{ClinicError, ClinicResult, FieldErrors};
+use crate::error::{ClinicError, ClinicResult, FieldErrors, Invalid};
 use crate::national_id::{normalize_national_id, NationalIdKind};
 use crate::permissions::SensitiveFlag;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -579,31 +579,35 @@ fn check_name(errs: &mut FieldErrors, field: &str, v: &str, required: bool) {
 }
 
 /// Validates a phone number as typed; returns its digits.
-pub fn validate_phone(v: &str) -> Result<String, String> {
+pub fn validate_phone(v: &str) -> Result<String, Invalid> {
     let mut digits = String::new();
     for (i, c) in v.chars().enumerate() {
         match c {
             '0'..='9' => digits.push(c),
             '+' if i == 0 => {}
             ' ' | '-' | '(' | ')' | '.' => {}
-            _ => return Err("use digits, spaces, dashes, brackets and a leading +".into()),
+            _ => {
+                return Err(Invalid::new(
+                    "use digits, spaces, dashes, brackets and a leading +",
+                ))
+            }
         }
     }
     if !(7..=15).contains(&digits.len()) {
-        return Err(format!(
+        return Err(Invalid(format!(
             "a phone number has 7 to 15 digits (this has {})",
             digits.len()
-        ));
+        )));
     }
     Ok(digits)
 }
 
-pub fn validate_email(v: &str) -> Result<(), String> {
-    let msg = "is not a valid email address (example: name@example.com)";
+pub fn validate_email(v: &str) -> Result<(), Invalid> {
+    let msg = || Invalid::new("is not a valid email address (example: name@example.com)");
     if v.len() > 254 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(msg.into());
+        return Err(msg());
     }
-    let (local, domain) = v.split_once('@').ok_or(msg)?;
+    let (local, domain) = v.split_once('@').ok_or_else(msg)?;
     if local.is_empty()
         || domain.contains('@')
         || !domain.contains('.')
@@ -611,13 +615,13 @@ pub fn validate_email(v: &str) -> Result<(), String> {
         || domain.ends_with('.')
         || domain.contains("..")
     {
-        return Err(msg.into());
+        return Err(msg());
     }
     Ok(())
 }
 
 /// Checks an exact money amount: non-negative, at most two decimals.
-pub fn validate_amount(v: &str) -> Result<(), String> {
+pub fn validate_amount(v: &str) -> Result<(), Invalid> {
     let (int, frac) = v.split_once('.').unwrap_or((v, ""));
     let ok = !int.is_empty()
         && int.len() <= 12
@@ -628,7 +632,7 @@ pub fn validate_amount(v: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err("enter an amount like 15 or 15.50".into())
+        Err(Invalid::new("enter an amount like 15 or 15.50"))
     }
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use clinic_core::audit::{
     event_hash, AuditEntry, AuditEvent, ChainBreak, ChainVerifier, GENESIS_HASH,
 };
-use clinic_core::{ClinicError, ClinicResult};
+use clinic_core::ClinicResult;
 use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;
 
@@ -147,6 +147,5 @@ impl Db<'_> {
             )
             .optional()
             .map_err(db_err)
-            .map_err(|e: ClinicError| e)
     }
 }

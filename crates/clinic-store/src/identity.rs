@@ -333,36 +333,45 @@ impl Db<'_> {
     }
 
     pub fn users(&self) -> ClinicResult<Vec<User>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT u.id, u.email, u.name, u.phone, u.status, u.last_login_at, u.created_at,
-                        (SELECT group_concat(r.key, ',') FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id)
-                 FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL ORDER BY u.email",
-            )
-            .map_err(db_err)?;
-        let rows = st
-            .query_map([self.tenant_id.to_string()], |r| {
-                Ok(User {
-                    id: parse_uuid(&r.get::<_, String>(0)?),
-                    email: r.get(1)?,
-                    name: r.get(2)?,
-                    phone: r.get(3)?,
-                    status: r.get(4)?,
-                    last_login_at: r.get::<_, Option<String>>(5)?.map(|s| parse_ts(&s)),
-                    created_at: parse_ts(&r.get::<_, String>(6)?),
-                    roles: r
-                        .get::<_, Option<String>>(7)?
-                        .map(|s| s.split(',').map(str::to_string).collect())
-                        .unwrap_or_default(),
-                })
-            })
-            .map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+        self.query_users(None)
     }
 
     pub fn user(&self, id: Uuid) -> ClinicResult<Option<User>> {
-        Ok(self.users()?.into_iter().find(|u| u.id == id))
+        Ok(self.query_users(Some(id))?.into_iter().next())
+    }
+
+    /// Live users of the tenant (or the one with `id`), by email.
+    fn query_users(&self, id: Option<Uuid>) -> ClinicResult<Vec<User>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT u.id, u.email, u.name, u.phone, u.status, u.last_login_at, u.created_at,
+                        (SELECT group_concat(r.key, ',') FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = u.id)
+                 FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND (?2 IS NULL OR u.id = ?2)
+                 ORDER BY u.email",
+            )
+            .map_err(db_err)?;
+        let rows = st
+            .query_map(
+                params![self.tenant_id.to_string(), id.map(|i| i.to_string())],
+                |r| {
+                    Ok(User {
+                        id: parse_uuid(&r.get::<_, String>(0)?),
+                        email: r.get(1)?,
+                        name: r.get(2)?,
+                        phone: r.get(3)?,
+                        status: r.get(4)?,
+                        last_login_at: r.get::<_, Option<String>>(5)?.map(|s| parse_ts(&s)),
+                        created_at: parse_ts(&r.get::<_, String>(6)?),
+                        roles: r
+                            .get::<_, Option<String>>(7)?
+                            .map(|s| s.split(',').map(str::to_string).collect())
+                            .unwrap_or_default(),
+                    })
+                },
+            )
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
     }
 
     pub fn upsert_clinician_profile(

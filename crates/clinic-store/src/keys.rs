@@ -205,14 +205,14 @@ impl Keychain {
         }
     }
 
-    fn entry(&self, account: &str) -> Result<keyring::Entry, String> {
-        keyring::Entry::new(&self.service, account).map_err(|e| e.to_string())
+    fn entry(&self, account: &str) -> ClinicResult<keyring::Entry> {
+        keyring::Entry::new(&self.service, account).map_err(keychain_unavailable)
     }
 
     pub fn get(&self, account: &str) -> KeychainLookup {
         let entry = match self.entry(account) {
             Ok(e) => e,
-            Err(e) => return KeychainLookup::Unavailable(e),
+            Err(e) => return KeychainLookup::Unavailable(e.message),
         };
         match entry.get_secret() {
             Ok(bytes) => {
@@ -236,7 +236,7 @@ impl Keychain {
     /// (login, or a headless session) creates its default collection
     /// asynchronously and refuses writes for a moment. Only init and re-link
     /// write, so the wait never slows a daily unlock.
-    pub fn set(&self, account: &str, key: &SecretKey) -> Result<(), String> {
+    pub fn set(&self, account: &str, key: &SecretKey) -> ClinicResult<()> {
         let encoded = Zeroizing::new(B64.encode(key.0));
         let entry = self.entry(account)?;
         let mut attempt = 0;
@@ -250,21 +250,29 @@ impl Keychain {
                     let _ = e;
                     std::thread::sleep(std::time::Duration::from_millis(100));
                 }
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(keychain_unavailable(e)),
             }
         }
     }
 
-    pub fn delete(&self, account: &str) -> Result<(), String> {
+    pub fn delete(&self, account: &str) -> ClinicResult<()> {
         match self.entry(account)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(keychain_unavailable(e)),
         }
     }
 
     pub fn service(&self) -> &str {
         &self.service
     }
+}
+
+/// The OS keychain failed (no Secret Service, access refused, ...).
+fn keychain_unavailable(e: keyring::Error) -> ClinicError {
+    ClinicError::new(
+        ErrorCode::KeyUnavailable,
+        format!("The OS keychain is not available ({e})."),
+    )
 }
 
 /// How to unlock a store.
@@ -322,7 +330,7 @@ impl KeyEnvelope {
     }
 
     /// Stores a fresh wrapping key in the keychain and wraps the database key with it.
-    pub fn add_keychain(&mut self, db_key: &SecretKey, kc: &Keychain) -> Result<(), String> {
+    pub fn add_keychain(&mut self, db_key: &SecretKey, kc: &Keychain) -> ClinicResult<()> {
         let kek = SecretKey::random();
         let account = self.new_account();
         kc.set(&account, &kek)?;

@@ -172,12 +172,16 @@ impl Store {
         let mut keychain_warning = None;
         if let Some(kc) = &new.keychain {
             if let Err(e) = envelope.add_keychain(&key, kc) {
-                keychain_warning = Some(format!(
-                    "The OS keychain is not usable ({e}); unlock this store with its passphrase."
-                ));
                 if new.passphrase.is_none() {
-                    return Err(ClinicError::new(ErrorCode::KeyUnavailable, format!("No OS keychain is usable here ({e}); set a passphrase with CLINIC_PASSPHRASE.")));
+                    return Err(ClinicError::new(
+                        ErrorCode::KeyUnavailable,
+                        format!("{} Set a passphrase with CLINIC_PASSPHRASE.", e.message),
+                    ));
                 }
+                keychain_warning = Some(format!(
+                    "{} Unlock this store with its passphrase.",
+                    e.message
+                ));
             }
         }
         if envelope.wraps.is_empty() {
@@ -355,12 +359,7 @@ impl Store {
         let path = Self::envelope_path(&self.dir);
         let mut envelope = KeyEnvelope::read(&path)?;
         let key = envelope.unwrap_key(unlock)?;
-        envelope.add_keychain(&key, kc).map_err(|e| {
-            ClinicError::new(
-                ErrorCode::KeyUnavailable,
-                format!("The OS keychain is not available ({e})."),
-            )
-        })?;
+        envelope.add_keychain(&key, kc)?;
         envelope.write(&path)
     }
 
