@@ -8,9 +8,11 @@ use clinic_store::keys::Passphrase;
 use std::sync::Arc;
 use sync_server::testing::TestServer;
 
+mod sync;
+
 type Server = TestServer;
 
-fn enroll(
+pub(crate) fn enroll(
     server: &Server,
     dir: &std::path::Path,
     email: &str,

@@ -1,7 +1,7 @@
 //! HTTP handlers: they only extract, call the modules, and convert.
 
 use crate::accounts::{self, AuthUser};
-use crate::{devices, AppState, ServerError};
+use crate::{devices, sync, AppState, ServerError};
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use clinic_core::api::*;
 use clinic_core::auth::Password;
-use clinic_core::{ClinicError, ErrorCode};
+use clinic_core::{ClinicError, ErrorCode, FieldError};
 use uuid::Uuid;
 
 /// JSON bodies with refusals phrased in the shared error shape (400, not
@@ -285,4 +285,66 @@ pub async fn create_tenant(
     crate::tenants::create_tenant(&s.pool, t, chrono::Utc::now())
         .await
         .map(|c| (StatusCode::CREATED, Json(c)))
+}
+
+/// Uploads a batch of this workstation's mutations (and audit events).
+/// Idempotent: mutations the server applied before are answered with their
+/// recorded outcomes; a jump in numbering stops the batch (`gap`).
+#[utoipa::path(post, path = "/v1/sync/push", tag = "sync", security(("device" = [])),
+    request_body(content = Object, description = "clinic_core::sync::PushRequest"),
+    responses((status = 200, description = "clinic_core::sync::PushResponse", body = Object), (status = 401, body = ErrorBody),
+              (status = 422, body = ErrorBody), (status = 426, description = "protocol version differs", body = ErrorBody)))]
+pub async fn sync_push(
+    State(s): State<AppState>,
+    AuthDevice(d): AuthDevice,
+    Body(r): Body<clinic_core::sync::PushRequest>,
+) -> Result<Json<clinic_core::sync::PushResponse>, ServerError> {
+    sync::push(&s.pool, &s.feed_signals, &d, r).await.map(Json)
+}
+
+/// A page of the tenant's change feed after a cursor; long-polls when caught up.
+#[utoipa::path(get, path = "/v1/sync/pull", tag = "sync", security(("device" = [])), params(sync::PullQuery),
+    responses((status = 200, description = "clinic_core::sync::PullResponse", body = Object), (status = 401, body = ErrorBody)))]
+pub async fn sync_pull(
+    State(s): State<AppState>,
+    AuthDevice(d): AuthDevice,
+    axum::extract::Query(q): axum::extract::Query<sync::PullQuery>,
+) -> Result<Json<clinic_core::sync::PullResponse>, ServerError> {
+    sync::pull(&s.pool, &s.feed_signals, &d, q).await.map(Json)
+}
+
+/// Checksums of the tenant's records in 64 buckets (compare a whole copy).
+#[utoipa::path(get, path = "/v1/sync/checksums", tag = "sync", security(("device" = [])),
+    responses((status = 200, description = "hex checksum per bucket", body = [String]), (status = 401, body = ErrorBody)))]
+pub async fn sync_checksums(
+    State(s): State<AppState>,
+    AuthDevice(d): AuthDevice,
+) -> Result<Json<clinic_core::sync::BucketSums>, ServerError> {
+    sync::checksums(&s.pool, &d).await.map(Json)
+}
+
+/// The records of some buckets with their documents (repair what differs).
+#[utoipa::path(post, path = "/v1/sync/records", tag = "sync", security(("device" = [])), request_body = clinic_core::sync::BucketsRequest,
+    responses((status = 200, body = [clinic_core::sync::RecordCopy]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn sync_records(
+    State(s): State<AppState>,
+    AuthDevice(d): AuthDevice,
+    Body(r): Body<clinic_core::sync::BucketsRequest>,
+) -> Result<Json<Vec<clinic_core::sync::RecordCopy>>, ServerError> {
+    if r.buckets
+        .iter()
+        .any(|b| *b >= clinic_core::sync::CHECKSUM_BUCKETS)
+    {
+        return Err(ClinicError::validation(vec![FieldError {
+            field: "buckets".into(),
+            message: format!(
+                "bucket numbers are 0 to {}",
+                clinic_core::sync::CHECKSUM_BUCKETS - 1
+            ),
+        }])
+        .into());
+    }
+    sync::bucket_records(&s.pool, &d, Some(&r.buckets))
+        .await
+        .map(Json)
 }

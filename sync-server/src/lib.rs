@@ -12,6 +12,7 @@ pub mod devices;
 pub mod embedded;
 pub mod http;
 pub mod metrics;
+pub mod sync;
 pub mod tenants;
 #[cfg(feature = "test-support")]
 pub mod testing;
@@ -57,6 +58,7 @@ impl ServerError {
                     | ErrorCode::MfaRequired => StatusCode::UNAUTHORIZED,
                     ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
                     ErrorCode::Conflict | ErrorCode::NumbersExhausted => StatusCode::CONFLICT,
+                    ErrorCode::UpdateRequired => StatusCode::UPGRADE_REQUIRED,
                     _ => StatusCode::INTERNAL_SERVER_ERROR,
                 };
                 (status, e.clone())
@@ -108,6 +110,7 @@ pub struct AppState {
     /// Hash of the operator token that guards the operator API; `None`
     /// switches that API off (its routes answer 404).
     pub operator_token_hash: Option<Arc<String>>,
+    pub feed_signals: Arc<sync::FeedSignals>,
 }
 
 impl AppState {
@@ -117,6 +120,7 @@ impl AppState {
             signing_key: Arc::new(signing_key),
             metrics: Arc::new(metrics::Metrics::default()),
             operator_token_hash: None,
+            feed_signals: Arc::new(sync::FeedSignals::default()),
         }
     }
 
@@ -134,6 +138,8 @@ impl AppState {
 
 /// Request bodies larger than this are refused (413) before they are read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A push carries up to [`sync::MAX_PUSH`] mutations and audit events.
+pub const MAX_PUSH_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -190,6 +196,14 @@ fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(http::revoke_device))
         .routes(routes!(http::whoami))
         .routes(routes!(http::create_tenant))
+        .routes(routes!(http::sync_pull))
+        .routes(routes!(http::sync_checksums))
+        .routes(routes!(http::sync_records))
+        .merge(
+            utoipa_axum::router::OpenApiRouter::new()
+                .routes(routes!(http::sync_push))
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_PUSH_BYTES)),
+        )
 }
 
 /// The OpenAPI 3 document of the API (served at `/openapi.json`, checked in

@@ -77,23 +77,28 @@ pub async fn provision(pool: &deadpool_postgres::Pool, slug: &str, plan: &str) -
 #[derive(Debug)]
 pub struct TestServer {
     pub url: String,
+    /// The server's database, as its administrator (for assertions).
+    pub database_url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl TestServer {
     pub fn start(slug: &'static str) -> TestServer {
-        let (url_tx, url_rx) = std::sync::mpsc::channel();
+        let (url_tx, url_rx) = std::sync::mpsc::channel::<(String, String)>();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async move {
-                let (database, _) = fresh_database().await;
+                let (database, database_url) = fresh_database().await;
                 provision(&database.pool, slug, "standard").await;
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("bind");
-                let _ = url_tx.send(format!("http://{}", listener.local_addr().expect("addr")));
+                let _ = url_tx.send((
+                    format!("http://{}", listener.local_addr().expect("addr")),
+                    database_url,
+                ));
                 let state =
                     AppState::new(database.pool.clone(), crate::tokens::SigningKey::random());
                 let _ = crate::serve(listener, state, async {
@@ -103,8 +108,10 @@ impl TestServer {
                 database.pool.close();
             });
         });
+        let (url, database_url) = url_rx.recv().expect("server started");
         TestServer {
-            url: url_rx.recv().expect("server started"),
+            url,
+            database_url,
             stop: Some(stop),
             thread: Some(thread),
         }

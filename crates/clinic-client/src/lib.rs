@@ -5,8 +5,10 @@
 pub mod auth;
 pub mod clock;
 pub mod demo;
+pub mod sync;
 pub mod workstation;
 
 pub use auth::Password;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use sync::SyncStatus;
 pub use workstation::{InitOptions, Registered, Session, StoreInfo, Workstation};

@@ -8,7 +8,9 @@ use crate::clock::Clock;
 use chrono::{DateTime, Duration, Utc};
 use clinic_core::audit::{AuditEntry, AuditEvent, ChainBreak};
 use clinic_core::patient::*;
+use clinic_core::patient_number::format_patient_number;
 use clinic_core::permissions::{Action, BuiltinRole, Module, PermissionMatrix, SensitiveFlag};
+use clinic_core::sync::Mutation;
 use clinic_core::{ClinicError, ClinicResult, ErrorCode, FieldError};
 use clinic_store::identity::{ClinicianProfile, Role, Site, Tenant, User};
 use clinic_store::keys::{Keychain, Passphrase, Unlock};
@@ -83,14 +85,7 @@ pub struct StoreInfo {
     pub schema_version: i64,
 }
 
-pub(crate) fn new_id(now: DateTime<Utc>) -> Uuid {
-    let ts = uuid::Timestamp::from_unix(
-        uuid::NoContext,
-        now.timestamp() as u64,
-        now.timestamp_subsec_nanos(),
-    );
-    Uuid::new_v7(ts)
-}
+pub(crate) use clinic_store::new_uuid_v7 as new_id;
 
 fn normalize_email(field: &str, email: &str) -> ClinicResult<String> {
     let e = email.trim().to_lowercase();
@@ -794,7 +789,14 @@ impl Workstation {
         let store = self.store_mut()?;
         let candidates = store.db().duplicate_candidates(&details, None)?;
         let mut patient = store.write(|db| {
-            let p = db.insert_patient(id, &details, &lists, now)?;
+            let number = format_patient_number(db.next_number("patient")?);
+            let m = Mutation::RegisterPatient {
+                patient: id,
+                patient_number: number,
+                details: details.clone(),
+                lists,
+            };
+            let p = db.commit_mutation(Some(s.user_id), now, &m)?.patients[&id].clone();
             db.append_audit(
                 new_id(now),
                 Some(s.user_id),
@@ -945,19 +947,38 @@ impl Workstation {
             + new_items.insurances.len()
             + new_items.emergency_contacts.len()
             + new_items.consents.len();
+        let all_items: Vec<Uuid> = {
+            let l = &current.lists;
+            l.allergies
+                .iter()
+                .map(|x| x.id)
+                .chain(l.conditions.iter().map(|x| x.id))
+                .chain(l.medications.iter().map(|x| x.id))
+                .chain(l.insurances.iter().map(|x| x.id))
+                .chain(l.emergency_contacts.iter().map(|x| x.id))
+                .chain(l.consents.iter().map(|x| x.id))
+                .collect()
+        };
+        if patch.remove_ids.iter().any(|r| !all_items.contains(r)) {
+            return Err(ClinicError::new(
+                ErrorCode::NotFound,
+                "One of the items to remove does not belong to this patient.",
+            ));
+        }
+        let removed = patch.remove_ids.len();
+        let Mutation::UpdatePatient { set, .. } =
+            Mutation::update_fields(id, &current.details, &details)
+        else {
+            unreachable!("update_fields builds an update")
+        };
+        let m = Mutation::UpdatePatient {
+            patient: id,
+            set,
+            add: new_items,
+            remove_ids: patch.remove_ids.clone(),
+        };
         let mut updated = store.write(|db| {
-            if !changed.is_empty() {
-                db.update_patient_details(id, &details, now)?;
-            }
-            db.insert_list_items(id, &new_items, now)?;
-            let removed = db.remove_list_items(id, &patch.remove_ids, now)?;
-            if removed != patch.remove_ids.len() {
-                return Err(ClinicError::new(
-                    ErrorCode::NotFound,
-                    "One of the items to remove does not belong to this patient.",
-                ));
-            }
-            db.touch_patient(id, now)?;
+            let p = db.commit_mutation(Some(s.user_id), now, &m)?.patients[&id].clone();
             db.append_audit(
                 new_id(now),
                 Some(s.user_id),
@@ -968,8 +989,7 @@ impl Workstation {
                     json!({"fields": changed, "items_added": added, "items_removed": removed}),
                 ),
             )?;
-            db.patient(id)?
-                .ok_or_else(|| ClinicError::not_found("Patient"))
+            Ok(p)
         })?;
         redact(&mut updated, Self::may_see(&s));
         Ok(updated)
@@ -993,8 +1013,12 @@ impl Workstation {
             .patient(id)?
             .ok_or_else(|| ClinicError::not_found("Patient"))?;
         ensure_editable(&current)?;
+        let m = Mutation::ArchivePatient {
+            patient: id,
+            reason: reason.to_string(),
+        };
         store.write(|db| {
-            db.archive_patient(id, None, Some(reason), now)?;
+            db.commit_mutation(Some(s.user_id), now, &m)?;
             db.append_audit(
                 new_id(now),
                 Some(s.user_id),
@@ -1023,16 +1047,16 @@ impl Workstation {
                 format!("Patient {} is not archived.", current.patient_number),
             ));
         }
+        let m = Mutation::RestorePatient { patient: id };
         let mut p = store.write(|db| {
-            db.restore_patient(id, now)?;
+            let p = db.commit_mutation(Some(s.user_id), now, &m)?.patients[&id].clone();
             db.append_audit(
                 new_id(now),
                 Some(s.user_id),
                 now,
                 AuditEntry::patient("patient.restore", id, json!({})),
             )?;
-            db.patient(id)?
-                .ok_or_else(|| ClinicError::not_found("Patient"))
+            Ok(p)
         })?;
         redact(&mut p, Self::may_see(&s));
         Ok(p)
@@ -1075,13 +1099,9 @@ impl Workstation {
         let mut details = survivor.details.clone();
         fill_empty(&mut details, &dup.details);
         let filled = changed_fields(&survivor.details, &details);
+        let m = Mutation::MergePatients { keep, duplicate };
         store.write(|db| {
-            if !filled.is_empty() {
-                db.update_patient_details(keep, &details, now)?;
-            }
-            db.move_list_items(duplicate, keep, now)?;
-            db.archive_patient(duplicate, Some(keep), None, now)?;
-            db.touch_patient(keep, now)?;
+            let p = db.commit_mutation(Some(s.user_id), now, &m)?.patients[&keep].clone();
             db.append_audit(
                 new_id(now),
                 Some(s.user_id),
@@ -1098,8 +1118,7 @@ impl Workstation {
                 now,
                 AuditEntry::patient("patient.merged_into", duplicate, json!({"survivor": keep})),
             )?;
-            db.patient(keep)?
-                .ok_or_else(|| ClinicError::not_found("Patient"))
+            Ok(p)
         })
     }
 

@@ -124,7 +124,7 @@ pub fn event_hash(e: &AuditEvent) -> String {
 }
 
 /// Where and why a chain fails verification.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainBreak {
     pub seq: i64,
     pub event_id: Option<Uuid>,
@@ -141,9 +141,15 @@ pub struct ChainVerifier {
 
 impl ChainVerifier {
     pub fn new(device_id: Uuid) -> Self {
+        Self::resume(device_id, 0, GENESIS_HASH)
+    }
+
+    /// Continues a chain already verified up to `seq` ending in `hash`
+    /// (the server checks each upload against what it holds).
+    pub fn resume(device_id: Uuid, seq: i64, hash: &str) -> Self {
         Self {
-            expected_seq: 1,
-            prev_hash: GENESIS_HASH.to_string(),
+            expected_seq: seq + 1,
+            prev_hash: hash.to_string(),
             device_id,
         }
     }

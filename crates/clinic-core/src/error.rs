@@ -45,6 +45,9 @@ pub enum ErrorCode {
     SessionLocked,
     /// The sync server could not be reached (the workstation keeps working offline).
     Unreachable,
+    /// The workstation and the server speak different protocol or schema
+    /// versions: update the application (nothing was written).
+    UpdateRequired,
     /// Something unexpected in storage or the platform.
     Internal,
 }
@@ -70,6 +73,7 @@ impl ErrorCode {
             ErrorCode::AuditChainBroken => "AUDIT_CHAIN_BROKEN",
             ErrorCode::SessionLocked => "SESSION_LOCKED",
             ErrorCode::Unreachable => "UNREACHABLE",
+            ErrorCode::UpdateRequired => "UPDATE_REQUIRED",
             ErrorCode::Internal => "INTERNAL",
         }
     }

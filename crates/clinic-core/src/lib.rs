@@ -12,6 +12,7 @@ pub mod patient;
 pub mod patient_number;
 pub mod permissions;
 pub mod search;
+pub mod sync;
 pub mod totp;
 
 pub use error::{ClinicError, ClinicResult, ErrorCode, FieldError};

@@ -209,6 +209,9 @@ pub struct Patient {
     pub archived_at: Option<DateTime<Utc>>,
     /// Set when this record was merged into another (the survivor).
     pub merged_into: Option<Uuid>,
+    /// Why it was archived (free text: kept with the record, never in the audit trail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archive_reason: Option<String>,
     /// The survivor's patient number, for people (ids are for machines).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into_number: Option<String>,
@@ -1219,6 +1222,7 @@ mod tests {
             updated_at: DateTime::<Utc>::MIN_UTC,
             archived_at: None,
             merged_into: None,
+            archive_reason: None,
             merged_into_number: None,
             redacted: vec![],
         };

@@ -129,6 +129,22 @@ impl Db<'_> {
         rows.collect::<Result<_, _>>().map_err(db_err)
     }
 
+    /// This device's events after `seq`, in chain order (for upload).
+    pub fn audit_events_after(&self, seq: i64, limit: u32) -> ClinicResult<Vec<AuditEvent>> {
+        let sql = format!(
+            "SELECT {} FROM audit_events WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            Self::AUDIT_COLUMNS
+        );
+        let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
+        let rows = st
+            .query_map(
+                params![self.device_id.to_string(), seq, limit],
+                Self::audit_from_row,
+            )
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
     pub fn audit_event_count(&self) -> ClinicResult<i64> {
         self.conn
             .query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0))

@@ -10,6 +10,7 @@ pub mod identity;
 pub mod keys;
 pub mod patients;
 pub mod search;
+pub mod sync;
 
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use keys::{KeyEnvelope, SecretKey, Unlock};
@@ -26,6 +27,16 @@ const CREATING_SUFFIX: &str = "creating";
 /// The schema version this binary understands (number of embedded migrations).
 pub fn schema_version() -> i64 {
     MIGRATIONS.len() as i64
+}
+
+/// A time-ordered id (UUIDv7) for a record made at `at`.
+pub fn new_uuid_v7(at: chrono::DateTime<chrono::Utc>) -> Uuid {
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        at.timestamp() as u64,
+        at.timestamp_subsec_nanos(),
+    );
+    Uuid::new_v7(ts)
 }
 
 pub(crate) fn db_err(e: rusqlite::Error) -> ClinicError {

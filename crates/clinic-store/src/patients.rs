@@ -124,7 +124,7 @@ fn insert_item(
     let names = cols.join(", ");
     let marks: Vec<String> = (0..cols.len()).map(|i| format!("?{}", i + 6)).collect();
     let sql = format!(
-        "INSERT INTO {table} (id, tenant_id, patient_id, created_at, updated_at, {names}) VALUES (?1, ?2, ?3, ?4, ?5, {})",
+        "INSERT OR REPLACE INTO {table} (id, tenant_id, patient_id, created_at, updated_at, {names}) VALUES (?1, ?2, ?3, ?4, ?5, {})",
         marks.join(", ")
     );
     let mut all: Vec<Box<dyn ToSql>> = vec![
@@ -163,45 +163,136 @@ impl Db<'_> {
         now: DateTime<Utc>,
     ) -> ClinicResult<Patient> {
         let seq = self.next_number("patient")?;
-        let number = format_patient_number(seq);
-        let sql = format!(
-            "INSERT INTO patients (id, tenant_id, patient_number, number_seq, sort_name, phone_digits, created_at, updated_at, {DETAIL_COLUMNS})
-             VALUES ({})",
-            (1..=8 + DETAIL_COUNT).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
-        );
-        let mut values: Vec<Box<dyn ToSql>> = vec![
-            Box::new(id.to_string()),
-            Box::new(self.tenant_id.to_string()),
-            Box::new(number.clone()),
-            Box::new(seq as i64),
-            Box::new(sort_name(details)),
-            Box::new(phone_digits(details)),
-            Box::new(ts(now)),
-            Box::new(ts(now)),
-        ];
-        values.extend(detail_values(details));
-        let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
-        self.conn
-            .prepare_cached(&sql)
-            .map_err(db_err)?
-            .execute(refs.as_slice())
-            .map_err(db_err)?;
-        let pk = self.conn.last_insert_rowid();
-        self.insert_list_items(id, lists, now)?;
-        self.index_patient(pk, &number, seq, details)?;
-        Ok(Patient {
+        let p = Patient {
             id,
             tenant_id: self.tenant_id,
-            patient_number: number,
+            patient_number: format_patient_number(seq),
             details: details.clone(),
             lists: lists.clone(),
             created_at: now,
             updated_at: now,
             archived_at: None,
             merged_into: None,
+            archive_reason: None,
             merged_into_number: None,
             redacted: vec![],
-        })
+        };
+        self.put_patient(&p)?;
+        Ok(p)
+    }
+
+    /// Writes a whole patient record as it is (new or not): the row, its
+    /// list items in the record's order, and its search entry. Used for
+    /// local changes and for records received from the server alike.
+    pub fn put_patient(&self, p: &Patient) -> ClinicResult<()> {
+        let seq = clinic_core::patient_number::parse_patient_number(&p.patient_number)
+            .ok_or_else(|| ClinicError::internal("a record without a valid patient number"))?;
+        let existing = self.patient_pk(p.id)?;
+        let head: Vec<Box<dyn ToSql>> = vec![
+            Box::new(p.id.to_string()),
+            Box::new(self.tenant_id.to_string()),
+            Box::new(p.patient_number.clone()),
+            Box::new(seq as i64),
+            Box::new(sort_name(&p.details)),
+            Box::new(phone_digits(&p.details)),
+            Box::new(ts(p.created_at)),
+            Box::new(ts(p.updated_at)),
+            Box::new(p.archived_at.map(ts)),
+            Box::new(p.merged_into.map(|m| m.to_string())),
+            Box::new(p.archive_reason.clone()),
+        ];
+        let mut values = head;
+        values.extend(detail_values(&p.details));
+        let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
+        let pk = match existing {
+            Some((pk, _, _)) => {
+                let sets: Vec<String> = "id, tenant_id, patient_number, number_seq, sort_name, phone_digits, created_at, updated_at, deleted_at, merged_into, archive_reason"
+                    .split(',')
+                    .chain(DETAIL_COLUMNS.split(','))
+                    .map(str::trim)
+                    .enumerate()
+                    .map(|(i, c)| format!("{c} = ?{}", i + 1))
+                    .collect();
+                let sql = format!("UPDATE patients SET {} WHERE pk = {pk}", sets.join(", "));
+                self.conn
+                    .prepare_cached(&sql)
+                    .map_err(db_err)?
+                    .execute(refs.as_slice())
+                    .map_err(db_err)?;
+                self.unindex_patient(pk)?;
+                for t in LIST_TABLES {
+                    self.conn
+                        .prepare_cached(&format!("DELETE FROM {t} WHERE patient_id = ?1"))
+                        .map_err(db_err)?
+                        .execute([p.id.to_string()])
+                        .map_err(db_err)?;
+                }
+                pk
+            }
+            None => {
+                let sql = format!(
+                    "INSERT INTO patients (id, tenant_id, patient_number, number_seq, sort_name, phone_digits, created_at, updated_at, deleted_at, merged_into, archive_reason, {DETAIL_COLUMNS})
+                     VALUES ({})",
+                    (1..=11 + DETAIL_COUNT).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
+                );
+                self.conn
+                    .prepare_cached(&sql)
+                    .map_err(db_err)?
+                    .execute(refs.as_slice())
+                    .map_err(db_err)?;
+                self.conn.last_insert_rowid()
+            }
+        };
+        self.insert_list_items(p.id, &p.lists, p.created_at)?;
+        if p.archived_at.is_none() {
+            self.index_patient(pk, &p.patient_number, seq, &p.details)?;
+        }
+        Ok(())
+    }
+
+    /// Removes a record the server never accepted (its registration was
+    /// refused): the refused mutation, with every detail typed, stays in the
+    /// outbox for a person to see. Nothing else may delete a patient.
+    pub fn discard_unaccepted_patient(&self, id: Uuid) -> ClinicResult<()> {
+        let Some((pk, _, _)) = self.patient_pk(id)? else {
+            return Ok(());
+        };
+        self.unindex_patient(pk)?;
+        for t in LIST_TABLES {
+            self.conn
+                .execute(
+                    &format!("DELETE FROM {t} WHERE patient_id = ?1"),
+                    [id.to_string()],
+                )
+                .map_err(db_err)?;
+        }
+        self.conn
+            .execute(
+                "INSERT INTO sync_discard (id) VALUES (?1)",
+                [id.to_string()],
+            )
+            .map_err(db_err)?;
+        self.conn
+            .execute("DELETE FROM patients WHERE pk = ?1", [pk])
+            .map_err(db_err)?;
+        self.conn
+            .execute("DELETE FROM sync_discard WHERE id = ?1", [id.to_string()])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Ids of every patient record (archived too), for whole-copy checks.
+    pub fn patient_ids(&self) -> ClinicResult<Vec<Uuid>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id FROM patients ORDER BY pk")
+            .map_err(db_err)?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(db_err)?;
+        rows.map(|r| r.map(|s| parse_uuid(&s)))
+            .collect::<Result<_, _>>()
+            .map_err(db_err)
     }
 
     pub fn insert_list_items(
@@ -323,28 +414,6 @@ impl Db<'_> {
         Ok(())
     }
 
-    /// Soft-deletes list items of a patient by id; returns how many matched.
-    pub fn remove_list_items(
-        &self,
-        patient: Uuid,
-        ids: &[Uuid],
-        now: DateTime<Utc>,
-    ) -> ClinicResult<usize> {
-        let mut n = 0;
-        for id in ids {
-            for t in LIST_TABLES {
-                n += self
-                    .conn
-                    .execute(
-                        &format!("UPDATE {t} SET deleted_at = ?3, updated_at = ?3 WHERE id = ?1 AND patient_id = ?2 AND deleted_at IS NULL"),
-                        params![id.to_string(), patient.to_string(), ts(now)],
-                    )
-                    .map_err(db_err)?;
-            }
-        }
-        Ok(n)
-    }
-
     fn patient_pk(&self, id: Uuid) -> ClinicResult<Option<(i64, String, i64)>> {
         self.conn
             .query_row("SELECT pk, patient_number, number_seq FROM patients WHERE id = ?1 AND tenant_id = ?2", params![id.to_string(), self.tenant_id.to_string()], |r| {
@@ -354,114 +423,11 @@ impl Db<'_> {
             .map_err(db_err)
     }
 
-    /// Writes new scalar details (already validated) and re-indexes the patient.
-    pub fn update_patient_details(
-        &self,
-        id: Uuid,
-        d: &PatientDetails,
-        now: DateTime<Utc>,
-    ) -> ClinicResult<()> {
-        let (pk, number, seq) = self
-            .patient_pk(id)?
-            .ok_or_else(|| ClinicError::not_found("Patient"))?;
-        let sets: Vec<String> = DETAIL_COLUMNS
-            .split(',')
-            .map(str::trim)
-            .enumerate()
-            .map(|(i, c)| format!("{c} = ?{}", i + 5))
-            .collect();
-        let sql = format!("UPDATE patients SET sort_name = ?2, phone_digits = ?3, updated_at = ?4, {} WHERE pk = ?1", sets.join(", "));
-        let mut values: Vec<Box<dyn ToSql>> = vec![
-            Box::new(pk),
-            Box::new(sort_name(d)),
-            Box::new(phone_digits(d)),
-            Box::new(ts(now)),
-        ];
-        values.extend(detail_values(d));
-        let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
-        self.conn.execute(&sql, refs.as_slice()).map_err(db_err)?;
-        self.unindex_patient(pk)?;
-        self.index_patient(pk, &number, seq as u64, d)
-    }
-
-    pub fn touch_patient(&self, id: Uuid, now: DateTime<Utc>) -> ClinicResult<()> {
-        self.conn
-            .execute(
-                "UPDATE patients SET updated_at = ?2 WHERE id = ?1",
-                params![id.to_string(), ts(now)],
-            )
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    /// Archives (soft-deletes) a patient and removes them from search.
-    pub fn archive_patient(
-        &self,
-        id: Uuid,
-        merged_into: Option<Uuid>,
-        reason: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> ClinicResult<()> {
-        let (pk, _, _) = self
-            .patient_pk(id)?
-            .ok_or_else(|| ClinicError::not_found("Patient"))?;
-        self.conn
-            .execute(
-                "UPDATE patients SET deleted_at = ?2, updated_at = ?2, merged_into = ?3, archive_reason = ?4 WHERE pk = ?1",
-                params![pk, ts(now), merged_into.map(|m| m.to_string()), reason],
-            )
-            .map_err(db_err)?;
-        self.unindex_patient(pk)
-    }
-
-    /// Brings an archived (not merged) patient back into lists and search.
-    pub fn restore_patient(&self, id: Uuid, now: DateTime<Utc>) -> ClinicResult<()> {
-        let p = self
-            .patient(id)?
-            .ok_or_else(|| ClinicError::not_found("Patient"))?;
-        let (pk, number, seq) = self
-            .patient_pk(id)?
-            .ok_or_else(|| ClinicError::not_found("Patient"))?;
-        self.conn
-            .execute(
-                "UPDATE patients SET deleted_at = NULL, archive_reason = NULL, updated_at = ?2 WHERE pk = ?1",
-                params![pk, ts(now)],
-            )
-            .map_err(db_err)?;
-        self.index_patient(pk, &number, seq as u64, &p.details)
-    }
-
-    /// Moves every live list item of `from` onto `to` (used by merge). Nothing
-    /// clinical is dropped: an allergy recorded on both records stays twice
-    /// (with both severities) for a clinician to tidy. Moved insurance stops
-    /// being primary when the survivor already has a primary one.
-    pub fn move_list_items(&self, from: Uuid, to: Uuid, now: DateTime<Utc>) -> ClinicResult<()> {
-        self.conn
-            .execute(
-                "UPDATE patient_insurances SET is_primary = 0, updated_at = ?3
-                 WHERE patient_id = ?1 AND deleted_at IS NULL AND is_primary = 1 AND EXISTS
-                   (SELECT 1 FROM patient_insurances WHERE patient_id = ?2 AND deleted_at IS NULL AND is_primary = 1)",
-                params![from.to_string(), to.to_string(), ts(now)],
-            )
-            .map_err(db_err)?;
-        for t in LIST_TABLES {
-            self.conn
-                .execute(
-                    &format!(
-                        "UPDATE {t} SET patient_id = ?2, updated_at = ?3 WHERE patient_id = ?1 AND deleted_at IS NULL"
-                    ),
-                    params![from.to_string(), to.to_string(), ts(now)],
-                )
-                .map_err(db_err)?;
-        }
-        Ok(())
-    }
-
     /// Loads a patient (archived or not) with its live list items.
     pub fn patient(&self, id: Uuid) -> ClinicResult<Option<Patient>> {
         let sql = format!(
             "SELECT id, patient_number, created_at, updated_at, deleted_at, merged_into,
-                (SELECT s.patient_number FROM patients s WHERE s.id = patients.merged_into), {DETAIL_COLUMNS}
+                (SELECT s.patient_number FROM patients s WHERE s.id = patients.merged_into), archive_reason, {DETAIL_COLUMNS}
              FROM patients WHERE id = ?1 AND tenant_id = ?2"
         );
         let head = self
@@ -479,7 +445,8 @@ impl Db<'_> {
                         archived_at: r.get::<_, Option<String>>(4)?.map(|s| parse_ts(&s)),
                         merged_into: r.get::<_, Option<String>>(5)?.map(|s| parse_uuid(&s)),
                         merged_into_number: r.get(6)?,
-                        details: details_from_row(r, 7)?,
+                        archive_reason: r.get(7)?,
+                        details: details_from_row(r, 8)?,
                         lists: PatientLists::default(),
                         redacted: vec![],
                     })

@@ -357,7 +357,11 @@ fn search_prefix_typo_phone_number_dob_and_archive() {
         ids("\"*) OR (").is_empty(),
         "FTS syntax in a query is harmless"
     );
-    s.write(|db| db.archive_patient(ada, None, Some("test"), now()))
+    let archive = clinic_core::sync::Mutation::ArchivePatient {
+        patient: ada,
+        reason: "test".into(),
+    };
+    s.write(|db| db.commit_mutation(None, now(), &archive))
         .unwrap();
     assert!(
         ids_in(&s, "lovelace").is_empty(),

@@ -1,6 +1,11 @@
-//! The client half of sync: talks to the sync server over HTTP. Server
+//! The client half of sync: the engine that pushes the outbox and applies
+//! the change feed ([`engine`], over the small [`engine::Transport`] trait),
+//! the live loop ([`live`]), and the HTTP client of the sync server. Server
 //! answers come back in the shared error vocabulary; a server that cannot be
 //! reached is `UNREACHABLE`, which the workstation treats as "offline".
+
+pub mod engine;
+pub mod live;
 
 use clinic_core::api::{DeviceIdentity, EnrollRequest, Enrollment, LoginRequest, TokenPair};
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
@@ -126,12 +131,95 @@ impl ServerClient {
         }
     }
 
+    fn device_get<T: DeserializeOwned>(
+        &self,
+        credential: &str,
+        path: &str,
+        timeout: Duration,
+    ) -> ClinicResult<T> {
+        self.send(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .timeout(timeout)
+                .header("authorization", format!("Device {credential}")),
+        )
+    }
+
+    /// Whether the server answers (a short check for the status line).
+    pub fn health(&self) -> ClinicResult<serde_json::Value> {
+        self.send(
+            self.http
+                .get(format!("{}/health", self.base))
+                .timeout(Duration::from_secs(3)),
+        )
+    }
+
     /// Who the server thinks this device is (refused once it is revoked).
     pub fn whoami(&self, device_credential: &str) -> ClinicResult<DeviceIdentity> {
         self.send(
             self.http
                 .get(format!("{}/v1/device/whoami", self.base))
                 .header("authorization", format!("Device {device_credential}")),
+        )
+    }
+}
+
+/// The sync server over HTTP, as this enrolled device.
+#[derive(Debug, Clone)]
+pub struct HttpTransport {
+    pub server: ServerClient,
+    credential: String,
+}
+
+impl HttpTransport {
+    pub fn new(base_url: &str, device_credential: &str) -> ClinicResult<Self> {
+        Ok(Self {
+            server: ServerClient::new(base_url)?,
+            credential: device_credential.to_string(),
+        })
+    }
+}
+
+impl engine::Transport for HttpTransport {
+    fn push(
+        &self,
+        req: &clinic_core::sync::PushRequest,
+    ) -> ClinicResult<clinic_core::sync::PushResponse> {
+        self.server.post(
+            "/v1/sync/push",
+            Some(format!("Device {}", self.credential)),
+            req,
+        )
+    }
+
+    fn pull(
+        &self,
+        after: i64,
+        limit: i64,
+        wait_secs: u64,
+    ) -> ClinicResult<clinic_core::sync::PullResponse> {
+        self.server.device_get(
+            &self.credential,
+            &format!("/v1/sync/pull?after={after}&limit={limit}&wait={wait_secs}"),
+            Duration::from_secs(30 + wait_secs),
+        )
+    }
+
+    fn checksums(&self) -> ClinicResult<clinic_core::sync::BucketSums> {
+        self.server.device_get(
+            &self.credential,
+            "/v1/sync/checksums",
+            Duration::from_secs(120),
+        )
+    }
+
+    fn records(&self, buckets: &[usize]) -> ClinicResult<Vec<clinic_core::sync::RecordCopy>> {
+        self.server.post(
+            "/v1/sync/records",
+            Some(format!("Device {}", self.credential)),
+            &clinic_core::sync::BucketsRequest {
+                buckets: buckets.to_vec(),
+            },
         )
     }
 }

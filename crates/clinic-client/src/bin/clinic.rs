@@ -83,6 +83,14 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Sync with the server: push every local change and pull until caught up
+    Sync {
+        #[command(subcommand)]
+        cmd: Option<SyncCmd>,
+    },
+    /// Changes the server refused (conflicts and rejections) until resolved
+    #[command(subcommand)]
+    Conflicts(ConflictsCmd),
     /// Generate the deterministic demo clinic (performance.md sizes)
     DemoData {
         #[arg(long, value_parser = parse_size)]
@@ -90,6 +98,24 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum SyncCmd {
+    /// Online?, pending changes, age of the oldest, last success, open conflicts
+    Status,
+    /// Compare the whole local copy with the server's; re-fetch only what differs
+    Verify,
+    /// Keep syncing live (push on change, long-poll the feed) until stopped
+    Watch,
+}
+
+#[derive(Subcommand, Debug)]
+enum ConflictsCmd {
+    /// Open conflicts and rejections (as --user)
+    List,
+    /// Mark one as resolved by its number (as --user; audited)
+    Resolve { number: i64 },
 }
 
 #[derive(Args, Debug)]
@@ -1010,6 +1036,112 @@ fn run(cli: Cli) -> ClinicResult<()> {
             ws.backup(&out, &passphrase)?;
             ctx.print(&serde_json::json!({"ok": true, "out": out}), |_| format!("Backup written to {} (encrypted; restore by copying both files into an empty data folder).", out.display()));
         }
+        Command::Sync { cmd: None } => {
+            let mut ws = ctx.open()?;
+            let json = ctx.json;
+            let report = ws.sync_now(&mut |cursor, head| {
+                if !json && head > 0 {
+                    eprintln!("  {cursor} of {head} changes");
+                }
+            })?;
+            ctx.print(&report, |r| {
+                format!(
+                    "Synced: {} of this workstation's changes answered, {} received; {} pending, {} conflict(s) open.",
+                    r.pushed, r.pulled, r.pending, r.problems
+                )
+            });
+        }
+        Command::Sync {
+            cmd: Some(SyncCmd::Status),
+        } => {
+            let ws = ctx.open()?;
+            ctx.print(&ws.sync_status(true)?, |s| {
+                if !s.enrolled {
+                    return "This workstation works on its own (not enrolled with a sync server)."
+                        .into();
+                }
+                format!(
+                    "{}; {} change(s) waiting{}; last synced {}; {} conflict(s) open{}",
+                    if s.online { "Online" } else { "Offline" },
+                    s.pending,
+                    s.oldest_pending_age_seconds
+                        .map(|a| format!(" (oldest {a} s)"))
+                        .unwrap_or_default(),
+                    s.last_success
+                        .map(|t| t.to_rfc3339())
+                        .unwrap_or_else(|| "never".into()),
+                    s.open_conflicts,
+                    s.last_error
+                        .as_ref()
+                        .map(|e| format!("; last problem: {e}"))
+                        .unwrap_or_default()
+                )
+            });
+        }
+        Command::Sync {
+            cmd: Some(SyncCmd::Verify),
+        } => {
+            let mut ws = ctx.open()?;
+            ctx.print(&ws.verify_sync()?, |r| {
+                if r.differing_buckets.is_empty() {
+                    "The local copy equals the server's.".into()
+                } else {
+                    format!(
+                        "{} of {} buckets differed; {} record(s) fetched again; {} only here.",
+                        r.differing_buckets.len(),
+                        r.buckets,
+                        r.repaired,
+                        r.local_only
+                    )
+                }
+            });
+        }
+        Command::Sync {
+            cmd: Some(SyncCmd::Watch),
+        } => {
+            let ws = ctx.open()?;
+            let _live = ws.start_live_sync(ctx.unlock()?)?;
+            eprintln!("Syncing live; stop with Ctrl-C.");
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(10));
+                let s = ws.sync_status(false)?;
+                eprintln!(
+                    "{} pending, {} conflict(s), feed position {}",
+                    s.pending, s.open_conflicts, s.cursor
+                );
+            }
+        }
+        Command::Conflicts(cmd) => {
+            let mut ws = ctx.signed_in()?;
+            match cmd {
+                ConflictsCmd::List => {
+                    let list = ws.sync_conflicts()?;
+                    ctx.print(&list, |l| {
+                        if l.is_empty() {
+                            return "No open conflicts.".into();
+                        }
+                        l.iter()
+                            .map(|e| {
+                                format!(
+                                    "#{} {} {} by the server: {}",
+                                    e.device_seq,
+                                    e.kind.replace('_', " "),
+                                    e.status,
+                                    e.message.clone().unwrap_or_default()
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    });
+                }
+                ConflictsCmd::Resolve { number } => {
+                    ws.resolve_sync_conflict(number)?;
+                    ctx.print(&serde_json::json!({"resolved": number}), |_| {
+                        format!("Conflict #{number} marked as resolved.")
+                    });
+                }
+            }
+        }
         Command::DemoData { size, seed } => {
             let password = Password::new(
                 env_secret("CLINIC_PASSWORD").unwrap_or_else(|| "clinic-demo-password".into()),
@@ -1054,7 +1186,8 @@ fn exit_code(code: ErrorCode) -> u8 {
         | ErrorCode::StoreMissing
         | ErrorCode::StoreExists
         | ErrorCode::StoreCorrupt
-        | ErrorCode::SchemaTooNew => 6,
+        | ErrorCode::SchemaTooNew
+        | ErrorCode::UpdateRequired => 6,
         ErrorCode::Conflict | ErrorCode::NumbersExhausted => 7,
         ErrorCode::AuditChainBroken => 8,
         ErrorCode::Unreachable => 9,

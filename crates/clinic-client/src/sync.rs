@@ -1,0 +1,132 @@
+//! Sync as a person sees it: sync now, the status line, the list of changes
+//! the server refused, resolving them, and verifying the whole copy.
+
+use crate::workstation::{new_id, Workstation};
+use chrono::{DateTime, Utc};
+use clinic_core::audit::AuditEntry;
+use clinic_core::permissions::{Action, Module};
+use clinic_core::{ClinicError, ClinicResult, ErrorCode};
+use clinic_store::sync::OutboxEntry;
+use clinic_sync::engine::{SyncReport, VerifyReport};
+use clinic_sync::HttpTransport;
+use serde::Serialize;
+use serde_json::json;
+
+/// What the status line shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct SyncStatus {
+    pub enrolled: bool,
+    /// The server answered just now.
+    pub online: bool,
+    pub server: Option<String>,
+    /// Local changes the server has not answered yet.
+    pub pending: i64,
+    pub oldest_pending_at: Option<DateTime<Utc>>,
+    pub oldest_pending_age_seconds: Option<i64>,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    /// Changes the server refused that nobody has resolved.
+    pub open_conflicts: usize,
+    /// Position in the server's change feed.
+    pub cursor: i64,
+}
+
+fn parse_time(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+        .map(|d| d.with_timezone(&Utc))
+}
+
+impl Workstation {
+    /// The HTTP transport of an enrolled store.
+    pub fn transport(&self) -> ClinicResult<HttpTransport> {
+        let db = self.store()?.db();
+        let (Some(url), Some(credential)) =
+            (db.meta("sync_server")?, db.meta("device_credential")?)
+        else {
+            return Err(ClinicError::new(
+                ErrorCode::NotFound,
+                "This workstation is not enrolled with a sync server.",
+            ));
+        };
+        HttpTransport::new(&url, &credential)
+    }
+
+    /// Pushes every local change and pulls the server's until caught up.
+    /// `progress` gets (feed position, feed head) after each page.
+    pub fn sync_now(&mut self, progress: &mut dyn FnMut(i64, i64)) -> ClinicResult<SyncReport> {
+        let t = self.transport()?;
+        let now = self.now();
+        clinic_sync::engine::sync_now(self.store_mut()?, &t, now, progress)
+    }
+
+    /// Starts the live loop (push on change, long-poll the feed) with its
+    /// own connections to this store.
+    pub fn start_live_sync(
+        &self,
+        unlock: clinic_store::keys::Unlock,
+    ) -> ClinicResult<clinic_sync::live::LiveSync> {
+        let t = std::sync::Arc::new(self.transport()?);
+        let dir = self.dir().to_path_buf();
+        clinic_sync::live::LiveSync::start(
+            std::sync::Arc::new(move || clinic_store::Store::open(&dir, &unlock)),
+            t,
+        )
+    }
+
+    /// Compares the whole copy with the server's and re-fetches what differs.
+    pub fn verify_sync(&mut self) -> ClinicResult<VerifyReport> {
+        let t = self.transport()?;
+        let now = self.now();
+        clinic_sync::engine::verify_and_repair(self.store_mut()?, &t, now)
+    }
+
+    /// The status line; `probe` asks the server whether it answers now.
+    pub fn sync_status(&self, probe: bool) -> ClinicResult<SyncStatus> {
+        let db = self.store()?.db();
+        let server = db.meta("sync_server")?;
+        let (pending, oldest) = db.pending_summary()?;
+        let now = self.now();
+        let online =
+            probe && server.is_some() && self.transport().and_then(|t| t.server.health()).is_ok();
+        Ok(SyncStatus {
+            enrolled: server.is_some(),
+            online,
+            server,
+            pending,
+            oldest_pending_at: oldest,
+            oldest_pending_age_seconds: oldest.map(|o| (now - o).num_seconds().max(0)),
+            last_success: parse_time(db.meta("sync_last_success")?),
+            last_error: db.meta("sync_last_error")?.filter(|e| !e.is_empty()),
+            open_conflicts: db.sync_problems()?.len(),
+            cursor: db.sync_cursor()?.cursor,
+        })
+    }
+
+    /// Changes the server refused, for a person to resolve.
+    pub fn sync_conflicts(&mut self) -> ClinicResult<Vec<OutboxEntry>> {
+        self.act(Module::Patients, Action::View)?;
+        self.store()?.db().sync_problems()
+    }
+
+    /// Marks a refused change as resolved (the person re-did it, or decided
+    /// it no longer applies). Audited.
+    pub fn resolve_sync_conflict(&mut self, device_seq: i64) -> ClinicResult<()> {
+        let (s, now) = self.act(Module::Patients, Action::Edit)?;
+        self.store_mut()?.write(|db| {
+            db.resolve_problem(device_seq, s.user_id, now)?;
+            db.append_audit(
+                new_id(now),
+                Some(s.user_id),
+                now,
+                AuditEntry {
+                    action: "sync.conflict_resolved",
+                    entity_type: "outbox",
+                    entity_id: None,
+                    patient_id: None,
+                    details: json!({"device_seq": device_seq}),
+                },
+            )
+            .map(|_| ())
+        })
+    }
+}

@@ -1,0 +1,733 @@
+//! Named mutations and the sync protocol, defined once for both executors.
+//!
+//! A workstation applies a [`Mutation`] optimistically to its own store and
+//! queues it; the server re-applies the same mutation, with the same
+//! [`apply`], against its master copy. Both pass in the records the mutation
+//! touches, the time it was made and nothing else, so the outcome is a pure
+//! function of its inputs and the simulation can replay any run from a seed.
+//!
+//! Merge rules (see `shared/spec/sync.md`), as they fall out of re-execution
+//! in server order:
+//! - patient fields: an update carries only the fields the person changed,
+//!   so edits of different fields on two workstations both survive and the
+//!   same field ends with the later one by server order (the earlier value
+//!   stays in the change feed's history);
+//! - list items (allergies, insurances, …) are added and removed by id, so
+//!   concurrent additions both survive;
+//! - archive is a tombstone; an edit of a record archived or merged
+//!   elsewhere comes back as a conflict for a person to look at;
+//! - patient numbers come from blocks leased to each device, and the server
+//!   refuses a number it already holds (never silently reissued).
+
+use crate::error::{ClinicError, ClinicResult, ErrorCode};
+use crate::patient::*;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// Version of the push/pull protocol and of the documents it carries. A
+/// workstation and a server with different versions refuse to exchange data
+/// (`UPDATE_REQUIRED`), so neither ever writes a row it does not understand.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The kinds of record the change feed carries in this protocol version.
+pub const ENTITY_PATIENT: &str = "patient";
+
+/// A named change a person made, with everything needed to make it again.
+/// (Registration is larger than the rest; mutations are short-lived values,
+/// so the size difference costs nothing worth a box.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Mutation {
+    RegisterPatient {
+        patient: Uuid,
+        patient_number: String,
+        details: PatientDetails,
+        #[serde(default)]
+        lists: PatientLists,
+    },
+    /// `set` holds only the fields the person changed, with their new values.
+    UpdatePatient {
+        patient: Uuid,
+        #[serde(default)]
+        set: Map<String, Value>,
+        #[serde(default)]
+        add: PatientLists,
+        #[serde(default)]
+        remove_ids: Vec<Uuid>,
+    },
+    ArchivePatient {
+        patient: Uuid,
+        reason: String,
+    },
+    RestorePatient {
+        patient: Uuid,
+    },
+    MergePatients {
+        keep: Uuid,
+        duplicate: Uuid,
+    },
+}
+
+impl Mutation {
+    /// The records this mutation reads and may change.
+    pub fn patient_ids(&self) -> Vec<Uuid> {
+        match self {
+            Mutation::RegisterPatient { patient, .. }
+            | Mutation::UpdatePatient { patient, .. }
+            | Mutation::ArchivePatient { patient, .. }
+            | Mutation::RestorePatient { patient } => vec![*patient],
+            Mutation::MergePatients { keep, duplicate } => vec![*keep, *duplicate],
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mutation::RegisterPatient { .. } => "register_patient",
+            Mutation::UpdatePatient { .. } => "update_patient",
+            Mutation::ArchivePatient { .. } => "archive_patient",
+            Mutation::RestorePatient { .. } => "restore_patient",
+            Mutation::MergePatients { .. } => "merge_patients",
+        }
+    }
+
+    /// An update of the scalar fields that differ between `before` and `after`.
+    pub fn update_fields(patient: Uuid, before: &PatientDetails, after: &PatientDetails) -> Self {
+        let a = serde_json::to_value(after).unwrap_or(Value::Null);
+        let mut set = Map::new();
+        for f in changed_fields(before, after) {
+            set.insert(f.to_string(), a.get(f).cloned().unwrap_or(Value::Null));
+        }
+        Mutation::UpdatePatient {
+            patient,
+            set,
+            add: PatientLists::default(),
+            remove_ids: vec![],
+        }
+    }
+}
+
+/// A mutation as queued on a workstation: numbered per device without gaps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub device_seq: i64,
+    pub id: Uuid,
+    pub user_id: Option<Uuid>,
+    /// The workstation's clock when the person made the change (data, not authority).
+    pub at: DateTime<Utc>,
+    pub mutation: Mutation,
+}
+
+/// The records a mutation is applied to: loaded by the caller (the server
+/// from PostgreSQL, the workstation from SQLite), changed in place.
+#[derive(Debug, Default, Clone)]
+pub struct Records {
+    pub patients: HashMap<Uuid, Patient>,
+    /// Patient numbers already held by other records (the server fills this).
+    pub taken_numbers: HashSet<String>,
+}
+
+/// What applying one mutation changed.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Applied {
+    /// Ids of the records written, in order.
+    pub changed: Vec<Uuid>,
+}
+
+fn conflict(msg: String) -> ClinicError {
+    ClinicError::new(ErrorCode::Conflict, msg)
+}
+
+fn get<'a>(recs: &'a Records, id: Uuid, what: &str) -> ClinicResult<&'a Patient> {
+    recs.patients
+        .get(&id)
+        .ok_or_else(|| ClinicError::not_found(what))
+}
+
+/// Applies one mutation to `recs`. Errors are business outcomes (the change
+/// is refused and `recs` is unchanged), never partial writes.
+pub fn apply(
+    m: &Mutation,
+    tenant: Uuid,
+    at: DateTime<Utc>,
+    recs: &mut Records,
+) -> ClinicResult<Applied> {
+    let today = at.date_naive();
+    match m {
+        Mutation::RegisterPatient {
+            patient,
+            patient_number,
+            details,
+            lists,
+        } => {
+            let mut d = details.clone();
+            validate_details(&mut d, today)?;
+            if let Some(existing) = recs.patients.get(patient) {
+                // A retried registration is a no-op; anything else is a clash of ids.
+                if existing.patient_number == *patient_number {
+                    return Ok(Applied::default());
+                }
+                return Err(conflict("A different patient already has this id.".into()));
+            }
+            if crate::patient_number::parse_patient_number(patient_number).is_none() {
+                return Err(ClinicError::validation(vec![crate::FieldError {
+                    field: "patient_number".into(),
+                    message: "is not a valid patient number".into(),
+                }]));
+            }
+            if recs.taken_numbers.contains(patient_number) {
+                return Err(conflict(format!(
+                    "Patient number {patient_number} is already in use; it was not issued from this workstation's block."
+                )));
+            }
+            let p = Patient {
+                id: *patient,
+                tenant_id: tenant,
+                patient_number: patient_number.clone(),
+                details: d,
+                lists: lists.clone(),
+                created_at: at,
+                updated_at: at,
+                archived_at: None,
+                merged_into: None,
+                archive_reason: None,
+                merged_into_number: None,
+                redacted: vec![],
+            };
+            recs.taken_numbers.insert(patient_number.clone());
+            recs.patients.insert(*patient, p);
+            Ok(Applied {
+                changed: vec![*patient],
+            })
+        }
+        Mutation::UpdatePatient {
+            patient,
+            set,
+            add,
+            remove_ids,
+        } => {
+            let current = get(recs, *patient, "Patient")?;
+            ensure_editable(current)?;
+            let mut doc = serde_json::to_value(&current.details).map_err(ClinicError::internal)?;
+            let obj = doc
+                .as_object_mut()
+                .ok_or_else(|| ClinicError::internal("patient details are not an object"))?;
+            for (k, v) in set {
+                if !obj.contains_key(k) {
+                    return Err(ClinicError::validation(vec![crate::FieldError {
+                        field: k.clone(),
+                        message: "is not a patient field".into(),
+                    }]));
+                }
+                obj.insert(k.clone(), v.clone());
+            }
+            let mut details: PatientDetails = serde_json::from_value(doc).map_err(|e| {
+                ClinicError::validation(vec![crate::FieldError {
+                    field: "patient".into(),
+                    message: format!("has a value of the wrong kind ({e})"),
+                }])
+            })?;
+            validate_details(&mut details, today)?;
+            let mut p = current.clone();
+            p.details = details;
+            add_items(&mut p.lists, add);
+            remove_items(&mut p.lists, remove_ids);
+            p.updated_at = at;
+            recs.patients.insert(*patient, p);
+            Ok(Applied {
+                changed: vec![*patient],
+            })
+        }
+        Mutation::ArchivePatient { patient, reason } => {
+            let current = get(recs, *patient, "Patient")?;
+            ensure_editable(current)?;
+            let mut p = current.clone();
+            p.archived_at = Some(at);
+            p.archive_reason = Some(reason.clone());
+            p.updated_at = at;
+            recs.patients.insert(*patient, p);
+            Ok(Applied {
+                changed: vec![*patient],
+            })
+        }
+        Mutation::RestorePatient { patient } => {
+            let current = get(recs, *patient, "Patient")?;
+            if current.merged_into.is_some() {
+                ensure_editable(current)?;
+            }
+            if current.archived_at.is_none() {
+                return Err(conflict(format!(
+                    "Patient {} is not archived.",
+                    current.patient_number
+                )));
+            }
+            let mut p = current.clone();
+            p.archived_at = None;
+            p.archive_reason = None;
+            p.updated_at = at;
+            recs.patients.insert(*patient, p);
+            Ok(Applied {
+                changed: vec![*patient],
+            })
+        }
+        Mutation::MergePatients { keep, duplicate } => {
+            if keep == duplicate {
+                return Err(ClinicError::validation(vec![crate::FieldError {
+                    field: "duplicate".into(),
+                    message: "choose two different patients".into(),
+                }]));
+            }
+            let survivor = get(recs, *keep, "Patient to keep")?;
+            let dup = get(recs, *duplicate, "Duplicate patient")?;
+            ensure_editable(survivor)?;
+            ensure_editable(dup)?;
+            if let (Some(a), Some(b)) = (&survivor.details.national_id, &dup.details.national_id) {
+                if a != b || survivor.details.national_id_kind != dup.details.national_id_kind {
+                    return Err(conflict(format!(
+                        "Patients {} and {} have different national identifiers, so they may be different people. Correct the wrong identifier first if they are the same person.",
+                        survivor.patient_number, dup.patient_number
+                    )));
+                }
+            }
+            let mut s = survivor.clone();
+            let mut d = dup.clone();
+            fill_empty(&mut s.details, &d.details);
+            let mut moved = std::mem::take(&mut d.lists);
+            if s.lists.insurances.iter().any(|i| i.is_primary) {
+                for i in &mut moved.insurances {
+                    i.is_primary = false;
+                }
+            }
+            add_items(&mut s.lists, &moved);
+            s.updated_at = at;
+            d.archived_at = Some(at);
+            d.merged_into = Some(*keep);
+            d.merged_into_number = Some(s.patient_number.clone());
+            d.updated_at = at;
+            recs.patients.insert(*keep, s);
+            recs.patients.insert(*duplicate, d);
+            Ok(Applied {
+                changed: vec![*keep, *duplicate],
+            })
+        }
+    }
+}
+
+fn add_items(to: &mut PatientLists, from: &PatientLists) {
+    macro_rules! add {
+        ($($f:ident),*) => { $(
+            for item in &from.$f {
+                if !to.$f.iter().any(|x| x.id == item.id) {
+                    to.$f.push(item.clone());
+                }
+            }
+        )* };
+    }
+    add!(
+        allergies,
+        conditions,
+        medications,
+        insurances,
+        emergency_contacts,
+        consents
+    );
+}
+
+fn remove_items(from: &mut PatientLists, ids: &[Uuid]) {
+    macro_rules! remove {
+        ($($f:ident),*) => { $( from.$f.retain(|x| !ids.contains(&x.id)); )* };
+    }
+    remove!(
+        allergies,
+        conditions,
+        medications,
+        insurances,
+        emergency_contacts,
+        consents
+    );
+}
+
+/// A patient as both sides store and compare it: no viewer-specific parts.
+pub fn canonical_patient(p: &Patient) -> Patient {
+    let mut c = p.clone();
+    c.redacted.clear();
+    c
+}
+
+/// The document text of a record (what the change feed carries and what
+/// checksums cover).
+pub fn patient_doc(p: &Patient) -> Value {
+    serde_json::to_value(canonical_patient(p)).unwrap_or(Value::Null)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// SHA-256 of a document's JSON text.
+pub fn doc_hash(doc: &Value) -> String {
+    hex(&Sha256::digest(doc.to_string().as_bytes()))
+}
+
+// ---- protocol ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeStatus {
+    /// Applied as sent.
+    Accepted,
+    /// Refused because the record changed elsewhere (archived, merged, …):
+    /// kept on the workstation for a person to resolve.
+    Conflict,
+    /// Refused as invalid or not allowed: kept and shown as well.
+    Rejected,
+}
+
+/// What became of one mutation on the server (recorded; a retry gets the same answer).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub device_seq: i64,
+    pub status: OutcomeStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<ErrorCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl Outcome {
+    fn from_result(device_seq: i64, r: &ClinicResult<Applied>) -> Self {
+        match r {
+            Ok(_) => Outcome {
+                device_seq,
+                status: OutcomeStatus::Accepted,
+                code: None,
+                message: None,
+            },
+            Err(e) => Outcome {
+                device_seq,
+                status: if e.code == ErrorCode::Conflict {
+                    OutcomeStatus::Conflict
+                } else {
+                    OutcomeStatus::Rejected
+                },
+                code: Some(e.code),
+                message: Some(e.message.clone()),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushRequest {
+    pub protocol: u32,
+    pub mutations: Vec<Envelope>,
+    /// This device's audit events the server does not have yet, in order.
+    #[serde(default)]
+    pub audit: Vec<crate::audit::AuditEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushResponse {
+    pub epoch: Uuid,
+    /// The last mutation of this device the server has applied.
+    pub last_applied_seq: i64,
+    /// Outcomes of every mutation in the request up to `last_applied_seq`
+    /// (recorded ones for mutations applied before).
+    pub outcomes: Vec<Outcome>,
+    /// The request skipped sequence numbers: resend from `last_applied_seq + 1`.
+    pub gap: bool,
+    /// The last audit event of this device the server holds.
+    pub audit_head: i64,
+    /// Set when the uploaded audit events do not continue the chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_break: Option<crate::audit::ChainBreak>,
+}
+
+/// One record as of a point in the change feed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub seq: i64,
+    pub entity_type: String,
+    pub entity_id: Uuid,
+    pub data: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub protocol: u32,
+    pub epoch: Uuid,
+    /// The tenant's last feed sequence when the page was read.
+    pub head: i64,
+    pub changes: Vec<Change>,
+    /// [`page_checksum`] of `changes`.
+    pub checksum: String,
+    /// The last mutation of this device the server has applied.
+    pub last_applied_seq: i64,
+}
+
+/// Checksum of a page of changes, checked by the receiver before applying it.
+pub fn page_checksum(changes: &[Change]) -> String {
+    let mut h = Sha256::new();
+    for c in changes {
+        h.update(c.seq.to_be_bytes());
+        h.update(c.entity_type.as_bytes());
+        h.update(c.entity_id.as_bytes());
+        h.update(c.data.to_string().as_bytes());
+    }
+    hex(&h.finalize())
+}
+
+/// Number of buckets a whole-copy verification is split into.
+pub const CHECKSUM_BUCKETS: usize = 64;
+
+pub fn bucket_of(id: Uuid) -> usize {
+    id.as_bytes()[15] as usize % CHECKSUM_BUCKETS
+}
+
+/// Order-independent checksums of (id, document hash) pairs per bucket:
+/// equal buckets hold equal records; a repair fetches only unequal ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketSums(pub Vec<String>);
+
+impl BucketSums {
+    pub fn compute<'a>(items: impl IntoIterator<Item = (Uuid, &'a str)>) -> Self {
+        let mut acc = vec![[0u8; 16]; CHECKSUM_BUCKETS];
+        for (id, hash) in items {
+            let mut h = Sha256::new();
+            h.update(id.as_bytes());
+            h.update(hash.as_bytes());
+            let d = h.finalize();
+            let b = &mut acc[bucket_of(id)];
+            for (x, y) in b.iter_mut().zip(d.iter()) {
+                *x ^= y;
+            }
+        }
+        BucketSums(acc.iter().map(|b| hex(b)).collect())
+    }
+
+    /// Buckets whose checksums differ.
+    pub fn differing(&self, other: &BucketSums) -> Vec<usize> {
+        (0..CHECKSUM_BUCKETS)
+            .filter(|&i| self.0.get(i) != other.0.get(i))
+            .collect()
+    }
+}
+
+/// One record for a whole-copy comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordCopy {
+    pub id: Uuid,
+    pub hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub doc: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BucketsRequest {
+    pub buckets: Vec<usize>,
+}
+
+/// The result of applying one push batch on the server.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct BatchResult {
+    pub last_applied_seq: i64,
+    /// Outcomes of the mutations applied now, in order.
+    pub outcomes: Vec<Outcome>,
+    pub gap: bool,
+    /// Records changed by the batch (each once, in order of first change).
+    pub changed: Vec<Uuid>,
+}
+
+/// The server's decision for a batch of one device's mutations: mutations
+/// at or below `last_applied` were applied before (a retry: skipped), the
+/// next ones are applied in order, and a jump in numbering stops the batch
+/// (`gap`). Business failures are outcomes and never stop the queue.
+/// `disabled_users` are accounts the server knows to be disabled.
+pub fn apply_batch(
+    tenant: Uuid,
+    last_applied: i64,
+    mutations: &[Envelope],
+    disabled_users: &HashSet<Uuid>,
+    recs: &mut Records,
+) -> BatchResult {
+    let mut out = BatchResult {
+        last_applied_seq: last_applied,
+        ..Default::default()
+    };
+    for env in mutations {
+        if env.device_seq <= out.last_applied_seq {
+            continue;
+        }
+        if env.device_seq != out.last_applied_seq + 1 {
+            out.gap = true;
+            break;
+        }
+        let result = match env.user_id {
+            Some(u) if disabled_users.contains(&u) => Err(ClinicError::forbidden(
+                "The account that made this change has been disabled; the change was not applied.",
+            )),
+            _ => apply(&env.mutation, tenant, env.at, recs),
+        };
+        if let Ok(a) = &result {
+            for id in &a.changed {
+                if !out.changed.contains(id) {
+                    out.changed.push(*id);
+                }
+            }
+        }
+        out.outcomes
+            .push(Outcome::from_result(env.device_seq, &result));
+        out.last_applied_seq = env.device_seq;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone};
+
+    fn at(min: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap() + chrono::Duration::minutes(min)
+    }
+
+    fn details(first: &str) -> PatientDetails {
+        PatientDetails {
+            first_name: first.into(),
+            last_name: "Okafor".into(),
+            date_of_birth: NaiveDate::from_ymd_opt(1980, 5, 1),
+            ..Default::default()
+        }
+    }
+
+    fn register(id: Uuid, n: u64) -> Mutation {
+        Mutation::RegisterPatient {
+            patient: id,
+            patient_number: crate::patient_number::format_patient_number(n),
+            details: details("Ada"),
+            lists: PatientLists::default(),
+        }
+    }
+
+    fn set(id: Uuid, field: &str, v: Value) -> Mutation {
+        let mut m = Map::new();
+        m.insert(field.into(), v);
+        Mutation::UpdatePatient {
+            patient: id,
+            set: m,
+            add: PatientLists::default(),
+            remove_ids: vec![],
+        }
+    }
+
+    #[test]
+    fn different_fields_both_survive_and_same_field_is_last_writer_wins() {
+        let t = Uuid::from_u128(1);
+        let p = Uuid::from_u128(2);
+        let mut r = Records::default();
+        apply(&register(p, 1), t, at(0), &mut r).unwrap();
+        apply(&set(p, "phone", "07700 900123".into()), t, at(1), &mut r).unwrap();
+        apply(&set(p, "city", "Leeds".into()), t, at(2), &mut r).unwrap();
+        apply(&set(p, "city", "York".into()), t, at(3), &mut r).unwrap();
+        let d = &r.patients[&p].details;
+        assert_eq!(d.city.as_deref(), Some("York"));
+        assert!(d.phone.is_some());
+    }
+
+    #[test]
+    fn edit_of_archived_record_is_a_conflict_and_changes_nothing() {
+        let t = Uuid::from_u128(1);
+        let p = Uuid::from_u128(2);
+        let mut r = Records::default();
+        apply(&register(p, 1), t, at(0), &mut r).unwrap();
+        apply(
+            &Mutation::ArchivePatient {
+                patient: p,
+                reason: "moved away".into(),
+            },
+            t,
+            at(1),
+            &mut r,
+        )
+        .unwrap();
+        let before = r.patients[&p].clone();
+        let e = apply(&set(p, "city", "Leeds".into()), t, at(2), &mut r).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Conflict);
+        assert_eq!(r.patients[&p], before);
+    }
+
+    #[test]
+    fn bad_field_values_are_rejected() {
+        let t = Uuid::from_u128(1);
+        let p = Uuid::from_u128(2);
+        let mut r = Records::default();
+        apply(&register(p, 1), t, at(0), &mut r).unwrap();
+        for (f, v) in [
+            ("no_such_field", Value::from("x")),
+            ("date_of_birth", Value::from("not a date")),
+            ("first_name", Value::from("")),
+        ] {
+            let e = apply(&set(p, f, v), t, at(1), &mut r).unwrap_err();
+            assert_eq!(e.code, ErrorCode::Validation, "{f}");
+        }
+    }
+
+    #[test]
+    fn batches_are_idempotent_and_stop_at_gaps() {
+        let t = Uuid::from_u128(1);
+        let envs: Vec<Envelope> = (1..=3)
+            .map(|i| Envelope {
+                device_seq: i,
+                id: Uuid::from_u128(100 + i as u128),
+                user_id: None,
+                at: at(i),
+                mutation: register(Uuid::from_u128(10 + i as u128), i as u64),
+            })
+            .collect();
+        let mut r = Records::default();
+        let first = apply_batch(t, 0, &envs[..2], &HashSet::new(), &mut r);
+        assert_eq!(first.last_applied_seq, 2);
+        assert_eq!(first.outcomes.len(), 2);
+        // A retry of the whole queue applies only the new one.
+        let again = apply_batch(t, 2, &envs, &HashSet::new(), &mut r);
+        assert_eq!(again.outcomes.len(), 1);
+        assert_eq!(r.patients.len(), 3);
+        // A batch that skips a number stops before it.
+        let mut r2 = Records::default();
+        let gap = apply_batch(t, 0, &envs[1..], &HashSet::new(), &mut r2);
+        assert!(gap.gap);
+        assert_eq!(gap.last_applied_seq, 0);
+        assert!(r2.patients.is_empty());
+    }
+
+    #[test]
+    fn a_taken_patient_number_is_refused() {
+        let t = Uuid::from_u128(1);
+        let mut r = Records::default();
+        apply(&register(Uuid::from_u128(2), 7), t, at(0), &mut r).unwrap();
+        let e = apply(&register(Uuid::from_u128(3), 7), t, at(1), &mut r).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Conflict);
+    }
+
+    #[test]
+    fn bucket_sums_find_exactly_the_differing_bucket() {
+        let ids: Vec<Uuid> = (0..500u128).map(|i| Uuid::from_u128(i * 7919)).collect();
+        let a = BucketSums::compute(ids.iter().map(|i| (*i, "h")));
+        let mut changed = ids.clone();
+        changed.reverse();
+        let b = BucketSums::compute(changed.iter().map(|i| (*i, "h")));
+        assert!(a.differing(&b).is_empty(), "order does not matter");
+        let c = BucketSums::compute(
+            ids.iter()
+                .map(|i| (*i, if *i == ids[3] { "x" } else { "h" })),
+        );
+        assert_eq!(a.differing(&c), vec![bucket_of(ids[3])]);
+    }
+}

@@ -1,0 +1,559 @@
+//! The workstation half of sync, in storage: local mutations with their
+//! outbox entries, answers from the server, pages of the change feed, and
+//! the rebase that keeps every local record equal to "the server's version
+//! plus my pending mutations".
+
+use crate::identity::{parse_ts, parse_uuid, ts};
+use crate::{db_err, Db};
+use chrono::{DateTime, SubsecRound, Utc};
+use clinic_core::patient::Patient;
+use clinic_core::sync::*;
+use clinic_core::{ClinicError, ClinicResult, ErrorCode};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// One queued change and what the server made of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxEntry {
+    pub device_seq: i64,
+    pub id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    pub status: String,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub mutation: Mutation,
+}
+
+/// Where this workstation stands with the server.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncCursor {
+    /// Last change-feed sequence applied here.
+    pub cursor: i64,
+    pub epoch: Option<Uuid>,
+    /// Last of this device's mutations the server said it applied.
+    pub server_last_applied: i64,
+    /// Last of this device's audit events the server holds.
+    pub audit_sent: i64,
+}
+
+/// What applying a page of the change feed did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageApplied {
+    /// Applied; the cursor is now this.
+    Applied { cursor: i64, records: usize },
+    /// The server's history changed (restored from a backup): nothing from
+    /// the page was applied; the cursor went back to the start and the
+    /// mutations the server no longer has are queued again.
+    EpochChanged,
+}
+
+fn meta_i64(db: &Db, key: &str) -> ClinicResult<i64> {
+    Ok(db.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+fn parse_doc(text: &str) -> ClinicResult<Patient> {
+    serde_json::from_str(text).map_err(|e| ClinicError::internal(format!("stored record: {e}")))
+}
+
+impl Db<'_> {
+    /// Whether this store syncs with a server (enrolled); a standalone store
+    /// keeps no outbox.
+    pub fn is_synced(&self) -> ClinicResult<bool> {
+        Ok(self.meta("sync_server")?.is_some())
+    }
+
+    /// The current local versions of these records.
+    pub fn load_records(&self, ids: &[Uuid]) -> ClinicResult<Records> {
+        let mut r = Records::default();
+        for id in ids {
+            if let Some(p) = self.patient(*id)? {
+                r.patients.insert(*id, p);
+            }
+        }
+        Ok(r)
+    }
+
+    fn shadow(&self, id: Uuid) -> ClinicResult<Option<Option<Patient>>> {
+        let row: Option<Option<String>> = self
+            .conn
+            .prepare_cached(
+                "SELECT doc FROM sync_shadows WHERE entity_type = 'patient' AND entity_id = ?1",
+            )
+            .map_err(db_err)?
+            .query_row([id.to_string()], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        match row {
+            None => Ok(None),
+            Some(None) => Ok(Some(None)),
+            Some(Some(t)) => Ok(Some(Some(parse_doc(&t)?))),
+        }
+    }
+
+    fn set_shadow(&self, id: Uuid, doc: Option<&Patient>) -> ClinicResult<()> {
+        let text = doc.map(|p| patient_doc(p).to_string());
+        self.conn
+            .prepare_cached(
+                "INSERT INTO sync_shadows (entity_type, entity_id, doc) VALUES ('patient', ?1, ?2)
+                 ON CONFLICT (entity_type, entity_id) DO UPDATE SET doc = excluded.doc",
+            )
+            .map_err(db_err)?
+            .execute(params![id.to_string(), text])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn drop_shadow(&self, id: Uuid) -> ClinicResult<()> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM sync_shadows WHERE entity_type = 'patient' AND entity_id = ?1",
+            )
+            .map_err(db_err)?
+            .execute([id.to_string()])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// Makes a change: applies the mutation to the local records with the
+    /// shared domain rules, writes the records, and (on a synced store)
+    /// queues it in the outbox, in the caller's transaction. Returns the
+    /// records as they now are. The caller adds the audit event.
+    pub fn commit_mutation(
+        &self,
+        user: Option<Uuid>,
+        at: DateTime<Utc>,
+        m: &Mutation,
+    ) -> ClinicResult<Records> {
+        let at = at.trunc_subsecs(6);
+        let ids = m.patient_ids();
+        let mut recs = self.load_records(&ids)?;
+        let before = recs.clone();
+        let applied = apply(m, self.tenant_id, at, &mut recs)?;
+        for id in &applied.changed {
+            self.put_patient(&recs.patients[id])?;
+        }
+        if self.is_synced()? {
+            for id in &ids {
+                if self.shadow(*id)?.is_none() {
+                    self.set_shadow(*id, before.patients.get(id))?;
+                }
+            }
+            let seq: i64 = self
+                .conn
+                .query_row(
+                    "SELECT coalesce(max(device_seq), 0) + 1 FROM outbox",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(db_err)?;
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO outbox (device_seq, id, user_id, at, kind, mutation) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db_err)?
+                .execute(params![
+                    seq,
+                    crate::new_uuid_v7(at).to_string(),
+                    user.map(|u| u.to_string()),
+                    ts(at),
+                    m.name(),
+                    serde_json::to_string(m).map_err(ClinicError::internal)?
+                ])
+                .map_err(db_err)?;
+            for id in &ids {
+                self.conn
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO outbox_touches (entity_id, device_seq) VALUES (?1, ?2)",
+                    )
+                    .map_err(db_err)?
+                    .execute(params![id.to_string(), seq])
+                    .map_err(db_err)?;
+            }
+        }
+        Ok(recs)
+    }
+
+    fn outbox_rows(
+        &self,
+        where_sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> ClinicResult<Vec<OutboxEntry>> {
+        let sql = format!(
+            "SELECT device_seq, id, user_id, at, kind, status, code, message, mutation FROM outbox WHERE {where_sql}"
+        );
+        let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
+        let rows = st
+            .query_map(args, |r| {
+                Ok((
+                    OutboxEntry {
+                        device_seq: r.get(0)?,
+                        id: parse_uuid(&r.get::<_, String>(1)?),
+                        user_id: r.get::<_, Option<String>>(2)?.map(|s| parse_uuid(&s)),
+                        at: parse_ts(&r.get::<_, String>(3)?),
+                        kind: r.get(4)?,
+                        status: r.get(5)?,
+                        code: r.get(6)?,
+                        message: r.get(7)?,
+                        mutation: Mutation::RestorePatient {
+                            patient: Uuid::nil(),
+                        },
+                    },
+                    r.get::<_, String>(8)?,
+                ))
+            })
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut e, text) = row.map_err(db_err)?;
+            e.mutation = serde_json::from_str(&text)
+                .map_err(|e| ClinicError::internal(format!("outbox entry: {e}")))?;
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    /// Queued mutations after `after`, oldest first, as sent to the server.
+    pub fn outbox_after(&self, after: i64, limit: u32) -> ClinicResult<Vec<Envelope>> {
+        Ok(self
+            .outbox_rows(
+                "device_seq > ?1 ORDER BY device_seq LIMIT ?2",
+                &[&after, &limit],
+            )?
+            .into_iter()
+            .map(|e| Envelope {
+                device_seq: e.device_seq,
+                id: e.id,
+                user_id: e.user_id,
+                at: e.at,
+                mutation: e.mutation,
+            })
+            .collect())
+    }
+
+    /// Changes the server refused (conflicts and rejections) that nobody has resolved yet.
+    pub fn sync_problems(&self) -> ClinicResult<Vec<OutboxEntry>> {
+        self.outbox_rows(
+            "status IN ('conflict', 'rejected') AND resolved_at IS NULL ORDER BY device_seq",
+            &[],
+        )
+    }
+
+    /// Marks a refused change as dealt with by a person.
+    pub fn resolve_problem(&self, seq: i64, user: Uuid, at: DateTime<Utc>) -> ClinicResult<()> {
+        let n = self
+            .conn
+            .execute(
+                "UPDATE outbox SET resolved_at = ?2, resolved_by = ?3
+                 WHERE device_seq = ?1 AND status IN ('conflict', 'rejected') AND resolved_at IS NULL",
+                params![seq, ts(at), user.to_string()],
+            )
+            .map_err(db_err)?;
+        if n == 0 {
+            return Err(ClinicError::not_found("Open sync problem"));
+        }
+        Ok(())
+    }
+
+    /// (pending count, time of the oldest pending change).
+    pub fn pending_summary(&self) -> ClinicResult<(i64, Option<DateTime<Utc>>)> {
+        self.conn
+            .query_row(
+                "SELECT count(*), min(at) FROM outbox WHERE status = 'pending'",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<String>>(1)?.map(|s| parse_ts(&s)),
+                    ))
+                },
+            )
+            .map_err(db_err)
+    }
+
+    pub fn sync_cursor(&self) -> ClinicResult<SyncCursor> {
+        Ok(SyncCursor {
+            cursor: meta_i64(self, "sync_cursor")?,
+            epoch: self
+                .meta("sync_epoch")?
+                .and_then(|e| Uuid::parse_str(&e).ok()),
+            server_last_applied: meta_i64(self, "sync_server_last_applied")?,
+            audit_sent: meta_i64(self, "sync_audit_sent")?,
+        })
+    }
+
+    /// Notes the server's epoch. When it changed, the server was restored
+    /// from a backup: start the feed again from zero and queue again every
+    /// mutation the server no longer has. Returns whether it changed.
+    fn observe_epoch(&self, epoch: Uuid, server_last_applied: i64) -> ClinicResult<bool> {
+        let known = self.sync_cursor()?.epoch;
+        self.set_meta("sync_epoch", &epoch.to_string())?;
+        match known {
+            Some(k) if k != epoch => {
+                let requeued: Vec<(i64, String)> = {
+                    let mut st = self
+                        .conn
+                        .prepare(
+                            "SELECT DISTINCT t.entity_id, 0 FROM outbox_touches t
+                             JOIN outbox o ON o.device_seq = t.device_seq
+                             WHERE o.device_seq > ?1 AND o.status <> 'pending'",
+                        )
+                        .map_err(db_err)?;
+                    let rows = st
+                        .query_map([server_last_applied], |r| Ok((r.get(1)?, r.get(0)?)))
+                        .map_err(db_err)?;
+                    rows.collect::<Result<_, _>>().map_err(db_err)?
+                };
+                // The local record already includes those mutations, and
+                // re-applying them is idempotent, so it is their base.
+                for (_, id) in requeued {
+                    let id = parse_uuid(&id);
+                    if self.shadow(id)?.is_none() {
+                        let current = self.patient(id)?;
+                        self.set_shadow(id, current.as_ref())?;
+                    }
+                }
+                self.conn
+                    .execute(
+                        "UPDATE outbox SET status = 'pending', code = NULL, message = NULL, answered_at = NULL
+                         WHERE device_seq > ?1",
+                        [server_last_applied],
+                    )
+                    .map_err(db_err)?;
+                self.set_meta("sync_cursor", "0")?;
+                self.set_meta("sync_server_last_applied", &server_last_applied.to_string())?;
+                self.set_meta("sync_audit_sent", "0")?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn pending_touching(&self, id: Uuid) -> ClinicResult<Vec<Envelope>> {
+        Ok(self
+            .outbox_rows(
+                "status = 'pending' AND device_seq IN (SELECT device_seq FROM outbox_touches WHERE entity_id = ?1) ORDER BY device_seq",
+                &[&id.to_string()],
+            )?
+            .into_iter()
+            .map(|e| Envelope {
+                device_seq: e.device_seq,
+                id: e.id,
+                user_id: e.user_id,
+                at: e.at,
+                mutation: e.mutation,
+            })
+            .collect())
+    }
+
+    /// Applies `pending` on top of `base` for record `id` (other records a
+    /// mutation needs are taken as they are locally). Refusals are skipped:
+    /// the server will answer for them.
+    fn replay(
+        &self,
+        id: Uuid,
+        base: Option<Patient>,
+        pending: &[Envelope],
+    ) -> ClinicResult<Option<Patient>> {
+        let mut recs = Records::default();
+        if let Some(b) = base {
+            recs.patients.insert(id, b);
+        }
+        for env in pending {
+            for other in env.mutation.patient_ids() {
+                if other != id && !recs.patients.contains_key(&other) {
+                    if let Some(p) = self.patient(other)? {
+                        recs.patients.insert(other, p);
+                    }
+                }
+            }
+            let _ = apply(&env.mutation, self.tenant_id, env.at, &mut recs);
+        }
+        Ok(recs.patients.remove(&id))
+    }
+
+    /// Rewrites record `id` as its shadow plus the pending mutations on it;
+    /// the shadow goes once nothing is pending.
+    fn rebase(&self, id: Uuid) -> ClinicResult<()> {
+        let Some(base) = self.shadow(id)? else {
+            return Ok(());
+        };
+        let pending = self.pending_touching(id)?;
+        match self.replay(id, base, &pending)? {
+            Some(p) => self.put_patient(&p)?,
+            None => self.discard_unaccepted_patient(id)?,
+        }
+        if pending.is_empty() {
+            self.drop_shadow(id)?;
+        }
+        Ok(())
+    }
+
+    /// Records the server's answer to a push (in one transaction with
+    /// nothing else): outcomes, the server's position, and the rebase of
+    /// every record whose mutation was refused.
+    pub fn record_push(&self, resp: &PushResponse, now: DateTime<Utc>) -> ClinicResult<()> {
+        if self.observe_epoch(resp.epoch, resp.last_applied_seq)? {
+            return Ok(());
+        }
+        for o in &resp.outcomes {
+            let status = match o.status {
+                OutcomeStatus::Accepted => "accepted",
+                OutcomeStatus::Conflict => "conflict",
+                OutcomeStatus::Rejected => "rejected",
+            };
+            let was_pending: Option<String> = self
+                .conn
+                .prepare_cached(
+                    "SELECT mutation FROM outbox WHERE device_seq = ?1 AND status = 'pending'",
+                )
+                .map_err(db_err)?
+                .query_row([o.device_seq], |r| r.get(0))
+                .optional()
+                .map_err(db_err)?;
+            let Some(text) = was_pending else { continue };
+            let m: Mutation = serde_json::from_str(&text).map_err(ClinicError::internal)?;
+            self.conn
+                .prepare_cached(
+                    "UPDATE outbox SET status = ?2, code = ?3, message = ?4, answered_at = ?5 WHERE device_seq = ?1",
+                )
+                .map_err(db_err)?
+                .execute(params![
+                    o.device_seq,
+                    status,
+                    o.code.map(|c| c.as_str()),
+                    o.message,
+                    ts(now)
+                ])
+                .map_err(db_err)?;
+            for id in m.patient_ids() {
+                if o.status == OutcomeStatus::Accepted {
+                    // The server's version now includes this mutation.
+                    if let Some(base) = self.shadow(id)? {
+                        let at: String = self
+                            .conn
+                            .query_row(
+                                "SELECT at FROM outbox WHERE device_seq = ?1",
+                                [o.device_seq],
+                                |r| r.get(0),
+                            )
+                            .map_err(db_err)?;
+                        let env = Envelope {
+                            device_seq: o.device_seq,
+                            id: Uuid::nil(),
+                            user_id: None,
+                            at: parse_ts(&at),
+                            mutation: m.clone(),
+                        };
+                        let advanced = self.replay(id, base, std::slice::from_ref(&env))?;
+                        if self.pending_touching(id)?.is_empty() {
+                            self.drop_shadow(id)?;
+                        } else {
+                            self.set_shadow(id, advanced.as_ref())?;
+                        }
+                    }
+                } else {
+                    self.rebase(id)?;
+                }
+            }
+        }
+        self.set_meta(
+            "sync_server_last_applied",
+            &resp.last_applied_seq.to_string(),
+        )?;
+        self.set_meta("sync_audit_sent", &resp.audit_head.to_string())?;
+        Ok(())
+    }
+
+    /// Applies one page of the change feed and saves the cursor with it.
+    /// A page from another protocol version, with a bad checksum or with a
+    /// kind of record this version does not know, is refused whole.
+    pub fn apply_page(&self, page: &PullResponse) -> ClinicResult<PageApplied> {
+        if page.protocol != PROTOCOL_VERSION {
+            return Err(ClinicError::new(
+                ErrorCode::UpdateRequired,
+                "The sync server runs a different version; update this application to continue syncing. Nothing was changed.",
+            ));
+        }
+        if page_checksum(&page.changes) != page.checksum {
+            return Err(ClinicError::new(
+                ErrorCode::Unreachable,
+                "A page from the server arrived damaged; it was not applied and will be fetched again.",
+            ));
+        }
+        if self.observe_epoch(page.epoch, page.last_applied_seq)? {
+            return Ok(PageApplied::EpochChanged);
+        }
+        let mut cursor = self.sync_cursor()?.cursor;
+        for c in &page.changes {
+            if c.seq <= cursor {
+                continue;
+            }
+            if c.entity_type != ENTITY_PATIENT {
+                return Err(ClinicError::new(
+                    ErrorCode::UpdateRequired,
+                    format!("The server sent a kind of record this version does not know ({}); update this application. Nothing was changed.", c.entity_type),
+                ));
+            }
+            let p = self.apply_server_record(&c.data)?;
+            if p != c.entity_id {
+                return Err(ClinicError::internal(
+                    "a record from the server does not match its feed entry",
+                ));
+            }
+            cursor = c.seq;
+        }
+        self.set_meta("sync_cursor", &cursor.to_string())?;
+        Ok(PageApplied::Applied {
+            cursor,
+            records: page.changes.len(),
+        })
+    }
+
+    /// Takes the server's version of a record: written as is, or, when
+    /// local mutations on it are pending, as their new base. Returns its id.
+    pub fn apply_server_record(&self, doc: &serde_json::Value) -> ClinicResult<Uuid> {
+        let p: Patient = serde_json::from_value(doc.clone())
+            .map_err(|e| ClinicError::internal(format!("record from the server: {e}")))?;
+        if p.tenant_id != self.tenant_id {
+            return Err(ClinicError::internal(
+                "the server sent a record of another tenant",
+            ));
+        }
+        if self.shadow(p.id)?.is_some() {
+            self.set_shadow(p.id, Some(&p))?;
+            self.rebase(p.id)?;
+        } else {
+            self.put_patient(&p)?;
+        }
+        Ok(p.id)
+    }
+
+    /// Checksums of every local record, by bucket (compare with the server's).
+    pub fn bucket_sums(&self) -> ClinicResult<BucketSums> {
+        let mut hashes = Vec::new();
+        for id in self.patient_ids()? {
+            if let Some(p) = self.patient(id)? {
+                hashes.push((id, doc_hash(&patient_doc(&p))));
+            }
+        }
+        Ok(BucketSums::compute(
+            hashes.iter().map(|(i, h)| (*i, h.as_str())),
+        ))
+    }
+
+    /// (id, document hash) of local records in these buckets.
+    pub fn bucket_members(&self, buckets: &[usize]) -> ClinicResult<Vec<(Uuid, String)>> {
+        let mut out = Vec::new();
+        for id in self.patient_ids()? {
+            if buckets.contains(&bucket_of(id)) {
+                if let Some(p) = self.patient(id)? {
+                    out.push((id, doc_hash(&patient_doc(&p))));
+                }
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,215 @@
+//! The sync engine: push the outbox until the server has everything, then
+//! apply the change feed until caught up. Every step is one local
+//! transaction, so a crash at any point leaves a state from which the next
+//! run simply continues (the server's answers are idempotent).
+
+use chrono::{DateTime, Utc};
+use clinic_core::sync::*;
+use clinic_core::{ClinicError, ClinicResult, ErrorCode};
+use clinic_store::sync::PageApplied;
+use clinic_store::Store;
+use serde::Serialize;
+
+/// Mutations (and audit events) per push: large enough that 10,000 offline
+/// changes go up in a handful of requests.
+pub const PUSH_BATCH: u32 = 1_000;
+/// Changes per page of the feed.
+pub const PULL_PAGE: i64 = 2_000;
+
+/// How the workstation reaches the server: HTTP in the product, an
+/// in-process network with faults in the simulation.
+pub trait Transport {
+    fn push(&self, req: &PushRequest) -> ClinicResult<PushResponse>;
+    fn pull(&self, after: i64, limit: i64, wait_secs: u64) -> ClinicResult<PullResponse>;
+    fn checksums(&self) -> ClinicResult<BucketSums>;
+    fn records(&self, buckets: &[usize]) -> ClinicResult<Vec<RecordCopy>>;
+}
+
+/// What one sync run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    pub pushed: usize,
+    pub pulled: usize,
+    pub cursor: i64,
+    pub head: i64,
+    pub pending: i64,
+    pub problems: usize,
+}
+
+/// Sends the outbox (and audit trail) until the server holds all of it.
+/// Returns the number of mutations the server answered.
+pub fn push_all(store: &mut Store, t: &dyn Transport, now: DateTime<Utc>) -> ClinicResult<usize> {
+    let mut answered = 0;
+    loop {
+        let (mutations, audit, before) = {
+            let db = store.db();
+            let c = db.sync_cursor()?;
+            let audit = if db.meta("sync_audit_break")?.is_some() {
+                vec![]
+            } else {
+                db.audit_events_after(c.audit_sent, PUSH_BATCH)?
+            };
+            (
+                db.outbox_after(c.server_last_applied, PUSH_BATCH)?,
+                audit,
+                c,
+            )
+        };
+        if mutations.is_empty() && audit.is_empty() {
+            return Ok(answered);
+        }
+        let resp = t.push(&PushRequest {
+            protocol: PROTOCOL_VERSION,
+            mutations,
+            audit,
+        })?;
+        answered += resp.outcomes.len();
+        store.write(|db| {
+            db.record_push(&resp, now)?;
+            if let Some(b) = &resp.audit_break {
+                db.set_meta(
+                    "sync_audit_break",
+                    &serde_json::to_string(b).unwrap_or_default(),
+                )?;
+            }
+            Ok(())
+        })?;
+        let after = store.db().sync_cursor()?;
+        if after.server_last_applied == before.server_last_applied
+            && after.audit_sent == before.audit_sent
+            && after.epoch == before.epoch
+        {
+            // No progress (the server refused the rest): try again later.
+            return Ok(answered);
+        }
+    }
+}
+
+/// Applies the change feed page by page until caught up; `progress` gets
+/// (cursor, head) after each page. Returns the number of changes applied
+/// and the feed head, or `None` when the server's history changed (the
+/// caller pushes again).
+pub fn pull_all(
+    store: &mut Store,
+    t: &dyn Transport,
+    progress: &mut dyn FnMut(i64, i64),
+) -> ClinicResult<Option<(usize, i64)>> {
+    let mut applied = 0;
+    loop {
+        let cursor = store.db().sync_cursor()?.cursor;
+        let page = t.pull(cursor, PULL_PAGE, 0)?;
+        match store.write(|db| db.apply_page(&page))? {
+            PageApplied::EpochChanged => return Ok(None),
+            PageApplied::Applied { cursor, records } => {
+                applied += records;
+                progress(cursor, page.head);
+                if records == 0 || cursor >= page.head {
+                    return Ok(Some((applied, page.head)));
+                }
+            }
+        }
+    }
+}
+
+/// Pushes and pulls until caught up, and records the result (or the error)
+/// for the status line.
+pub fn sync_now(
+    store: &mut Store,
+    t: &dyn Transport,
+    now: DateTime<Utc>,
+    progress: &mut dyn FnMut(i64, i64),
+) -> ClinicResult<SyncReport> {
+    let result = (|| {
+        let mut report = SyncReport::default();
+        for _ in 0..3 {
+            report.pushed += push_all(store, t, now)?;
+            match pull_all(store, t, progress)? {
+                Some((n, head)) => {
+                    report.pulled += n;
+                    report.head = head;
+                    // Whatever was made while pulling goes up too.
+                    report.pushed += push_all(store, t, now)?;
+                    return Ok(report);
+                }
+                None => continue,
+            }
+        }
+        Err(ClinicError::new(
+            ErrorCode::Unreachable,
+            "The server's history keeps changing; try again shortly.",
+        ))
+    })();
+    store.write(|db| {
+        db.set_meta("sync_last_attempt", &now.to_rfc3339())?;
+        match &result {
+            Ok(_) => {
+                db.set_meta("sync_last_success", &now.to_rfc3339())?;
+                db.set_meta("sync_last_error", "")
+            }
+            Err(e) => db.set_meta("sync_last_error", &format!("{}: {}", e.code, e.message)),
+        }
+    })?;
+    let mut report = result?;
+    let db = store.db();
+    let c = db.sync_cursor()?;
+    report.cursor = c.cursor;
+    report.pending = db.pending_summary()?.0;
+    report.problems = db.sync_problems()?.len();
+    Ok(report)
+}
+
+/// What a whole-copy verification found and mended.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct VerifyReport {
+    pub buckets: usize,
+    pub differing_buckets: Vec<usize>,
+    /// Records fetched again because they differed or were missing here.
+    pub repaired: usize,
+    /// Records here that the server does not have (not sent yet, or refused).
+    pub local_only: usize,
+}
+
+/// Compares the whole local copy with the server's by bucket checksums and
+/// fetches again only the records in buckets that differ. Pending local
+/// changes are pushed first (the copies can only be equal without them).
+pub fn verify_and_repair(
+    store: &mut Store,
+    t: &dyn Transport,
+    now: DateTime<Utc>,
+) -> ClinicResult<VerifyReport> {
+    push_all(store, t, now)?;
+    if store.db().pending_summary()?.0 > 0 {
+        return Err(ClinicError::new(
+            ErrorCode::Conflict,
+            "Some changes have not reached the server yet; sync first, then verify.",
+        ));
+    }
+    let server = t.checksums()?;
+    let local = store.db().bucket_sums()?;
+    let differing = server.differing(&local);
+    let mut report = VerifyReport {
+        buckets: CHECKSUM_BUCKETS,
+        differing_buckets: differing.clone(),
+        ..Default::default()
+    };
+    if differing.is_empty() {
+        return Ok(report);
+    }
+    let theirs = t.records(&differing)?;
+    let mine: std::collections::HashMap<uuid::Uuid, String> =
+        store.db().bucket_members(&differing)?.into_iter().collect();
+    store.write(|db| {
+        for r in &theirs {
+            if mine.get(&r.id) != Some(&r.hash) {
+                if let Some(doc) = &r.doc {
+                    db.apply_server_record(doc)?;
+                    report.repaired += 1;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let server_ids: std::collections::HashSet<uuid::Uuid> = theirs.iter().map(|r| r.id).collect();
+    report.local_only = mine.keys().filter(|id| !server_ids.contains(id)).count();
+    Ok(report)
+}

@@ -1,0 +1,495 @@
+//! The server half of sync: applies pushed mutations with the shared domain
+//! rules (`clinic_core::sync`), keeps the per-tenant change feed, serves it
+//! in pages (long-polled when caught up), verifies audit chains, and
+//! answers whole-copy checksums.
+//!
+//! Ordering: a push takes the tenant's `feed_heads` row lock first and
+//! holds it to commit, so feed sequence numbers are assigned in commit
+//! order and a reader after `seq` can never miss a row committed later with
+//! a smaller number.
+
+use crate::db::{map_db, tenant_tx};
+use crate::ServerError;
+use clinic_core::api::DeviceIdentity;
+use clinic_core::audit::{AuditEvent, ChainVerifier};
+use clinic_core::patient::Patient;
+use clinic_core::sync::*;
+use clinic_core::{ClinicError, ErrorCode};
+use deadpool_postgres::Pool;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+/// Most mutations (and audit events) accepted in one push.
+pub const MAX_PUSH: usize = 2_000;
+/// Most changes in one page of the feed.
+pub const MAX_PAGE: i64 = 5_000;
+const _: () = assert!(
+    CHECKSUM_BUCKETS == 64,
+    "bucket SQL in bucket_records assumes 64"
+);
+/// Longest a caught-up pull waits for news.
+pub const MAX_WAIT: Duration = Duration::from_secs(25);
+
+/// Wakes long-polling pulls of a tenant when its feed grows (one process).
+#[derive(Debug, Default)]
+pub struct FeedSignals {
+    tenants: Mutex<HashMap<Uuid, watch::Sender<i64>>>,
+}
+
+impl FeedSignals {
+    fn sender(&self, tenant: Uuid) -> watch::Sender<i64> {
+        let mut m = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+        m.entry(tenant)
+            .or_insert_with(|| watch::channel(0).0)
+            .clone()
+    }
+    pub fn subscribe(&self, tenant: Uuid) -> watch::Receiver<i64> {
+        self.sender(tenant).subscribe()
+    }
+    pub fn announce(&self, tenant: Uuid, head: i64) {
+        self.sender(tenant).send_replace(head);
+    }
+}
+
+fn check_protocol(v: u32) -> Result<(), ServerError> {
+    if v != PROTOCOL_VERSION {
+        return Err(ClinicError::new(
+            ErrorCode::UpdateRequired,
+            format!(
+                "This server speaks sync protocol {PROTOCOL_VERSION} and the workstation {v}; update the {} to continue. Nothing was changed.",
+                if v < PROTOCOL_VERSION { "workstation" } else { "server" }
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The typed columns of a patient row, as a JSON object for `jsonb_populate_recordset`.
+fn patient_row(tenant: Uuid, p: &Patient, doc: &Value, hash: &str) -> Value {
+    let mut row = serde_json::to_value(&p.details).unwrap_or_else(|_| json!({}));
+    let seq = clinic_core::patient_number::parse_patient_number(&p.patient_number).unwrap_or(0);
+    if let Some(o) = row.as_object_mut() {
+        o.insert("tenant_id".into(), json!(tenant));
+        o.insert("id".into(), json!(p.id));
+        o.insert("patient_number".into(), json!(p.patient_number));
+        o.insert("number_seq".into(), json!(seq));
+        o.insert("merged_into".into(), json!(p.merged_into));
+        o.insert("archive_reason".into(), json!(p.archive_reason));
+        o.insert("created_at".into(), json!(p.created_at));
+        o.insert("updated_at".into(), json!(p.updated_at));
+        o.insert("deleted_at".into(), json!(p.archived_at));
+        o.insert("doc".into(), doc.clone());
+        o.insert("doc_hash".into(), json!(hash));
+    }
+    row
+}
+
+const PATIENT_COLUMNS: &str = "tenant_id, id, patient_number, number_seq, first_name, middle_name, last_name, preferred_name,
+    date_of_birth, sex_at_birth, gender, phone, alt_phone, email, address_line1, address_line2, city, state, postcode,
+    country, national_id_kind, national_id, preferred_channel, preferred_language, reminders_opt_in, blood_group,
+    smoking_status, alcohol_use, family_history, risk_level, alert_level, flags, merged_into, archive_reason,
+    created_at, updated_at, deleted_at, doc, doc_hash";
+
+fn upsert_patients_sql() -> String {
+    let updates: Vec<String> = PATIENT_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .filter(|c| *c != "tenant_id" && *c != "id")
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect();
+    format!(
+        "INSERT INTO patients ({PATIENT_COLUMNS})
+         SELECT {PATIENT_COLUMNS} FROM jsonb_populate_recordset(NULL::patients, $1::jsonb)
+         ON CONFLICT (tenant_id, id) DO UPDATE SET {}",
+        updates.join(", ")
+    )
+}
+
+/// Applies a device's push in one transaction: mutations (each once, in
+/// order, gaps refused), the feed rows they produce, their outcomes, the
+/// device's position, and its audit events after the verified head.
+pub async fn push(
+    pool: &Pool,
+    signals: &FeedSignals,
+    device: &DeviceIdentity,
+    req: PushRequest,
+) -> Result<PushResponse, ServerError> {
+    check_protocol(req.protocol)?;
+    if req.mutations.len() > MAX_PUSH || req.audit.len() > MAX_PUSH {
+        return Err(ClinicError::validation(vec![clinic_core::FieldError {
+            field: "mutations".into(),
+            message: format!(
+                "send at most {MAX_PUSH} mutations and {MAX_PUSH} audit events at once"
+            ),
+        }])
+        .into());
+    }
+    let tenant = device.tenant_id;
+    let mut client = crate::db::conn(pool).await?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    // The tenant's feed lock, held to commit (see the module comment).
+    let head = tx
+        .query_one("SELECT last_seq, epoch FROM feed_heads FOR UPDATE", &[])
+        .await
+        .map_err(map_db)?;
+    let (mut last_seq, epoch): (i64, Uuid) = (head.get(0), head.get(1));
+    let state = tx
+        .query_one(
+            "SELECT last_applied_seq, audit_head_seq, audit_head_hash FROM device_state WHERE device_id = $1 FOR UPDATE",
+            &[&device.device_id],
+        )
+        .await
+        .map_err(map_db)?;
+    let (last_applied, audit_seq, audit_hash): (i64, i64, String) =
+        (state.get(0), state.get(1), state.get(2));
+
+    let fresh: Vec<&Envelope> = req
+        .mutations
+        .iter()
+        .filter(|e| e.device_seq > last_applied)
+        .collect();
+    let mut ids: Vec<Uuid> = fresh
+        .iter()
+        .flat_map(|e| e.mutation.patient_ids())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let mut recs = Records::default();
+    for row in tx
+        .query(
+            "SELECT doc FROM patients WHERE id = ANY($1) AND doc IS NOT NULL",
+            &[&ids],
+        )
+        .await
+        .map_err(map_db)?
+    {
+        let p: Patient = serde_json::from_value(row.get::<_, Value>(0))
+            .map_err(|e| ServerError::Database(format!("stored patient document: {e}")))?;
+        recs.patients.insert(p.id, p);
+    }
+    let numbers: Vec<String> = fresh
+        .iter()
+        .filter_map(|e| match &e.mutation {
+            Mutation::RegisterPatient { patient_number, .. } => Some(patient_number.clone()),
+            _ => None,
+        })
+        .collect();
+    for row in tx
+        .query(
+            "SELECT id, patient_number FROM patients WHERE patient_number = ANY($1)",
+            &[&numbers],
+        )
+        .await
+        .map_err(map_db)?
+    {
+        let holder: Uuid = row.get(0);
+        if !recs.patients.contains_key(&holder) {
+            recs.taken_numbers.insert(row.get(1));
+        }
+    }
+    let users: Vec<Uuid> = fresh.iter().filter_map(|e| e.user_id).collect();
+    let disabled: HashSet<Uuid> = tx
+        .query(
+            "SELECT id FROM users WHERE id = ANY($1) AND (status <> 'active' OR deleted_at IS NOT NULL)",
+            &[&users],
+        )
+        .await
+        .map_err(map_db)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+
+    let result = apply_batch(tenant, last_applied, &req.mutations, &disabled, &mut recs);
+
+    if !result.changed.is_empty() {
+        let mut rows = Vec::with_capacity(result.changed.len());
+        let mut feed = Vec::with_capacity(result.changed.len());
+        for id in &result.changed {
+            let p = &recs.patients[id];
+            let doc = patient_doc(p);
+            let hash = doc_hash(&doc);
+            rows.push(patient_row(tenant, p, &doc, &hash));
+            last_seq += 1;
+            feed.push(json!({"seq": last_seq, "entity_id": id, "data": doc}));
+        }
+        tx.execute(&upsert_patients_sql(), &[&Value::Array(rows)])
+            .await
+            .map_err(map_db)?;
+        tx.execute(
+            "INSERT INTO change_feed (tenant_id, seq, entity_type, entity_id, data, device_id)
+             SELECT $1, x.seq, 'patient', x.entity_id, x.data, $3
+             FROM jsonb_to_recordset($2::jsonb) AS x(seq bigint, entity_id uuid, data jsonb)",
+            &[&tenant, &Value::Array(feed), &device.device_id],
+        )
+        .await
+        .map_err(map_db)?;
+        tx.execute("UPDATE feed_heads SET last_seq = $1", &[&last_seq])
+            .await
+            .map_err(map_db)?;
+    }
+    if !result.outcomes.is_empty() {
+        let by_seq: HashMap<i64, &Envelope> =
+            req.mutations.iter().map(|e| (e.device_seq, e)).collect();
+        let rows: Vec<Value> = result
+            .outcomes
+            .iter()
+            .map(|o| {
+                let e = by_seq[&o.device_seq];
+                json!({
+                    "device_seq": o.device_seq, "mutation_id": e.id, "kind": e.mutation.name(),
+                    "user_id": e.user_id, "status": o.status, "code": o.code, "message": o.message, "made_at": e.at,
+                })
+            })
+            .collect();
+        tx.execute(
+            "INSERT INTO mutation_outcomes (tenant_id, device_id, device_seq, mutation_id, kind, user_id, status, code, message, made_at)
+             SELECT $1, $2, x.device_seq, x.mutation_id, x.kind, x.user_id, x.status, x.code, x.message, x.made_at
+             FROM jsonb_to_recordset($3::jsonb) AS x(device_seq bigint, mutation_id uuid, kind text, user_id uuid,
+                  status text, code text, message text, made_at timestamptz)",
+            &[&tenant, &device.device_id, &Value::Array(rows)],
+        )
+        .await
+        .map_err(map_db)?;
+    }
+
+    // Audit: verify the uploaded events continue the chain the server holds.
+    let mut verifier = ChainVerifier::resume(device.device_id, audit_seq, &audit_hash);
+    let mut accepted: Vec<&AuditEvent> = Vec::new();
+    let mut audit_break = None;
+    for e in req.audit.iter().filter(|e| e.seq > audit_seq) {
+        if e.tenant_id != tenant {
+            audit_break = Some(clinic_core::audit::ChainBreak {
+                seq: e.seq,
+                event_id: Some(e.id),
+                reason: "event of another tenant".into(),
+            });
+            break;
+        }
+        match verifier.check(e) {
+            Ok(()) => accepted.push(e),
+            Err(b) => {
+                audit_break = Some(b);
+                break;
+            }
+        }
+    }
+    let mut audit_head = audit_seq;
+    if let Some(last) = accepted.last() {
+        audit_head = last.seq;
+        let rows: Vec<Value> = accepted
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
+            .collect();
+        tx.execute(
+            "INSERT INTO audit_events (tenant_id, device_id, seq, id, at, user_id, action, entity_type, entity_id, patient_id, details, prev_hash, hash)
+             SELECT $1, $2, x.seq, x.id, x.at, x.user_id, x.action, x.entity_type, x.entity_id, x.patient_id, x.details, x.prev_hash, x.hash
+             FROM jsonb_to_recordset($3::jsonb) AS x(seq bigint, id uuid, at timestamptz, user_id uuid, action text, entity_type text,
+                  entity_id uuid, patient_id uuid, details jsonb, prev_hash text, hash text)",
+            &[&tenant, &device.device_id, &Value::Array(rows)],
+        )
+        .await
+        .map_err(map_db)?;
+    }
+    let break_json = audit_break
+        .as_ref()
+        .map(|b| serde_json::to_value(b).unwrap_or(Value::Null));
+    if let Some(b) = &audit_break {
+        tracing::warn!(tenant = %tenant, device = %device.device_id, seq = b.seq, reason = %b.reason, "audit chain break in upload");
+    }
+    tx.execute(
+        "UPDATE device_state SET last_applied_seq = $2, audit_head_seq = $3, audit_head_hash = $4,
+            audit_break = coalesce($5, audit_break), updated_at = now() WHERE device_id = $1",
+        &[
+            &device.device_id,
+            &result.last_applied_seq,
+            &audit_head,
+            &accepted
+                .last()
+                .map(|e| e.hash.clone())
+                .unwrap_or(audit_hash),
+            &break_json,
+        ],
+    )
+    .await
+    .map_err(map_db)?;
+
+    // Answers for mutations applied by an earlier push (a retry).
+    let mut outcomes = Vec::new();
+    let earlier: Vec<i64> = req
+        .mutations
+        .iter()
+        .map(|e| e.device_seq)
+        .filter(|s| *s <= last_applied)
+        .collect();
+    if !earlier.is_empty() {
+        for r in tx
+            .query(
+                "SELECT device_seq, status, code, message FROM mutation_outcomes WHERE device_id = $1 AND device_seq = ANY($2) ORDER BY device_seq",
+                &[&device.device_id, &earlier],
+            )
+            .await
+            .map_err(map_db)?
+        {
+            outcomes.push(Outcome {
+                device_seq: r.get(0),
+                status: serde_json::from_value(json!(r.get::<_, String>(1)))
+                    .unwrap_or(OutcomeStatus::Accepted),
+                code: r
+                    .get::<_, Option<String>>(2)
+                    .and_then(|c| serde_json::from_value(json!(c)).ok()),
+                message: r.get(3),
+            });
+        }
+    }
+    outcomes.extend(result.outcomes);
+    tx.commit().await.map_err(map_db)?;
+    if !result.changed.is_empty() {
+        signals.announce(tenant, last_seq);
+    }
+    Ok(PushResponse {
+        epoch,
+        last_applied_seq: result.last_applied_seq,
+        outcomes,
+        gap: result.gap,
+        audit_head,
+        audit_break,
+    })
+}
+
+#[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+pub struct PullQuery {
+    /// The last feed sequence the workstation holds (0 for a fresh one).
+    #[serde(default)]
+    pub after: i64,
+    /// Most changes to return (at most 5,000).
+    #[serde(default)]
+    pub limit: Option<i64>,
+    /// Seconds to wait for news when caught up (long poll, at most 25).
+    #[serde(default)]
+    pub wait: Option<u64>,
+}
+
+async fn read_page(
+    pool: &Pool,
+    device: &DeviceIdentity,
+    after: i64,
+    limit: i64,
+) -> Result<PullResponse, ServerError> {
+    let mut client = crate::db::conn(pool).await?;
+    let tx = tenant_tx(&mut client, device.tenant_id).await?;
+    let head = tx
+        .query_one("SELECT last_seq, epoch FROM feed_heads", &[])
+        .await
+        .map_err(map_db)?;
+    let (mut head_seq, epoch): (i64, Uuid) = (head.get(0), head.get(1));
+    let last_applied: i64 = tx
+        .query_one(
+            "SELECT last_applied_seq FROM device_state WHERE device_id = $1",
+            &[&device.device_id],
+        )
+        .await
+        .map_err(map_db)?
+        .get(0);
+    let changes: Vec<Change> = tx
+        .query(
+            "SELECT seq, entity_type, entity_id, data FROM change_feed WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &limit],
+        )
+        .await
+        .map_err(map_db)?
+        .iter()
+        .map(|r| Change {
+            seq: r.get(0),
+            entity_type: r.get(1),
+            entity_id: r.get(2),
+            data: r.get(3),
+        })
+        .collect();
+    tx.commit().await.map_err(map_db)?;
+    if let Some(c) = changes.last() {
+        head_seq = head_seq.max(c.seq);
+    }
+    Ok(PullResponse {
+        protocol: PROTOCOL_VERSION,
+        epoch,
+        head: head_seq,
+        checksum: page_checksum(&changes),
+        changes,
+        last_applied_seq: last_applied,
+    })
+}
+
+/// A page of the feed after `after`; when there is nothing new and `wait`
+/// is given, waits (up to 25 s) until something is committed.
+pub async fn pull(
+    pool: &Pool,
+    signals: &FeedSignals,
+    device: &DeviceIdentity,
+    q: PullQuery,
+) -> Result<PullResponse, ServerError> {
+    let limit = q.limit.unwrap_or(1_000).clamp(1, MAX_PAGE);
+    let wait = Duration::from_secs(q.wait.unwrap_or(0)).min(MAX_WAIT);
+    // Subscribed before reading, so a commit in between is not missed.
+    let mut news = signals.subscribe(device.tenant_id);
+    news.borrow_and_update();
+    let page = read_page(pool, device, q.after, limit).await?;
+    if !page.changes.is_empty() || wait.is_zero() {
+        return Ok(page);
+    }
+    match tokio::time::timeout(wait, news.changed()).await {
+        Ok(Ok(())) => read_page(pool, device, q.after, limit).await,
+        _ => Ok(page),
+    }
+}
+
+/// Checksums of every record of the tenant, by bucket.
+pub async fn checksums(pool: &Pool, device: &DeviceIdentity) -> Result<BucketSums, ServerError> {
+    let members = bucket_records(pool, device, None).await?;
+    Ok(BucketSums::compute(
+        members.iter().map(|r| (r.id, r.hash.as_str())),
+    ))
+}
+
+/// The records in the given buckets (all when `None`), with documents when asked for.
+pub async fn bucket_records(
+    pool: &Pool,
+    device: &DeviceIdentity,
+    buckets: Option<&[usize]>,
+) -> Result<Vec<RecordCopy>, ServerError> {
+    let mut client = crate::db::conn(pool).await?;
+    let tx = tenant_tx(&mut client, device.tenant_id).await?;
+    let rows = match buckets {
+        Some(b) => {
+            let b: Vec<i32> = b.iter().map(|x| *x as i32).collect();
+            tx.query(
+                "SELECT id, doc_hash, doc FROM patients
+                 WHERE doc IS NOT NULL AND get_byte(uuid_send(id), 15) % 64 = ANY($1)",
+                &[&b],
+            )
+            .await
+        }
+        None => {
+            tx.query(
+                "SELECT id, doc_hash, NULL::jsonb FROM patients WHERE doc IS NOT NULL",
+                &[],
+            )
+            .await
+        }
+    }
+    .map_err(map_db)?;
+    tx.commit().await.map_err(map_db)?;
+    Ok(rows
+        .iter()
+        .map(|r| RecordCopy {
+            id: r.get(0),
+            hash: r.get(1),
+            doc: r.get(2),
+        })
+        .collect())
+}
