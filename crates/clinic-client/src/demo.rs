@@ -22,6 +22,22 @@ pub struct DemoReport {
     pub seconds: f64,
 }
 
+impl Workstation {
+    /// Marks a freshly enrolled, still empty store as a demo clinic's, so
+    /// that demo data may go into it (and from there to the server). Refused
+    /// once the store holds any patient.
+    pub fn allow_demo_data(&mut self) -> ClinicResult<()> {
+        let store = self.store_mut()?;
+        if store.db().patient_count()? > 0 {
+            return Err(ClinicError::new(
+                ErrorCode::Conflict,
+                "This store already holds patients; demo data only goes into an empty one.",
+            ));
+        }
+        store.write(|db| db.set_meta("demo", "1"))
+    }
+}
+
 /// Generates the demo clinic into an open store. Refuses if demo data is
 /// already there. All demo users share `password` (and so one Argon2id hash,
 /// computed once). One transaction: all or nothing.
@@ -94,13 +110,27 @@ pub fn generate(
                 )?;
             }
         }
+        let synced = db.is_synced()?;
         for i in 0..total {
             let (mut details, mut lists) = demo_patient(seed, i);
             validate_details(&mut details, today)?;
             validate_new_lists(&mut lists, today)?;
             let id = new_id(now);
             let lists = lists.assign_ids(|| new_id(now));
-            db.insert_patient(id, &details, &lists, now)?;
+            if synced {
+                // An enrolled store queues each registration for the server.
+                let m = clinic_core::sync::Mutation::RegisterPatient {
+                    patient: id,
+                    patient_number: clinic_core::patient_number::format_patient_number(
+                        db.next_number("patient")?,
+                    ),
+                    details,
+                    lists,
+                };
+                db.commit_mutation(actor, now, &m)?;
+            } else {
+                db.insert_patient(id, &details, &lists, now)?;
+            }
             if i % 10_000 == 0 {
                 progress(i, total);
             }

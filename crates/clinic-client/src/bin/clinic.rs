@@ -61,6 +61,9 @@ enum Command {
         /// The authenticator app's current code, for accounts with multi-factor sign-in
         #[arg(long)]
         totp: Option<String>,
+        /// This workstation is for a demo clinic: `clinic demo-data` may fill it
+        #[arg(long)]
+        demo: bool,
     },
     /// Ask the sync server whether this workstation is still enrolled
     Enrollment,
@@ -706,6 +709,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
             tenant,
             device_name,
             totp,
+            demo,
         } => {
             let email = ctx.user.clone().ok_or_else(|| ClinicError::new(ErrorCode::Validation, "Say who enrols the workstation with --user EMAIL (an administrator on the server)."))?;
             let password = Password::new(require_env(
@@ -723,7 +727,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     .filter(|h| !h.is_empty())
                     .unwrap_or_else(|| "Workstation".into())
             });
-            let (ws, e) = Workstation::enroll(
+            let (mut ws, e) = Workstation::enroll(
                 &ctx.dir,
                 &server,
                 &tenant,
@@ -737,6 +741,9 @@ fn run(cli: Cli) -> ClinicResult<()> {
             )?;
             if let Some(w) = ws.keychain_warning() {
                 eprintln!("note: {w}");
+            }
+            if demo {
+                ws.allow_demo_data()?;
             }
             let shown = serde_json::json!({
                 "tenant_id": e.tenant_id, "tenant_name": e.tenant_name, "site_id": e.site_id, "site_name": e.site_name,
