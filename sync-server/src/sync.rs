@@ -262,7 +262,11 @@ pub async fn push(
     let mut verifier = ChainVerifier::resume(device.device_id, audit_seq, &audit_hash);
     let mut accepted: Vec<&AuditEvent> = Vec::new();
     let mut audit_break = None;
-    for e in req.audit.iter().filter(|e| e.seq > audit_seq) {
+    // Events that do not start right after the held head are a gap (an
+    // old request arriving late), not a break: skipped, sent again later.
+    let fresh: Vec<&AuditEvent> = req.audit.iter().filter(|e| e.seq > audit_seq).collect();
+    let gap = fresh.first().is_some_and(|e| e.seq != audit_seq + 1);
+    for e in fresh.into_iter().filter(|_| !gap) {
         if e.tenant_id != tenant {
             audit_break = Some(clinic_core::audit::ChainBreak {
                 seq: e.seq,
@@ -373,12 +377,17 @@ pub struct PullQuery {
     /// Seconds to wait for news when caught up (long poll, at most 25).
     #[serde(default)]
     pub wait: Option<u64>,
+    /// The workstation's hash of the change at `after`: when the feed no
+    /// longer has that change (a restored server), `cursor_ok` is false.
+    #[serde(default)]
+    pub after_hash: Option<String>,
 }
 
 async fn read_page(
     pool: &Pool,
     device: &DeviceIdentity,
     after: i64,
+    after_hash: Option<&str>,
     limit: i64,
 ) -> Result<PullResponse, ServerError> {
     let mut client = crate::db::conn(pool).await?;
@@ -396,21 +405,39 @@ async fn read_page(
         .await
         .map_err(map_db)?
         .get(0);
-    let changes: Vec<Change> = tx
-        .query(
+    let row_change = |r: &tokio_postgres::Row| Change {
+        seq: r.get(0),
+        entity_type: r.get(1),
+        entity_id: r.get(2),
+        data: r.get(3),
+    };
+    let mut cursor_ok = true;
+    if let (Some(h), true) = (after_hash, after > 0) {
+        let at = tx
+            .query_opt(
+                "SELECT seq, entity_type, entity_id, data FROM change_feed WHERE seq = $1",
+                &[&after],
+            )
+            .await
+            .map_err(map_db)?;
+        cursor_ok = at
+            .as_ref()
+            .map(row_change)
+            .is_some_and(|c| change_hash(&c) == h);
+    }
+    let changes: Vec<Change> = if cursor_ok {
+        tx.query(
             "SELECT seq, entity_type, entity_id, data FROM change_feed WHERE seq > $1 ORDER BY seq LIMIT $2",
             &[&after, &limit],
         )
         .await
         .map_err(map_db)?
         .iter()
-        .map(|r| Change {
-            seq: r.get(0),
-            entity_type: r.get(1),
-            entity_id: r.get(2),
-            data: r.get(3),
-        })
-        .collect();
+        .map(row_change)
+        .collect()
+    } else {
+        vec![]
+    };
     tx.commit().await.map_err(map_db)?;
     if let Some(c) = changes.last() {
         head_seq = head_seq.max(c.seq);
@@ -422,6 +449,7 @@ async fn read_page(
         checksum: page_checksum(&changes),
         changes,
         last_applied_seq: last_applied,
+        cursor_ok,
     })
 }
 
@@ -438,12 +466,13 @@ pub async fn pull(
     // Subscribed before reading, so a commit in between is not missed.
     let mut news = signals.subscribe(device.tenant_id);
     news.borrow_and_update();
-    let page = read_page(pool, device, q.after, limit).await?;
-    if !page.changes.is_empty() || wait.is_zero() {
+    let hash = q.after_hash.as_deref();
+    let page = read_page(pool, device, q.after, hash, limit).await?;
+    if !page.changes.is_empty() || !page.cursor_ok || wait.is_zero() {
         return Ok(page);
     }
     match tokio::time::timeout(wait, news.changed()).await {
-        Ok(Ok(())) => read_page(pool, device, q.after, limit).await,
+        Ok(Ok(())) => read_page(pool, device, q.after, hash, limit).await,
         _ => Ok(page),
     }
 }

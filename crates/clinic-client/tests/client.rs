@@ -3,5 +3,6 @@
 
 mod client {
     pub mod cli;
+    pub mod sync_kill;
     pub mod usecases;
 }

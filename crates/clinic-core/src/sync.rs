@@ -467,6 +467,20 @@ pub struct PullResponse {
     pub checksum: String,
     /// The last mutation of this device the server has applied.
     pub last_applied_seq: i64,
+    /// False when the change at the workstation's cursor is not the one it
+    /// applied (the server was restored from a backup and its history
+    /// differs since): the workstation starts again from zero.
+    #[serde(default = "yes")]
+    pub cursor_ok: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Identifies one change of the feed (a workstation remembers the last it applied).
+pub fn change_hash(c: &Change) -> String {
+    page_checksum(std::slice::from_ref(c))
 }
 
 /// Checksum of a page of changes, checked by the receiver before applying it.
@@ -557,6 +571,22 @@ pub fn apply_batch(
     disabled_users: &HashSet<Uuid>,
     recs: &mut Records,
 ) -> BatchResult {
+    apply_batch_with(apply, tenant, last_applied, mutations, disabled_users, recs)
+}
+
+/// The rules a batch is applied with: [`apply`] in the product; the
+/// simulation swaps in deliberately broken rules to show it catches them.
+pub type Rules = fn(&Mutation, Uuid, DateTime<Utc>, &mut Records) -> ClinicResult<Applied>;
+
+/// [`apply_batch`] with the mutation rules passed in.
+pub fn apply_batch_with(
+    rules: Rules,
+    tenant: Uuid,
+    last_applied: i64,
+    mutations: &[Envelope],
+    disabled_users: &HashSet<Uuid>,
+    recs: &mut Records,
+) -> BatchResult {
     let mut out = BatchResult {
         last_applied_seq: last_applied,
         ..Default::default()
@@ -573,7 +603,7 @@ pub fn apply_batch(
             Some(u) if disabled_users.contains(&u) => Err(ClinicError::forbidden(
                 "The account that made this change has been disabled; the change was not applied.",
             )),
-            _ => apply(&env.mutation, tenant, env.at, recs),
+            _ => rules(&env.mutation, tenant, env.at, recs),
         };
         if let Ok(a) = &result {
             for id in &a.changed {

@@ -445,6 +445,49 @@ impl Store {
             .map_err(db_err)
     }
 
+    /// An unencrypted in-memory store with the full schema, for the sync
+    /// simulation (thousands of workstations per run; no key derivation).
+    /// `synced` makes it keep an outbox like an enrolled workstation.
+    /// Patient numbers come from `numbers`. Not compiled into the product.
+    #[cfg(feature = "test-support")]
+    pub fn in_memory_for_tests(
+        tenant_id: Uuid,
+        device_id: Uuid,
+        synced: bool,
+        numbers: (u64, u64),
+    ) -> ClinicResult<Store> {
+        let mut conn = Connection::open_in_memory().map_err(db_err)?;
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")
+            .map_err(db_err)?;
+        migrate(&mut conn)?;
+        let mut store = Store {
+            conn,
+            dir: PathBuf::new(),
+            tenant_id,
+            device_id,
+            keychain_warning: None,
+        };
+        let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        store.write(|db| {
+            db.set_meta("tenant_id", &tenant_id.to_string())?;
+            db.set_meta("device_id", &device_id.to_string())?;
+            db.insert_tenant(
+                &identity::Tenant {
+                    id: tenant_id,
+                    name: "Simulated clinic".into(),
+                    slug: "sim".into(),
+                    plan: "synced".into(),
+                },
+                epoch,
+            )?;
+            if synced {
+                db.set_meta("sync_server", "sim://server")?;
+            }
+            db.add_number_block("patient", numbers.0, numbers.1)
+        })?;
+        Ok(store)
+    }
+
     /// Runs the SQL text in `sql` unchecked. Only for tests that need to
     /// tamper with the store the way an attacker with the key could; not
     /// compiled into the product.

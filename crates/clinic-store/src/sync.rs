@@ -32,6 +32,8 @@ pub struct OutboxEntry {
 pub struct SyncCursor {
     /// Last change-feed sequence applied here.
     pub cursor: i64,
+    /// [`change_hash`] of that change (the server checks its history still has it).
+    pub cursor_hash: Option<String>,
     pub epoch: Option<Uuid>,
     /// Last of this device's mutations the server said it applied.
     pub server_last_applied: i64,
@@ -63,6 +65,15 @@ impl Db<'_> {
     /// keeps no outbox.
     pub fn is_synced(&self) -> ClinicResult<bool> {
         Ok(self.meta("sync_server")?.is_some())
+    }
+
+    /// Records arrive and are rebased one by one (a merged record may come
+    /// before the survivor it points at is rewritten): references are
+    /// checked when the transaction commits, not at each row.
+    fn defer_foreign_keys(&self) -> ClinicResult<()> {
+        self.conn
+            .pragma_update(None, "defer_foreign_keys", true)
+            .map_err(db_err)
     }
 
     /// The current local versions of these records.
@@ -276,6 +287,7 @@ impl Db<'_> {
     pub fn sync_cursor(&self) -> ClinicResult<SyncCursor> {
         Ok(SyncCursor {
             cursor: meta_i64(self, "sync_cursor")?,
+            cursor_hash: self.meta("sync_cursor_hash")?.filter(|h| !h.is_empty()),
             epoch: self
                 .meta("sync_epoch")?
                 .and_then(|e| Uuid::parse_str(&e).ok()),
@@ -284,14 +296,27 @@ impl Db<'_> {
         })
     }
 
-    /// Notes the server's epoch. When it changed, the server was restored
-    /// from a backup: start the feed again from zero and queue again every
-    /// mutation the server no longer has. Returns whether it changed.
-    fn observe_epoch(&self, epoch: Uuid, server_last_applied: i64) -> ClinicResult<bool> {
-        let known = self.sync_cursor()?.epoch;
+    /// Notes the server's epoch. When it changed, or the server forgot what
+    /// it had confirmed, the server was restored from a backup: start the
+    /// feed again from zero and queue again every mutation the server no
+    /// longer has. Returns whether that happened.
+    fn observe_epoch(
+        &self,
+        epoch: Uuid,
+        server_last_applied: i64,
+        head: Option<i64>,
+        history_changed: bool,
+    ) -> ClinicResult<bool> {
+        let known = self.sync_cursor()?;
         self.set_meta("sync_epoch", &epoch.to_string())?;
-        match known {
-            Some(k) if k != epoch => {
+        // A restored server keeps its old epoch, so forgetting is detected
+        // too: it holds fewer of this device's mutations than it confirmed,
+        // or its feed ends before the position already applied here.
+        let forgot = history_changed
+            || server_last_applied < known.server_last_applied
+            || head.is_some_and(|h| h < known.cursor);
+        match known.epoch {
+            Some(k) if k != epoch || forgot => {
                 let requeued: Vec<(i64, String)> = {
                     let mut st = self
                         .conn
@@ -323,6 +348,7 @@ impl Db<'_> {
                     )
                     .map_err(db_err)?;
                 self.set_meta("sync_cursor", "0")?;
+                self.set_meta("sync_cursor_hash", "")?;
                 self.set_meta("sync_server_last_applied", &server_last_applied.to_string())?;
                 self.set_meta("sync_audit_sent", "0")?;
                 Ok(true)
@@ -395,7 +421,8 @@ impl Db<'_> {
     /// nothing else): outcomes, the server's position, and the rebase of
     /// every record whose mutation was refused.
     pub fn record_push(&self, resp: &PushResponse, now: DateTime<Utc>) -> ClinicResult<()> {
-        if self.observe_epoch(resp.epoch, resp.last_applied_seq)? {
+        self.defer_foreign_keys()?;
+        if self.observe_epoch(resp.epoch, resp.last_applied_seq, None, false)? {
             return Ok(());
         }
         for o in &resp.outcomes {
@@ -471,6 +498,7 @@ impl Db<'_> {
     /// A page from another protocol version, with a bad checksum or with a
     /// kind of record this version does not know, is refused whole.
     pub fn apply_page(&self, page: &PullResponse) -> ClinicResult<PageApplied> {
+        self.defer_foreign_keys()?;
         if page.protocol != PROTOCOL_VERSION {
             return Err(ClinicError::new(
                 ErrorCode::UpdateRequired,
@@ -483,7 +511,12 @@ impl Db<'_> {
                 "A page from the server arrived damaged; it was not applied and will be fetched again.",
             ));
         }
-        if self.observe_epoch(page.epoch, page.last_applied_seq)? {
+        if self.observe_epoch(
+            page.epoch,
+            page.last_applied_seq,
+            Some(page.head),
+            !page.cursor_ok,
+        )? {
             return Ok(PageApplied::EpochChanged);
         }
         let mut cursor = self.sync_cursor()?.cursor;
@@ -505,6 +538,9 @@ impl Db<'_> {
             }
             cursor = c.seq;
         }
+        if let Some(last) = page.changes.iter().rev().find(|c| c.seq == cursor) {
+            self.set_meta("sync_cursor_hash", &change_hash(last))?;
+        }
         self.set_meta("sync_cursor", &cursor.to_string())?;
         Ok(PageApplied::Applied {
             cursor,
@@ -515,6 +551,7 @@ impl Db<'_> {
     /// Takes the server's version of a record: written as is, or, when
     /// local mutations on it are pending, as their new base. Returns its id.
     pub fn apply_server_record(&self, doc: &serde_json::Value) -> ClinicResult<Uuid> {
+        self.defer_foreign_keys()?;
         let p: Patient = serde_json::from_value(doc.clone())
             .map_err(|e| ClinicError::internal(format!("record from the server: {e}")))?;
         if p.tenant_id != self.tenant_id {

@@ -20,7 +20,15 @@ pub const PULL_PAGE: i64 = 2_000;
 /// in-process network with faults in the simulation.
 pub trait Transport {
     fn push(&self, req: &PushRequest) -> ClinicResult<PushResponse>;
-    fn pull(&self, after: i64, limit: i64, wait_secs: u64) -> ClinicResult<PullResponse>;
+    /// A page after `after`; `after_hash` is the [`change_hash`] of the
+    /// change at `after` as applied here (the server checks it still has it).
+    fn pull(
+        &self,
+        after: i64,
+        after_hash: Option<&str>,
+        limit: i64,
+        wait_secs: u64,
+    ) -> ClinicResult<PullResponse>;
     fn checksums(&self) -> ClinicResult<BucketSums>;
     fn records(&self, buckets: &[usize]) -> ClinicResult<Vec<RecordCopy>>;
 }
@@ -96,8 +104,8 @@ pub fn pull_all(
 ) -> ClinicResult<Option<(usize, i64)>> {
     let mut applied = 0;
     loop {
-        let cursor = store.db().sync_cursor()?.cursor;
-        let page = t.pull(cursor, PULL_PAGE, 0)?;
+        let c = store.db().sync_cursor()?;
+        let page = t.pull(c.cursor, c.cursor_hash.as_deref(), PULL_PAGE, 0)?;
         match store.write(|db| db.apply_page(&page))? {
             PageApplied::EpochChanged => return Ok(None),
             PageApplied::Applied { cursor, records } => {

@@ -195,12 +195,17 @@ impl engine::Transport for HttpTransport {
     fn pull(
         &self,
         after: i64,
+        after_hash: Option<&str>,
         limit: i64,
         wait_secs: u64,
     ) -> ClinicResult<clinic_core::sync::PullResponse> {
+        let check = after_hash
+            .filter(|h| h.chars().all(|c| c.is_ascii_hexdigit()))
+            .map(|h| format!("&after_hash={h}"))
+            .unwrap_or_default();
         self.server.device_get(
             &self.credential,
-            &format!("/v1/sync/pull?after={after}&limit={limit}&wait={wait_secs}"),
+            &format!("/v1/sync/pull?after={after}&limit={limit}&wait={wait_secs}{check}"),
             Duration::from_secs(30 + wait_secs),
         )
     }

@@ -104,8 +104,13 @@ impl LiveSync {
                     let mut failures = 0;
                     while !stop.load(Ordering::Relaxed) {
                         let r = (|| {
-                            let cursor = pull_store.db().sync_cursor()?.cursor;
-                            let page = t.pull(cursor, PULL_PAGE, LONG_POLL_SECS)?;
+                            let c = pull_store.db().sync_cursor()?;
+                            let page = t.pull(
+                                c.cursor,
+                                c.cursor_hash.as_deref(),
+                                PULL_PAGE,
+                                LONG_POLL_SECS,
+                            )?;
                             if stop.load(Ordering::Relaxed) {
                                 return Ok(());
                             }
