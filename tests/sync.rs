@@ -249,3 +249,136 @@ fn a_revoked_workstation_keeps_its_unsent_changes_and_shows_why() {
     assert!(s.last_error.unwrap().contains("no longer"));
     assert_eq!(a.search_patients("lovelace", 5).unwrap().len(), 1);
 }
+
+#[test]
+fn an_online_workstation_learns_of_a_change_without_asking() {
+    let server = TestServer::start("acme");
+    let t = tempfile::tempdir().unwrap();
+    let mut a = signed_in(&server, &t.path().join("a"));
+    let b = signed_in(&server, &t.path().join("b"));
+    let unlock = clinic_store::keys::Unlock::Passphrase(
+        clinic_store::keys::Passphrase::for_unlock("workstation passphrase".into()),
+    );
+    let mut live = b.start_live_sync(unlock.clone()).unwrap();
+    // Give the puller time to reach its long poll.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let id = a
+        .register_patient(ada(), Default::default())
+        .unwrap()
+        .patient
+        .id;
+    let sent = std::time::Instant::now();
+    sync(&mut a);
+    let reader = clinic_store::Store::open(&t.path().join("b"), &unlock).unwrap();
+    let arrived = loop {
+        if reader.db().patient(id).unwrap().is_some() {
+            break sent.elapsed();
+        }
+        assert!(
+            sent.elapsed() < std::time::Duration::from_secs(10),
+            "the change never arrived on the live workstation"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    live.stop();
+    // B never called sync: the long poll woke on the server's commit.
+    eprintln!("live propagation: {arrived:?}");
+    assert!(
+        arrived < std::time::Duration::from_secs(5),
+        "took {arrived:?} (the long poll should wake on commit)"
+    );
+}
+
+#[test]
+fn a_different_protocol_version_is_refused_and_changes_nothing() {
+    let server = TestServer::start("acme");
+    let t = tempfile::tempdir().unwrap();
+    let mut a = signed_in(&server, &t.path().join("a"));
+    a.register_patient(ada(), Default::default()).unwrap();
+    let credential = a
+        .store_for_tests()
+        .unwrap()
+        .db()
+        .meta("device_credential")
+        .unwrap()
+        .unwrap();
+    let res = reqwest::blocking::Client::new()
+        .post(format!("{}/v1/sync/push", server.url))
+        .header("authorization", format!("Device {credential}"))
+        .json(&serde_json::json!({"protocol": 99, "mutations": [], "audit": []}))
+        .send()
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 426);
+    let body: serde_json::Value = res.json().unwrap();
+    assert_eq!(body["error"]["code"], "UPDATE_REQUIRED");
+    // A page from a newer server, or with a kind of record this version
+    // does not know, is refused whole: nothing is written, the cursor stays.
+    let store = a.store_for_tests().unwrap();
+    let before = store.db().sync_cursor().unwrap().cursor;
+    let mut page = clinic_core::sync::PullResponse {
+        protocol: clinic_core::sync::PROTOCOL_VERSION + 1,
+        epoch: Uuid::nil(),
+        head: 1,
+        changes: vec![],
+        checksum: clinic_core::sync::page_checksum(&[]),
+        last_applied_seq: 0,
+        cursor_ok: true,
+    };
+    let db = store.db();
+    assert_eq!(
+        db.apply_page(&page).unwrap_err().code,
+        ErrorCode::UpdateRequired
+    );
+    page.protocol = clinic_core::sync::PROTOCOL_VERSION;
+    page.changes = vec![clinic_core::sync::Change {
+        seq: 1,
+        entity_type: "invoice".into(),
+        entity_id: Uuid::nil(),
+        data: serde_json::json!({}),
+    }];
+    page.checksum = clinic_core::sync::page_checksum(&page.changes);
+    assert_eq!(
+        db.apply_page(&page).unwrap_err().code,
+        ErrorCode::UpdateRequired
+    );
+    assert_eq!(store.db().sync_cursor().unwrap().cursor, before);
+    // The unsent registration is still queued.
+    assert_eq!(a.sync_status(false).unwrap().pending, 1);
+}
+
+#[test]
+fn the_server_verifies_each_workstations_audit_chain_and_flags_a_break() {
+    let server = TestServer::start("acme");
+    let t = tempfile::tempdir().unwrap();
+    let mut a = signed_in(&server, &t.path().join("a"));
+    a.register_patient(ada(), Default::default()).unwrap();
+    sync(&mut a);
+    let device = a.info().unwrap().device_id;
+    let local = a.info().unwrap().audit_events;
+    let held = server_query(
+        &server,
+        &format!("SELECT count(*), max(seq) FROM audit_events WHERE device_id = '{device}'"),
+    );
+    assert_eq!(held[0][0].as_deref(), Some(local.to_string().as_str()));
+    // Someone with the key edits a not yet uploaded event on the workstation.
+    a.register_patient(ada(), Default::default()).unwrap();
+    a.store_for_tests()
+        .unwrap()
+        .execute_raw_for_tests(
+            "DROP TRIGGER audit_events_no_update;
+             UPDATE audit_events SET action = 'patient.read' WHERE seq = (SELECT max(seq) FROM audit_events);",
+        )
+        .unwrap();
+    sync(&mut a);
+    let flagged = server_query(
+        &server,
+        &format!("SELECT audit_break->>'reason' FROM device_state WHERE device_id = '{device}'"),
+    );
+    assert!(
+        flagged[0][0].as_deref().unwrap_or("").contains("edited"),
+        "{flagged:?}"
+    );
+    let status = a.sync_status(false).unwrap();
+    assert!(status.audit_problem.is_some(), "{status:?}");
+    assert_eq!(status.pending, 0, "mutations still flow: {status:?}");
+}

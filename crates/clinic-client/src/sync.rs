@@ -29,6 +29,9 @@ pub struct SyncStatus {
     pub open_conflicts: usize,
     /// Position in the server's change feed.
     pub cursor: i64,
+    /// The server found this workstation's audit trail broken (it stops
+    /// taking audit events from it until an administrator looks into it).
+    pub audit_problem: Option<String>,
 }
 
 fn parse_time(s: Option<String>) -> Option<DateTime<Utc>> {
@@ -99,6 +102,10 @@ impl Workstation {
             last_error: db.meta("sync_last_error")?.filter(|e| !e.is_empty()),
             open_conflicts: db.sync_problems()?.len(),
             cursor: db.sync_cursor()?.cursor,
+            audit_problem: db
+                .meta("sync_audit_break")?
+                .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
+                .and_then(|b| b["reason"].as_str().map(str::to_string)),
         })
     }
 
