@@ -44,11 +44,25 @@ for _ in $(seq 1 60); do
 done
 echo "Sync server: http://$listen (health: http://$listen/health, metrics: http://$listen/metrics; log: $server_dir.log)"
 
-# demo-data is one transaction: a store without patients is a first run
-# that was interrupted, and simply runs it again.
-if [ ! -f "$CLINIC_DATA_DIR/clinic.db" ] || clinic info --json | grep -q '"patients": 0'; then
-  echo "Creating the demo clinic in $CLINIC_DATA_DIR ..."
+# First run: enrol the workstation with the server (as the demo tenant's
+# administrator), then fill it with the demo clinic. demo-data is one
+# transaction: an enrolled store without patients is a first run that was
+# interrupted, and simply runs it again.
+if [ ! -f "$CLINIC_DATA_DIR/clinic.db" ]; then
+  echo "Enrolling the demo workstation in $CLINIC_DATA_DIR ..."
+  clinic enroll --server "http://$listen" --tenant demo --user admin@demo.clinic \
+    --device-name "Demo front desk" --demo >/dev/null
+fi
+if clinic info --json | grep -q '"patients": 0'; then
+  echo "Creating the demo clinic ..."
   clinic demo-data --size S --seed 1
+fi
+if clinic sync status --json | grep -q '"enrolled": true'; then
+  echo "Syncing with the server ..."
+  clinic sync >/dev/null || echo "(sync failed; the workstation works offline and retries live)"
+  clinic sync watch 2>>"$server_dir.sync.log" &
+  live_pid=$!
+  trap 'kill "$live_pid" 2>/dev/null; kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null' EXIT
 fi
 clinic info
 
@@ -62,6 +76,7 @@ Try:
   clinic patient show P0000013
   clinic --user admin@demo.clinic user list
   clinic audit verify
+  clinic sync status                   # online?, pending changes, last sync, conflicts
   clinic --help
 MSG
 if [ -t 0 ] && [ -t 1 ]; then
