@@ -168,6 +168,7 @@ impl Server {
             gap: result.gap,
             audit_head: d.audit_seq,
             audit_break,
+            patient_numbers: None,
         })
     }
 

@@ -382,3 +382,62 @@ fn the_server_verifies_each_workstations_audit_chain_and_flags_a_break() {
     assert!(status.audit_problem.is_some(), "{status:?}");
     assert_eq!(status.pending, 0, "mutations still flow: {status:?}");
 }
+
+#[test]
+fn a_workstation_low_on_patient_numbers_leases_a_fresh_block_when_it_syncs() {
+    let server = TestServer::start("acme");
+    let t = tempfile::tempdir().unwrap();
+    let mut a = signed_in(&server, &t.path().join("a"));
+    let mut b = signed_in(&server, &t.path().join("b"));
+    // A has issued all but 100 of its numbers.
+    a.store_for_tests()
+        .unwrap()
+        .execute_raw_for_tests("UPDATE number_blocks SET next_value = block_end - 100")
+        .unwrap();
+    assert_eq!(
+        a.store_for_tests()
+            .unwrap()
+            .db()
+            .numbers_left("patient")
+            .unwrap(),
+        100
+    );
+    sync(&mut a);
+    sync(&mut b);
+    let left = a
+        .store_for_tests()
+        .unwrap()
+        .db()
+        .numbers_left("patient")
+        .unwrap();
+    assert_eq!(left, 100 + clinic_core::patient_number::LEASE_SIZE);
+    // Registrations from the new block never collide with B's numbers.
+    let mut numbers = std::collections::HashSet::new();
+    for ws in [&mut a, &mut b] {
+        for _ in 0..3 {
+            let p = ws
+                .register_patient(ada(), Default::default())
+                .unwrap()
+                .patient;
+            assert!(
+                numbers.insert(p.patient_number.clone()),
+                "{}",
+                p.patient_number
+            );
+        }
+    }
+    sync(&mut a);
+    let r = sync(&mut b);
+    assert_eq!(r.problems, 0);
+    sync(&mut a);
+    assert_eq!(a.sync_status(false).unwrap().open_conflicts, 0);
+    // A second sync does not lease again.
+    assert_eq!(
+        a.store_for_tests()
+            .unwrap()
+            .db()
+            .numbers_left("patient")
+            .unwrap(),
+        100 + clinic_core::patient_number::LEASE_SIZE - 3
+    );
+}

@@ -323,6 +323,14 @@ pub async fn push(
     .await
     .map_err(map_db)?;
 
+    // A device running low on patient numbers gets another block (a lost
+    // answer wastes one block; numbers are never handed out twice).
+    let patient_numbers = if req.want_patient_numbers {
+        Some(crate::devices::lease_block(&tx, device.device_id, "patient").await?)
+    } else {
+        None
+    };
+
     // Answers for mutations applied by an earlier push (a retry).
     let mut outcomes = Vec::new();
     let earlier: Vec<i64> = req
@@ -363,6 +371,7 @@ pub async fn push(
         gap: result.gap,
         audit_head,
         audit_break,
+        patient_numbers,
     })
 }
 

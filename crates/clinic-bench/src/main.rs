@@ -4,6 +4,12 @@
 //!
 //! Each benchmark states its workload. Prints a table (median, p95, p99,
 //! max) and writes JSON; `--record` also writes `docs/benchmarks/<SIZE>.{json,md}`.
+//!
+//! Sections: search and bulk load on a standalone store (every size), and
+//! sync against a real server and PostgreSQL on loopback (S and L; see
+//! [`sync`]).
+
+mod sync;
 
 use clap::Parser;
 use clinic_client::{demo, Password, SystemClock, Workstation};
@@ -31,6 +37,16 @@ struct Args {
     /// Also write docs/benchmarks/<SIZE>.json and .md (the figures in the docs)
     #[arg(long)]
     record: bool,
+    /// Patients of the sync section: the first N of the size's (default:
+    /// all of them; a smaller N keeps the debug smoke run short)
+    #[arg(long)]
+    sync_patients: Option<u64>,
+    /// Live-propagation samples of the sync section (0 skips that part)
+    #[arg(long, default_value_t = 200)]
+    live_samples: usize,
+    /// Skip the sync section (it runs at sizes S and L)
+    #[arg(long)]
+    no_sync: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,6 +62,9 @@ struct Figure {
     target: Option<String>,
 }
 
+/// (name with its workload, value, unit with the target if any).
+type Scalar = (String, f64, String);
+
 #[derive(Debug, Serialize)]
 struct Report {
     size: String,
@@ -55,7 +74,7 @@ struct Report {
     generated_at: String,
     peak_rss_mib: f64,
     figures: Vec<Figure>,
-    scalars: Vec<(String, f64, String)>,
+    scalars: Vec<Scalar>,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -279,6 +298,30 @@ fn main() {
         empty as f64,
         "queries".into(),
     ));
+    drop(ws);
+    drop(dir);
+    scalars.push((
+        "peak RSS of bulk load and search (before the sync section)".into(),
+        peak_rss_mib(),
+        "MiB".into(),
+    ));
+
+    let mut peak_rss = f64::NAN;
+    if !args.no_sync && size != DemoSize::XL {
+        let r = sync::run(sync::SyncArgs {
+            size,
+            seed: args.seed,
+            patients: args.sync_patients,
+            live_samples: args.live_samples,
+        })
+        .unwrap_or_else(|e| {
+            eprintln!("error: sync benchmark: {}: {}", e.code, e.message);
+            std::process::exit(1)
+        });
+        figures.extend(r.figures);
+        scalars.extend(r.scalars);
+        peak_rss = r.peak_rss_before_bootstrap_mib;
+    }
 
     let result = Report {
         size: format!("{size:?}"),
@@ -290,7 +333,7 @@ fn main() {
             "release"
         },
         generated_at: chrono::Utc::now().to_rfc3339(),
-        peak_rss_mib: peak_rss_mib(),
+        peak_rss_mib: peak_rss_mib().max(peak_rss),
         figures,
         scalars,
     };

@@ -428,6 +428,9 @@ pub struct PushRequest {
     /// This device's audit events the server does not have yet, in order.
     #[serde(default)]
     pub audit: Vec<crate::audit::AuditEvent>,
+    /// The device is running low on patient numbers: lease another block.
+    #[serde(default)]
+    pub want_patient_numbers: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -445,6 +448,9 @@ pub struct PushResponse {
     /// Set when the uploaded audit events do not continue the chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_break: Option<crate::audit::ChainBreak>,
+    /// A new block of patient numbers leased to the device (when asked for).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_numbers: Option<crate::api::NumberBlock>,
 }
 
 /// One record as of a point in the change feed.

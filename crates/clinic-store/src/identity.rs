@@ -445,6 +445,17 @@ impl Db<'_> {
         Ok(value as u64)
     }
 
+    /// Numbers of a series still unused in this workstation's blocks.
+    pub fn numbers_left(&self, series: &str) -> ClinicResult<i64> {
+        self.conn
+            .query_row(
+                "SELECT coalesce(sum(block_end - next_value), 0) FROM number_blocks WHERE series = ?1",
+                [series],
+                |r| r.get(0),
+            )
+            .map_err(db_err)
+    }
+
     pub fn add_number_block(&self, series: &str, start: u64, end: u64) -> ClinicResult<()> {
         self.conn
             .execute(

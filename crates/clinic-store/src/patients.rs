@@ -211,9 +211,12 @@ impl Db<'_> {
                     .chain(DETAIL_COLUMNS.split(','))
                     .map(str::trim)
                     .enumerate()
+                    // Identity columns never change; setting them anyway
+                    // would make SQLite check every reference to the row.
+                    .skip(4)
                     .map(|(i, c)| format!("{c} = ?{}", i + 1))
                     .collect();
-                let sql = format!("UPDATE patients SET {} WHERE pk = {pk}", sets.join(", "));
+                let sql = format!("UPDATE patients SET {} WHERE id = ?1", sets.join(", "));
                 self.conn
                     .prepare_cached(&sql)
                     .map_err(db_err)?

@@ -10,7 +10,7 @@ use clinic_core::patient::Patient;
 use clinic_core::sync::*;
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use rusqlite::{params, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// One queued change and what the server made of it.
@@ -491,6 +491,9 @@ impl Db<'_> {
             &resp.last_applied_seq.to_string(),
         )?;
         self.set_meta("sync_audit_sent", &resp.audit_head.to_string())?;
+        if let Some(b) = &resp.patient_numbers {
+            self.add_number_block("patient", b.start as u64, b.end as u64)?;
+        }
         Ok(())
     }
 
@@ -530,7 +533,7 @@ impl Db<'_> {
                     format!("The server sent a kind of record this version does not know ({}); update this application. Nothing was changed.", c.entity_type),
                 ));
             }
-            let p = self.apply_server_record(&c.data)?;
+            let p = self.put_server_record(&c.data)?;
             if p != c.entity_id {
                 return Err(ClinicError::internal(
                     "a record from the server does not match its feed entry",
@@ -552,7 +555,13 @@ impl Db<'_> {
     /// local mutations on it are pending, as their new base. Returns its id.
     pub fn apply_server_record(&self, doc: &serde_json::Value) -> ClinicResult<Uuid> {
         self.defer_foreign_keys()?;
-        let p: Patient = serde_json::from_value(doc.clone())
+        self.put_server_record(doc)
+    }
+
+    /// [`Db::apply_server_record`] inside a transaction whose foreign keys
+    /// are already deferred (setting the pragma recompiles every statement).
+    fn put_server_record(&self, doc: &serde_json::Value) -> ClinicResult<Uuid> {
+        let p = Patient::deserialize(doc)
             .map_err(|e| ClinicError::internal(format!("record from the server: {e}")))?;
         if p.tenant_id != self.tenant_id {
             return Err(ClinicError::internal(

@@ -13,6 +13,9 @@ use serde::Serialize;
 /// Mutations (and audit events) per push: large enough that 10,000 offline
 /// changes go up in a handful of requests.
 pub const PUSH_BATCH: u32 = 1_000;
+/// Below this many unused patient numbers, a push asks for another block
+/// (a fifth of a block: days of registrations at a busy desk).
+pub const NUMBERS_LOW_WATER: i64 = 2_000;
 /// Changes per page of the feed.
 pub const PULL_PAGE: i64 = 2_000;
 
@@ -63,13 +66,15 @@ pub fn push_all(store: &mut Store, t: &dyn Transport, now: DateTime<Utc>) -> Cli
                 c,
             )
         };
-        if mutations.is_empty() && audit.is_empty() {
+        let want_numbers = store.db().numbers_left("patient")? < NUMBERS_LOW_WATER;
+        if mutations.is_empty() && audit.is_empty() && !want_numbers {
             return Ok(answered);
         }
         let resp = t.push(&PushRequest {
             protocol: PROTOCOL_VERSION,
             mutations,
             audit,
+            want_patient_numbers: want_numbers,
         })?;
         answered += resp.outcomes.len();
         store.write(|db| {

@@ -1,0 +1,634 @@
+//! The sync benchmarks: a real sync server on loopback (axum in this
+//! process, its PostgreSQL a private cluster on the same machine) and real
+//! workstations (SQLCipher stores, the product's HTTP transport).
+//!
+//! 1. Upload: workstation A is enrolled, generates the demo clinic (one
+//!    queued `RegisterPatient` per patient) and pushes the whole outbox.
+//!    A device leases 10,000 patient numbers, so beyond that the clinic's
+//!    patients are queued at several workstations (A1, A2, ...) which upload
+//!    one after another; A1 then catches up with the feed.
+//! 2. Bootstrap: workstation B is enrolled into an empty folder and syncs
+//!    from nothing until caught up (an indexed, searchable store).
+//! 3. Live propagation: B long-polls the feed and applies what arrives
+//!    while A edits one patient at a time and pushes at once.
+
+use crate::{figure, Figure, Scalar};
+use clinic_client::{demo, Password, SystemClock, Workstation};
+use clinic_core::demo::{demo_patient, DemoSize};
+use clinic_core::patient::{validate_details, validate_new_lists, PatientPatch};
+use clinic_core::patient_number::{format_patient_number, LEASE_SIZE};
+use clinic_core::sync::{Mutation, PullResponse, PushRequest, PushResponse};
+use clinic_core::ClinicResult;
+use clinic_store::keys::{Passphrase, Unlock};
+use clinic_store::sync::PageApplied;
+use clinic_store::{new_uuid_v7, Store};
+use clinic_sync::engine::{self, Transport};
+use clinic_sync::live::LONG_POLL_SECS;
+use clinic_sync::HttpTransport;
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+use sync_server::testing::TestServer;
+
+const TENANT: &str = "bench";
+const ADMIN: &str = "admin@bench.example";
+const ADMIN_PASSWORD: &str = "admin-password-1";
+const PASSPHRASE: &str = "bench passphrase";
+/// Longest A1 spends catching up with the feed after the upload.
+const ECHO_BUDGET: Duration = Duration::from_secs(180);
+
+/// What the sync section is asked to do.
+#[derive(Debug, Clone, Copy)]
+pub struct SyncArgs {
+    pub size: DemoSize,
+    pub seed: u64,
+    /// Patients to upload and bootstrap: the size's (via `demo-data`), or
+    /// the first this many of them (a scaled-down smoke run).
+    pub patients: Option<u64>,
+    pub live_samples: usize,
+}
+
+/// The sync section's figures and scalars, and the process's peak RSS up
+/// to the bootstrap's enrolment (the bootstrap resets the high-water mark).
+#[derive(Debug)]
+pub struct SyncResult {
+    pub figures: Vec<Figure>,
+    pub scalars: Vec<Scalar>,
+    pub peak_rss_before_bootstrap_mib: f64,
+}
+
+/// One call through the transport: when it started and ended, and its size
+/// (mutations answered by a push; changes and JSON bytes of a pull page).
+#[derive(Debug, Clone, Copy)]
+struct Call {
+    start: Instant,
+    end: Instant,
+    items: usize,
+    bytes: usize,
+}
+
+impl Call {
+    fn ms(&self) -> f64 {
+        (self.end - self.start).as_secs_f64() * 1e3
+    }
+}
+
+/// The product's HTTP transport, timing every call and counting the JSON
+/// bytes of every pull page (serialized again exactly as the server does:
+/// `serde_json::to_vec` of the `PullResponse`).
+#[derive(Debug)]
+struct Measured {
+    inner: HttpTransport,
+    pushes: RefCell<Vec<Call>>,
+    pulls: RefCell<Vec<Call>>,
+}
+
+impl Measured {
+    fn new(inner: HttpTransport) -> Self {
+        Self {
+            inner,
+            pushes: RefCell::default(),
+            pulls: RefCell::default(),
+        }
+    }
+}
+
+impl Transport for Measured {
+    fn push(&self, req: &PushRequest) -> ClinicResult<PushResponse> {
+        let start = Instant::now();
+        let resp = self.inner.push(req)?;
+        self.pushes.borrow_mut().push(Call {
+            start,
+            end: Instant::now(),
+            items: resp.outcomes.len(),
+            bytes: 0,
+        });
+        Ok(resp)
+    }
+
+    fn pull(
+        &self,
+        after: i64,
+        after_hash: Option<&str>,
+        limit: i64,
+        wait_secs: u64,
+    ) -> ClinicResult<PullResponse> {
+        let start = Instant::now();
+        let page = self.inner.pull(after, after_hash, limit, wait_secs)?;
+        let end = Instant::now();
+        let bytes = serde_json::to_vec(&page).map(|v| v.len()).unwrap_or(0);
+        self.pulls.borrow_mut().push(Call {
+            start,
+            end,
+            items: page.changes.len(),
+            bytes,
+        });
+        Ok(page)
+    }
+
+    fn checksums(&self) -> ClinicResult<clinic_core::sync::BucketSums> {
+        self.inner.checksums()
+    }
+
+    fn records(&self, buckets: &[usize]) -> ClinicResult<Vec<clinic_core::sync::RecordCopy>> {
+        self.inner.records(buckets)
+    }
+}
+
+fn status_kib(field: &str) -> Option<f64> {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+}
+
+fn mib(kib: Option<f64>) -> f64 {
+    kib.map(|k| k / 1024.0).unwrap_or(f64::NAN)
+}
+
+/// Resets the process's peak RSS (VmHWM) to its current RSS (Linux: write
+/// 5 to clear_refs). Returns whether it worked.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+fn enroll(server: &TestServer, dir: &Path, name: &str) -> ClinicResult<Workstation> {
+    Workstation::enroll(
+        dir,
+        &server.url,
+        TENANT,
+        ADMIN,
+        &Password::new(ADMIN_PASSWORD.into()),
+        None,
+        name,
+        Passphrase::new(PASSPHRASE.into())?,
+        None,
+        Arc::new(SystemClock),
+    )
+    .map(|(ws, _)| ws)
+}
+
+/// A second connection to a workstation's store (what the live loop uses);
+/// `Workstation` keeps its own `Store` to itself.
+fn open_store(dir: &Path) -> ClinicResult<Store> {
+    Store::open(
+        dir,
+        &Unlock::Passphrase(Passphrase::for_unlock(PASSPHRASE.into())),
+    )
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn scalar(name: &str, value: f64, unit: &str) -> Scalar {
+    (name.to_string(), value, unit.to_string())
+}
+
+pub fn run(args: SyncArgs) -> ClinicResult<SyncResult> {
+    let n = args
+        .patients
+        .unwrap_or(args.size.patients())
+        .clamp(1, args.size.patients());
+    let size = format!("{:?}", args.size);
+    let mut figures = Vec::new();
+    let mut scalars = Vec::new();
+
+    eprintln!("sync: starting the server (embedded PostgreSQL) ...");
+    let started = Instant::now();
+    let server = TestServer::start(TENANT);
+    eprintln!(
+        "sync: server at {} in {:.1} s",
+        server.url,
+        started.elapsed().as_secs_f64()
+    );
+    let tmp = tempfile::tempdir().map_err(clinic_core::ClinicError::internal)?;
+    let b_dir = tmp.path().join("b");
+    let password = Password::new(ADMIN_PASSWORD.into());
+
+    // ---- 1. Upload of offline mutations --------------------------------
+    // The server leases LEASE_SIZE patient numbers to a device when it
+    // enrols (and has no way yet to lease more), so a device can register
+    // at most that many patients: beyond it, the clinic's patients are
+    // registered at several workstations, which upload one after another.
+    let per_device = LEASE_SIZE as u64;
+    let devices = n.div_ceil(per_device);
+    let via_demo = devices == 1 && n == args.size.patients();
+    let mut first_a: Option<(Workstation, Store, Measured)> = None;
+    let mut pushes: Vec<Call> = Vec::new();
+    let (mut upload, mut answered) = (Duration::ZERO, 0usize);
+    let mut first_10k: Option<Duration> = None;
+    for k in 0..devices {
+        let range = k * per_device..n.min((k + 1) * per_device);
+        let dir = tmp.path().join(format!("a{k}"));
+        let mut a = enroll(&server, &dir, &format!("Bench A{}", k + 1))?;
+        a.allow_demo_data()?;
+        a.login(ADMIN, &password)?;
+        eprintln!(
+            "sync: A{} queues patients {}..{} of size {size} ...",
+            k + 1,
+            range.start,
+            range.end
+        );
+        let mut store = if via_demo {
+            demo::generate(&mut a, args.size, args.seed, &password, |_, _| {})?;
+            open_store(&dir)?
+        } else {
+            // The same clinic's patients, queued in one transaction
+            // exactly as `demo-data` queues them on an enrolled store.
+            let user = a.session().map(|s| s.user_id);
+            let mut store = open_store(&dir)?;
+            let now = chrono::Utc::now();
+            let today = now.date_naive();
+            store.write(|db| {
+                for i in range.clone() {
+                    let (mut details, mut lists) = demo_patient(args.seed, i);
+                    validate_details(&mut details, today)?;
+                    validate_new_lists(&mut lists, today)?;
+                    let m = Mutation::RegisterPatient {
+                        patient: new_uuid_v7(now),
+                        patient_number: format_patient_number(db.next_number("patient")?),
+                        details,
+                        lists: lists.assign_ids(|| new_uuid_v7(now)),
+                    };
+                    db.commit_mutation(user, now, &m)?;
+                }
+                Ok(())
+            })?;
+            store
+        };
+        let queued = store.db().pending_summary()?.0;
+        let t = Measured::new(a.transport()?);
+        eprintln!("sync: A{} pushes {queued} mutations ...", k + 1);
+        let t0 = Instant::now();
+        let got = engine::push_all(&mut store, &t, chrono::Utc::now())?;
+        let took = t0.elapsed();
+        let left = store.db().pending_summary()?.0;
+        let refused = store.db().sync_problems()?.len();
+        if got as i64 != queued || left != 0 || refused != 0 {
+            return Err(clinic_core::ClinicError::internal(format!(
+                "upload at A{}: {queued} queued, {got} answered, {left} still pending, {refused} refused",
+                k + 1
+            )));
+        }
+        // Time until the 10,000th mutation was answered and recorded: up
+        // to the start of the next push (it follows the local bookkeeping
+        // of the answer), or the end of this device's upload.
+        let calls = t.pushes.take();
+        let mut done = answered;
+        for (i, c) in calls.iter().enumerate() {
+            done += c.items;
+            if done >= 10_000 && first_10k.is_none() {
+                first_10k = Some(upload + calls.get(i + 1).map(|c| c.start - t0).unwrap_or(took));
+            }
+        }
+        pushes.extend(calls);
+        upload += took;
+        answered += got;
+        if k == 0 {
+            first_a = Some((a, store, t));
+        }
+    }
+    let (mut a, mut a_store, t_a) = first_a.expect("at least one uploading workstation");
+    let in_push: f64 = pushes.iter().map(|c| secs(c.end - c.start)).sum();
+    let (first_10k_note, first_10k_s) = match first_10k {
+        Some(d) => ("measured", secs(d)),
+        None => (
+            "scaled from the whole upload",
+            secs(upload) * 10_000.0 / answered.max(1) as f64,
+        ),
+    };
+    let how = if via_demo {
+        "queued by demo-data at one workstation".to_string()
+    } else if devices == 1 {
+        format!("the first {n} of the clinic's patients, queued at one workstation")
+    } else {
+        format!(
+            "queued at {devices} workstations ({per_device} each: the numbers a device leases), uploading one after another"
+        )
+    };
+    scalars.push(scalar(
+        &format!("sync upload: first 10,000 offline mutations, push_all ({first_10k_note}: until the 10,000th is answered and recorded at the workstation)"),
+        first_10k_s,
+        "s (target <= 1)",
+    ));
+    scalars.push(scalar(
+        &format!("sync upload: server throughput ({answered} RegisterPatient, {how}; batches of {}; time inside the HTTP push requests)", engine::PUSH_BATCH),
+        answered as f64 / in_push,
+        "mutations/s (target >= 3,000)",
+    ));
+    scalars.push(scalar(
+        "sync upload: end to end (push_all: incl. reading the outbox and recording the answers)",
+        answered as f64 / secs(upload),
+        "mutations/s",
+    ));
+    figures.push(figure(
+        &format!("sync upload: one push request ({} mutations)", engine::PUSH_BATCH),
+        "HTTP POST /v1/sync/push on loopback: server applies the batch in one PostgreSQL transaction (rules, upserts, feed, outcomes, audit)",
+        None,
+        pushes.iter().map(Call::ms).collect(),
+    ));
+    // A1 catches up as pull_all does, page by page, within a time budget
+    // (the live run below does not depend on it). Its own changes come back
+    // first (they are the feed's first entries), then the others'.
+    let own = answered.min(per_device as usize);
+    let t0 = Instant::now();
+    let mut echoed = 0usize;
+    let mut own_back: Option<Duration> = None;
+    let caught_up = loop {
+        let c = a_store.db().sync_cursor()?;
+        let page = t_a.pull(c.cursor, c.cursor_hash.as_deref(), engine::PULL_PAGE, 0)?;
+        match a_store.write(|db| db.apply_page(&page))? {
+            PageApplied::Applied { cursor, records } => {
+                echoed += records;
+                if echoed >= own && own_back.is_none() {
+                    own_back = Some(t0.elapsed());
+                }
+                if records == 0 || cursor >= page.head {
+                    break true;
+                }
+                if t0.elapsed() > ECHO_BUDGET {
+                    break false;
+                }
+            }
+            PageApplied::EpochChanged => {
+                return Err(clinic_core::ClinicError::internal(
+                    "the server's epoch changed after the upload",
+                ))
+            }
+        }
+    };
+    let echo = t0.elapsed();
+    let (back, back_rows) = own_back.map_or((echo, echoed), |d| (d, own));
+    scalars.push(scalar(
+        &format!("sync upload: A1 applies its own {back_rows} changes coming back in the feed (apply_page as pull_all does; they replace rows A1 holds)"),
+        back_rows as f64 / secs(back),
+        "rows/s",
+    ));
+    scalars.push(scalar(
+        &format!(
+            "sync upload: A1 pulls the whole feed after the upload ({echoed} of {answered} rows{})",
+            if caught_up {
+                String::new()
+            } else {
+                format!("; stopped after {} s, not caught up", ECHO_BUDGET.as_secs())
+            }
+        ),
+        secs(echo),
+        "s",
+    ));
+
+    // ---- 2. Bootstrap of a fresh workstation ---------------------------
+    // Memory: VmHWM is process-wide (server, A and B share this process;
+    // PostgreSQL does not), so it is reset before each step and read after.
+    let rss_before = mib(status_kib("VmRSS:"));
+    let peak_before = mib(status_kib("VmHWM:"));
+    let reset = reset_peak_rss();
+    eprintln!("sync: B bootstraps from an empty folder ...");
+    let t0 = Instant::now();
+    let mut b = enroll(&server, &b_dir, "Bench B")?;
+    let enrol = t0.elapsed();
+    let peak_enrol = mib(status_kib("VmHWM:"));
+    // Outside the timing: a second connection (its key derivation) that
+    // the product would not need (`Workstation::sync_now` uses its own).
+    let mut b_store = open_store(&b_dir)?;
+    let t_b = Measured::new(b.transport()?);
+    let rss_before_sync = mib(status_kib("VmRSS:"));
+    let reset = reset && reset_peak_rss();
+    let t0 = Instant::now();
+    let report = engine::sync_now(&mut b_store, &t_b, chrono::Utc::now(), &mut |_, _| {})?;
+    let boot = t0.elapsed();
+    let t_end = Instant::now();
+    let peak_during = mib(status_kib("VmHWM:"));
+    let rss_after = mib(status_kib("VmRSS:"));
+    let pulls = t_b.pulls.take();
+    let rows: usize = pulls.iter().map(|c| c.items).sum();
+    let bytes: usize = pulls.iter().map(|c| c.bytes).sum();
+    // Usable: every patient is there and found by search.
+    let count = b_store.db().patient_count()?;
+    b.login(ADMIN, &password)?;
+    let probe = demo_patient(args.seed, 7.min(n - 1)).0.last_name;
+    let found = b.search_patients(&probe, 20)?.len();
+    if count != n as i64 || report.pulled != n as usize || found == 0 {
+        return Err(clinic_core::ClinicError::internal(format!(
+            "bootstrap: {count} patients at B (expected {n}), {} pulled, search for {probe:?} found {found}",
+            report.pulled
+        )));
+    }
+    let target = if args.size == DemoSize::L {
+        "s (target <= 40 at L)"
+    } else {
+        "s (target at L: <= 40)"
+    };
+    scalars.push(scalar(
+        "sync bootstrap: enrolment (server sign-in, device registration, new encrypted store)",
+        secs(enrol),
+        "s",
+    ));
+    scalars.push(scalar(
+        &format!("sync bootstrap: sync_now from the enrolled empty store to caught up ({rows} rows, pages of {}, indexed; enrolment not included)", engine::PULL_PAGE),
+        secs(boot),
+        target,
+    ));
+    scalars.push(scalar(
+        "sync bootstrap: from an empty folder, enrolment included",
+        secs(enrol + boot),
+        "s",
+    ));
+    scalars.push(scalar(
+        "sync bootstrap: rows/s (sync_now only)",
+        rows as f64 / secs(boot),
+        "rows/s (target >= 37,000)",
+    ));
+    scalars.push(scalar(
+        "sync bootstrap: bytes on the wire per row (JSON of the pull pages, uncompressed; HTTP headers not counted)",
+        bytes as f64 / rows.max(1) as f64,
+        "B (target <= 120)",
+    ));
+    let rss = |what: &str| {
+        format!(
+            "sync bootstrap memory: {what} (process RSS: server, A and B; PostgreSQL not included)"
+        )
+    };
+    let note = if reset {
+        ""
+    } else {
+        " [VmHWM could not be reset: peak of the whole run]"
+    };
+    scalars.push(scalar(&rss("before enrolment"), rss_before, "MiB"));
+    scalars.push(scalar(
+        &rss(&format!(
+            "peak during enrolment (Argon2id password hash){note}"
+        )),
+        peak_enrol,
+        "MiB",
+    ));
+    scalars.push(scalar(
+        &rss("before sync_now (B's store open)"),
+        rss_before_sync,
+        "MiB",
+    ));
+    scalars.push(scalar(
+        &rss(&format!("peak during sync_now{note}")),
+        peak_during,
+        "MiB",
+    ));
+    scalars.push(scalar(
+        &rss("growth during sync_now (peak - before; bounded if equal at S and L)"),
+        peak_during - rss_before_sync,
+        "MiB",
+    ));
+    scalars.push(scalar(&rss("after sync_now"), rss_after, "MiB"));
+    figures.push(figure(
+        &format!("sync bootstrap: one pull request ({} changes)", engine::PULL_PAGE),
+        "HTTP GET /v1/sync/pull on loopback: server reads a page of the feed from PostgreSQL, client parses the JSON",
+        None,
+        pulls.iter().map(Call::ms).collect(),
+    ));
+    // Local apply of a page: from the end of its pull to the start of the
+    // next (one transaction: parse, rebase check, row, lists, FTS index).
+    let mut apply_ms: Vec<f64> = pulls
+        .windows(2)
+        .filter(|w| w[0].items > 0)
+        .map(|w| (w[1].start - w[0].end).as_secs_f64() * 1e3)
+        .collect();
+    if let Some(last) = pulls.last().filter(|c| c.items > 0) {
+        apply_ms.push((t_end - last.end).as_secs_f64() * 1e3);
+    }
+    figures.push(figure(
+        &format!(
+            "sync bootstrap: apply one page at B ({} changes)",
+            engine::PULL_PAGE
+        ),
+        "apply_page in one SQLCipher transaction: records, list items, search index, cursor",
+        None,
+        apply_ms,
+    ));
+    drop(b_store);
+
+    // ---- 3. Live propagation A -> B ------------------------------------
+    if args.live_samples > 0 {
+        let (lat, edit, push) = live(&mut a, &mut a_store, &b, &b_dir, args.live_samples)?;
+        figures.push(figure(
+            "sync live: change at A1 visible at B",
+            "A1 (signed in) edits one patient's city, then push_all at once; B long-polls the feed and applies the page; from before A1's edit to B's commit",
+            Some("p50 <= 30 ms, p99 <= 100 ms"),
+            lat,
+        ));
+        figures.push(figure(
+            "sync live: A1's edit (part of the above)",
+            "edit_patient: permission check, one SQLCipher transaction with outbox entry and audit event",
+            None,
+            edit,
+        ));
+        figures.push(figure(
+            "sync live: A1's push (part of the above)",
+            "push_all of one mutation and its audit event: HTTP round trip, server transaction, A1 records the answer",
+            None,
+            push,
+        ));
+    }
+    drop((a, b, a_store));
+    drop(server);
+    Ok(SyncResult {
+        figures,
+        scalars,
+        peak_rss_before_bootstrap_mib: peak_before.max(peak_enrol),
+    })
+}
+
+type Samples = (Vec<f64>, Vec<f64>, Vec<f64>);
+
+/// B's puller thread and A's edits; returns (latency, A's edit, A's push) in ms.
+fn live(
+    a: &mut Workstation,
+    a_store: &mut Store,
+    b: &Workstation,
+    b_dir: &Path,
+    samples: usize,
+) -> ClinicResult<Samples> {
+    let ids = a_store.db().patient_ids()?;
+    let t_a = a.transport()?;
+    let t_b = b.transport()?;
+    let mut b_store = open_store(b_dir)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel::<ClinicResult<(Instant, usize)>>();
+    let puller = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut run = || -> ClinicResult<()> {
+                while !stop.load(Ordering::Relaxed) {
+                    // As the product's live loop does (clinic_sync::live).
+                    let c = b_store.db().sync_cursor()?;
+                    let page = t_b.pull(
+                        c.cursor,
+                        c.cursor_hash.as_deref(),
+                        engine::PULL_PAGE,
+                        LONG_POLL_SECS,
+                    )?;
+                    match b_store.write(|db| db.apply_page(&page))? {
+                        PageApplied::Applied { records, .. } => {
+                            if records > 0 && tx.send(Ok((Instant::now(), records))).is_err() {
+                                return Ok(());
+                            }
+                        }
+                        PageApplied::EpochChanged => {
+                            return Err(clinic_core::ClinicError::internal(
+                                "the server's epoch changed during the live run",
+                            ))
+                        }
+                    }
+                }
+                Ok(())
+            };
+            if let Err(e) = run() {
+                let _ = tx.send(Err(e));
+            }
+        })
+    };
+    // Let B's first long poll reach the server.
+    std::thread::sleep(Duration::from_millis(200));
+    let (mut lat, mut edit, mut push) = (vec![], vec![], vec![]);
+    let mut change = |i: usize| -> ClinicResult<(Instant, Instant, Instant)> {
+        let id = ids[(i * 7919) % ids.len()];
+        let t0 = Instant::now();
+        a.edit_patient(
+            id,
+            PatientPatch {
+                city: Some(format!("City {i}")),
+                ..Default::default()
+            },
+        )?;
+        let t1 = Instant::now();
+        engine::push_all(a_store, &t_a, chrono::Utc::now())?;
+        Ok((t0, t1, Instant::now()))
+    };
+    let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+    for i in 0..samples {
+        let (t0, t1, t2) = change(i)?;
+        let (seen, records) = rx
+            .recv_timeout(Duration::from_secs(30))
+            .map_err(|_| clinic_core::ClinicError::internal("live: B saw nothing within 30 s"))??;
+        if records != 1 {
+            return Err(clinic_core::ClinicError::internal(format!(
+                "live: B applied {records} changes for one edit"
+            )));
+        }
+        lat.push(ms(t0, seen));
+        edit.push(ms(t0, t1));
+        push.push(ms(t1, t2));
+        // Edits are not back to back at a front desk: let B poll again.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // One more change wakes B's long poll so that it sees the stop flag.
+    stop.store(true, Ordering::Relaxed);
+    change(samples)?;
+    let _ = puller.join();
+    Ok((lat, edit, push))
+}
