@@ -111,12 +111,21 @@ impl Server {
         for id in &result.changed {
             let p = recs.patients[id].clone();
             let seq = self.state.feed.len() as i64 + 1;
-            self.state.feed.push(Change {
+            let prev = self
+                .state
+                .feed
+                .last()
+                .map(|c| c.chain.clone())
+                .unwrap_or_else(|| FEED_GENESIS.into());
+            let mut change = Change {
                 seq,
                 entity_type: ENTITY_PATIENT.into(),
                 entity_id: *id,
                 data: patient_doc(&p),
-            });
+                chain: String::new(),
+            };
+            change.chain = chain_hash(&prev, &change);
+            self.state.feed.push(change);
             self.state.patients.insert(*id, p);
         }
         for o in &result.outcomes {
@@ -185,7 +194,7 @@ impl Server {
                 .state
                 .feed
                 .get(after as usize - 1)
-                .is_some_and(|c| change_hash(c) == h),
+                .is_some_and(|c| c.chain == h),
             _ => true,
         };
         let changes: Vec<Change> = if cursor_ok {
@@ -623,6 +632,38 @@ fn run_seed(seed: u64, rules: Rules) -> Result<usize, String> {
                 None => return Err(format!("mutation {seq} of {} lost", dev.id)),
             }
         }
+        let ids: BTreeSet<Uuid> = db.patient_ids().unwrap().into_iter().collect();
+        let theirs: BTreeSet<Uuid> = server.state.patients.keys().copied().collect();
+        if ids != theirs {
+            let only_here: Vec<_> = ids.difference(&theirs).collect();
+            let only_there: Vec<_> = theirs.difference(&ids).collect();
+            return Err(format!(
+                "device {} holds other records than the server: only here {only_here:?}, only on the server {only_there:?}; outbox: {:?}",
+                dev.id,
+                db.outbox_after(0, u32::MAX)
+                    .unwrap()
+                    .iter()
+                    .map(|e| (e.device_seq, e.mutation.name(), e.mutation.patient_ids()))
+                    .collect::<Vec<_>>()
+            ));
+        }
+        for p in server.state.patients.values() {
+            let mine = db.patient(p.id).unwrap().expect("record");
+            let (a, b) = (patient_doc(&mine), patient_doc(p));
+            if a != b {
+                let diff: Vec<String> = b
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, v)| a.get(k.as_str()) != Some(v))
+                    .map(|(k, v)| format!("{k}: device {:?} server {v}", a.get(k.as_str())))
+                    .collect();
+                return Err(format!(
+                    "record {} differs on device {}: {diff:?}",
+                    p.id, dev.id
+                ));
+            }
+        }
         // Convergence.
         let local = db.bucket_sums().unwrap();
         if local != server_sums {
@@ -631,20 +672,6 @@ fn run_seed(seed: u64, rules: Rules) -> Result<usize, String> {
                 dev.id,
                 local.differing(&server_sums)
             ));
-        }
-        let ids: BTreeSet<Uuid> = db.patient_ids().unwrap().into_iter().collect();
-        let theirs: BTreeSet<Uuid> = server.state.patients.keys().copied().collect();
-        if ids != theirs {
-            return Err(format!(
-                "device {} holds other records than the server",
-                dev.id
-            ));
-        }
-        for p in server.state.patients.values() {
-            let mine = db.patient(p.id).unwrap().expect("record");
-            if patient_doc(&mine) != patient_doc(p) {
-                return Err(format!("record {} differs on device {}", p.id, dev.id));
-            }
         }
         // The audit chain reached the server unbroken.
         let st = &server.state.devices[&dev.id];

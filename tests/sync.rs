@@ -335,6 +335,7 @@ fn a_different_protocol_version_is_refused_and_changes_nothing() {
         entity_type: "invoice".into(),
         entity_id: Uuid::nil(),
         data: serde_json::json!({}),
+        chain: String::new(),
     }];
     page.checksum = clinic_core::sync::page_checksum(&page.changes);
     assert_eq!(

@@ -32,6 +32,10 @@ ALTER TABLE device_state
     ADD COLUMN audit_head_hash text NOT NULL DEFAULT '0000000000000000000000000000000000000000000000000000000000000000',
     ADD COLUMN audit_break     jsonb;
 
+-- The feed's hash chain (clinic_core::sync::chain_hash): a workstation
+-- proves which history it has applied up to its cursor.
+ALTER TABLE change_feed ADD COLUMN chain text NOT NULL DEFAULT '';
+
 -- A record's history in feed order.
 CREATE INDEX change_feed_entity ON change_feed (tenant_id, entity_type, entity_id, seq);
 

@@ -210,21 +210,40 @@ pub async fn push(
     if !result.changed.is_empty() {
         let mut rows = Vec::with_capacity(result.changed.len());
         let mut feed = Vec::with_capacity(result.changed.len());
+        let mut chain: String = match last_seq {
+            0 => FEED_GENESIS.to_string(),
+            s => tx
+                .query_one("SELECT chain FROM change_feed WHERE seq = $1", &[&s])
+                .await
+                .map_err(map_db)?
+                .get(0),
+        };
         for id in &result.changed {
             let p = &recs.patients[id];
             let doc = patient_doc(p);
             let hash = doc_hash(&doc);
             rows.push(patient_row(tenant, p, &doc, &hash));
             last_seq += 1;
-            feed.push(json!({"seq": last_seq, "entity_id": id, "data": doc}));
+            let mut change = Change {
+                seq: last_seq,
+                entity_type: ENTITY_PATIENT.into(),
+                entity_id: *id,
+                data: doc,
+                chain: String::new(),
+            };
+            chain = chain_hash(&chain, &change);
+            change.chain = chain.clone();
+            feed.push(
+                serde_json::to_value(&change).map_err(|e| ServerError::Database(e.to_string()))?,
+            );
         }
         tx.execute(&upsert_patients_sql(), &[&Value::Array(rows)])
             .await
             .map_err(map_db)?;
         tx.execute(
-            "INSERT INTO change_feed (tenant_id, seq, entity_type, entity_id, data, device_id)
-             SELECT $1, x.seq, 'patient', x.entity_id, x.data, $3
-             FROM jsonb_to_recordset($2::jsonb) AS x(seq bigint, entity_id uuid, data jsonb)",
+            "INSERT INTO change_feed (tenant_id, seq, entity_type, entity_id, data, device_id, chain)
+             SELECT $1, x.seq, x.entity_type, x.entity_id, x.data, $3, x.chain
+             FROM jsonb_to_recordset($2::jsonb) AS x(seq bigint, entity_type text, entity_id uuid, data jsonb, chain text)",
             &[&tenant, &Value::Array(feed), &device.device_id],
         )
         .await
@@ -419,24 +438,19 @@ async fn read_page(
         entity_type: r.get(1),
         entity_id: r.get(2),
         data: r.get(3),
+        chain: r.get(4),
     };
     let mut cursor_ok = true;
     if let (Some(h), true) = (after_hash, after > 0) {
         let at = tx
-            .query_opt(
-                "SELECT seq, entity_type, entity_id, data FROM change_feed WHERE seq = $1",
-                &[&after],
-            )
+            .query_opt("SELECT chain FROM change_feed WHERE seq = $1", &[&after])
             .await
             .map_err(map_db)?;
-        cursor_ok = at
-            .as_ref()
-            .map(row_change)
-            .is_some_and(|c| change_hash(&c) == h);
+        cursor_ok = at.is_some_and(|r| r.get::<_, String>(0) == h);
     }
     let changes: Vec<Change> = if cursor_ok {
         tx.query(
-            "SELECT seq, entity_type, entity_id, data FROM change_feed WHERE seq > $1 ORDER BY seq LIMIT $2",
+            "SELECT seq, entity_type, entity_id, data, chain FROM change_feed WHERE seq > $1 ORDER BY seq LIMIT $2",
             &[&after, &limit],
         )
         .await

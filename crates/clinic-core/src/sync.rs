@@ -460,6 +460,10 @@ pub struct Change {
     pub entity_type: String,
     pub entity_id: Uuid,
     pub data: Value,
+    /// [`chain_hash`] of the feed up to and including this change: equal
+    /// chains at a position mean equal histories up to it.
+    #[serde(default)]
+    pub chain: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -484,15 +488,29 @@ fn yes() -> bool {
     true
 }
 
-/// Identifies one change of the feed (a workstation remembers the last it applied).
-pub fn change_hash(c: &Change) -> String {
-    page_checksum(std::slice::from_ref(c))
+/// The chain value before the first change of a feed.
+pub const FEED_GENESIS: &str = "feed";
+
+/// The feed's hash chain: this change's content chained to the previous
+/// change's chain value. A workstation remembers the chain value at its
+/// cursor; the server compares it with its own, so a server whose history
+/// differs anywhere before the cursor (restored from a backup, then written
+/// again) is noticed, not only one that lacks the change at the cursor.
+pub fn chain_hash(prev: &str, c: &Change) -> String {
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(page_checksum(std::slice::from_ref(&Change {
+        chain: String::new(),
+        ..c.clone()
+    })));
+    hex(&h.finalize())
 }
 
 /// Checksum of a page of changes, checked by the receiver before applying it.
 pub fn page_checksum(changes: &[Change]) -> String {
     let mut h = Sha256::new();
     for c in changes {
+        h.update(c.chain.as_bytes());
         h.update(c.seq.to_be_bytes());
         h.update(c.entity_type.as_bytes());
         h.update(c.entity_id.as_bytes());
@@ -629,6 +647,7 @@ pub fn apply_batch_with(
 mod tests {
     use super::*;
     use chrono::{NaiveDate, TimeZone};
+    use serde_json::json;
 
     fn at(min: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap() + chrono::Duration::minutes(min)
@@ -750,6 +769,27 @@ mod tests {
         apply(&register(Uuid::from_u128(2), 7), t, at(0), &mut r).unwrap();
         let e = apply(&register(Uuid::from_u128(3), 7), t, at(1), &mut r).unwrap_err();
         assert_eq!(e.code, ErrorCode::Conflict);
+    }
+
+    #[test]
+    fn feed_chains_differ_when_any_earlier_change_differs() {
+        let change = |seq: i64, id: u128| Change {
+            seq,
+            entity_type: ENTITY_PATIENT.into(),
+            entity_id: Uuid::from_u128(id),
+            data: json!({"n": id}),
+            chain: String::new(),
+        };
+        let chain = |changes: &[Change]| {
+            changes
+                .iter()
+                .fold(FEED_GENESIS.to_string(), |prev, c| chain_hash(&prev, c))
+        };
+        // A restored server wrote a different change 1, then the same change 2.
+        let before = [change(1, 10), change(2, 20)];
+        let after = [change(1, 11), change(2, 20)];
+        assert_ne!(chain(&before), chain(&after));
+        assert_eq!(chain(&before), chain(&[change(1, 10), change(2, 20)]));
     }
 
     #[test]

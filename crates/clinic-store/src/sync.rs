@@ -32,7 +32,7 @@ pub struct OutboxEntry {
 pub struct SyncCursor {
     /// Last change-feed sequence applied here.
     pub cursor: i64,
-    /// [`change_hash`] of that change (the server checks its history still has it).
+    /// The feed's [`chain_hash`] at that change (the server checks its history matches).
     pub cursor_hash: Option<String>,
     pub epoch: Option<Uuid>,
     /// Last of this device's mutations the server said it applied.
@@ -514,15 +514,28 @@ impl Db<'_> {
                 "A page from the server arrived damaged; it was not applied and will be fetched again.",
             ));
         }
+        // The page must continue the history applied here, change by change.
+        let known = self.sync_cursor()?;
+        let mut chain_ok = true;
+        let mut prev = match (known.cursor, &known.cursor_hash) {
+            (0, _) => Some(FEED_GENESIS.to_string()),
+            (_, h) => h.clone(),
+        };
+        for c in page.changes.iter().filter(|c| c.seq > known.cursor) {
+            if let Some(p) = &prev {
+                chain_ok &= c.chain == chain_hash(p, c);
+            }
+            prev = Some(c.chain.clone());
+        }
         if self.observe_epoch(
             page.epoch,
             page.last_applied_seq,
             Some(page.head),
-            !page.cursor_ok,
+            !page.cursor_ok || !chain_ok,
         )? {
             return Ok(PageApplied::EpochChanged);
         }
-        let mut cursor = self.sync_cursor()?.cursor;
+        let mut cursor = known.cursor;
         for c in &page.changes {
             if c.seq <= cursor {
                 continue;
@@ -542,7 +555,7 @@ impl Db<'_> {
             cursor = c.seq;
         }
         if let Some(last) = page.changes.iter().rev().find(|c| c.seq == cursor) {
-            self.set_meta("sync_cursor_hash", &change_hash(last))?;
+            self.set_meta("sync_cursor_hash", &last.chain)?;
         }
         self.set_meta("sync_cursor", &cursor.to_string())?;
         Ok(PageApplied::Applied {

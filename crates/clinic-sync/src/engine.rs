@@ -23,8 +23,8 @@ pub const PULL_PAGE: i64 = 2_000;
 /// in-process network with faults in the simulation.
 pub trait Transport {
     fn push(&self, req: &PushRequest) -> ClinicResult<PushResponse>;
-    /// A page after `after`; `after_hash` is the [`change_hash`] of the
-    /// change at `after` as applied here (the server checks it still has it).
+    /// A page after `after`; `after_hash` is the feed's chain value at
+    /// `after` as applied here (the server checks its history matches).
     fn pull(
         &self,
         after: i64,
