@@ -32,32 +32,6 @@ fn ada() -> PatientDetails {
     }
 }
 
-/// Runs SQL against the server's database as its administrator.
-fn server_query(server: &TestServer, sql: &str) -> Vec<Vec<Option<String>>> {
-    let url = server.database_url.clone();
-    let sql = sql.to_string();
-    std::thread::spawn(move || {
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(async move {
-                let c = sync_server::db::connect(&url).await.unwrap();
-                c.simple_query(&sql)
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .filter_map(|m| match m {
-                        tokio_postgres::SimpleQueryMessage::Row(r) => {
-                            Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
-                        }
-                        _ => None,
-                    })
-                    .collect()
-            })
-    })
-    .join()
-    .unwrap()
-}
-
 #[test]
 fn offline_edits_of_different_fields_merge_and_the_same_field_is_last_writer_wins() {
     let server = TestServer::start("acme");
@@ -117,10 +91,9 @@ fn offline_edits_of_different_fields_merge_and_the_same_field_is_last_writer_win
         );
     }
     // The overwritten value is kept in the record's history (the feed).
-    let history = server_query(
-        &server,
-        &format!("SELECT data->>'city' FROM change_feed WHERE entity_id = '{id}' ORDER BY seq"),
-    );
+    let history = server.query(&format!(
+        "SELECT data->>'city' FROM change_feed WHERE entity_id = '{id}' ORDER BY seq"
+    ));
     let cities: Vec<Option<String>> = history.into_iter().map(|r| r[0].clone()).collect();
     assert_eq!(
         cities,
@@ -356,10 +329,9 @@ fn the_server_verifies_each_workstations_audit_chain_and_flags_a_break() {
     sync(&mut a);
     let device = a.info().unwrap().device_id;
     let local = a.info().unwrap().audit_events;
-    let held = server_query(
-        &server,
-        &format!("SELECT count(*), max(seq) FROM audit_events WHERE device_id = '{device}'"),
-    );
+    let held = server.query(&format!(
+        "SELECT count(*), max(seq) FROM audit_events WHERE device_id = '{device}'"
+    ));
     assert_eq!(held[0][0].as_deref(), Some(local.to_string().as_str()));
     // Someone with the key edits a not yet uploaded event on the workstation.
     a.register_patient(ada(), Default::default()).unwrap();
@@ -371,10 +343,9 @@ fn the_server_verifies_each_workstations_audit_chain_and_flags_a_break() {
         )
         .unwrap();
     sync(&mut a);
-    let flagged = server_query(
-        &server,
-        &format!("SELECT audit_break->>'reason' FROM device_state WHERE device_id = '{device}'"),
-    );
+    let flagged = server.query(&format!(
+        "SELECT audit_break->>'reason' FROM device_state WHERE device_id = '{device}'"
+    ));
     assert!(
         flagged[0][0].as_deref().unwrap_or("").contains("edited"),
         "{flagged:?}"

@@ -96,6 +96,9 @@ const PATIENT_COLUMNS: &str = "tenant_id, id, patient_number, number_seq, first_
     smoking_status, alcohol_use, family_history, risk_level, alert_level, flags, merged_into, archive_reason,
     created_at, updated_at, deleted_at, doc, doc_hash";
 
+/// Built once: the upsert of every typed column from JSON rows.
+static UPSERT_PATIENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(upsert_patients_sql);
+
 fn upsert_patients_sql() -> String {
     let updates: Vec<String> = PATIENT_COLUMNS
         .split(',')
@@ -237,7 +240,7 @@ pub async fn push(
                 serde_json::to_value(&change).map_err(|e| ServerError::Database(e.to_string()))?,
             );
         }
-        tx.execute(&upsert_patients_sql(), &[&Value::Array(rows)])
+        tx.execute(UPSERT_PATIENTS.as_str(), &[&Value::Array(rows)])
             .await
             .map_err(map_db)?;
         tx.execute(

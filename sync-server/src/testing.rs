@@ -118,6 +118,34 @@ impl TestServer {
     }
 }
 
+impl TestServer {
+    /// Runs SQL against the server's database as its administrator (for
+    /// assertions from blocking test code); every value as text.
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let (url, sql) = (self.database_url.clone(), sql.to_string());
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .expect("runtime")
+                .block_on(async move {
+                    let c = db::connect(&url).await.expect("admin connection");
+                    c.simple_query(&sql)
+                        .await
+                        .expect("query")
+                        .into_iter()
+                        .filter_map(|m| match m {
+                            tokio_postgres::SimpleQueryMessage::Row(r) => {
+                                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                            }
+                            _ => None,
+                        })
+                        .collect()
+                })
+        })
+        .join()
+        .expect("query thread")
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(s) = self.stop.take() {

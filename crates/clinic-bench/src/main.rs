@@ -101,16 +101,7 @@ fn figure(name: &str, workload: &str, target: Option<&str>, mut ms: Vec<f64>) ->
 }
 
 fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|k| k.parse::<f64>().ok())
-        })
-        .map(|kib| kib / 1024.0)
-        .unwrap_or(f64::NAN)
+    sync::mib(sync::status_kib("VmHWM:"))
 }
 
 fn machine() -> String {

@@ -15,13 +15,13 @@
 use crate::{figure, Figure, Scalar};
 use clinic_client::{demo, Password, SystemClock, Workstation};
 use clinic_core::demo::{demo_patient, DemoSize};
-use clinic_core::patient::{validate_details, validate_new_lists, PatientPatch};
-use clinic_core::patient_number::{format_patient_number, LEASE_SIZE};
-use clinic_core::sync::{Mutation, PullResponse, PushRequest, PushResponse};
+use clinic_core::patient::PatientPatch;
+use clinic_core::patient_number::LEASE_SIZE;
+use clinic_core::sync::{PullResponse, PushRequest, PushResponse};
 use clinic_core::ClinicResult;
 use clinic_store::keys::{Passphrase, Unlock};
 use clinic_store::sync::PageApplied;
-use clinic_store::{new_uuid_v7, Store};
+use clinic_store::Store;
 use clinic_sync::engine::{self, Transport};
 use clinic_sync::live::LONG_POLL_SECS;
 use clinic_sync::HttpTransport;
@@ -137,7 +137,8 @@ impl Transport for Measured {
     }
 }
 
-fn status_kib(field: &str) -> Option<f64> {
+/// A `/proc/self/status` field in KiB (VmRSS, VmHWM, …).
+pub(crate) fn status_kib(field: &str) -> Option<f64> {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -148,7 +149,7 @@ fn status_kib(field: &str) -> Option<f64> {
         })
 }
 
-fn mib(kib: Option<f64>) -> f64 {
+pub(crate) fn mib(kib: Option<f64>) -> f64 {
     kib.map(|k| k / 1024.0).unwrap_or(f64::NAN)
 }
 
@@ -214,9 +215,10 @@ pub fn run(args: SyncArgs) -> ClinicResult<SyncResult> {
 
     // ---- 1. Upload of offline mutations --------------------------------
     // The server leases LEASE_SIZE patient numbers to a device when it
-    // enrols (and has no way yet to lease more), so a device can register
-    // at most that many patients: beyond it, the clinic's patients are
-    // registered at several workstations, which upload one after another.
+    // enrols (and more only at a push, once it runs low), so a device
+    // registers at most that many patients offline: beyond it, the clinic's
+    // patients are registered at several workstations, which upload one
+    // after another.
     let per_device = LEASE_SIZE as u64;
     let devices = n.div_ceil(per_device);
     let via_demo = devices == 1 && n == args.size.patients();
@@ -245,21 +247,8 @@ pub fn run(args: SyncArgs) -> ClinicResult<SyncResult> {
             let user = a.session().map(|s| s.user_id);
             let mut store = open_store(&dir)?;
             let now = chrono::Utc::now();
-            let today = now.date_naive();
             store.write(|db| {
-                for i in range.clone() {
-                    let (mut details, mut lists) = demo_patient(args.seed, i);
-                    validate_details(&mut details, today)?;
-                    validate_new_lists(&mut lists, today)?;
-                    let m = Mutation::RegisterPatient {
-                        patient: new_uuid_v7(now),
-                        patient_number: format_patient_number(db.next_number("patient")?),
-                        details,
-                        lists: lists.assign_ids(|| new_uuid_v7(now)),
-                    };
-                    db.commit_mutation(user, now, &m)?;
-                }
-                Ok(())
+                demo::write_demo_patients(db, args.seed, range.clone(), user, now, &mut |_| {})
             })?;
             store
         };

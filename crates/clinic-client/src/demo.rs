@@ -38,6 +38,43 @@ impl Workstation {
     }
 }
 
+/// Writes demo patients `range` of `seed` in the caller's transaction: on
+/// an enrolled store each is a queued `RegisterPatient` mutation (so it
+/// reaches the server), otherwise a plain insert. `progress` gets each index.
+pub fn write_demo_patients(
+    db: &clinic_store::Db,
+    seed: u64,
+    range: std::ops::Range<u64>,
+    actor: Option<uuid::Uuid>,
+    now: chrono::DateTime<chrono::Utc>,
+    progress: &mut dyn FnMut(u64),
+) -> ClinicResult<()> {
+    let today = now.date_naive();
+    let synced = db.is_synced()?;
+    for i in range {
+        let (mut details, mut lists) = demo_patient(seed, i);
+        validate_details(&mut details, today)?;
+        validate_new_lists(&mut lists, today)?;
+        let id = new_id(now);
+        let lists = lists.assign_ids(|| new_id(now));
+        if synced {
+            let m = clinic_core::sync::Mutation::RegisterPatient {
+                patient: id,
+                patient_number: clinic_core::patient_number::format_patient_number(
+                    db.next_number("patient")?,
+                ),
+                details,
+                lists,
+            };
+            db.commit_mutation(actor, now, &m)?;
+        } else {
+            db.insert_patient(id, &details, &lists, now)?;
+        }
+        progress(i);
+    }
+    Ok(())
+}
+
 /// Generates the demo clinic into an open store. Refuses if demo data is
 /// already there. All demo users share `password` (and so one Argon2id hash,
 /// computed once). One transaction: all or nothing.
@@ -62,7 +99,6 @@ pub fn generate(
     let now = ws.now();
     let users = demo_users(seed, size);
     let hash = hash_password(password)?;
-    let today = now.date_naive();
     let store = ws.store_mut()?;
     if store.db().meta("demo_seed")?.is_some() {
         return Err(ClinicError::new(
@@ -110,31 +146,11 @@ pub fn generate(
                 )?;
             }
         }
-        let synced = db.is_synced()?;
-        for i in 0..total {
-            let (mut details, mut lists) = demo_patient(seed, i);
-            validate_details(&mut details, today)?;
-            validate_new_lists(&mut lists, today)?;
-            let id = new_id(now);
-            let lists = lists.assign_ids(|| new_id(now));
-            if synced {
-                // An enrolled store queues each registration for the server.
-                let m = clinic_core::sync::Mutation::RegisterPatient {
-                    patient: id,
-                    patient_number: clinic_core::patient_number::format_patient_number(
-                        db.next_number("patient")?,
-                    ),
-                    details,
-                    lists,
-                };
-                db.commit_mutation(actor, now, &m)?;
-            } else {
-                db.insert_patient(id, &details, &lists, now)?;
-            }
+        write_demo_patients(db, seed, 0..total, actor, now, &mut |i| {
             if i % 10_000 == 0 {
                 progress(i, total);
             }
-        }
+        })?;
         db.set_meta("demo_seed", &format!("{seed}:{size:?}"))?;
         db.append_audit(new_id(now), actor, now, AuditEntry {
             action: "demo_data.generate",

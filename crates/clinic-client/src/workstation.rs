@@ -10,11 +10,12 @@ use clinic_core::audit::{AuditEntry, AuditEvent, ChainBreak};
 use clinic_core::patient::*;
 use clinic_core::patient_number::format_patient_number;
 use clinic_core::permissions::{Action, BuiltinRole, Module, PermissionMatrix, SensitiveFlag};
-use clinic_core::sync::Mutation;
+use clinic_core::sync::{changed_values, Mutation};
 use clinic_core::{ClinicError, ClinicResult, ErrorCode, FieldError};
 use clinic_store::identity::{ClinicianProfile, Role, Site, Tenant, User};
 use clinic_store::keys::{Keychain, Passphrase, Unlock};
 use clinic_store::search::PatientSummary;
+use clinic_store::sync::Committed;
 use clinic_store::{Db, NewStore, Store};
 use serde::Serialize;
 use serde_json::json;
@@ -326,16 +327,7 @@ impl Workstation {
 
     /// Asks the server whether this device is still enrolled.
     pub fn check_enrollment(&self) -> ClinicResult<clinic_core::api::DeviceIdentity> {
-        let db = self.store()?.db();
-        let (Some(url), Some(credential)) =
-            (db.meta("sync_server")?, db.meta("device_credential")?)
-        else {
-            return Err(ClinicError::new(
-                ErrorCode::NotFound,
-                "This workstation is not enrolled with a sync server.",
-            ));
-        };
-        clinic_sync::ServerClient::new(&url)?.whoami(&credential)
+        self.transport()?.whoami()
     }
 
     /// Creates a store without users (demo data fills it).
@@ -788,27 +780,29 @@ impl Workstation {
         let lists = lists.assign_ids(|| new_id(now));
         let store = self.store_mut()?;
         let candidates = store.db().duplicate_candidates(&details, None)?;
-        let mut patient = store.write(|db| {
-            let number = format_patient_number(db.next_number("patient")?);
-            let m = Mutation::RegisterPatient {
-                patient: id,
-                patient_number: number,
-                details: details.clone(),
-                lists,
-            };
-            let p = db.commit_mutation(Some(s.user_id), now, &m)?.patients[&id].clone();
-            db.append_audit(
-                new_id(now),
-                Some(s.user_id),
+        let mut patient = self
+            .change_patients(
+                &s,
                 now,
-                AuditEntry::patient(
-                    "patient.create",
-                    id,
-                    json!({"duplicate_candidates": candidates.len()}),
-                ),
-            )?;
-            Ok(p)
-        })?;
+                |db| {
+                    Ok(Mutation::RegisterPatient {
+                        patient: id,
+                        patient_number: format_patient_number(db.next_number("patient")?),
+                        details: details.clone(),
+                        lists,
+                    })
+                },
+                |_| {
+                    vec![AuditEntry::patient(
+                        "patient.create",
+                        id,
+                        json!({"duplicate_candidates": candidates.len()}),
+                    )]
+                },
+            )?
+            .after
+            .patients[&id]
+            .clone();
         redact(&mut patient, Self::may_see(&s));
         Ok(Registered {
             patient,
@@ -902,95 +896,48 @@ impl Workstation {
         // Compared after validation, so a value that only normalises back to
         // what was stored ("gb" → "GB") is not a change.
         let changed = changed_fields(&current.details, &details);
-        if !patch.remove_ids.is_empty() {
-            let removable: Vec<Uuid> = current
-                .lists
-                .allergies
-                .iter()
-                .map(|x| (x.id, SensitiveFlag::MedicalHistory))
-                .chain(
-                    current
-                        .lists
-                        .conditions
-                        .iter()
-                        .map(|x| (x.id, SensitiveFlag::MedicalHistory)),
-                )
-                .chain(
-                    current
-                        .lists
-                        .medications
-                        .iter()
-                        .map(|x| (x.id, SensitiveFlag::MedicalHistory)),
-                )
-                .chain(
-                    current
-                        .lists
-                        .insurances
-                        .iter()
-                        .map(|x| (x.id, SensitiveFlag::FinancialData)),
-                )
-                .filter(|(rid, flag)| {
-                    patch.remove_ids.contains(rid) && !s.permissions.has_flag(*flag)
-                })
-                .map(|(rid, _)| rid)
-                .collect();
-            if !removable.is_empty() {
-                return Err(ClinicError::forbidden(
-                    "Your role does not allow removing these items.",
-                ));
-            }
+        let items = current.lists.items();
+        let guard = |r: &Uuid| items.iter().find(|(i, _)| i == r).map(|(_, flag)| *flag);
+        if patch.remove_ids.iter().any(|r| {
+            guard(r)
+                .flatten()
+                .is_some_and(|f| !s.permissions.has_flag(f))
+        }) {
+            return Err(ClinicError::forbidden(
+                "Your role does not allow removing these items.",
+            ));
         }
         let new_items = add.assign_ids(|| new_id(now));
-        let added = new_items.allergies.len()
-            + new_items.conditions.len()
-            + new_items.medications.len()
-            + new_items.insurances.len()
-            + new_items.emergency_contacts.len()
-            + new_items.consents.len();
-        let all_items: Vec<Uuid> = {
-            let l = &current.lists;
-            l.allergies
-                .iter()
-                .map(|x| x.id)
-                .chain(l.conditions.iter().map(|x| x.id))
-                .chain(l.medications.iter().map(|x| x.id))
-                .chain(l.insurances.iter().map(|x| x.id))
-                .chain(l.emergency_contacts.iter().map(|x| x.id))
-                .chain(l.consents.iter().map(|x| x.id))
-                .collect()
-        };
-        if patch.remove_ids.iter().any(|r| !all_items.contains(r)) {
+        let added = new_items.items().len();
+        if patch.remove_ids.iter().any(|r| guard(r).is_none()) {
             return Err(ClinicError::new(
                 ErrorCode::NotFound,
                 "One of the items to remove does not belong to this patient.",
             ));
         }
         let removed = patch.remove_ids.len();
-        let Mutation::UpdatePatient { set, .. } =
-            Mutation::update_fields(id, &current.details, &details)
-        else {
-            unreachable!("update_fields builds an update")
-        };
         let m = Mutation::UpdatePatient {
             patient: id,
-            set,
+            set: changed_values(&current.details, &details),
             add: new_items,
             remove_ids: patch.remove_ids.clone(),
         };
-        let mut updated = store.write(|db| {
-            let p = db.commit_mutation(Some(s.user_id), now, &m)?.patients[&id].clone();
-            db.append_audit(
-                new_id(now),
-                Some(s.user_id),
+        let mut updated = self
+            .change_patients(
+                &s,
                 now,
-                AuditEntry::patient(
-                    "patient.update",
-                    id,
-                    json!({"fields": changed, "items_added": added, "items_removed": removed}),
-                ),
-            )?;
-            Ok(p)
-        })?;
+                |_| Ok(m),
+                |_| {
+                    vec![AuditEntry::patient(
+                        "patient.update",
+                        id,
+                        json!({"fields": changed, "items_added": added, "items_removed": removed}),
+                    )]
+                },
+            )?
+            .after
+            .patients[&id]
+            .clone();
         redact(&mut updated, Self::may_see(&s));
         Ok(updated)
     }
@@ -1007,57 +954,36 @@ impl Workstation {
                 message: "say why the record is archived (at most 500 characters)".into(),
             }]));
         }
-        let store = self.store_mut()?;
-        let current = store
-            .db()
-            .patient(id)?
-            .ok_or_else(|| ClinicError::not_found("Patient"))?;
-        ensure_editable(&current)?;
+        // Archiving a merged or archived record is refused by the rule itself.
         let m = Mutation::ArchivePatient {
             patient: id,
             reason: reason.to_string(),
         };
-        store.write(|db| {
-            db.commit_mutation(Some(s.user_id), now, &m)?;
-            db.append_audit(
-                new_id(now),
-                Some(s.user_id),
-                now,
-                AuditEntry::patient("patient.archive", id, json!({})),
-            )?;
-            Ok(())
-        })
+        self.change_patients(
+            &s,
+            now,
+            |_| Ok(m),
+            |_| vec![AuditEntry::patient("patient.archive", id, json!({}))],
+        )
+        .map(|_| ())
     }
 
     /// Brings an archived patient back (a record archived by mistake).
     /// Records merged into another stay retired.
     pub fn restore_patient(&mut self, id: Uuid) -> ClinicResult<Patient> {
         let (s, now) = self.act(Module::Patients, Action::Delete)?;
-        let store = self.store_mut()?;
-        let current = store
-            .db()
-            .patient(id)?
-            .ok_or_else(|| ClinicError::not_found("Patient"))?;
-        if current.merged_into.is_some() {
-            return ensure_editable(&current).map(|()| current);
-        }
-        if current.archived_at.is_none() {
-            return Err(ClinicError::new(
-                ErrorCode::Conflict,
-                format!("Patient {} is not archived.", current.patient_number),
-            ));
-        }
-        let m = Mutation::RestorePatient { patient: id };
-        let mut p = store.write(|db| {
-            let p = db.commit_mutation(Some(s.user_id), now, &m)?.patients[&id].clone();
-            db.append_audit(
-                new_id(now),
-                Some(s.user_id),
+        // A merged record stays retired, and a live one cannot be restored:
+        // both are refused by the rule itself.
+        let mut p = self
+            .change_patients(
+                &s,
                 now,
-                AuditEntry::patient("patient.restore", id, json!({})),
-            )?;
-            Ok(p)
-        })?;
+                |_| Ok(Mutation::RestorePatient { patient: id }),
+                |_| vec![AuditEntry::patient("patient.restore", id, json!({}))],
+            )?
+            .after
+            .patients[&id]
+            .clone();
         redact(&mut p, Self::may_see(&s));
         Ok(p)
     }
@@ -1071,54 +997,51 @@ impl Workstation {
         for f in SensitiveFlag::ALL {
             s.permissions.require_flag(f).map_err(|_| ClinicError::forbidden("Merging records needs access to all patient information; ask an administrator."))?;
         }
-        if keep == duplicate {
-            return Err(ClinicError::validation(vec![FieldError {
-                field: "duplicate".into(),
-                message: "choose two different patients".into(),
-            }]));
-        }
-        let store = self.store_mut()?;
-        let survivor = store
-            .db()
-            .patient(keep)?
-            .ok_or_else(|| ClinicError::not_found("Patient to keep"))?;
-        let dup = store
-            .db()
-            .patient(duplicate)?
-            .ok_or_else(|| ClinicError::not_found("Duplicate patient"))?;
-        ensure_editable(&survivor)?;
-        ensure_editable(&dup)?;
-        if let (Some(a), Some(b)) = (&survivor.details.national_id, &dup.details.national_id) {
-            if a != b || survivor.details.national_id_kind != dup.details.national_id_kind {
-                return Err(ClinicError::new(ErrorCode::Conflict, format!(
-                    "Patients {} and {} have different national identifiers, so they may be different people. Correct the wrong identifier first if they are the same person.",
-                    survivor.patient_number, dup.patient_number
-                )));
+        // Two different, editable records with no conflicting national
+        // identifiers: checked by the merge rule itself.
+        let done = self.change_patients(
+            &s,
+            now,
+            |_| Ok(Mutation::MergePatients { keep, duplicate }),
+            |c| {
+                let filled = changed_fields(
+                    &c.before.patients[&keep].details,
+                    &c.after.patients[&keep].details,
+                );
+                vec![
+                    AuditEntry::patient(
+                        "patient.merge",
+                        keep,
+                        json!({"merged": duplicate, "fields_filled": filled}),
+                    ),
+                    AuditEntry::patient(
+                        "patient.merged_into",
+                        duplicate,
+                        json!({"survivor": keep}),
+                    ),
+                ]
+            },
+        )?;
+        Ok(done.after.patients[&keep].clone())
+    }
+
+    /// Makes a change as the signed-in person: the mutation (built inside
+    /// the transaction), its outbox entry and its audit events, all in one
+    /// transaction. `audit` sees the records before and after.
+    fn change_patients(
+        &mut self,
+        s: &Session,
+        now: DateTime<Utc>,
+        build: impl FnOnce(&Db) -> ClinicResult<Mutation>,
+        audit: impl FnOnce(&Committed) -> Vec<AuditEntry>,
+    ) -> ClinicResult<Committed> {
+        self.store_mut()?.write(|db| {
+            let m = build(db)?;
+            let c = db.commit_mutation(Some(s.user_id), now, &m)?;
+            for entry in audit(&c) {
+                db.append_audit(new_id(now), Some(s.user_id), now, entry)?;
             }
-        }
-        let mut details = survivor.details.clone();
-        fill_empty(&mut details, &dup.details);
-        let filled = changed_fields(&survivor.details, &details);
-        let m = Mutation::MergePatients { keep, duplicate };
-        store.write(|db| {
-            let p = db.commit_mutation(Some(s.user_id), now, &m)?.patients[&keep].clone();
-            db.append_audit(
-                new_id(now),
-                Some(s.user_id),
-                now,
-                AuditEntry::patient(
-                    "patient.merge",
-                    keep,
-                    json!({"merged": duplicate, "fields_filled": filled}),
-                ),
-            )?;
-            db.append_audit(
-                new_id(now),
-                Some(s.user_id),
-                now,
-                AuditEntry::patient("patient.merged_into", duplicate, json!({"survivor": keep})),
-            )?;
-            Ok(p)
+            Ok(c)
         })
     }
 

@@ -285,6 +285,23 @@ fn yes() -> bool {
     true
 }
 
+impl PatientLists {
+    /// Every item's id with the group of fields that guards it, if any.
+    pub fn items(&self) -> Vec<(Uuid, Option<SensitiveFlag>)> {
+        let med = Some(SensitiveFlag::MedicalHistory);
+        let fin = Some(SensitiveFlag::FinancialData);
+        self.allergies
+            .iter()
+            .map(|x| (x.id, med))
+            .chain(self.conditions.iter().map(|x| (x.id, med)))
+            .chain(self.medications.iter().map(|x| (x.id, med)))
+            .chain(self.insurances.iter().map(|x| (x.id, fin)))
+            .chain(self.emergency_contacts.iter().map(|x| (x.id, None)))
+            .chain(self.consents.iter().map(|x| (x.id, None)))
+            .collect()
+    }
+}
+
 impl NewLists {
     pub fn is_empty(&self) -> bool {
         self.allergies.is_empty()

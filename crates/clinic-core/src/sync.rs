@@ -94,21 +94,16 @@ impl Mutation {
             Mutation::MergePatients { .. } => "merge_patients",
         }
     }
+}
 
-    /// An update of the scalar fields that differ between `before` and `after`.
-    pub fn update_fields(patient: Uuid, before: &PatientDetails, after: &PatientDetails) -> Self {
-        let a = serde_json::to_value(after).unwrap_or(Value::Null);
-        let mut set = Map::new();
-        for f in changed_fields(before, after) {
-            set.insert(f.to_string(), a.get(f).cloned().unwrap_or(Value::Null));
-        }
-        Mutation::UpdatePatient {
-            patient,
-            set,
-            add: PatientLists::default(),
-            remove_ids: vec![],
-        }
-    }
+/// The new values of the scalar fields that differ between `before` and
+/// `after` (the `set` of an [`Mutation::UpdatePatient`]).
+pub fn changed_values(before: &PatientDetails, after: &PatientDetails) -> Map<String, Value> {
+    let a = serde_json::to_value(after).unwrap_or(Value::Null);
+    changed_fields(before, after)
+        .into_iter()
+        .map(|f| (f.to_string(), a.get(f).cloned().unwrap_or(Value::Null)))
+        .collect()
 }
 
 /// A mutation as queued on a workstation: numbered per device without gaps.
@@ -199,10 +194,7 @@ pub fn apply(
                 redacted: vec![],
             };
             recs.taken_numbers.insert(patient_number.clone());
-            recs.patients.insert(*patient, p);
-            Ok(Applied {
-                changed: vec![*patient],
-            })
+            Ok(put(recs, p))
         }
         Mutation::UpdatePatient {
             patient,
@@ -237,10 +229,7 @@ pub fn apply(
             add_items(&mut p.lists, add);
             remove_items(&mut p.lists, remove_ids);
             p.updated_at = at;
-            recs.patients.insert(*patient, p);
-            Ok(Applied {
-                changed: vec![*patient],
-            })
+            Ok(put(recs, p))
         }
         Mutation::ArchivePatient { patient, reason } => {
             let current = get(recs, *patient, "Patient")?;
@@ -249,10 +238,7 @@ pub fn apply(
             p.archived_at = Some(at);
             p.archive_reason = Some(reason.clone());
             p.updated_at = at;
-            recs.patients.insert(*patient, p);
-            Ok(Applied {
-                changed: vec![*patient],
-            })
+            Ok(put(recs, p))
         }
         Mutation::RestorePatient { patient } => {
             let current = get(recs, *patient, "Patient")?;
@@ -269,10 +255,7 @@ pub fn apply(
             p.archived_at = None;
             p.archive_reason = None;
             p.updated_at = at;
-            recs.patients.insert(*patient, p);
-            Ok(Applied {
-                changed: vec![*patient],
-            })
+            Ok(put(recs, p))
         }
         Mutation::MergePatients { keep, duplicate } => {
             if keep == duplicate {
@@ -315,6 +298,13 @@ pub fn apply(
             })
         }
     }
+}
+
+/// Writes one record back; the change of a single-record mutation.
+fn put(recs: &mut Records, p: Patient) -> Applied {
+    let id = p.id;
+    recs.patients.insert(id, p);
+    Applied { changed: vec![id] }
 }
 
 fn add_items(to: &mut PatientLists, from: &PatientLists) {

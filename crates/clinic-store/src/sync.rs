@@ -27,6 +27,18 @@ pub struct OutboxEntry {
     pub mutation: Mutation,
 }
 
+impl OutboxEntry {
+    pub fn into_envelope(self) -> Envelope {
+        Envelope {
+            device_seq: self.device_seq,
+            id: self.id,
+            user_id: self.user_id,
+            at: self.at,
+            mutation: self.mutation,
+        }
+    }
+}
+
 /// Where this workstation stands with the server.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SyncCursor {
@@ -39,6 +51,13 @@ pub struct SyncCursor {
     pub server_last_applied: i64,
     /// Last of this device's audit events the server holds.
     pub audit_sent: i64,
+}
+
+/// The records a local change touched, before and after it.
+#[derive(Debug, Clone, Default)]
+pub struct Committed {
+    pub before: Records,
+    pub after: Records,
 }
 
 /// What applying a page of the change feed did.
@@ -131,13 +150,13 @@ impl Db<'_> {
     /// Makes a change: applies the mutation to the local records with the
     /// shared domain rules, writes the records, and (on a synced store)
     /// queues it in the outbox, in the caller's transaction. Returns the
-    /// records as they now are. The caller adds the audit event.
+    /// records before and after. The caller adds the audit event.
     pub fn commit_mutation(
         &self,
         user: Option<Uuid>,
         at: DateTime<Utc>,
         m: &Mutation,
-    ) -> ClinicResult<Records> {
+    ) -> ClinicResult<Committed> {
         let at = at.trunc_subsecs(6);
         let ids = m.patient_ids();
         let mut recs = self.load_records(&ids)?;
@@ -184,7 +203,10 @@ impl Db<'_> {
                     .map_err(db_err)?;
             }
         }
-        Ok(recs)
+        Ok(Committed {
+            before,
+            after: recs,
+        })
     }
 
     fn outbox_rows(
@@ -198,32 +220,28 @@ impl Db<'_> {
         let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
         let rows = st
             .query_map(args, |r| {
-                Ok((
-                    OutboxEntry {
-                        device_seq: r.get(0)?,
-                        id: parse_uuid(&r.get::<_, String>(1)?),
-                        user_id: r.get::<_, Option<String>>(2)?.map(|s| parse_uuid(&s)),
-                        at: parse_ts(&r.get::<_, String>(3)?),
-                        kind: r.get(4)?,
-                        status: r.get(5)?,
-                        code: r.get(6)?,
-                        message: r.get(7)?,
-                        mutation: Mutation::RestorePatient {
-                            patient: Uuid::nil(),
-                        },
-                    },
-                    r.get::<_, String>(8)?,
-                ))
+                let text: String = r.get(8)?;
+                let mutation = serde_json::from_str(&text).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        8,
+                        rusqlite::types::Type::Text,
+                        e.into(),
+                    )
+                })?;
+                Ok(OutboxEntry {
+                    device_seq: r.get(0)?,
+                    id: parse_uuid(&r.get::<_, String>(1)?),
+                    user_id: r.get::<_, Option<String>>(2)?.map(|s| parse_uuid(&s)),
+                    at: parse_ts(&r.get::<_, String>(3)?),
+                    kind: r.get(4)?,
+                    status: r.get(5)?,
+                    code: r.get(6)?,
+                    message: r.get(7)?,
+                    mutation,
+                })
             })
             .map_err(db_err)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (mut e, text) = row.map_err(db_err)?;
-            e.mutation = serde_json::from_str(&text)
-                .map_err(|e| ClinicError::internal(format!("outbox entry: {e}")))?;
-            out.push(e);
-        }
-        Ok(out)
+        rows.collect::<Result<_, _>>().map_err(db_err)
     }
 
     /// Queued mutations after `after`, oldest first, as sent to the server.
@@ -234,13 +252,7 @@ impl Db<'_> {
                 &[&after, &limit],
             )?
             .into_iter()
-            .map(|e| Envelope {
-                device_seq: e.device_seq,
-                id: e.id,
-                user_id: e.user_id,
-                at: e.at,
-                mutation: e.mutation,
-            })
+            .map(OutboxEntry::into_envelope)
             .collect())
     }
 
@@ -284,6 +296,23 @@ impl Db<'_> {
             .map_err(db_err)
     }
 
+    /// Notes a sync attempt and its result for the status line.
+    pub fn record_sync_attempt(
+        &self,
+        now: DateTime<Utc>,
+        error: Option<&ClinicError>,
+    ) -> ClinicResult<()> {
+        let at = now.to_rfc3339();
+        self.set_meta("sync_last_attempt", &at)?;
+        match error {
+            None => {
+                self.set_meta("sync_last_success", &at)?;
+                self.set_meta("sync_last_error", "")
+            }
+            Some(e) => self.set_meta("sync_last_error", &format!("{}: {}", e.code, e.message)),
+        }
+    }
+
     pub fn sync_cursor(&self) -> ClinicResult<SyncCursor> {
         Ok(SyncCursor {
             cursor: meta_i64(self, "sync_cursor")?,
@@ -317,23 +346,23 @@ impl Db<'_> {
             || head.is_some_and(|h| h < known.cursor);
         match known.epoch {
             Some(k) if k != epoch || forgot => {
-                let requeued: Vec<(i64, String)> = {
+                let requeued: Vec<String> = {
                     let mut st = self
                         .conn
                         .prepare(
-                            "SELECT DISTINCT t.entity_id, 0 FROM outbox_touches t
+                            "SELECT DISTINCT t.entity_id FROM outbox_touches t
                              JOIN outbox o ON o.device_seq = t.device_seq
                              WHERE o.device_seq > ?1 AND o.status <> 'pending'",
                         )
                         .map_err(db_err)?;
                     let rows = st
-                        .query_map([server_last_applied], |r| Ok((r.get(1)?, r.get(0)?)))
+                        .query_map([server_last_applied], |r| r.get(0))
                         .map_err(db_err)?;
                     rows.collect::<Result<_, _>>().map_err(db_err)?
                 };
                 // The local record already includes those mutations, and
                 // re-applying them is idempotent, so it is their base.
-                for (_, id) in requeued {
+                for id in requeued {
                     let id = parse_uuid(&id);
                     if self.shadow(id)?.is_none() {
                         let current = self.patient(id)?;
@@ -364,13 +393,7 @@ impl Db<'_> {
                 &[&id.to_string()],
             )?
             .into_iter()
-            .map(|e| Envelope {
-                device_seq: e.device_seq,
-                id: e.id,
-                user_id: e.user_id,
-                at: e.at,
-                mutation: e.mutation,
-            })
+            .map(OutboxEntry::into_envelope)
             .collect())
     }
 
@@ -431,17 +454,13 @@ impl Db<'_> {
                 OutcomeStatus::Conflict => "conflict",
                 OutcomeStatus::Rejected => "rejected",
             };
-            let was_pending: Option<String> = self
-                .conn
-                .prepare_cached(
-                    "SELECT mutation FROM outbox WHERE device_seq = ?1 AND status = 'pending'",
-                )
-                .map_err(db_err)?
-                .query_row([o.device_seq], |r| r.get(0))
-                .optional()
-                .map_err(db_err)?;
-            let Some(text) = was_pending else { continue };
-            let m: Mutation = serde_json::from_str(&text).map_err(ClinicError::internal)?;
+            let Some(env) = self
+                .outbox_rows("device_seq = ?1 AND status = 'pending'", &[&o.device_seq])?
+                .pop()
+                .map(OutboxEntry::into_envelope)
+            else {
+                continue;
+            };
             self.conn
                 .prepare_cached(
                     "UPDATE outbox SET status = ?2, code = ?3, message = ?4, answered_at = ?5 WHERE device_seq = ?1",
@@ -455,29 +474,15 @@ impl Db<'_> {
                     ts(now)
                 ])
                 .map_err(db_err)?;
-            for id in m.patient_ids() {
+            for id in env.mutation.patient_ids() {
                 if o.status == OutcomeStatus::Accepted {
-                    // The server's version now includes this mutation.
+                    // The server's version now includes this mutation: with
+                    // nothing else pending the local record is that version.
                     if let Some(base) = self.shadow(id)? {
-                        let at: String = self
-                            .conn
-                            .query_row(
-                                "SELECT at FROM outbox WHERE device_seq = ?1",
-                                [o.device_seq],
-                                |r| r.get(0),
-                            )
-                            .map_err(db_err)?;
-                        let env = Envelope {
-                            device_seq: o.device_seq,
-                            id: Uuid::nil(),
-                            user_id: None,
-                            at: parse_ts(&at),
-                            mutation: m.clone(),
-                        };
-                        let advanced = self.replay(id, base, std::slice::from_ref(&env))?;
                         if self.pending_touching(id)?.is_empty() {
                             self.drop_shadow(id)?;
                         } else {
+                            let advanced = self.replay(id, base, std::slice::from_ref(&env))?;
                             self.set_shadow(id, advanced.as_ref())?;
                         }
                     }
@@ -592,12 +597,7 @@ impl Db<'_> {
 
     /// Checksums of every local record, by bucket (compare with the server's).
     pub fn bucket_sums(&self) -> ClinicResult<BucketSums> {
-        let mut hashes = Vec::new();
-        for id in self.patient_ids()? {
-            if let Some(p) = self.patient(id)? {
-                hashes.push((id, doc_hash(&patient_doc(&p))));
-            }
-        }
+        let hashes = self.record_hashes(|_| true)?;
         Ok(BucketSums::compute(
             hashes.iter().map(|(i, h)| (*i, h.as_str())),
         ))
@@ -605,12 +605,14 @@ impl Db<'_> {
 
     /// (id, document hash) of local records in these buckets.
     pub fn bucket_members(&self, buckets: &[usize]) -> ClinicResult<Vec<(Uuid, String)>> {
+        self.record_hashes(|id| buckets.contains(&bucket_of(id)))
+    }
+
+    fn record_hashes(&self, wanted: impl Fn(Uuid) -> bool) -> ClinicResult<Vec<(Uuid, String)>> {
         let mut out = Vec::new();
-        for id in self.patient_ids()? {
-            if buckets.contains(&bucket_of(id)) {
-                if let Some(p) = self.patient(id)? {
-                    out.push((id, doc_hash(&patient_doc(&p))));
-                }
+        for id in self.patient_ids()?.into_iter().filter(|id| wanted(*id)) {
+            if let Some(p) = self.patient(id)? {
+                out.push((id, doc_hash(&patient_doc(&p))));
             }
         }
         Ok(out)

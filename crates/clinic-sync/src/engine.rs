@@ -152,16 +152,7 @@ pub fn sync_now(
             "The server's history keeps changing; try again shortly.",
         ))
     })();
-    store.write(|db| {
-        db.set_meta("sync_last_attempt", &now.to_rfc3339())?;
-        match &result {
-            Ok(_) => {
-                db.set_meta("sync_last_success", &now.to_rfc3339())?;
-                db.set_meta("sync_last_error", "")
-            }
-            Err(e) => db.set_meta("sync_last_error", &format!("{}: {}", e.code, e.message)),
-        }
-    })?;
+    store.write(|db| db.record_sync_attempt(now, result.as_ref().err()))?;
     let mut report = result?;
     let db = store.db();
     let c = db.sync_cursor()?;

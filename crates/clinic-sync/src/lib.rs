@@ -178,6 +178,11 @@ impl HttpTransport {
             credential: device_credential.to_string(),
         })
     }
+
+    /// Who the server thinks this device is (refused once it is revoked).
+    pub fn whoami(&self) -> ClinicResult<DeviceIdentity> {
+        self.server.whoami(&self.credential)
+    }
 }
 
 impl engine::Transport for HttpTransport {

@@ -46,18 +46,10 @@ fn backoff(failures: u32) -> Duration {
     Duration::from_millis(500u64.saturating_mul(1 << failures.min(7))).min(MAX_BACKOFF)
 }
 
+/// Records the attempt for the status line (best effort: a failure to
+/// record must not stop the loop).
 fn note(store: &mut Store, result: &ClinicResult<()>) {
-    let now = chrono::Utc::now().to_rfc3339();
-    let _ = store.write(|db| {
-        db.set_meta("sync_last_attempt", &now)?;
-        match result {
-            Ok(()) => {
-                db.set_meta("sync_last_success", &now)?;
-                db.set_meta("sync_last_error", "")
-            }
-            Err(e) => db.set_meta("sync_last_error", &format!("{}: {}", e.code, e.message)),
-        }
-    });
+    let _ = store.write(|db| db.record_sync_attempt(chrono::Utc::now(), result.as_ref().err()));
 }
 
 impl LiveSync {

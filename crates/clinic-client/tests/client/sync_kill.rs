@@ -42,27 +42,16 @@ fn check_store(dir: &Path) {
     s.integrity_check().expect("integrity_check after a kill");
 }
 
+/// (patients, distinct patient numbers, outcomes of the device's mutations, accepted ones) on the server.
 fn server_counts(server: &TestServer, device: &str) -> (i64, i64, i64, i64) {
-    let url = server.database_url.clone();
-    let device = device.to_string();
-    std::thread::spawn(move || {
-        tokio::runtime::Runtime::new().unwrap().block_on(async move {
-            let c = sync_server::db::connect(&url).await.unwrap();
-            let r = c
-                .query_one(
-                    "SELECT (SELECT count(*) FROM patients),
-                            (SELECT count(DISTINCT patient_number) FROM patients),
-                            (SELECT count(*) FROM mutation_outcomes WHERE device_id = $1::text::uuid),
-                            (SELECT count(*) FROM mutation_outcomes WHERE device_id = $1::text::uuid AND status = 'accepted')",
-                    &[&device],
-                )
-                .await
-                .unwrap();
-            (r.get(0), r.get(1), r.get(2), r.get(3))
-        })
-    })
-    .join()
-    .unwrap()
+    let row = server.query(&format!(
+        "SELECT (SELECT count(*) FROM patients),
+                (SELECT count(DISTINCT patient_number) FROM patients),
+                (SELECT count(*) FROM mutation_outcomes WHERE device_id = '{device}'),
+                (SELECT count(*) FROM mutation_outcomes WHERE device_id = '{device}' AND status = 'accepted')"
+    ));
+    let n = |i: usize| row[0][i].as_deref().unwrap_or("0").parse().unwrap();
+    (n(0), n(1), n(2), n(3))
 }
 
 #[test]
