@@ -19,8 +19,10 @@
 //! - patient numbers come from blocks leased to each device, and the server
 //!   refuses a number it already holds (never silently reissued).
 
+use crate::directory::{RefDoc, REF_KINDS};
 use crate::error::{ClinicError, ClinicResult, ErrorCode};
 use crate::patient::*;
+use crate::schedule::{Appointment, AppointmentChange};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -31,10 +33,17 @@ use uuid::Uuid;
 /// Version of the push/pull protocol and of the documents it carries. A
 /// workstation and a server with different versions refuse to exchange data
 /// (`UPDATE_REQUIRED`), so neither ever writes a row it does not understand.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
-/// The kinds of record the change feed carries in this protocol version.
+/// The kinds of record the change feed carries in this protocol version:
+/// these two and [`crate::directory::REF_KINDS`].
 pub const ENTITY_PATIENT: &str = "patient";
+pub const ENTITY_APPOINTMENT: &str = "appointment";
+
+/// Whether this version knows a kind of record.
+pub fn known_entity(kind: &str) -> bool {
+    kind == ENTITY_PATIENT || kind == ENTITY_APPOINTMENT || REF_KINDS.contains(&kind)
+}
 
 /// A named change a person made, with everything needed to make it again.
 /// (Registration is larger than the rest; mutations are short-lived values,
@@ -71,18 +80,44 @@ pub enum Mutation {
         keep: Uuid,
         duplicate: Uuid,
     },
+    /// Creates or replaces a reference record (staff, site, room,
+    /// appointment type, working time, waitlist entry).
+    SaveRef {
+        doc: RefDoc,
+    },
+    /// Books an appointment. Without `override_overlap` a booking that
+    /// overlaps another (booked meanwhile on another workstation) is kept
+    /// and marked as a conflict for a person to resolve.
+    BookAppointment {
+        appointment: Appointment,
+        #[serde(default)]
+        override_overlap: bool,
+    },
+    ChangeAppointment {
+        appointment: Uuid,
+        change: AppointmentChange,
+    },
 }
 
 impl Mutation {
-    /// The records this mutation reads and may change.
-    pub fn patient_ids(&self) -> Vec<Uuid> {
+    /// The records this mutation may change (it may also read the
+    /// appointments [`overlap_probe`] names).
+    pub fn entity_ids(&self) -> Vec<Uuid> {
         match self {
             Mutation::RegisterPatient { patient, .. }
             | Mutation::UpdatePatient { patient, .. }
             | Mutation::ArchivePatient { patient, .. }
             | Mutation::RestorePatient { patient } => vec![*patient],
             Mutation::MergePatients { keep, duplicate } => vec![*keep, *duplicate],
+            Mutation::SaveRef { doc } => vec![doc.id()],
+            Mutation::BookAppointment { appointment, .. } => vec![appointment.id],
+            Mutation::ChangeAppointment { appointment, .. } => vec![*appointment],
         }
+    }
+
+    /// Whether only an administrator may make this change.
+    pub fn needs_admin(&self) -> bool {
+        matches!(self, Mutation::SaveRef { doc } if doc.needs_admin())
     }
 
     pub fn name(&self) -> &'static str {
@@ -92,6 +127,9 @@ impl Mutation {
             Mutation::ArchivePatient { .. } => "archive_patient",
             Mutation::RestorePatient { .. } => "restore_patient",
             Mutation::MergePatients { .. } => "merge_patients",
+            Mutation::SaveRef { .. } => "save_ref",
+            Mutation::BookAppointment { .. } => "book_appointment",
+            Mutation::ChangeAppointment { .. } => "change_appointment",
         }
     }
 }
@@ -124,6 +162,137 @@ pub struct Records {
     pub patients: HashMap<Uuid, Patient>,
     /// Patient numbers already held by other records (the server fills this).
     pub taken_numbers: HashSet<String>,
+    /// The appointments a mutation changes, and every appointment that may
+    /// overlap it ([`overlap_probe`]).
+    pub appointments: HashMap<Uuid, Appointment>,
+    pub refs: HashMap<Uuid, RefDoc>,
+}
+
+/// One record of any kind, as the feed carries it.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Patient(Patient),
+    Appointment(Appointment),
+    Ref(RefDoc),
+}
+
+impl Record {
+    pub fn id(&self) -> Uuid {
+        match self {
+            Record::Patient(p) => p.id,
+            Record::Appointment(a) => a.id,
+            Record::Ref(r) => r.id(),
+        }
+    }
+    pub fn entity_type(&self) -> &'static str {
+        match self {
+            Record::Patient(_) => ENTITY_PATIENT,
+            Record::Appointment(_) => ENTITY_APPOINTMENT,
+            Record::Ref(r) => r.kind(),
+        }
+    }
+    pub fn tenant_ok(&self, tenant: Uuid) -> bool {
+        match self {
+            Record::Patient(p) => p.tenant_id == tenant,
+            Record::Appointment(a) => a.tenant_id == tenant,
+            Record::Ref(_) => true,
+        }
+    }
+    /// The document the feed carries and checksums cover.
+    pub fn doc(&self) -> Value {
+        match self {
+            Record::Patient(p) => patient_doc(p),
+            Record::Appointment(a) => serde_json::to_value(a).unwrap_or(Value::Null),
+            Record::Ref(r) => serde_json::to_value(r).unwrap_or(Value::Null),
+        }
+    }
+    /// Reads a feed document of a known kind.
+    pub fn from_doc(entity_type: &str, doc: &Value) -> ClinicResult<Record> {
+        let bad = |e: serde_json::Error| {
+            ClinicError::internal(format!("a {entity_type} record from the server: {e}"))
+        };
+        match entity_type {
+            ENTITY_PATIENT => Patient::deserialize(doc).map(Record::Patient).map_err(bad),
+            ENTITY_APPOINTMENT => Appointment::deserialize(doc)
+                .map(Record::Appointment)
+                .map_err(bad),
+            k if REF_KINDS.contains(&k) => {
+                let r = RefDoc::deserialize(doc).map_err(bad)?;
+                if r.kind() != k {
+                    return Err(ClinicError::internal("a record's kind does not match its feed entry"));
+                }
+                Ok(Record::Ref(r))
+            }
+            k => Err(ClinicError::new(
+                ErrorCode::UpdateRequired,
+                format!("The server sent a kind of record this version does not know ({k}); update this application. Nothing was changed."),
+            )),
+        }
+    }
+}
+
+impl Records {
+    pub fn get(&self, id: Uuid) -> Option<Record> {
+        if let Some(p) = self.patients.get(&id) {
+            return Some(Record::Patient(p.clone()));
+        }
+        if let Some(a) = self.appointments.get(&id) {
+            return Some(Record::Appointment(a.clone()));
+        }
+        self.refs.get(&id).map(|r| Record::Ref(r.clone()))
+    }
+    pub fn put(&mut self, r: Record) {
+        match r {
+            Record::Patient(p) => {
+                self.patients.insert(p.id, p);
+            }
+            Record::Appointment(a) => {
+                self.appointments.insert(a.id, a);
+            }
+            Record::Ref(d) => {
+                self.refs.insert(d.id(), d);
+            }
+        }
+    }
+}
+
+/// Which appointments a mutation must be checked against: every live one
+/// of this clinician, room or patient overlapping `span` (widened by the
+/// longest buffer, so the caller's query needs no buffer arithmetic).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverlapProbe {
+    pub clinician_id: Uuid,
+    pub room_id: Option<Uuid>,
+    pub patient_id: Uuid,
+    pub span: crate::schedule::Span,
+}
+
+/// The probe of a booking or a move (`None` for other mutations). `recs`
+/// must hold the appointment being moved.
+pub fn overlap_probe(m: &Mutation, recs: &Records) -> Option<OverlapProbe> {
+    let widen = |a: &Appointment| {
+        let pad = chrono::Duration::minutes(crate::schedule::MAX_BUFFER as i64);
+        crate::schedule::Span::new(a.start - pad, a.end() + pad)
+    };
+    let target = match m {
+        Mutation::BookAppointment { appointment, .. } => appointment.clone(),
+        Mutation::ChangeAppointment {
+            appointment,
+            change,
+        } => {
+            let mut a = recs.appointments.get(appointment)?.clone();
+            change.place(&mut a)?;
+            a
+        }
+        _ => return None,
+    };
+    Some(OverlapProbe {
+        clinician_id: target.clinician_id,
+        room_id: target.room_id,
+        patient_id: target.patient_id,
+        span: widen(&target),
+    })
 }
 
 /// What applying one mutation changed.
@@ -257,6 +426,29 @@ pub fn apply(
             p.updated_at = at;
             Ok(put(recs, p))
         }
+        Mutation::SaveRef { doc } => {
+            doc.validate()?;
+            recs.refs.insert(doc.id(), doc.clone());
+            Ok(Applied {
+                changed: vec![doc.id()],
+            })
+        }
+        Mutation::BookAppointment {
+            appointment,
+            override_overlap,
+        } => crate::schedule::apply_booking(
+            appointment,
+            *override_overlap,
+            tenant,
+            at,
+            &mut recs.appointments,
+        )
+        .map(|changed| Applied { changed }),
+        Mutation::ChangeAppointment {
+            appointment,
+            change,
+        } => crate::schedule::apply_change(*appointment, change, at, &mut recs.appointments)
+            .map(|changed| Applied { changed }),
         Mutation::MergePatients { keep, duplicate } => {
             if keep == duplicate {
                 return Err(ClinicError::validation(vec![crate::FieldError {
@@ -478,6 +670,10 @@ fn yes() -> bool {
     true
 }
 
+fn patient_kind() -> String {
+    ENTITY_PATIENT.into()
+}
+
 /// The chain value before the first change of a feed.
 pub const FEED_GENESIS: &str = "feed";
 
@@ -549,6 +745,8 @@ impl BucketSums {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecordCopy {
+    #[serde(default = "patient_kind")]
+    pub entity_type: String,
     pub id: Uuid,
     pub hash: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -573,19 +771,27 @@ pub struct BatchResult {
     pub changed: Vec<Uuid>,
 }
 
+/// What the server knows about the accounts that made a batch's changes.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    /// Accounts disabled (their changes are refused).
+    pub disabled: HashSet<Uuid>,
+    /// Accounts with full administration rights (staff, sites, rooms).
+    pub admins: HashSet<Uuid>,
+}
+
 /// The server's decision for a batch of one device's mutations: mutations
 /// at or below `last_applied` were applied before (a retry: skipped), the
 /// next ones are applied in order, and a jump in numbering stops the batch
 /// (`gap`). Business failures are outcomes and never stop the queue.
-/// `disabled_users` are accounts the server knows to be disabled.
 pub fn apply_batch(
     tenant: Uuid,
     last_applied: i64,
     mutations: &[Envelope],
-    disabled_users: &HashSet<Uuid>,
+    gate: &Gate,
     recs: &mut Records,
 ) -> BatchResult {
-    apply_batch_with(apply, tenant, last_applied, mutations, disabled_users, recs)
+    apply_batch_with(apply, tenant, last_applied, mutations, gate, recs)
 }
 
 /// The rules a batch is applied with: [`apply`] in the product; the
@@ -598,7 +804,7 @@ pub fn apply_batch_with(
     tenant: Uuid,
     last_applied: i64,
     mutations: &[Envelope],
-    disabled_users: &HashSet<Uuid>,
+    gate: &Gate,
     recs: &mut Records,
 ) -> BatchResult {
     let mut out = BatchResult {
@@ -614,9 +820,14 @@ pub fn apply_batch_with(
             break;
         }
         let result = match env.user_id {
-            Some(u) if disabled_users.contains(&u) => Err(ClinicError::forbidden(
+            Some(u) if gate.disabled.contains(&u) => Err(ClinicError::forbidden(
                 "The account that made this change has been disabled; the change was not applied.",
             )),
+            u if env.mutation.needs_admin() && !u.is_some_and(|u| gate.admins.contains(&u)) => {
+                Err(ClinicError::forbidden(
+                    "Only an administrator may change staff, sites and rooms; the change was not applied.",
+                ))
+            }
             _ => rules(&env.mutation, tenant, env.at, recs),
         };
         if let Ok(a) = &result {
@@ -737,16 +948,16 @@ mod tests {
             })
             .collect();
         let mut r = Records::default();
-        let first = apply_batch(t, 0, &envs[..2], &HashSet::new(), &mut r);
+        let first = apply_batch(t, 0, &envs[..2], &Gate::default(), &mut r);
         assert_eq!(first.last_applied_seq, 2);
         assert_eq!(first.outcomes.len(), 2);
         // A retry of the whole queue applies only the new one.
-        let again = apply_batch(t, 2, &envs, &HashSet::new(), &mut r);
+        let again = apply_batch(t, 2, &envs, &Gate::default(), &mut r);
         assert_eq!(again.outcomes.len(), 1);
         assert_eq!(r.patients.len(), 3);
         // A batch that skips a number stops before it.
         let mut r2 = Records::default();
-        let gap = apply_batch(t, 0, &envs[1..], &HashSet::new(), &mut r2);
+        let gap = apply_batch(t, 0, &envs[1..], &Gate::default(), &mut r2);
         assert!(gap.gap);
         assert_eq!(gap.last_applied_seq, 0);
         assert!(r2.patients.is_empty());
