@@ -86,7 +86,7 @@ impl Server {
         let mut recs = Records::default();
         let mut numbers = HashSet::new();
         for e in req.mutations.iter().filter(|e| e.device_seq > last_applied) {
-            for id in e.mutation.patient_ids() {
+            for id in e.mutation.entity_ids() {
                 if let Some(p) = self.state.patients.get(&id) {
                     recs.patients.insert(id, p.clone());
                 }
@@ -105,7 +105,7 @@ impl Server {
             self.tenant,
             last_applied,
             &req.mutations,
-            &HashSet::new(),
+            &Gate::default(),
             &mut recs,
         );
         for id in &result.changed {
@@ -342,6 +342,7 @@ impl Transport for Link {
             .map(|p| {
                 let doc = patient_doc(p);
                 RecordCopy {
+                    entity_type: ENTITY_PATIENT.into(),
                     id: p.id,
                     hash: doc_hash(&doc),
                     doc: Some(doc),
@@ -643,7 +644,7 @@ fn run_seed(seed: u64, rules: Rules) -> Result<usize, String> {
                 db.outbox_after(0, u32::MAX)
                     .unwrap()
                     .iter()
-                    .map(|e| (e.device_seq, e.mutation.name(), e.mutation.patient_ids()))
+                    .map(|e| (e.device_seq, e.mutation.name(), e.mutation.entity_ids()))
                     .collect::<Vec<_>>()
             ));
         }

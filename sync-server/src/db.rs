@@ -102,6 +102,9 @@ pub async fn migrate(admin: &mut tokio_postgres::Client) -> Result<usize, Server
     admin
         .batch_execute(&format!(
             "GRANT USAGE, CREATE ON SCHEMA public TO {OWNER_ROLE};
+             -- Extensions are the administrator's to create (the owner role may not):
+             -- btree_gist lets appointments' exclusion constraints compare ids.
+             CREATE EXTENSION IF NOT EXISTS btree_gist;
              CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());
              ALTER TABLE schema_migrations OWNER TO {OWNER_ROLE};"
         ))

@@ -18,7 +18,7 @@ use clinic_core::{ClinicError, ErrorCode};
 use deadpool_postgres::Pool;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -68,6 +68,24 @@ fn check_protocol(v: u32) -> Result<(), ServerError> {
         .into());
     }
     Ok(())
+}
+
+/// The typed columns of an appointment row.
+fn appointment_row(
+    tenant: Uuid,
+    a: &clinic_core::schedule::Appointment,
+    doc: &Value,
+    hash: &str,
+) -> Value {
+    let occupied = a.occupied();
+    json!({
+        "tenant_id": tenant, "id": a.id, "site_id": a.site_id, "patient_id": a.patient_id,
+        "clinician_id": a.clinician_id, "room_id": a.room_id, "start_at": a.start, "end_at": a.end(),
+        "occupied_from": occupied.start, "occupied_to": occupied.end, "status": a.status.as_str(),
+        "in_conflict": a.conflict.is_some(),
+        "exclusive": a.status.occupies() && a.conflict.is_none() && !a.double_booking_accepted,
+        "doc": doc, "doc_hash": hash, "updated_at": a.updated_at,
+    })
 }
 
 /// The typed columns of a patient row, as a JSON object for `jsonb_populate_recordset`.
@@ -157,25 +175,54 @@ pub async fn push(
         .iter()
         .filter(|e| e.device_seq > last_applied)
         .collect();
-    let mut ids: Vec<Uuid> = fresh
-        .iter()
-        .flat_map(|e| e.mutation.patient_ids())
-        .collect();
+    let mut ids: Vec<Uuid> = fresh.iter().flat_map(|e| e.mutation.entity_ids()).collect();
     ids.sort();
     ids.dedup();
     let mut recs = Records::default();
+    let stored = |kind: &str, doc: Value| {
+        Record::from_doc(kind, &doc)
+            .map_err(|e| ServerError::Database(format!("stored {kind} document: {e}")))
+    };
     for row in tx
         .query(
-            "SELECT doc FROM patients WHERE id = ANY($1) AND doc IS NOT NULL",
+            "SELECT 'patient', doc FROM patients WHERE id = ANY($1) AND doc IS NOT NULL
+             UNION ALL SELECT 'appointment', doc FROM appointments WHERE id = ANY($1)
+             UNION ALL SELECT entity_type, doc FROM sync_records WHERE id = ANY($1)",
             &[&ids],
         )
         .await
         .map_err(map_db)?
     {
-        let p: Patient = serde_json::from_value(row.get::<_, Value>(0))
-            .map_err(|e| ServerError::Database(format!("stored patient document: {e}")))?;
-        recs.patients.insert(p.id, p);
+        recs.put(stored(row.get(0), row.get(1))?);
     }
+    // Every live appointment a booking or move in the batch may overlap.
+    let probes: Vec<Value> = batch_probes(&fresh, &recs)
+        .iter()
+        .map(|p| {
+            json!({"clinician_id": p.clinician_id, "room_id": p.room_id, "patient_id": p.patient_id,
+                   "lo": p.span.start, "hi": p.span.end})
+        })
+        .collect();
+    if !probes.is_empty() {
+        for row in tx
+            .query(
+                "SELECT a.doc FROM appointments a WHERE a.id IN (
+                   SELECT a2.id FROM appointments a2,
+                     jsonb_to_recordset($1::jsonb) AS p(clinician_id uuid, room_id uuid, patient_id uuid, lo timestamptz, hi timestamptz)
+                   WHERE a2.status NOT IN ('cancelled', 'no_show', 'rescheduled')
+                     AND a2.start_at < p.hi AND a2.end_at > p.lo
+                     AND (a2.clinician_id = p.clinician_id OR a2.patient_id = p.patient_id OR a2.room_id = p.room_id))",
+                &[&Value::Array(probes)],
+            )
+            .await
+            .map_err(map_db)?
+        {
+            if let Record::Appointment(a) = stored(ENTITY_APPOINTMENT, row.get(0))? {
+                recs.appointments.entry(a.id).or_insert(a);
+            }
+        }
+    }
+    let appointments_before = recs.appointments.clone();
     let numbers: Vec<String> = fresh
         .iter()
         .filter_map(|e| match &e.mutation {
@@ -197,18 +244,28 @@ pub async fn push(
         }
     }
     let users: Vec<Uuid> = fresh.iter().filter_map(|e| e.user_id).collect();
-    let disabled: HashSet<Uuid> = tx
+    let mut gate = Gate::default();
+    for r in tx
         .query(
-            "SELECT id FROM users WHERE id = ANY($1) AND (status <> 'active' OR deleted_at IS NOT NULL)",
+            "SELECT u.id, u.status <> 'active' OR u.deleted_at IS NOT NULL,
+                    EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                            WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id AND r.key = 'admin')
+             FROM users u WHERE u.id = ANY($1)",
             &[&users],
         )
         .await
         .map_err(map_db)?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    {
+        let id: Uuid = r.get(0);
+        if r.get::<_, bool>(1) {
+            gate.disabled.insert(id);
+        }
+        if r.get::<_, bool>(2) {
+            gate.admins.insert(id);
+        }
+    }
 
-    let result = apply_batch(tenant, last_applied, &req.mutations, &disabled, &mut recs);
+    let result = apply_batch(tenant, last_applied, &req.mutations, &gate, &mut recs);
 
     if !result.changed.is_empty() {
         let mut rows = Vec::with_capacity(result.changed.len());
@@ -221,15 +278,29 @@ pub async fn push(
                 .map_err(map_db)?
                 .get(0),
         };
+        let mut appointment_rows = Vec::new();
+        let mut ref_rows = Vec::new();
+        let mut appointment_changes = Vec::new();
         for id in &result.changed {
-            let p = &recs.patients[id];
-            let doc = patient_doc(p);
+            let Some(record) = recs.get(*id) else {
+                continue;
+            };
+            let doc = record.doc();
             let hash = doc_hash(&doc);
-            rows.push(patient_row(tenant, p, &doc, &hash));
+            match &record {
+                Record::Patient(p) => rows.push(patient_row(tenant, p, &doc, &hash)),
+                Record::Appointment(a) => {
+                    appointment_rows.push(appointment_row(tenant, a, &doc, &hash));
+                    appointment_changes.push((appointments_before.get(id).cloned(), a.clone()));
+                }
+                Record::Ref(r) => ref_rows.push(json!({
+                    "id": id, "entity_type": r.kind(), "doc": doc, "doc_hash": hash
+                })),
+            }
             last_seq += 1;
             let mut change = Change {
                 seq: last_seq,
-                entity_type: ENTITY_PATIENT.into(),
+                entity_type: record.entity_type().into(),
                 entity_id: *id,
                 data: doc,
                 chain: String::new(),
@@ -240,9 +311,43 @@ pub async fn push(
                 serde_json::to_value(&change).map_err(|e| ServerError::Database(e.to_string()))?,
             );
         }
-        tx.execute(UPSERT_PATIENTS.as_str(), &[&Value::Array(rows)])
+        if !rows.is_empty() {
+            tx.execute(UPSERT_PATIENTS.as_str(), &[&Value::Array(rows)])
+                .await
+                .map_err(map_db)?;
+        }
+        if !appointment_rows.is_empty() {
+            tx.execute(
+                "INSERT INTO appointments (tenant_id, id, site_id, patient_id, clinician_id, room_id, start_at, end_at,
+                     occupied, status, in_conflict, exclusive, doc, doc_hash, updated_at)
+                 SELECT $1, x.id, x.site_id, x.patient_id, x.clinician_id, x.room_id, x.start_at, x.end_at,
+                     tstzrange(x.occupied_from, x.occupied_to), x.status, x.in_conflict, x.exclusive, x.doc, x.doc_hash, x.updated_at
+                 FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, site_id uuid, patient_id uuid, clinician_id uuid, room_id uuid,
+                     start_at timestamptz, end_at timestamptz, occupied_from timestamptz, occupied_to timestamptz, status text,
+                     in_conflict boolean, exclusive boolean, doc jsonb, doc_hash text, updated_at timestamptz)
+                 ON CONFLICT (tenant_id, id) DO UPDATE SET site_id = EXCLUDED.site_id, patient_id = EXCLUDED.patient_id,
+                     clinician_id = EXCLUDED.clinician_id, room_id = EXCLUDED.room_id, start_at = EXCLUDED.start_at,
+                     end_at = EXCLUDED.end_at, occupied = EXCLUDED.occupied, status = EXCLUDED.status,
+                     in_conflict = EXCLUDED.in_conflict, exclusive = EXCLUDED.exclusive, doc = EXCLUDED.doc,
+                     doc_hash = EXCLUDED.doc_hash, updated_at = EXCLUDED.updated_at",
+                &[&tenant, &Value::Array(appointment_rows)],
+            )
             .await
             .map_err(map_db)?;
+            crate::notify::queue_for_appointments(&tx, tenant, &appointment_changes).await?;
+        }
+        if !ref_rows.is_empty() {
+            tx.execute(
+                "INSERT INTO sync_records (tenant_id, id, entity_type, doc, doc_hash)
+                 SELECT $1, x.id, x.entity_type, x.doc, x.doc_hash
+                 FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, entity_type text, doc jsonb, doc_hash text)
+                 ON CONFLICT (tenant_id, id) DO UPDATE SET entity_type = EXCLUDED.entity_type, doc = EXCLUDED.doc,
+                     doc_hash = EXCLUDED.doc_hash, updated_at = now()",
+                &[&tenant, &Value::Array(ref_rows)],
+            )
+            .await
+            .map_err(map_db)?;
+        }
         tx.execute(
             "INSERT INTO change_feed (tenant_id, seq, entity_type, entity_id, data, device_id, chain)
              SELECT $1, x.seq, x.entity_type, x.entity_id, x.data, $3, x.chain
@@ -519,19 +624,23 @@ pub async fn bucket_records(
 ) -> Result<Vec<RecordCopy>, ServerError> {
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, device.tenant_id).await?;
+    // Every kind of record, with its bucket and (when asked) its document.
+    const ALL: &str =
+        "SELECT 'patient' AS entity_type, id, doc_hash, doc FROM patients WHERE doc IS NOT NULL
+         UNION ALL SELECT 'appointment', id, doc_hash, doc FROM appointments
+         UNION ALL SELECT entity_type, id, doc_hash, doc FROM sync_records";
     let rows = match buckets {
         Some(b) => {
             let b: Vec<i32> = b.iter().map(|x| *x as i32).collect();
             tx.query(
-                "SELECT id, doc_hash, doc FROM patients
-                 WHERE doc IS NOT NULL AND get_byte(uuid_send(id), 15) % 64 = ANY($1)",
+                &format!("SELECT entity_type, id, doc_hash, doc FROM ({ALL}) r WHERE get_byte(uuid_send(id), 15) % 64 = ANY($1)"),
                 &[&b],
             )
             .await
         }
         None => {
             tx.query(
-                "SELECT id, doc_hash, NULL::jsonb FROM patients WHERE doc IS NOT NULL",
+                &format!("SELECT entity_type, id, doc_hash, NULL::jsonb FROM ({ALL}) r"),
                 &[],
             )
             .await
@@ -542,9 +651,10 @@ pub async fn bucket_records(
     Ok(rows
         .iter()
         .map(|r| RecordCopy {
-            id: r.get(0),
-            hash: r.get(1),
-            doc: r.get(2),
+            entity_type: r.get(0),
+            id: r.get(1),
+            hash: r.get(2),
+            doc: r.get(3),
         })
         .collect())
 }

@@ -122,15 +122,19 @@ impl TestServer {
     /// Runs SQL against the server's database as its administrator (for
     /// assertions from blocking test code); every value as text.
     pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        self.try_query(sql).expect("query")
+    }
+
+    /// [`TestServer::query`] that returns PostgreSQL's refusal instead of panicking.
+    pub fn try_query(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
         let (url, sql) = (self.database_url.clone(), sql.to_string());
         std::thread::spawn(move || {
             tokio::runtime::Runtime::new()
                 .expect("runtime")
                 .block_on(async move {
                     let c = db::connect(&url).await.expect("admin connection");
-                    c.simple_query(&sql)
-                        .await
-                        .expect("query")
+                    let rows = c.simple_query(&sql).await.map_err(|e| db::describe(&e))?;
+                    Ok(rows
                         .into_iter()
                         .filter_map(|m| match m {
                             tokio_postgres::SimpleQueryMessage::Row(r) => {
@@ -138,7 +142,7 @@ impl TestServer {
                             }
                             _ => None,
                         })
-                        .collect()
+                        .collect())
                 })
         })
         .join()

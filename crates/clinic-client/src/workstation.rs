@@ -88,6 +88,39 @@ pub struct StoreInfo {
 
 pub(crate) use clinic_store::new_uuid_v7 as new_id;
 
+/// On an enrolled store, sends a member of staff as they now are to every
+/// workstation of the tenant (so they can be booked, and sign in, there).
+pub(crate) fn share_staff(
+    db: &Db,
+    actor: Uuid,
+    user: Uuid,
+    now: DateTime<Utc>,
+) -> ClinicResult<()> {
+    if !db.is_synced()? {
+        return Ok(());
+    }
+    let u = db
+        .user(user)?
+        .ok_or_else(|| ClinicError::not_found("User"))?;
+    let hash = db
+        .credentials(&u.email)?
+        .map(|c| c.password_hash)
+        .ok_or_else(|| ClinicError::not_found("User"))?;
+    let profile = db.clinician_profile(user)?.unwrap_or_default();
+    let doc = clinic_core::directory::RefDoc::Staff(clinic_core::directory::StaffMember {
+        id: u.id,
+        email: u.email,
+        name: u.name,
+        roles: u.roles,
+        active: u.status == "active",
+        password_hash: hash,
+        specialization: profile.specialization,
+        registration_number: profile.registration_number,
+    });
+    db.commit_mutation(Some(actor), now, &Mutation::SaveRef { doc })?;
+    Ok(())
+}
+
 fn normalize_email(field: &str, email: &str) -> ClinicResult<String> {
     let e = email.trim().to_lowercase();
     validate_email(&e).map_err(|m| {
@@ -651,6 +684,7 @@ impl Workstation {
             if let Some(p) = &profile {
                 db.upsert_clinician_profile(id, p, now)?;
             }
+            share_staff(db, s.user_id, id, now)?;
             db.append_audit(
                 new_id(now),
                 Some(s.user_id),
@@ -712,6 +746,7 @@ impl Workstation {
                 if disabled { "disabled" } else { "active" },
                 now,
             )?;
+            share_staff(db, s.user_id, creds.user_id, now)?;
             db.append_audit(
                 new_id(now),
                 Some(s.user_id),

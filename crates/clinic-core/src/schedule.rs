@@ -932,6 +932,7 @@ pub struct WaitlistEntry {
 /// The next `n` starts (on `step`-minute marks of the site's clock) from
 /// `from` where an appointment of `minutes` with its buffers fits inside
 /// `working` and clear of `busy` (occupied spans, buffers included).
+#[allow(clippy::too_many_arguments)]
 pub fn free_slots(
     working: &[Span],
     busy: &[Span],

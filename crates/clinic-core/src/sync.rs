@@ -268,6 +268,39 @@ pub struct OverlapProbe {
     pub span: crate::schedule::Span,
 }
 
+/// The probes of every booking and move in a batch, in order, following
+/// appointments booked earlier in the same batch (the server loads the
+/// candidates of all of them before applying the batch).
+pub fn batch_probes(mutations: &[&Envelope], recs: &Records) -> Vec<OverlapProbe> {
+    let mut seen = Records {
+        appointments: recs.appointments.clone(),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    for env in mutations {
+        if let Some(p) = overlap_probe(&env.mutation, &seen) {
+            out.push(p);
+        }
+        match &env.mutation {
+            Mutation::BookAppointment { appointment, .. } => {
+                seen.appointments
+                    .entry(appointment.id)
+                    .or_insert_with(|| appointment.clone());
+            }
+            Mutation::ChangeAppointment {
+                appointment,
+                change,
+            } => {
+                if let Some(a) = seen.appointments.get_mut(appointment) {
+                    change.place(a);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// The probe of a booking or a move (`None` for other mutations). `recs`
 /// must hold the appointment being moved.
 pub fn overlap_probe(m: &Mutation, recs: &Records) -> Option<OverlapProbe> {

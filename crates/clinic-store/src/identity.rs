@@ -152,6 +152,22 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// (id, name) of the rooms of a site, by name.
+    pub fn rooms_of(&self, site: Uuid) -> ClinicResult<Vec<(Uuid, String)>> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT id, name FROM rooms WHERE site_id = ?1 AND deleted_at IS NULL ORDER BY name",
+            )
+            .map_err(db_err)?;
+        let rows = st
+            .query_map([site.to_string()], |r| {
+                Ok((parse_uuid(&r.get::<_, String>(0)?), r.get(1)?))
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
     pub fn insert_role(&self, role: &Role, now: DateTime<Utc>) -> ClinicResult<()> {
         let perms = serde_json::to_string(&role.permissions).map_err(ClinicError::internal)?;
         self.conn

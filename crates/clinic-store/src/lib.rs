@@ -9,6 +9,7 @@ pub mod audit;
 pub mod identity;
 pub mod keys;
 pub mod patients;
+pub mod schedule;
 pub mod search;
 pub mod sync;
 

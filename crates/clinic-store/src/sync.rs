@@ -6,11 +6,10 @@
 use crate::identity::{parse_ts, parse_uuid, ts};
 use crate::{db_err, Db};
 use chrono::{DateTime, SubsecRound, Utc};
-use clinic_core::patient::Patient;
 use clinic_core::sync::*;
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use rusqlite::{params, OptionalExtension};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 /// One queued change and what the server made of it.
@@ -75,8 +74,10 @@ fn meta_i64(db: &Db, key: &str) -> ClinicResult<i64> {
     Ok(db.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
 }
 
-fn parse_doc(text: &str) -> ClinicResult<Patient> {
-    serde_json::from_str(text).map_err(|e| ClinicError::internal(format!("stored record: {e}")))
+fn parse_doc(kind: &str, text: &str) -> ClinicResult<Record> {
+    let v: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ClinicError::internal(format!("stored record: {e}")))?;
+    Record::from_doc(kind, &v)
 }
 
 impl Db<'_> {
@@ -95,52 +96,100 @@ impl Db<'_> {
             .map_err(db_err)
     }
 
+    /// The current local version of a record of any kind.
+    pub fn record(&self, id: Uuid) -> ClinicResult<Option<Record>> {
+        if let Some(p) = self.patient(id)? {
+            return Ok(Some(Record::Patient(p)));
+        }
+        if let Some(a) = self.appointment(id)? {
+            return Ok(Some(Record::Appointment(a)));
+        }
+        Ok(self.get_ref(id)?.map(Record::Ref))
+    }
+
+    /// Writes a record of any kind as it now is.
+    pub fn put_record(&self, r: &Record) -> ClinicResult<()> {
+        match r {
+            Record::Patient(p) => self.put_patient(p),
+            Record::Appointment(a) => self.put_appointment(a),
+            Record::Ref(d) => self.put_ref(d, Utc::now()),
+        }
+    }
+
+    /// Removes a record the server refused to create.
+    fn discard_record(&self, id: Uuid) -> ClinicResult<()> {
+        self.discard_unaccepted_patient(id)?;
+        self.discard_unaccepted_appointment(id)?;
+        self.conn
+            .execute("DELETE FROM sync_refs WHERE id = ?1", [id.to_string()])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
     /// The current local versions of these records.
     pub fn load_records(&self, ids: &[Uuid]) -> ClinicResult<Records> {
         let mut r = Records::default();
         for id in ids {
-            if let Some(p) = self.patient(*id)? {
-                r.patients.insert(*id, p);
+            if let Some(rec) = self.record(*id)? {
+                r.put(rec);
             }
         }
         Ok(r)
     }
 
-    fn shadow(&self, id: Uuid) -> ClinicResult<Option<Option<Patient>>> {
-        let row: Option<Option<String>> = self
+    /// Adds what a mutation is checked against besides its own records
+    /// (the appointments a booking or move may overlap).
+    fn load_context(&self, m: &Mutation, recs: &mut Records) -> ClinicResult<()> {
+        for id in m.entity_ids() {
+            if recs.get(id).is_none() {
+                if let Some(rec) = self.record(id)? {
+                    recs.put(rec);
+                }
+            }
+        }
+        if let Some(probe) = overlap_probe(m, recs) {
+            for a in self.overlap_candidates(&probe)? {
+                recs.appointments.entry(a.id).or_insert(a);
+            }
+        }
+        Ok(())
+    }
+
+    fn shadow(&self, id: Uuid) -> ClinicResult<Option<Option<Record>>> {
+        let row: Option<(String, Option<String>)> = self
             .conn
-            .prepare_cached(
-                "SELECT doc FROM sync_shadows WHERE entity_type = 'patient' AND entity_id = ?1",
-            )
+            .prepare_cached("SELECT entity_type, doc FROM sync_shadows WHERE entity_id = ?1")
             .map_err(db_err)?
-            .query_row([id.to_string()], |r| r.get(0))
+            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .map_err(db_err)?;
         match row {
             None => Ok(None),
-            Some(None) => Ok(Some(None)),
-            Some(Some(t)) => Ok(Some(Some(parse_doc(&t)?))),
+            Some((_, None)) => Ok(Some(None)),
+            Some((kind, Some(t))) => Ok(Some(Some(parse_doc(&kind, &t)?))),
         }
     }
 
-    fn set_shadow(&self, id: Uuid, doc: Option<&Patient>) -> ClinicResult<()> {
-        let text = doc.map(|p| patient_doc(p).to_string());
+    fn set_shadow(&self, id: Uuid, doc: Option<&Record>) -> ClinicResult<()> {
+        self.drop_shadow(id)?;
+        let text = doc.map(|r| r.doc().to_string());
         self.conn
             .prepare_cached(
-                "INSERT INTO sync_shadows (entity_type, entity_id, doc) VALUES ('patient', ?1, ?2)
-                 ON CONFLICT (entity_type, entity_id) DO UPDATE SET doc = excluded.doc",
+                "INSERT INTO sync_shadows (entity_type, entity_id, doc) VALUES (?1, ?2, ?3)",
             )
             .map_err(db_err)?
-            .execute(params![id.to_string(), text])
+            .execute(params![
+                doc.map(Record::entity_type).unwrap_or("new"),
+                id.to_string(),
+                text
+            ])
             .map_err(db_err)?;
         Ok(())
     }
 
     fn drop_shadow(&self, id: Uuid) -> ClinicResult<()> {
         self.conn
-            .prepare_cached(
-                "DELETE FROM sync_shadows WHERE entity_type = 'patient' AND entity_id = ?1",
-            )
+            .prepare_cached("DELETE FROM sync_shadows WHERE entity_id = ?1")
             .map_err(db_err)?
             .execute([id.to_string()])
             .map_err(db_err)?;
@@ -158,17 +207,20 @@ impl Db<'_> {
         m: &Mutation,
     ) -> ClinicResult<Committed> {
         let at = at.trunc_subsecs(6);
-        let ids = m.patient_ids();
-        let mut recs = self.load_records(&ids)?;
+        let ids = m.entity_ids();
+        let mut recs = Records::default();
+        self.load_context(m, &mut recs)?;
         let before = recs.clone();
         let applied = apply(m, self.tenant_id, at, &mut recs)?;
         for id in &applied.changed {
-            self.put_patient(&recs.patients[id])?;
+            if let Some(r) = recs.get(*id) {
+                self.put_record(&r)?;
+            }
         }
         if self.is_synced()? {
             for id in &ids {
                 if self.shadow(*id)?.is_none() {
-                    self.set_shadow(*id, before.patients.get(id))?;
+                    self.set_shadow(*id, before.get(*id).as_ref())?;
                 }
             }
             let seq: i64 = self
@@ -365,7 +417,7 @@ impl Db<'_> {
                 for id in requeued {
                     let id = parse_uuid(&id);
                     if self.shadow(id)?.is_none() {
-                        let current = self.patient(id)?;
+                        let current = self.record(id)?;
                         self.set_shadow(id, current.as_ref())?;
                     }
                 }
@@ -403,24 +455,26 @@ impl Db<'_> {
     fn replay(
         &self,
         id: Uuid,
-        base: Option<Patient>,
+        base: Option<Record>,
         pending: &[Envelope],
-    ) -> ClinicResult<Option<Patient>> {
+    ) -> ClinicResult<Option<Record>> {
         let mut recs = Records::default();
         if let Some(b) = base {
-            recs.patients.insert(id, b);
+            recs.put(b);
         }
         for env in pending {
-            for other in env.mutation.patient_ids() {
-                if other != id && !recs.patients.contains_key(&other) {
-                    if let Some(p) = self.patient(other)? {
-                        recs.patients.insert(other, p);
-                    }
-                }
+            // Records other than `id` are taken as they are locally; `id`
+            // itself is never loaded (its base is the server's version).
+            let had = recs.get(id).is_some();
+            self.load_context(&env.mutation, &mut recs)?;
+            if !had {
+                recs.patients.remove(&id);
+                recs.appointments.remove(&id);
+                recs.refs.remove(&id);
             }
             let _ = apply(&env.mutation, self.tenant_id, env.at, &mut recs);
         }
-        Ok(recs.patients.remove(&id))
+        Ok(recs.get(id))
     }
 
     /// Rewrites record `id` as its shadow plus the pending mutations on it;
@@ -431,8 +485,8 @@ impl Db<'_> {
         };
         let pending = self.pending_touching(id)?;
         match self.replay(id, base, &pending)? {
-            Some(p) => self.put_patient(&p)?,
-            None => self.discard_unaccepted_patient(id)?,
+            Some(r) => self.put_record(&r)?,
+            None => self.discard_record(id)?,
         }
         if pending.is_empty() {
             self.drop_shadow(id)?;
@@ -474,7 +528,7 @@ impl Db<'_> {
                     ts(now)
                 ])
                 .map_err(db_err)?;
-            for id in env.mutation.patient_ids() {
+            for id in env.mutation.entity_ids() {
                 if o.status == OutcomeStatus::Accepted {
                     // The server's version now includes this mutation: with
                     // nothing else pending the local record is that version.
@@ -545,13 +599,7 @@ impl Db<'_> {
             if c.seq <= cursor {
                 continue;
             }
-            if c.entity_type != ENTITY_PATIENT {
-                return Err(ClinicError::new(
-                    ErrorCode::UpdateRequired,
-                    format!("The server sent a kind of record this version does not know ({}); update this application. Nothing was changed.", c.entity_type),
-                ));
-            }
-            let p = self.put_server_record(&c.data)?;
+            let p = self.put_server_record(&c.entity_type, &c.data)?;
             if p != c.entity_id {
                 return Err(ClinicError::internal(
                     "a record from the server does not match its feed entry",
@@ -571,28 +619,32 @@ impl Db<'_> {
 
     /// Takes the server's version of a record: written as is, or, when
     /// local mutations on it are pending, as their new base. Returns its id.
-    pub fn apply_server_record(&self, doc: &serde_json::Value) -> ClinicResult<Uuid> {
+    pub fn apply_server_record(
+        &self,
+        entity_type: &str,
+        doc: &serde_json::Value,
+    ) -> ClinicResult<Uuid> {
         self.defer_foreign_keys()?;
-        self.put_server_record(doc)
+        self.put_server_record(entity_type, doc)
     }
 
     /// [`Db::apply_server_record`] inside a transaction whose foreign keys
     /// are already deferred (setting the pragma recompiles every statement).
-    fn put_server_record(&self, doc: &serde_json::Value) -> ClinicResult<Uuid> {
-        let p = Patient::deserialize(doc)
-            .map_err(|e| ClinicError::internal(format!("record from the server: {e}")))?;
-        if p.tenant_id != self.tenant_id {
+    fn put_server_record(&self, entity_type: &str, doc: &serde_json::Value) -> ClinicResult<Uuid> {
+        let r = Record::from_doc(entity_type, doc)?;
+        if !r.tenant_ok(self.tenant_id) {
             return Err(ClinicError::internal(
                 "the server sent a record of another tenant",
             ));
         }
-        if self.shadow(p.id)?.is_some() {
-            self.set_shadow(p.id, Some(&p))?;
-            self.rebase(p.id)?;
+        let id = r.id();
+        if self.shadow(id)?.is_some() {
+            self.set_shadow(id, Some(&r))?;
+            self.rebase(id)?;
         } else {
-            self.put_patient(&p)?;
+            self.put_record(&r)?;
         }
-        Ok(p.id)
+        Ok(id)
     }
 
     /// Checksums of every local record, by bucket (compare with the server's).
@@ -610,9 +662,12 @@ impl Db<'_> {
 
     fn record_hashes(&self, wanted: impl Fn(Uuid) -> bool) -> ClinicResult<Vec<(Uuid, String)>> {
         let mut out = Vec::new();
-        for id in self.patient_ids()?.into_iter().filter(|id| wanted(*id)) {
-            if let Some(p) = self.patient(id)? {
-                out.push((id, doc_hash(&patient_doc(&p))));
+        let mut ids = self.patient_ids()?;
+        ids.extend(self.appointment_ids()?);
+        ids.extend(self.ref_ids()?);
+        for id in ids.into_iter().filter(|id| wanted(*id)) {
+            if let Some(r) = self.record(id)? {
+                out.push((id, doc_hash(&r.doc())));
             }
         }
         Ok(out)

@@ -206,7 +206,7 @@ pub fn verify_and_repair(
         for r in &theirs {
             if mine.get(&r.id) != Some(&r.hash) {
                 if let Some(doc) = &r.doc {
-                    db.apply_server_record(doc)?;
+                    db.apply_server_record(&r.entity_type, doc)?;
                     report.repaired += 1;
                 }
             }

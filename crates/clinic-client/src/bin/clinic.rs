@@ -17,6 +17,9 @@ use clinic_store::keys::{Keychain, Passphrase, Unlock};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+#[path = "clinic/scheduling.rs"]
+mod scheduling;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
@@ -91,9 +94,45 @@ enum Command {
         #[command(subcommand)]
         cmd: Option<SyncCmd>,
     },
-    /// Changes the server refused (conflicts and rejections) until resolved
+    /// The conflict inbox: double bookings, and changes the server refused, until resolved
     #[command(subcommand)]
     Conflicts(ConflictsCmd),
+    /// Book, move, cancel, check in and list appointments
+    #[command(subcommand)]
+    Appointment(Box<scheduling::AppointmentCmd>),
+    /// The next free slots of a clinician
+    Slots {
+        #[arg(long)]
+        clinician: String,
+        #[arg(long, default_value_t = 30)]
+        minutes: u32,
+        /// From (RFC 3339; default now)
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        #[arg(long, default_value_t = 5)]
+        count: usize,
+    },
+    /// The day sheet of this site (or one clinician); --pdf writes a printable copy
+    Dayplan {
+        /// Local date, e.g. 2026-11-23 (default today)
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        clinician: Option<String>,
+        #[arg(long)]
+        pdf: Option<PathBuf>,
+    },
+    /// Calendar export (iCalendar)
+    #[command(subcommand)]
+    Calendar(scheduling::CalendarCmd),
+    /// Clinicians' working hours, leave and shifts
+    #[command(subcommand)]
+    Availability(scheduling::AvailabilityCmd),
+    /// Patients waiting for an appointment
+    #[command(subcommand)]
+    Waitlist(scheduling::WaitlistCmd),
     /// Generate the deterministic demo clinic (performance.md sizes)
     DemoData {
         #[arg(long, value_parser = parse_size)]
@@ -115,10 +154,22 @@ enum SyncCmd {
 
 #[derive(Subcommand, Debug)]
 enum ConflictsCmd {
-    /// Open conflicts and rejections (as --user)
+    /// Open double bookings, conflicts and rejections (as --user)
     List,
-    /// Mark one as resolved by its number (as --user; audited)
-    Resolve { number: i64 },
+    /// Resolve one: a refused change by its number (marked resolved), or a
+    /// double booking by its appointment id with --accept, --cancel or --move
+    Resolve {
+        which: String,
+        /// Keep both appointments (a deliberate double booking)
+        #[arg(long)]
+        accept: bool,
+        /// Cancel this appointment, saying why
+        #[arg(long)]
+        cancel: Option<String>,
+        /// Move it to this start (RFC 3339)
+        #[arg(long = "move")]
+        move_to: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -1123,32 +1174,67 @@ fn run(cli: Cli) -> ClinicResult<()> {
             match cmd {
                 ConflictsCmd::List => {
                     let list = ws.sync_conflicts()?;
-                    ctx.print(&list, |l| {
-                        if l.is_empty() {
-                            return "No open conflicts.".into();
+                    let mut all = scheduling::booking_conflicts_json(&mut ws)?;
+                    let mut lines = scheduling::booking_conflict_lines(&mut ws)?;
+                    for e in &list {
+                        all.push(serde_json::to_value(e).unwrap_or_default());
+                        lines.push(format!(
+                            "#{} {} {} by the server: {}",
+                            e.device_seq,
+                            e.kind.replace('_', " "),
+                            e.status,
+                            e.message.clone().unwrap_or_default()
+                        ));
+                    }
+                    ctx.print(&all, |_| {
+                        if lines.is_empty() {
+                            "No open conflicts.".into()
+                        } else {
+                            lines.join("\n")
                         }
-                        l.iter()
-                            .map(|e| {
-                                format!(
-                                    "#{} {} {} by the server: {}",
-                                    e.device_seq,
-                                    e.kind.replace('_', " "),
-                                    e.status,
-                                    e.message.clone().unwrap_or_default()
-                                )
-                            })
-                            .collect::<Vec<_>>()
-                            .join("\n")
                     });
                 }
-                ConflictsCmd::Resolve { number } => {
-                    ws.resolve_sync_conflict(number)?;
-                    ctx.print(&serde_json::json!({"resolved": number}), |_| {
-                        format!("Conflict #{number} marked as resolved.")
-                    });
+                ConflictsCmd::Resolve {
+                    which,
+                    accept,
+                    cancel,
+                    move_to,
+                } => {
+                    if let Ok(id) = uuid::Uuid::parse_str(which.trim()) {
+                        scheduling::resolve_booking(&ctx, &mut ws, id, accept, cancel, move_to)?;
+                    } else {
+                        let number: i64 =
+                            which.trim().trim_start_matches('#').parse().map_err(|_| {
+                                ClinicError::validation(vec![FieldError {
+                                    field: "which".into(),
+                                    message: "is a conflict number (#N) or an appointment id"
+                                        .into(),
+                                }])
+                            })?;
+                        ws.resolve_sync_conflict(number)?;
+                        ctx.print(&serde_json::json!({"resolved": number}), |_| {
+                            format!("Conflict #{number} marked as resolved.")
+                        });
+                    }
                 }
             }
         }
+        Command::Appointment(cmd) => scheduling::appointment(&ctx, *cmd)?,
+        Command::Slots {
+            clinician,
+            minutes,
+            from,
+            days,
+            count,
+        } => scheduling::slots(&ctx, &clinician, minutes, from, days, count)?,
+        Command::Dayplan {
+            date,
+            clinician,
+            pdf,
+        } => scheduling::dayplan(&ctx, date, clinician, pdf)?,
+        Command::Calendar(cmd) => scheduling::calendar(&ctx, cmd)?,
+        Command::Availability(cmd) => scheduling::availability(&ctx, cmd)?,
+        Command::Waitlist(cmd) => scheduling::waitlist(&ctx, cmd)?,
         Command::DemoData { size, seed } => {
             let password = Password::new(
                 env_secret("CLINIC_PASSWORD").unwrap_or_else(|| "clinic-demo-password".into()),
