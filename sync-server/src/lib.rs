@@ -12,6 +12,7 @@ pub mod devices;
 pub mod embedded;
 pub mod http;
 pub mod metrics;
+pub mod notify;
 pub mod sync;
 pub mod tenants;
 #[cfg(feature = "test-support")]
