@@ -62,6 +62,7 @@ use crate::db::{map_db, tenant_tx};
 use crate::ServerError;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use clinic_core::schedule::{utc_to_local, Appointment, AppointmentMode, AppointmentStatus};
+use clinic_core::{ClinicError, ErrorCode};
 use deadpool_postgres::Pool;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -150,9 +151,15 @@ pub struct OutgoingMessage {
     pub body: String,
 }
 
-/// What [`Sender::send`] returns: an error is the reason, recorded as the
-/// notification's `last_error` (it may name the recipient; it is not logged).
-pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+/// What [`Sender::send`] returns: an error (`UNREACHABLE`) carries the
+/// reason, recorded as the notification's `last_error` (it may name the
+/// recipient; it is not logged).
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ClinicError>> + Send + 'a>>;
+
+/// A delivery failure, in the shared error shape.
+pub fn undelivered(reason: impl Into<String>) -> ClinicError {
+    ClinicError::new(ErrorCode::Unreachable, reason)
+}
 
 /// Delivers rendered messages (email, SMS, …). Object-safe: the worker holds
 /// an `Arc<dyn Sender>`.
@@ -205,15 +212,15 @@ impl SmtpSender {
     /// `url`: `smtp://[user:pass@]host[:port]` (plain, e.g. a local relay),
     /// `smtp://…?tls=required` (STARTTLS) or `smtps://…` (TLS);
     /// `from`: `Clinic <noreply@clinic.example>` or a bare address.
-    pub fn new(url: &str, from: &str) -> Result<Self, String> {
-        let from = from
-            .parse::<lettre::message::Mailbox>()
-            .map_err(|e| format!("CLINIC_SMTP_FROM is not an email address: {e}"))?;
+    pub fn new(url: &str, from: &str) -> Result<Self, ServerError> {
+        let from = from.parse::<lettre::message::Mailbox>().map_err(|e| {
+            ServerError::Startup(format!("CLINIC_SMTP_FROM is not an email address: {e}"))
+        })?;
         let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
             .map_err(|e| {
-                format!(
+                ServerError::Startup(format!(
                     "CLINIC_SMTP_URL is not an SMTP URL (smtp://user:pass@host:port, smtp://…?tls=required, smtps://…): {e}"
-                )
+                ))
             })?
             .timeout(Some(std::time::Duration::from_secs(30)))
             .build();
@@ -226,24 +233,26 @@ impl Sender for SmtpSender {
         Box::pin(async move {
             use lettre::AsyncTransport;
             if msg.channel != Channel::Email {
-                return Err(format!("no {} gateway is configured", msg.channel.as_str()));
+                return Err(undelivered(format!(
+                    "no {} gateway is configured",
+                    msg.channel.as_str()
+                )));
             }
-            let to = msg
-                .to
-                .parse::<lettre::message::Mailbox>()
-                .map_err(|e| format!("the patient's email address cannot be used: {e}"))?;
+            let to = msg.to.parse::<lettre::message::Mailbox>().map_err(|e| {
+                undelivered(format!("the patient's email address cannot be used: {e}"))
+            })?;
             let email = lettre::Message::builder()
                 .from(self.from.clone())
                 .to(to)
                 .subject(msg.subject.clone())
                 .header(lettre::message::header::ContentType::TEXT_PLAIN)
                 .body(msg.body.clone())
-                .map_err(|e| format!("cannot build the email: {e}"))?;
+                .map_err(|e| undelivered(format!("cannot build the email: {e}")))?;
             self.transport
                 .send(email)
                 .await
                 .map(|_| ())
-                .map_err(|e| format!("SMTP: {e}"))
+                .map_err(|e| undelivered(format!("SMTP: {e}")))
         })
     }
 
@@ -914,7 +923,10 @@ pub async fn deliver_due_for_tenant(
                     (sender.send(&msg).await, false)
                 } else {
                     (
-                        Err(format!("no {} sender is configured", msg.channel.as_str())),
+                        Err(undelivered(format!(
+                            "no {} sender is configured",
+                            msg.channel.as_str()
+                        ))),
                         true,
                     )
                 };
@@ -939,7 +951,7 @@ pub async fn deliver_due_for_tenant(
                                 &id,
                                 &if give_up { "failed" } else { "queued" },
                                 &attempts,
-                                &clip(&error),
+                                &clip(&error.message),
                                 &(now + backoff(attempts)),
                                 &now,
                             ],
@@ -1024,9 +1036,7 @@ pub fn sender_from_env() -> Result<Arc<dyn Sender>, ServerError> {
         (Some(_), None) => Err(ServerError::Startup(
             "CLINIC_SMTP_URL is set but CLINIC_SMTP_FROM (the sender's address) is not".into(),
         )),
-        (Some(url), Some(from)) => Ok(Arc::new(
-            SmtpSender::new(&url, &from).map_err(ServerError::Startup)?,
-        )),
+        (Some(url), Some(from)) => Ok(Arc::new(SmtpSender::new(&url, &from)?)),
     }
 }
 

@@ -299,9 +299,9 @@ struct Failing {
 impl Sender for Failing {
     fn send<'a>(&'a self, _msg: &'a OutgoingMessage) -> SendFuture<'a> {
         *self.tries.lock().unwrap() += 1;
-        Box::pin(std::future::ready(Err(
-            "451 mailbox temporarily unavailable".to_string(),
-        )))
+        Box::pin(std::future::ready(Err(sync_server::notify::undelivered(
+            "451 mailbox temporarily unavailable",
+        ))))
     }
 }
 
