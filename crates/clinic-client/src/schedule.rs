@@ -519,19 +519,8 @@ impl Workstation {
     ) -> ClinicResult<(bool, bool)> {
         let tz = parse_tz(&site.timezone)?;
         let db = self.store()?.db();
-        let probe = clinic_core::sync::OverlapProbe {
-            clinician_id: a.clinician_id,
-            room_id: a.room_id,
-            patient_id: a.patient_id,
-            span: a.occupied(),
-        };
-        let mut others = db.overlap_candidates(&clinic_core::sync::OverlapProbe {
-            span: Span::new(
-                probe.span.start - Duration::minutes(MAX_BUFFER as i64),
-                probe.span.end + Duration::minutes(MAX_BUFFER as i64),
-            ),
-            ..probe
-        })?;
+        let mut others =
+            db.overlap_candidates(&clinic_core::sync::OverlapProbe::for_appointment(a))?;
         others.extend(also.iter().cloned());
         others.retain(|o| !ignore.contains(&o.id));
         let clashes = find_clashes(a, others.iter());
@@ -587,16 +576,14 @@ impl Workstation {
         let Some(sref) = &a.series else {
             return Ok(vec![a.clone()]);
         };
-        let all: Vec<Appointment> = self
-            .store()?
-            .db()
-            .appointments(&AppointmentFilter {
-                include_ended: true,
-                ..Default::default()
-            })?
-            .into_iter()
-            .filter(|x| x.series.as_ref().is_some_and(|s| s.id == sref.id))
-            .collect();
+        if scope == SeriesScope::This {
+            return Ok(vec![a.clone()]);
+        }
+        let all = self.store()?.db().appointments(&AppointmentFilter {
+            series_id: Some(sref.id),
+            include_ended: true,
+            ..Default::default()
+        })?;
         let ids = series_scope(&all, a, scope);
         Ok(all.into_iter().filter(|x| ids.contains(&x.id)).collect())
     }

@@ -360,38 +360,13 @@ mod tests {
     use icalendar::parser::{read_calendar, unfold, Component};
     use uuid::Uuid;
 
-    fn at(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
+    use crate::schedule::fixtures::at;
 
     fn appt(id: u128, start: &str, minutes: u32) -> Appointment {
-        Appointment {
-            id: Uuid::from_u128(id),
-            tenant_id: Uuid::from_u128(1),
-            site_id: Uuid::from_u128(2),
-            patient_id: Uuid::from_u128(200),
-            clinician_id: Uuid::from_u128(100),
-            room_id: None,
-            type_id: None,
-            type_name: "Consultation".into(),
-            start: at(start),
-            minutes,
-            buffer_before: 0,
-            buffer_after: 0,
-            timezone: "Europe/London".into(),
-            mode: AppointmentMode::InPerson,
-            meeting_link: None,
-            notes: None,
-            status: AppointmentStatus::Scheduled,
-            status_reason: None,
-            series: None,
-            double_booking_accepted: false,
-            outside_hours_accepted: false,
-            conflict: None,
-            booked_by: None,
-            created_at: at("2026-01-05T10:00:00Z"),
-            updated_at: at("2026-01-05T10:00:00Z"),
-        }
+        let mut a = crate::schedule::fixtures::appointment(id, 100, 200, start, minutes);
+        a.created_at = at("2026-01-05T10:00:00Z");
+        a.updated_at = a.created_at;
+        a
     }
 
     fn event(a: Appointment, label: &str, room: Option<&str>) -> CalendarEvent {

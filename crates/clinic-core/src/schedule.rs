@@ -985,20 +985,22 @@ pub fn free_slots(
     out
 }
 
+/// Test appointments, shared by this crate's unit tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
-    use chrono::Timelike;
 
-    fn london() -> Tz {
-        "Europe/London".parse().unwrap()
-    }
-
-    fn at(s: &str) -> DateTime<Utc> {
+    pub fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    fn appt(id: u128, clinician: u128, patient: u128, start: &str, minutes: u32) -> Appointment {
+    pub fn appointment(
+        id: u128,
+        clinician: u128,
+        patient: u128,
+        start: &str,
+        minutes: u32,
+    ) -> Appointment {
         Appointment {
             id: Uuid::from_u128(id),
             tenant_id: Uuid::from_u128(1),
@@ -1027,6 +1029,18 @@ mod tests {
             updated_at: at(start),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Timelike;
+
+    fn london() -> Tz {
+        "Europe/London".parse().unwrap()
+    }
+
+    use super::fixtures::{appointment as appt, at};
 
     #[test]
     fn a_booking_that_overlaps_is_kept_as_a_conflict_or_accepted_when_overridden() {

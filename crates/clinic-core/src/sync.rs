@@ -258,14 +258,28 @@ impl Records {
 }
 
 /// Which appointments a mutation must be checked against: every live one
-/// of this clinician, room or patient overlapping `span` (widened by the
-/// longest buffer, so the caller's query needs no buffer arithmetic).
+/// of this clinician, room or patient overlapping `span` (widened by both
+/// sides' longest buffers, so the caller's query needs no buffer arithmetic).
 #[derive(Debug, Clone, PartialEq)]
 pub struct OverlapProbe {
     pub clinician_id: Uuid,
     pub room_id: Option<Uuid>,
     pub patient_id: Uuid,
     pub span: crate::schedule::Span,
+}
+
+impl OverlapProbe {
+    /// The probe of `a` where it now stands. Two appointments' buffers can
+    /// together reach twice the longest buffer, so the span is widened by that.
+    pub fn for_appointment(a: &Appointment) -> Self {
+        let pad = chrono::Duration::minutes(2 * crate::schedule::MAX_BUFFER as i64);
+        OverlapProbe {
+            clinician_id: a.clinician_id,
+            room_id: a.room_id,
+            patient_id: a.patient_id,
+            span: crate::schedule::Span::new(a.start - pad, a.end() + pad),
+        }
+    }
 }
 
 /// The probes of every booking and move in a batch, in order, following
@@ -304,10 +318,6 @@ pub fn batch_probes(mutations: &[&Envelope], recs: &Records) -> Vec<OverlapProbe
 /// The probe of a booking or a move (`None` for other mutations). `recs`
 /// must hold the appointment being moved.
 pub fn overlap_probe(m: &Mutation, recs: &Records) -> Option<OverlapProbe> {
-    let widen = |a: &Appointment| {
-        let pad = chrono::Duration::minutes(crate::schedule::MAX_BUFFER as i64);
-        crate::schedule::Span::new(a.start - pad, a.end() + pad)
-    };
     let target = match m {
         Mutation::BookAppointment { appointment, .. } => appointment.clone(),
         Mutation::ChangeAppointment {
@@ -320,12 +330,7 @@ pub fn overlap_probe(m: &Mutation, recs: &Records) -> Option<OverlapProbe> {
         }
         _ => return None,
     };
-    Some(OverlapProbe {
-        clinician_id: target.clinician_id,
-        room_id: target.room_id,
-        patient_id: target.patient_id,
-        span: widen(&target),
-    })
+    Some(OverlapProbe::for_appointment(&target))
 }
 
 /// What applying one mutation changed.
@@ -1003,6 +1008,27 @@ mod tests {
         apply(&register(Uuid::from_u128(2), 7), t, at(0), &mut r).unwrap();
         let e = apply(&register(Uuid::from_u128(3), 7), t, at(1), &mut r).unwrap_err();
         assert_eq!(e.code, ErrorCode::Conflict);
+    }
+
+    #[test]
+    fn an_overlap_probe_reaches_appointments_whose_buffers_meet_across_a_gap() {
+        let a: Appointment = serde_json::from_value(json!({
+            "id": Uuid::from_u128(1), "tenant_id": Uuid::from_u128(2), "site_id": Uuid::from_u128(3),
+            "patient_id": Uuid::from_u128(4), "clinician_id": Uuid::from_u128(5), "type_name": "Procedure",
+            "start": "2026-11-23T09:00:00Z", "minutes": 30, "buffer_after": 120, "timezone": "Europe/London",
+            "status": "scheduled", "created_at": "2026-11-22T09:00:00Z", "updated_at": "2026-11-22T09:00:00Z"
+        }))
+        .unwrap();
+        // Starts 3 h 50 min after `a` ends, with a two-hour buffer before it.
+        let mut b = a.clone();
+        b.id = Uuid::from_u128(6);
+        b.patient_id = Uuid::from_u128(7);
+        b.start = a.end() + chrono::Duration::minutes(230);
+        b.buffer_after = 0;
+        b.buffer_before = 120;
+        assert!(a.clash_with(&b).is_some());
+        let probe = OverlapProbe::for_appointment(&a);
+        assert!(b.start < probe.span.end && b.end() > probe.span.start);
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub struct AppointmentFilter {
     pub clinician_id: Option<Uuid>,
     pub patient_id: Option<Uuid>,
     pub room_id: Option<Uuid>,
+    /// Only the occurrences of this series.
+    pub series_id: Option<Uuid>,
     /// Only those overlapping this span.
     pub span: Option<Span>,
     /// Include cancelled, no-show and rescheduled ones.
@@ -118,6 +120,9 @@ impl Db<'_> {
         }
         if let Some(r) = f.room_id {
             arg(&mut sql, " AND room_id = ?", r.to_string());
+        }
+        if let Some(x) = f.series_id {
+            arg(&mut sql, " AND series_id = ?", x.to_string());
         }
         if let Some(span) = f.span {
             // start_at is indexed: bound it on both sides (no appointment

@@ -661,14 +661,21 @@ impl Db<'_> {
     }
 
     fn record_hashes(&self, wanted: impl Fn(Uuid) -> bool) -> ClinicResult<Vec<(Uuid, String)>> {
+        // Each kind is read from its own table (no lookups in the others).
         let mut out = Vec::new();
-        let mut ids = self.patient_ids()?;
-        ids.extend(self.appointment_ids()?);
-        ids.extend(self.ref_ids()?);
-        for id in ids.into_iter().filter(|id| wanted(*id)) {
-            if let Some(r) = self.record(id)? {
+        let mut add = |id: Uuid, r: Option<Record>| {
+            if let Some(r) = r {
                 out.push((id, doc_hash(&r.doc())));
             }
+        };
+        for id in self.patient_ids()?.into_iter().filter(|id| wanted(*id)) {
+            add(id, self.patient(id)?.map(Record::Patient));
+        }
+        for id in self.appointment_ids()?.into_iter().filter(|id| wanted(*id)) {
+            add(id, self.appointment(id)?.map(Record::Appointment));
+        }
+        for id in self.ref_ids()?.into_iter().filter(|id| wanted(*id)) {
+            add(id, self.get_ref(id)?.map(Record::Ref));
         }
         Ok(out)
     }

@@ -59,6 +59,10 @@ impl Clinic {
     }
     /// Adds a receptionist (password `desk-password-1`) through the CLI, as the admin.
     pub fn add_receptionist(&self, email: &str) -> Value {
+        self.add_user(email, "Front Desk", "receptionist", "desk-password-1")
+    }
+    /// Adds a user through the CLI, as the admin.
+    pub fn add_user(&self, email: &str, name: &str, role: &str, password: &str) -> Value {
         let mut add = self.cmd(&[
             "--user",
             "admin@test.clinic",
@@ -67,12 +71,12 @@ impl Clinic {
             "--email",
             email,
             "--name",
-            "Front Desk",
+            name,
             "--role",
-            "receptionist",
+            role,
             "--json",
         ]);
-        add.env("CLINIC_NEW_PASSWORD", "desk-password-1");
+        add.env("CLINIC_NEW_PASSWORD", password);
         let o = add.output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         serde_json::from_slice(&o.stdout).unwrap()

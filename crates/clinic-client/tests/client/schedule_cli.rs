@@ -6,31 +6,17 @@
 use super::cli::Clinic;
 use serde_json::Value;
 
-fn add_clinician(c: &Clinic) {
-    let mut add = c.cmd(&[
-        "--user",
-        "admin@test.clinic",
-        "user",
-        "add",
-        "--email",
-        "dr.adeyemi@test.clinic",
-        "--name",
-        "Dr Tolu Adeyemi",
-        "--role",
-        "clinician",
-        "--json",
-    ]);
-    add.env("CLINIC_NEW_PASSWORD", "clinician-password-1");
-    let o = add.output().unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
 #[test]
 fn appointments_follow_the_scripting_contract() {
     let c = Clinic::new();
     c.init();
     c.add_receptionist("desk@test.clinic");
-    add_clinician(&c);
+    c.add_user(
+        "dr.adeyemi@test.clinic",
+        "Dr Tolu Adeyemi",
+        "clinician",
+        "clinician-password-1",
+    );
     let desk = |args: &[&str]| {
         let mut full = vec!["--user", "desk@test.clinic"];
         full.extend_from_slice(args);

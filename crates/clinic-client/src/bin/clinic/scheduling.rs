@@ -1,7 +1,7 @@
 //! `clinic appointment|slots|dayplan|calendar|availability|waitlist` and the
 //! double-booking half of `clinic conflicts`.
 
-use super::{write_stdout, Ctx};
+use super::Ctx;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
 use clap::Subcommand;
 use clinic_client::schedule::{local_label, BookRequest, MoveRequest};
@@ -431,9 +431,9 @@ pub fn appointment(ctx: &Ctx, cmd: AppointmentCmd) -> ClinicResult<()> {
                 site_id: Some(site.id),
                 clinician_id,
                 patient_id,
-                room_id: None,
                 span: Some(span),
                 include_ended: all,
+                ..Default::default()
             })?;
             ctx.print(&list, |l| {
                 if l.is_empty() {
@@ -890,6 +890,5 @@ pub fn resolve_booking(
         };
     let a = ws.resolve_booking_conflict(id, resolution)?;
     ctx.print(&a, |a| format!("Resolved. {}", appointment_line(ws, a)));
-    let _ = write_stdout;
     Ok(())
 }
