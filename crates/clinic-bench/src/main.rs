@@ -5,10 +5,12 @@
 //! Each benchmark states its workload. Prints a table (median, p95, p99,
 //! max) and writes JSON; `--record` also writes `docs/benchmarks/<SIZE>.{json,md}`.
 //!
-//! Sections: search and bulk load on a standalone store (every size), and
-//! sync against a real server and PostgreSQL on loopback (S and L; see
-//! [`sync`]).
+//! Sections: search and bulk load on a standalone store (every size),
+//! scheduling on the same store with the demo calendar (S and L; see
+//! [`schedule`]), and sync against a real server and PostgreSQL on loopback
+//! (S and L; see [`sync`]).
 
+mod schedule;
 mod sync;
 
 use clap::Parser;
@@ -47,7 +49,13 @@ struct Args {
     /// Skip the sync section (it runs at sizes S and L)
     #[arg(long)]
     no_sync: bool,
+    /// Skip the scheduling section and the demo calendar (it runs at sizes
+    /// S and L)
+    #[arg(long)]
+    no_schedule: bool,
 }
+
+const PASSPHRASE: &str = "benchmark passphrase";
 
 #[derive(Debug, Serialize)]
 struct Figure {
@@ -142,36 +150,63 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("ws");
     let clock = Arc::new(SystemClock);
-    let passphrase =
-        clinic_store::keys::Passphrase::new("benchmark passphrase".into()).expect("valid");
+    let passphrase = clinic_store::keys::Passphrase::new(PASSPHRASE.into()).expect("valid");
     let mut ws = Workstation::create_empty(&data, "Bench Clinic", passphrase, None, clock)
         .expect("create store");
     let password = Password::new("bench-password-1".into());
 
+    let with_schedule = !args.no_schedule && size.appointments() > 0;
     eprintln!("generating size {size:?} (seed {}) ...", args.seed);
-    let report = demo::generate(&mut ws, size, args.seed, &password, |done, total| {
-        if done % 100_000 == 0 && total >= 100_000 {
-            eprintln!("  {done}/{total}");
-        }
-    })
+    let options = demo::DemoOptions {
+        appointments: with_schedule,
+    };
+    let report = demo::generate_with(
+        &mut ws,
+        size,
+        args.seed,
+        &password,
+        options,
+        |done, total| {
+            if done % 100_000 == 0 && total >= 100_000 {
+                eprintln!("  {done}/{total}");
+            }
+        },
+    )
     .expect("demo data");
+    let patient_seconds = report.seconds - report.appointment_seconds;
     let mut scalars = vec![
         (
             "bulk load: patients/s (validate + insert + index + vocabulary, one transaction)"
                 .to_string(),
-            report.patients as f64 / report.seconds,
+            report.patients as f64 / patient_seconds,
             "rows/s".to_string(),
         ),
         (
             "bulk load: seconds".to_string(),
-            report.seconds,
+            patient_seconds,
             "s".to_string(),
         ),
     ];
+    if with_schedule {
+        scalars.push((
+            format!(
+                "bulk load: appointments/s ({} appointments: generate + row, 6 indexes and JSON document, after the patients in the same transaction; its commit counted here)",
+                report.appointments
+            ),
+            report.appointments as f64 / report.appointment_seconds,
+            "rows/s".to_string(),
+        ));
+        scalars.push((
+            "bulk load: appointment seconds".to_string(),
+            report.appointment_seconds,
+            "s".to_string(),
+        ));
+    }
     ws.login("reception1@demo.clinic", &password)
         .expect("login");
 
-    // Raw JSON size of the same patients versus the encrypted database.
+    // Raw JSON size of the same patients (and appointments) versus the
+    // encrypted database.
     let raw_json: u64 = (0..size.patients())
         .map(|i| {
             serde_json::to_vec(&demo_patient(args.seed, i))
@@ -179,13 +214,35 @@ fn main() {
                 .unwrap_or(0)
         })
         .sum();
+    let calendar = with_schedule.then(|| {
+        eprintln!(
+            "{} appointments written in {:.1} s; reading them back ...",
+            report.appointments, report.appointment_seconds
+        );
+        let cal = schedule::read_calendar(&data, PASSPHRASE, ws.now(), report.appointments)
+            .expect("read the calendar back");
+        if cal.appointments != report.appointments {
+            eprintln!(
+                "error: {} appointments written, {} read back",
+                report.appointments, cal.appointments
+            );
+            std::process::exit(1);
+        }
+        cal
+    });
+    let appointment_json = calendar.as_ref().map_or(0, |c| c.json_bytes);
     ws.checkpoint().expect("checkpoint");
     let db_bytes = std::fs::metadata(data.join("clinic.db"))
         .map(|m| m.len())
         .unwrap_or(0);
     scalars.push((
-        "local database size / raw JSON size (patients incl. search index)".into(),
-        db_bytes as f64 / raw_json as f64,
+        if with_schedule {
+            "local database size / raw JSON size (patients incl. search index, and appointments)"
+        } else {
+            "local database size / raw JSON size (patients incl. search index)"
+        }
+        .into(),
+        db_bytes as f64 / (raw_json + appointment_json) as f64,
         "ratio (target <= 1.5)".into(),
     ));
     scalars.push((
@@ -289,10 +346,27 @@ fn main() {
         empty as f64,
         "queries".into(),
     ));
+
+    let mut refused = 0;
+    if let Some(cal) = &calendar {
+        eprintln!("schedule: calendar, slot search and booking ...");
+        let r = schedule::run(
+            &mut ws,
+            cal,
+            schedule::ScheduleArgs {
+                size,
+                samples: args.queries,
+            },
+        )
+        .unwrap_or_else(|e| fail("scheduling benchmark", e));
+        figures.extend(r.figures);
+        scalars.extend(r.scalars);
+        refused = r.refused;
+    }
     drop(ws);
     drop(dir);
     scalars.push((
-        "peak RSS of bulk load and search (before the sync section)".into(),
+        "peak RSS of bulk load, search and scheduling (before the sync section)".into(),
         peak_rss_mib(),
         "MiB".into(),
     ));
@@ -305,10 +379,7 @@ fn main() {
             patients: args.sync_patients,
             live_samples: args.live_samples,
         })
-        .unwrap_or_else(|e| {
-            eprintln!("error: sync benchmark: {}: {}", e.code, e.message);
-            std::process::exit(1)
-        });
+        .unwrap_or_else(|e| fail("sync benchmark", e));
         figures.extend(r.figures);
         scalars.extend(r.scalars);
         peak_rss = r.peak_rss_before_bootstrap_mib;
@@ -366,4 +437,14 @@ fn main() {
         eprintln!("error: {empty} queries found nothing");
         std::process::exit(1);
     }
+    if refused > 0 {
+        eprintln!("error: {refused} bookings of free slots were refused");
+        std::process::exit(1);
+    }
+}
+
+/// Stops the run on an error of one benchmark section.
+fn fail<T>(section: &str, e: clinic_core::ClinicError) -> T {
+    eprintln!("error: {section}: {}: {}", e.code, e.message);
+    std::process::exit(1)
 }

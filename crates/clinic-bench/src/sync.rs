@@ -239,7 +239,19 @@ pub fn run(args: SyncArgs) -> ClinicResult<SyncResult> {
             range.end
         );
         let mut store = if via_demo {
-            demo::generate(&mut a, args.size, args.seed, &password, |_, _| {})?;
+            // Patients only: this section measures them (the calendar has
+            // its own section, on a standalone store).
+            let patients_only = demo::DemoOptions {
+                appointments: false,
+            };
+            demo::generate_with(
+                &mut a,
+                args.size,
+                args.seed,
+                &password,
+                patients_only,
+                |_, _| {},
+            )?;
             open_store(&dir)?
         } else {
             // The same clinic's patients, queued in one transaction

@@ -1,12 +1,17 @@
 //! `clinic demo-data`: fills a store with the deterministic clinic of
-//! `performance.md` (users and patients now; other domains as they arrive).
+//! `performance.md` (users, sites and rooms, patients and appointments;
+//! other domains as they arrive).
 
 use crate::auth::{hash_password, Password};
 use crate::workstation::{new_id, Workstation};
 use clinic_core::audit::AuditEntry;
-use clinic_core::demo::{demo_patient, demo_users, DemoSize};
+use clinic_core::demo::{
+    demo_appointments, demo_patient, demo_users, DemoCalendar, DemoSite, DemoSize,
+};
 use clinic_core::patient::{validate_details, validate_new_lists};
 use clinic_core::permissions::BuiltinRole;
+use clinic_core::schedule::{Appointment, AppointmentChange, AppointmentStatus};
+use clinic_core::sync::Mutation;
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use clinic_store::identity::{ClinicianProfile, Site};
 use serde::Serialize;
@@ -19,8 +24,33 @@ pub struct DemoReport {
     pub users: usize,
     pub patients: u64,
     pub sites: usize,
+    /// Appointments written: all of the size's on a standalone store; on an
+    /// enrolled one only those within [`SYNCED_APPOINTMENT_DAYS`] of now.
+    pub appointments: u64,
+    /// Whole run, one transaction (users, patients, appointments, commit).
     pub seconds: f64,
+    /// Of which the appointments: from their first write to the end,
+    /// the commit included (most of what it writes is theirs).
+    pub appointment_seconds: f64,
 }
+
+/// What `generate` writes besides users, sites and patients.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoOptions {
+    /// The demo calendar (`demo_appointments`).
+    pub appointments: bool,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        Self { appointments: true }
+    }
+}
+
+/// On an enrolled store only the appointments within this many days of
+/// now are made (as mutations that reach the server): the calendar around
+/// today, not years of history pushed through the outbox.
+pub const SYNCED_APPOINTMENT_DAYS: i64 = 14;
 
 impl Workstation {
     /// Marks a freshly enrolled, still empty store as a demo clinic's, so
@@ -49,8 +79,21 @@ pub fn write_demo_patients(
     now: chrono::DateTime<chrono::Utc>,
     progress: &mut dyn FnMut(u64),
 ) -> ClinicResult<()> {
+    write_patients(db, seed, range, actor, now, progress).map(|_| ())
+}
+
+/// [`write_demo_patients`], returning the ids given to the patients in order.
+fn write_patients(
+    db: &clinic_store::Db,
+    seed: u64,
+    range: std::ops::Range<u64>,
+    actor: Option<uuid::Uuid>,
+    now: chrono::DateTime<chrono::Utc>,
+    progress: &mut dyn FnMut(u64),
+) -> ClinicResult<Vec<uuid::Uuid>> {
     let today = now.date_naive();
     let synced = db.is_synced()?;
+    let mut ids = Vec::with_capacity((range.end - range.start) as usize);
     for i in range {
         let (mut details, mut lists) = demo_patient(seed, i);
         validate_details(&mut details, today)?;
@@ -70,7 +113,111 @@ pub fn write_demo_patients(
         } else {
             db.insert_patient(id, &details, &lists, now)?;
         }
+        ids.push(id);
         progress(i);
+    }
+    Ok(ids)
+}
+
+/// Writes the demo calendar of `size` in the caller's transaction, for the
+/// patients `patients` (demo patient `i` is `patients[i]`). On a standalone
+/// store every appointment is inserted as it is; on an enrolled one only
+/// those within [`SYNCED_APPOINTMENT_DAYS`] of `now`, each booked with a
+/// queued `BookAppointment` (and, for one already over, the status changes
+/// that got it there), so that they reach the server. Returns how many.
+#[allow(clippy::too_many_arguments)]
+pub fn write_demo_appointments(
+    db: &clinic_store::Db,
+    seed: u64,
+    size: DemoSize,
+    clinicians: Vec<uuid::Uuid>,
+    patients: &[uuid::Uuid],
+    actor: Option<uuid::Uuid>,
+    now: chrono::DateTime<chrono::Utc>,
+    types: Vec<clinic_core::schedule::AppointmentType>,
+) -> ClinicResult<u64> {
+    let mut sites = Vec::new();
+    for s in db.sites()? {
+        let rooms = db.rooms_of(s.id)?.into_iter().map(|r| r.0).collect();
+        sites.push(DemoSite {
+            id: s.id,
+            timezone: s.timezone,
+            rooms,
+        });
+    }
+    let cal = DemoCalendar {
+        tenant_id: db.tenant_id,
+        clinicians,
+        sites,
+        patients: patients.len() as u64,
+        types,
+        booked_by: actor,
+        now,
+    };
+    let all = demo_appointments(seed, size, cal, |i| patients[i as usize])?;
+    let mut n = 0u64;
+    if !db.is_synced()? {
+        for a in all {
+            db.put_appointment(&a)?;
+            n += 1;
+        }
+        return Ok(n);
+    }
+    // Newest day first: skip the far future, stop at the far past.
+    let window = chrono::Duration::days(SYNCED_APPOINTMENT_DAYS);
+    let near = all
+        .skip_while(|a| a.start > now + window)
+        .take_while(|a| a.start >= now - window - chrono::Duration::days(1))
+        .filter(|a| a.start >= now - window && a.start <= now + window);
+    for a in near {
+        book_synced(db, a, actor, now)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// A demo appointment as the mutations a workstation would have queued:
+/// booked (scheduled or confirmed), then moved along its status lifecycle.
+fn book_synced(
+    db: &clinic_store::Db,
+    a: Appointment,
+    actor: Option<uuid::Uuid>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ClinicResult<()> {
+    use AppointmentStatus::*;
+    let (id, status, reason) = (a.id, a.status, a.status_reason.clone());
+    let mut booked = a;
+    if !booked.status.is_open() {
+        booked.status = Scheduled;
+        booked.status_reason = None;
+    }
+    db.commit_mutation(
+        actor,
+        now,
+        &Mutation::BookAppointment {
+            appointment: booked,
+            override_overlap: false,
+        },
+    )?;
+    let steps: &[AppointmentStatus] = match status {
+        Completed => &[Arrived, Completed],
+        InProgress => &[Arrived, InProgress],
+        Arrived | Cancelled | NoShow | Rescheduled => std::slice::from_ref(&status),
+        Scheduled | Confirmed => &[],
+    };
+    for to in steps {
+        let change = AppointmentChange::Status {
+            to: *to,
+            reason: reason.clone().filter(|_| *to == status),
+        };
+        db.commit_mutation(
+            actor,
+            now,
+            &Mutation::ChangeAppointment {
+                appointment: id,
+                change,
+            },
+        )?;
     }
     Ok(())
 }
@@ -83,6 +230,18 @@ pub fn generate(
     size: DemoSize,
     seed: u64,
     password: &Password,
+    progress: impl FnMut(u64, u64),
+) -> ClinicResult<DemoReport> {
+    generate_with(ws, size, seed, password, DemoOptions::default(), progress)
+}
+
+/// [`generate`], choosing what goes in besides users, sites and patients.
+pub fn generate_with(
+    ws: &mut Workstation,
+    size: DemoSize,
+    seed: u64,
+    password: &Password,
+    options: DemoOptions,
     mut progress: impl FnMut(u64, u64),
 ) -> ClinicResult<DemoReport> {
     let started = std::time::Instant::now();
@@ -99,6 +258,7 @@ pub fn generate(
     let now = ws.now();
     let users = demo_users(seed, size);
     let hash = hash_password(password)?;
+    let types = ws.appointment_types()?;
     let store = ws.store_mut()?;
     if store.db().meta("demo_seed")?.is_some() {
         return Err(ClinicError::new(
@@ -107,6 +267,8 @@ pub fn generate(
         ));
     }
     let total = size.patients();
+    let mut appointments = 0u64;
+    let mut appointments_started = None;
     store.write(|db| {
         let mut sites = db.sites()?;
         while sites.len() < size.sites() as usize {
@@ -125,8 +287,12 @@ pub fn generate(
             }
             sites = db.sites()?;
         }
+        let mut clinicians = Vec::new();
         for u in &users {
-            if db.credentials(&u.email)?.is_some() {
+            if let Some(c) = db.credentials(&u.email)? {
+                if u.role == BuiltinRole::Clinician {
+                    clinicians.push(c.user_id);
+                }
                 continue;
             }
             let role = db
@@ -135,6 +301,7 @@ pub fn generate(
             let id = new_id(now);
             db.insert_user(id, &u.email, &u.name, &hash, &[role.id], now)?;
             if u.role == BuiltinRole::Clinician {
+                clinicians.push(id);
                 db.upsert_clinician_profile(
                     id,
                     &ClinicianProfile {
@@ -146,19 +313,40 @@ pub fn generate(
                 )?;
             }
         }
-        write_demo_patients(db, seed, 0..total, actor, now, &mut |i| {
+        let patients = write_patients(db, seed, 0..total, actor, now, &mut |i| {
             if i % 10_000 == 0 {
                 progress(i, total);
             }
         })?;
+        if options.appointments {
+            appointments_started = Some(std::time::Instant::now());
+            appointments = write_demo_appointments(
+                db,
+                seed,
+                size,
+                clinicians,
+                &patients,
+                actor,
+                now,
+                types.clone(),
+            )?;
+        }
         db.set_meta("demo_seed", &format!("{seed}:{size:?}"))?;
-        db.append_audit(new_id(now), actor, now, AuditEntry {
-            action: "demo_data.generate",
-            entity_type: "store",
-            entity_id: None,
-            patient_id: None,
-            details: json!({"size": size, "seed": seed, "patients": total, "users": users.len()}),
-        })?;
+        db.append_audit(
+            new_id(now),
+            actor,
+            now,
+            AuditEntry {
+                action: "demo_data.generate",
+                entity_type: "store",
+                entity_id: None,
+                patient_id: None,
+                details: json!({
+                    "size": size, "seed": seed, "patients": total, "users": users.len(),
+                    "appointments": appointments,
+                }),
+            },
+        )?;
         Ok(())
     })?;
     progress(total, total);
@@ -168,6 +356,94 @@ pub fn generate(
         users: users.len(),
         patients: total,
         sites: size.sites() as usize,
+        appointments,
         seconds: started.elapsed().as_secs_f64(),
+        appointment_seconds: appointments_started.map_or(0.0, |t| t.elapsed().as_secs_f64()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clinic_store::Store;
+    use uuid::Uuid;
+
+    fn store(synced: bool) -> Store {
+        let mut s =
+            Store::in_memory_for_tests(Uuid::from_u128(1), Uuid::from_u128(2), synced, (1, 1))
+                .unwrap();
+        let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        s.write(|db| {
+            for i in 0..2u128 {
+                let id = Uuid::from_u128(10 + i);
+                let site = Site {
+                    id,
+                    name: format!("Site {i}"),
+                    timezone: "Europe/London".into(),
+                };
+                db.insert_site(&site, epoch)?;
+                for r in 0..5u128 {
+                    db.insert_room(
+                        Uuid::from_u128(100 + i * 10 + r),
+                        id,
+                        &format!("Room {r}"),
+                        "consulting",
+                        epoch,
+                    )?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+        s
+    }
+
+    #[test]
+    fn an_enrolled_store_gets_the_calendar_around_now_as_mutations() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-25T11:07:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let clinicians: Vec<Uuid> = (0..20).map(|i| Uuid::from_u128(1_000 + i)).collect();
+        // Queued, not inserted: patients are not needed for the bookings.
+        let patients: Vec<Uuid> = (0..2_000).map(|i| Uuid::from_u128(50_000 + i)).collect();
+        let mut s = store(true);
+        let n = s
+            .write(|db| {
+                write_demo_appointments(
+                    db,
+                    1,
+                    DemoSize::S,
+                    clinicians,
+                    &patients,
+                    None,
+                    now,
+                    vec![],
+                )
+            })
+            .unwrap();
+        let db = s.db();
+        let all = db
+            .appointments(&clinic_store::schedule::AppointmentFilter {
+                include_ended: true,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(all.len() as u64, n);
+        // 20 clinicians, ~14 a working day, 4 weeks.
+        assert!((4_000..7_000).contains(&n), "{n}");
+        let window = chrono::Duration::days(SYNCED_APPOINTMENT_DAYS);
+        let mut changes = 0;
+        for a in &all {
+            assert!(a.start >= now - window && a.start <= now + window);
+            assert!(a.conflict.is_none(), "{a:?}");
+            changes += match a.status {
+                AppointmentStatus::Completed | AppointmentStatus::InProgress => 2,
+                AppointmentStatus::Scheduled | AppointmentStatus::Confirmed => 0,
+                _ => 1,
+            };
+        }
+        assert!(all.iter().any(|a| a.status == AppointmentStatus::Completed));
+        assert!(all.iter().any(|a| a.status == AppointmentStatus::Cancelled));
+        assert_eq!(db.pending_summary().unwrap().0 as u64, n + changes);
+    }
 }

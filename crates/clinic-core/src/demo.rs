@@ -6,8 +6,15 @@ use crate::patient::{
     NewAllergy, NewEmergencyContact, NewLists, PatientDetails, Severity, SexAtBirth,
 };
 use crate::permissions::BuiltinRole;
-use chrono::NaiveDate;
+use crate::schedule::{
+    default_types, local_to_utc, parse_tz, utc_to_local, Appointment, AppointmentMode,
+    AppointmentStatus, AppointmentType,
+};
+use crate::{ClinicError, ClinicResult};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 /// SplitMix64: tiny, fast, and stable forever (unlike a library RNG whose
 /// stream may change between versions, which would change the benchmark data).
@@ -67,6 +74,14 @@ impl DemoSize {
             DemoSize::S => 10_000,
             DemoSize::L => 100_000,
             DemoSize::XL => 1_000_000,
+        }
+    }
+    /// Appointments at this size (`performance.md`; XL is for search only).
+    pub fn appointments(self) -> u64 {
+        match self {
+            DemoSize::S => 100_000,
+            DemoSize::L => 1_000_000,
+            DemoSize::XL => 0,
         }
     }
     pub fn clinicians(self) -> u64 {
@@ -660,6 +675,343 @@ pub fn demo_users(seed: u64, size: DemoSize) -> Vec<DemoUser> {
     out
 }
 
+// ---- appointments ----
+
+/// A site of the demo clinic, as the appointment generator sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoSite {
+    pub id: Uuid,
+    /// IANA zone name ("Europe/London"): working hours are its wall clock.
+    pub timezone: String,
+    /// Rooms of the site; each is given to one clinician working there.
+    pub rooms: Vec<Uuid>,
+}
+
+/// What the demo appointments are made of: the clinic's records (the
+/// caller's ids), the patients (`0..patients`, mapped to ids by the caller)
+/// and the moment that separates the past from the future.
+#[derive(Debug, Clone)]
+pub struct DemoCalendar {
+    pub tenant_id: Uuid,
+    /// Clinician `i` works at site `i % sites.len()` (half at each of two).
+    pub clinicians: Vec<Uuid>,
+    pub sites: Vec<DemoSite>,
+    /// How many patients there are to choose from (indexes `0..patients`).
+    pub patients: u64,
+    /// The clinic's appointment types; matched by name with
+    /// [`default_types`] (ids and buffers come from here when found).
+    pub types: Vec<AppointmentType>,
+    pub booked_by: Option<Uuid>,
+    /// Appointments ending before this are over (completed, cancelled, …);
+    /// later ones are scheduled or confirmed.
+    pub now: DateTime<Utc>,
+}
+
+/// Weeks of future appointments: the calendar is booked up to 8 weeks
+/// ahead of `now`, and goes back from there as far as the size needs.
+pub const DEMO_WEEKS_AHEAD: i64 = 8;
+/// Working day of every demo clinician, site-local wall clock.
+pub const DEMO_DAY: (u32, u32) = (9, 17);
+
+/// (name, weight %, shortest, longest minutes) of the demo's appointments.
+const DEMO_TYPE_MIX: &[(&str, u64, u32, u32)] = &[
+    ("Consultation", 38, 15, 30),
+    ("Follow-up", 25, 15, 20),
+    ("Routine check-up", 12, 25, 35),
+    ("Health check", 8, 30, 50),
+    ("Procedure", 8, 30, 60),
+    ("Emergency", 9, 20, 40),
+];
+
+const CANCEL_REASONS: &[&str] = &[
+    "Patient unwell",
+    "Patient asked to cancel",
+    "Clinician unavailable",
+    "Transport problems",
+    "Booked in error",
+    "Patient feeling better",
+];
+
+const DEMO_NOTES: &[&str] = &[
+    "Review blood test results",
+    "Bring current medication",
+    "Interpreter needed (Polish)",
+    "Wheelchair access",
+    "Dressing change",
+    "Discuss referral",
+    "Fasting bloods",
+    "Annual review",
+];
+
+/// The deterministic appointments of a size, newest day first (see
+/// [`demo_appointments`]). An iterator: at size L they are a million, and
+/// are written as they come.
+#[derive(Debug)]
+pub struct DemoAppointments<F> {
+    seed: u64,
+    cal: DemoCalendar,
+    patient_id: F,
+    zones: Vec<Tz>,
+    /// Per site: its local date of the newest generated day.
+    last_day: Vec<NaiveDate>,
+    types: Vec<(AppointmentType, u64, u32, u32)>,
+    /// Per patient: 1 + the day (counted back) of their latest appointment.
+    patient_day: Vec<u32>,
+    day: u32,
+    left: u64,
+    pending: std::vec::IntoIter<Appointment>,
+}
+
+/// The demo clinic's appointments at `size` (`size.appointments()` of them),
+/// fully determined by `seed`, `cal` and `patient_id`.
+///
+/// Realistic and never overlapping, as the product's rules and the
+/// server's exclusion constraints require: each clinician works at one site,
+/// on weekdays 09:00–17:00 of the site's wall clock (DST-correct through
+/// [`local_to_utc`]), with appointments one after another of 15–60 minutes
+/// in 5-minute steps (by type, with the type's buffers kept clear), some
+/// gaps and an occasional day off, about 14 a day. A patient has at most one
+/// appointment a day, so never two at once; a room belongs to one clinician.
+/// Appointments that ended before `now` are ~80 % completed, 8 % cancelled
+/// (with a reason), 5 % no-shows and the rest rescheduled; one running at
+/// `now` is in progress; later ones are scheduled or confirmed. About 7 % are
+/// video calls (with a meeting link), 5 % by phone; in-person ones are in the
+/// clinician's room when they have one.
+///
+/// **Deliberately not the spread of `performance.md`**, which puts the
+/// appointments within two years: 1,000,000 appointments of 20 clinicians
+/// over two years would be ~68 a clinician a day (~96 a working day), which
+/// cannot be done without overlaps. Days are kept realistic instead, the
+/// calendar is booked [`DEMO_WEEKS_AHEAD`] weeks ahead of `now`, and it
+/// reaches back as far as the count needs: about 17 months at S (100,000),
+/// about 14 years at L (1,000,000). The days are generated from the last one
+/// backwards (the oldest day may be partly filled).
+pub fn demo_appointments<F: Fn(u64) -> Uuid>(
+    seed: u64,
+    size: DemoSize,
+    cal: DemoCalendar,
+    patient_id: F,
+) -> ClinicResult<DemoAppointments<F>> {
+    let zones = cal
+        .sites
+        .iter()
+        .map(|s| parse_tz(&s.timezone))
+        .collect::<ClinicResult<Vec<Tz>>>()?;
+    let last_day = zones
+        .iter()
+        .map(|tz| utc_to_local(*tz, cal.now).date() + Duration::weeks(DEMO_WEEKS_AHEAD))
+        .collect();
+    let mut n = 0u128;
+    let defaults = default_types(|| {
+        n += 1;
+        Uuid::from_u128(n)
+    });
+    let types = DEMO_TYPE_MIX
+        .iter()
+        .map(|(name, weight, lo, hi)| {
+            let t = match cal.types.iter().find(|t| t.name == *name) {
+                Some(t) => t.clone(),
+                None => {
+                    let mut t = defaults
+                        .iter()
+                        .find(|t| t.name == *name)
+                        .cloned()
+                        .ok_or_else(|| ClinicError::internal("demo type missing"))?;
+                    t.id = Uuid::nil();
+                    t
+                }
+            };
+            Ok((t, *weight, *lo, *hi))
+        })
+        .collect::<ClinicResult<Vec<_>>>()?;
+    let empty = cal.clinicians.is_empty() || cal.sites.is_empty() || cal.patients == 0;
+    Ok(DemoAppointments {
+        seed,
+        patient_day: vec![0; if empty { 0 } else { cal.patients as usize }],
+        cal,
+        patient_id,
+        zones,
+        last_day,
+        types,
+        day: 0,
+        left: if empty { 0 } else { size.appointments() },
+        pending: Vec::new().into_iter(),
+    })
+}
+
+/// Days counted back before the generator gives up (patients too few).
+const MAX_DEMO_DAYS: u32 = 40 * 366;
+
+impl<F: Fn(u64) -> Uuid> DemoAppointments<F> {
+    /// The appointments of day `self.day` (counted back from the last).
+    fn fill_day(&mut self) -> Vec<Appointment> {
+        let mut out = Vec::new();
+        let d = self.day;
+        let nsites = self.cal.sites.len();
+        for (ci, clinician) in self.cal.clinicians.iter().enumerate() {
+            let si = ci % nsites;
+            let (site, tz) = (&self.cal.sites[si], self.zones[si]);
+            let date = self.last_day[si] - Duration::days(d as i64);
+            if date.weekday().number_from_monday() > 5 {
+                continue;
+            }
+            let mut r = DemoRng::for_item(self.seed, 3, ((d as u64) << 16) | ci as u64);
+            if r.chance(3) {
+                continue; // a day off
+            }
+            let room = site.rooms.get(ci / nsites).copied();
+            let day_start = local_to_utc(
+                tz,
+                date.and_time(NaiveTime::from_hms_opt(DEMO_DAY.0, 0, 0).unwrap_or_default()),
+            );
+            let day_len = (DEMO_DAY.1 - DEMO_DAY.0) * 60;
+            // Minutes past 09:00 where the clinician is free again (after
+            // the previous appointment's buffer).
+            let mut free = 0u32;
+            loop {
+                if r.chance(18) {
+                    free += 5 * (1 + r.below(6) as u32);
+                }
+                let mut pick = r.below(100);
+                let (t, lo, hi) = self
+                    .types
+                    .iter()
+                    .find(|(_, w, _, _)| {
+                        let hit = pick < *w;
+                        pick = pick.saturating_sub(*w);
+                        hit
+                    })
+                    .map(|(t, _, lo, hi)| (t, *lo, *hi))
+                    .unwrap_or((&self.types[0].0, 15, 30));
+                let minutes = lo + 5 * r.below(((hi - lo) / 5 + 1) as u64) as u32;
+                let offset = if free == 0 { 0 } else { free + t.buffer_before };
+                if offset + minutes > day_len {
+                    break;
+                }
+                free = offset + minutes + t.buffer_after;
+                // One appointment a day per patient: never two at once.
+                let mut patient = None;
+                for _ in 0..20 {
+                    let p = r.below(self.cal.patients);
+                    if self.patient_day[p as usize] != d + 1 {
+                        patient = Some(p);
+                        break;
+                    }
+                }
+                let Some(p) = patient else {
+                    continue;
+                };
+                self.patient_day[p as usize] = d + 1;
+                let start = day_start + Duration::minutes(offset as i64);
+                let end = start + Duration::minutes(minutes as i64);
+                let booked_ahead =
+                    Duration::days(1 + r.below(42) as i64) + Duration::minutes(r.below(600) as i64);
+                let created_at = (start - booked_ahead).min(self.cal.now);
+                let created_at =
+                    DateTime::from_timestamp(created_at.timestamp(), 0).unwrap_or(created_at);
+                let mode = match r.below(100) {
+                    0..=6 => AppointmentMode::Virtual,
+                    7..=11 => AppointmentMode::Phone,
+                    _ => AppointmentMode::InPerson,
+                };
+                let mut random = [0u8; 10];
+                random[..8].copy_from_slice(&r.next_u64().to_le_bytes());
+                random[8..].copy_from_slice(&r.next_u64().to_le_bytes()[..2]);
+                let id = uuid::Builder::from_unix_timestamp_millis(
+                    created_at.timestamp_millis().max(0) as u64,
+                    &random,
+                )
+                .into_uuid();
+                let mut a = Appointment {
+                    id,
+                    tenant_id: self.cal.tenant_id,
+                    site_id: site.id,
+                    patient_id: (self.patient_id)(p),
+                    clinician_id: *clinician,
+                    room_id: (mode == AppointmentMode::InPerson)
+                        .then_some(room)
+                        .flatten(),
+                    type_id: (!t.id.is_nil()).then_some(t.id),
+                    type_name: t.name.clone(),
+                    start,
+                    minutes,
+                    buffer_before: t.buffer_before,
+                    buffer_after: t.buffer_after,
+                    timezone: site.timezone.clone(),
+                    mode,
+                    meeting_link: (mode == AppointmentMode::Virtual).then(|| {
+                        format!(
+                            "https://meet.demo.clinic/{:04x}-{:04x}",
+                            r.below(0x10000),
+                            r.below(0x10000)
+                        )
+                    }),
+                    notes: r.chance(10).then(|| (*r.pick(DEMO_NOTES)).to_string()),
+                    status: AppointmentStatus::Scheduled,
+                    status_reason: None,
+                    series: None,
+                    double_booking_accepted: false,
+                    outside_hours_accepted: false,
+                    conflict: None,
+                    booked_by: self.cal.booked_by,
+                    created_at,
+                    updated_at: created_at,
+                };
+                let now = self.cal.now;
+                if end <= now {
+                    let (status, reason, at) = match r.below(100) {
+                        0..=79 => (AppointmentStatus::Completed, None, end),
+                        80..=87 => (
+                            AppointmentStatus::Cancelled,
+                            Some(*r.pick(CANCEL_REASONS)),
+                            start - Duration::hours(1 + r.below(48) as i64),
+                        ),
+                        88..=92 => (AppointmentStatus::NoShow, None, end),
+                        _ => (
+                            AppointmentStatus::Rescheduled,
+                            Some("Moved at the patient's request"),
+                            start - Duration::hours(2 + r.below(96) as i64),
+                        ),
+                    };
+                    a.status = status;
+                    a.status_reason = reason.map(str::to_string);
+                    a.updated_at = at.max(created_at);
+                } else if start <= now {
+                    a.status = AppointmentStatus::InProgress;
+                    a.updated_at = start;
+                } else {
+                    let soon = start - now < Duration::days(3);
+                    if r.chance(if soon { 70 } else { 30 }) {
+                        a.status = AppointmentStatus::Confirmed;
+                    }
+                }
+                out.push(a);
+            }
+        }
+        out
+    }
+}
+
+impl<F: Fn(u64) -> Uuid> Iterator for DemoAppointments<F> {
+    type Item = Appointment;
+
+    fn next(&mut self) -> Option<Appointment> {
+        while self.left > 0 {
+            if let Some(a) = self.pending.next() {
+                self.left -= 1;
+                return Some(a);
+            }
+            if self.day > MAX_DEMO_DAYS {
+                self.left = 0;
+                break;
+            }
+            self.pending = self.fill_day().into_iter();
+            self.day += 1;
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -682,6 +1034,118 @@ mod tests {
                 .filter(|u| u.role == BuiltinRole::Clinician)
                 .count(),
             20
+        );
+    }
+    fn calendar(patients: u64) -> DemoCalendar {
+        DemoCalendar {
+            tenant_id: Uuid::from_u128(1),
+            clinicians: (0..20).map(|i| Uuid::from_u128(100 + i)).collect(),
+            sites: (0..2u128)
+                .map(|s| DemoSite {
+                    id: Uuid::from_u128(10 + s),
+                    timezone: "Europe/London".into(),
+                    rooms: (0..5).map(|r| Uuid::from_u128(1000 + s * 10 + r)).collect(),
+                })
+                .collect(),
+            patients,
+            types: vec![],
+            booked_by: None,
+            now: DateTime::parse_from_rfc3339("2026-11-25T11:07:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        }
+    }
+
+    fn pid(i: u64) -> Uuid {
+        Uuid::from_u128(0x5000_0000 + i as u128)
+    }
+
+    fn assert_no_clashes(sample: &[Appointment]) {
+        for (i, a) in sample.iter().enumerate() {
+            for b in &sample[i + 1..] {
+                if let Some(why) = a.clash_with(b) {
+                    panic!("{why}: {a:?} and {b:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn demo_appointments_are_deterministic_realistic_and_never_overlap() {
+        let cal = calendar(10_000);
+        let now = cal.now;
+        let all: Vec<Appointment> = demo_appointments(7, DemoSize::S, cal.clone(), pid)
+            .unwrap()
+            .collect();
+        assert_eq!(all.len(), 100_000);
+        let again: Vec<Appointment> = demo_appointments(7, DemoSize::S, cal.clone(), pid)
+            .unwrap()
+            .take(3_000)
+            .collect();
+        assert_eq!(&all[..3_000], &again[..]);
+        let other: Vec<Appointment> = demo_appointments(8, DemoSize::S, cal.clone(), pid)
+            .unwrap()
+            .take(100)
+            .collect();
+        assert_ne!(&all[..100], &other[..]);
+        let tz: Tz = "Europe/London".parse().unwrap();
+        let (mut past, mut completed, mut cancelled, mut virt, mut rooms) = (0, 0, 0, 0, 0);
+        let mut ids = std::collections::HashSet::new();
+        for a in &all {
+            a.validate().unwrap_or_else(|e| panic!("{a:?}: {e:?}"));
+            assert!(ids.insert(a.id), "ids are unique");
+            assert!((15..=60).contains(&a.minutes) && a.minutes % 5 == 0);
+            assert!(a.created_at <= now && a.created_at <= a.start);
+            // Weekdays 09:00-17:00 on the site's wall clock, summer and winter.
+            let (s, e) = (utc_to_local(tz, a.start), utc_to_local(tz, a.end()));
+            assert!(s.weekday().number_from_monday() <= 5, "{s}");
+            assert!(s.time() >= NaiveTime::from_hms_opt(9, 0, 0).unwrap(), "{s}");
+            assert!(e.time() <= NaiveTime::from_hms_opt(17, 0, 0).unwrap() && e.date() == s.date());
+            assert!(a.start < now + Duration::weeks(DEMO_WEEKS_AHEAD) + Duration::days(1));
+            if a.end() <= now {
+                past += 1;
+                completed += (a.status == AppointmentStatus::Completed) as u32;
+                if a.status == AppointmentStatus::Cancelled {
+                    cancelled += 1;
+                    assert!(a.status_reason.is_some());
+                }
+            } else if a.start > now {
+                assert!(a.status.is_open(), "{:?}", a.status);
+            }
+            virt += (a.mode == AppointmentMode::Virtual) as u32;
+            rooms += a.room_id.is_some() as u32;
+        }
+        let pct = |n: u32, of: u32| n as f64 * 100.0 / of as f64;
+        assert!(
+            (76.0..84.0).contains(&pct(completed, past)),
+            "{completed}/{past}"
+        );
+        assert!((6.0..10.0).contains(&pct(cancelled, past)));
+        assert!((4.0..10.0).contains(&pct(virt, 100_000)));
+        assert!((30.0..60.0).contains(&pct(rooms, 100_000)));
+        // ~14 a clinician a working day: back about 17 months from 8 weeks ahead.
+        let oldest = all.iter().map(|a| a.start).min().unwrap();
+        assert!((300..600).contains(&(now - oldest).num_days()), "{oldest}");
+        // Live ones never overlap: per clinician, room and patient, around now.
+        let at_now = all.iter().position(|a| a.start <= now).unwrap();
+        assert_no_clashes(&all[at_now - 2_000..at_now + 2_000]);
+        // Few patients: every day reuses them, and still no patient is double-booked.
+        let few: Vec<Appointment> = demo_appointments(7, DemoSize::S, calendar(300), pid)
+            .unwrap()
+            .skip(20_000)
+            .take(3_000)
+            .collect();
+        assert_eq!(few.len(), 3_000);
+        assert_no_clashes(&few);
+        let none = DemoCalendar {
+            patients: 0,
+            ..calendar(0)
+        };
+        assert_eq!(
+            demo_appointments(7, DemoSize::S, none, pid)
+                .unwrap()
+                .count(),
+            0
         );
     }
 }

@@ -43,15 +43,18 @@ fn check_store(dir: &Path) {
 }
 
 /// (patients, distinct patient numbers, outcomes of the device's mutations, accepted ones) on the server.
-fn server_counts(server: &TestServer, device: &str) -> (i64, i64, i64, i64) {
+/// Patients, distinct patient numbers, appointments, and device A's
+/// answered / accepted mutations as the server holds them.
+fn server_counts(server: &TestServer, device: &str) -> [i64; 5] {
     let row = server.query(&format!(
         "SELECT (SELECT count(*) FROM patients),
                 (SELECT count(DISTINCT patient_number) FROM patients),
+                (SELECT count(*) FROM appointments),
                 (SELECT count(*) FROM mutation_outcomes WHERE device_id = '{device}'),
                 (SELECT count(*) FROM mutation_outcomes WHERE device_id = '{device}' AND status = 'accepted')"
     ));
     let n = |i: usize| row[0][i].as_deref().unwrap_or("0").parse().unwrap();
-    (n(0), n(1), n(2), n(3))
+    [n(0), n(1), n(2), n(3), n(4)]
 }
 
 #[test]
@@ -69,9 +72,18 @@ fn sigkill_during_push_pull_and_apply_loses_and_duplicates_nothing() {
     let b = Clinic::new();
     enroll(&a, &server, "Desk A", true);
     enroll(&b, &server, "Desk B", false);
-    // Desk A worked offline: 10,000 registrations queued.
-    let o = a.run(&["demo-data", "--size", "S", "--seed", "5"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Desk A worked offline: 10,000 registrations and four weeks of
+    // bookings (with their check-ins, completions, cancellations) queued.
+    let demo = a.json(&["demo-data", "--size", "S", "--seed", "5", "--json"]);
+    let booked = demo["appointments"].as_i64().unwrap();
+    assert!(booked > 1_000, "{demo}");
+    let queued = a.json(&["sync", "status", "--json"])["pending"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        queued > PATIENTS + booked,
+        "bookings and their status changes"
+    );
     let device_a = a.json(&["info", "--json"])["device_id"]
         .as_str()
         .unwrap()
@@ -125,14 +137,18 @@ fn sigkill_during_push_pull_and_apply_loses_and_duplicates_nothing() {
     let status: Value = a.json(&["sync", "status", "--json"]);
     assert_eq!(status["pending"], 0, "{status}");
     assert_eq!(status["open_conflicts"], 0, "{status}");
-    let (patients, numbers, outcomes, accepted) = server_counts(&server, &device_a);
+    let [patients, numbers, appointments, outcomes, accepted] = server_counts(&server, &device_a);
     assert_eq!(
         patients, PATIENTS,
         "every registration reached the server once"
     );
     assert_eq!(numbers, PATIENTS, "no patient number twice");
-    assert_eq!(outcomes, PATIENTS, "each mutation answered exactly once");
-    assert_eq!(accepted, PATIENTS);
+    assert_eq!(
+        appointments, booked,
+        "every booking reached the server once"
+    );
+    assert_eq!(outcomes, queued, "each mutation answered exactly once");
+    assert_eq!(accepted, queued, "the demo calendar has no overlaps");
     for c in [&a, &b] {
         assert_eq!(c.json(&["info", "--json"])["patients"], PATIENTS);
         let v = c.json(&["sync", "verify", "--json"]);
