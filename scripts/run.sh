@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs the product with a demo clinic: installs what is missing, builds the
-# `clinic` workstation CLI and the sync server, starts the sync server on its
-# embedded default (a private PostgreSQL cluster) with a demo tenant, creates
-# an encrypted demo workstation store (size S of performance.md: 10,000
-# patients, 28 staff) on first run, and opens a shell signed in as the front
-# desk. Leaving the shell (or Ctrl-C) stops the server.
+# desktop app, the `clinic` CLI and the sync server, starts the sync server
+# on its embedded default (a private PostgreSQL cluster) with a demo tenant,
+# creates an encrypted demo workstation store enrolled with it (size S of
+# performance.md: 10,000 patients, 28 staff, a calendar) on first run, and
+# opens the desktop app on it. Closing the app (or Ctrl-C) stops the server.
+# With no display (CLINIC_NO_WINDOW=1, or no DISPLAY/WAYLAND_DISPLAY) it
+# opens a shell with the `clinic` CLI signed in as the front desk instead.
 #
 # Demo secrets only (never use them for a real clinic):
 #   store passphrase  demo-clinic-passphrase
@@ -12,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cargo build -q -p clinic-client --bin clinic -p sync-server --bin sync-server
+cargo build -q -p clinic-client --bin clinic -p sync-server --bin sync-server -p clinic-desktop --bin clinic-desktop
 bin="$(pwd)/target/debug"
 
 export CLINIC_DATA_DIR="${CLINIC_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/clinic-demo}"
@@ -60,11 +62,22 @@ fi
 if clinic sync status --json | grep -q '"enrolled": true'; then
   echo "Syncing with the server ..."
   clinic sync >/dev/null || echo "(sync failed; the workstation works offline and retries live)"
-  clinic sync watch 2>>"$server_dir.sync.log" &
-  live_pid=$!
-  trap 'kill "$live_pid" 2>/dev/null; kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null' EXIT
 fi
 clinic info
+
+if [ "${CLINIC_NO_WINDOW:-0}" != 1 ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DISPLAY:-}" ]; }; then
+  cat <<MSG
+
+Opening the clinic app on the demo workstation ($CLINIC_DATA_DIR).
+  Unlock: the computer's keychain, or the passphrase $CLINIC_PASSPHRASE
+  Sign in: $CLINIC_USER (front desk) or admin@demo.clinic, password $CLINIC_PASSWORD
+  Keys: Ctrl+K search patients · Alt+N new patient · Ctrl+L lock
+The sync server stops when the app closes.
+MSG
+  # The app syncs live by itself; it must not inherit the CLI's secrets.
+  env -u CLINIC_PASSPHRASE -u CLINIC_PASSWORD -u CLINIC_USER clinic-desktop || true
+  exit 0
+fi
 
 cat <<MSG
 

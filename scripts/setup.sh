@@ -9,6 +9,8 @@ DEBIAN_PACKAGES=(
   dbus gnome-keyring                      # a real Secret Service for the keychain tests
   postgresql                              # the sync server's embedded default
   curl                                    # run.sh waits for the server's health endpoint
+  libwebkit2gtk-4.1-dev libxdo-dev librsvg2-dev   # the Tauri desktop app (WebKitGTK)
+  webkit2gtk-driver xvfb x11-apps         # end-to-end tests: WebKitWebDriver in a virtual X display, xwd screenshots
 )
 
 missing=()
@@ -23,3 +25,21 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v cargo >/dev/null || { echo "setup: cargo (Rust) is required" >&2; exit 1; }
+
+# Node.js and npm build the desktop UI (ui/); the machine's own are used when present.
+if ! command -v npm >/dev/null; then
+  echo "setup: installing Node.js and npm"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+
+# tauri-driver: the WebDriver front for the desktop app (end-to-end tests).
+TAURI_DRIVER_VERSION=2.0.4
+if ! "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" --version 2>/dev/null | grep -q "$TAURI_DRIVER_VERSION"; then
+  echo "setup: installing tauri-driver $TAURI_DRIVER_VERSION"
+  cargo install --quiet --locked tauri-driver --version "$TAURI_DRIVER_VERSION"
+fi
+
+# The UI's packages (exactly as locked) and its build, which the desktop
+# binary embeds at compile time.
+(cd "$(dirname "$0")/../ui" && { [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: formatting, lints, all unit/integration/property tests
-# (with a real OS keychain), and a smoke run of the benchmarks.
+# (with a real OS keychain), the UI's type check and Vitest tests, the
+# desktop app's end-to-end tests (the real window under Xvfb, driven through
+# WebDriver), and a smoke run of the benchmarks.
 # This is the README's test command; .ci/run calls it unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +15,9 @@ cargo fmt --all -- --check
 
 echo "== cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== UI: type check and unit/component tests (Vitest)"
+(cd ui && npm run --silent check && npm test --silent)
 
 echo "== cargo test (inside a private D-Bus session with a real Secret Service)"
 log=$(mktemp)

@@ -73,38 +73,55 @@ pub async fn provision(pool: &deadpool_postgres::Pool, slug: &str, plan: &str) -
 }
 
 /// A real server on 127.0.0.1:0 with tenant `slug` provisioned, running on
-/// its own thread and runtime so blocking client code can call it.
+/// its own thread and runtime so blocking client code can call it. It can
+/// go away and come back on the same address (an outage, for the tests of
+/// what workstations show and do meanwhile).
 #[derive(Debug)]
 pub struct TestServer {
     pub url: String,
     /// The server's database, as its administrator (for assertions).
     pub database_url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    control: std::sync::mpsc::Sender<Control>,
     thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Debug)]
+enum Control {
+    /// Serve again until this stop signal.
+    Resume(tokio::sync::oneshot::Receiver<()>),
+    Quit,
 }
 
 impl TestServer {
     pub fn start(slug: &'static str) -> TestServer {
         let (url_tx, url_rx) = std::sync::mpsc::channel::<(String, String)>();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (control, control_rx) = std::sync::mpsc::channel::<Control>();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async move {
                 let (database, database_url) = fresh_database().await;
                 provision(&database.pool, slug, "standard").await;
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                let mut listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("bind");
-                let _ = url_tx.send((
-                    format!("http://{}", listener.local_addr().expect("addr")),
-                    database_url,
-                ));
+                let addr = listener.local_addr().expect("addr");
+                let _ = url_tx.send((format!("http://{addr}"), database_url));
                 let state =
                     AppState::new(database.pool.clone(), crate::tokens::SigningKey::random());
-                let _ = crate::serve(listener, state, async {
-                    let _ = stop_rx.await;
-                })
-                .await;
+                let mut stop_rx = stop_rx;
+                loop {
+                    let _ = crate::serve(listener, state.clone(), async {
+                        let _ = stop_rx.await;
+                    })
+                    .await;
+                    match control_rx.recv() {
+                        Ok(Control::Resume(next)) => stop_rx = next,
+                        Ok(Control::Quit) | Err(_) => break,
+                    }
+                    listener = tokio::net::TcpListener::bind(addr).await.expect("rebind");
+                }
                 database.pool.close();
             });
         });
@@ -113,7 +130,25 @@ impl TestServer {
             url,
             database_url,
             stop: Some(stop),
+            control,
             thread: Some(thread),
+        }
+    }
+
+    /// Stops answering: new connections are refused (requests under way
+    /// finish first).
+    pub fn go_away(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+
+    /// Serves again on the same address, with the same database.
+    pub fn come_back(&mut self) {
+        if self.stop.is_none() {
+            let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let _ = self.control.send(Control::Resume(stop_rx));
+            self.stop = Some(stop);
         }
     }
 }
@@ -155,6 +190,7 @@ impl Drop for TestServer {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+        let _ = self.control.send(Control::Quit);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

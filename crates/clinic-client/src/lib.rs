@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod clock;
 pub mod demo;
+pub mod desk;
 pub mod schedule;
 pub mod sync;
 pub mod workstation;

@@ -335,6 +335,7 @@ impl Workstation {
                 db.set_meta("sync_server", server_url.trim().trim_end_matches('/'))?;
                 db.set_meta("device_credential", &e.device_credential)?;
                 db.set_meta("site_id", &e.site_id.to_string())?;
+                db.set_meta("device_name", device_name.trim())?;
                 db.append_audit(
                     new_id(now),
                     Some(e.user_id),

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum SexAtBirth {
     Female,
     Male,
@@ -21,6 +22,7 @@ pub enum SexAtBirth {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Severity {
     Mild,
     Moderate,
@@ -30,6 +32,7 @@ pub enum Severity {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Level {
     None,
     Low,
@@ -39,6 +42,7 @@ pub enum Level {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ContactChannel {
     Sms,
     Email,
@@ -87,6 +91,7 @@ macro_rules! detail_fields {
 /// Scalar fields a person types; the unit of validation and of edits.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PatientDetails {
     pub first_name: String,
     pub middle_name: Option<String>,
@@ -121,6 +126,7 @@ pub struct PatientDetails {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Allergy {
     pub id: Uuid,
     pub substance: String,
@@ -129,6 +135,7 @@ pub struct Allergy {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Condition {
     pub id: Uuid,
     pub name: String,
@@ -138,6 +145,7 @@ pub struct Condition {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Medication {
     pub id: Uuid,
     pub name: String,
@@ -147,6 +155,7 @@ pub struct Medication {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InsuranceCoverage {
     pub id: Uuid,
     pub provider: String,
@@ -162,6 +171,7 @@ pub struct InsuranceCoverage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EmergencyContact {
     pub id: Uuid,
     pub name: String,
@@ -171,6 +181,7 @@ pub struct EmergencyContact {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Consent {
     pub id: Uuid,
     /// e.g. "treatment", "data_processing", "sms_reminders", "research".
@@ -184,6 +195,7 @@ pub struct Consent {
 /// workstations adding different allergies offline both keep theirs.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PatientLists {
     pub allergies: Vec<Allergy>,
     pub conditions: Vec<Condition>,
@@ -195,6 +207,7 @@ pub struct PatientLists {
 
 /// A patient as stored and shown.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Patient {
     pub id: Uuid,
     pub tenant_id: Uuid,
@@ -223,6 +236,7 @@ pub struct Patient {
 /// Input for new list items (ids are assigned by the use-case).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewLists {
     pub allergies: Vec<NewAllergy>,
     pub conditions: Vec<NewCondition>,
@@ -233,12 +247,14 @@ pub struct NewLists {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewAllergy {
     pub substance: String,
     pub reaction: Option<String>,
     pub severity: Severity,
 }
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewCondition {
     pub name: String,
     pub icd10: Option<String>,
@@ -247,6 +263,7 @@ pub struct NewCondition {
     pub onset: Option<NaiveDate>,
 }
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewMedication {
     pub name: String,
     pub dose: Option<String>,
@@ -254,6 +271,7 @@ pub struct NewMedication {
     pub started_on: Option<NaiveDate>,
 }
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewInsurance {
     pub provider: String,
     pub policy_number: Option<String>,
@@ -267,6 +285,7 @@ pub struct NewInsurance {
     pub is_primary: bool,
 }
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewEmergencyContact {
     pub name: String,
     pub relationship: Option<String>,
@@ -274,6 +293,7 @@ pub struct NewEmergencyContact {
     pub email: Option<String>,
 }
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewConsent {
     pub kind: String,
     pub purpose: Option<String>,
@@ -406,6 +426,7 @@ impl NewLists {
 /// clears it. List items are added with `add` and removed by id.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PatientPatch {
     pub first_name: Option<String>,
     pub middle_name: Option<String>,
@@ -876,6 +897,7 @@ pub fn validate_new_lists(l: &mut NewLists, today: NaiveDate) -> ClinicResult<()
 
 /// A possible duplicate found at registration, with the reasons.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct DuplicateCandidate {
     pub patient_id: Uuid,
     pub patient_number: String,

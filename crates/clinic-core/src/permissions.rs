@@ -48,6 +48,7 @@ impl Action {
 /// Field-level flags: groups of patient data a role may see and change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum SensitiveFlag {
     /// Gender identity and risk level (national identifier and sex at birth
     /// are identifying demographics the front desk needs, so not flagged).

@@ -59,6 +59,7 @@ pub fn utc_to_local(tz: Tz, t: DateTime<Utc>) -> NaiveDateTime {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AppointmentStatus {
     Scheduled,
     Confirmed,

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 /// One search result: enough to pick the right person, nothing clinical.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "PatientHit"))]
 pub struct PatientSummary {
     pub id: Uuid,
     pub patient_number: String,

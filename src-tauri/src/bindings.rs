@@ -1,0 +1,113 @@
+//! `ui/src/lib/bindings.ts`: the TypeScript declarations of every type that
+//! crosses the shell, generated from the Rust types. A test fails when the
+//! checked-in file differs (run it with `UPDATE_BINDINGS=1` to rewrite it).
+
+use crate::commands::*;
+use clinic_client::desk::*;
+use clinic_core::patient::*;
+use clinic_core::schedule::AppointmentStatus;
+use clinic_core::{ClinicError, ErrorCode, FieldError};
+
+/// Where the UI expects the file, relative to this crate.
+pub const PATH: &str = "../ui/src/lib/bindings.ts";
+
+/// The whole file.
+pub fn typescript() -> String {
+    let cfg = ts_rs::Config::default();
+    let mut out = String::from(
+        "// Generated from the Rust types (src-tauri/src/bindings.rs); do not edit.\n\
+         // After changing a Rust type: UPDATE_BINDINGS=1 cargo test -p clinic-desktop bindings\n",
+    );
+    macro_rules! decl {
+        ($($t:ty),* $(,)?) => {$(
+            out.push_str("\nexport ");
+            out.push_str(&<$t as ts_rs::TS>::decl(&cfg));
+            out.push('\n');
+        )*};
+    }
+    decl!(
+        ErrorCode,
+        FieldError,
+        ClinicError,
+        Stage,
+        SessionView,
+        AppState,
+        SexAtBirth,
+        Severity,
+        Level,
+        ContactChannel,
+        clinic_core::national_id::NationalIdKind,
+        clinic_core::permissions::SensitiveFlag,
+        PatientDetails,
+        Allergy,
+        Condition,
+        Medication,
+        InsuranceCoverage,
+        EmergencyContact,
+        Consent,
+        PatientLists,
+        Patient,
+        NewAllergy,
+        NewCondition,
+        NewMedication,
+        NewInsurance,
+        NewEmergencyContact,
+        NewConsent,
+        NewLists,
+        PatientPatch,
+        DuplicateCandidate,
+        PatientHit,
+        AppointmentStatus,
+        AppointmentView,
+        PatientSummary,
+        Resource,
+        WorkingSpan,
+        TypeView,
+        CalendarView,
+        Slot,
+        BookingConflictRow,
+        RefusedChange,
+        ConflictsView,
+        UserView,
+        Progress,
+        SyncView,
+        SettingsView,
+        ResolveAction,
+        CreateStoreReq,
+        EnrollReq,
+        UnlockReq,
+        SignInReq,
+        SearchReq,
+        IdReq,
+        DetailsReq,
+        UpdatePatientReq,
+        CalendarReq,
+        SlotsReq,
+        BookReq,
+        MoveReq,
+        StatusReq,
+        ResolveReq,
+        SeqReq,
+        AddUserReq,
+        DisableReq,
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn bindings_are_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(super::PATH);
+        let fresh = super::typescript();
+        if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            checked_in == fresh,
+            "{} is out of date with the Rust types: run UPDATE_BINDINGS=1 cargo test -p clinic-desktop bindings",
+            path.display()
+        );
+    }
+}

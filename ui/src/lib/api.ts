@@ -1,0 +1,117 @@
+// The only module that imports @tauri-apps/api. Every command of
+// CONTRACT.md has one typed function here; everything else imports these.
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+import type {
+  AddUserReq,
+  AppState,
+  AppointmentStatus,
+  AppointmentView,
+  BookReq,
+  CalendarView,
+  ClinicError,
+  ConflictsView,
+  CreateStoreReq,
+  DuplicateCandidate,
+  EnrollReq,
+  MoveReq,
+  Patient,
+  PatientDetails,
+  PatientHit,
+  PatientPatch,
+  PatientSummary,
+  ResolveReq,
+  SettingsView,
+  Slot,
+  SyncView,
+  UserView,
+} from './bindings';
+
+export type { AddUserReq, BookReq, CreateStoreReq, EnrollReq, MoveReq, ResolveReq };
+
+/**
+ * The shell locked the workstation or switched user by itself (menu, idle
+ * watch): `fn` re-reads app_state. Returns the function that stops listening.
+ */
+export async function onStateChanged(fn: () => void): Promise<() => void> {
+  return listen('state-changed', () => fn());
+}
+
+const KNOWN_CODES = new Set([
+  'VALIDATION', 'NOT_FOUND', 'FORBIDDEN', 'INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', 'MFA_REQUIRED',
+  'WRONG_KEY', 'KEY_UNAVAILABLE', 'KEYCHAIN_MISMATCH', 'STORE_MISSING', 'STORE_EXISTS', 'STORE_CORRUPT',
+  'SCHEMA_TOO_NEW', 'CONFLICT', 'NUMBERS_EXHAUSTED', 'AUDIT_CHAIN_BROKEN', 'SESSION_LOCKED',
+  'UNREACHABLE', 'UPDATE_REQUIRED', 'INTERNAL',
+]);
+
+/** Turns whatever a command rejected with into a ClinicError. */
+export function toClinicError(e: unknown): ClinicError {
+  if (e && typeof e === 'object' && 'code' in e && 'message' in e) {
+    const o = e as { code: unknown; message: unknown; fields?: unknown };
+    if (typeof o.code === 'string' && KNOWN_CODES.has(o.code)) {
+      return {
+        code: o.code as ClinicError['code'],
+        message: String(o.message),
+        fields: Array.isArray(o.fields) ? (o.fields as ClinicError['fields']) : undefined,
+      };
+    }
+  }
+  if (typeof e === 'string') return { code: 'INTERNAL', message: e };
+  if (e instanceof Error) return { code: 'INTERNAL', message: e.message };
+  return { code: 'INTERNAL', message: 'Something went wrong. Please try again.' };
+}
+
+let sessionLockedListener: (() => void) | null = null;
+
+/** Called whenever any command fails with SESSION_LOCKED (the app then re-reads app_state). */
+export function onSessionLocked(fn: (() => void) | null): void {
+  sessionLockedListener = fn;
+}
+
+async function call<T>(cmd: string, req?: unknown): Promise<T> {
+  try {
+    return req === undefined ? await invoke<T>(cmd) : await invoke<T>(cmd, { req });
+  } catch (e) {
+    const err = toClinicError(e);
+    if (err.code === 'SESSION_LOCKED') sessionLockedListener?.();
+    throw err;
+  }
+}
+
+export const appState = () => call<AppState>('app_state');
+export const createStore = (req: CreateStoreReq) => call<AppState>('create_store', req);
+export const enroll = (req: EnrollReq) => call<AppState>('enroll', req);
+export const unlock = (passphrase: string | null) => call<AppState>('unlock', { passphrase });
+export const signIn = (email: string, password: string) =>
+  call<AppState>('sign_in', { email, password });
+export const signOut = () => call<AppState>('sign_out');
+export const lock = () => call<AppState>('lock');
+
+export const searchPatients = (query: string, limit = 20) =>
+  call<PatientHit[]>('search_patients', { query, limit });
+export const patientSummary = (id: string) => call<PatientSummary>('patient_summary', { id });
+export const checkDuplicates = (details: PatientDetails) =>
+  call<DuplicateCandidate[]>('check_duplicates', { details });
+export const registerPatient = (details: PatientDetails) => call<Patient>('register_patient', { details });
+export const updatePatient = (id: string, patch: PatientPatch) => call<Patient>('update_patient', { id, patch });
+
+export const calendar = (from: string, to: string) => call<CalendarView>('calendar', { from, to });
+export const findSlots = (clinician_id: string, minutes: number, from_local: string, count = 5) =>
+  call<Slot[]>('find_slots', { clinician_id, minutes, from_local, count });
+export const bookAppointment = (req: BookReq) => call<AppointmentView>('book_appointment', req);
+export const moveAppointment = (req: MoveReq) => call<AppointmentView>('move_appointment', req);
+export const setAppointmentStatus = (id: string, status: AppointmentStatus, reason: string | null) =>
+  call<AppointmentView>('set_appointment_status', { id, status, reason });
+
+export const syncStatus = () => call<SyncView>('sync_status');
+export const syncNow = () => call<SyncView>('sync_now');
+export const conflicts = () => call<ConflictsView>('conflicts');
+export const resolveBooking = (req: ResolveReq) => call<ConflictsView>('resolve_booking', req);
+export const dismissRefused = (device_seq: number) => call<ConflictsView>('dismiss_refused', { device_seq });
+
+export const users = () => call<UserView[]>('users');
+export const addUser = (req: AddUserReq) => call<UserView>('add_user', req);
+export const setUserDisabled = (email: string, disabled: boolean) =>
+  call<UserView>('set_user_disabled', { email, disabled });
+export const roles = () => call<string[]>('roles');
+export const settings = () => call<SettingsView>('settings');

@@ -1,0 +1,210 @@
+// Generated from the Rust types (src-tauri/src/bindings.rs); do not edit.
+// After changing a Rust type: UPDATE_BINDINGS=1 cargo test -p clinic-desktop bindings
+
+export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "INVALID_CREDENTIALS" | "ACCOUNT_LOCKED" | "MFA_REQUIRED" | "WRONG_KEY" | "KEY_UNAVAILABLE" | "KEYCHAIN_MISMATCH" | "STORE_MISSING" | "STORE_EXISTS" | "STORE_CORRUPT" | "SCHEMA_TOO_NEW" | "CONFLICT" | "NUMBERS_EXHAUSTED" | "AUDIT_CHAIN_BROKEN" | "SESSION_LOCKED" | "UNREACHABLE" | "UPDATE_REQUIRED" | "INTERNAL";
+
+export type FieldError = { field: string, message: string, };
+
+export type ClinicError = { code: ErrorCode, message: string, fields?: Array<FieldError>, };
+
+export type Stage = "setup" | "locked" | "sign_in" | "ready";
+
+export type SessionView = { user_id: string, email: string, name: string, roles: Array<string>, can_register: boolean, can_edit: boolean, can_book: boolean, is_admin: boolean, };
+
+export type AppState = { stage: Stage, data_dir: string, clinic_name: string | null, site_name: string | null, device_name: string | null, enrolled: boolean, 
+/**
+ * The OS keychain can unlock this store.
+ */
+keychain: boolean, user: SessionView | null, idle_lock_minutes: number, };
+
+export type SexAtBirth = "female" | "male" | "intersex" | "unknown";
+
+export type Severity = "mild" | "moderate" | "severe" | "life_threatening";
+
+export type Level = "none" | "low" | "medium" | "high";
+
+export type ContactChannel = "sms" | "email" | "phone" | "post" | "none";
+
+export type NationalIdKind = "nhs" | "ca_sin" | "nl_bsn" | "se_personnummer" | "us_ssn" | "other";
+
+export type SensitiveFlag = "sensitive_info" | "financial_data" | "medical_history";
+
+export type PatientDetails = { first_name: string, middle_name: string | null, last_name: string, preferred_name: string | null, date_of_birth: string | null, sex_at_birth: SexAtBirth | null, gender: string | null, phone: string | null, alt_phone: string | null, email: string | null, address_line1: string | null, address_line2: string | null, city: string | null, state: string | null, postcode: string | null, 
+/**
+ * ISO 3166-1 alpha-2, upper case.
+ */
+country: string | null, national_id_kind: NationalIdKind | null, national_id: string | null, preferred_channel: ContactChannel | null, preferred_language: string | null, reminders_opt_in: boolean | null, blood_group: string | null, smoking_status: string | null, alcohol_use: string | null, family_history: string | null, risk_level: Level | null, alert_level: Level | null, 
+/**
+ * Short front-desk flags, e.g. "wheelchair", "interpreter: Polish".
+ */
+flags: Array<string>, };
+
+export type Allergy = { id: string, substance: string, reaction: string | null, severity: Severity, };
+
+export type Condition = { id: string, name: string, icd10: string | null, active: boolean, onset: string | null, };
+
+export type Medication = { id: string, name: string, dose: string | null, frequency: string | null, started_on: string | null, };
+
+export type InsuranceCoverage = { id: string, provider: string, policy_number: string | null, group_number: string | null, member_number: string | null, plan: string | null, valid_from: string | null, valid_to: string | null, 
+/**
+ * Exact decimal amount as text, e.g. "15.00".
+ */
+copay: string | null, is_primary: boolean, };
+
+export type EmergencyContact = { id: string, name: string, relationship: string | null, phone: string | null, email: string | null, };
+
+export type Consent = { id: string, 
+/**
+ * e.g. "treatment", "data_processing", "sms_reminders", "research".
+ */
+kind: string, purpose: string | null, given_on: string, withdrawn_on: string | null, };
+
+export type PatientLists = { allergies: Array<Allergy>, conditions: Array<Condition>, medications: Array<Medication>, insurances: Array<InsuranceCoverage>, emergency_contacts: Array<EmergencyContact>, consents: Array<Consent>, };
+
+export type Patient = { id: string, tenant_id: string, patient_number: string, created_at: string, updated_at: string, 
+/**
+ * Set when archived (soft delete). Archived patients leave lists and searches.
+ */
+archived_at: string | null, 
+/**
+ * Set when this record was merged into another (the survivor).
+ */
+merged_into: string | null, 
+/**
+ * Why it was archived (free text: kept with the record, never in the audit trail).
+ */
+archive_reason?: string | null, 
+/**
+ * The survivor's patient number, for people (ids are for machines).
+ */
+merged_into_number?: string | null, 
+/**
+ * Groups of fields withheld from the viewer by their role.
+ */
+redacted?: Array<SensitiveFlag>, first_name: string, middle_name: string | null, last_name: string, preferred_name: string | null, date_of_birth: string | null, sex_at_birth: SexAtBirth | null, gender: string | null, phone: string | null, alt_phone: string | null, email: string | null, address_line1: string | null, address_line2: string | null, city: string | null, state: string | null, postcode: string | null, 
+/**
+ * ISO 3166-1 alpha-2, upper case.
+ */
+country: string | null, national_id_kind: NationalIdKind | null, national_id: string | null, preferred_channel: ContactChannel | null, preferred_language: string | null, reminders_opt_in: boolean | null, blood_group: string | null, smoking_status: string | null, alcohol_use: string | null, family_history: string | null, risk_level: Level | null, alert_level: Level | null, 
+/**
+ * Short front-desk flags, e.g. "wheelchair", "interpreter: Polish".
+ */
+flags: Array<string>, allergies: Array<Allergy>, conditions: Array<Condition>, medications: Array<Medication>, insurances: Array<InsuranceCoverage>, emergency_contacts: Array<EmergencyContact>, consents: Array<Consent>, };
+
+export type NewAllergy = { substance: string, reaction: string | null, severity: Severity, };
+
+export type NewCondition = { name: string, icd10: string | null, active: boolean, onset: string | null, };
+
+export type NewMedication = { name: string, dose: string | null, frequency: string | null, started_on: string | null, };
+
+export type NewInsurance = { provider: string, policy_number: string | null, group_number: string | null, member_number: string | null, plan: string | null, valid_from: string | null, valid_to: string | null, copay: string | null, is_primary: boolean, };
+
+export type NewEmergencyContact = { name: string, relationship: string | null, phone: string | null, email: string | null, };
+
+export type NewConsent = { kind: string, purpose: string | null, given_on: string, withdrawn_on: string | null, };
+
+export type NewLists = { allergies: Array<NewAllergy>, conditions: Array<NewCondition>, medications: Array<NewMedication>, insurances: Array<NewInsurance>, emergency_contacts: Array<NewEmergencyContact>, consents: Array<NewConsent>, };
+
+export type PatientPatch = { first_name: string | null, middle_name: string | null, last_name: string | null, preferred_name: string | null, date_of_birth: string | null, sex_at_birth: SexAtBirth | null, gender: string | null, phone: string | null, alt_phone: string | null, email: string | null, address_line1: string | null, address_line2: string | null, city: string | null, state: string | null, postcode: string | null, country: string | null, national_id_kind: NationalIdKind | null, national_id: string | null, preferred_channel: ContactChannel | null, preferred_language: string | null, reminders_opt_in: boolean | null, blood_group: string | null, smoking_status: string | null, alcohol_use: string | null, family_history: string | null, risk_level: Level | null, alert_level: Level | null, 
+/**
+ * Replaces all flags (use `add_flags`/`remove_flags` to change some).
+ */
+flags: Array<string> | null, add_flags: Array<string>, remove_flags: Array<string>, add: NewLists, remove_ids: Array<string>, };
+
+export type DuplicateCandidate = { patient_id: string, patient_number: string, first_name: string, last_name: string, date_of_birth: string | null, score: number, reasons: Array<string>, };
+
+export type PatientHit = { id: string, patient_number: string, first_name: string, last_name: string, preferred_name: string | null, date_of_birth: string | null, phone: string | null, score: number, };
+
+export type AppointmentStatus = "scheduled" | "confirmed" | "arrived" | "in_progress" | "completed" | "cancelled" | "no_show" | "rescheduled";
+
+export type AppointmentView = { id: string, patient_id: string, patient_name: string, patient_number: string, clinician_id: string, clinician_name: string, room_id: string | null, room_name: string | null, type_name: string, colour: string | null, start_local: string, end_local: string, 
+/**
+ * "Mon 23 Nov 09:30–10:00".
+ */
+label: string, minutes: number, status: AppointmentStatus, status_reason: string | null, notes: string | null, 
+/**
+ * Why it is a double booking waiting in the inbox.
+ */
+conflict: string | null, double_booking_accepted: boolean, outside_hours: boolean, 
+/**
+ * The statuses a person may move it to now.
+ */
+next_statuses: Array<AppointmentStatus>, };
+
+export type PatientSummary = { patient: Patient, upcoming: Array<AppointmentView>, past: Array<AppointmentView>, };
+
+export type Resource = { id: string, name: string, };
+
+export type WorkingSpan = { clinician_id: string, start_local: string, end_local: string, };
+
+export type TypeView = { name: string, minutes: number, colour: string | null, };
+
+export type CalendarView = { site_id: string, site_name: string, timezone: string, 
+/**
+ * Today at the site, "YYYY-MM-DD".
+ */
+today: string, clinicians: Array<Resource>, rooms: Array<Resource>, appointments: Array<AppointmentView>, 
+/**
+ * Working time of clinicians who have a schedule at this site.
+ */
+working: Array<WorkingSpan>, types: Array<TypeView>, };
+
+export type Slot = { start_local: string, end_local: string, label: string, };
+
+export type BookingConflictRow = { appointment: AppointmentView, reason: string, overlaps: Array<AppointmentView>, };
+
+export type RefusedChange = { device_seq: number, kind: string, message: string, made_at: string, };
+
+export type ConflictsView = { bookings: Array<BookingConflictRow>, refused: Array<RefusedChange>, };
+
+export type UserView = { id: string, email: string, name: string, roles: Array<string>, disabled: boolean, };
+
+export type Progress = { done: number, total: number, };
+
+export type SyncView = { enrolled: boolean, 
+/**
+ * The last exchange with the server succeeded, recently.
+ */
+online: boolean, server: string | null, pending: number, last_success: string | null, last_error: string | null, open_conflicts: number, 
+/**
+ * A first download (or a sync started by hand) is running.
+ */
+syncing: boolean, progress: Progress | null, };
+
+export type SettingsView = { data_dir: string, log_dir: string, version: string, server_url: string | null, device_id: string | null, device_name: string | null, clinic_name: string | null, site_name: string | null, timezone: string | null, keychain_linked: boolean, };
+
+export type ResolveAction = "accept" | "cancel" | "move";
+
+export type CreateStoreReq = { clinic_name: string, admin_name: string, admin_email: string, admin_password: string, passphrase: string, };
+
+export type EnrollReq = { server_url: string, tenant: string, email: string, password: string, device_name: string, passphrase: string, };
+
+export type UnlockReq = { passphrase: string | null, };
+
+export type SignInReq = { email: string, password: string, };
+
+export type SearchReq = { query: string, limit: number, };
+
+export type IdReq = { id: string, };
+
+export type DetailsReq = { details: PatientDetails, };
+
+export type UpdatePatientReq = { id: string, patch: PatientPatch, };
+
+export type CalendarReq = { from: string, to: string, };
+
+export type SlotsReq = { clinician_id: string, minutes: number, from_local: string, count: number, };
+
+export type BookReq = { patient_id: string, clinician_id: string, start_local: string, minutes: number | null, type_name: string | null, room_id: string | null, notes: string | null, override_checks: boolean, };
+
+export type MoveReq = { id: string, start_local: string, clinician_id: string | null, override_checks: boolean, };
+
+export type StatusReq = { id: string, status: AppointmentStatus, reason: string | null, };
+
+export type ResolveReq = { appointment_id: string, action: ResolveAction, reason: string | null, start_local: string | null, };
+
+export type SeqReq = { device_seq: number, };
+
+export type AddUserReq = { email: string, name: string, role: string, password: string, };
+
+export type DisableReq = { email: string, disabled: boolean, };

@@ -1,0 +1,132 @@
+// Dates and times in plain English. Site times (`*_local`) are naive wall-clock
+// strings "YYYY-MM-DDTHH:MM:SS": they are handled here as UTC Dates so the
+// browser's own time zone never shifts them.
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+const pad = (n: number) => String(n).padStart(2, '0');
+
+/** "2025-11-23T09:30:00" or "2025-11-23" -> Date whose UTC fields are that wall clock. */
+export function naiveToDate(s: string): Date {
+  const t = s.length <= 10 ? `${s}T00:00:00` : s.length === 16 ? `${s}:00` : s.slice(0, 19);
+  return new Date(`${t}Z`);
+}
+
+/** Inverse of naiveToDate: "YYYY-MM-DDTHH:MM:SS". */
+export function dateToNaive(d: Date): string {
+  return d.toISOString().slice(0, 19);
+}
+
+export function dateOnly(s: string): string {
+  return s.slice(0, 10);
+}
+
+export function addMinutes(naive: string, minutes: number): string {
+  return dateToNaive(new Date(naiveToDate(naive).getTime() + minutes * 60_000));
+}
+
+export function addDays(date: string, days: number): string {
+  const d = naiveToDate(date);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Monday of the week containing `date`. */
+export function weekStart(date: string): string {
+  const dow = naiveToDate(date).getUTCDay(); // 0 = Sunday
+  return addDays(date, dow === 0 ? -6 : 1 - dow);
+}
+
+/** The browser's calendar date, used only until the site's own "today" is known. */
+export function browserToday(now = new Date()): string {
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}
+
+/** "YYYY-MM-DD" naming a real day. */
+export function isRealDate(s: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const d = naiveToDate(s);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
+}
+
+/** "12 Mar 1985" */
+export function formatDate(date: string): string {
+  const d = naiveToDate(date);
+  return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+}
+
+/** "Mon 23 Nov" */
+export function formatDay(date: string): string {
+  const d = naiveToDate(date);
+  return `${DAYS[d.getUTCDay()]} ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
+}
+
+/** "09:30" */
+export function formatTime(naive: string): string {
+  const d = naiveToDate(naive);
+  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+}
+
+/** "Mon 23 Nov, 09:30" */
+export function formatWhen(naive: string): string {
+  return `${formatDay(naive)}, ${formatTime(naive)}`;
+}
+
+/** "Mon 23 Nov 2025, 09:30" when the year is not `thisYear`. */
+export function formatWhenWithYear(naive: string, today: string): string {
+  const y = naive.slice(0, 4);
+  return y === today.slice(0, 4) ? formatWhen(naive) : `${formatDay(naive)} ${y}, ${formatTime(naive)}`;
+}
+
+/** Whole years between `dob` and `today` (both "YYYY-MM-DD"). */
+export function ageOn(dob: string, today: string): number {
+  const [by, bm, bd] = dob.split('-').map(Number);
+  const [ty, tm, td] = today.split('-').map(Number);
+  let age = ty - by;
+  if (tm < bm || (tm === bm && td < bd)) age -= 1;
+  return age;
+}
+
+/** "12 Mar 1985 (41)" */
+export function formatDob(dob: string | null, today: string): string {
+  if (!dob || !isRealDate(dob)) return dob ?? '';
+  return `${formatDate(dob)} (${ageOn(dob, today)})`;
+}
+
+/** Why a date of birth is obviously wrong, or null. */
+export function dobProblem(dob: string, today: string): string | null {
+  if (!isRealDate(dob)) return 'is not a real date';
+  if (dob > today) return 'is in the future';
+  if (ageOn(dob, today) > 130) return 'is more than 130 years ago';
+  return null;
+}
+
+/** "just now", "2 min ago", "3 hours ago", "yesterday", "4 days ago" (or "in 5 min"). */
+export function relativeTime(iso: string, nowMs: number): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const diff = nowMs - t;
+  const future = diff < 0;
+  const s = Math.abs(diff) / 1000;
+  const say = (n: number, unit: string) => (future ? `in ${n} ${unit}` : `${n} ${unit} ago`);
+  if (s < 45) return future ? 'in a moment' : 'just now';
+  const min = Math.round(s / 60);
+  if (min < 60) return say(min, 'min');
+  const h = Math.round(min / 60);
+  if (h < 24) return say(h, h === 1 ? 'hour' : 'hours');
+  const d = Math.round(h / 24);
+  if (d === 1) return future ? 'tomorrow' : 'yesterday';
+  return say(d, 'days');
+}
+
+/** Naive time -> value of an <input type="datetime-local"> ("YYYY-MM-DDTHH:MM"). */
+export function toInputValue(naive: string): string {
+  return naive.slice(0, 16);
+}
+
+/** Value of an <input type="datetime-local"> -> naive time with seconds, or null when empty/invalid. */
+export function fromInputValue(value: string): string | null {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return null;
+  return value.length === 16 ? `${value}:00` : value;
+}

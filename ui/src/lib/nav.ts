@@ -1,0 +1,19 @@
+// Which screen the main window shows. No router: one value in Main.svelte.
+export type PatientRef = { id: string; name: string };
+
+export type Route =
+  | { name: 'patients'; mode: 'home' | 'new' }
+  | { name: 'patients'; mode: 'summary' | 'edit'; patientId: string }
+  | { name: 'calendar'; bookFor?: PatientRef | null }
+  | { name: 'conflicts' }
+  | { name: 'admin' };
+
+export type Navigate = (r: Route) => void;
+
+/** True when the key press is aimed at a text input (so single-key shortcuts must not fire). */
+export function isTyping(target: EventTarget | null): boolean {
+  const el = target as HTMLElement | null;
+  if (!el || !el.tagName) return false;
+  const tag = el.tagName;
+  return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || el.isContentEditable;
+}

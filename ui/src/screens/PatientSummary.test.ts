@@ -1,0 +1,50 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { fireEvent, render, screen } from '@testing-library/svelte';
+import * as api from '../lib/api';
+import { appt, patient, user } from '../test/fixtures';
+import { flush } from '../test/helpers';
+import PatientSummary from './PatientSummary.svelte';
+
+vi.mock('../lib/api', async (orig) => (await import('../test/helpers')).mockApi(await orig()));
+
+describe('PatientSummary', () => {
+  beforeEach(() => vi.resetAllMocks());
+
+  it('shows alerts, allergies, contacts and appointments, and books for the patient', async () => {
+    vi.mocked(api.patientSummary).mockResolvedValue({
+      patient: patient({
+        alert_level: 'high', flags: ['Wheelchair user'],
+        allergies: [{ id: 'al', substance: 'Penicillin', reaction: 'Rash', severity: 'severe' }],
+        insurances: [{ id: 'i', provider: 'HealthCo', policy_number: 'HC-1', group_number: null, member_number: null, plan: null, valid_from: null, valid_to: null, copay: null, is_primary: true }],
+        emergency_contacts: [{ id: 'e', name: 'John Smith', relationship: 'Husband', phone: '0770', email: null }],
+      }),
+      upcoming: [appt(), appt({ id: 'a2', start_local: '2025-12-01T10:00:00', end_local: '2025-12-01T10:15:00' })],
+      past: [],
+    });
+    const navigate = vi.fn();
+    render(PatientSummary, { patientId: 'p1', user, navigate });
+    await flush();
+    expect(screen.getByTestId('patient-summary').getAttribute('data-patient-id')).toBe('p1');
+    expect(screen.getByTestId('patient-name').textContent).toContain('Jane');
+    const alerts = screen.getByTestId('patient-alerts').textContent!;
+    expect(alerts).toContain('Alert level: HIGH');
+    expect(alerts).toContain('Wheelchair user');
+    expect(document.body.textContent).toContain('Penicillin (severe, Rash)');
+    expect(document.body.textContent).toContain('John Smith (Husband) · 0770');
+    expect(document.body.textContent).toContain('HealthCo · HC-1');
+    expect(screen.getAllByTestId('upcoming-appointment')).toHaveLength(2);
+    await fireEvent.click(screen.getByTestId('book-for-patient'));
+    expect(navigate).toHaveBeenCalledWith({ name: 'calendar', bookFor: { id: 'p1', name: 'Jane Smith' } });
+    await fireEvent.click(screen.getByTestId('edit-patient'));
+    expect(navigate).toHaveBeenLastCalledWith({ name: 'patients', mode: 'edit', patientId: 'p1' });
+  });
+
+  it('hides booking and editing from users who may not', async () => {
+    vi.mocked(api.patientSummary).mockResolvedValue({ patient: patient(), upcoming: [], past: [] });
+    render(PatientSummary, { patientId: 'p1', user: { ...user, can_book: false, can_edit: false }, navigate: vi.fn() });
+    await flush();
+    expect(screen.queryByTestId('book-for-patient')).toBeNull();
+    expect(screen.queryByTestId('edit-patient')).toBeNull();
+    expect(screen.getByText('No upcoming appointments.')).toBeTruthy();
+  });
+});
