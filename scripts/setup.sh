@@ -35,7 +35,7 @@ fi
 
 # tauri-driver: the WebDriver front for the desktop app (end-to-end tests).
 TAURI_DRIVER_VERSION=2.0.4
-if ! "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" --version 2>/dev/null | grep -q "$TAURI_DRIVER_VERSION"; then
+if ! cargo install --list 2>/dev/null | grep -q "^tauri-driver v$TAURI_DRIVER_VERSION:"; then
   echo "setup: installing tauri-driver $TAURI_DRIVER_VERSION"
   cargo install --quiet --locked tauri-driver --version "$TAURI_DRIVER_VERSION"
 fi
