@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { patient } from '../test/fixtures';
-import { diffPatch, emptyValues, toDetails, validate, valuesFrom } from './patientForm';
+import { diffPatch, emptyValues, toDetails, unclearable, validate, valuesFrom } from './patientForm';
 
 describe('patient form model', () => {
   it('requires first and last name and rejects impossible dates', () => {
@@ -39,5 +39,19 @@ describe('patient form model', () => {
     v.sex_at_birth = '';
     v.flags = 'A, B';
     expect(diffPatch(p, v)).toEqual({ phone: '0999', city: '', sex_at_birth: null, flags: ['A', 'B'] });
+  });
+
+  it('refuses emptying a recorded date or choice instead of sending an edit the store would ignore', () => {
+    const p = patient({ date_of_birth: '1985-03-12', sex_at_birth: 'female', phone: '0770' });
+    const v = valuesFrom(p);
+    v.date_of_birth = '';
+    v.sex_at_birth = '';
+    v.phone = '';
+    expect(unclearable(p, v)).toEqual({
+      date_of_birth: 'cannot be removed once recorded: correct it instead',
+      sex_at_birth: 'cannot be removed once recorded: correct it instead',
+    });
+    // Text fields can be cleared: they are not refused.
+    expect(unclearable(p, valuesFrom(p))).toEqual({});
   });
 });

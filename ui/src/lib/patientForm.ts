@@ -140,6 +140,25 @@ function same(a: unknown, b: unknown): boolean {
 }
 
 /**
+ * Fields that were recorded and are now emptied but cannot be cleared by an
+ * edit (a date, a choice, a yes/no: the store keeps the old value when sent
+ * nothing). Refused next to the field instead of being silently ignored.
+ */
+export function unclearable(original: PatientDetails, v: FormValues): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const name of FIELD_NAMES) {
+    const kind = SPEC.get(name)!.kind;
+    const isText = kind === 'text' || kind === 'tel' || kind === 'email' || kind === 'textarea';
+    if (isText || name === 'flags') continue;
+    const before = original[name];
+    if (before !== null && before !== undefined && valueOf(name, v[name] ?? '') === null) {
+      errors[name] = 'cannot be removed once recorded: correct it instead';
+    }
+  }
+  return errors;
+}
+
+/**
  * Only the keys whose value changed. A cleared text field is sent as ""
  * (the contract's "clear"); a cleared date, choice or yes/no as null.
  */
