@@ -273,38 +273,55 @@ impl App {
         self.find_where(&Self::css(id), "")
     }
 
-    fn click_el(&self, el: &Value) {
-        let id = el[ELEMENT].as_str().unwrap();
-        if let Err(e) = self.wd.call(
-            reqwest::Method::POST,
-            &format!("/element/{id}/click"),
-            Some(json!({})),
-        ) {
-            self.fail(&format!("click: {e}"));
+    /// Clicks the first element matching `css` whose text contains `text`
+    /// (found again if the page re-rendered it in between).
+    fn click_where(&self, css: &str, text: &str) {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let el = self.find_where(css, text);
+            let id = el[ELEMENT].as_str().unwrap();
+            match self.wd.call(
+                reqwest::Method::POST,
+                &format!("/element/{id}/click"),
+                Some(json!({})),
+            ) {
+                Ok(_) => return,
+                Err(e) => last = e,
+            }
+            std::thread::sleep(StdDuration::from_millis(150));
         }
+        self.fail(&format!("click on {css} {text:?}: {last}"));
     }
 
     fn click(&self, id: &str) {
-        let el = self.find(id);
-        self.click_el(&el);
+        self.click_where(&Self::css(id), "");
     }
 
     /// Types into an input like a person (key by key).
     fn type_in(&self, id: &str, text: &str) {
-        let el = self.find(id);
-        let eid = el[ELEMENT].as_str().unwrap();
-        let _ = self.wd.call(
-            reqwest::Method::POST,
-            &format!("/element/{eid}/clear"),
-            Some(json!({})),
-        );
-        if let Err(e) = self.wd.call(
-            reqwest::Method::POST,
-            &format!("/element/{eid}/value"),
-            Some(json!({"text": text})),
-        ) {
-            self.fail(&format!("typing into {id}: {e}"));
+        let mut last = String::new();
+        for _ in 0..5 {
+            let el = self.find(id);
+            let eid = el[ELEMENT].as_str().unwrap();
+            let cleared = self.wd.call(
+                reqwest::Method::POST,
+                &format!("/element/{eid}/clear"),
+                Some(json!({})),
+            );
+            let typed = cleared.and_then(|_| {
+                self.wd.call(
+                    reqwest::Method::POST,
+                    &format!("/element/{eid}/value"),
+                    Some(json!({"text": text})),
+                )
+            });
+            match typed {
+                Ok(_) => return,
+                Err(e) => last = e,
+            }
+            std::thread::sleep(StdDuration::from_millis(150));
         }
+        self.fail(&format!("typing into {id}: {last}"));
     }
 
     /// Sets an input's value and fires input/change (date and time pickers,
@@ -322,29 +339,43 @@ impl App {
         );
     }
 
-    fn attr_of(&self, el: &Value, name: &str) -> Option<String> {
-        self.js(
-            "return arguments[0].getAttribute(arguments[1]);",
-            vec![el.clone(), json!(name)],
-        )
-        .as_str()
-        .map(str::to_string)
+    /// An attribute of the first element matching `css` whose text contains
+    /// `text`, waiting up to WAIT for one (read in one script, so a re-render
+    /// in between cannot leave a stale reference).
+    fn attr_where(&self, css: &str, text: &str, name: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let v = self.js(
+                "const e = [...document.querySelectorAll(arguments[0])].find(e => e.innerText.includes(arguments[1]));
+                 return e ? e.getAttribute(arguments[2]) : null;",
+                vec![json!(css), json!(text), json!(name)],
+            );
+            if let Some(v) = v.as_str() {
+                return v.to_string();
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("no {css} with text {text:?} and {name}"));
+            }
+            std::thread::sleep(StdDuration::from_millis(150));
+        }
     }
 
     fn text(&self, id: &str) -> String {
-        let el = self.find(id);
-        self.js("return arguments[0].innerText;", vec![el])
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.find(id);
+        self.js(
+            "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';",
+            vec![json!(Self::css(id))],
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
     }
 
     /// Waits until `check` holds for the element's attribute.
     fn wait_attr(&self, id: &str, attr: &str, check: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + StdDuration::from_secs(90);
         loop {
-            let el = self.find(id);
-            let v = self.attr_of(&el, attr).unwrap_or_default();
+            let v = self.attr_where(&Self::css(id), "", attr);
             if check(&v) {
                 return v;
             }
@@ -501,21 +532,17 @@ fn front_desk_day(server: &mut TestServer, dirs: &[PathBuf], doctor: uuid::Uuid)
     app.type_in("field-phone", "020 7946 0000");
     app.shot("register");
     app.click("save-patient");
-    let summary = app.find("patient-summary");
-    let patient_id = app.attr_of(&summary, "data-patient-id").unwrap();
+    let patient_id = app.attr_where(&App::css("patient-summary"), "", "data-patient-id");
     assert!(app.text("patient-name").contains("Grace Hopper"));
     app.shot("patient-summary");
 
     // Find her again by typing part of the name.
     app.click("nav-calendar");
     app.type_in("global-search", "hopp");
-    let hit = app.wait_text("search-result", "Hopper");
-    assert_eq!(
-        app.attr_of(&hit, "data-patient-id").as_deref(),
-        Some(patient_id.as_str())
-    );
+    let hit = app.attr_where(&App::css("search-result"), "Hopper", "data-patient-id");
+    assert_eq!(hit, patient_id);
     app.shot("search");
-    app.click_el(&hit);
+    app.click_where(&App::css("search-result"), "Hopper");
     app.wait_text("patient-name", "Grace Hopper");
 
     // Book her with the clinician tomorrow at 10:00.
@@ -527,12 +554,11 @@ fn front_desk_day(server: &mut TestServer, dirs: &[PathBuf], doctor: uuid::Uuid)
     app.shot("booking");
     app.click("booking-submit");
     // The calendar shows the booked day with the new appointment.
-    let booked = app.find_where("[data-appointment-id]", "Hopper");
-    let appointment_id = app.attr_of(&booked, "data-appointment-id").unwrap();
+    let appointment_id = app.attr_where("[data-appointment-id]", "Hopper", "data-appointment-id");
     app.shot("calendar");
 
     // Move it to 11:30, then cancel it with a reason.
-    app.click_el(&booked);
+    app.click_where(&format!("[data-appointment-id='{appointment_id}']"), "");
     app.find("appointment-panel");
     app.click("appt-move");
     app.set("move-start", &tomorrow_at(11, 30));
@@ -609,8 +635,7 @@ fn double_booking(server: &mut TestServer, dirs: &[PathBuf], doctor: uuid::Uuid)
     for (app, patient) in [(&a, "Lovelace"), (&b, "Turing")] {
         app.wait_attr("sync-status", "data-online", |v| v == "false");
         app.type_in("global-search", patient);
-        let hit = app.wait_text("search-result", patient);
-        app.click_el(&hit);
+        app.click_where(&App::css("search-result"), patient);
         app.click("book-for-patient");
         app.set("booking-clinician", &doctor.to_string());
         app.set("booking-start", &tomorrow_at(9, 0));
@@ -629,14 +654,9 @@ fn double_booking(server: &mut TestServer, dirs: &[PathBuf], doctor: uuid::Uuid)
         app.find("conflict-row");
         app.shot("conflicts");
     }
-    let row = a.find("conflict-row");
-    let id = a.attr_of(&row, "data-appointment-id").unwrap();
-    let on_b = b.attr_of(&b.find("conflict-row"), "data-appointment-id");
-    assert_eq!(
-        on_b.as_deref(),
-        Some(id.as_str()),
-        "the same conflict on both desks"
-    );
+    let id = a.attr_where(&App::css("conflict-row"), "", "data-appointment-id");
+    let on_b = b.attr_where(&App::css("conflict-row"), "", "data-appointment-id");
+    assert_eq!(on_b, id, "the same conflict on both desks");
     assert_eq!(a.count("conflict-row"), 1);
 
     // Desk A moves it to 09:45; desk B's inbox clears by itself.
