@@ -310,17 +310,15 @@ impl Desktop {
 
     /// The status bar: figures from the store, plus a running download.
     pub fn sync_view(&self) -> ClinicResult<SyncView> {
-        // A first download that finished hands over to the live loop.
-        if !self.sync.running.load(Ordering::SeqCst) {
-            let unlock = {
-                let inner = self.inner();
-                (inner.live.is_none() && inner.ws.as_ref().is_some_and(|w| w.session().is_some()))
-                    .then(|| inner.unlock.clone())
-                    .flatten()
-            };
-            if unlock.is_some() {
-                self.ensure_sync();
-            }
+        // A first download that finished hands over to the live loop
+        // (ensure_sync does nothing while one runs or the loop is up).
+        let signed_in = self
+            .inner()
+            .ws
+            .as_ref()
+            .is_some_and(|w| w.session().is_some());
+        if signed_in {
+            self.ensure_sync();
         }
         let mut v = self.with(|ws| ws.sync_view())?;
         if self.sync.running.load(Ordering::SeqCst) {

@@ -8,6 +8,7 @@
 use chrono::{Duration, NaiveTime, Utc};
 use clinic_client::{Password, SystemClock, Workstation};
 use clinic_core::patient::PatientDetails;
+use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use clinic_store::keys::Passphrase;
 use serde_json::json;
 use serde_json::Value;
@@ -69,35 +70,38 @@ fn xvfb() -> (Proc, String) {
 }
 
 /// Converts an X window dump (32-bit TrueColor, as Xvfb makes it) to PNG.
-fn xwd_to_png(xwd: &[u8], path: &Path) -> Result<(), String> {
-    let word = |i: usize| -> Result<usize, String> {
+fn xwd_to_png(xwd: &[u8], path: &Path) -> ClinicResult<()> {
+    let bad = |what: &str| ClinicError::new(ErrorCode::Internal, format!("window dump: {what}"));
+    let word = |i: usize| -> ClinicResult<usize> {
         xwd.get(i * 4..i * 4 + 4)
             .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
-            .ok_or_else(|| "short dump".to_string())
+            .ok_or_else(|| bad("short dump"))
     };
     let (header, width, height) = (word(0)?, word(4)?, word(5)?);
     let (bytes_per_line, colours) = (word(12)?, word(19)?);
     // Xvfb's 24-bit TrueColor stores each pixel in 4 bytes (B, G, R, unused).
     let step = bytes_per_line / width.max(1);
     if step != 4 {
-        return Err(format!("{step} bytes per pixel"));
+        return Err(bad(&format!("{step} bytes per pixel")));
     }
-    let pixels = xwd.get(header + colours * 12..).ok_or("no pixels")?;
+    let pixels = xwd
+        .get(header + colours * 12..)
+        .ok_or_else(|| bad("no pixels"))?;
     let mut rgb = Vec::with_capacity(width * height * 3);
     for y in 0..height {
         let row = pixels
             .get(y * bytes_per_line..y * bytes_per_line + width * step)
-            .ok_or("short row")?;
+            .ok_or_else(|| bad("short row"))?;
         for px in row.chunks(step) {
             rgb.extend_from_slice(&[px[2], px[1], px[0]]);
         }
     }
-    let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+    let file = std::fs::File::create(path).map_err(ClinicError::internal)?;
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
     enc.set_color(png::ColorType::Rgb);
     enc.write_header()
         .and_then(|mut w| w.write_image_data(&rgb))
-        .map_err(|e| e.to_string())
+        .map_err(ClinicError::internal)
 }
 
 fn free_port() -> u16 {
@@ -139,17 +143,18 @@ impl WebDriver {
         method: reqwest::Method,
         path: &str,
         body: Option<Value>,
-    ) -> Result<Value, String> {
+    ) -> ClinicResult<Value> {
+        let unreachable =
+            |e: reqwest::Error| ClinicError::new(ErrorCode::Unreachable, format!("WebDriver: {e}"));
         let mut req = self.http.request(method, format!("{}{path}", self.base));
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().map_err(|e| format!("driver: {e}"))?;
-        let v: Value = resp.json().map_err(|e| format!("driver answer: {e}"))?;
+        let v: Value = req.send().and_then(|r| r.json()).map_err(unreachable)?;
         if v["value"].get("error").is_some() {
-            return Err(format!(
-                "{}: {}",
-                v["value"]["error"], v["value"]["message"]
+            return Err(ClinicError::new(
+                ErrorCode::Conflict,
+                format!("{}: {}", v["value"]["error"], v["value"]["message"]),
             ));
         }
         Ok(v["value"].clone())
@@ -222,7 +227,7 @@ impl App {
                         name,
                     };
                 }
-                Err(e) => last = e,
+                Err(e) => last = e.message,
             }
             std::thread::sleep(StdDuration::from_millis(200));
         }
@@ -286,7 +291,7 @@ impl App {
                 Some(json!({})),
             ) {
                 Ok(_) => return,
-                Err(e) => last = e,
+                Err(e) => last = e.message,
             }
             std::thread::sleep(StdDuration::from_millis(150));
         }
@@ -317,7 +322,7 @@ impl App {
             });
             match typed {
                 Ok(_) => return,
-                Err(e) => last = e,
+                Err(e) => last = e.message,
             }
             std::thread::sleep(StdDuration::from_millis(150));
         }
