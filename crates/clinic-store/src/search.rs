@@ -314,7 +314,7 @@ impl Db<'_> {
     #[doc(hidden)]
     pub fn search_query_plans(&self) -> ClinicResult<Vec<(&'static str, String)>> {
         use rusqlite::types::Value as V;
-        let plans: [(&str, &str, Vec<V>); 3] = [
+        self.query_plans([
             (
                 "names by prefix",
                 SQL_NAME_PREFIX,
@@ -330,7 +330,14 @@ impl Db<'_> {
                 vec![V::Text("\"smi\"*".into()), V::Integer(400)],
             ),
             ("typo keys", SQL_TYPO_KEYS, vec![V::Text("smth".into())]),
-        ];
+        ])
+    }
+
+    /// `EXPLAIN QUERY PLAN` of each (name, SQL, parameters), one line per query.
+    pub(crate) fn query_plans<const N: usize>(
+        &self,
+        plans: [(&'static str, &str, Vec<rusqlite::types::Value>); N],
+    ) -> ClinicResult<Vec<(&'static str, String)>> {
         let mut out = Vec::new();
         for (name, sql, params) in plans {
             let mut st = self

@@ -12,6 +12,12 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use uuid::Uuid;
 
+/// A record's shadow, by id alone (index `sync_shadows_entity`).
+const SQL_SHADOW: &str = "SELECT entity_type, doc FROM sync_shadows WHERE entity_id = ?1";
+const SQL_DROP_SHADOW: &str = "DELETE FROM sync_shadows WHERE entity_id = ?1";
+/// The outbox condition of the pending mutations that touch record ?1.
+const SQL_PENDING_TOUCHING: &str = "status = 'pending' AND device_seq IN (SELECT device_seq FROM outbox_touches WHERE entity_id = ?1)";
+
 /// One queued change and what the server made of it.
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxEntry {
@@ -155,10 +161,28 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// `EXPLAIN QUERY PLAN` of the lookups made for every answer of a push
+    /// and every change of a pulled page, for tests that guard against a
+    /// plan regressing to a table scan.
+    #[doc(hidden)]
+    pub fn sync_query_plans(&self) -> ClinicResult<Vec<(&'static str, String)>> {
+        use rusqlite::types::Value as V;
+        let id = || vec![V::Text(Uuid::nil().to_string())];
+        self.query_plans([
+            ("shadow by id", SQL_SHADOW, id()),
+            ("drop shadow", SQL_DROP_SHADOW, id()),
+            (
+                "pending touching",
+                &format!("SELECT device_seq FROM outbox WHERE {SQL_PENDING_TOUCHING}"),
+                id(),
+            ),
+        ])
+    }
+
     fn shadow(&self, id: Uuid) -> ClinicResult<Option<Option<Record>>> {
         let row: Option<(String, Option<String>)> = self
             .conn
-            .prepare_cached("SELECT entity_type, doc FROM sync_shadows WHERE entity_id = ?1")
+            .prepare_cached(SQL_SHADOW)
             .map_err(db_err)?
             .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
@@ -189,7 +213,7 @@ impl Db<'_> {
 
     fn drop_shadow(&self, id: Uuid) -> ClinicResult<()> {
         self.conn
-            .prepare_cached("DELETE FROM sync_shadows WHERE entity_id = ?1")
+            .prepare_cached(SQL_DROP_SHADOW)
             .map_err(db_err)?
             .execute([id.to_string()])
             .map_err(db_err)?;
@@ -441,7 +465,7 @@ impl Db<'_> {
     fn pending_touching(&self, id: Uuid) -> ClinicResult<Vec<Envelope>> {
         Ok(self
             .outbox_rows(
-                "status = 'pending' AND device_seq IN (SELECT device_seq FROM outbox_touches WHERE entity_id = ?1) ORDER BY device_seq",
+                &format!("{SQL_PENDING_TOUCHING} ORDER BY device_seq"),
                 &[&id.to_string()],
             )?
             .into_iter()

@@ -515,6 +515,30 @@ fn add_raw(s: &mut Store) -> Uuid {
 }
 
 #[test]
+fn per_answer_sync_lookups_use_their_indexes() {
+    let t = tempfile::tempdir().unwrap();
+    let s = create(t.path(), "a good passphrase");
+    let plans = s.db().sync_query_plans().unwrap();
+    assert_eq!(plans.len(), 3);
+    for (name, plan) in &plans {
+        // A full scan here made recording one push answer O(queued records).
+        assert!(
+            !plan.contains("SCAN sync_shadows") && !plan.contains("SCAN outbox_touches"),
+            "{name}: {plan}"
+        );
+    }
+    let plan = |name: &str| &plans.iter().find(|(n, _)| *n == name).unwrap().1;
+    assert!(
+        plan("shadow by id").contains("sync_shadows_entity"),
+        "{plans:?}"
+    );
+    assert!(
+        plan("drop shadow").contains("sync_shadows_entity"),
+        "{plans:?}"
+    );
+}
+
+#[test]
 fn hot_search_queries_use_their_indexes() {
     let t = tempfile::tempdir().unwrap();
     let s = create(t.path(), "a good passphrase");
