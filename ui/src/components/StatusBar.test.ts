@@ -33,6 +33,14 @@ describe('StatusBar', () => {
     expect(progress.max).toBe(5);
   });
 
+  it('keeps a long transport error to its first clause, the whole of it in the tooltip', () => {
+    const long = 'The sync server at http://127.0.0.1:8480 cannot be reached: error sending request for url (http://127.0.0.1:8480/v1/sync/pull): connection refused.';
+    render(StatusBar, { sync: { ...sync, online: false, last_error: long }, nowMs: now, onSyncNow: vi.fn() });
+    const problem = screen.getByTestId('sync-problem');
+    expect(problem.textContent).toBe('The sync server at http://127.0.0.1:8480 cannot be reached. Work goes on; changes are sent when it is back.');
+    expect(problem.getAttribute('title')).toBe(long);
+  });
+
   it('says when the computer is not connected to a server', () => {
     render(StatusBar, { sync: { ...sync, enrolled: false, online: false }, nowMs: now, onSyncNow: vi.fn() });
     const bar = screen.getByTestId('sync-status');

@@ -9,3 +9,13 @@ export function pendingText(n: number): string {
 export function lastSyncText(s: SyncView, nowMs: number): string {
   return s.last_success ? `last synced ${relativeTime(s.last_success, nowMs)}` : 'not synced yet';
 }
+
+/**
+ * The first clause of a sync problem, for the status bar (the whole
+ * message stays in its tooltip): "The sync server at … cannot be reached"
+ * rather than the transport's details after it.
+ */
+export function shortProblem(message: string, max = 90): string {
+  const first = message.split(/(?<=[^0-9])[.:;](?:\s|$)/)[0].trim();
+  return first.length > max ? `${first.slice(0, max - 1).trimEnd()}…` : first;
+}
