@@ -224,6 +224,73 @@ fn a_revoked_workstation_keeps_its_unsent_changes_and_shows_why() {
 }
 
 #[test]
+fn an_administrator_lists_and_revokes_devices_from_a_workstation_with_their_password() {
+    let server = TestServer::start("acme");
+    let t = tempfile::tempdir().unwrap();
+    let mut a = signed_in(&server, &t.path().join("a"));
+    let mut b = signed_in(&server, &t.path().join("b"));
+    let (id_a, id_b) = (a.info().unwrap().device_id, b.info().unwrap().device_id);
+    let pw = Password::new("admin-password-1".into());
+
+    let rows = a.server_devices(&pw, None).unwrap();
+    assert_eq!(rows.len(), 2);
+    let me = rows.iter().find(|r| r.id == id_a).unwrap();
+    assert!(me.this_device && me.revoked_at.is_none());
+    assert_eq!(me.site_name, "Main");
+    assert!(!rows.iter().find(|r| r.id == id_b).unwrap().this_device);
+
+    // A wrong password, or revoking the computer in use, changes nothing.
+    let wrong = a.server_devices(&Password::new("not-the-password".into()), None);
+    assert_eq!(wrong.unwrap_err().code, ErrorCode::InvalidCredentials);
+    let own = a.revoke_device(id_a, &pw, None).unwrap_err();
+    assert_eq!(own.code, ErrorCode::Conflict);
+    let audit_before = a.info().unwrap().audit_events;
+
+    let after = a.revoke_device(id_b, &pw, None).unwrap();
+    assert!(after
+        .iter()
+        .find(|r| r.id == id_b)
+        .unwrap()
+        .revoked_at
+        .is_some());
+    assert!(after
+        .iter()
+        .find(|r| r.id == id_a)
+        .unwrap()
+        .revoked_at
+        .is_none());
+    assert_eq!(
+        a.info().unwrap().audit_events,
+        audit_before + 1,
+        "the revocation is audited"
+    );
+    // B can no longer sync; A still can.
+    assert_eq!(
+        b.sync_now(&mut |_, _| {}).unwrap_err().code,
+        ErrorCode::InvalidCredentials
+    );
+    sync(&mut a);
+
+    // Only full administrators may see devices: a receptionist is refused
+    // before anything is sent to the server.
+    a.add_user(
+        "desk@acme.example",
+        "Dana Desk",
+        "receptionist",
+        &Password::new("desk-password-1".into()),
+        None,
+    )
+    .unwrap();
+    a.login(
+        "desk@acme.example",
+        &Password::new("desk-password-1".into()),
+    )
+    .unwrap();
+    let refused = a.server_devices(&Password::new("desk-password-1".into()), None);
+    assert_eq!(refused.unwrap_err().code, ErrorCode::Forbidden);
+}
+
+#[test]
 fn an_online_workstation_learns_of_a_change_without_asking() {
     let server = TestServer::start("acme");
     let t = tempfile::tempdir().unwrap();

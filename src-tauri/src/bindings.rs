@@ -4,6 +4,7 @@
 
 use crate::commands::*;
 use clinic_client::desk::*;
+use clinic_client::devices::DeviceRow;
 use clinic_core::patient::*;
 use clinic_core::schedule::AppointmentStatus;
 use clinic_core::{ClinicError, ErrorCode, FieldError};
@@ -69,6 +70,7 @@ pub fn typescript() -> String {
         RefusedChange,
         ConflictsView,
         UserView,
+        DeviceRow,
         Progress,
         SyncView,
         SettingsView,
@@ -90,6 +92,8 @@ pub fn typescript() -> String {
         SeqReq,
         AddUserReq,
         DisableReq,
+        ServerAdminReq,
+        RevokeDeviceReq,
     );
     out
 }

@@ -26,6 +26,8 @@ pub const COMMANDS: &[&str] = &[
     "users",
     "add_user",
     "set_user_disabled",
+    "devices",
+    "revoke_device",
     "roles",
     "settings",
 ];

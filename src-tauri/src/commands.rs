@@ -8,6 +8,7 @@ use clinic_client::desk::{
     parse_date, AppState, AppointmentView, CalendarView, ConflictsView, PatientHit, PatientSummary,
     ResolveAction, SettingsView, Slot, SyncView, UserView,
 };
+use clinic_client::devices::DeviceRow;
 use clinic_client::schedule::{BookRequest, MoveRequest};
 use clinic_client::{InitOptions, Password};
 use clinic_core::patient::{DuplicateCandidate, NewLists, Patient, PatientDetails, PatientPatch};
@@ -119,6 +120,17 @@ request!(AddUserReq {
 request!(DisableReq {
     email: String,
     disabled: bool
+});
+// An administrator's password (and TOTP code when their account has one),
+// confirmed with the sync server for one call.
+request!(ServerAdminReq {
+    password: String,
+    totp: Option<String>
+});
+request!(RevokeDeviceReq {
+    id: Uuid,
+    password: String,
+    totp: Option<String>
 });
 
 #[tauri::command]
@@ -383,6 +395,24 @@ pub async fn set_user_disabled(app: AppHandle, req: DisableReq) -> Answer<UserVi
 }
 
 #[tauri::command]
+pub async fn devices(app: AppHandle, req: ServerAdminReq) -> Answer<Vec<DeviceRow>> {
+    run(app, "devices", move |d| {
+        let p = Password::new(req.password);
+        d.with(|w| w.server_devices(&p, req.totp.as_deref()))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn revoke_device(app: AppHandle, req: RevokeDeviceReq) -> Answer<Vec<DeviceRow>> {
+    run(app, "revoke_device", move |d| {
+        let p = Password::new(req.password);
+        d.change(|w| w.revoke_device(req.id, &p, req.totp.as_deref()))
+    })
+    .await
+}
+
+#[tauri::command]
 pub async fn roles(app: AppHandle) -> Answer<Vec<String>> {
     run(app, "roles", move |d| {
         d.with(|w| Ok(w.list_roles()?.into_iter().map(|r| r.key).collect()))
@@ -442,6 +472,8 @@ pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static 
         users,
         add_user,
         set_user_disabled,
+        devices,
+        revoke_device,
         roles,
         settings,
     ]

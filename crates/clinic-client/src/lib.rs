@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod desk;
+pub mod devices;
 pub mod schedule;
 pub mod sync;
 pub mod workstation;

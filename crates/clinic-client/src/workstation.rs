@@ -1116,7 +1116,7 @@ impl Workstation {
 
     /// Backups and key changes touch every record at once: only a signed-in
     /// full administrator may do them.
-    fn act_as_full_admin(&mut self) -> ClinicResult<(Session, DateTime<Utc>)> {
+    pub(crate) fn act_as_full_admin(&mut self) -> ClinicResult<(Session, DateTime<Utc>)> {
         let (s, now) = self.act(Module::Admin, Action::Edit)?;
         if !s.permissions.is_full_admin() {
             return Err(ClinicError::forbidden(

@@ -64,6 +64,16 @@ impl AuditEntry {
             details,
         }
     }
+    /// Something done to an enrolled workstation (revoked from the server).
+    pub fn device(action: &'static str, device: Uuid, details: serde_json::Value) -> Self {
+        Self {
+            action,
+            entity_type: "device",
+            entity_id: Some(device),
+            patient_id: None,
+            details,
+        }
+    }
     /// Something done to the store as a whole (backup, key change).
     pub fn store(action: &'static str) -> Self {
         Self {

@@ -131,6 +131,32 @@ impl ServerClient {
         }
     }
 
+    /// The tenant's devices (administrators signed in to the server).
+    pub fn devices(&self, access_token: &str) -> ClinicResult<Vec<clinic_core::api::DeviceView>> {
+        self.send(
+            self.http
+                .get(format!("{}/v1/devices", self.base))
+                .header("authorization", format!("Bearer {access_token}")),
+        )
+    }
+
+    /// Revokes a device: it can no longer sync (administrators).
+    pub fn revoke_device(&self, access_token: &str, id: uuid::Uuid) -> ClinicResult<()> {
+        let res = self
+            .http
+            .post(format!("{}/v1/devices/{id}/revoke", self.base))
+            .header("authorization", format!("Bearer {access_token}"))
+            .send()
+            .map_err(|e| self.unreachable(e))?;
+        if res.status().is_success() {
+            return Ok(());
+        }
+        let text = res.text().unwrap_or_default();
+        Err(serde_json::from_str::<clinic_core::api::ErrorBody>(&text)
+            .map(|b| b.error)
+            .unwrap_or_else(|_| ClinicError::internal("the server refused to revoke the device")))
+    }
+
     fn device_get<T: DeserializeOwned>(
         &self,
         credential: &str,

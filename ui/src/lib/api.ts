@@ -12,6 +12,7 @@ import type {
   ClinicError,
   ConflictsView,
   CreateStoreReq,
+  DeviceRow,
   DuplicateCandidate,
   EnrollReq,
   MoveReq,
@@ -113,5 +114,9 @@ export const users = () => call<UserView[]>('users');
 export const addUser = (req: AddUserReq) => call<UserView>('add_user', req);
 export const setUserDisabled = (email: string, disabled: boolean) =>
   call<UserView>('set_user_disabled', { email, disabled });
+export const devices = (password: string, totp: string | null) =>
+  call<DeviceRow[]>('devices', { password, totp });
+export const revokeDevice = (id: string, password: string, totp: string | null) =>
+  call<DeviceRow[]>('revoke_device', { id, password, totp });
 export const roles = () => call<string[]>('roles');
 export const settings = () => call<SettingsView>('settings');

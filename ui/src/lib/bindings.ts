@@ -159,6 +159,20 @@ export type ConflictsView = { bookings: Array<BookingConflictRow>, refused: Arra
 
 export type UserView = { id: string, email: string, name: string, roles: Array<string>, disabled: boolean, };
 
+export type DeviceRow = { id: string, name: string, site_name: string, 
+/**
+ * Who enrolled it (their name when this store knows them).
+ */
+enrolled_by: string, enrolled_at: string, 
+/**
+ * When it last synced.
+ */
+last_seen_at: string | null, revoked_at: string | null, 
+/**
+ * The workstation this list is shown on.
+ */
+this_device: boolean, };
+
 export type Progress = { done: number, total: number, };
 
 export type SyncView = { enrolled: boolean, 
@@ -208,3 +222,7 @@ export type SeqReq = { device_seq: number, };
 export type AddUserReq = { email: string, name: string, role: string, password: string, };
 
 export type DisableReq = { email: string, disabled: boolean, };
+
+export type ServerAdminReq = { password: string, totp: string | null, };
+
+export type RevokeDeviceReq = { id: string, password: string, totp: string | null, };

@@ -76,6 +76,10 @@ enum Command {
     Info,
     #[command(subcommand)]
     User(UserCmd),
+    /// The clinic's enrolled workstations on the sync server (full
+    /// administrators; the server checks CLINIC_PASSWORD for each call)
+    #[command(subcommand)]
+    Device(DeviceCmd),
     #[command(subcommand)]
     Role(RoleCmd),
     #[command(subcommand)]
@@ -207,6 +211,23 @@ enum UserCmd {
     },
     Enable {
         email: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum DeviceCmd {
+    /// Every workstation enrolled with the server
+    List {
+        /// Authenticator code, when the account uses one
+        #[arg(long)]
+        totp: Option<String>,
+    },
+    /// Stop a lost, stolen or replaced workstation from syncing
+    Revoke {
+        /// The device id (from `device list`)
+        id: uuid::Uuid,
+        #[arg(long)]
+        totp: Option<String>,
     },
 }
 
@@ -846,6 +867,41 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     i.schema_version,
                     i.cipher_version
                 )
+            });
+        }
+        Command::Device(cmd) => {
+            let mut ws = ctx.signed_in()?;
+            let password = Password::new(require_env(
+                "CLINIC_PASSWORD",
+                "your password (the server checks it)",
+            )?);
+            let rows = match &cmd {
+                DeviceCmd::List { totp } => ws.server_devices(&password, totp.as_deref())?,
+                DeviceCmd::Revoke { id, totp } => {
+                    ws.revoke_device(*id, &password, totp.as_deref())?
+                }
+            };
+            ctx.print(&rows, |rows| {
+                rows.iter()
+                    .map(|d| {
+                        format!(
+                            "{}  {:<24} {:<16} {}{}",
+                            d.id,
+                            d.name,
+                            d.site_name,
+                            d.revoked_at.map_or("active".to_string(), |t| format!(
+                                "revoked {}",
+                                t.format("%Y-%m-%d %H:%M")
+                            )),
+                            if d.this_device {
+                                "  (this computer)"
+                            } else {
+                                ""
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             });
         }
         Command::User(cmd) => {
