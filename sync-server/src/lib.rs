@@ -29,6 +29,8 @@ use deadpool_postgres::Pool;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
+use tower_http::compression::predicate::SizeAbove;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 
 /// Everything that can go wrong in the server, mapped onto the shared
 /// error codes and HTTP statuses. Internal details are logged, never sent.
@@ -213,6 +215,28 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api_router().split_for_parts().1
 }
 
+/// Answers smaller than this go uncompressed: under one network packet,
+/// compressing saves no packet and only costs time at both ends (an empty
+/// pull page, a sign-in, an error).
+pub const COMPRESS_MIN_BYTES: u16 = 1024;
+
+/// Compression level of the answers (zstd's, and gzip's for clients
+/// without zstd). Measured on the bootstrap's pull pages (2,000 changes,
+/// 2.46 MB of JSON each): zstd level 1 makes them 8.4x smaller at about
+/// 700 MB/s (~3.5 ms a page, while the request waits); levels 2 to 4 are
+/// slower and no smaller on this JSON, and 6 to 9 only 5-9 % smaller at a
+/// sixth to a tenth of the speed.
+pub const COMPRESSION_LEVEL: i32 = 1;
+
+/// Compresses answers of at least [`COMPRESS_MIN_BYTES`] for clients that
+/// ask for it in `Accept-Encoding`: zstd (what the workstations ask for,
+/// preferred), else gzip; others get them as they are.
+fn compression() -> CompressionLayer<SizeAbove> {
+    CompressionLayer::new()
+        .quality(CompressionLevel::Precise(COMPRESSION_LEVEL))
+        .compress_when(SizeAbove::new(COMPRESS_MIN_BYTES))
+}
+
 /// The HTTP application.
 pub fn router(state: AppState) -> Router {
     let (router, api) = api_router().split_for_parts();
@@ -227,6 +251,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             metrics::count,
         ))
+        .layer(compression())
         .with_state(state)
 }
 

@@ -6,9 +6,13 @@
 use crate::embedded::EmbeddedPostgres;
 use crate::tenants::{create_tenant, NewTenant, TenantCreated};
 use crate::{db, open_database, AppState, Database};
+use axum::body::{Body, Bytes, HttpBody};
 use clinic_core::auth::Password;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 
 #[derive(Debug)]
 pub struct TestCluster {
@@ -81,6 +85,7 @@ pub struct TestServer {
     pub url: String,
     /// The server's database, as its administrator (for assertions).
     pub database_url: String,
+    pull_bodies: Arc<Mutex<PullBodies>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     control: std::sync::mpsc::Sender<Control>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -98,6 +103,8 @@ impl TestServer {
         let (url_tx, url_rx) = std::sync::mpsc::channel::<(String, String)>();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (control, control_rx) = std::sync::mpsc::channel::<Control>();
+        let pull_bodies = Arc::new(Mutex::new(PullBodies::default()));
+        let counter = pull_bodies.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async move {
@@ -112,10 +119,15 @@ impl TestServer {
                     AppState::new(database.pool.clone(), crate::tokens::SigningKey::random());
                 let mut stop_rx = stop_rx;
                 loop {
-                    let _ = crate::serve(listener, state.clone(), async {
-                        let _ = stop_rx.await;
-                    })
-                    .await;
+                    // As crate::serve, with the pull answers counted as sent.
+                    let app = crate::router(state.clone()).layer(
+                        axum::middleware::from_fn_with_state(counter.clone(), count_pull_bodies),
+                    );
+                    let _ = axum::serve(listener, app)
+                        .with_graceful_shutdown(async {
+                            let _ = stop_rx.await;
+                        })
+                        .await;
                     match control_rx.recv() {
                         Ok(Control::Resume(next)) => stop_rx = next,
                         Ok(Control::Quit) | Err(_) => break,
@@ -129,6 +141,7 @@ impl TestServer {
         TestServer {
             url,
             database_url,
+            pull_bodies,
             stop: Some(stop),
             control,
             thread: Some(thread),
@@ -141,6 +154,15 @@ impl TestServer {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+    }
+
+    /// The answers to `GET /v1/sync/pull` sent so far, counted as they
+    /// left the server (after compression).
+    pub fn pull_bodies(&self) -> PullBodies {
+        self.pull_bodies
+            .lock()
+            .map(|b| b.clone())
+            .unwrap_or_default()
     }
 
     /// Serves again on the same address, with the same database.
@@ -194,5 +216,74 @@ impl Drop for TestServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// What the server has sent in answer to `GET /v1/sync/pull`: body bytes as
+/// they went out (compressed, when the client asked for it; HTTP headers
+/// and chunked-transfer framing not counted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PullBodies {
+    pub responses: u64,
+    pub bytes: u64,
+    /// Responses by `Content-Encoding` ("identity" when none).
+    pub by_encoding: BTreeMap<String, u64>,
+}
+
+/// Outermost layer of the test server (outside the compression), so it
+/// sees the bytes that go on the wire.
+async fn count_pull_bodies(
+    axum::extract::State(counter): axum::extract::State<Arc<Mutex<PullBodies>>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let pull = req.uri().path() == "/v1/sync/pull";
+    let res = next.run(req).await;
+    if !pull {
+        return res;
+    }
+    let encoding = res
+        .headers()
+        .get(axum::http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity")
+        .to_string();
+    if let Ok(mut c) = counter.lock() {
+        c.responses += 1;
+        *c.by_encoding.entry(encoding).or_default() += 1;
+    }
+    res.map(|inner| Body::new(CountedBody { inner, counter }))
+}
+
+/// A response body that adds the size of each data frame to the counter
+/// as it is handed to the connection.
+struct CountedBody {
+    inner: Body,
+    counter: Arc<Mutex<PullBodies>>,
+}
+
+impl HttpBody for CountedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let (Some(data), Ok(mut c)) = (frame.data_ref(), self.counter.lock()) {
+                c.bytes += data.len() as u64;
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }

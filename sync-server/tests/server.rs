@@ -742,6 +742,119 @@ async fn devices_enrol_list_revoke_and_other_tenants_ids_are_not_found() {
 }
 
 #[tokio::test]
+async fn pull_pages_come_compressed_when_asked_and_decode_to_the_same_page() {
+    use std::io::Read;
+    let api = Api::start().await;
+    let t = tenant(&api.database.pool, "zulu").await;
+    let admin = api.admin_token("zulu").await;
+    let (s, e) = api
+        .call(
+            "POST",
+            "/v1/devices",
+            Some(&admin),
+            Some(serde_json::json!({"name": "Front desk"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{e}");
+    let device = format!("Device {}", e["device_credential"].as_str().unwrap());
+    let mutations: Vec<serde_json::Value> = (1..=40)
+        .map(|n| {
+            serde_json::json!({
+                "device_seq": n, "id": Uuid::now_v7(), "user_id": t.admin_user_id, "at": Utc::now(),
+                "mutation": {"kind": "register_patient", "patient": Uuid::now_v7(),
+                    "patient_number": clinic_core::patient_number::format_patient_number(n),
+                    "details": {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1985-12-10",
+                        "phone": format!("+44 20 7946 {n:04}")}},
+            })
+        })
+        .collect();
+    let (s, res) = api
+        .call(
+            "POST",
+            "/v1/sync/push",
+            Some(&device),
+            Some(serde_json::json!({"protocol": clinic_core::sync::PROTOCOL_VERSION, "mutations": mutations})),
+        )
+        .await;
+    assert_eq!(s, 200, "{res}");
+    for o in res["outcomes"].as_array().unwrap() {
+        assert_eq!(o["status"], "accepted", "{o}");
+    }
+    // A client that decodes nothing itself, so the bytes are as sent.
+    let raw = reqwest::Client::builder().no_zstd().build().unwrap();
+    let get = |path: &str, accept: Option<&str>| {
+        let mut req = raw
+            .get(format!("{}{path}", api.base))
+            .header("authorization", &device);
+        if let Some(a) = accept {
+            req = req.header("accept-encoding", a);
+        }
+        req.send()
+    };
+    let encoding = |r: &reqwest::Response| {
+        r.headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    let page = "/v1/sync/pull?after=0&limit=100";
+
+    let plain = get(page, None).await.unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(encoding(&plain), None);
+    let plain = plain.bytes().await.unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&plain).unwrap();
+    assert_eq!(json["changes"].as_array().unwrap().len(), 40, "{json}");
+
+    let zstd = get(page, Some("zstd")).await.unwrap();
+    assert_eq!(zstd.status(), 200);
+    assert_eq!(encoding(&zstd).as_deref(), Some("zstd"));
+    let zstd = zstd.bytes().await.unwrap();
+    let decoded = zstd::decode_all(&zstd[..]).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&decoded).unwrap(),
+        json,
+        "the same page"
+    );
+    assert!(
+        zstd.len() * 4 < plain.len(),
+        "{} compressed bytes for {} of JSON",
+        zstd.len(),
+        plain.len()
+    );
+
+    // zstd is preferred; gzip is the fallback for clients without it.
+    let both = get(page, Some("gzip, deflate, br, zstd")).await.unwrap();
+    assert_eq!(encoding(&both).as_deref(), Some("zstd"));
+    let gzip = get(page, Some("gzip")).await.unwrap();
+    assert_eq!(encoding(&gzip).as_deref(), Some("gzip"));
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(&gzip.bytes().await.unwrap()[..])
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&decoded).unwrap(),
+        json
+    );
+
+    // Small answers (here an empty page, caught up) go as they are.
+    let head = json["head"].as_i64().unwrap();
+    let empty = get(&format!("/v1/sync/pull?after={head}"), Some("zstd"))
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), 200);
+    assert_eq!(encoding(&empty), None);
+    let empty: serde_json::Value = empty.json().await.unwrap();
+    assert_eq!(empty["changes"], serde_json::json!([]));
+
+    // A client as the workstation builds it (reqwest with its zstd feature
+    // on) asks for zstd and decodes it.
+    let (s, auto) = api.call("GET", page, Some(&device), None).await;
+    assert_eq!(s, 200);
+    assert_eq!(auto, json);
+    api.stop();
+}
+
+#[tokio::test]
 async fn malformed_requests_get_a_clear_4xx_and_never_a_5xx() {
     let api = Api::start().await;
     tenant(&api.database.pool, "juliet").await;
