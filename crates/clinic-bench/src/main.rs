@@ -8,8 +8,10 @@
 //! Sections: search and bulk load on a standalone store (every size),
 //! scheduling on the same store with the demo calendar (S and L; see
 //! [`schedule`]), and sync against a real server and PostgreSQL on loopback
-//! (S and L; see [`sync`]).
+//! (S and L; see [`sync`]), and the desktop app's cold start and idle
+//! memory on the same store (every size; see [`desktop`]).
 
+mod desktop;
 mod schedule;
 mod sync;
 
@@ -53,9 +55,22 @@ struct Args {
     /// S and L)
     #[arg(long)]
     no_schedule: bool,
+    /// Skip the desktop section (the real app under Xvfb; needs
+    /// scripts/setup.sh's packages)
+    #[arg(long)]
+    no_desktop: bool,
+    /// Launches of the desktop app to time
+    #[arg(long, default_value_t = 10)]
+    desktop_launches: usize,
+    /// Seconds the desktop app sits idle before its memory is read
+    #[arg(long, default_value_t = 30)]
+    desktop_idle_secs: u64,
 }
 
 const PASSPHRASE: &str = "benchmark passphrase";
+/// The demo clinic's front-desk user, and every demo user's password here.
+const DESK_EMAIL: &str = "reception1@demo.clinic";
+const DEMO_PASSWORD: &str = "bench-password-1";
 
 #[derive(Debug, Serialize)]
 struct Figure {
@@ -153,7 +168,7 @@ fn main() {
     let passphrase = clinic_store::keys::Passphrase::new(PASSPHRASE.into()).expect("valid");
     let mut ws = Workstation::create_empty(&data, "Bench Clinic", passphrase, None, clock)
         .expect("create store");
-    let password = Password::new("bench-password-1".into());
+    let password = Password::new(DEMO_PASSWORD.into());
 
     let with_schedule = !args.no_schedule && size.appointments() > 0;
     eprintln!("generating size {size:?} (seed {}) ...", args.seed);
@@ -202,8 +217,7 @@ fn main() {
             "s".to_string(),
         ));
     }
-    ws.login("reception1@demo.clinic", &password)
-        .expect("login");
+    ws.login(DESK_EMAIL, &password).expect("login");
 
     // Raw JSON size of the same patients (and appointments) versus the
     // encrypted database.
@@ -364,6 +378,25 @@ fn main() {
         refused = r.refused;
     }
     drop(ws);
+    if !args.no_desktop {
+        eprintln!("desktop: cold start and idle memory ...");
+        let r = desktop::find_app()
+            .and_then(|app| {
+                desktop::run(&desktop::DesktopArgs {
+                    app,
+                    data: data.clone(),
+                    passphrase: PASSPHRASE.into(),
+                    email: DESK_EMAIL.into(),
+                    password: DEMO_PASSWORD.into(),
+                    launches: args.desktop_launches,
+                    idle: std::time::Duration::from_secs(args.desktop_idle_secs),
+                    shots: args.out.join("screenshots"),
+                })
+            })
+            .unwrap_or_else(|e| fail("desktop benchmark", e));
+        figures.extend(r.figures);
+        scalars.extend(r.scalars);
+    }
     drop(dir);
     scalars.push((
         "peak RSS of bulk load, search and scheduling (before the sync section)".into(),
