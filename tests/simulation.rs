@@ -197,7 +197,7 @@ impl Server {
                 .is_some_and(|c| c.chain == h),
             _ => true,
         };
-        let changes: Vec<Change> = if cursor_ok {
+        let mut changes: Vec<Change> = if cursor_ok {
             self.state
                 .feed
                 .iter()
@@ -208,11 +208,15 @@ impl Server {
         } else {
             vec![]
         };
+        // As the real server sends pages: chain values on the first and
+        // last change only.
+        let checksum = page_checksum(&changes);
+        compact_chains(&mut changes);
         PullResponse {
             protocol: PROTOCOL_VERSION,
             epoch: self.epoch,
             head: self.state.feed.len() as i64,
-            checksum: page_checksum(&changes),
+            checksum,
             changes,
             last_applied_seq: self.device(dev).last_applied,
             cursor_ok,

@@ -573,11 +573,14 @@ async fn read_page(
     if let Some(c) = changes.last() {
         head_seq = head_seq.max(c.seq);
     }
+    let checksum = page_checksum(&changes);
+    let mut changes = changes;
+    compact_chains(&mut changes);
     Ok(PullResponse {
         protocol: PROTOCOL_VERSION,
         epoch,
         head: head_seq,
-        checksum: page_checksum(&changes),
+        checksum,
         changes,
         last_applied_seq: last_applied,
         cursor_ok,

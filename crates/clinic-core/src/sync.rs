@@ -33,7 +33,10 @@ use uuid::Uuid;
 /// Version of the push/pull protocol and of the documents it carries. A
 /// workstation and a server with different versions refuse to exchange data
 /// (`UPDATE_REQUIRED`), so neither ever writes a row it does not understand.
-pub const PROTOCOL_VERSION: u32 = 2;
+///
+/// 3: pull pages carry the feed's chain value only on their first and last
+/// change; the receiver computes the ones between ([`fill_chains`]).
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The kinds of record the change feed carries in this protocol version:
 /// these two and [`crate::directory::REF_KINDS`].
@@ -681,8 +684,10 @@ pub struct Change {
     pub entity_id: Uuid,
     pub data: Value,
     /// [`chain_hash`] of the feed up to and including this change: equal
-    /// chains at a position mean equal histories up to it.
-    #[serde(default)]
+    /// chains at a position mean equal histories up to it. On the wire only
+    /// a page's first and last change carry it ([`compact_chains`]); it is
+    /// 64 characters no compression can shrink, a third of a compressed row.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub chain: String,
 }
 
@@ -730,11 +735,47 @@ pub fn chain_hash(prev: &str, c: &Change) -> String {
     hex(&h.finalize())
 }
 
-/// Checksum of a page of changes, checked by the receiver before applying it.
+/// Leaves the chain value out of every change of a page but the first and
+/// the last, before it is sent: the receiver computes the others from the
+/// one before each ([`fill_chains`]), and the last one it is given checks
+/// them all.
+pub fn compact_chains(changes: &mut [Change]) {
+    let n = changes.len();
+    for c in changes.iter_mut().take(n.saturating_sub(1)).skip(1) {
+        c.chain.clear();
+    }
+}
+
+/// The chain value of every change of a page whose first change follows
+/// the change with chain value `prev` (`None` when the receiver does not
+/// know it: the page's first chain value is then taken as given). Values
+/// the page leaves out are computed; the ones it gives must equal the
+/// computed ones. Returns the values and whether they all agreed: a page
+/// that disagrees comes from a different history.
+pub fn fill_chains(prev: Option<&str>, changes: &[Change]) -> (Vec<String>, bool) {
+    let mut out: Vec<String> = Vec::with_capacity(changes.len());
+    let mut ok = true;
+    let mut prev = prev.map(str::to_string);
+    for c in changes {
+        let value = match &prev {
+            Some(p) => {
+                let computed = chain_hash(p, c);
+                ok &= c.chain.is_empty() || c.chain == computed;
+                computed
+            }
+            None => c.chain.clone(),
+        };
+        prev = (!value.is_empty()).then(|| value.clone());
+        out.push(value);
+    }
+    (out, ok)
+}
+
+/// Checksum of a page of changes, checked by the receiver before applying
+/// it (its content only: chain values are checked by [`fill_chains`]).
 pub fn page_checksum(changes: &[Change]) -> String {
     let mut h = Sha256::new();
     for c in changes {
-        h.update(c.chain.as_bytes());
         h.update(c.seq.to_be_bytes());
         h.update(c.entity_type.as_bytes());
         h.update(c.entity_id.as_bytes());
@@ -1050,6 +1091,49 @@ mod tests {
         let after = [change(1, 11), change(2, 20)];
         assert_ne!(chain(&before), chain(&after));
         assert_eq!(chain(&before), chain(&[change(1, 10), change(2, 20)]));
+    }
+
+    #[test]
+    fn a_compacted_page_gets_every_chain_value_back_and_a_foreign_history_is_noticed() {
+        let feed: Vec<Change> = (1..=5i64)
+            .scan(FEED_GENESIS.to_string(), |prev, seq| {
+                let mut c = Change {
+                    seq,
+                    entity_type: ENTITY_PATIENT.into(),
+                    entity_id: Uuid::from_u128(seq as u128),
+                    data: json!({"n": seq}),
+                    chain: String::new(),
+                };
+                c.chain = chain_hash(prev, &c);
+                *prev = c.chain.clone();
+                Some(c)
+            })
+            .collect();
+        let full: Vec<String> = feed.iter().map(|c| c.chain.clone()).collect();
+        // A page of changes 2..=5: only 2 and 5 keep their value on the wire.
+        let mut page = feed[1..].to_vec();
+        let checksum = page_checksum(&page);
+        compact_chains(&mut page);
+        let sent: Vec<bool> = page.iter().map(|c| !c.chain.is_empty()).collect();
+        assert_eq!(sent, [true, false, false, true]);
+        assert_eq!(
+            page_checksum(&page),
+            checksum,
+            "the checksum covers content only"
+        );
+        let wire: Vec<Change> =
+            serde_json::from_str(&serde_json::to_string(&page).unwrap()).unwrap();
+        // Known cursor hash, unknown one (taken from the page), foreign one.
+        assert_eq!(
+            fill_chains(Some(&full[0]), &wire),
+            (full[1..].to_vec(), true)
+        );
+        assert_eq!(fill_chains(None, &wire), (full[1..].to_vec(), true));
+        assert!(!fill_chains(Some("another history"), &wire).1);
+        // A page whose content differs from what its last value covers.
+        let mut forged = wire.clone();
+        forged[2].data = json!({"n": 99});
+        assert!(!fill_chains(Some(&full[0]), &forged).1);
     }
 
     #[test]

@@ -597,19 +597,24 @@ impl Db<'_> {
                 "A page from the server arrived damaged; it was not applied and will be fetched again.",
             ));
         }
-        // The page must continue the history applied here, change by change.
+        // The page must continue the history applied here, change by change
+        // (the page gives the chain value of its first and last change; the
+        // ones between are computed).
         let known = self.sync_cursor()?;
-        let mut chain_ok = true;
-        let mut prev = match (known.cursor, &known.cursor_hash) {
+        let prev = match (known.cursor, &known.cursor_hash) {
             (0, _) => Some(FEED_GENESIS.to_string()),
             (_, h) => h.clone(),
         };
-        for c in page.changes.iter().filter(|c| c.seq > known.cursor) {
-            if let Some(p) = &prev {
-                chain_ok &= c.chain == chain_hash(p, c);
-            }
-            prev = Some(c.chain.clone());
-        }
+        let fresh = page.changes.partition_point(|c| c.seq <= known.cursor);
+        let (chains, chain_ok) = if fresh == 0 {
+            fill_chains(prev.as_deref(), &page.changes)
+        } else {
+            // A page reaching back before the cursor (not sent by this
+            // server): its values up to the cursor are taken as given.
+            let (all, _) = fill_chains(None, &page.changes);
+            let (_, ok) = fill_chains(prev.as_deref(), &page.changes[fresh..]);
+            (all, ok)
+        };
         if self.observe_epoch(
             page.epoch,
             page.last_applied_seq,
@@ -631,8 +636,10 @@ impl Db<'_> {
             }
             cursor = c.seq;
         }
-        if let Some(last) = page.changes.iter().rev().find(|c| c.seq == cursor) {
-            self.set_meta("sync_cursor_hash", &last.chain)?;
+        if let Some(i) = page.changes.iter().rposition(|c| c.seq == cursor) {
+            if !chains[i].is_empty() {
+                self.set_meta("sync_cursor_hash", &chains[i])?;
+            }
         }
         self.set_meta("sync_cursor", &cursor.to_string())?;
         Ok(PageApplied::Applied {
