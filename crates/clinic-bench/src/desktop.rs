@@ -19,7 +19,7 @@
 
 use crate::{figure, Figure, Scalar};
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
-use clinic_webdriver::{Display, Driver, Window};
+use clinic_webdriver::{descendants, Display, Driver, Window};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -112,26 +112,6 @@ fn pids_of(app: &Path) -> Vec<u32> {
         .collect()
 }
 
-/// Children of `pid` (WebKit's web and network processes).
-fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return vec![];
-    };
-    dir.flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|c| {
-            std::fs::read_to_string(format!("/proc/{c}/stat"))
-                .ok()
-                .and_then(|s| {
-                    // Fields after the command name, which is in parentheses.
-                    let rest = s.rsplit_once(')')?.1;
-                    rest.split_whitespace().nth(1)?.parse::<u32>().ok()
-                })
-                == Some(pid)
-        })
-        .collect()
-}
-
 /// A `Key:   123 kB` field of a /proc file, in MiB.
 fn proc_mib(path: &str, key: &str) -> f64 {
     std::fs::read_to_string(path)
@@ -212,7 +192,8 @@ pub fn run(a: &DesktopArgs) -> ClinicResult<DesktopResult> {
             let pid = *pids_of(&a.app).first().ok_or_else(|| {
                 ClinicError::new(ErrorCode::Internal, "the app's process was not found")
             })?;
-            let kids = children_of(pid);
+            // WebKit's web and network processes.
+            let kids = descendants(pid);
             let status = |p: u32, k: &str| proc_mib(&format!("/proc/{p}/status"), k);
             let pss = |p: u32| proc_mib(&format!("/proc/{p}/smaps_rollup"), "Pss:");
             let idle = a.idle.as_secs();

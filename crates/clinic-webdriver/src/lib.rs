@@ -17,19 +17,68 @@ use std::time::{Duration, Instant};
 /// How long the helpers wait for an element to appear.
 pub const WAIT: Duration = Duration::from_secs(30);
 
-/// A child process in its own process group; the whole group (tauri-driver,
-/// WebKitWebDriver and the app) is killed when dropped, even after a panic.
+/// A child process in its own process group; when dropped, even after a
+/// panic, its group and every process below it (also any in groups of their
+/// own) are killed. Before, `kill -KILL -<group>` without `--` killed
+/// nothing but the driver: WebKitWebDriver, the app and WebKit's processes
+/// outlived every test.
 #[derive(Debug)]
 struct Proc(Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
+        let root = self.0.id();
+        let mut targets = vec![format!("-{root}")];
+        for pid in descendants(root) {
+            targets.push(pid.to_string());
+            if let Some(group) = stat_field(pid, 2) {
+                if group != root {
+                    targets.push(format!("-{group}"));
+                }
+            }
+        }
+        // "--": without it procps' kill takes "-<group>" for an option.
         let _ = Command::new("kill")
-            .args(["-KILL", &format!("-{}", self.0.id())])
+            .args(["-KILL", "--"])
+            .args(&targets)
+            .stderr(Stdio::null())
             .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// A numeric field of `/proc/<pid>/stat` after the command name
+/// (0: state, 1: parent pid, 2: process group).
+fn stat_field(pid: u32, n: usize) -> Option<u32> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    s.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(n)?
+        .parse()
+        .ok()
+}
+
+/// Every process below `root`, found through their parents.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return vec![];
+    };
+    let procs: Vec<(u32, u32)> = dir
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| Some((pid, stat_field(pid, 1)?)))
+        .collect();
+    let mut out = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, _) in procs.iter().filter(|(_, pp)| *pp == parent) {
+            out.push(pid);
+            frontier.push(pid);
+        }
+    }
+    out
 }
 
 fn own_group(c: &mut Command) -> &mut Command {
