@@ -291,6 +291,58 @@ fn an_administrator_lists_and_revokes_devices_from_a_workstation_with_their_pass
 }
 
 #[test]
+fn bulk_loaded_patients_reach_workstations_and_their_numbers_are_never_leased() {
+    let server = TestServer::start("acme");
+    let t = tempfile::tempdir().unwrap();
+    let mut a = signed_in(&server, &t.path().join("a"));
+    let tenant = a.info().unwrap().tenant.id;
+    let now = chrono::Utc::now();
+    let demo =
+        |i: u64| clinic_core::demo::demo_patient_record(7, i, tenant, now, Uuid::now_v7).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pool = sync_server::db::app_pool(&server.database_url, 2).unwrap();
+    let count = || server.query("SELECT count(*) FROM patients")[0][0].clone();
+
+    // Numbers 1.. were leased to A when it enrolled: refused, nothing written.
+    let clash: Vec<_> = (0..3).map(demo).collect();
+    let e = rt
+        .block_on(sync_server::sync::bulk_load_patients(&pool, tenant, &clash))
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("already handed out"), "{e:?}");
+    assert_eq!(count().as_deref(), Some("0"));
+
+    // Numbers above every leased block load, with their feed entries.
+    let loaded: Vec<_> = (20_000..20_003).map(demo).collect();
+    let head = rt
+        .block_on(sync_server::sync::bulk_load_patients(
+            &pool, tenant, &loaded,
+        ))
+        .unwrap();
+    assert_eq!(head, 3);
+    assert_eq!(count().as_deref(), Some("3"));
+    sync(&mut a);
+    let last = &loaded[2].details.last_name;
+    let hits = a.search_patients(last, 10).unwrap();
+    assert!(
+        hits.iter().any(|h| h.id == loaded[2].id),
+        "{last}: {hits:?}"
+    );
+    assert!(
+        a.sync_now(&mut |_, _| {}).is_ok(),
+        "the chain of the feed checks out"
+    );
+
+    // A device enrolled afterwards is leased numbers after the loaded ones.
+    let mut b = signed_in(&server, &t.path().join("b"));
+    let p = b
+        .register_patient(ada(), Default::default())
+        .unwrap()
+        .patient;
+    let number = clinic_core::patient_number::parse_patient_number(&p.patient_number).unwrap();
+    assert!(number > 20_003, "{}", p.patient_number);
+}
+
+#[test]
 fn an_online_workstation_learns_of_a_change_without_asking() {
     let server = TestServer::start("acme");
     let t = tempfile::tempdir().unwrap();

@@ -132,6 +132,220 @@ fn upsert_patients_sql() -> String {
     )
 }
 
+/// Patients written per transaction by [`bulk_load_patients`].
+pub const BULK_BATCH: usize = 2_000;
+
+/// Loads patients straight into a tenant's master: the rows and
+/// change-feed entries a push of their registrations writes (the same
+/// [`write_changes`]), without the per-mutation rules, [`BULK_BATCH`] to a
+/// transaction. The numbers they use are first recorded as a block no
+/// device is ever leased; a number inside an existing block is refused.
+/// For seeding a server (the demo clinic, benchmarks): the patients must be
+/// valid and new. Returns the feed head.
+pub async fn bulk_load_patients(
+    pool: &Pool,
+    tenant: Uuid,
+    patients: &[Patient],
+) -> Result<i64, ServerError> {
+    let numbers: Vec<i64> = patients
+        .iter()
+        .map(|p| clinic_core::patient_number::parse_patient_number(&p.patient_number))
+        .collect::<Option<Vec<_>>>()
+        .map(|v| v.into_iter().map(|n| n as i64).collect())
+        .ok_or_else(|| {
+            ClinicError::validation(vec![clinic_core::FieldError {
+                field: "patient_number".into(),
+                message: "is not a valid patient number".into(),
+            }])
+        })?;
+    let (Some(lo), Some(hi)) = (numbers.iter().min(), numbers.iter().max()) else {
+        return Ok(0);
+    };
+    let mut client = crate::db::conn(pool).await?;
+    let mut head = 0;
+    for (i, batch) in patients.chunks(BULK_BATCH).enumerate() {
+        let tx = tenant_tx(&mut client, tenant).await?;
+        let last_seq: i64 = tx
+            .query_one("SELECT last_seq FROM feed_heads FOR UPDATE", &[])
+            .await
+            .map_err(map_db)?
+            .get(0);
+        if i == 0 {
+            let leased: i64 = tx
+                .query_one(
+                    "SELECT coalesce(max(block_end), 1) FROM number_blocks WHERE series = 'patient'",
+                    &[],
+                )
+                .await
+                .map_err(map_db)?
+                .get(0);
+            if *lo < leased {
+                return Err(ClinicError::new(
+                    ErrorCode::Conflict,
+                    format!("Patient numbers below {leased} are already handed out; nothing was loaded."),
+                )
+                .into());
+            }
+            tx.execute(
+                "INSERT INTO number_blocks (tenant_id, series, block_start, block_end, device_id) VALUES ($1, 'patient', $2, $3, NULL)",
+                &[&tenant, lo, &(hi + 1)],
+            )
+            .await
+            .map_err(map_db)?;
+        }
+        let records = batch.iter().cloned().map(Record::Patient);
+        head = write_changes(&tx, tenant, None, last_seq, records, &HashMap::new()).await?;
+        tx.commit().await.map_err(map_db)?;
+    }
+    Ok(head)
+}
+
+/// The plain limit of loading documents into PostgreSQL on this machine:
+/// `COPY` of (id, document) rows into a temporary table without indexes or
+/// constraints, in one transaction. Against [`bulk_load_patients`] it shows
+/// what the product's own path (typed rows, indexes, feed, chain) costs.
+pub async fn copy_limit(pool: &Pool, docs: &[(Uuid, Value)]) -> Result<(), ServerError> {
+    use futures_util::SinkExt;
+    let mut client = crate::db::conn(pool).await?;
+    let tx = client.transaction().await.map_err(map_db)?;
+    tx.execute(
+        "CREATE TEMPORARY TABLE copy_limit (id uuid, doc jsonb) ON COMMIT DROP",
+        &[],
+    )
+    .await
+    .map_err(map_db)?;
+    let sink = tx
+        .copy_in("COPY copy_limit (id, doc) FROM STDIN")
+        .await
+        .map_err(map_db)?;
+    futures_util::pin_mut!(sink);
+    let mut buf = String::with_capacity(1 << 20);
+    for (id, doc) in docs {
+        // COPY's text format: backslashes escaped (JSON has no raw tabs or newlines).
+        buf.push_str(&format!(
+            "{id}\t{}\n",
+            doc.to_string().replace('\\', "\\\\")
+        ));
+        if buf.len() >= 1 << 20 {
+            let chunk = std::mem::take(&mut buf);
+            sink.send(axum::body::Bytes::from(chunk))
+                .await
+                .map_err(map_db)?;
+        }
+    }
+    if !buf.is_empty() {
+        sink.send(axum::body::Bytes::from(buf))
+            .await
+            .map_err(map_db)?;
+    }
+    sink.finish().await.map_err(map_db)?;
+    tx.commit().await.map_err(map_db)?;
+    Ok(())
+}
+
+/// Writes records and their change-feed entries after `last_seq` (the
+/// tenant's feed head, locked by the caller) in the caller's transaction:
+/// the typed rows with their documents, the feed with its hash chain, the
+/// new head, and the notifications of changed appointments. `device` is
+/// who sent them (none for a bulk load). Returns the new head.
+async fn write_changes(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: Uuid,
+    device: Option<Uuid>,
+    mut last_seq: i64,
+    records: impl Iterator<Item = Record>,
+    appointments_before: &HashMap<Uuid, clinic_core::schedule::Appointment>,
+) -> Result<i64, ServerError> {
+    let mut rows = Vec::new();
+    let mut feed = Vec::new();
+    let mut chain: String = match last_seq {
+        0 => FEED_GENESIS.to_string(),
+        s => tx
+            .query_one("SELECT chain FROM change_feed WHERE seq = $1", &[&s])
+            .await
+            .map_err(map_db)?
+            .get(0),
+    };
+    let mut appointment_rows = Vec::new();
+    let mut ref_rows = Vec::new();
+    let mut appointment_changes = Vec::new();
+    for record in records {
+        let id = &record.id();
+        let doc = record.doc();
+        let hash = doc_hash(&doc);
+        match &record {
+            Record::Patient(p) => rows.push(patient_row(tenant, p, &doc, &hash)),
+            Record::Appointment(a) => {
+                appointment_rows.push(appointment_row(tenant, a, &doc, &hash));
+                appointment_changes.push((appointments_before.get(id).cloned(), a.clone()));
+            }
+            Record::Ref(r) => ref_rows.push(json!({
+                "id": id, "entity_type": r.kind(), "doc": doc, "doc_hash": hash
+            })),
+        }
+        last_seq += 1;
+        let mut change = Change {
+            seq: last_seq,
+            entity_type: record.entity_type().into(),
+            entity_id: *id,
+            data: doc,
+            chain: String::new(),
+        };
+        chain = chain_hash(&chain, &change);
+        change.chain = chain.clone();
+        feed.push(serde_json::to_value(&change).map_err(|e| ServerError::Database(e.to_string()))?);
+    }
+    if !rows.is_empty() {
+        tx.execute(UPSERT_PATIENTS.as_str(), &[&Value::Array(rows)])
+            .await
+            .map_err(map_db)?;
+    }
+    if !appointment_rows.is_empty() {
+        tx.execute(
+            "INSERT INTO appointments (tenant_id, id, site_id, patient_id, clinician_id, room_id, start_at, end_at,
+                 occupied, status, in_conflict, exclusive, doc, doc_hash, updated_at)
+             SELECT $1, x.id, x.site_id, x.patient_id, x.clinician_id, x.room_id, x.start_at, x.end_at,
+                 tstzrange(x.occupied_from, x.occupied_to), x.status, x.in_conflict, x.exclusive, x.doc, x.doc_hash, x.updated_at
+             FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, site_id uuid, patient_id uuid, clinician_id uuid, room_id uuid,
+                 start_at timestamptz, end_at timestamptz, occupied_from timestamptz, occupied_to timestamptz, status text,
+                 in_conflict boolean, exclusive boolean, doc jsonb, doc_hash text, updated_at timestamptz)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET site_id = EXCLUDED.site_id, patient_id = EXCLUDED.patient_id,
+                 clinician_id = EXCLUDED.clinician_id, room_id = EXCLUDED.room_id, start_at = EXCLUDED.start_at,
+                 end_at = EXCLUDED.end_at, occupied = EXCLUDED.occupied, status = EXCLUDED.status,
+                 in_conflict = EXCLUDED.in_conflict, exclusive = EXCLUDED.exclusive, doc = EXCLUDED.doc,
+                 doc_hash = EXCLUDED.doc_hash, updated_at = EXCLUDED.updated_at",
+            &[&tenant, &Value::Array(appointment_rows)],
+        )
+        .await
+        .map_err(map_db)?;
+        crate::notify::queue_for_appointments(tx, tenant, &appointment_changes).await?;
+    }
+    if !ref_rows.is_empty() {
+        tx.execute(
+            "INSERT INTO sync_records (tenant_id, id, entity_type, doc, doc_hash)
+             SELECT $1, x.id, x.entity_type, x.doc, x.doc_hash
+             FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, entity_type text, doc jsonb, doc_hash text)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET entity_type = EXCLUDED.entity_type, doc = EXCLUDED.doc,
+                 doc_hash = EXCLUDED.doc_hash, updated_at = now()",
+            &[&tenant, &Value::Array(ref_rows)],
+        )
+        .await
+        .map_err(map_db)?;
+    }
+    tx.execute(
+        "INSERT INTO change_feed (tenant_id, seq, entity_type, entity_id, data, device_id, chain)
+         SELECT $1, x.seq, x.entity_type, x.entity_id, x.data, $3, x.chain
+         FROM jsonb_to_recordset($2::jsonb) AS x(seq bigint, entity_type text, entity_id uuid, data jsonb, chain text)",
+        &[&tenant, &Value::Array(feed), &device],
+    )
+    .await
+    .map_err(map_db)?;
+    tx.execute("UPDATE feed_heads SET last_seq = $1", &[&last_seq])
+        .await
+        .map_err(map_db)?;
+    Ok(last_seq)
+}
+
 /// Applies a device's push in one transaction: mutations (each once, in
 /// order, gaps refused), the feed rows they produce, their outcomes, the
 /// device's position, and its audit events after the verified head.
@@ -268,97 +482,16 @@ pub async fn push(
     let result = apply_batch(tenant, last_applied, &req.mutations, &gate, &mut recs);
 
     if !result.changed.is_empty() {
-        let mut rows = Vec::with_capacity(result.changed.len());
-        let mut feed = Vec::with_capacity(result.changed.len());
-        let mut chain: String = match last_seq {
-            0 => FEED_GENESIS.to_string(),
-            s => tx
-                .query_one("SELECT chain FROM change_feed WHERE seq = $1", &[&s])
-                .await
-                .map_err(map_db)?
-                .get(0),
-        };
-        let mut appointment_rows = Vec::new();
-        let mut ref_rows = Vec::new();
-        let mut appointment_changes = Vec::new();
-        for id in &result.changed {
-            let Some(record) = recs.get(*id) else {
-                continue;
-            };
-            let doc = record.doc();
-            let hash = doc_hash(&doc);
-            match &record {
-                Record::Patient(p) => rows.push(patient_row(tenant, p, &doc, &hash)),
-                Record::Appointment(a) => {
-                    appointment_rows.push(appointment_row(tenant, a, &doc, &hash));
-                    appointment_changes.push((appointments_before.get(id).cloned(), a.clone()));
-                }
-                Record::Ref(r) => ref_rows.push(json!({
-                    "id": id, "entity_type": r.kind(), "doc": doc, "doc_hash": hash
-                })),
-            }
-            last_seq += 1;
-            let mut change = Change {
-                seq: last_seq,
-                entity_type: record.entity_type().into(),
-                entity_id: *id,
-                data: doc,
-                chain: String::new(),
-            };
-            chain = chain_hash(&chain, &change);
-            change.chain = chain.clone();
-            feed.push(
-                serde_json::to_value(&change).map_err(|e| ServerError::Database(e.to_string()))?,
-            );
-        }
-        if !rows.is_empty() {
-            tx.execute(UPSERT_PATIENTS.as_str(), &[&Value::Array(rows)])
-                .await
-                .map_err(map_db)?;
-        }
-        if !appointment_rows.is_empty() {
-            tx.execute(
-                "INSERT INTO appointments (tenant_id, id, site_id, patient_id, clinician_id, room_id, start_at, end_at,
-                     occupied, status, in_conflict, exclusive, doc, doc_hash, updated_at)
-                 SELECT $1, x.id, x.site_id, x.patient_id, x.clinician_id, x.room_id, x.start_at, x.end_at,
-                     tstzrange(x.occupied_from, x.occupied_to), x.status, x.in_conflict, x.exclusive, x.doc, x.doc_hash, x.updated_at
-                 FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, site_id uuid, patient_id uuid, clinician_id uuid, room_id uuid,
-                     start_at timestamptz, end_at timestamptz, occupied_from timestamptz, occupied_to timestamptz, status text,
-                     in_conflict boolean, exclusive boolean, doc jsonb, doc_hash text, updated_at timestamptz)
-                 ON CONFLICT (tenant_id, id) DO UPDATE SET site_id = EXCLUDED.site_id, patient_id = EXCLUDED.patient_id,
-                     clinician_id = EXCLUDED.clinician_id, room_id = EXCLUDED.room_id, start_at = EXCLUDED.start_at,
-                     end_at = EXCLUDED.end_at, occupied = EXCLUDED.occupied, status = EXCLUDED.status,
-                     in_conflict = EXCLUDED.in_conflict, exclusive = EXCLUDED.exclusive, doc = EXCLUDED.doc,
-                     doc_hash = EXCLUDED.doc_hash, updated_at = EXCLUDED.updated_at",
-                &[&tenant, &Value::Array(appointment_rows)],
-            )
-            .await
-            .map_err(map_db)?;
-            crate::notify::queue_for_appointments(&tx, tenant, &appointment_changes).await?;
-        }
-        if !ref_rows.is_empty() {
-            tx.execute(
-                "INSERT INTO sync_records (tenant_id, id, entity_type, doc, doc_hash)
-                 SELECT $1, x.id, x.entity_type, x.doc, x.doc_hash
-                 FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, entity_type text, doc jsonb, doc_hash text)
-                 ON CONFLICT (tenant_id, id) DO UPDATE SET entity_type = EXCLUDED.entity_type, doc = EXCLUDED.doc,
-                     doc_hash = EXCLUDED.doc_hash, updated_at = now()",
-                &[&tenant, &Value::Array(ref_rows)],
-            )
-            .await
-            .map_err(map_db)?;
-        }
-        tx.execute(
-            "INSERT INTO change_feed (tenant_id, seq, entity_type, entity_id, data, device_id, chain)
-             SELECT $1, x.seq, x.entity_type, x.entity_id, x.data, $3, x.chain
-             FROM jsonb_to_recordset($2::jsonb) AS x(seq bigint, entity_type text, entity_id uuid, data jsonb, chain text)",
-            &[&tenant, &Value::Array(feed), &device.device_id],
+        let changed = result.changed.iter().filter_map(|id| recs.get(*id));
+        last_seq = write_changes(
+            &tx,
+            tenant,
+            Some(device.device_id),
+            last_seq,
+            changed,
+            &appointments_before,
         )
-        .await
-        .map_err(map_db)?;
-        tx.execute("UPDATE feed_heads SET last_seq = $1", &[&last_seq])
-            .await
-            .map_err(map_db)?;
+        .await?;
     }
     if !result.outcomes.is_empty() {
         let by_seq: HashMap<i64, &Envelope> =

@@ -8,11 +8,13 @@
 //! Sections: search and bulk load on a standalone store (every size),
 //! scheduling on the same store with the demo calendar (S and L; see
 //! [`schedule`]), and sync against a real server and PostgreSQL on loopback
-//! (S and L; see [`sync`]), and the desktop app's cold start and idle
+//! (S and L; see [`sync`]), the server's bulk load against `COPY` (S and
+//! L; see [`server_bulk`]), and the desktop app's cold start and idle
 //! memory on the same store (every size; see [`desktop`]).
 
 mod desktop;
 mod schedule;
+mod server_bulk;
 mod sync;
 
 use clap::Parser;
@@ -416,6 +418,13 @@ fn main() {
         figures.extend(r.figures);
         scalars.extend(r.scalars);
         peak_rss = r.peak_rss_before_bootstrap_mib;
+        eprintln!("server: bulk load against COPY ...");
+        let n = args
+            .sync_patients
+            .unwrap_or(size.patients())
+            .min(size.patients());
+        scalars
+            .extend(server_bulk::run(args.seed, n).unwrap_or_else(|e| fail("server bulk load", e)));
     }
 
     let result = Report {

@@ -499,6 +499,36 @@ fn nhs_number(rng: &mut DemoRng) -> String {
     }
 }
 
+/// Demo patient `index` as a stored record: validated as registration
+/// validates it, list items given ids, and patient number `index + 1`. For
+/// loading the demo clinic straight into a server.
+pub fn demo_patient_record(
+    seed: u64,
+    index: u64,
+    tenant: Uuid,
+    at: DateTime<Utc>,
+    mut new_id: impl FnMut() -> Uuid,
+) -> ClinicResult<crate::patient::Patient> {
+    let today = at.date_naive();
+    let (mut details, mut lists) = demo_patient(seed, index);
+    crate::patient::validate_details(&mut details, today)?;
+    crate::patient::validate_new_lists(&mut lists, today)?;
+    Ok(crate::patient::Patient {
+        id: new_id(),
+        tenant_id: tenant,
+        patient_number: crate::patient_number::format_patient_number(index + 1),
+        details,
+        lists: lists.assign_ids(&mut new_id),
+        created_at: at,
+        updated_at: at,
+        archived_at: None,
+        merged_into: None,
+        archive_reason: None,
+        merged_into_number: None,
+        redacted: vec![],
+    })
+}
+
 /// One demo patient, fully determined by `(seed, index)`.
 pub fn demo_patient(seed: u64, index: u64) -> (PatientDetails, NewLists) {
     let mut r = DemoRng::for_item(seed, 1, index);
