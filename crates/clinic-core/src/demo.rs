@@ -513,20 +513,15 @@ pub fn demo_patient_record(
     let (mut details, mut lists) = demo_patient(seed, index);
     crate::patient::validate_details(&mut details, today)?;
     crate::patient::validate_new_lists(&mut lists, today)?;
-    Ok(crate::patient::Patient {
-        id: new_id(),
-        tenant_id: tenant,
-        patient_number: crate::patient_number::format_patient_number(index + 1),
+    let id = new_id();
+    Ok(crate::patient::Patient::registered(
+        id,
+        tenant,
+        crate::patient_number::format_patient_number(index + 1),
         details,
-        lists: lists.assign_ids(&mut new_id),
-        created_at: at,
-        updated_at: at,
-        archived_at: None,
-        merged_into: None,
-        archive_reason: None,
-        merged_into_number: None,
-        redacted: vec![],
-    })
+        lists.assign_ids(&mut new_id),
+        at,
+    ))
 }
 
 /// One demo patient, fully determined by `(seed, index)`.

@@ -233,6 +233,33 @@ pub struct Patient {
     pub redacted: Vec<SensitiveFlag>,
 }
 
+impl Patient {
+    /// A newly registered patient: not archived, not merged, nothing withheld.
+    pub fn registered(
+        id: Uuid,
+        tenant_id: Uuid,
+        patient_number: String,
+        details: PatientDetails,
+        lists: PatientLists,
+        at: DateTime<Utc>,
+    ) -> Patient {
+        Patient {
+            id,
+            tenant_id,
+            patient_number,
+            details,
+            lists,
+            created_at: at,
+            updated_at: at,
+            archived_at: None,
+            merged_into: None,
+            archive_reason: None,
+            merged_into_number: None,
+            redacted: vec![],
+        }
+    }
+}
+
 /// Input for new list items (ids are assigned by the use-case).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]

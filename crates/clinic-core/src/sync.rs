@@ -389,20 +389,14 @@ pub fn apply(
                     "Patient number {patient_number} is already in use; it was not issued from this workstation's block."
                 )));
             }
-            let p = Patient {
-                id: *patient,
-                tenant_id: tenant,
-                patient_number: patient_number.clone(),
-                details: d,
-                lists: lists.clone(),
-                created_at: at,
-                updated_at: at,
-                archived_at: None,
-                merged_into: None,
-                archive_reason: None,
-                merged_into_number: None,
-                redacted: vec![],
-            };
+            let p = Patient::registered(
+                *patient,
+                tenant,
+                patient_number.clone(),
+                d,
+                lists.clone(),
+                at,
+            );
             recs.taken_numbers.insert(patient_number.clone());
             Ok(put(recs, p))
         }
