@@ -390,12 +390,14 @@ mod tests {
         );
         let wrong = d.sign_in("admin@riverside.test", &Password::new("nope".into()));
         assert_eq!(wrong.unwrap_err().code, ErrorCode::InvalidCredentials);
-        let s = d
-            .sign_in(
+        let admin_signs_in = || {
+            d.sign_in(
                 "admin@riverside.test",
                 &Password::new("admin-password-1".into()),
             )
-            .unwrap();
+            .unwrap()
+        };
+        let s = admin_signs_in();
         assert_eq!(s.stage, Stage::Ready);
         assert_eq!(s.clinic_name.as_deref(), Some("Riverside"));
         assert!(s.user.as_ref().unwrap().is_admin);
@@ -422,12 +424,7 @@ mod tests {
             d.unlock(Some("a long passphrase".into())).unwrap().stage,
             Stage::SignIn
         );
-        let s = d
-            .sign_in(
-                "admin@riverside.test",
-                &Password::new("admin-password-1".into()),
-            )
-            .unwrap();
+        let s = admin_signs_in();
         assert_eq!(s.stage, Stage::Ready);
         // Not enrolled: the status bar says so and nothing tries to sync.
         let v = d.sync_view().unwrap();

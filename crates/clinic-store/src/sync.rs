@@ -605,16 +605,8 @@ impl Db<'_> {
             (0, _) => Some(FEED_GENESIS.to_string()),
             (_, h) => h.clone(),
         };
-        let fresh = page.changes.partition_point(|c| c.seq <= known.cursor);
-        let (chains, chain_ok) = if fresh == 0 {
-            fill_chains(prev.as_deref(), &page.changes)
-        } else {
-            // A page reaching back before the cursor (not sent by this
-            // server): its values up to the cursor are taken as given.
-            let (all, _) = fill_chains(None, &page.changes);
-            let (_, ok) = fill_chains(prev.as_deref(), &page.changes[fresh..]);
-            (all, ok)
-        };
+        let fresh = &page.changes[page.changes.partition_point(|c| c.seq <= known.cursor)..];
+        let (chains, chain_ok) = fill_chains(prev.as_deref(), fresh);
         if self.observe_epoch(
             page.epoch,
             page.last_applied_seq,
@@ -624,7 +616,8 @@ impl Db<'_> {
             return Ok(PageApplied::EpochChanged);
         }
         let mut cursor = known.cursor;
-        for c in &page.changes {
+        let mut cursor_hash = None;
+        for (c, chain) in fresh.iter().zip(&chains) {
             if c.seq <= cursor {
                 continue;
             }
@@ -635,11 +628,10 @@ impl Db<'_> {
                 ));
             }
             cursor = c.seq;
+            cursor_hash = Some(chain);
         }
-        if let Some(i) = page.changes.iter().rposition(|c| c.seq == cursor) {
-            if !chains[i].is_empty() {
-                self.set_meta("sync_cursor_hash", &chains[i])?;
-            }
+        if let Some(h) = cursor_hash.filter(|h| !h.is_empty()) {
+            self.set_meta("sync_cursor_hash", h)?;
         }
         self.set_meta("sync_cursor", &cursor.to_string())?;
         Ok(PageApplied::Applied {
