@@ -272,7 +272,9 @@ async fn write_changes(
     for record in records {
         let id = &record.id();
         let doc = record.doc();
-        let hash = doc_hash(&doc);
+        // Serialised once for the document's hash and the chain.
+        let text = doc.to_string();
+        let hash = doc_hash_of_text(&text);
         match &record {
             Record::Patient(p) => rows.push(patient_row(tenant, p, &doc, &hash)),
             Record::Appointment(a) => {
@@ -284,16 +286,22 @@ async fn write_changes(
             })),
         }
         last_seq += 1;
-        let mut change = Change {
+        let change = Change {
             seq: last_seq,
             entity_type: record.entity_type().into(),
             entity_id: *id,
-            data: doc,
+            data: Value::Null,
             chain: String::new(),
         };
-        chain = chain_hash(&chain, &change);
-        change.chain = chain.clone();
-        feed.push(serde_json::to_value(&change).map_err(|e| ServerError::Database(e.to_string()))?);
+        chain = chain_of_text(&chain, &change, &text);
+        // The feed row takes the document itself (no copy).
+        let mut row = serde_json::Map::new();
+        row.insert("seq".into(), last_seq.into());
+        row.insert("entity_type".into(), change.entity_type.into());
+        row.insert("entity_id".into(), id.to_string().into());
+        row.insert("data".into(), doc);
+        row.insert("chain".into(), chain.clone().into());
+        feed.push(Value::Object(row));
     }
     if !rows.is_empty() {
         tx.execute(UPSERT_PATIENTS.as_str(), &[&Value::Array(rows)])

@@ -266,6 +266,16 @@ fn main() {
         db_bytes as f64 / 1_048_576.0,
         "MiB".into(),
     ));
+    // Where the size goes: the ten largest tables and indexes.
+    for (object, bytes) in ws.space_by_object().expect("dbstat").into_iter().take(10) {
+        scalars.push((
+            format!(
+                "local database size: {object} (SQLite dbstat, pages incl. free space in them)"
+            ),
+            bytes as f64 / 1_048_576.0,
+            "MiB".into(),
+        ));
+    }
 
     // Query sets drawn from the data itself (deterministic).
     let n = size.patients();

@@ -94,28 +94,31 @@ fn write_patients(
     let today = now.date_naive();
     let synced = db.is_synced()?;
     let mut ids = Vec::with_capacity((range.end - range.start) as usize);
-    for i in range {
-        let (mut details, mut lists) = demo_patient(seed, i);
-        validate_details(&mut details, today)?;
-        validate_new_lists(&mut lists, today)?;
-        let id = new_id(now);
-        let lists = lists.assign_ids(|| new_id(now));
-        if synced {
-            let m = clinic_core::sync::Mutation::RegisterPatient {
-                patient: id,
-                patient_number: clinic_core::patient_number::format_patient_number(
-                    db.next_number("patient")?,
-                ),
-                details,
-                lists,
-            };
-            db.commit_mutation(actor, now, &m)?;
-        } else {
-            db.insert_patient(id, &details, &lists, now)?;
+    db.batch_index(|db| {
+        for i in range {
+            let (mut details, mut lists) = demo_patient(seed, i);
+            validate_details(&mut details, today)?;
+            validate_new_lists(&mut lists, today)?;
+            let id = new_id(now);
+            let lists = lists.assign_ids(|| new_id(now));
+            if synced {
+                let m = clinic_core::sync::Mutation::RegisterPatient {
+                    patient: id,
+                    patient_number: clinic_core::patient_number::format_patient_number(
+                        db.next_number("patient")?,
+                    ),
+                    details,
+                    lists,
+                };
+                db.commit_mutation(actor, now, &m)?;
+            } else {
+                db.insert_patient(id, &details, &lists, now)?;
+            }
+            ids.push(id);
+            progress(i);
         }
-        ids.push(id);
-        progress(i);
-    }
+        Ok(())
+    })?;
     Ok(ids)
 }
 

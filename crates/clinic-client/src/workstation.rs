@@ -458,6 +458,12 @@ impl Workstation {
         self.store()?.checkpoint()
     }
 
+    /// Bytes each table and index takes in the database file, largest
+    /// first (benchmarks explain the database size with it).
+    pub fn space_by_object(&self) -> ClinicResult<Vec<(String, u64)>> {
+        self.store()?.space_by_object()
+    }
+
     pub fn is_locked(&self) -> bool {
         self.store.is_none()
     }

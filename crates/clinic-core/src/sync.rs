@@ -582,12 +582,23 @@ pub fn patient_doc(p: &Patient) -> Value {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
 }
 
 /// SHA-256 of a document's JSON text.
 pub fn doc_hash(doc: &Value) -> String {
-    hex(&Sha256::digest(doc.to_string().as_bytes()))
+    doc_hash_of_text(&doc.to_string())
+}
+
+/// [`doc_hash`] of a document already serialised.
+pub fn doc_hash_of_text(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes()))
 }
 
 // ---- protocol ----
@@ -720,13 +731,27 @@ pub const FEED_GENESIS: &str = "feed";
 /// differs anywhere before the cursor (restored from a backup, then written
 /// again) is noticed, not only one that lacks the change at the cursor.
 pub fn chain_hash(prev: &str, c: &Change) -> String {
+    chain_of_text(prev, c, &c.data.to_string())
+}
+
+/// [`chain_hash`] with the change's document text already serialised
+/// (`c.data` itself is not read).
+pub fn chain_of_text(prev: &str, c: &Change, text: &str) -> String {
+    let mut one = Sha256::new();
+    hash_change(&mut one, c, text);
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
-    h.update(page_checksum(std::slice::from_ref(&Change {
-        chain: String::new(),
-        ..c.clone()
-    })));
+    h.update(hex(&one.finalize()));
     hex(&h.finalize())
+}
+
+/// What [`page_checksum`] and [`chain_hash`] cover of one change: its
+/// content, not its chain value.
+fn hash_change(h: &mut Sha256, c: &Change, text: &str) {
+    h.update(c.seq.to_be_bytes());
+    h.update(c.entity_type.as_bytes());
+    h.update(c.entity_id.as_bytes());
+    h.update(text.as_bytes());
 }
 
 /// Leaves the chain value out of every change of a page but the first and
@@ -747,13 +772,30 @@ pub fn compact_chains(changes: &mut [Change]) {
 /// computed ones. Returns the values and whether they all agreed: a page
 /// that disagrees comes from a different history.
 pub fn fill_chains(prev: Option<&str>, changes: &[Change]) -> (Vec<String>, bool) {
-    let mut out: Vec<String> = Vec::with_capacity(changes.len());
+    let (_, chains, ok) = check_page(prev, changes, 0);
+    (chains, ok)
+}
+
+/// A received page's [`page_checksum`], and [`fill_chains`] of its changes
+/// from index `fresh` on, serialising each document once.
+pub fn check_page(
+    prev: Option<&str>,
+    changes: &[Change],
+    fresh: usize,
+) -> (String, Vec<String>, bool) {
+    let mut page = Sha256::new();
+    let mut out: Vec<String> = Vec::with_capacity(changes.len().saturating_sub(fresh));
     let mut ok = true;
     let mut prev = prev.map(str::to_string);
-    for c in changes {
+    for (i, c) in changes.iter().enumerate() {
+        let text = c.data.to_string();
+        hash_change(&mut page, c, &text);
+        if i < fresh {
+            continue;
+        }
         let value = match &prev {
             Some(p) => {
-                let computed = chain_hash(p, c);
+                let computed = chain_of_text(p, c, &text);
                 ok &= c.chain.is_empty() || c.chain == computed;
                 computed
             }
@@ -762,7 +804,7 @@ pub fn fill_chains(prev: Option<&str>, changes: &[Change]) -> (Vec<String>, bool
         prev = (!value.is_empty()).then(|| value.clone());
         out.push(value);
     }
-    (out, ok)
+    (hex(&page.finalize()), out, ok)
 }
 
 /// Checksum of a page of changes, checked by the receiver before applying
@@ -770,10 +812,7 @@ pub fn fill_chains(prev: Option<&str>, changes: &[Change]) -> (Vec<String>, bool
 pub fn page_checksum(changes: &[Change]) -> String {
     let mut h = Sha256::new();
     for c in changes {
-        h.update(c.seq.to_be_bytes());
-        h.update(c.entity_type.as_bytes());
-        h.update(c.entity_id.as_bytes());
-        h.update(c.data.to_string().as_bytes());
+        hash_change(&mut h, c, &c.data.to_string());
     }
     hex(&h.finalize())
 }
@@ -1124,6 +1163,12 @@ mod tests {
         );
         assert_eq!(fill_chains(None, &wire), (full[1..].to_vec(), true));
         assert!(!fill_chains(Some("another history"), &wire).1);
+        // One pass over a page that reaches back before the cursor (at
+        // change 2): the whole page's checksum, the values from change 3 on.
+        assert_eq!(
+            check_page(Some(&full[1]), &wire, 1),
+            (checksum.clone(), full[2..].to_vec(), true)
+        );
         // A page whose content differs from what its last value covers.
         let mut forged = wire.clone();
         forged[2].data = json!({"n": 99});

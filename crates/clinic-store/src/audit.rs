@@ -47,8 +47,7 @@ impl Db<'_> {
             hash: String::new(),
         };
         e.hash = event_hash(&e);
-        self.conn
-            .execute(
+        self.execute(
                 "INSERT INTO audit_events (device_id, seq, id, tenant_id, at, user_id, action, entity_type, entity_id,
                      patient_id, details, prev_hash, hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
@@ -146,22 +145,20 @@ impl Db<'_> {
     }
 
     pub fn audit_event_count(&self) -> ClinicResult<i64> {
-        self.conn
-            .query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0))
+        self.query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0))
             .map_err(db_err)
     }
 
     pub fn last_audit_event(&self) -> ClinicResult<Option<AuditEvent>> {
-        self.conn
-            .query_row(
-                &format!(
-                    "SELECT {} FROM audit_events WHERE device_id = ?1 ORDER BY seq DESC LIMIT 1",
-                    Self::AUDIT_COLUMNS
-                ),
-                [self.device_id.to_string()],
-                Self::audit_from_row,
-            )
-            .optional()
-            .map_err(db_err)
+        self.query_row(
+            &format!(
+                "SELECT {} FROM audit_events WHERE device_id = ?1 ORDER BY seq DESC LIMIT 1",
+                Self::AUDIT_COLUMNS
+            ),
+            [self.device_id.to_string()],
+            Self::audit_from_row,
+        )
+        .optional()
+        .map_err(db_err)
     }
 }

@@ -82,8 +82,7 @@ pub struct ClinicianProfile {
 
 impl Db<'_> {
     pub fn insert_tenant(&self, t: &Tenant, now: DateTime<Utc>) -> ClinicResult<()> {
-        self.conn
-            .execute(
+        self.execute(
                 "INSERT INTO tenants (id, name, slug, plan, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 params![t.id.to_string(), t.name, t.slug, t.plan, ts(now)],
             )
@@ -92,25 +91,23 @@ impl Db<'_> {
     }
 
     pub fn tenant(&self) -> ClinicResult<Tenant> {
-        self.conn
-            .query_row(
-                "SELECT id, name, slug, plan FROM tenants WHERE id = ?1",
-                [self.tenant_id.to_string()],
-                |r| {
-                    Ok(Tenant {
-                        id: parse_uuid(&r.get::<_, String>(0)?),
-                        name: r.get(1)?,
-                        slug: r.get(2)?,
-                        plan: r.get(3)?,
-                    })
-                },
-            )
-            .map_err(db_err)
+        self.query_row(
+            "SELECT id, name, slug, plan FROM tenants WHERE id = ?1",
+            [self.tenant_id.to_string()],
+            |r| {
+                Ok(Tenant {
+                    id: parse_uuid(&r.get::<_, String>(0)?),
+                    name: r.get(1)?,
+                    slug: r.get(2)?,
+                    plan: r.get(3)?,
+                })
+            },
+        )
+        .map_err(db_err)
     }
 
     pub fn insert_site(&self, s: &Site, now: DateTime<Utc>) -> ClinicResult<()> {
-        self.conn
-            .execute(
+        self.execute(
                 "INSERT INTO sites (id, tenant_id, name, timezone, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 params![s.id.to_string(), self.tenant_id.to_string(), s.name, s.timezone, ts(now)],
             )
@@ -143,8 +140,7 @@ impl Db<'_> {
         kind: &str,
         now: DateTime<Utc>,
     ) -> ClinicResult<()> {
-        self.conn
-            .execute(
+        self.execute(
                 "INSERT INTO rooms (id, tenant_id, site_id, name, kind, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
                 params![id.to_string(), self.tenant_id.to_string(), site_id.to_string(), name, kind, ts(now)],
             )
@@ -170,8 +166,7 @@ impl Db<'_> {
 
     pub fn insert_role(&self, role: &Role, now: DateTime<Utc>) -> ClinicResult<()> {
         let perms = serde_json::to_string(&role.permissions).map_err(ClinicError::internal)?;
-        self.conn
-            .execute(
+        self.execute(
                 "INSERT INTO roles (id, tenant_id, key, name, builtin, permissions, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
                 params![role.id.to_string(), self.tenant_id.to_string(), role.key, role.name, role.builtin, perms, ts(now)],
             )
@@ -228,8 +223,7 @@ impl Db<'_> {
     }
 
     pub fn role_by_key(&self, key: &str) -> ClinicResult<Option<Role>> {
-        self.conn
-            .query_row(
+        self.query_row(
                 "SELECT id, key, name, builtin, permissions FROM roles WHERE tenant_id = ?1 AND key = ?2 AND deleted_at IS NULL",
                 params![self.tenant_id.to_string(), key],
                 Self::role_from_row,
@@ -267,8 +261,7 @@ impl Db<'_> {
         role_ids: &[Uuid],
         now: DateTime<Utc>,
     ) -> ClinicResult<()> {
-        self.conn
-            .execute(
+        self.execute(
                 "INSERT INTO users (id, tenant_id, email, name, password_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
                 params![id.to_string(), self.tenant_id.to_string(), email, name, password_hash, ts(now)],
             )
@@ -279,34 +272,32 @@ impl Db<'_> {
                 e => db_err(e),
             })?;
         for r in role_ids {
-            self.conn
-                .execute(
-                    "INSERT INTO user_roles (user_id, role_id, tenant_id) VALUES (?1, ?2, ?3)",
-                    params![id.to_string(), r.to_string(), self.tenant_id.to_string()],
-                )
-                .map_err(db_err)?;
+            self.execute(
+                "INSERT INTO user_roles (user_id, role_id, tenant_id) VALUES (?1, ?2, ?3)",
+                params![id.to_string(), r.to_string(), self.tenant_id.to_string()],
+            )
+            .map_err(db_err)?;
         }
         Ok(())
     }
 
     pub fn credentials(&self, email: &str) -> ClinicResult<Option<Credentials>> {
-        self.conn
-            .query_row(
-                "SELECT id, password_hash, status, failed_logins, locked_until FROM users
+        self.query_row(
+            "SELECT id, password_hash, status, failed_logins, locked_until FROM users
                  WHERE tenant_id = ?1 AND email = ?2 AND deleted_at IS NULL",
-                params![self.tenant_id.to_string(), email],
-                |r| {
-                    Ok(Credentials {
-                        user_id: parse_uuid(&r.get::<_, String>(0)?),
-                        password_hash: r.get(1)?,
-                        status: r.get(2)?,
-                        failed_logins: r.get(3)?,
-                        locked_until: r.get::<_, Option<String>>(4)?.map(|s| parse_ts(&s)),
-                    })
-                },
-            )
-            .optional()
-            .map_err(db_err)
+            params![self.tenant_id.to_string(), email],
+            |r| {
+                Ok(Credentials {
+                    user_id: parse_uuid(&r.get::<_, String>(0)?),
+                    password_hash: r.get(1)?,
+                    status: r.get(2)?,
+                    failed_logins: r.get(3)?,
+                    locked_until: r.get::<_, Option<String>>(4)?.map(|s| parse_ts(&s)),
+                })
+            },
+        )
+        .optional()
+        .map_err(db_err)
     }
 
     /// Records a sign-in attempt: `failed_logins == 0` is a success (resets
@@ -319,12 +310,12 @@ impl Db<'_> {
         now: DateTime<Utc>,
     ) -> ClinicResult<()> {
         if failed_logins == 0 {
-            self.conn.execute(
+            self.execute(
                 "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?2 WHERE id = ?1",
                 params![user_id.to_string(), ts(now)],
             )
         } else {
-            self.conn.execute(
+            self.execute(
                 "UPDATE users SET failed_logins = ?2, locked_until = ?3 WHERE id = ?1",
                 params![user_id.to_string(), failed_logins, locked_until.map(ts)],
             )
@@ -339,12 +330,11 @@ impl Db<'_> {
         status: &str,
         now: DateTime<Utc>,
     ) -> ClinicResult<()> {
-        self.conn
-            .execute(
-                "UPDATE users SET status = ?2, updated_at = ?3 WHERE id = ?1",
-                params![user_id.to_string(), status, ts(now)],
-            )
-            .map_err(db_err)?;
+        self.execute(
+            "UPDATE users SET status = ?2, updated_at = ?3 WHERE id = ?1",
+            params![user_id.to_string(), status, ts(now)],
+        )
+        .map_err(db_err)?;
         Ok(())
     }
 
@@ -396,8 +386,7 @@ impl Db<'_> {
         p: &ClinicianProfile,
         now: DateTime<Utc>,
     ) -> ClinicResult<()> {
-        self.conn
-            .execute(
+        self.execute(
                 "INSERT INTO clinician_profiles (user_id, tenant_id, specialization, qualifications, registration_number,
                      experience_years, bio, consultation_fee, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)
@@ -420,8 +409,7 @@ impl Db<'_> {
     }
 
     pub fn clinician_profile(&self, user_id: Uuid) -> ClinicResult<Option<ClinicianProfile>> {
-        self.conn
-            .query_row(
+        self.query_row(
                 "SELECT specialization, qualifications, registration_number, experience_years, bio, consultation_fee
                  FROM clinician_profiles WHERE user_id = ?1 AND deleted_at IS NULL",
                 [user_id.to_string()],
@@ -442,9 +430,7 @@ impl Db<'_> {
 
     /// Takes the next value of an offline number series from the leased blocks.
     pub fn next_number(&self, series: &str) -> ClinicResult<u64> {
-        let row: Option<(i64, i64)> = self
-            .conn
-            .query_row(
+        let row: Option<(i64, i64)> = self.query_row(
                 "SELECT block_start, next_value FROM number_blocks WHERE series = ?1 AND next_value < block_end
                  ORDER BY block_start LIMIT 1",
                 [series],
@@ -455,26 +441,23 @@ impl Db<'_> {
         let (start, value) = row.ok_or_else(|| {
             ClinicError::new(ErrorCode::NumbersExhausted, format!("This workstation has used all its {series} numbers; connect to the server to receive a new block."))
         })?;
-        self.conn
-            .execute("UPDATE number_blocks SET next_value = next_value + 1 WHERE series = ?1 AND block_start = ?2", params![series, start])
+        self.execute("UPDATE number_blocks SET next_value = next_value + 1 WHERE series = ?1 AND block_start = ?2", params![series, start])
             .map_err(db_err)?;
         Ok(value as u64)
     }
 
     /// Numbers of a series still unused in this workstation's blocks.
     pub fn numbers_left(&self, series: &str) -> ClinicResult<i64> {
-        self.conn
-            .query_row(
-                "SELECT coalesce(sum(block_end - next_value), 0) FROM number_blocks WHERE series = ?1",
-                [series],
-                |r| r.get(0),
-            )
-            .map_err(db_err)
+        self.query_row(
+            "SELECT coalesce(sum(block_end - next_value), 0) FROM number_blocks WHERE series = ?1",
+            [series],
+            |r| r.get(0),
+        )
+        .map_err(db_err)
     }
 
     pub fn add_number_block(&self, series: &str, start: u64, end: u64) -> ClinicResult<()> {
-        self.conn
-            .execute(
+        self.execute(
                 "INSERT INTO number_blocks (series, block_start, block_end, next_value) VALUES (?1, ?2, ?3, ?2)",
                 params![series, start as i64, end as i64],
             )

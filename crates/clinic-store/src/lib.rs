@@ -61,6 +61,30 @@ pub struct Db<'c> {
     pub(crate) conn: &'c Connection,
     pub tenant_id: Uuid,
     pub device_id: Uuid,
+    /// Inside [`Db::batch_index`]: search-index changes held until the
+    /// batch ends (see there).
+    pub(crate) index_batch: Option<&'c std::cell::RefCell<search::IndexBatch>>,
+}
+
+impl Db<'_> {
+    /// `Connection::query_row` through the statement cache: each query is
+    /// parsed once per connection, not at every call.
+    pub(crate) fn query_row<T, P, F>(&self, sql: &str, params: P, f: F) -> rusqlite::Result<T>
+    where
+        P: rusqlite::Params,
+        F: FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    {
+        self.conn.prepare_cached(sql)?.query_row(params, f)
+    }
+
+    /// `Connection::execute` through the statement cache.
+    pub(crate) fn execute<P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+    ) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(params)
+    }
 }
 
 /// What a new store starts with.
@@ -95,6 +119,11 @@ fn apply_pragmas(conn: &Connection) -> ClinicResult<()> {
          PRAGMA cache_size = -65536;",
     )
     .map_err(db_err)?;
+    // Every query is prepared once per connection: a patient's write alone
+    // uses more than rusqlite's default 16 statements (row, five list
+    // tables, index, vocabulary, outbox, audit), and an evicted statement
+    // is parsed again on its next use.
+    conn.set_prepared_statement_cache_capacity(256);
     let mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
         .map_err(db_err)?;
@@ -217,6 +246,7 @@ impl Store {
                     conn: &tx,
                     tenant_id: new.tenant_id,
                     device_id: new.device_id,
+                    index_batch: None,
                 };
                 db.set_meta("tenant_id", &new.tenant_id.to_string())?;
                 db.set_meta("device_id", &new.device_id.to_string())?;
@@ -335,6 +365,7 @@ impl Store {
             conn: &self.conn,
             tenant_id: self.tenant_id,
             device_id: self.device_id,
+            index_batch: None,
         }
     }
 
@@ -350,6 +381,7 @@ impl Store {
                 conn: &tx,
                 tenant_id: self.tenant_id,
                 device_id: self.device_id,
+                index_batch: None,
             };
             f(&db)?
         };
@@ -446,6 +478,25 @@ impl Store {
             .map_err(db_err)
     }
 
+    /// Bytes of the database file each table and index takes (SQLite's
+    /// `dbstat`: every page read once), largest first; the search index's
+    /// FTS5 shadow tables count under `patient_fts`.
+    pub fn space_by_object(&self) -> ClinicResult<Vec<(String, u64)>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT CASE WHEN name LIKE 'patient_fts_%' THEN 'patient_fts' ELSE name END AS object,
+                        sum(pgsize) FROM dbstat GROUP BY object ORDER BY 2 DESC",
+            )
+            .map_err(db_err)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
     /// An unencrypted in-memory store with the full schema, for the sync
     /// simulation (thousands of workstations per run; no key derivation).
     /// `synced` makes it keep an outbox like an enrolled workstation.
@@ -523,14 +574,12 @@ fn restrict_dir(_dir: &Path) {}
 
 impl Db<'_> {
     pub fn meta(&self, key: &str) -> ClinicResult<Option<String>> {
-        self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        self.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()
             .map_err(db_err)
     }
     pub fn set_meta(&self, key: &str, value: &str) -> ClinicResult<()> {
-        self.conn
-            .execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
+        self.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
             .map_err(db_err)?;
         Ok(())
     }

@@ -262,24 +262,20 @@ impl Db<'_> {
         };
         self.unindex_patient(pk)?;
         for t in LIST_TABLES {
-            self.conn
-                .execute(
-                    &format!("DELETE FROM {t} WHERE patient_id = ?1"),
-                    [id.to_string()],
-                )
-                .map_err(db_err)?;
-        }
-        self.conn
-            .execute(
-                "INSERT INTO sync_discard (id) VALUES (?1)",
+            self.execute(
+                &format!("DELETE FROM {t} WHERE patient_id = ?1"),
                 [id.to_string()],
             )
             .map_err(db_err)?;
-        self.conn
-            .execute("DELETE FROM patients WHERE pk = ?1", [pk])
+        }
+        self.execute(
+            "INSERT INTO sync_discard (id) VALUES (?1)",
+            [id.to_string()],
+        )
+        .map_err(db_err)?;
+        self.execute("DELETE FROM patients WHERE pk = ?1", [pk])
             .map_err(db_err)?;
-        self.conn
-            .execute("DELETE FROM sync_discard WHERE id = ?1", [id.to_string()])
+        self.execute("DELETE FROM sync_discard WHERE id = ?1", [id.to_string()])
             .map_err(db_err)?;
         Ok(())
     }
@@ -418,12 +414,13 @@ impl Db<'_> {
     }
 
     fn patient_pk(&self, id: Uuid) -> ClinicResult<Option<(i64, String, i64)>> {
-        self.conn
-            .query_row("SELECT pk, patient_number, number_seq FROM patients WHERE id = ?1 AND tenant_id = ?2", params![id.to_string(), self.tenant_id.to_string()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()
-            .map_err(db_err)
+        self.query_row(
+            "SELECT pk, patient_number, number_seq FROM patients WHERE id = ?1 AND tenant_id = ?2",
+            params![id.to_string(), self.tenant_id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(db_err)
     }
 
     /// Loads a patient (archived or not) with its live list items.
@@ -434,7 +431,6 @@ impl Db<'_> {
              FROM patients WHERE id = ?1 AND tenant_id = ?2"
         );
         let head = self
-            .conn
             .query_row(
                 &sql,
                 params![id.to_string(), self.tenant_id.to_string()],
@@ -467,15 +463,14 @@ impl Db<'_> {
         let Some(seq) = clinic_core::patient_number::parse_patient_number(number) else {
             return Ok(None);
         };
-        self.conn
-            .query_row(
-                "SELECT id FROM patients WHERE tenant_id = ?1 AND patient_number = ?2",
-                params![self.tenant_id.to_string(), format_patient_number(seq)],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
-            .map_err(db_err)
-            .map(|o| o.map(|s| parse_uuid(&s)))
+        self.query_row(
+            "SELECT id FROM patients WHERE tenant_id = ?1 AND patient_number = ?2",
+            params![self.tenant_id.to_string(), format_patient_number(seq)],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+        .map_err(db_err)
+        .map(|o| o.map(|s| parse_uuid(&s)))
     }
 
     /// Live list items of one patient, oldest first (`select` lacks the WHERE clause).
@@ -633,12 +628,11 @@ impl Db<'_> {
     }
 
     pub fn patient_count(&self) -> ClinicResult<i64> {
-        self.conn
-            .query_row(
-                "SELECT count(*) FROM patients WHERE tenant_id = ?1 AND deleted_at IS NULL",
-                [self.tenant_id.to_string()],
-                |r| r.get(0),
-            )
-            .map_err(db_err)
+        self.query_row(
+            "SELECT count(*) FROM patients WHERE tenant_id = ?1 AND deleted_at IS NULL",
+            [self.tenant_id.to_string()],
+            |r| r.get(0),
+        )
+        .map_err(db_err)
     }
 }

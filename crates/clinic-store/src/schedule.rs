@@ -86,17 +86,14 @@ impl Db<'_> {
     /// Removes a booking the server refused outright (its mutation stays
     /// in the outbox, shown until a person resolves it).
     pub fn discard_unaccepted_appointment(&self, id: Uuid) -> ClinicResult<()> {
-        self.conn
-            .execute(
-                "INSERT OR IGNORE INTO sync_discard (id) VALUES (?1)",
-                [id.to_string()],
-            )
+        self.execute(
+            "INSERT OR IGNORE INTO sync_discard (id) VALUES (?1)",
+            [id.to_string()],
+        )
+        .map_err(db_err)?;
+        self.execute("DELETE FROM appointments WHERE id = ?1", [id.to_string()])
             .map_err(db_err)?;
-        self.conn
-            .execute("DELETE FROM appointments WHERE id = ?1", [id.to_string()])
-            .map_err(db_err)?;
-        self.conn
-            .execute("DELETE FROM sync_discard WHERE id = ?1", [id.to_string()])
+        self.execute("DELETE FROM sync_discard WHERE id = ?1", [id.to_string()])
             .map_err(db_err)?;
         Ok(())
     }
@@ -222,8 +219,7 @@ impl Db<'_> {
         let at = ts(now);
         match doc {
             RefDoc::Site(s) => {
-                self.conn
-                    .execute(
+                self.execute(
                         "INSERT INTO sites (id, tenant_id, name, timezone, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
                          ON CONFLICT (id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone, updated_at = excluded.updated_at",
                         params![s.id.to_string(), tenant, s.name, s.timezone, at],
@@ -231,8 +227,7 @@ impl Db<'_> {
                     .map_err(db_err)?;
             }
             RefDoc::Room(r) => {
-                self.conn
-                    .execute(
+                self.execute(
                         "INSERT INTO rooms (id, tenant_id, site_id, name, kind, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
                          ON CONFLICT (id) DO UPDATE SET site_id = excluded.site_id, name = excluded.name, kind = excluded.kind, updated_at = excluded.updated_at",
                         params![r.id.to_string(), tenant, r.site_id.to_string(), r.name, r.kind, at],
@@ -243,7 +238,6 @@ impl Db<'_> {
                 // A local account with this e-mail under another id (made
                 // before this workstation was enrolled) keeps its row.
                 let clash: Option<String> = self
-                    .conn
                     .query_row(
                         "SELECT id FROM users WHERE email = ?1 AND id <> ?2",
                         params![s.email, s.id.to_string()],
@@ -254,8 +248,7 @@ impl Db<'_> {
                 if clash.is_some() {
                     return Ok(());
                 }
-                self.conn
-                    .execute(
+                self.execute(
                         "INSERT INTO users (id, tenant_id, email, name, password_hash, status, created_at, updated_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
                          ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name,
@@ -271,16 +264,14 @@ impl Db<'_> {
                         ],
                     )
                     .map_err(db_err)?;
-                self.conn
-                    .execute(
-                        "DELETE FROM user_roles WHERE user_id = ?1",
-                        [s.id.to_string()],
-                    )
-                    .map_err(db_err)?;
+                self.execute(
+                    "DELETE FROM user_roles WHERE user_id = ?1",
+                    [s.id.to_string()],
+                )
+                .map_err(db_err)?;
                 for key in &s.roles {
                     if let Some(role) = self.role_by_key(key)? {
-                        self.conn
-                            .execute(
+                        self.execute(
                                 "INSERT OR IGNORE INTO user_roles (user_id, role_id, tenant_id) VALUES (?1, ?2, ?3)",
                                 params![s.id.to_string(), role.id.to_string(), tenant],
                             )

@@ -11,11 +11,19 @@ use clinic_core::search::{
     deletion_keys, parse_query, vocabulary_keys, word_match, words, QueryTerm, MAX_TYPO_PREFIX,
     MIN_TYPO_LEN,
 };
-use clinic_core::ClinicResult;
+use clinic_core::{ClinicError, ClinicResult};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 use uuid::Uuid;
+
+/// Search-index changes held back by [`Db::batch_index`]: rows to add
+/// (patient pk → terms) and rows to remove.
+#[derive(Debug, Default)]
+pub(crate) struct IndexBatch {
+    add: std::collections::BTreeMap<i64, String>,
+    drop: std::collections::BTreeSet<i64>,
+}
 
 /// One search result: enough to pick the right person, nothing clinical.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -217,11 +225,16 @@ impl Db<'_> {
         seq: u64,
         d: &PatientDetails,
     ) -> ClinicResult<()> {
-        self.conn
-            .prepare_cached("INSERT INTO patient_fts (rowid, terms) VALUES (?1, ?2)")
-            .map_err(db_err)?
-            .execute(params![pk, index_text(number, seq, d)])
-            .map_err(db_err)?;
+        let text = index_text(number, seq, d);
+        if let Some(batch) = self.index_batch {
+            batch.borrow_mut().add.insert(pk, text);
+        } else {
+            self.conn
+                .prepare_cached("INSERT INTO patient_fts (rowid, terms) VALUES (?1, ?2)")
+                .map_err(db_err)?
+                .execute(params![pk, text])
+                .map_err(db_err)?;
+        }
         let mut vocab_insert = self
             .conn
             .prepare_cached("INSERT OR IGNORE INTO search_vocabulary (word) VALUES (?1)")
@@ -242,12 +255,61 @@ impl Db<'_> {
     }
 
     pub(crate) fn unindex_patient(&self, pk: i64) -> ClinicResult<()> {
+        if let Some(batch) = self.index_batch {
+            let mut b = batch.borrow_mut();
+            b.add.remove(&pk);
+            b.drop.insert(pk);
+            return Ok(());
+        }
         self.conn
             .prepare_cached("DELETE FROM patient_fts WHERE rowid = ?1")
             .map_err(db_err)?
             .execute([pk])
             .map_err(db_err)?;
         Ok(())
+    }
+
+    /// Runs `f` with the search index's changes held back and written at
+    /// the end in two statements, for writes of many patients at once (a
+    /// page of the change feed, a bulk load).
+    ///
+    /// FTS5 writes its in-memory changes to disk at every statement
+    /// savepoint, and SQLite opens one for almost every insert inside a
+    /// transaction. Row by row, each patient's index entry became a segment
+    /// of its own, then merged again and again; held back, a batch is one
+    /// segment. Searches inside `f` do not see the held-back changes.
+    pub fn batch_index<T>(&self, f: impl FnOnce(&Db) -> ClinicResult<T>) -> ClinicResult<T> {
+        if self.index_batch.is_some() {
+            return f(self);
+        }
+        let cell = std::cell::RefCell::new(IndexBatch::default());
+        let out = f(&Db {
+            index_batch: Some(&cell),
+            ..*self
+        })?;
+        let batch = cell.into_inner();
+        if !batch.drop.is_empty() {
+            let ids = serde_json::to_string(&batch.drop).map_err(ClinicError::internal)?;
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM patient_fts WHERE rowid IN (SELECT value FROM json_each(?1))",
+                )
+                .map_err(db_err)?
+                .execute([ids])
+                .map_err(db_err)?;
+        }
+        if !batch.add.is_empty() {
+            let rows = serde_json::to_string(&batch.add.into_iter().collect::<Vec<_>>())
+                .map_err(ClinicError::internal)?;
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO patient_fts (rowid, terms) SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
+                )
+                .map_err(db_err)?
+                .execute([rows])
+                .map_err(db_err)?;
+        }
+        Ok(out)
     }
 
     /// Vocabulary words within one typo of `typed` (or of a prefix of them).

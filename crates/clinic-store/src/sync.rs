@@ -126,8 +126,7 @@ impl Db<'_> {
     fn discard_record(&self, id: Uuid) -> ClinicResult<()> {
         self.discard_unaccepted_patient(id)?;
         self.discard_unaccepted_appointment(id)?;
-        self.conn
-            .execute("DELETE FROM sync_refs WHERE id = ?1", [id.to_string()])
+        self.execute("DELETE FROM sync_refs WHERE id = ?1", [id.to_string()])
             .map_err(db_err)?;
         Ok(())
     }
@@ -248,7 +247,6 @@ impl Db<'_> {
                 }
             }
             let seq: i64 = self
-                .conn
                 .query_row(
                     "SELECT coalesce(max(device_seq), 0) + 1 FROM outbox",
                     [],
@@ -342,9 +340,7 @@ impl Db<'_> {
 
     /// Marks a refused change as dealt with by a person.
     pub fn resolve_problem(&self, seq: i64, user: Uuid, at: DateTime<Utc>) -> ClinicResult<()> {
-        let n = self
-            .conn
-            .execute(
+        let n = self.execute(
                 "UPDATE outbox SET resolved_at = ?2, resolved_by = ?3
                  WHERE device_seq = ?1 AND status IN ('conflict', 'rejected') AND resolved_at IS NULL",
                 params![seq, ts(at), user.to_string()],
@@ -358,18 +354,17 @@ impl Db<'_> {
 
     /// (pending count, time of the oldest pending change).
     pub fn pending_summary(&self) -> ClinicResult<(i64, Option<DateTime<Utc>>)> {
-        self.conn
-            .query_row(
-                "SELECT count(*), min(at) FROM outbox WHERE status = 'pending'",
-                [],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, Option<String>>(1)?.map(|s| parse_ts(&s)),
-                    ))
-                },
-            )
-            .map_err(db_err)
+        self.query_row(
+            "SELECT count(*), min(at) FROM outbox WHERE status = 'pending'",
+            [],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?.map(|s| parse_ts(&s)),
+                ))
+            },
+        )
+        .map_err(db_err)
     }
 
     /// Notes a sync attempt and its result for the status line.
@@ -445,8 +440,7 @@ impl Db<'_> {
                         self.set_shadow(id, current.as_ref())?;
                     }
                 }
-                self.conn
-                    .execute(
+                self.execute(
                         "UPDATE outbox SET status = 'pending', code = NULL, message = NULL, answered_at = NULL
                          WHERE device_seq > ?1",
                         [server_last_applied],
@@ -591,22 +585,23 @@ impl Db<'_> {
                 "The sync server runs a different version; update this application to continue syncing. Nothing was changed.",
             ));
         }
-        if page_checksum(&page.changes) != page.checksum {
-            return Err(ClinicError::new(
-                ErrorCode::Unreachable,
-                "A page from the server arrived damaged; it was not applied and will be fetched again.",
-            ));
-        }
-        // The page must continue the history applied here, change by change
-        // (the page gives the chain value of its first and last change; the
-        // ones between are computed).
+        // The page must arrive whole, and continue the history applied here
+        // change by change (the page gives the chain value of its first and
+        // last change; the ones between are computed).
         let known = self.sync_cursor()?;
         let prev = match (known.cursor, &known.cursor_hash) {
             (0, _) => Some(FEED_GENESIS.to_string()),
             (_, h) => h.clone(),
         };
-        let fresh = &page.changes[page.changes.partition_point(|c| c.seq <= known.cursor)..];
-        let (chains, chain_ok) = fill_chains(prev.as_deref(), fresh);
+        let from = page.changes.partition_point(|c| c.seq <= known.cursor);
+        let (checksum, chains, chain_ok) = check_page(prev.as_deref(), &page.changes, from);
+        if checksum != page.checksum {
+            return Err(ClinicError::new(
+                ErrorCode::Unreachable,
+                "A page from the server arrived damaged; it was not applied and will be fetched again.",
+            ));
+        }
+        let fresh = &page.changes[from..];
         if self.observe_epoch(
             page.epoch,
             page.last_applied_seq,
@@ -615,21 +610,24 @@ impl Db<'_> {
         )? {
             return Ok(PageApplied::EpochChanged);
         }
-        let mut cursor = known.cursor;
-        let mut cursor_hash = None;
-        for (c, chain) in fresh.iter().zip(&chains) {
-            if c.seq <= cursor {
-                continue;
+        let (cursor, cursor_hash) = self.batch_index(|db| {
+            let mut cursor = known.cursor;
+            let mut cursor_hash = None;
+            for (c, chain) in fresh.iter().zip(&chains) {
+                if c.seq <= cursor {
+                    continue;
+                }
+                let p = db.put_server_record(&c.entity_type, &c.data)?;
+                if p != c.entity_id {
+                    return Err(ClinicError::internal(
+                        "a record from the server does not match its feed entry",
+                    ));
+                }
+                cursor = c.seq;
+                cursor_hash = Some(chain);
             }
-            let p = self.put_server_record(&c.entity_type, &c.data)?;
-            if p != c.entity_id {
-                return Err(ClinicError::internal(
-                    "a record from the server does not match its feed entry",
-                ));
-            }
-            cursor = c.seq;
-            cursor_hash = Some(chain);
-        }
+            Ok((cursor, cursor_hash))
+        })?;
         if let Some(h) = cursor_hash.filter(|h| !h.is_empty()) {
             self.set_meta("sync_cursor_hash", h)?;
         }

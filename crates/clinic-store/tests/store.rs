@@ -592,3 +592,67 @@ proptest::proptest! {
         })?;
     }
 }
+
+#[test]
+fn a_batch_indexes_its_patients_at_the_end_as_written_one_by_one_and_space_adds_up() {
+    let t = tempfile::tempdir().unwrap();
+    let mut s = create(t.path(), "a good passphrase");
+    let details = |first: &str, last: &str| PatientDetails {
+        first_name: first.into(),
+        last_name: last.into(),
+        date_of_birth: NaiveDate::from_ymd_opt(1980, 1, 1),
+        ..Default::default()
+    };
+    let (grace, alan, kept) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let before = add(&mut s, "Edsger", "Dijkstra", (1930, 5, 11), None);
+    s.write(|db| {
+        db.batch_index(|db| {
+            for (id, first, last) in [
+                (grace, "Grace", "Hopper"),
+                (alan, "Alan", "Turing"),
+                (kept, "Ada", "Byron"),
+            ] {
+                db.insert_patient(id, &details(first, last), &PatientLists::default(), now())?;
+            }
+            // Written twice in the batch: only the second version is found.
+            let mut p = db.patient(kept)?.unwrap();
+            p.details.last_name = "Lovelace".into();
+            db.put_patient(&p)?;
+            // A patient indexed before the batch and written in it.
+            let mut e = db.patient(before)?.unwrap();
+            e.details.last_name = "Dijkstraa".into();
+            db.put_patient(&e)
+        })
+    })
+    .unwrap();
+    let ids = |q: &str| -> Vec<Uuid> {
+        s.db()
+            .search_patients(q, 10)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect()
+    };
+    assert_eq!(ids("hop"), vec![grace]);
+    assert_eq!(ids("turing"), vec![alan]);
+    assert_eq!(ids("lovelace"), vec![kept]);
+    assert!(ids("byron").is_empty(), "the first version is not indexed");
+    assert_eq!(ids("dijkstraa"), vec![before]);
+    assert_eq!(ids("dijkstra"), vec![before], "prefix of the new name");
+
+    // dbstat accounts for every page of the file but the free ones.
+    s.checkpoint().unwrap();
+    let space = s.space_by_object().unwrap();
+    let n = |p: &str| -> u64 { s.pragma(p).unwrap().parse().unwrap() };
+    let (pages, free, page) = (n("page_count"), n("freelist_count"), n("page_size"));
+    assert_eq!(
+        space.iter().map(|(_, b)| b).sum::<u64>() + free * page,
+        pages * page
+    );
+    for object in ["patients", "patient_fts", "search_typo_keys"] {
+        assert!(
+            space.iter().any(|(o, b)| o == object && *b > 0),
+            "{object}: {space:?}"
+        );
+    }
+}
