@@ -102,16 +102,33 @@ pub fn push_all(store: &mut Store, t: &dyn Transport, now: DateTime<Utc>) -> Cli
 /// (cursor, head) after each page. Returns the number of changes applied
 /// and the feed head, or `None` when the server's history changed (the
 /// caller pushes again).
+///
+/// While one page is applied (on a scoped thread, in its own transaction)
+/// the next one is fetched from where it ends, so a fresh workstation's
+/// bootstrap waits for the network and the server only once. A prefetched
+/// page is used only if the page before it was applied in full; the
+/// store still checks that it continues the history applied here.
 pub fn pull_all(
     store: &mut Store,
     t: &dyn Transport,
     progress: &mut dyn FnMut(i64, i64),
 ) -> ClinicResult<Option<(usize, i64)>> {
     let mut applied = 0;
+    let c = store.db().sync_cursor()?;
+    let mut page = t.pull(c.cursor, c.cursor_hash.as_deref(), PULL_PAGE, 0)?;
     loop {
-        let c = store.db().sync_cursor()?;
-        let page = t.pull(c.cursor, c.cursor_hash.as_deref(), PULL_PAGE, 0)?;
-        match store.write(|db| db.apply_page(&page))? {
+        let last = page.changes.last().filter(|l| l.seq < page.head);
+        let (done, next) = std::thread::scope(|s| {
+            let applying = s.spawn(|| store.write(|db| db.apply_page(&page)));
+            let next = last.map(|l| {
+                let hash = (!l.chain.is_empty()).then_some(l.chain.as_str());
+                t.pull(l.seq, hash, PULL_PAGE, 0)
+            });
+            (applying.join(), next)
+        });
+        let done =
+            done.map_err(|_| ClinicError::internal("applying a page of changes failed"))??;
+        match done {
             PageApplied::EpochChanged => return Ok(None),
             PageApplied::Applied { cursor, records } => {
                 applied += records;
@@ -119,6 +136,13 @@ pub fn pull_all(
                 if records == 0 || cursor >= page.head {
                     return Ok(Some((applied, page.head)));
                 }
+                page = match (next, last) {
+                    (Some(Ok(n)), Some(l)) if l.seq == cursor => n,
+                    _ => {
+                        let c = store.db().sync_cursor()?;
+                        t.pull(c.cursor, c.cursor_hash.as_deref(), PULL_PAGE, 0)?
+                    }
+                };
             }
         }
     }
@@ -199,21 +223,26 @@ pub fn verify_and_repair(
     if differing.is_empty() {
         return Ok(report);
     }
-    let theirs = t.records(&differing)?;
-    let mine: std::collections::HashMap<uuid::Uuid, String> =
-        store.db().bucket_members(&differing)?.into_iter().collect();
-    store.write(|db| {
-        for r in &theirs {
-            if mine.get(&r.id) != Some(&r.hash) {
-                if let Some(doc) = &r.doc {
-                    db.apply_server_record(&r.entity_type, doc)?;
-                    report.repaired += 1;
+    // One bucket per request: a bucket is 1/64 of the records, so at size
+    // L an answer stays far below the client's limit on an answer's size.
+    for bucket in differing {
+        let theirs = t.records(&[bucket])?;
+        let mine: std::collections::HashMap<uuid::Uuid, String> =
+            store.db().bucket_members(&[bucket])?.into_iter().collect();
+        store.write(|db| {
+            for r in &theirs {
+                if mine.get(&r.id) != Some(&r.hash) {
+                    if let Some(doc) = &r.doc {
+                        db.apply_server_record(&r.entity_type, doc)?;
+                        report.repaired += 1;
+                    }
                 }
             }
-        }
-        Ok(())
-    })?;
-    let server_ids: std::collections::HashSet<uuid::Uuid> = theirs.iter().map(|r| r.id).collect();
-    report.local_only = mine.keys().filter(|id| !server_ids.contains(id)).count();
+            Ok(())
+        })?;
+        let server_ids: std::collections::HashSet<uuid::Uuid> =
+            theirs.iter().map(|r| r.id).collect();
+        report.local_only += mine.keys().filter(|id| !server_ids.contains(id)).count();
+    }
     Ok(report)
 }

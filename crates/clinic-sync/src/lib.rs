@@ -11,13 +11,21 @@ use clinic_core::api::{DeviceIdentity, EnrollRequest, Enrollment, LoginRequest, 
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::io::Read;
 use std::time::Duration;
+
+/// The most a server's answer may hold once decompressed. A pull page of
+/// 2,000 changes is about 2.3 MB of JSON; a small compressed body that
+/// expands past this (a broken or hostile server) is refused rather than
+/// read into memory.
+pub const MAX_ANSWER_BYTES: u64 = 64 << 20;
 
 /// A sync server at `base_url` (e.g. `http://127.0.0.1:8480`).
 #[derive(Debug, Clone)]
 pub struct ServerClient {
     base: String,
     http: reqwest::blocking::Client,
+    answer_limit: u64,
 }
 
 impl ServerClient {
@@ -34,7 +42,18 @@ impl ServerClient {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(ClinicError::internal)?;
-        Ok(Self { base, http })
+        Ok(Self {
+            base,
+            http,
+            answer_limit: MAX_ANSWER_BYTES,
+        })
+    }
+
+    /// The same client with another limit on a decompressed answer.
+    #[doc(hidden)]
+    pub fn with_answer_limit(mut self, bytes: u64) -> Self {
+        self.answer_limit = bytes;
+        self
     }
 
     /// The error for a server that could not be reached (the workstation is offline).
@@ -52,9 +71,7 @@ impl ServerClient {
     fn send<T: DeserializeOwned>(&self, req: reqwest::blocking::RequestBuilder) -> ClinicResult<T> {
         let res = req.send().map_err(|e| self.unreachable(e))?;
         let status = res.status();
-        let text = res
-            .text()
-            .map_err(|e| ClinicError::new(ErrorCode::Unreachable, e.without_url().to_string()))?;
+        let text = self.read_answer(res)?;
         if status.is_success() {
             return serde_json::from_str(&text).map_err(|e| {
                 ClinicError::internal(format!("unexpected answer from the server: {e}"))
@@ -66,6 +83,31 @@ impl ServerClient {
                 "the server answered {status}"
             ))),
         }
+    }
+
+    /// The answer's body, decompressed, up to the limit.
+    fn read_answer(&self, res: reqwest::blocking::Response) -> ClinicResult<String> {
+        let mut body = Vec::new();
+        res.take(self.answer_limit + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| {
+                ClinicError::new(
+                    ErrorCode::Unreachable,
+                    format!("The answer from the sync server was cut off ({e})."),
+                )
+            })?;
+        if body.len() as u64 > self.answer_limit {
+            return Err(ClinicError::new(
+                ErrorCode::Unreachable,
+                format!(
+                    "The sync server at {} sent an answer larger than {} MiB; it was not read and nothing was changed.",
+                    self.base,
+                    self.answer_limit >> 20
+                ),
+            ));
+        }
+        String::from_utf8(body)
+            .map_err(|_| ClinicError::internal("unexpected answer from the server: not UTF-8 text"))
     }
 
     fn post<B: Serialize, T: DeserializeOwned>(
@@ -151,7 +193,7 @@ impl ServerClient {
         if res.status().is_success() {
             return Ok(());
         }
-        let text = res.text().unwrap_or_default();
+        let text = self.read_answer(res).unwrap_or_default();
         Err(serde_json::from_str::<clinic_core::api::ErrorBody>(&text)
             .map(|b| b.error)
             .unwrap_or_else(|_| ClinicError::internal("the server refused to revoke the device")))
@@ -257,5 +299,56 @@ impl engine::Transport for HttpTransport {
                 buckets: buckets.to_vec(),
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use std::net::TcpListener;
+
+    /// A one-shot HTTP server that answers with this zstd-compressed JSON.
+    fn serve_once(json: Vec<u8>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).unwrap();
+            let body = zstd::encode_all(json.as_slice(), 3).unwrap();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: zstd\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            s.write_all(head.as_bytes()).unwrap();
+            s.write_all(&body).unwrap();
+        });
+        format!("http://{addr}")
+    }
+
+    /// A JSON string of about `n` bytes that compresses to almost nothing.
+    fn json_of(n: usize) -> Vec<u8> {
+        format!("{{\"status\":\"{}\"}}", "a".repeat(n)).into_bytes()
+    }
+
+    #[test]
+    fn an_answer_that_expands_past_the_limit_is_refused_unread() {
+        let limit = 1 << 20;
+        let json = json_of(8 << 20);
+        let url = serve_once(json);
+        let client = ServerClient::new(&url).unwrap().with_answer_limit(limit);
+        let err = client.health().unwrap_err();
+        assert_eq!(err.code, ErrorCode::Unreachable);
+        assert!(err.message.contains("larger than 1 MiB"), "{}", err.message);
+    }
+
+    #[test]
+    fn an_answer_within_the_limit_is_decompressed_and_read() {
+        let limit = 1 << 20;
+        let url = serve_once(json_of(limit as usize - 64));
+        let client = ServerClient::new(&url).unwrap().with_answer_limit(limit);
+        let v = client.health().unwrap();
+        assert_eq!(v["status"].as_str().unwrap().len(), limit as usize - 64);
     }
 }
