@@ -6,10 +6,10 @@
 use crate::enroll;
 use clinic_client::schedule::BookRequest;
 use clinic_client::{Password, Workstation};
-use clinic_core::patient::PatientDetails;
-use clinic_core::schedule::{AppointmentStatus, Resolution, SeriesScope, Span};
+use clinic_core::patients::PatientDetails;
+use clinic_core::scheduling::{AppointmentStatus, Resolution, SeriesScope, Span};
 use clinic_core::ErrorCode;
-use clinic_store::schedule::AppointmentFilter;
+use clinic_store::scheduling::AppointmentFilter;
 use sync_server::testing::TestServer;
 use uuid::Uuid;
 
@@ -46,7 +46,7 @@ fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc()
 }
 
-fn day_of(ws: &mut Workstation, clinician: Uuid) -> Vec<clinic_core::schedule::Appointment> {
+fn day_of(ws: &mut Workstation, clinician: Uuid) -> Vec<clinic_core::scheduling::Appointment> {
     ws.list_appointments(&AppointmentFilter {
         clinician_id: Some(clinician),
         span: Some(Span::new(

@@ -4,7 +4,7 @@
 
 use crate::enroll;
 use clinic_client::{Password, Workstation};
-use clinic_core::patient::{PatientDetails, PatientPatch};
+use clinic_core::patients::{PatientDetails, PatientPatch};
 use clinic_core::ErrorCode;
 use sync_server::testing::TestServer;
 use uuid::Uuid;
@@ -297,8 +297,7 @@ fn bulk_loaded_patients_reach_workstations_and_their_numbers_are_never_leased() 
     let mut a = signed_in(&server, &t.path().join("a"));
     let tenant = a.info().unwrap().tenant.id;
     let now = chrono::Utc::now();
-    let demo =
-        |i: u64| clinic_core::demo::demo_patient_record(7, i, tenant, now, Uuid::now_v7).unwrap();
+    let demo = |i: u64| clinic_demo::demo_patient_record(7, i, tenant, now, Uuid::now_v7).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let pool = sync_server::db::app_pool(&server.database_url, 2).unwrap();
     let count = || server.query("SELECT count(*) FROM patients")[0][0].clone();
@@ -306,7 +305,9 @@ fn bulk_loaded_patients_reach_workstations_and_their_numbers_are_never_leased() 
     // Numbers 1.. were leased to A when it enrolled: refused, nothing written.
     let clash: Vec<_> = (0..3).map(demo).collect();
     let e = rt
-        .block_on(sync_server::sync::bulk_load_patients(&pool, tenant, &clash))
+        .block_on(sync_server::patients::bulk_load_patients(
+            &pool, tenant, &clash,
+        ))
         .unwrap_err();
     assert!(format!("{e:?}").contains("already handed out"), "{e:?}");
     assert_eq!(count().as_deref(), Some("0"));
@@ -314,7 +315,7 @@ fn bulk_loaded_patients_reach_workstations_and_their_numbers_are_never_leased() 
     // Numbers above every leased block load, with their feed entries.
     let loaded: Vec<_> = (20_000..20_003).map(demo).collect();
     let head = rt
-        .block_on(sync_server::sync::bulk_load_patients(
+        .block_on(sync_server::patients::bulk_load_patients(
             &pool, tenant, &loaded,
         ))
         .unwrap();
@@ -338,7 +339,7 @@ fn bulk_loaded_patients_reach_workstations_and_their_numbers_are_never_leased() 
         .register_patient(ada(), Default::default())
         .unwrap()
         .patient;
-    let number = clinic_core::patient_number::parse_patient_number(&p.patient_number).unwrap();
+    let number = clinic_core::patients::parse_patient_number(&p.patient_number).unwrap();
     assert!(number > 20_003, "{}", p.patient_number);
 }
 
@@ -418,7 +419,7 @@ fn a_different_protocol_version_is_refused_and_changes_nothing() {
     };
     let db = store.db();
     assert_eq!(
-        db.apply_page(&page).unwrap_err().code,
+        db.apply_page(&page).unwrap_err().code(),
         ErrorCode::UpdateRequired
     );
     page.protocol = clinic_core::sync::PROTOCOL_VERSION;
@@ -428,10 +429,11 @@ fn a_different_protocol_version_is_refused_and_changes_nothing() {
         entity_id: Uuid::nil(),
         data: serde_json::json!({}),
         chain: String::new(),
+        hash: None,
     }];
     page.checksum = clinic_core::sync::page_checksum(&page.changes);
     assert_eq!(
-        db.apply_page(&page).unwrap_err().code,
+        db.apply_page(&page).unwrap_err().code(),
         ErrorCode::UpdateRequired
     );
     assert_eq!(store.db().sync_cursor().unwrap().cursor, before);
@@ -501,7 +503,7 @@ fn a_workstation_low_on_patient_numbers_leases_a_fresh_block_when_it_syncs() {
         .db()
         .numbers_left("patient")
         .unwrap();
-    assert_eq!(left, 100 + clinic_core::patient_number::LEASE_SIZE);
+    assert_eq!(left, 100 + clinic_core::patients::LEASE_SIZE);
     // Registrations from the new block never collide with B's numbers.
     let mut numbers = std::collections::HashSet::new();
     for ws in [&mut a, &mut b] {
@@ -529,6 +531,6 @@ fn a_workstation_low_on_patient_numbers_leases_a_fresh_block_when_it_syncs() {
             .db()
             .numbers_left("patient")
             .unwrap(),
-        100 + clinic_core::patient_number::LEASE_SIZE - 3
+        100 + clinic_core::patients::LEASE_SIZE - 3
     );
 }

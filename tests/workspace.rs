@@ -56,7 +56,7 @@ fn enrolment_binds_a_new_encrypted_store_to_the_servers_tenant_site_and_device()
     .unwrap();
     let p = ws
         .register_patient(
-            clinic_core::patient::PatientDetails {
+            clinic_core::patients::PatientDetails {
                 first_name: "Ada".into(),
                 last_name: "Lovelace".into(),
                 date_of_birth: chrono::NaiveDate::from_ymd_opt(1985, 12, 10),
@@ -67,7 +67,7 @@ fn enrolment_binds_a_new_encrypted_store_to_the_servers_tenant_site_and_device()
         .unwrap()
         .patient;
     assert_eq!(
-        clinic_core::patient_number::parse_patient_number(&p.patient_number),
+        clinic_core::patients::parse_patient_number(&p.patient_number),
         Some(1)
     );
     assert_eq!(ws.verify_audit().unwrap().map(|n| n >= 3), Ok(true));

@@ -5,8 +5,8 @@
 use crate::commands::*;
 use clinic_client::desk::*;
 use clinic_client::devices::DeviceRow;
-use clinic_core::patient::*;
-use clinic_core::schedule::AppointmentStatus;
+use clinic_core::patients::*;
+use clinic_core::scheduling::AppointmentStatus;
 use clinic_core::{ClinicError, ErrorCode, FieldError};
 
 /// Where the UI expects the file, relative to this crate.
@@ -37,7 +37,7 @@ pub fn typescript() -> String {
         Severity,
         Level,
         ContactChannel,
-        clinic_core::national_id::NationalIdKind,
+        clinic_core::patients::NationalIdKind,
         clinic_core::permissions::SensitiveFlag,
         PatientDetails,
         Allergy,
@@ -105,6 +105,11 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(super::PATH);
         let fresh = super::typescript();
         if std::env::var_os("UPDATE_BINDINGS").is_some() {
+            // CI checks the bindings; it never rewrites them.
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "UPDATE_BINDINGS is refused when CI is set"
+            );
             std::fs::write(&path, &fresh).unwrap();
         }
         let checked_in = std::fs::read_to_string(&path).unwrap_or_default();

@@ -11,8 +11,8 @@ use clinic_client::desk::{
 use clinic_client::devices::DeviceRow;
 use clinic_client::schedule::{BookRequest, MoveRequest};
 use clinic_client::{InitOptions, Password};
-use clinic_core::patient::{DuplicateCandidate, NewLists, Patient, PatientDetails, PatientPatch};
-use clinic_core::schedule::{AppointmentStatus, SeriesScope};
+use clinic_core::patients::{DuplicateCandidate, NewLists, Patient, PatientDetails, PatientPatch};
+use clinic_core::scheduling::{AppointmentStatus, SeriesScope};
 use clinic_core::{ClinicError, ClinicResult};
 use clinic_store::keys::Passphrase;
 use serde::Deserialize;
@@ -264,7 +264,7 @@ pub async fn find_slots(app: AppHandle, req: SlotsReq) -> Answer<Vec<Slot>> {
 
 fn first_view(
     w: &clinic_client::Workstation,
-    list: Vec<clinic_core::schedule::Appointment>,
+    list: Vec<clinic_core::scheduling::Appointment>,
 ) -> ClinicResult<AppointmentView> {
     let a = list
         .into_iter()

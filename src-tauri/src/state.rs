@@ -282,7 +282,7 @@ impl Desktop {
         let dir = self.dir.clone();
         std::thread::spawn(move || {
             let r = Store::open(&dir, &unlock).and_then(|mut store| {
-                clinic_sync::engine::sync_now(
+                Ok(clinic_sync::engine::sync_now(
                     &mut store,
                     &transport,
                     chrono::Utc::now(),
@@ -290,10 +290,10 @@ impl Desktop {
                         run.done.store(done, Ordering::SeqCst);
                         run.total.store(total, Ordering::SeqCst);
                     },
-                )
+                )?)
             });
             if let Err(e) = r {
-                tracing::warn!(code = %e.code, "first download failed; the live loop retries");
+                tracing::warn!(code = %e.code(), "first download failed; the live loop retries");
             }
             run.running.store(false, Ordering::SeqCst);
         });

@@ -7,7 +7,7 @@
 
 use chrono::{Duration, NaiveTime, Utc};
 use clinic_client::{Password, SystemClock, Workstation};
-use clinic_core::patient::PatientDetails;
+use clinic_core::patients::PatientDetails;
 use clinic_store::keys::Passphrase;
 use clinic_webdriver::Window as App;
 use std::path::{Path, PathBuf};

@@ -473,7 +473,7 @@ pub async fn add_user(
     actor.require(Module::Admin, Action::Create)?;
     let mut errs = clinic_core::error::FieldErrors::default();
     let email = req.email.trim().to_lowercase();
-    if let Err(m) = clinic_core::patient::validate_email(&email) {
+    if let Err(m) = clinic_core::patients::validate_email(&email) {
         errs.add("email", m);
     }
     let name = req.name.trim().to_string();

@@ -16,7 +16,7 @@ use std::path::Path;
 use tokio_postgres::NoTls;
 use uuid::Uuid;
 
-include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+include!(concat!(env!("OUT_DIR"), "/migrations_postgres.rs"));
 
 pub const OWNER_ROLE: &str = "clinic_owner";
 pub const APP_ROLE: &str = "clinic_app";
@@ -97,6 +97,18 @@ pub async fn ensure_roles(
     Ok(password)
 }
 
+/// Every migration this server knows: the product's, and those of
+/// projections registered besides, in name (= time) order.
+fn all_migrations() -> Vec<(&'static str, &'static str)> {
+    let mut all: Vec<(&str, &str)> = MIGRATIONS.to_vec();
+    for p in crate::records::projections() {
+        all.extend_from_slice(p.migrations());
+    }
+    all.sort();
+    all.dedup();
+    all
+}
+
 /// Applies pending migrations in one transaction each, as the owner role.
 pub async fn migrate(admin: &mut tokio_postgres::Client) -> Result<usize, ServerError> {
     admin
@@ -117,12 +129,13 @@ pub async fn migrate(admin: &mut tokio_postgres::Client) -> Result<usize, Server
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let known: Vec<&str> = MIGRATIONS.iter().map(|(n, _)| *n).collect();
+    let all = all_migrations();
+    let known: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
     if let Some(newer) = applied.iter().find(|a| !known.contains(&a.as_str())) {
         return Err(ServerError::Startup(format!("the database has migration {newer}, which this server does not know: it is newer than this server; upgrade the server")));
     }
     let mut n = 0;
-    for (name, sql) in MIGRATIONS {
+    for (name, sql) in all {
         if applied.iter().any(|a| a == name) {
             continue;
         }
@@ -133,12 +146,13 @@ pub async fn migrate(admin: &mut tokio_postgres::Client) -> Result<usize, Server
         tx.batch_execute(sql)
             .await
             .map_err(|e| ServerError::Startup(format!("migration {name}: {}", describe(&e))))?;
-        tx.execute("INSERT INTO schema_migrations (name) VALUES ($1)", &[name])
+        tx.execute("INSERT INTO schema_migrations (name) VALUES ($1)", &[&name])
             .await
             .map_err(db_err)?;
         tx.commit().await.map_err(db_err)?;
         n += 1;
     }
+    crate::sync::rechain_feeds(admin).await?;
     Ok(n)
 }
 

@@ -57,7 +57,14 @@ pub async fn enroll(
     )
     .await
     .map_err(map_db)?;
-    let patient_numbers = lease_block(&tx, device, "patient").await?;
+    let mut number_blocks = Vec::new();
+    let series: Vec<&str> = clinic_core::sync::registry::read()
+        .number_series()
+        .map(|s| s.name)
+        .collect();
+    for s in series {
+        number_blocks.push(lease_block(&tx, device, s).await?);
+    }
     let user = tx
         .query_one(
             "SELECT u.name, coalesce(array_agg(r.key ORDER BY r.key) FILTER (WHERE r.key IS NOT NULL), '{}')
@@ -81,7 +88,7 @@ pub async fn enroll(
         user_id: actor.user_id,
         user_name: user.get(0),
         user_roles: user.get(1),
-        patient_numbers,
+        number_blocks,
     })
 }
 
@@ -92,7 +99,7 @@ pub async fn lease_block(
     tx: &deadpool_postgres::Transaction<'_>,
     device: Uuid,
     series: &str,
-) -> Result<clinic_core::api::NumberBlock, ServerError> {
+) -> Result<clinic_core::sync::NumberBlock, ServerError> {
     tx.execute("SELECT 1 FROM feed_heads FOR UPDATE", &[])
         .await
         .map_err(map_db)?;
@@ -104,7 +111,13 @@ pub async fn lease_block(
         .await
         .map_err(map_db)?
         .get(0);
-    let end = start + clinic_core::patient_number::LEASE_SIZE;
+    let lease = clinic_core::sync::registry::read()
+        .series_named(series)
+        .map(|s| s.lease)
+        .ok_or_else(|| {
+            ClinicError::field("want_numbers", format!("{series} is not a number series"))
+        })?;
+    let end = start + lease;
     let tenant: Uuid = tx
         .query_one("SELECT tenant_id FROM feed_heads", &[])
         .await
@@ -116,7 +129,11 @@ pub async fn lease_block(
     )
     .await
     .map_err(map_db)?;
-    Ok(clinic_core::api::NumberBlock { start, end })
+    Ok(clinic_core::sync::NumberBlock {
+        series: series.to_string(),
+        start,
+        end,
+    })
 }
 
 pub async fn list(pool: &Pool, actor: &AuthUser) -> Result<Vec<DeviceView>, ServerError> {

@@ -10,134 +10,39 @@ pub mod accounts;
 pub mod db;
 pub mod devices;
 pub mod embedded;
+pub mod error;
 pub mod http;
 pub mod metrics;
-pub mod notify;
+pub mod records;
+pub mod state;
 pub mod sync;
 pub mod tenants;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod tokens;
 
+// Domains: each keeps its kinds in tables of its own ([`records::Projection`]).
+pub mod patients;
+pub mod scheduling;
+
+pub use error::ServerError;
+pub use state::AppState;
+
+/// The product's projections, one line per domain (the directory's staff,
+/// sites and rooms need nothing beyond `sync_records`).
+fn product_projections() -> Vec<&'static dyn records::Projection> {
+    vec![&patients::PROJECTION, &scheduling::PROJECTION]
+}
+
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use clinic_core::{ClinicError, ErrorCode};
 use deadpool_postgres::Pool;
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use tower_http::compression::predicate::SizeAbove;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
-
-/// Everything that can go wrong in the server, mapped onto the shared
-/// error codes and HTTP statuses. Internal details are logged, never sent.
-#[derive(Debug, thiserror::Error)]
-pub enum ServerError {
-    #[error("{0}")]
-    Clinic(#[from] ClinicError),
-    #[error("database: {0}")]
-    Database(String),
-    #[error("startup: {0}")]
-    Startup(String),
-    #[error("request body too large")]
-    TooLarge,
-    #[error("no database connection free")]
-    Busy,
-}
-
-impl ServerError {
-    fn status_and_body(&self) -> (StatusCode, ClinicError) {
-        match self {
-            ServerError::Clinic(e) => {
-                let status = match e.code {
-                    ErrorCode::Validation => StatusCode::UNPROCESSABLE_ENTITY,
-                    ErrorCode::NotFound => StatusCode::NOT_FOUND,
-                    ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-                    ErrorCode::InvalidCredentials
-                    | ErrorCode::SessionLocked
-                    | ErrorCode::MfaRequired => StatusCode::UNAUTHORIZED,
-                    ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
-                    ErrorCode::Conflict | ErrorCode::NumbersExhausted => StatusCode::CONFLICT,
-                    ErrorCode::UpdateRequired => StatusCode::UPGRADE_REQUIRED,
-                    _ => StatusCode::INTERNAL_SERVER_ERROR,
-                };
-                (status, e.clone())
-            }
-            ServerError::Busy => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                ClinicError::new(
-                    ErrorCode::Unreachable,
-                    "The server is busy; try again in a moment.",
-                ),
-            ),
-            ServerError::TooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                ClinicError::new(
-                    ErrorCode::Validation,
-                    format!(
-                        "The request is too large (at most {} KiB).",
-                        MAX_BODY_BYTES / 1024
-                    ),
-                ),
-            ),
-            ServerError::Database(_) | ServerError::Startup(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ClinicError::new(
-                    ErrorCode::Internal,
-                    "The server could not complete the request.",
-                ),
-            ),
-        }
-    }
-}
-
-impl IntoResponse for ServerError {
-    fn into_response(self) -> Response {
-        let (status, body) = self.status_and_body();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
-        (status, Json(serde_json::json!({ "error": body }))).into_response()
-    }
-}
-
-/// Shared by every handler.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    pub pool: Pool,
-    pub signing_key: Arc<tokens::SigningKey>,
-    pub metrics: Arc<metrics::Metrics>,
-    /// Hash of the operator token that guards the operator API; `None`
-    /// switches that API off (its routes answer 404).
-    pub operator_token_hash: Option<Arc<String>>,
-    pub feed_signals: Arc<sync::FeedSignals>,
-}
-
-impl AppState {
-    pub fn new(pool: Pool, signing_key: tokens::SigningKey) -> Self {
-        Self {
-            pool,
-            signing_key: Arc::new(signing_key),
-            metrics: Arc::new(metrics::Metrics::default()),
-            operator_token_hash: None,
-            feed_signals: Arc::new(sync::FeedSignals::default()),
-        }
-    }
-
-    /// Turns the operator API on, guarded by `token` (at least 32 characters).
-    pub fn with_operator_token(mut self, token: &str) -> Result<Self, ServerError> {
-        if token.len() < 32 {
-            return Err(ServerError::Startup(
-                "CLINIC_OPERATOR_TOKEN must be at least 32 characters".into(),
-            ));
-        }
-        self.operator_token_hash = Some(Arc::new(tokens::hash_secret(token)));
-        Ok(self)
-    }
-}
 
 /// Request bodies larger than this are refused (413) before they are read.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -140,7 +140,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
                 state = state.with_operator_token(&token)?;
             }
             // Patient notifications (CLINIC_NOTIFY, CLINIC_SMTP_URL, …; see notify.rs).
-            let notifier = sync_server::notify::start_from_env(&db.pool)?;
+            let notifier = sync_server::scheduling::notify::start_from_env(&db.pool)?;
             let served = serve(listener, state, shutdown_signal())
                 .await
                 .map_err(|e| ServerError::Startup(e.to_string()));

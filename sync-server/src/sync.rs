@@ -9,10 +9,10 @@
 //! a smaller number.
 
 use crate::db::{map_db, tenant_tx};
+use crate::records;
 use crate::ServerError;
 use clinic_core::api::DeviceIdentity;
 use clinic_core::audit::{AuditEvent, ChainVerifier};
-use clinic_core::patient::Patient;
 use clinic_core::sync::*;
 use clinic_core::{ClinicError, ErrorCode};
 use deadpool_postgres::Pool;
@@ -70,136 +70,6 @@ fn check_protocol(v: u32) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// The typed columns of an appointment row.
-fn appointment_row(
-    tenant: Uuid,
-    a: &clinic_core::schedule::Appointment,
-    doc: &Value,
-    hash: &str,
-) -> Value {
-    let occupied = a.occupied();
-    json!({
-        "tenant_id": tenant, "id": a.id, "site_id": a.site_id, "patient_id": a.patient_id,
-        "clinician_id": a.clinician_id, "room_id": a.room_id, "start_at": a.start, "end_at": a.end(),
-        "occupied_from": occupied.start, "occupied_to": occupied.end, "status": a.status.as_str(),
-        "in_conflict": a.conflict.is_some(),
-        "exclusive": a.status.occupies() && a.conflict.is_none() && !a.double_booking_accepted,
-        "doc": doc, "doc_hash": hash, "updated_at": a.updated_at,
-    })
-}
-
-/// The typed columns of a patient row, as a JSON object for `jsonb_populate_recordset`.
-fn patient_row(tenant: Uuid, p: &Patient, doc: &Value, hash: &str) -> Value {
-    let mut row = serde_json::to_value(&p.details).unwrap_or_else(|_| json!({}));
-    let seq = clinic_core::patient_number::parse_patient_number(&p.patient_number).unwrap_or(0);
-    if let Some(o) = row.as_object_mut() {
-        o.insert("tenant_id".into(), json!(tenant));
-        o.insert("id".into(), json!(p.id));
-        o.insert("patient_number".into(), json!(p.patient_number));
-        o.insert("number_seq".into(), json!(seq));
-        o.insert("merged_into".into(), json!(p.merged_into));
-        o.insert("archive_reason".into(), json!(p.archive_reason));
-        o.insert("created_at".into(), json!(p.created_at));
-        o.insert("updated_at".into(), json!(p.updated_at));
-        o.insert("deleted_at".into(), json!(p.archived_at));
-        o.insert("doc".into(), doc.clone());
-        o.insert("doc_hash".into(), json!(hash));
-    }
-    row
-}
-
-const PATIENT_COLUMNS: &str = "tenant_id, id, patient_number, number_seq, first_name, middle_name, last_name, preferred_name,
-    date_of_birth, sex_at_birth, gender, phone, alt_phone, email, address_line1, address_line2, city, state, postcode,
-    country, national_id_kind, national_id, preferred_channel, preferred_language, reminders_opt_in, blood_group,
-    smoking_status, alcohol_use, family_history, risk_level, alert_level, flags, merged_into, archive_reason,
-    created_at, updated_at, deleted_at, doc, doc_hash";
-
-/// Built once: the upsert of every typed column from JSON rows.
-static UPSERT_PATIENTS: std::sync::LazyLock<String> = std::sync::LazyLock::new(upsert_patients_sql);
-
-fn upsert_patients_sql() -> String {
-    let updates: Vec<String> = PATIENT_COLUMNS
-        .split(',')
-        .map(str::trim)
-        .filter(|c| *c != "tenant_id" && *c != "id")
-        .map(|c| format!("{c} = EXCLUDED.{c}"))
-        .collect();
-    format!(
-        "INSERT INTO patients ({PATIENT_COLUMNS})
-         SELECT {PATIENT_COLUMNS} FROM jsonb_populate_recordset(NULL::patients, $1::jsonb)
-         ON CONFLICT (tenant_id, id) DO UPDATE SET {}",
-        updates.join(", ")
-    )
-}
-
-/// Patients written per transaction by [`bulk_load_patients`].
-pub const BULK_BATCH: usize = 2_000;
-
-/// Loads patients straight into a tenant's master: the rows and
-/// change-feed entries a push of their registrations writes (the same
-/// [`write_changes`]), without the per-mutation rules, [`BULK_BATCH`] to a
-/// transaction. The numbers they use are first recorded as a block no
-/// device is ever leased; a number inside an existing block is refused.
-/// For seeding a server (the demo clinic, benchmarks): the patients must be
-/// valid and new. Returns the feed head.
-pub async fn bulk_load_patients(
-    pool: &Pool,
-    tenant: Uuid,
-    patients: &[Patient],
-) -> Result<i64, ServerError> {
-    let numbers: Vec<i64> = patients
-        .iter()
-        .map(|p| clinic_core::patient_number::parse_patient_number(&p.patient_number))
-        .collect::<Option<Vec<_>>>()
-        .map(|v| v.into_iter().map(|n| n as i64).collect())
-        .ok_or_else(|| {
-            ClinicError::validation(vec![clinic_core::FieldError {
-                field: "patient_number".into(),
-                message: "is not a valid patient number".into(),
-            }])
-        })?;
-    let (Some(lo), Some(hi)) = (numbers.iter().min(), numbers.iter().max()) else {
-        return Ok(0);
-    };
-    let mut client = crate::db::conn(pool).await?;
-    let mut head = 0;
-    for (i, batch) in patients.chunks(BULK_BATCH).enumerate() {
-        let tx = tenant_tx(&mut client, tenant).await?;
-        let last_seq: i64 = tx
-            .query_one("SELECT last_seq FROM feed_heads FOR UPDATE", &[])
-            .await
-            .map_err(map_db)?
-            .get(0);
-        if i == 0 {
-            let leased: i64 = tx
-                .query_one(
-                    "SELECT coalesce(max(block_end), 1) FROM number_blocks WHERE series = 'patient'",
-                    &[],
-                )
-                .await
-                .map_err(map_db)?
-                .get(0);
-            if *lo < leased {
-                return Err(ClinicError::new(
-                    ErrorCode::Conflict,
-                    format!("Patient numbers below {leased} are already handed out; nothing was loaded."),
-                )
-                .into());
-            }
-            tx.execute(
-                "INSERT INTO number_blocks (tenant_id, series, block_start, block_end, device_id) VALUES ($1, 'patient', $2, $3, NULL)",
-                &[&tenant, lo, &(hi + 1)],
-            )
-            .await
-            .map_err(map_db)?;
-        }
-        let records = batch.iter().cloned().map(Record::Patient);
-        head = write_changes(&tx, tenant, None, last_seq, records, &HashMap::new()).await?;
-        tx.commit().await.map_err(map_db)?;
-    }
-    Ok(head)
-}
-
 /// The plain limit of loading documents into PostgreSQL on this machine:
 /// `COPY` of (id, document) rows into a temporary table without indexes or
 /// constraints, in one transaction. Against [`bulk_load_patients`] it shows
@@ -243,21 +113,25 @@ pub async fn copy_limit(pool: &Pool, docs: &[(Uuid, Value)]) -> Result<(), Serve
     Ok(())
 }
 
+/// A record a change wrote, with the version it replaced.
+#[derive(Debug)]
+pub struct ChangedRecord {
+    pub record: AnyRecord,
+    pub before: Option<AnyRecord>,
+}
+
 /// Writes records and their change-feed entries after `last_seq` (the
 /// tenant's feed head, locked by the caller) in the caller's transaction:
-/// the typed rows with their documents, the feed with its hash chain, the
-/// new head, and the notifications of changed appointments. `device` is
-/// who sent them (none for a bulk load). Returns the new head.
-async fn write_changes(
+/// each record through its kind's projection, the feed with its hash chain
+/// (over each document's hash), and the new head. `device` is who sent them
+/// (none for a bulk load). Returns the new head.
+pub async fn write_changes(
     tx: &deadpool_postgres::Transaction<'_>,
     tenant: Uuid,
     device: Option<Uuid>,
     mut last_seq: i64,
-    records: impl Iterator<Item = Record>,
-    appointments_before: &HashMap<Uuid, clinic_core::schedule::Appointment>,
+    records: &[ChangedRecord],
 ) -> Result<i64, ServerError> {
-    let mut rows = Vec::new();
-    let mut feed = Vec::new();
     let mut chain: String = match last_seq {
         0 => FEED_GENESIS.to_string(),
         s => tx
@@ -266,79 +140,46 @@ async fn write_changes(
             .map_err(map_db)?
             .get(0),
     };
-    let mut appointment_rows = Vec::new();
-    let mut ref_rows = Vec::new();
-    let mut appointment_changes = Vec::new();
-    for record in records {
-        let id = &record.id();
-        let doc = record.doc();
-        // Serialised once for the document's hash and the chain.
-        let text = doc.to_string();
-        let hash = doc_hash_of_text(&text);
-        match &record {
-            Record::Patient(p) => rows.push(patient_row(tenant, p, &doc, &hash)),
-            Record::Appointment(a) => {
-                appointment_rows.push(appointment_row(tenant, a, &doc, &hash));
-                appointment_changes.push((appointments_before.get(id).cloned(), a.clone()));
-            }
-            Record::Ref(r) => ref_rows.push(json!({
-                "id": id, "entity_type": r.kind(), "doc": doc, "doc_hash": hash
-            })),
-        }
+    let docs: Vec<(Value, String)> = records
+        .iter()
+        .map(|c| {
+            let doc = c.record.doc();
+            // Serialised once, for the document's hash (which the chain covers).
+            let hash = doc_hash_of_text(&doc.to_string());
+            (doc, hash)
+        })
+        .collect();
+    let written: Vec<records::Written> = records
+        .iter()
+        .zip(&docs)
+        .map(|(c, (doc, hash))| records::Written {
+            record: &c.record,
+            before: c.before.as_ref(),
+            doc,
+            hash,
+        })
+        .collect();
+    records::write(tx, tenant, &written).await?;
+    let mut feed = Vec::with_capacity(records.len());
+    for (c, (doc, hash)) in records.iter().zip(docs) {
         last_seq += 1;
         let change = Change {
             seq: last_seq,
-            entity_type: record.entity_type().into(),
-            entity_id: *id,
+            entity_type: c.record.kind().into(),
+            entity_id: c.record.id(),
             data: Value::Null,
             chain: String::new(),
+            hash: None,
         };
-        chain = chain_of_text(&chain, &change, &text);
+        chain = chain_of(&chain, &change, &hash);
         // The feed row takes the document itself (no copy).
         let mut row = serde_json::Map::new();
         row.insert("seq".into(), last_seq.into());
         row.insert("entity_type".into(), change.entity_type.into());
-        row.insert("entity_id".into(), id.to_string().into());
+        row.insert("entity_id".into(), change.entity_id.to_string().into());
         row.insert("data".into(), doc);
         row.insert("chain".into(), chain.clone().into());
         feed.push(Value::Object(row));
-    }
-    if !rows.is_empty() {
-        tx.execute(UPSERT_PATIENTS.as_str(), &[&Value::Array(rows)])
-            .await
-            .map_err(map_db)?;
-    }
-    if !appointment_rows.is_empty() {
-        tx.execute(
-            "INSERT INTO appointments (tenant_id, id, site_id, patient_id, clinician_id, room_id, start_at, end_at,
-                 occupied, status, in_conflict, exclusive, doc, doc_hash, updated_at)
-             SELECT $1, x.id, x.site_id, x.patient_id, x.clinician_id, x.room_id, x.start_at, x.end_at,
-                 tstzrange(x.occupied_from, x.occupied_to), x.status, x.in_conflict, x.exclusive, x.doc, x.doc_hash, x.updated_at
-             FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, site_id uuid, patient_id uuid, clinician_id uuid, room_id uuid,
-                 start_at timestamptz, end_at timestamptz, occupied_from timestamptz, occupied_to timestamptz, status text,
-                 in_conflict boolean, exclusive boolean, doc jsonb, doc_hash text, updated_at timestamptz)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET site_id = EXCLUDED.site_id, patient_id = EXCLUDED.patient_id,
-                 clinician_id = EXCLUDED.clinician_id, room_id = EXCLUDED.room_id, start_at = EXCLUDED.start_at,
-                 end_at = EXCLUDED.end_at, occupied = EXCLUDED.occupied, status = EXCLUDED.status,
-                 in_conflict = EXCLUDED.in_conflict, exclusive = EXCLUDED.exclusive, doc = EXCLUDED.doc,
-                 doc_hash = EXCLUDED.doc_hash, updated_at = EXCLUDED.updated_at",
-            &[&tenant, &Value::Array(appointment_rows)],
-        )
-        .await
-        .map_err(map_db)?;
-        crate::notify::queue_for_appointments(tx, tenant, &appointment_changes).await?;
-    }
-    if !ref_rows.is_empty() {
-        tx.execute(
-            "INSERT INTO sync_records (tenant_id, id, entity_type, doc, doc_hash)
-             SELECT $1, x.id, x.entity_type, x.doc, x.doc_hash
-             FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, entity_type text, doc jsonb, doc_hash text)
-             ON CONFLICT (tenant_id, id) DO UPDATE SET entity_type = EXCLUDED.entity_type, doc = EXCLUDED.doc,
-                 doc_hash = EXCLUDED.doc_hash, updated_at = now()",
-            &[&tenant, &Value::Array(ref_rows)],
-        )
-        .await
-        .map_err(map_db)?;
     }
     tx.execute(
         "INSERT INTO change_feed (tenant_id, seq, entity_type, entity_id, data, device_id, chain)
@@ -352,6 +193,85 @@ async fn write_changes(
         .await
         .map_err(map_db)?;
     Ok(last_seq)
+}
+
+/// Chains every feed written before protocol 4 again, over each change's
+/// content hash (`feed_heads.chain_version` 1 → 2), tenant by tenant, as
+/// the owner role with the tenant set (row-level security stays on).
+/// Workstations' remembered chain values were cleared by their own
+/// migration, so the next page they pull sets them again.
+pub async fn rechain_feeds(admin: &mut tokio_postgres::Client) -> Result<(), ServerError> {
+    const BATCH: i64 = 10_000;
+    let tenants: Vec<Uuid> = admin
+        .query("SELECT id FROM tenants", &[])
+        .await
+        .map_err(map_db)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for tenant in tenants {
+        let tx = admin.transaction().await.map_err(map_db)?;
+        tx.batch_execute(&format!("SET LOCAL ROLE {};", crate::db::OWNER_ROLE))
+            .await
+            .map_err(map_db)?;
+        tx.execute(
+            "SELECT set_config('app.tenant_id', $1, true)",
+            &[&tenant.to_string()],
+        )
+        .await
+        .map_err(map_db)?;
+        let old = tx
+            .query_opt(
+                "SELECT 1 FROM feed_heads WHERE chain_version < 2 FOR UPDATE",
+                &[],
+            )
+            .await
+            .map_err(map_db)?;
+        if old.is_none() {
+            continue;
+        }
+        let mut prev = FEED_GENESIS.to_string();
+        let mut after = 0i64;
+        loop {
+            let rows = tx
+                .query(
+                    "SELECT seq, entity_type, entity_id, data FROM change_feed WHERE seq > $1 ORDER BY seq LIMIT $2",
+                    &[&after, &BATCH],
+                )
+                .await
+                .map_err(map_db)?;
+            let Some(last) = rows.last() else { break };
+            after = last.get(0);
+            let mut seqs = Vec::with_capacity(rows.len());
+            let mut chains = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let c = Change {
+                    seq: r.get(0),
+                    entity_type: r.get(1),
+                    entity_id: r.get(2),
+                    data: r.get(3),
+                    chain: String::new(),
+                    hash: None,
+                };
+                prev = chain_hash(&prev, &c);
+                seqs.push(c.seq);
+                chains.push(prev.clone());
+            }
+            tx.execute(
+                "UPDATE change_feed f SET chain = x.chain FROM unnest($1::bigint[], $2::text[]) AS x(seq, chain)
+                 WHERE f.seq = x.seq",
+                &[&seqs, &chains],
+            )
+            .await
+            .map_err(map_db)?;
+        }
+        tx.execute("UPDATE feed_heads SET chain_version = 2", &[])
+            .await
+            .map_err(map_db)?;
+        tx.commit().await.map_err(map_db)?;
+        tracing::info!(tenant = %tenant, "change feed chained again over content hashes");
+    }
+    Ok(())
 }
 
 /// Applies a device's push in one transaction: mutations (each once, in
@@ -392,118 +312,84 @@ pub async fn push(
     let (last_applied, audit_seq, audit_hash): (i64, i64, String) =
         (state.get(0), state.get(1), state.get(2));
 
+    // Mutations applied before (a retry) must be the same ones: a store
+    // restored from a backup numbers new changes again from an older
+    // position, and those must not pass for retries.
+    let earlier: Vec<i64> = req
+        .mutations
+        .iter()
+        .map(|e| e.device_seq)
+        .filter(|s| *s <= last_applied)
+        .collect();
+    let recorded = tx
+        .query(
+            "SELECT device_seq, mutation_id, status, code, message FROM mutation_outcomes
+             WHERE device_id = $1 AND device_seq = ANY($2) ORDER BY device_seq",
+            &[&device.device_id, &earlier],
+        )
+        .await
+        .map_err(map_db)?;
+    let by_seq: HashMap<i64, &Envelope> = req.mutations.iter().map(|e| (e.device_seq, e)).collect();
+    let renumber_from = recorded
+        .iter()
+        .find(|r| by_seq[&r.get::<_, i64>(0)].id != r.get::<_, Uuid>(1))
+        .map(|r| r.get::<_, i64>(0));
+    if let Some(from) = renumber_from {
+        tracing::warn!(tenant = %tenant, device = %device.device_id, from, "a restored device sent new changes under used numbers");
+        return Ok(PushResponse {
+            epoch,
+            last_applied_seq: last_applied,
+            outcomes: vec![],
+            gap: false,
+            renumber_from: Some(from),
+            audit_head: audit_seq,
+            audit_break: None,
+            number_blocks: vec![],
+            blocks_retired: false,
+        });
+    }
+
     let fresh: Vec<&Envelope> = req
         .mutations
         .iter()
         .filter(|e| e.device_seq > last_applied)
         .collect();
-    let mut ids: Vec<Uuid> = fresh.iter().flat_map(|e| e.mutation.entity_ids()).collect();
+    let mut ids: Vec<Uuid> = fresh.iter().flat_map(|e| e.mutation.touches()).collect();
     ids.sort();
     ids.dedup();
-    let mut recs = Records::default();
-    let stored = |kind: &str, doc: Value| {
-        Record::from_doc(kind, &doc)
-            .map_err(|e| ServerError::Database(format!("stored {kind} document: {e}")))
-    };
-    for row in tx
-        .query(
-            "SELECT 'patient', doc FROM patients WHERE id = ANY($1) AND doc IS NOT NULL
-             UNION ALL SELECT 'appointment', doc FROM appointments WHERE id = ANY($1)
-             UNION ALL SELECT entity_type, doc FROM sync_records WHERE id = ANY($1)",
-            &[&ids],
-        )
-        .await
-        .map_err(map_db)?
-    {
-        recs.put(stored(row.get(0), row.get(1))?);
+    let mut recs = records::load(&tx, &ids).await?;
+    for p in records::projections() {
+        p.load_context(&tx, &fresh, &mut recs).await?;
     }
-    // Every live appointment a booking or move in the batch may overlap.
-    let probes: Vec<Value> = batch_probes(&fresh, &recs)
-        .iter()
-        .map(|p| {
-            json!({"clinician_id": p.clinician_id, "room_id": p.room_id, "patient_id": p.patient_id,
-                   "lo": p.span.start, "hi": p.span.end})
-        })
-        .collect();
-    if !probes.is_empty() {
-        for row in tx
-            .query(
-                "SELECT a.doc FROM appointments a WHERE a.id IN (
-                   SELECT a2.id FROM appointments a2,
-                     jsonb_to_recordset($1::jsonb) AS p(clinician_id uuid, room_id uuid, patient_id uuid, lo timestamptz, hi timestamptz)
-                   WHERE a2.status NOT IN ('cancelled', 'no_show', 'rescheduled')
-                     AND a2.start_at < p.hi AND a2.end_at > p.lo
-                     AND (a2.clinician_id = p.clinician_id OR a2.patient_id = p.patient_id OR a2.room_id = p.room_id))",
-                &[&Value::Array(probes)],
-            )
-            .await
-            .map_err(map_db)?
-        {
-            if let Record::Appointment(a) = stored(ENTITY_APPOINTMENT, row.get(0))? {
-                recs.appointments.entry(a.id).or_insert(a);
-            }
-        }
-    }
-    let appointments_before = recs.appointments.clone();
-    let numbers: Vec<String> = fresh
-        .iter()
-        .filter_map(|e| match &e.mutation {
-            Mutation::RegisterPatient { patient_number, .. } => Some(patient_number.clone()),
-            _ => None,
-        })
-        .collect();
-    for row in tx
-        .query(
-            "SELECT id, patient_number FROM patients WHERE patient_number = ANY($1)",
-            &[&numbers],
-        )
-        .await
-        .map_err(map_db)?
-    {
-        let holder: Uuid = row.get(0);
-        if !recs.patients.contains_key(&holder) {
-            recs.taken_numbers.insert(row.get(1));
-        }
-    }
-    let users: Vec<Uuid> = fresh.iter().filter_map(|e| e.user_id).collect();
-    let mut gate = Gate::default();
-    for r in tx
-        .query(
-            "SELECT u.id, u.status <> 'active' OR u.deleted_at IS NOT NULL,
-                    EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
-                            WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id AND r.key = 'admin')
-             FROM users u WHERE u.id = ANY($1)",
-            &[&users],
-        )
-        .await
-        .map_err(map_db)?
-    {
-        let id: Uuid = r.get(0);
-        if r.get::<_, bool>(1) {
-            gate.disabled.insert(id);
-        }
-        if r.get::<_, bool>(2) {
-            gate.admins.insert(id);
-        }
-    }
+    let before = recs.clone();
+    let mut ledger = number_ledger(&tx, device.device_id, &fresh).await?;
+    let gate = gate(&tx, &fresh).await?;
 
-    let result = apply_batch(tenant, last_applied, &req.mutations, &gate, &mut recs);
+    let result = apply_batch(
+        domain_rules,
+        tenant,
+        last_applied,
+        &req.mutations,
+        &gate,
+        &mut recs,
+        &mut ledger,
+    );
 
     if !result.changed.is_empty() {
-        let changed = result.changed.iter().filter_map(|id| recs.get(*id));
-        last_seq = write_changes(
-            &tx,
-            tenant,
-            Some(device.device_id),
-            last_seq,
-            changed,
-            &appointments_before,
-        )
-        .await?;
+        let changed: Vec<ChangedRecord> = result
+            .changed
+            .iter()
+            .filter_map(|id| {
+                Some(ChangedRecord {
+                    record: recs.any(*id)?.clone(),
+                    before: before.any(*id).cloned(),
+                })
+            })
+            .collect();
+        last_seq = write_changes(&tx, tenant, Some(device.device_id), last_seq, &changed).await?;
     }
+    record_issued(&tx, tenant, device.device_id, &result.issued).await?;
     if !result.outcomes.is_empty() {
-        let by_seq: HashMap<i64, &Envelope> =
-            req.mutations.iter().map(|e| (e.device_seq, e)).collect();
         let rows: Vec<Value> = result
             .outcomes
             .iter()
@@ -591,42 +477,35 @@ pub async fn push(
     .await
     .map_err(map_db)?;
 
-    // A device running low on patient numbers gets another block (a lost
-    // answer wastes one block; numbers are never handed out twice).
-    let patient_numbers = if req.want_patient_numbers {
-        Some(crate::devices::lease_block(&tx, device.device_id, "patient").await?)
-    } else {
-        None
-    };
+    // A restored store's blocks are retired (it may have issued numbers
+    // its backup does not show); a device running low on a series gets
+    // another block (a lost answer wastes one block; numbers are never
+    // handed out twice).
+    if req.restored {
+        tx.execute(
+            "UPDATE number_blocks SET retired_at = now() WHERE device_id = $1 AND retired_at IS NULL",
+            &[&device.device_id],
+        )
+        .await
+        .map_err(map_db)?;
+    }
+    let mut number_blocks = Vec::new();
+    for series in &req.want_numbers {
+        number_blocks.push(crate::devices::lease_block(&tx, device.device_id, series).await?);
+    }
 
     // Answers for mutations applied by an earlier push (a retry).
-    let mut outcomes = Vec::new();
-    let earlier: Vec<i64> = req
-        .mutations
+    let mut outcomes: Vec<Outcome> = recorded
         .iter()
-        .map(|e| e.device_seq)
-        .filter(|s| *s <= last_applied)
+        .map(|r| Outcome {
+            device_seq: r.get(0),
+            status: OutcomeStatus::parse(r.get(2)).unwrap_or(OutcomeStatus::Accepted),
+            code: r
+                .get::<_, Option<String>>(3)
+                .and_then(|c| serde_json::from_value(json!(c)).ok()),
+            message: r.get(4),
+        })
         .collect();
-    if !earlier.is_empty() {
-        for r in tx
-            .query(
-                "SELECT device_seq, status, code, message FROM mutation_outcomes WHERE device_id = $1 AND device_seq = ANY($2) ORDER BY device_seq",
-                &[&device.device_id, &earlier],
-            )
-            .await
-            .map_err(map_db)?
-        {
-            outcomes.push(Outcome {
-                device_seq: r.get(0),
-                status: serde_json::from_value(json!(r.get::<_, String>(1)))
-                    .unwrap_or(OutcomeStatus::Accepted),
-                code: r
-                    .get::<_, Option<String>>(2)
-                    .and_then(|c| serde_json::from_value(json!(c)).ok()),
-                message: r.get(3),
-            });
-        }
-    }
     outcomes.extend(result.outcomes);
     tx.commit().await.map_err(map_db)?;
     if !result.changed.is_empty() {
@@ -639,8 +518,108 @@ pub async fn push(
         gap: result.gap,
         audit_head,
         audit_break,
-        patient_numbers,
+        number_blocks,
+        blocks_retired: req.restored,
+        renumber_from: None,
     })
+}
+
+/// What the server knows of the numbers a batch hands out: the device's
+/// blocks of each series the batch uses, and who holds those numbers.
+async fn number_ledger(
+    tx: &deadpool_postgres::Transaction<'_>,
+    device: Uuid,
+    batch: &[&Envelope],
+) -> Result<NumberLedger, ServerError> {
+    let mut ledger = NumberLedger::default();
+    let numbers: Vec<IssuedNumber> = batch.iter().flat_map(|e| e.mutation.numbers()).collect();
+    if numbers.is_empty() {
+        return Ok(ledger);
+    }
+    let series: Vec<&str> = numbers.iter().map(|n| n.series).collect();
+    for r in tx
+        .query(
+            "SELECT series, block_start, block_end FROM number_blocks WHERE device_id = $1 AND series = ANY($2)",
+            &[&device, &series],
+        )
+        .await
+        .map_err(map_db)?
+    {
+        ledger
+            .leased
+            .entry(r.get(0))
+            .or_default()
+            .push((r.get::<_, i64>(1) as u64, r.get::<_, i64>(2) as u64));
+    }
+    let values: Vec<i64> = numbers.iter().map(|n| n.value as i64).collect();
+    for r in tx
+        .query(
+            "SELECT i.series, i.value, i.record_id FROM issued_numbers i
+             JOIN unnest($1::text[], $2::bigint[]) AS n(series, value) ON n.series = i.series AND n.value = i.value",
+            &[&series, &values],
+        )
+        .await
+        .map_err(map_db)?
+    {
+        ledger
+            .issued
+            .insert((r.get(0), r.get::<_, i64>(1) as u64), r.get(2));
+    }
+    Ok(ledger)
+}
+
+/// Keeps the numbers a batch issued, so none is ever issued again.
+async fn record_issued(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: Uuid,
+    device: Uuid,
+    issued: &[IssuedNumber],
+) -> Result<(), ServerError> {
+    if issued.is_empty() {
+        return Ok(());
+    }
+    let series: Vec<&str> = issued.iter().map(|n| n.series).collect();
+    let values: Vec<i64> = issued.iter().map(|n| n.value as i64).collect();
+    let records: Vec<Uuid> = issued.iter().map(|n| n.record).collect();
+    tx.execute(
+        "INSERT INTO issued_numbers (tenant_id, series, value, record_id, device_id)
+         SELECT $1, n.series, n.value, n.record_id, $5
+         FROM unnest($2::text[], $3::bigint[], $4::uuid[]) AS n(series, value, record_id)
+         ON CONFLICT DO NOTHING",
+        &[&tenant, &series, &values, &records, &device],
+    )
+    .await
+    .map_err(map_db)?;
+    Ok(())
+}
+
+/// What the server knows of the accounts that made a batch's changes.
+async fn gate(
+    tx: &deadpool_postgres::Transaction<'_>,
+    batch: &[&Envelope],
+) -> Result<Gate, ServerError> {
+    let users: Vec<Uuid> = batch.iter().filter_map(|e| e.user_id).collect();
+    let mut gate = Gate::default();
+    for r in tx
+        .query(
+            "SELECT u.id, u.status <> 'active' OR u.deleted_at IS NOT NULL,
+                    EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                            WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id AND r.key = 'admin')
+             FROM users u WHERE u.id = ANY($1)",
+            &[&users],
+        )
+        .await
+        .map_err(map_db)?
+    {
+        let id: Uuid = r.get(0);
+        if r.get::<_, bool>(1) {
+            gate.disabled.insert(id);
+        }
+        if r.get::<_, bool>(2) {
+            gate.admins.insert(id);
+        }
+    }
+    Ok(gate)
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
@@ -688,6 +667,7 @@ async fn read_page(
         entity_id: r.get(2),
         data: r.get(3),
         chain: r.get(4),
+        hash: None,
     };
     let mut cursor_ok = true;
     if let (Some(h), true) = (after_hash, after > 0) {
@@ -769,22 +749,19 @@ pub async fn bucket_records(
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, device.tenant_id).await?;
     // Every kind of record, with its bucket and (when asked) its document.
-    const ALL: &str =
-        "SELECT 'patient' AS entity_type, id, doc_hash, doc FROM patients WHERE doc IS NOT NULL
-         UNION ALL SELECT 'appointment', id, doc_hash, doc FROM appointments
-         UNION ALL SELECT entity_type, id, doc_hash, doc FROM sync_records";
+    let all = records::all_records_sql();
     let rows = match buckets {
         Some(b) => {
             let b: Vec<i32> = b.iter().map(|x| *x as i32).collect();
             tx.query(
-                &format!("SELECT entity_type, id, doc_hash, doc FROM ({ALL}) r WHERE get_byte(uuid_send(id), 15) % 64 = ANY($1)"),
+                &format!("SELECT kind, id, doc_hash, doc FROM ({all}) r(kind, id, doc_hash, doc) WHERE get_byte(uuid_send(id), 15) % 64 = ANY($1)"),
                 &[&b],
             )
             .await
         }
         None => {
             tx.query(
-                &format!("SELECT entity_type, id, doc_hash, NULL::jsonb FROM ({ALL}) r"),
+                &format!("SELECT kind, id, doc_hash, NULL::jsonb FROM ({all}) r(kind, id, doc_hash, doc)"),
                 &[],
             )
             .await

@@ -6,7 +6,7 @@ use crate::ServerError;
 use chrono::{DateTime, Utc};
 use clinic_core::auth::{hash_password, Password};
 use clinic_core::error::FieldErrors;
-use clinic_core::patient::validate_email;
+use clinic_core::patients::validate_email;
 use clinic_core::permissions::BuiltinRole;
 use clinic_core::{ClinicError, ErrorCode};
 use deadpool_postgres::Pool;

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
-use sync_server::notify::{
+use sync_server::scheduling::notify::{
     deliver_due, deliver_due_for_tenant, queue_for_appointments, spawn_worker, Channel,
     NotificationKind, NotifyConfig, OutgoingMessage, SendFuture, Sender, SmtpSender, MAX_ATTEMPTS,
 };
@@ -178,7 +178,7 @@ impl Server {
         for (k, v) in contact.as_object().unwrap() {
             details[k] = v.clone();
         }
-        let number = clinic_core::patient_number::format_patient_number(c.next_number);
+        let number = clinic_core::patients::format_patient_number(c.next_number);
         c.next_number += 1;
         self.push(
             c,
@@ -299,9 +299,9 @@ struct Failing {
 impl Sender for Failing {
     fn send<'a>(&'a self, _msg: &'a OutgoingMessage) -> SendFuture<'a> {
         *self.tries.lock().unwrap() += 1;
-        Box::pin(std::future::ready(Err(sync_server::notify::undelivered(
-            "451 mailbox temporarily unavailable",
-        ))))
+        Box::pin(std::future::ready(Err(
+            sync_server::scheduling::notify::undelivered("451 mailbox temporarily unavailable"),
+        )))
     }
 }
 
@@ -363,7 +363,7 @@ async fn a_booking_queues_one_confirmation_and_one_reminder_and_retries_add_noth
         .await
         .unwrap()
         .get(0);
-    let a: clinic_core::schedule::Appointment = serde_json::from_value(doc).unwrap();
+    let a: clinic_core::scheduling::Appointment = serde_json::from_value(doc).unwrap();
     queue_for_appointments(&tx, c.tenant_id, &[(None, a.clone()), (None, a)])
         .await
         .unwrap();
@@ -580,7 +580,7 @@ async fn consent_and_channels_follow_the_patients_choices() {
     // The logging sender "delivers" SMS by logging it.
     let report = deliver_due(
         server.pool(),
-        &sync_server::notify::LogSender,
+        &sync_server::scheduling::notify::LogSender,
         Utc::now(),
         100,
     )
@@ -632,7 +632,7 @@ async fn due_messages_are_sent_once_in_words_a_patient_understands() {
         "With:  Dr Grace Hopper",
         "Consultation, 30 minutes",
         "cancel or change the appointment",
-        &clinic_core::patient_number::format_patient_number(1),
+        &clinic_core::patients::format_patient_number(1),
     ] {
         assert!(m.body.contains(words), "{words:?} not in:\n{}", m.body);
     }

@@ -19,8 +19,8 @@ mod sync;
 
 use clap::Parser;
 use clinic_client::{demo, Password, SystemClock, Workstation};
-use clinic_core::demo::{demo_patient, DemoSize};
-use clinic_core::patient_number::format_patient_number;
+use clinic_core::patients::format_patient_number;
+use clinic_demo::{demo_patient, DemoSize};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;

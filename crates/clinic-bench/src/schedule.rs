@@ -1,5 +1,5 @@
 //! The scheduling benchmarks, on the store the bench built with the demo
-//! clinic's calendar (`demo-data`: `clinic_core::demo::demo_appointments`,
+//! clinic's calendar (`demo-data`: `clinic_demo::demo_appointments`,
 //! inserted in its transaction; the load itself is a bulk-load scalar).
 //!
 //! 1. Calendar: one site's appointments of one local day and of one local
@@ -14,12 +14,12 @@ use crate::{figure, Figure, Scalar};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use clinic_client::schedule::BookRequest;
 use clinic_client::Workstation;
-use clinic_core::demo::{DemoSize, DEMO_WEEKS_AHEAD};
-use clinic_core::schedule::{local_to_utc, parse_tz, utc_to_local, Span};
+use clinic_core::scheduling::{local_to_utc, parse_tz, utc_to_local, Span};
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
-use clinic_store::identity::Site;
+use clinic_demo::{DemoSize, DEMO_WEEKS_AHEAD};
+use clinic_store::directory::Site;
 use clinic_store::keys::{Passphrase, Unlock};
-use clinic_store::schedule::AppointmentFilter;
+use clinic_store::scheduling::AppointmentFilter;
 use clinic_store::Store;
 use std::path::Path;
 use std::time::Instant;

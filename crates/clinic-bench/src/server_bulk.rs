@@ -1,6 +1,6 @@
 //! Bulk load into the server (S and L): the size's patients written
 //! straight into a fresh tenant's PostgreSQL master through
-//! `sync_server::sync::bulk_load_patients` (the rows and change feed a push
+//! `sync_server::patients::bulk_load_patients` (the rows and change feed a push
 //! writes, batches of `BULK_BATCH` per transaction, as the server's runtime
 //! role under row-level security), against the plain limit of this machine:
 //! `COPY` of the same documents into a temporary table with no index
@@ -8,8 +8,8 @@
 
 use crate::Scalar;
 use chrono::Utc;
-use clinic_core::demo::demo_patient_record;
 use clinic_core::{ClinicError, ClinicResult};
+use clinic_demo::demo_patient_record;
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -30,7 +30,7 @@ pub fn run(seed: u64, n: u64) -> ClinicResult<Vec<Scalar>> {
             .collect::<ClinicResult<Vec<_>>>()?;
         let docs: Vec<(Uuid, serde_json::Value)> = list
             .iter()
-            .map(|p| (p.id, clinic_core::sync::Record::Patient(p.clone()).doc()))
+            .map(|p| (p.id, clinic_core::sync::RecordKind::doc(p)))
             .collect();
         let bytes: usize = docs.iter().map(|(_, d)| d.to_string().len()).sum();
 
@@ -41,7 +41,7 @@ pub fn run(seed: u64, n: u64) -> ClinicResult<Vec<Scalar>> {
         let copy = t.elapsed().as_secs_f64();
 
         let t = Instant::now();
-        let head = sync_server::sync::bulk_load_patients(&db.pool, tenant, &list)
+        let head = sync_server::patients::bulk_load_patients(&db.pool, tenant, &list)
             .await
             .map_err(err)?;
         let load = t.elapsed().as_secs_f64();
@@ -63,7 +63,7 @@ pub fn run(seed: u64, n: u64) -> ClinicResult<Vec<Scalar>> {
         }
         Ok(vec![
             (
-                format!("server bulk load: patients/s ({n} patients straight into a tenant: typed rows with documents and their indexes, change feed with its hash chain, {} per transaction, runtime role under row-level security)", sync_server::sync::BULK_BATCH),
+                format!("server bulk load: patients/s ({n} patients straight into a tenant: typed rows with documents and their indexes, change feed with its hash chain, {} per transaction, runtime role under row-level security)", sync_server::patients::BULK_BATCH),
                 n as f64 / load,
                 "rows/s".into(),
             ),

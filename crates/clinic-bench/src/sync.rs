@@ -14,11 +14,11 @@
 
 use crate::{figure, Figure, Scalar};
 use clinic_client::{demo, Password, SystemClock, Workstation};
-use clinic_core::demo::{demo_patient, DemoSize};
-use clinic_core::patient::PatientPatch;
-use clinic_core::patient_number::LEASE_SIZE;
+use clinic_core::patients::PatientPatch;
+use clinic_core::patients::LEASE_SIZE;
 use clinic_core::sync::{PullResponse, PushRequest, PushResponse};
 use clinic_core::ClinicResult;
+use clinic_demo::{demo_patient, DemoSize};
 use clinic_store::keys::{Passphrase, Unlock};
 use clinic_store::sync::PageApplied;
 use clinic_store::Store;
@@ -190,10 +190,10 @@ fn enroll(server: &TestServer, dir: &Path, name: &str) -> ClinicResult<Workstati
 /// A second connection to a workstation's store (what the live loop uses);
 /// `Workstation` keeps its own `Store` to itself.
 fn open_store(dir: &Path) -> ClinicResult<Store> {
-    Store::open(
+    Ok(Store::open(
         dir,
         &Unlock::Passphrase(Passphrase::for_unlock(PASSPHRASE.into())),
-    )
+    )?)
 }
 
 fn secs(d: Duration) -> f64 {
@@ -357,7 +357,7 @@ pub fn run(args: SyncArgs) -> ClinicResult<SyncResult> {
     let caught_up = loop {
         let c = a_store.db().sync_cursor()?;
         let page = t_a.pull(c.cursor, c.cursor_hash.as_deref(), engine::PULL_PAGE, 0)?;
-        match a_store.write(|db| db.apply_page(&page))? {
+        match a_store.write(|db| Ok(db.apply_page(&page)?))? {
             PageApplied::Applied { cursor, records } => {
                 echoed += records;
                 if echoed >= own && own_back.is_none() {
@@ -605,7 +605,7 @@ fn live(
                         engine::PULL_PAGE,
                         LONG_POLL_SECS,
                     )?;
-                    match b_store.write(|db| db.apply_page(&page))? {
+                    match b_store.write(|db| Ok(db.apply_page(&page)?))? {
                         PageApplied::Applied { records, .. } => {
                             if records > 0 && tx.send(Ok((Instant::now(), records))).is_err() {
                                 return Ok(());

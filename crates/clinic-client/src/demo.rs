@@ -5,15 +5,13 @@
 use crate::auth::{hash_password, Password};
 use crate::workstation::{new_id, Workstation};
 use clinic_core::audit::AuditEntry;
-use clinic_core::demo::{
-    demo_appointments, demo_patient, demo_users, DemoCalendar, DemoSite, DemoSize,
-};
-use clinic_core::patient::{validate_details, validate_new_lists};
+use clinic_core::patients::{validate_details, validate_new_lists};
 use clinic_core::permissions::BuiltinRole;
-use clinic_core::schedule::{Appointment, AppointmentChange, AppointmentStatus};
+use clinic_core::scheduling::{Appointment, AppointmentChange, AppointmentStatus};
 use clinic_core::sync::Mutation;
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
-use clinic_store::identity::{ClinicianProfile, Site};
+use clinic_demo::{demo_appointments, demo_patient, demo_users, DemoCalendar, DemoSite, DemoSize};
+use clinic_store::directory::{ClinicianProfile, Site};
 use serde::Serialize;
 use serde_json::json;
 
@@ -64,7 +62,7 @@ impl Workstation {
                 "This store already holds patients; demo data only goes into an empty one.",
             ));
         }
-        store.write(|db| db.set_meta("demo", "1"))
+        store.write(|db| Ok(db.set_meta("demo", "1")?))
     }
 }
 
@@ -94,7 +92,7 @@ fn write_patients(
     let today = now.date_naive();
     let synced = db.is_synced()?;
     let mut ids = Vec::with_capacity((range.end - range.start) as usize);
-    db.batch_index(|db| {
+    db.batch_index(|db| -> ClinicResult<_> {
         for i in range {
             let (mut details, mut lists) = demo_patient(seed, i);
             validate_details(&mut details, today)?;
@@ -102,14 +100,14 @@ fn write_patients(
             let id = new_id(now);
             let lists = lists.assign_ids(|| new_id(now));
             if synced {
-                let m = clinic_core::sync::Mutation::RegisterPatient {
+                let m = clinic_core::sync::Mutation::new(clinic_core::patients::RegisterPatient {
                     patient: id,
-                    patient_number: clinic_core::patient_number::format_patient_number(
+                    patient_number: clinic_core::patients::format_patient_number(
                         db.next_number("patient")?,
                     ),
                     details,
                     lists,
-                };
+                });
                 db.commit_mutation(actor, now, &m)?;
             } else {
                 db.insert_patient(id, &details, &lists, now)?;
@@ -137,7 +135,7 @@ pub fn write_demo_appointments(
     patients: &[uuid::Uuid],
     actor: Option<uuid::Uuid>,
     now: chrono::DateTime<chrono::Utc>,
-    types: Vec<clinic_core::schedule::AppointmentType>,
+    types: Vec<clinic_core::scheduling::AppointmentType>,
 ) -> ClinicResult<u64> {
     let mut sites = Vec::new();
     for s in db.sites()? {
@@ -197,10 +195,10 @@ fn book_synced(
     db.commit_mutation(
         actor,
         now,
-        &Mutation::BookAppointment {
+        &Mutation::new(clinic_core::scheduling::BookAppointment {
             appointment: booked,
             override_overlap: false,
-        },
+        }),
     )?;
     let steps: &[AppointmentStatus] = match status {
         Completed => &[Arrived, Completed],
@@ -216,10 +214,10 @@ fn book_synced(
         db.commit_mutation(
             actor,
             now,
-            &Mutation::ChangeAppointment {
+            &Mutation::new(clinic_core::scheduling::ChangeAppointment {
                 appointment: id,
                 change,
-            },
+            }),
         )?;
     }
     Ok(())
@@ -426,7 +424,7 @@ mod tests {
             .unwrap();
         let db = s.db();
         let all = db
-            .appointments(&clinic_store::schedule::AppointmentFilter {
+            .appointments(&clinic_store::scheduling::AppointmentFilter {
                 include_ended: true,
                 ..Default::default()
             })

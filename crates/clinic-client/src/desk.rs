@@ -9,14 +9,14 @@
 
 use crate::workstation::Workstation;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use clinic_core::patient::Patient;
+use clinic_core::patients::Patient;
 use clinic_core::permissions::{Action, Module};
-use clinic_core::schedule::{
+use clinic_core::scheduling::{
     local_to_utc, parse_tz, utc_to_local, Appointment, AppointmentStatus, Span,
 };
 use clinic_core::{ClinicError, ClinicResult, FieldError};
-use clinic_store::identity::User;
-use clinic_store::schedule::AppointmentFilter;
+use clinic_store::directory::User;
+use clinic_store::scheduling::AppointmentFilter;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -68,7 +68,7 @@ pub struct AppState {
 }
 
 /// A search result line (the store's summary: no clinical data).
-pub use clinic_store::search::PatientSummary as PatientHit;
+pub use clinic_store::patients::search::PatientSummary as PatientHit;
 
 /// An appointment as the calendar and lists show it.
 #[derive(Debug, Clone, Serialize)]
@@ -542,7 +542,7 @@ impl Workstation {
         reason: Option<String>,
         start_local: Option<&str>,
     ) -> ClinicResult<Appointment> {
-        use clinic_core::schedule::Resolution;
+        use clinic_core::scheduling::Resolution;
         let resolution = match action {
             ResolveAction::Accept => Resolution::AcceptDoubleBooking,
             ResolveAction::Cancel => Resolution::Cancel {
@@ -596,7 +596,7 @@ impl Workstation {
 
     /// The name given to this workstation when it was enrolled.
     pub fn device_name(&self) -> ClinicResult<Option<String>> {
-        self.store()?.db().meta("device_name")
+        Ok(self.store()?.db().meta("device_name")?)
     }
 
     pub fn user_views(&mut self) -> ClinicResult<Vec<UserView>> {

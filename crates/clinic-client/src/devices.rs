@@ -132,12 +132,12 @@ impl Workstation {
         })?;
         let user = self.session().map(|s| s.user_id);
         self.store_mut()?.write(|db| {
-            db.append_audit(
+            Ok(db.append_audit(
                 crate::workstation::new_id(now),
                 user,
                 now,
                 AuditEntry::device("device.revoke", id, json!({})),
-            )
+            )?)
         })?;
         self.device_rows(devices)
     }

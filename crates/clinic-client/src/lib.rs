@@ -7,6 +7,7 @@ pub mod clock;
 pub mod demo;
 pub mod desk;
 pub mod devices;
+pub mod ical;
 pub mod schedule;
 pub mod sync;
 pub mod workstation;

@@ -1,19 +1,18 @@
 //! Scheduling use-cases: book, move, change status, resolve double
 //! bookings, find free slots, the day plan, working time, appointment
-//! types and the waitlist. The rules live in `clinic_core::schedule`; here
+//! types and the waitlist. The rules live in `clinic_core::scheduling`; here
 //! they are checked against the local store, committed as mutations with
 //! their audit events, and refused with words a receptionist understands.
 
 use crate::workstation::{new_id, Session, Workstation};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use clinic_core::audit::AuditEntry;
-use clinic_core::directory::RefDoc;
 use clinic_core::permissions::{Action, BuiltinRole, Module};
-use clinic_core::schedule::*;
-use clinic_core::sync::Mutation;
+use clinic_core::scheduling::*;
+use clinic_core::sync::{Mutation, RecordKind, SaveDocument};
 use clinic_core::{ClinicError, ClinicResult, ErrorCode, FieldError};
-use clinic_store::identity::{Site, User};
-use clinic_store::schedule::AppointmentFilter;
+use clinic_store::directory::{Site, User};
+use clinic_store::scheduling::AppointmentFilter;
 use clinic_store::Db;
 use serde::Serialize;
 use serde_json::json;
@@ -173,12 +172,9 @@ impl Workstation {
         let mut types: Vec<AppointmentType> = self
             .store()?
             .db()
-            .refs("appointment_type")?
+            .documents::<AppointmentType>()?
             .into_iter()
-            .filter_map(|r| match r {
-                RefDoc::AppointmentType(t) if !t.archived => Some(t),
-                _ => None,
-            })
+            .filter(|t| !t.archived)
             .collect();
         if types.is_empty() {
             // Stable ids, so that every workstation's built-ins are the same.
@@ -196,26 +192,21 @@ impl Workstation {
     pub fn save_appointment_type(&mut self, t: AppointmentType) -> ClinicResult<AppointmentType> {
         let (s, now) = self.act(Module::Admin, Action::Edit)?;
         t.validate()?;
-        self.save_ref(
-            &s,
-            now,
-            RefDoc::AppointmentType(t.clone()),
-            "appointment_type.save",
-        )?;
+        self.save_document(&s, now, t.clone(), "appointment_type.save")?;
         Ok(t)
     }
 
-    fn save_ref(
+    fn save_document<T: RecordKind>(
         &mut self,
         s: &Session,
         now: DateTime<Utc>,
-        doc: RefDoc,
+        doc: T,
         action: &'static str,
     ) -> ClinicResult<()> {
         let id = doc.id();
-        let kind = doc.kind();
+        let kind = T::KIND;
         self.store_mut()?.write(|db| {
-            db.commit_mutation(Some(s.user_id), now, &Mutation::SaveRef { doc })?;
+            db.commit_mutation(Some(s.user_id), now, &Mutation::new(SaveDocument::new(doc)))?;
             db.append_audit(
                 new_id(now),
                 Some(s.user_id),
@@ -243,16 +234,9 @@ impl Workstation {
         Ok(self
             .store()?
             .db()
-            .refs("clinician_schedule")?
+            .documents::<ClinicianSchedule>()?
             .into_iter()
-            .find_map(|r| match r {
-                RefDoc::ClinicianSchedule(s)
-                    if s.clinician_id == clinician && s.site_id == site =>
-                {
-                    Some(s)
-                }
-                _ => None,
-            }))
+            .find(|s| s.clinician_id == clinician && s.site_id == site))
     }
 
     /// Changes a clinician's working time at a site with `edit` (managers).
@@ -282,12 +266,7 @@ impl Workstation {
         edit(&mut sched);
         sched.updated_at = now;
         sched.validate()?;
-        self.save_ref(
-            &s,
-            now,
-            RefDoc::ClinicianSchedule(sched.clone()),
-            "schedule.save",
-        )?;
+        self.save_document(&s, now, sched.clone(), "schedule.save")?;
         Ok(sched)
     }
 
@@ -476,12 +455,12 @@ impl Workstation {
         self.store_mut()?.write(|db| {
             for (mut a, clashes, outside) in planned {
                 a.outside_hours_accepted = outside;
-                let m = Mutation::BookAppointment {
+                let m = Mutation::new(BookAppointment {
                     appointment: a.clone(),
                     override_overlap: clashes,
-                };
+                });
                 let c = db.commit_mutation(Some(s.user_id), now, &m)?;
-                let booked = c.after.appointments[&a.id].clone();
+                let booked = c.after::<Appointment>(a.id)?;
                 db.append_audit(
                     new_id(now),
                     Some(s.user_id),
@@ -519,8 +498,7 @@ impl Workstation {
     ) -> ClinicResult<(bool, bool)> {
         let tz = parse_tz(&site.timezone)?;
         let db = self.store()?.db();
-        let mut others =
-            db.overlap_candidates(&clinic_core::sync::OverlapProbe::for_appointment(a))?;
+        let mut others = db.overlap_candidates(&OverlapProbe::for_appointment(a))?;
         others.extend(also.iter().cloned());
         others.retain(|o| !ignore.contains(&o.id));
         let clashes = find_clashes(a, others.iter());
@@ -600,10 +578,10 @@ impl Workstation {
         let mut out = Vec::new();
         self.store_mut()?.write(|db| {
             for (id, patient, change) in changes {
-                let m = Mutation::ChangeAppointment {
+                let m = Mutation::new(ChangeAppointment {
                     appointment: id,
                     change,
-                };
+                });
                 let c = db.commit_mutation(Some(s.user_id), now, &m)?;
                 db.append_audit(
                     new_id(now),
@@ -617,7 +595,7 @@ impl Workstation {
                         details: details.clone(),
                     },
                 )?;
-                out.push(c.after.appointments[&id].clone());
+                out.push(c.after::<Appointment>(id)?);
             }
             Ok(())
         })?;
@@ -749,7 +727,7 @@ impl Workstation {
 
     pub fn list_appointments(&mut self, f: &AppointmentFilter) -> ClinicResult<Vec<Appointment>> {
         self.act(Module::Appointments, Action::View)?;
-        self.store()?.db().appointments(f)
+        Ok(self.store()?.db().appointments(f)?)
     }
 
     /// The appointments of one local day at a site (and clinician).
@@ -928,7 +906,7 @@ impl Workstation {
 
     /// (id, name) of a site's rooms.
     pub fn site_rooms(&self, site: Uuid) -> ClinicResult<Vec<(Uuid, String)>> {
-        self.store()?.db().rooms_of(site)
+        Ok(self.store()?.db().rooms_of(site)?)
     }
 
     /// A clinician's appointments in `span` as an iCalendar file (RFC 5545);
@@ -949,16 +927,16 @@ impl Workstation {
         })?;
         let rooms: std::collections::HashMap<Uuid, String> =
             self.site_rooms(site.id)?.into_iter().collect();
-        let events: Vec<clinic_core::ical::CalendarEvent> = list
+        let events: Vec<crate::ical::CalendarEvent> = list
             .into_iter()
-            .map(|a| clinic_core::ical::CalendarEvent {
+            .map(|a| crate::ical::CalendarEvent {
                 room_name: a.room_id.and_then(|r| rooms.get(&r).cloned()),
                 patient_label: self.appointment_labels(&a).0,
                 appointment: a,
             })
             .collect();
         let n = events.len();
-        let text = clinic_core::ical::clinician_calendar(&clinic_core::ical::CalendarInput {
+        let text = crate::ical::clinician_calendar(&crate::ical::CalendarInput {
             clinician_name: c.name,
             clinician_email: Some(c.email),
             site_name: site.name,
@@ -980,9 +958,8 @@ impl Workstation {
         entry.id = new_id(now);
         entry.created_at = now;
         entry.status = "waiting".into();
-        let doc = RefDoc::WaitlistEntry(entry.clone());
-        doc.validate()?;
-        self.save_ref(&s, now, doc, "waitlist.add")?;
+        entry.validate()?;
+        self.save_document(&s, now, entry.clone(), "waitlist.add")?;
         Ok(entry)
     }
 
@@ -991,12 +968,9 @@ impl Workstation {
         let mut out: Vec<WaitlistEntry> = self
             .store()?
             .db()
-            .refs("waitlist_entry")?
+            .documents::<WaitlistEntry>()?
             .into_iter()
-            .filter_map(|r| match r {
-                RefDoc::WaitlistEntry(w) if w.status == "waiting" => Some(w),
-                _ => None,
-            })
+            .filter(|w| w.status == "waiting")
             .collect();
         out.sort_by_key(|w| (w.earliest, w.created_at));
         Ok(out)
@@ -1009,7 +983,7 @@ impl Workstation {
         appointment: Option<Uuid>,
     ) -> ClinicResult<WaitlistEntry> {
         let (s, now) = self.act(Module::Appointments, Action::Edit)?;
-        let Some(RefDoc::WaitlistEntry(mut w)) = self.store()?.db().get_ref(id)? else {
+        let Some(mut w) = self.store()?.db().document::<WaitlistEntry>(id)? else {
             return Err(ClinicError::not_found("Waitlist entry"));
         };
         w.status = if appointment.is_some() {
@@ -1019,7 +993,7 @@ impl Workstation {
         }
         .into();
         w.appointment_id = appointment;
-        self.save_ref(&s, now, RefDoc::WaitlistEntry(w.clone()), "waitlist.close")?;
+        self.save_document(&s, now, w.clone(), "waitlist.close")?;
         Ok(w)
     }
 }

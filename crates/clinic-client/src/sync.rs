@@ -71,7 +71,7 @@ impl Workstation {
         let t = std::sync::Arc::new(self.transport()?);
         let dir = self.dir().to_path_buf();
         clinic_sync::live::LiveSync::start(
-            std::sync::Arc::new(move || clinic_store::Store::open(&dir, &unlock)),
+            std::sync::Arc::new(move || Ok(clinic_store::Store::open(&dir, &unlock)?)),
             t,
         )
     }
@@ -112,7 +112,7 @@ impl Workstation {
     /// Changes the server refused, for a person to resolve.
     pub fn sync_conflicts(&mut self) -> ClinicResult<Vec<OutboxEntry>> {
         self.act(Module::Patients, Action::View)?;
-        self.store()?.db().sync_problems()
+        Ok(self.store()?.db().sync_problems()?)
     }
 
     /// Marks a refused change as resolved (the person re-did it, or decided
@@ -121,19 +121,20 @@ impl Workstation {
         let (s, now) = self.act(Module::Patients, Action::Edit)?;
         self.store_mut()?.write(|db| {
             db.resolve_problem(device_seq, s.user_id, now)?;
-            db.append_audit(
-                new_id(now),
-                Some(s.user_id),
-                now,
-                AuditEntry {
-                    action: "sync.conflict_resolved",
-                    entity_type: "outbox",
-                    entity_id: None,
-                    patient_id: None,
-                    details: json!({"device_seq": device_seq}),
-                },
-            )
-            .map(|_| ())
+            Ok(db
+                .append_audit(
+                    new_id(now),
+                    Some(s.user_id),
+                    now,
+                    AuditEntry {
+                        action: "sync.conflict_resolved",
+                        entity_type: "outbox",
+                        entity_id: None,
+                        patient_id: None,
+                        details: json!({"device_seq": device_seq}),
+                    },
+                )
+                .map(|_| ())?)
         })
     }
 }

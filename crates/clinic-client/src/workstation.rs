@@ -7,14 +7,14 @@ use crate::auth::{hash_password, verify_or_burn, verify_password, Password};
 use crate::clock::Clock;
 use chrono::{DateTime, Duration, Utc};
 use clinic_core::audit::{AuditEntry, AuditEvent, ChainBreak};
-use clinic_core::patient::*;
-use clinic_core::patient_number::format_patient_number;
+use clinic_core::patients::format_patient_number;
+use clinic_core::patients::*;
 use clinic_core::permissions::{Action, BuiltinRole, Module, PermissionMatrix, SensitiveFlag};
-use clinic_core::sync::{changed_values, Mutation};
+use clinic_core::sync::{Mutation, SaveDocument};
 use clinic_core::{ClinicError, ClinicResult, ErrorCode, FieldError};
-use clinic_store::identity::{ClinicianProfile, Role, Site, Tenant, User};
+use clinic_store::directory::{ClinicianProfile, Role, Site, Tenant, User};
 use clinic_store::keys::{Keychain, Passphrase, Unlock};
-use clinic_store::search::PatientSummary;
+use clinic_store::patients::search::PatientSummary;
 use clinic_store::sync::Committed;
 use clinic_store::{Db, NewStore, Store};
 use serde::Serialize;
@@ -107,7 +107,7 @@ pub(crate) fn share_staff(
         .map(|c| c.password_hash)
         .ok_or_else(|| ClinicError::not_found("User"))?;
     let profile = db.clinician_profile(user)?.unwrap_or_default();
-    let doc = clinic_core::directory::RefDoc::Staff(clinic_core::directory::StaffMember {
+    let doc = SaveDocument::new(clinic_core::directory::StaffMember {
         id: u.id,
         email: u.email,
         name: u.name,
@@ -117,7 +117,7 @@ pub(crate) fn share_staff(
         specialization: profile.specialization,
         registration_number: profile.registration_number,
     });
-    db.commit_mutation(Some(actor), now, &Mutation::SaveRef { doc })?;
+    db.commit_mutation(Some(actor), now, &Mutation::new(doc))?;
     Ok(())
 }
 
@@ -186,7 +186,7 @@ pub(crate) fn seed_tenant(
             now,
         )?;
     }
-    let (start, end) = clinic_core::patient_number::STANDALONE_BLOCK;
+    let (start, end) = clinic_core::patients::STANDALONE_BLOCK;
     db.add_number_block("patient", start, end)?;
     let mut admin_id = Uuid::nil();
     if let Some((email, display, hash)) = admin {
@@ -301,7 +301,7 @@ impl Workstation {
                 passphrase: Some(passphrase),
                 keychain,
             },
-            |db| {
+            |db| -> ClinicResult<()> {
                 db.insert_tenant(
                     &Tenant {
                         id: e.tenant_id,
@@ -327,11 +327,9 @@ impl Workstation {
                     }
                 }
                 db.insert_user(e.user_id, &email, &e.user_name, &hash, &role_ids, now)?;
-                db.add_number_block(
-                    "patient",
-                    e.patient_numbers.start as u64,
-                    e.patient_numbers.end as u64,
-                )?;
+                for b in &e.number_blocks {
+                    db.add_number_block(&b.series, b.start as u64, b.end as u64)?;
+                }
                 db.set_meta("sync_server", server_url.trim().trim_end_matches('/'))?;
                 db.set_meta("device_credential", &e.device_credential)?;
                 db.set_meta("site_id", &e.site_id.to_string())?;
@@ -383,7 +381,7 @@ impl Workstation {
             },
             |db| {
                 seed_tenant(db, tenant, "Northside", "Europe/London", None, now)?;
-                db.set_meta("demo", "1")
+                Ok(db.set_meta("demo", "1")?)
             },
         )?;
         Ok(Workstation {
@@ -455,13 +453,13 @@ impl Workstation {
 
     /// Moves the WAL into the database file (benchmarks measure file size).
     pub fn checkpoint(&self) -> ClinicResult<()> {
-        self.store()?.checkpoint()
+        Ok(self.store()?.checkpoint()?)
     }
 
     /// Bytes each table and index takes in the database file, largest
     /// first (benchmarks explain the database size with it).
     pub fn space_by_object(&self) -> ClinicResult<Vec<(String, u64)>> {
-        self.store()?.space_by_object()
+        Ok(self.store()?.space_by_object()?)
     }
 
     pub fn is_locked(&self) -> bool {
@@ -512,12 +510,12 @@ impl Workstation {
                 if let (Some(u), Some((count, lock))) = (user, failed) {
                     db.record_login(u, count, lock, now)?;
                 }
-                db.append_audit(
+                Ok(db.append_audit(
                     new_id(now),
                     user,
                     now,
                     AuditEntry::user("user.login_failed", user, json!({"reason": reason})),
-                )
+                )?)
             })?;
             Err(err)
         };
@@ -611,12 +609,12 @@ impl Workstation {
         if let Some(s) = self.session.take() {
             let now = self.clock.now();
             self.store_mut()?.write(|db| {
-                db.append_audit(
+                Ok(db.append_audit(
                     new_id(now),
                     Some(s.user_id),
                     now,
                     AuditEntry::user("user.logout", Some(s.user_id), json!({})),
-                )
+                )?)
             })?;
         }
         Ok(())
@@ -704,7 +702,7 @@ impl Workstation {
 
     pub fn list_users(&mut self) -> ClinicResult<Vec<User>> {
         self.act(Module::Admin, Action::View)?;
-        self.store()?.db().users()
+        Ok(self.store()?.db().users()?)
     }
 
     /// Disables or re-enables an account. Nobody may disable themselves,
@@ -775,7 +773,7 @@ impl Workstation {
 
     pub fn list_roles(&mut self) -> ClinicResult<Vec<Role>> {
         self.act(Module::Admin, Action::View)?;
-        self.store()?.db().roles()
+        Ok(self.store()?.db().roles()?)
     }
 
     // ---- patients ----
@@ -792,7 +790,7 @@ impl Workstation {
         let (_, now) = self.act(Module::Patients, Action::View)?;
         let mut d = details.clone();
         validate_details(&mut d, now.date_naive())?;
-        self.store()?.db().duplicate_candidates(&d, None)
+        Ok(self.store()?.db().duplicate_candidates(&d, None)?)
     }
 
     /// Registers a patient. Returns the record and any duplicate candidates
@@ -827,12 +825,12 @@ impl Workstation {
                 &s,
                 now,
                 |db| {
-                    Ok(Mutation::RegisterPatient {
+                    Ok(Mutation::new(RegisterPatient {
                         patient: id,
                         patient_number: format_patient_number(db.next_number("patient")?),
                         details: details.clone(),
                         lists,
-                    })
+                    }))
                 },
                 |_| {
                     vec![AuditEntry::patient(
@@ -842,9 +840,7 @@ impl Workstation {
                     )]
                 },
             )?
-            .after
-            .patients[&id]
-            .clone();
+            .after::<Patient>(id)?;
         redact(&mut patient, Self::may_see(&s));
         Ok(Registered {
             patient,
@@ -861,12 +857,12 @@ impl Workstation {
             .patient(id)?
             .ok_or_else(|| ClinicError::not_found("Patient"))?;
         store.write(|db| {
-            db.append_audit(
+            Ok(db.append_audit(
                 new_id(now),
                 Some(s.user_id),
                 now,
                 AuditEntry::patient("patient.read", id, json!({})),
-            )
+            )?)
         })?;
         redact(&mut p, Self::may_see(&s));
         Ok(p)
@@ -879,7 +875,7 @@ impl Workstation {
             return Ok(id);
         }
         let db = self.store()?.db();
-        if clinic_core::patient_number::parse_patient_number(text).is_some() {
+        if clinic_core::patients::parse_patient_number(text).is_some() {
             if let Some(id) = db.patient_by_number(text.trim())? {
                 return Ok(id);
             }
@@ -902,9 +898,10 @@ impl Workstation {
                 message: "is too long (at most 200 characters)".into(),
             }]));
         }
-        self.store()?
+        Ok(self
+            .store()?
             .db()
-            .search_patients(text, limit.clamp(1, 200))
+            .search_patients(text, limit.clamp(1, 200))?)
     }
 
     /// Edits a patient: validates the whole result, refuses changes to groups
@@ -958,12 +955,12 @@ impl Workstation {
             ));
         }
         let removed = patch.remove_ids.len();
-        let m = Mutation::UpdatePatient {
+        let m = Mutation::new(UpdatePatient {
             patient: id,
             set: changed_values(&current.details, &details),
             add: new_items,
             remove_ids: patch.remove_ids.clone(),
-        };
+        });
         let mut updated = self
             .change_patients(
                 &s,
@@ -977,9 +974,7 @@ impl Workstation {
                     )]
                 },
             )?
-            .after
-            .patients[&id]
-            .clone();
+            .after::<Patient>(id)?;
         redact(&mut updated, Self::may_see(&s));
         Ok(updated)
     }
@@ -997,10 +992,10 @@ impl Workstation {
             }]));
         }
         // Archiving a merged or archived record is refused by the rule itself.
-        let m = Mutation::ArchivePatient {
+        let m = Mutation::new(ArchivePatient {
             patient: id,
             reason: reason.to_string(),
-        };
+        });
         self.change_patients(
             &s,
             now,
@@ -1020,12 +1015,10 @@ impl Workstation {
             .change_patients(
                 &s,
                 now,
-                |_| Ok(Mutation::RestorePatient { patient: id }),
+                |_| Ok(Mutation::new(RestorePatient { patient: id })),
                 |_| vec![AuditEntry::patient("patient.restore", id, json!({}))],
             )?
-            .after
-            .patients[&id]
-            .clone();
+            .after::<Patient>(id)?;
         redact(&mut p, Self::may_see(&s));
         Ok(p)
     }
@@ -1044,11 +1037,17 @@ impl Workstation {
         let done = self.change_patients(
             &s,
             now,
-            |_| Ok(Mutation::MergePatients { keep, duplicate }),
+            |_| Ok(Mutation::new(MergePatients { keep, duplicate })),
             |c| {
                 let filled = changed_fields(
-                    &c.before.patients[&keep].details,
-                    &c.after.patients[&keep].details,
+                    &c.before
+                        .get::<Patient>(keep)
+                        .map(|p| p.details.clone())
+                        .unwrap_or_default(),
+                    &c.after
+                        .get::<Patient>(keep)
+                        .map(|p| p.details.clone())
+                        .unwrap_or_default(),
                 );
                 vec![
                     AuditEntry::patient(
@@ -1064,7 +1063,7 @@ impl Workstation {
                 ]
             },
         )?;
-        Ok(done.after.patients[&keep].clone())
+        Ok(done.after::<Patient>(keep)?)
     }
 
     /// Makes a change as the signed-in person: the mutation (built inside
@@ -1091,7 +1090,7 @@ impl Workstation {
 
     /// Verifies this device's audit chain. Needs only the unlocked store.
     pub fn verify_audit(&self) -> ClinicResult<Result<i64, ChainBreak>> {
-        self.store()?.db().verify_audit_chain()
+        Ok(self.store()?.db().verify_audit_chain()?)
     }
 
     pub fn audit_log(
@@ -1100,9 +1099,10 @@ impl Workstation {
         limit: u32,
     ) -> ClinicResult<Vec<AuditEvent>> {
         self.act(Module::Admin, Action::View)?;
-        self.store()?
+        Ok(self
+            .store()?
             .db()
-            .audit_events(patient, limit.clamp(1, 10_000))
+            .audit_events(patient, limit.clamp(1, 10_000))?)
     }
 
     pub fn info(&self) -> ClinicResult<StoreInfo> {
@@ -1139,7 +1139,7 @@ impl Workstation {
         action: &'static str,
     ) -> ClinicResult<()> {
         self.store_mut()?.write(|db| {
-            db.append_audit(new_id(now), Some(s.user_id), now, AuditEntry::store(action))
+            Ok(db.append_audit(new_id(now), Some(s.user_id), now, AuditEntry::store(action))?)
         })?;
         Ok(())
     }

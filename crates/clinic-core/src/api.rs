@@ -112,16 +112,8 @@ pub struct Enrollment {
     pub user_id: Uuid,
     pub user_name: String,
     pub user_roles: Vec<String>,
-    /// The first block of patient numbers leased to this device.
-    pub patient_numbers: NumberBlock,
-}
-
-/// Numbers `start` (inclusive) to `end` (exclusive) of a series, leased to one device.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct NumberBlock {
-    pub start: i64,
-    pub end: i64,
+    /// The first block of each number series leased to this device.
+    pub number_blocks: Vec<crate::sync::NumberBlock>,
 }
 
 /// Every error answer: `{"error": {...}}` with a stable code.

@@ -127,6 +127,17 @@ impl ClinicError {
             fields,
         }
     }
+    /// A validation error about one field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        }])
+    }
+    /// A conflict with the record's current state (refused, kept for a person to resolve).
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
     pub fn not_found(what: &str) -> Self {
         Self::new(ErrorCode::NotFound, format!("{what} not found"))
     }

@@ -118,6 +118,42 @@ impl ModuleGrant {
     }
 }
 
+/// What one change needs: an action on a module, and the field groups it
+/// reads or writes. Every mutation declares it; both sides check it
+/// against the author's [`PermissionMatrix`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permission {
+    pub module: Module,
+    pub action: Action,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<SensitiveFlag>,
+}
+
+impl Permission {
+    pub fn new(module: Module, action: Action) -> Self {
+        Permission {
+            module,
+            action,
+            flags: vec![],
+        }
+    }
+    /// The same permission, also needing these field groups.
+    pub fn with_flags(mut self, flags: impl IntoIterator<Item = SensitiveFlag>) -> Self {
+        for f in flags {
+            if !self.flags.contains(&f) {
+                self.flags.push(f);
+            }
+        }
+        self
+    }
+    /// Full administration of the tenant (staff, sites, rooms): the
+    /// administration module and every field group, which only a full
+    /// administrator holds.
+    pub fn admin() -> Self {
+        Permission::new(Module::Admin, Action::Edit).with_flags(SensitiveFlag::ALL)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct PermissionMatrix {
     pub modules: BTreeMap<Module, ModuleGrant>,
@@ -151,6 +187,11 @@ impl PermissionMatrix {
                 flag_noun(flag)
             )))
         }
+    }
+    /// Refuses unless this matrix grants `p` whole (module action and flags).
+    pub fn check(&self, p: &Permission) -> ClinicResult<()> {
+        self.require(p.module, p.action)?;
+        p.flags.iter().try_for_each(|f| self.require_flag(*f))
     }
     /// Whether this matrix allows everything `other` allows (so a holder of
     /// this one may hand `other` to someone without escalating anyone).

@@ -78,7 +78,7 @@ pub fn parse_query(text: &str) -> Vec<QueryTerm> {
             terms.push(QueryTerm::Date(d));
             continue;
         }
-        if let Some(n) = crate::patient_number::parse_patient_number(raw) {
+        if let Some(n) = crate::patients::parse_patient_number(raw) {
             flush(&mut digit_run, &mut terms);
             terms.push(QueryTerm::PatientNumber(n));
             continue;
@@ -239,7 +239,7 @@ mod tests {
                 NaiveDate::from_ymd_opt(1985, 12, 10).unwrap()
             )]
         );
-        let n = crate::patient_number::format_patient_number(42);
+        let n = crate::patients::format_patient_number(42);
         assert_eq!(parse_query(&n), vec![QueryTerm::PatientNumber(42)]);
         assert_eq!(parse_query("  "), vec![]);
     }

@@ -1,17 +1,15 @@
 //! Storage of the hash-chained audit trail.
 
-use crate::identity::{parse_ts, parse_uuid, ts};
-use crate::{db_err, Db};
+use crate::{parse_ts, parse_uuid, ts, Db, StoreResult};
 use chrono::{DateTime, Utc};
 use clinic_core::audit::{
     event_hash, AuditEntry, AuditEvent, ChainBreak, ChainVerifier, GENESIS_HASH,
 };
-use clinic_core::ClinicResult;
 use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;
 
 impl Db<'_> {
-    fn audit_head(&self) -> ClinicResult<(i64, String)> {
+    fn audit_head(&self) -> StoreResult<(i64, String)> {
         let seq = self
             .meta("audit_head_seq")?
             .and_then(|s| s.parse().ok())
@@ -29,7 +27,7 @@ impl Db<'_> {
         user_id: Option<Uuid>,
         at: DateTime<Utc>,
         entry: AuditEntry,
-    ) -> ClinicResult<AuditEvent> {
+    ) -> StoreResult<AuditEvent> {
         let (seq, prev) = self.audit_head()?;
         let mut e = AuditEvent {
             device_id: self.device_id,
@@ -57,7 +55,7 @@ impl Db<'_> {
                     e.patient_id.map(|u| u.to_string()), e.details.to_string(), e.prev_hash, e.hash
                 ],
             )
-            .map_err(db_err)?;
+            ?;
         self.set_meta("audit_head_seq", &e.seq.to_string())?;
         self.set_meta("audit_head_hash", &e.hash)?;
         Ok(e)
@@ -88,18 +86,15 @@ impl Db<'_> {
 
     /// Verifies this device's chain in storage order (rowid), so a reordered,
     /// edited or removed event is found. Returns the number of events verified.
-    pub fn verify_audit_chain(&self) -> ClinicResult<Result<i64, ChainBreak>> {
-        let mut st = self
-            .conn
-            .prepare(&format!(
-                "SELECT {} FROM audit_events WHERE device_id = ?1 ORDER BY rowid",
-                Self::AUDIT_COLUMNS
-            ))
-            .map_err(db_err)?;
-        let mut rows = st.query([self.device_id.to_string()]).map_err(db_err)?;
+    pub fn verify_audit_chain(&self) -> StoreResult<Result<i64, ChainBreak>> {
+        let mut st = self.conn.prepare(&format!(
+            "SELECT {} FROM audit_events WHERE device_id = ?1 ORDER BY rowid",
+            Self::AUDIT_COLUMNS
+        ))?;
+        let mut rows = st.query([self.device_id.to_string()])?;
         let mut v = ChainVerifier::new(self.device_id);
-        while let Some(row) = rows.next().map_err(db_err)? {
-            let e = Self::audit_from_row(row).map_err(db_err)?;
+        while let Some(row) = rows.next()? {
+            let e = Self::audit_from_row(row)?;
             if let Err(b) = v.check(&e) {
                 return Ok(Err(b));
             }
@@ -113,52 +108,47 @@ impl Db<'_> {
         &self,
         patient_id: Option<Uuid>,
         limit: u32,
-    ) -> ClinicResult<Vec<AuditEvent>> {
+    ) -> StoreResult<Vec<AuditEvent>> {
         let sql = format!(
             "SELECT {} FROM audit_events WHERE (?1 IS NULL OR patient_id = ?1) ORDER BY at DESC, seq DESC LIMIT ?2",
             Self::AUDIT_COLUMNS
         );
-        let mut st = self.conn.prepare(&sql).map_err(db_err)?;
-        let rows = st
-            .query_map(
-                params![patient_id.map(|p| p.to_string()), limit],
-                Self::audit_from_row,
-            )
-            .map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st.query_map(
+            params![patient_id.map(|p| p.to_string()), limit],
+            Self::audit_from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// This device's events after `seq`, in chain order (for upload).
-    pub fn audit_events_after(&self, seq: i64, limit: u32) -> ClinicResult<Vec<AuditEvent>> {
+    pub fn audit_events_after(&self, seq: i64, limit: u32) -> StoreResult<Vec<AuditEvent>> {
         let sql = format!(
             "SELECT {} FROM audit_events WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             Self::AUDIT_COLUMNS
         );
-        let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
-        let rows = st
-            .query_map(
-                params![self.device_id.to_string(), seq, limit],
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let rows = st.query_map(
+            params![self.device_id.to_string(), seq, limit],
+            Self::audit_from_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn audit_event_count(&self) -> StoreResult<i64> {
+        Ok(self.query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0))?)
+    }
+
+    pub fn last_audit_event(&self) -> StoreResult<Option<AuditEvent>> {
+        Ok(self
+            .query_row(
+                &format!(
+                    "SELECT {} FROM audit_events WHERE device_id = ?1 ORDER BY seq DESC LIMIT 1",
+                    Self::AUDIT_COLUMNS
+                ),
+                [self.device_id.to_string()],
                 Self::audit_from_row,
             )
-            .map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
-    }
-
-    pub fn audit_event_count(&self) -> ClinicResult<i64> {
-        self.query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0))
-            .map_err(db_err)
-    }
-
-    pub fn last_audit_event(&self) -> ClinicResult<Option<AuditEvent>> {
-        self.query_row(
-            &format!(
-                "SELECT {} FROM audit_events WHERE device_id = ?1 ORDER BY seq DESC LIMIT 1",
-                Self::AUDIT_COLUMNS
-            ),
-            [self.device_id.to_string()],
-            Self::audit_from_row,
-        )
-        .optional()
-        .map_err(db_err)
+            .optional()?)
     }
 }

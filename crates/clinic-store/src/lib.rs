@@ -6,28 +6,72 @@
 //! - `store-key.json`: the key envelope (wrapped database keys only).
 
 pub mod audit;
-pub mod identity;
+pub mod error;
 pub mod keys;
-pub mod patients;
-pub mod schedule;
-pub mod search;
+pub mod numbers;
+pub mod records;
 pub mod sync;
 
+// Domains: each keeps its kinds in tables of its own ([`records::Projection`]).
+pub mod directory;
+pub mod patients;
+pub mod scheduling;
+
+pub use error::{StoreError, StoreResult};
+
+use chrono::{DateTime, Utc};
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use keys::{KeyEnvelope, SecretKey, Unlock};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
-include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+include!(concat!(env!("OUT_DIR"), "/migrations_sqlite.rs"));
+
+/// The product's projections, one line per domain.
+fn product_projections() -> Vec<&'static dyn records::Projection> {
+    vec![
+        &patients::PROJECTION,
+        &scheduling::PROJECTION,
+        &directory::PROJECTION,
+    ]
+}
+
+/// A time as stored: fixed-width RFC 3339 in UTC (sorts as text).
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+pub(crate) fn parse_ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_default()
+}
+
+pub(crate) fn parse_uuid(s: &str) -> Uuid {
+    Uuid::parse_str(s).unwrap_or_default()
+}
 
 pub const DB_FILE: &str = "clinic.db";
 pub const ENVELOPE_FILE: &str = "store-key.json";
 const CREATING_SUFFIX: &str = "creating";
 
-/// The schema version this binary understands (number of embedded migrations).
+/// Every migration this binary knows: the product's, and those of
+/// projections registered besides (a domain declared outside the product's
+/// list), in name (= time) order.
+fn all_migrations() -> Vec<(&'static str, &'static str)> {
+    let mut all: Vec<(&str, &str)> = MIGRATIONS.to_vec();
+    for p in records::projections() {
+        all.extend_from_slice(p.migrations());
+    }
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// The schema version this binary understands (number of migrations it knows).
 pub fn schema_version() -> i64 {
-    MIGRATIONS.len() as i64
+    all_migrations().len() as i64
 }
 
 /// A time-ordered id (UUIDv7) for a record made at `at`.
@@ -38,10 +82,6 @@ pub fn new_uuid_v7(at: chrono::DateTime<chrono::Utc>) -> Uuid {
         at.timestamp_subsec_nanos(),
     );
     Uuid::new_v7(ts)
-}
-
-pub(crate) fn db_err(e: rusqlite::Error) -> ClinicError {
-    ClinicError::internal(format!("storage: {e}"))
 }
 
 /// An open, unlocked workstation store. Dropping it closes the connection
@@ -63,7 +103,7 @@ pub struct Db<'c> {
     pub device_id: Uuid,
     /// Inside [`Db::batch_index`]: search-index changes held until the
     /// batch ends (see there).
-    pub(crate) index_batch: Option<&'c std::cell::RefCell<search::IndexBatch>>,
+    pub(crate) index_batch: Option<&'c std::cell::RefCell<patients::search::IndexBatch>>,
 }
 
 impl Db<'_> {
@@ -98,14 +138,13 @@ pub struct NewStore {
     pub keychain: Option<keys::Keychain>,
 }
 
-fn key_connection(conn: &Connection, key: &SecretKey) -> ClinicResult<()> {
+fn key_connection(conn: &Connection, key: &SecretKey) -> StoreResult<()> {
     let lit = key.sqlcipher_literal();
-    conn.pragma_update(None, "key", &*lit as &str)
-        .map_err(db_err)?;
+    conn.pragma_update(None, "key", &*lit as &str)?;
     Ok(())
 }
 
-fn apply_pragmas(conn: &Connection) -> ClinicResult<()> {
+fn apply_pragmas(conn: &Connection) -> StoreResult<()> {
     // Foreign keys on; temp tables and sort spills in memory only (never an
     // unencrypted temp file); WAL for concurrent readers; FULL sync so a
     // confirmed write survives power loss, not only a crash. A 64 MiB page
@@ -117,47 +156,93 @@ fn apply_pragmas(conn: &Connection) -> ClinicResult<()> {
          PRAGMA synchronous = FULL;
          PRAGMA busy_timeout = 5000;
          PRAGMA cache_size = -65536;",
-    )
-    .map_err(db_err)?;
+    )?;
     // Every query is prepared once per connection: a patient's write alone
     // uses more than rusqlite's default 16 statements (row, five list
     // tables, index, vocabulary, outbox, audit), and an evicted statement
     // is parsed again on its next use.
     conn.set_prepared_statement_cache_capacity(256);
-    let mode: String = conn
-        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
-        .map_err(db_err)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if mode != "wal" {
-        return Err(ClinicError::internal(format!(
-            "could not enable WAL (got {mode})"
-        )));
+        return Err(ClinicError::internal(format!("could not enable WAL (got {mode})")).into());
     }
     Ok(())
 }
 
 /// Fails unless the linked SQLite is SQLCipher (plain SQLite ignores `PRAGMA key`).
-fn require_sqlcipher(conn: &Connection) -> ClinicResult<String> {
-    conn.query_row("PRAGMA cipher_version", [], |r| r.get::<_, String>(0))
-        .optional()
-        .map_err(db_err)?
+fn require_sqlcipher(conn: &Connection) -> StoreResult<String> {
+    Ok(conn
+        .query_row("PRAGMA cipher_version", [], |r| r.get::<_, String>(0))
+        .optional()?
         .ok_or_else(|| {
             ClinicError::internal(
                 "this build is not linked against SQLCipher; refusing to store data unencrypted",
             )
-        })
+        })?)
 }
 
-fn migrate(conn: &mut Connection) -> ClinicResult<()> {
-    let current: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(db_err)?;
-    for (i, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-        let tx = conn.transaction().map_err(db_err)?;
+/// Names of the migrations a database has had. Databases from before
+/// named migrations count them in `user_version` (the first N embedded ones).
+fn applied_migrations(conn: &Connection) -> StoreResult<Vec<String>> {
+    let named: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE name = 'schema_migrations'",
+        [],
+        |r| r.get(0),
+    )?;
+    if named {
+        let mut st = conn.prepare("SELECT name FROM schema_migrations ORDER BY name")?;
+        let names = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        return Ok(names);
+    }
+    let legacy: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(MIGRATIONS
+        .iter()
+        .take(legacy.max(0) as usize)
+        .map(|(n, _)| n.to_string())
+        .collect())
+}
+
+/// The first migration a database has had that this binary does not know.
+fn unknown_migration(conn: &Connection) -> StoreResult<Option<String>> {
+    let known = all_migrations();
+    let legacy: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if legacy > MIGRATIONS.len() as i64 {
+        return Ok(Some(format!("schema {legacy}")));
+    }
+    Ok(applied_migrations(conn)?
+        .into_iter()
+        .find(|a| !known.iter().any(|(n, _)| n == a)))
+}
+
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let applied = applied_migrations(conn)?;
+    let pending: Vec<(&str, &str)> = all_migrations()
+        .into_iter()
+        .filter(|(name, _)| !applied.iter().any(|a| a == name))
+        .collect();
+    if pending.is_empty() {
+        // Opening an up-to-date store writes nothing.
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY) WITHOUT ROWID;",
+    )?;
+    for name in &applied {
+        tx.execute(
+            "INSERT OR IGNORE INTO schema_migrations (name) VALUES (?1)",
+            [name],
+        )?;
+    }
+    tx.commit()?;
+    for (name, sql) in pending {
+        let tx = conn.transaction()?;
         tx.execute_batch(sql)
             .map_err(|e| ClinicError::internal(format!("migration {name}: {e}")))?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)
-            .map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
+        tx.execute("INSERT INTO schema_migrations (name) VALUES (?1)", [name])?;
+        // Kept for older binaries, which compare it with their own count.
+        tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+        tx.commit()?;
     }
     Ok(())
 }
@@ -179,12 +264,13 @@ impl Store {
         dir: &Path,
         new: NewStore,
         seed: impl FnOnce(&Db) -> ClinicResult<()>,
-    ) -> ClinicResult<Store> {
+    ) -> StoreResult<Store> {
         if Self::db_path(dir).exists() {
             return Err(ClinicError::new(
                 ErrorCode::StoreExists,
                 format!("{} already holds a workstation store", dir.display()),
-            ));
+            )
+            .into());
         }
         let creating = dir.join(format!("{DB_FILE}.{CREATING_SUFFIX}"));
         for suffix in ["-wal", "-shm"] {
@@ -192,7 +278,7 @@ impl Store {
                 return Err(ClinicError::new(ErrorCode::StoreCorrupt, format!(
                     "{} holds leftover database files ({DB_FILE}{suffix}) but no database. Move them away (or restore {DB_FILE} from a backup) before creating a store.",
                     dir.display()
-                )));
+                )).into());
             }
         }
         // A key envelope without a database is kept unless it belongs to a
@@ -201,7 +287,7 @@ impl Store {
             return Err(ClinicError::new(ErrorCode::StoreExists, format!(
                 "{} holds a key envelope ({ENVELOPE_FILE}) but no database. Restore {DB_FILE} from a backup, or move {ENVELOPE_FILE} away to start a new store.",
                 dir.display()
-            )));
+            )).into());
         }
         std::fs::create_dir_all(dir).map_err(ClinicError::internal)?;
         restrict_dir(dir);
@@ -217,7 +303,8 @@ impl Store {
                     return Err(ClinicError::new(
                         ErrorCode::KeyUnavailable,
                         format!("{} Set a passphrase with CLINIC_PASSPHRASE.", e.message),
-                    ));
+                    )
+                    .into());
                 }
                 keychain_warning = Some(format!(
                     "{} Unlock this store with its passphrase.",
@@ -229,18 +316,19 @@ impl Store {
             return Err(ClinicError::new(
                 ErrorCode::KeyUnavailable,
                 "A store needs a passphrase (CLINIC_PASSPHRASE) or the OS keychain.",
-            ));
+            )
+            .into());
         }
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", creating.display()));
         }
         {
-            let mut conn = Connection::open(&creating).map_err(db_err)?;
+            let mut conn = Connection::open(&creating)?;
             key_connection(&conn, &key)?;
             require_sqlcipher(&conn)?;
             apply_pragmas(&conn)?;
             migrate(&mut conn)?;
-            let tx = conn.transaction().map_err(db_err)?;
+            let tx = conn.transaction()?;
             {
                 let db = Db {
                     conn: &tx,
@@ -252,9 +340,8 @@ impl Store {
                 db.set_meta("device_id", &new.device_id.to_string())?;
                 seed(&db)?;
             }
-            tx.commit().map_err(db_err)?;
-            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-                .map_err(db_err)?;
+            tx.commit()?;
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         }
         envelope.write(&Self::envelope_path(dir))?;
         for suffix in ["-wal", "-shm"] {
@@ -276,14 +363,14 @@ impl Store {
 
     /// Opens an existing store. A wrong key fails before the database is
     /// touched; a database newer than this binary is refused untouched.
-    pub fn open(dir: &Path, unlock: &Unlock) -> ClinicResult<Store> {
+    pub fn open(dir: &Path, unlock: &Unlock) -> StoreResult<Store> {
         let (db_path, env_path) = (Self::db_path(dir), Self::envelope_path(dir));
         match (db_path.exists(), env_path.exists()) {
             (false, _) => {
-                return Err(ClinicError::new(ErrorCode::StoreMissing, format!("There is no workstation store in {}. Create one with `clinic init`.", dir.display())))
+                return Err(ClinicError::new(ErrorCode::StoreMissing, format!("There is no workstation store in {}. Create one with `clinic init`.", dir.display())).into())
             }
             (true, false) => {
-                return Err(ClinicError::new(ErrorCode::StoreCorrupt, format!("The key envelope {ENVELOPE_FILE} is missing from {}; restore it from backup. The database was not touched.", dir.display())))
+                return Err(ClinicError::new(ErrorCode::StoreCorrupt, format!("The key envelope {ENVELOPE_FILE} is missing from {}; restore it from backup. The database was not touched.", dir.display())).into())
             }
             _ => {}
         }
@@ -292,7 +379,7 @@ impl Store {
         Self::open_with_key(dir, &envelope, &key)
     }
 
-    fn open_with_key(dir: &Path, envelope: &KeyEnvelope, key: &SecretKey) -> ClinicResult<Store> {
+    fn open_with_key(dir: &Path, envelope: &KeyEnvelope, key: &SecretKey) -> StoreResult<Store> {
         let path = Self::db_path(dir);
         // Check the schema version on a read-only connection first, so that
         // refusing a newer database cannot checkpoint or migrate anything.
@@ -310,24 +397,22 @@ impl Store {
                 OpenFlags::SQLITE_OPEN_READ_ONLY
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX
                     | OpenFlags::SQLITE_OPEN_URI,
-            )
-            .map_err(db_err)?;
+            )?;
             key_connection(&ro, key)?;
             require_sqlcipher(&ro)?;
-            let version: i64 = ro.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| match e {
+            ro.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0)).map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase => {
-                    ClinicError::new(ErrorCode::WrongKey, "The key does not open this database (the key envelope belongs to another store?). Nothing was changed.")
+                    StoreError::from(ClinicError::new(ErrorCode::WrongKey, "The key does not open this database (the key envelope belongs to another store?). Nothing was changed."))
                 }
-                e => db_err(e),
+                e => StoreError::from(e),
             })?;
-            if version > schema_version() {
+            if let Some(newer) = unknown_migration(&ro)? {
                 return Err(ClinicError::new(ErrorCode::SchemaTooNew, format!(
-                    "This store was written by a newer version of the application (schema {version}, this version knows {}). Install the newer version; the store was not changed.",
-                    schema_version()
-                )));
+                    "This store was written by a newer version of the application (it has migration {newer}, which this version does not know). Install the newer version; the store was not changed."
+                )).into());
             }
         }
-        let mut conn = Connection::open(&path).map_err(db_err)?;
+        let mut conn = Connection::open(&path)?;
         key_connection(&conn, key)?;
         apply_pragmas(&conn)?;
         migrate(&mut conn)?;
@@ -345,7 +430,8 @@ impl Store {
             return Err(ClinicError::new(
                 ErrorCode::StoreCorrupt,
                 "The key envelope and the database belong to different stores.",
-            ));
+            )
+            .into());
         }
         Ok(store)
     }
@@ -375,7 +461,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(db_err)?;
+            .map_err(StoreError::from)?;
         let out = {
             let db = Db {
                 conn: &tx,
@@ -385,32 +471,32 @@ impl Store {
             };
             f(&db)?
         };
-        tx.commit().map_err(db_err)?;
+        tx.commit().map_err(StoreError::from)?;
         Ok(out)
     }
 
     /// Re-wraps the database key under a new passphrase (the database itself is not re-encrypted).
-    pub fn change_passphrase(&self, unlock: &Unlock, new: &keys::Passphrase) -> ClinicResult<()> {
+    pub fn change_passphrase(&self, unlock: &Unlock, new: &keys::Passphrase) -> StoreResult<()> {
         let path = Self::envelope_path(&self.dir);
         let mut envelope = KeyEnvelope::read(&path)?;
         let key = envelope.unwrap_key(unlock)?;
         envelope.add_passphrase(&key, new)?;
-        envelope.write(&path)
+        Ok(envelope.write(&path)?)
     }
 
     /// (Re-)links the store to the OS keychain with a fresh wrapping key.
-    pub fn link_keychain(&self, unlock: &Unlock, kc: &keys::Keychain) -> ClinicResult<()> {
+    pub fn link_keychain(&self, unlock: &Unlock, kc: &keys::Keychain) -> StoreResult<()> {
         let path = Self::envelope_path(&self.dir);
         let mut envelope = KeyEnvelope::read(&path)?;
         let key = envelope.unwrap_key(unlock)?;
         envelope.add_keychain(&key, kc)?;
-        envelope.write(&path)
+        Ok(envelope.write(&path)?)
     }
 
     /// Writes a consistent, encrypted copy of the store (database and key
     /// envelope) into `dest`, through SQLite's online backup API (never a raw
     /// copy of a live WAL database), then opens the copy to check it.
-    pub fn backup_to(&self, dest: &Path, unlock: &Unlock) -> ClinicResult<()> {
+    pub fn backup_to(&self, dest: &Path, unlock: &Unlock) -> StoreResult<()> {
         if Self::db_path(dest).exists() || Self::envelope_path(dest).exists() {
             return Err(ClinicError::new(
                 ErrorCode::StoreExists,
@@ -418,7 +504,8 @@ impl Store {
                     "{} already holds a store; choose an empty folder",
                     dest.display()
                 ),
-            ));
+            )
+            .into());
         }
         let envelope = KeyEnvelope::read(&Self::envelope_path(&self.dir))?;
         let key = envelope.unwrap_key(unlock)?;
@@ -426,40 +513,43 @@ impl Store {
         restrict_dir(dest);
         let partial = dest.join(format!("{DB_FILE}.{CREATING_SUFFIX}"));
         {
-            let mut dst = Connection::open(&partial).map_err(db_err)?;
+            let mut dst = Connection::open(&partial)?;
             key_connection(&dst, &key)?;
-            let backup = rusqlite::backup::Backup::new(&self.conn, &mut dst).map_err(db_err)?;
-            backup
-                .run_to_completion(1024, std::time::Duration::ZERO, None)
-                .map_err(db_err)?;
+            let backup = rusqlite::backup::Backup::new(&self.conn, &mut dst)?;
+            backup.run_to_completion(1024, std::time::Duration::ZERO, None)?;
         }
         envelope.write(&Self::envelope_path(dest))?;
         std::fs::rename(&partial, Self::db_path(dest)).map_err(ClinicError::internal)?;
-        Self::open_with_key(dest, &envelope, &key)?.integrity_check()
+        let mut copy = Self::open_with_key(dest, &envelope, &key)?;
+        // A copy put back in service must not issue numbers the original may
+        // have issued since (see `numbers`).
+        copy.write(|db| Ok(db.set_meta(numbers::RESTORED, &ts(Utc::now()))?))?;
+        copy.integrity_check()
     }
 
     /// Runs `PRAGMA integrity_check`; `Ok(())` when the database is sound.
-    pub fn integrity_check(&self) -> ClinicResult<()> {
+    pub fn integrity_check(&self) -> StoreResult<()> {
         let r: String = self
             .conn
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .map_err(db_err)?;
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         if r == "ok" {
             Ok(())
         } else {
             Err(ClinicError::new(
                 ErrorCode::StoreCorrupt,
                 format!("integrity check failed: {r}"),
-            ))
+            )
+            .into())
         }
     }
 
     /// A pragma value as text (used by tests and diagnostics).
-    pub fn pragma(&self, name: &str) -> ClinicResult<String> {
+    pub fn pragma(&self, name: &str) -> StoreResult<String> {
         if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(ClinicError::new(ErrorCode::Validation, "bad pragma name"));
+            return Err(ClinicError::new(ErrorCode::Validation, "bad pragma name").into());
         }
-        self.conn
+        Ok(self
+            .conn
             .query_row(&format!("PRAGMA {name}"), [], |r| {
                 r.get::<_, rusqlite::types::Value>(0)
             })
@@ -467,34 +557,28 @@ impl Store {
                 rusqlite::types::Value::Integer(i) => i.to_string(),
                 rusqlite::types::Value::Text(t) => t,
                 other => format!("{other:?}"),
-            })
-            .map_err(db_err)
+            })?)
     }
 
     /// Moves everything from the WAL into the database file.
-    pub fn checkpoint(&self) -> ClinicResult<()> {
-        self.conn
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-            .map_err(db_err)
+    pub fn checkpoint(&self) -> StoreResult<()> {
+        Ok(self
+            .conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?)
     }
 
     /// Bytes of the database file each table and index takes (SQLite's
     /// `dbstat`: every page read once), largest first; the search index's
     /// FTS5 shadow tables count under `patient_fts`.
-    pub fn space_by_object(&self) -> ClinicResult<Vec<(String, u64)>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT CASE WHEN name LIKE 'patient_fts_%' THEN 'patient_fts' ELSE name END AS object,
+    pub fn space_by_object(&self) -> StoreResult<Vec<(String, u64)>> {
+        let mut st = self.conn.prepare(
+            "SELECT CASE WHEN name LIKE 'patient_fts_%' THEN 'patient_fts' ELSE name END AS object,
                         sum(pgsize) FROM dbstat GROUP BY object ORDER BY 2 DESC",
-            )
-            .map_err(db_err)?;
-        let rows = st
-            .query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
-            })
-            .map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// An unencrypted in-memory store with the full schema, for the sync
@@ -507,10 +591,9 @@ impl Store {
         device_id: Uuid,
         synced: bool,
         numbers: (u64, u64),
-    ) -> ClinicResult<Store> {
-        let mut conn = Connection::open_in_memory().map_err(db_err)?;
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")
-            .map_err(db_err)?;
+    ) -> StoreResult<Store> {
+        let mut conn = Connection::open_in_memory()?;
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")?;
         migrate(&mut conn)?;
         let mut store = Store {
             conn,
@@ -524,7 +607,7 @@ impl Store {
             db.set_meta("tenant_id", &tenant_id.to_string())?;
             db.set_meta("device_id", &device_id.to_string())?;
             db.insert_tenant(
-                &identity::Tenant {
+                &directory::Tenant {
                     id: tenant_id,
                     name: "Simulated clinic".into(),
                     slug: "sim".into(),
@@ -535,7 +618,7 @@ impl Store {
             if synced {
                 db.set_meta("sync_server", "sim://server")?;
             }
-            db.add_number_block("patient", numbers.0, numbers.1)
+            Ok(db.add_number_block("patient", numbers.0, numbers.1)?)
         })?;
         Ok(store)
     }
@@ -544,8 +627,8 @@ impl Store {
     /// tamper with the store the way an attacker with the key could; not
     /// compiled into the product.
     #[cfg(feature = "test-support")]
-    pub fn execute_raw_for_tests(&self, sql: &str) -> ClinicResult<u64> {
-        self.conn.execute_batch(sql).map_err(db_err)?;
+    pub fn execute_raw_for_tests(&self, sql: &str) -> StoreResult<u64> {
+        self.conn.execute_batch(sql)?;
         Ok(self.conn.changes())
     }
 }
@@ -573,14 +656,14 @@ fn restrict_dir(dir: &Path) {
 fn restrict_dir(_dir: &Path) {}
 
 impl Db<'_> {
-    pub fn meta(&self, key: &str) -> ClinicResult<Option<String>> {
-        self.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-            .map_err(db_err)
+    pub fn meta(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?)
     }
-    pub fn set_meta(&self, key: &str, value: &str) -> ClinicResult<()> {
+    pub fn set_meta(&self, key: &str, value: &str) -> StoreResult<()> {
         self.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])
-            .map_err(db_err)?;
+            ?;
         Ok(())
     }
 }

@@ -3,11 +3,10 @@
 //! the rebase that keeps every local record equal to "the server's version
 //! plus my pending mutations".
 
-use crate::identity::{parse_ts, parse_uuid, ts};
-use crate::{db_err, Db};
+use crate::{parse_ts, parse_uuid, ts, Db, StoreResult};
 use chrono::{DateTime, SubsecRound, Utc};
 use clinic_core::sync::*;
-use clinic_core::{ClinicError, ClinicResult, ErrorCode};
+use clinic_core::{ClinicError, ErrorCode};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use uuid::Uuid;
@@ -40,6 +39,8 @@ impl OutboxEntry {
             user_id: self.user_id,
             at: self.at,
             mutation: self.mutation,
+            author_key: None,
+            signature: None,
         }
     }
 }
@@ -65,6 +66,16 @@ pub struct Committed {
     pub after: Records,
 }
 
+impl Committed {
+    /// Record `id` of type `T` as the change left it.
+    pub fn after<T: RecordKind>(&self, id: Uuid) -> StoreResult<T> {
+        self.after
+            .get::<T>(id)
+            .cloned()
+            .ok_or_else(|| ClinicError::internal("a changed record is missing").into())
+    }
+}
+
 /// What applying a page of the change feed did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageApplied {
@@ -76,95 +87,29 @@ pub enum PageApplied {
     EpochChanged,
 }
 
-fn meta_i64(db: &Db, key: &str) -> ClinicResult<i64> {
+fn meta_i64(db: &Db, key: &str) -> StoreResult<i64> {
     Ok(db.meta(key)?.and_then(|v| v.parse().ok()).unwrap_or(0))
-}
-
-fn parse_doc(kind: &str, text: &str) -> ClinicResult<Record> {
-    let v: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| ClinicError::internal(format!("stored record: {e}")))?;
-    Record::from_doc(kind, &v)
 }
 
 impl Db<'_> {
     /// Whether this store syncs with a server (enrolled); a standalone store
     /// keeps no outbox.
-    pub fn is_synced(&self) -> ClinicResult<bool> {
+    pub fn is_synced(&self) -> StoreResult<bool> {
         Ok(self.meta("sync_server")?.is_some())
     }
 
     /// Records arrive and are rebased one by one (a merged record may come
     /// before the survivor it points at is rewritten): references are
     /// checked when the transaction commits, not at each row.
-    fn defer_foreign_keys(&self) -> ClinicResult<()> {
-        self.conn
-            .pragma_update(None, "defer_foreign_keys", true)
-            .map_err(db_err)
-    }
-
-    /// The current local version of a record of any kind.
-    pub fn record(&self, id: Uuid) -> ClinicResult<Option<Record>> {
-        if let Some(p) = self.patient(id)? {
-            return Ok(Some(Record::Patient(p)));
-        }
-        if let Some(a) = self.appointment(id)? {
-            return Ok(Some(Record::Appointment(a)));
-        }
-        Ok(self.get_ref(id)?.map(Record::Ref))
-    }
-
-    /// Writes a record of any kind as it now is.
-    pub fn put_record(&self, r: &Record) -> ClinicResult<()> {
-        match r {
-            Record::Patient(p) => self.put_patient(p),
-            Record::Appointment(a) => self.put_appointment(a),
-            Record::Ref(d) => self.put_ref(d, Utc::now()),
-        }
-    }
-
-    /// Removes a record the server refused to create.
-    fn discard_record(&self, id: Uuid) -> ClinicResult<()> {
-        self.discard_unaccepted_patient(id)?;
-        self.discard_unaccepted_appointment(id)?;
-        self.execute("DELETE FROM sync_refs WHERE id = ?1", [id.to_string()])
-            .map_err(db_err)?;
-        Ok(())
-    }
-
-    /// The current local versions of these records.
-    pub fn load_records(&self, ids: &[Uuid]) -> ClinicResult<Records> {
-        let mut r = Records::default();
-        for id in ids {
-            if let Some(rec) = self.record(*id)? {
-                r.put(rec);
-            }
-        }
-        Ok(r)
-    }
-
-    /// Adds what a mutation is checked against besides its own records
-    /// (the appointments a booking or move may overlap).
-    fn load_context(&self, m: &Mutation, recs: &mut Records) -> ClinicResult<()> {
-        for id in m.entity_ids() {
-            if recs.get(id).is_none() {
-                if let Some(rec) = self.record(id)? {
-                    recs.put(rec);
-                }
-            }
-        }
-        if let Some(probe) = overlap_probe(m, recs) {
-            for a in self.overlap_candidates(&probe)? {
-                recs.appointments.entry(a.id).or_insert(a);
-            }
-        }
-        Ok(())
+    fn defer_foreign_keys(&self) -> StoreResult<()> {
+        Ok(self.conn.pragma_update(None, "defer_foreign_keys", true)?)
     }
 
     /// `EXPLAIN QUERY PLAN` of the lookups made for every answer of a push
     /// and every change of a pulled page, for tests that guard against a
     /// plan regressing to a table scan.
     #[doc(hidden)]
-    pub fn sync_query_plans(&self) -> ClinicResult<Vec<(&'static str, String)>> {
+    pub fn sync_query_plans(&self) -> StoreResult<Vec<(&'static str, String)>> {
         use rusqlite::types::Value as V;
         let id = || vec![V::Text(Uuid::nil().to_string())];
         self.query_plans([
@@ -178,44 +123,41 @@ impl Db<'_> {
         ])
     }
 
-    fn shadow(&self, id: Uuid) -> ClinicResult<Option<Option<Record>>> {
+    fn shadow(&self, id: Uuid) -> StoreResult<Option<Option<AnyRecord>>> {
         let row: Option<(String, Option<String>)> = self
             .conn
-            .prepare_cached(SQL_SHADOW)
-            .map_err(db_err)?
+            .prepare_cached(SQL_SHADOW)?
             .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(db_err)?;
+            .optional()?;
         match row {
             None => Ok(None),
             Some((_, None)) => Ok(Some(None)),
-            Some((kind, Some(t))) => Ok(Some(Some(parse_doc(&kind, &t)?))),
+            Some((kind, Some(t))) => {
+                let v: serde_json::Value = serde_json::from_str(&t)?;
+                Ok(Some(Some(AnyRecord::from_doc(&kind, &v)?)))
+            }
         }
     }
 
-    fn set_shadow(&self, id: Uuid, doc: Option<&Record>) -> ClinicResult<()> {
+    fn set_shadow(&self, id: Uuid, doc: Option<&AnyRecord>) -> StoreResult<()> {
         self.drop_shadow(id)?;
         let text = doc.map(|r| r.doc().to_string());
         self.conn
             .prepare_cached(
                 "INSERT INTO sync_shadows (entity_type, entity_id, doc) VALUES (?1, ?2, ?3)",
-            )
-            .map_err(db_err)?
+            )?
             .execute(params![
-                doc.map(Record::entity_type).unwrap_or("new"),
+                doc.map(AnyRecord::kind).unwrap_or("new"),
                 id.to_string(),
                 text
-            ])
-            .map_err(db_err)?;
+            ])?;
         Ok(())
     }
 
-    fn drop_shadow(&self, id: Uuid) -> ClinicResult<()> {
+    fn drop_shadow(&self, id: Uuid) -> StoreResult<()> {
         self.conn
-            .prepare_cached(SQL_DROP_SHADOW)
-            .map_err(db_err)?
-            .execute([id.to_string()])
-            .map_err(db_err)?;
+            .prepare_cached(SQL_DROP_SHADOW)?
+            .execute([id.to_string()])?;
         Ok(())
     }
 
@@ -228,53 +170,55 @@ impl Db<'_> {
         user: Option<Uuid>,
         at: DateTime<Utc>,
         m: &Mutation,
-    ) -> ClinicResult<Committed> {
+    ) -> StoreResult<Committed> {
         let at = at.trunc_subsecs(6);
-        let ids = m.entity_ids();
+        let ids = m.touches();
         let mut recs = Records::default();
         self.load_context(m, &mut recs)?;
         let before = recs.clone();
-        let applied = apply(m, self.tenant_id, at, &mut recs)?;
+        let cx = Context {
+            tenant: self.tenant_id,
+            at,
+        };
+        let applied = apply(m, &cx, &mut recs)?;
         for id in &applied.changed {
-            if let Some(r) = recs.get(*id) {
-                self.put_record(&r)?;
+            if let Some(r) = recs.any(*id) {
+                self.put_record(r)?;
             }
         }
         if self.is_synced()? {
             for id in &ids {
                 if self.shadow(*id)?.is_none() {
-                    self.set_shadow(*id, before.get(*id).as_ref())?;
+                    self.set_shadow(*id, before.any(*id))?;
                 }
             }
-            let seq: i64 = self
-                .query_row(
-                    "SELECT coalesce(max(device_seq), 0) + 1 FROM outbox",
-                    [],
-                    |r| r.get(0),
-                )
-                .map_err(db_err)?;
+            let seq: i64 = self.query_row(
+                "SELECT coalesce(max(device_seq), 0) + 1 FROM outbox",
+                [],
+                |r| r.get(0),
+            )?;
             self.conn
                 .prepare_cached(
                     "INSERT INTO outbox (device_seq, id, user_id, at, kind, mutation) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )
-                .map_err(db_err)?
+                ?
                 .execute(params![
                     seq,
                     crate::new_uuid_v7(at).to_string(),
                     user.map(|u| u.to_string()),
                     ts(at),
                     m.name(),
-                    serde_json::to_string(m).map_err(ClinicError::internal)?
+                    serde_json::to_string(m)?
                 ])
-                .map_err(db_err)?;
+                ?;
             for id in &ids {
                 self.conn
                     .prepare_cached(
                         "INSERT OR IGNORE INTO outbox_touches (entity_id, device_seq) VALUES (?1, ?2)",
                     )
-                    .map_err(db_err)?
+                    ?
                     .execute(params![id.to_string(), seq])
-                    .map_err(db_err)?;
+                    ?;
             }
         }
         Ok(Committed {
@@ -287,39 +231,33 @@ impl Db<'_> {
         &self,
         where_sql: &str,
         args: &[&dyn rusqlite::ToSql],
-    ) -> ClinicResult<Vec<OutboxEntry>> {
+    ) -> StoreResult<Vec<OutboxEntry>> {
         let sql = format!(
             "SELECT device_seq, id, user_id, at, kind, status, code, message, mutation FROM outbox WHERE {where_sql}"
         );
-        let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
-        let rows = st
-            .query_map(args, |r| {
-                let text: String = r.get(8)?;
-                let mutation = serde_json::from_str(&text).map_err(|e| {
-                    rusqlite::Error::FromSqlConversionFailure(
-                        8,
-                        rusqlite::types::Type::Text,
-                        e.into(),
-                    )
-                })?;
-                Ok(OutboxEntry {
-                    device_seq: r.get(0)?,
-                    id: parse_uuid(&r.get::<_, String>(1)?),
-                    user_id: r.get::<_, Option<String>>(2)?.map(|s| parse_uuid(&s)),
-                    at: parse_ts(&r.get::<_, String>(3)?),
-                    kind: r.get(4)?,
-                    status: r.get(5)?,
-                    code: r.get(6)?,
-                    message: r.get(7)?,
-                    mutation,
-                })
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let rows = st.query_map(args, |r| {
+            let text: String = r.get(8)?;
+            let mutation = serde_json::from_str(&text).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, e.into())
+            })?;
+            Ok(OutboxEntry {
+                device_seq: r.get(0)?,
+                id: parse_uuid(&r.get::<_, String>(1)?),
+                user_id: r.get::<_, Option<String>>(2)?.map(|s| parse_uuid(&s)),
+                at: parse_ts(&r.get::<_, String>(3)?),
+                kind: r.get(4)?,
+                status: r.get(5)?,
+                code: r.get(6)?,
+                message: r.get(7)?,
+                mutation,
             })
-            .map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Queued mutations after `after`, oldest first, as sent to the server.
-    pub fn outbox_after(&self, after: i64, limit: u32) -> ClinicResult<Vec<Envelope>> {
+    pub fn outbox_after(&self, after: i64, limit: u32) -> StoreResult<Vec<Envelope>> {
         Ok(self
             .outbox_rows(
                 "device_seq > ?1 ORDER BY device_seq LIMIT ?2",
@@ -331,7 +269,7 @@ impl Db<'_> {
     }
 
     /// Changes the server refused (conflicts and rejections) that nobody has resolved yet.
-    pub fn sync_problems(&self) -> ClinicResult<Vec<OutboxEntry>> {
+    pub fn sync_problems(&self) -> StoreResult<Vec<OutboxEntry>> {
         self.outbox_rows(
             "status IN ('conflict', 'rejected') AND resolved_at IS NULL ORDER BY device_seq",
             &[],
@@ -339,22 +277,22 @@ impl Db<'_> {
     }
 
     /// Marks a refused change as dealt with by a person.
-    pub fn resolve_problem(&self, seq: i64, user: Uuid, at: DateTime<Utc>) -> ClinicResult<()> {
+    pub fn resolve_problem(&self, seq: i64, user: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
         let n = self.execute(
                 "UPDATE outbox SET resolved_at = ?2, resolved_by = ?3
                  WHERE device_seq = ?1 AND status IN ('conflict', 'rejected') AND resolved_at IS NULL",
                 params![seq, ts(at), user.to_string()],
             )
-            .map_err(db_err)?;
+            ?;
         if n == 0 {
-            return Err(ClinicError::not_found("Open sync problem"));
+            return Err(ClinicError::not_found("Open sync problem").into());
         }
         Ok(())
     }
 
     /// (pending count, time of the oldest pending change).
-    pub fn pending_summary(&self) -> ClinicResult<(i64, Option<DateTime<Utc>>)> {
-        self.query_row(
+    pub fn pending_summary(&self) -> StoreResult<(i64, Option<DateTime<Utc>>)> {
+        Ok(self.query_row(
             "SELECT count(*), min(at) FROM outbox WHERE status = 'pending'",
             [],
             |r| {
@@ -363,8 +301,7 @@ impl Db<'_> {
                     r.get::<_, Option<String>>(1)?.map(|s| parse_ts(&s)),
                 ))
             },
-        )
-        .map_err(db_err)
+        )?)
     }
 
     /// Notes a sync attempt and its result for the status line.
@@ -372,7 +309,7 @@ impl Db<'_> {
         &self,
         now: DateTime<Utc>,
         error: Option<&ClinicError>,
-    ) -> ClinicResult<()> {
+    ) -> StoreResult<()> {
         let at = now.to_rfc3339();
         self.set_meta("sync_last_attempt", &at)?;
         match error {
@@ -384,7 +321,7 @@ impl Db<'_> {
         }
     }
 
-    pub fn sync_cursor(&self) -> ClinicResult<SyncCursor> {
+    pub fn sync_cursor(&self) -> StoreResult<SyncCursor> {
         Ok(SyncCursor {
             cursor: meta_i64(self, "sync_cursor")?,
             cursor_hash: self.meta("sync_cursor_hash")?.filter(|h| !h.is_empty()),
@@ -406,7 +343,7 @@ impl Db<'_> {
         server_last_applied: i64,
         head: Option<i64>,
         history_changed: bool,
-    ) -> ClinicResult<bool> {
+    ) -> StoreResult<bool> {
         let known = self.sync_cursor()?;
         self.set_meta("sync_epoch", &epoch.to_string())?;
         // A restored server keeps its old epoch, so forgetting is detected
@@ -418,18 +355,13 @@ impl Db<'_> {
         match known.epoch {
             Some(k) if k != epoch || forgot => {
                 let requeued: Vec<String> = {
-                    let mut st = self
-                        .conn
-                        .prepare(
-                            "SELECT DISTINCT t.entity_id FROM outbox_touches t
+                    let mut st = self.conn.prepare(
+                        "SELECT DISTINCT t.entity_id FROM outbox_touches t
                              JOIN outbox o ON o.device_seq = t.device_seq
                              WHERE o.device_seq > ?1 AND o.status <> 'pending'",
-                        )
-                        .map_err(db_err)?;
-                    let rows = st
-                        .query_map([server_last_applied], |r| r.get(0))
-                        .map_err(db_err)?;
-                    rows.collect::<Result<_, _>>().map_err(db_err)?
+                    )?;
+                    let rows = st.query_map([server_last_applied], |r| r.get(0))?;
+                    rows.collect::<Result<_, _>>()?
                 };
                 // The local record already includes those mutations, and
                 // re-applying them is idempotent, so it is their base.
@@ -445,7 +377,7 @@ impl Db<'_> {
                          WHERE device_seq > ?1",
                         [server_last_applied],
                     )
-                    .map_err(db_err)?;
+                    ?;
                 self.set_meta("sync_cursor", "0")?;
                 self.set_meta("sync_cursor_hash", "")?;
                 self.set_meta("sync_server_last_applied", &server_last_applied.to_string())?;
@@ -456,7 +388,7 @@ impl Db<'_> {
         }
     }
 
-    fn pending_touching(&self, id: Uuid) -> ClinicResult<Vec<Envelope>> {
+    fn pending_touching(&self, id: Uuid) -> StoreResult<Vec<Envelope>> {
         Ok(self
             .outbox_rows(
                 &format!("{SQL_PENDING_TOUCHING} ORDER BY device_seq"),
@@ -473,31 +405,33 @@ impl Db<'_> {
     fn replay(
         &self,
         id: Uuid,
-        base: Option<Record>,
+        base: Option<AnyRecord>,
         pending: &[Envelope],
-    ) -> ClinicResult<Option<Record>> {
+    ) -> StoreResult<Option<AnyRecord>> {
         let mut recs = Records::default();
         if let Some(b) = base {
-            recs.put(b);
+            recs.put_any(b);
         }
         for env in pending {
             // Records other than `id` are taken as they are locally; `id`
             // itself is never loaded (its base is the server's version).
-            let had = recs.get(id).is_some();
+            let had = recs.contains(id);
             self.load_context(&env.mutation, &mut recs)?;
             if !had {
-                recs.patients.remove(&id);
-                recs.appointments.remove(&id);
-                recs.refs.remove(&id);
+                recs.remove(id);
             }
-            let _ = apply(&env.mutation, self.tenant_id, env.at, &mut recs);
+            let cx = Context {
+                tenant: self.tenant_id,
+                at: env.at,
+            };
+            let _ = apply(&env.mutation, &cx, &mut recs);
         }
-        Ok(recs.get(id))
+        Ok(recs.remove(id))
     }
 
     /// Rewrites record `id` as its shadow plus the pending mutations on it;
     /// the shadow goes once nothing is pending.
-    fn rebase(&self, id: Uuid) -> ClinicResult<()> {
+    fn rebase(&self, id: Uuid) -> StoreResult<()> {
         let Some(base) = self.shadow(id)? else {
             return Ok(());
         };
@@ -515,17 +449,16 @@ impl Db<'_> {
     /// Records the server's answer to a push (in one transaction with
     /// nothing else): outcomes, the server's position, and the rebase of
     /// every record whose mutation was refused.
-    pub fn record_push(&self, resp: &PushResponse, now: DateTime<Utc>) -> ClinicResult<()> {
+    pub fn record_push(&self, resp: &PushResponse, now: DateTime<Utc>) -> StoreResult<()> {
         self.defer_foreign_keys()?;
         if self.observe_epoch(resp.epoch, resp.last_applied_seq, None, false)? {
             return Ok(());
         }
+        if let Some(from) = resp.renumber_from {
+            return self.renumber_outbox(from, resp.last_applied_seq);
+        }
         for o in &resp.outcomes {
-            let status = match o.status {
-                OutcomeStatus::Accepted => "accepted",
-                OutcomeStatus::Conflict => "conflict",
-                OutcomeStatus::Rejected => "rejected",
-            };
+            let status = o.status.as_str();
             let Some(env) = self
                 .outbox_rows("device_seq = ?1 AND status = 'pending'", &[&o.device_seq])?
                 .pop()
@@ -537,7 +470,7 @@ impl Db<'_> {
                 .prepare_cached(
                     "UPDATE outbox SET status = ?2, code = ?3, message = ?4, answered_at = ?5 WHERE device_seq = ?1",
                 )
-                .map_err(db_err)?
+                ?
                 .execute(params![
                     o.device_seq,
                     status,
@@ -545,8 +478,8 @@ impl Db<'_> {
                     o.message,
                     ts(now)
                 ])
-                .map_err(db_err)?;
-            for id in env.mutation.entity_ids() {
+                ?;
+            for id in env.mutation.touches() {
                 if o.status == OutcomeStatus::Accepted {
                     // The server's version now includes this mutation: with
                     // nothing else pending the local record is that version.
@@ -568,22 +501,53 @@ impl Db<'_> {
             &resp.last_applied_seq.to_string(),
         )?;
         self.set_meta("sync_audit_sent", &resp.audit_head.to_string())?;
-        if let Some(b) = &resp.patient_numbers {
-            self.add_number_block("patient", b.start as u64, b.end as u64)?;
-        }
+        self.take_number_blocks(&resp.number_blocks, resp.blocks_retired)?;
         Ok(())
+    }
+
+    /// This store is a restored copy that numbered new changes again from an
+    /// older position: the server applied other changes under the numbers
+    /// from `from` on (up to `server_last`). Every change queued here from
+    /// `from` on (none of which the server has) moves after `server_last`,
+    /// in order, and goes up again.
+    fn renumber_outbox(&self, from: i64, server_last: i64) -> StoreResult<()> {
+        let answered: i64 = self.query_row(
+            "SELECT count(*) FROM outbox WHERE device_seq >= ?1 AND status <> 'pending'",
+            [from],
+            |r| r.get(0),
+        )?;
+        if answered > 0 || from > server_last {
+            return Err(ClinicError::internal(
+                "the server asked to renumber changes it has answered",
+            )
+            .into());
+        }
+        // Negated first: the key is unique at every row of an UPDATE.
+        for table in ["outbox", "outbox_touches"] {
+            self.execute(
+                &format!("UPDATE {table} SET device_seq = -device_seq WHERE device_seq >= ?1"),
+                [from],
+            )?;
+            self.execute(
+                &format!(
+                    "UPDATE {table} SET device_seq = ?2 + 1 + (-device_seq - ?1) WHERE device_seq < 0"
+                ),
+                [from, server_last],
+            )?;
+        }
+        self.set_meta("sync_server_last_applied", &server_last.to_string())
     }
 
     /// Applies one page of the change feed and saves the cursor with it.
     /// A page from another protocol version, with a bad checksum or with a
     /// kind of record this version does not know, is refused whole.
-    pub fn apply_page(&self, page: &PullResponse) -> ClinicResult<PageApplied> {
+    pub fn apply_page(&self, page: &PullResponse) -> StoreResult<PageApplied> {
         self.defer_foreign_keys()?;
         if page.protocol != PROTOCOL_VERSION {
             return Err(ClinicError::new(
                 ErrorCode::UpdateRequired,
                 "The sync server runs a different version; update this application to continue syncing. Nothing was changed.",
-            ));
+            ).into());
         }
         // The page must arrive whole, and continue the history applied here
         // change by change (the page gives the chain value of its first and
@@ -599,7 +563,7 @@ impl Db<'_> {
             return Err(ClinicError::new(
                 ErrorCode::Unreachable,
                 "A page from the server arrived damaged; it was not applied and will be fetched again.",
-            ));
+            ).into());
         }
         let fresh = &page.changes[from..];
         if self.observe_epoch(
@@ -610,7 +574,7 @@ impl Db<'_> {
         )? {
             return Ok(PageApplied::EpochChanged);
         }
-        let (cursor, cursor_hash) = self.batch_index(|db| {
+        let (cursor, cursor_hash) = self.batch_index(|db| -> StoreResult<_> {
             let mut cursor = known.cursor;
             let mut cursor_hash = None;
             for (c, chain) in fresh.iter().zip(&chains) {
@@ -621,7 +585,8 @@ impl Db<'_> {
                 if p != c.entity_id {
                     return Err(ClinicError::internal(
                         "a record from the server does not match its feed entry",
-                    ));
+                    )
+                    .into());
                 }
                 cursor = c.seq;
                 cursor_hash = Some(chain);
@@ -644,19 +609,17 @@ impl Db<'_> {
         &self,
         entity_type: &str,
         doc: &serde_json::Value,
-    ) -> ClinicResult<Uuid> {
+    ) -> StoreResult<Uuid> {
         self.defer_foreign_keys()?;
         self.put_server_record(entity_type, doc)
     }
 
     /// [`Db::apply_server_record`] inside a transaction whose foreign keys
     /// are already deferred (setting the pragma recompiles every statement).
-    fn put_server_record(&self, entity_type: &str, doc: &serde_json::Value) -> ClinicResult<Uuid> {
-        let r = Record::from_doc(entity_type, doc)?;
-        if !r.tenant_ok(self.tenant_id) {
-            return Err(ClinicError::internal(
-                "the server sent a record of another tenant",
-            ));
+    fn put_server_record(&self, entity_type: &str, doc: &serde_json::Value) -> StoreResult<Uuid> {
+        let r = AnyRecord::from_doc(entity_type, doc)?;
+        if r.tenant().is_some_and(|t| t != self.tenant_id) {
+            return Err(ClinicError::internal("the server sent a record of another tenant").into());
         }
         let id = r.id();
         if self.shadow(id)?.is_some() {
@@ -669,35 +632,15 @@ impl Db<'_> {
     }
 
     /// Checksums of every local record, by bucket (compare with the server's).
-    pub fn bucket_sums(&self) -> ClinicResult<BucketSums> {
-        let hashes = self.record_hashes(|_| true)?;
+    pub fn bucket_sums(&self) -> StoreResult<BucketSums> {
+        let hashes = self.record_hashes(&|_| true)?;
         Ok(BucketSums::compute(
             hashes.iter().map(|(i, h)| (*i, h.as_str())),
         ))
     }
 
     /// (id, document hash) of local records in these buckets.
-    pub fn bucket_members(&self, buckets: &[usize]) -> ClinicResult<Vec<(Uuid, String)>> {
-        self.record_hashes(|id| buckets.contains(&bucket_of(id)))
-    }
-
-    fn record_hashes(&self, wanted: impl Fn(Uuid) -> bool) -> ClinicResult<Vec<(Uuid, String)>> {
-        // Each kind is read from its own table (no lookups in the others).
-        let mut out = Vec::new();
-        let mut add = |id: Uuid, r: Option<Record>| {
-            if let Some(r) = r {
-                out.push((id, doc_hash(&r.doc())));
-            }
-        };
-        for id in self.patient_ids()?.into_iter().filter(|id| wanted(*id)) {
-            add(id, self.patient(id)?.map(Record::Patient));
-        }
-        for id in self.appointment_ids()?.into_iter().filter(|id| wanted(*id)) {
-            add(id, self.appointment(id)?.map(Record::Appointment));
-        }
-        for id in self.ref_ids()?.into_iter().filter(|id| wanted(*id)) {
-            add(id, self.get_ref(id)?.map(Record::Ref));
-        }
-        Ok(out)
+    pub fn bucket_members(&self, buckets: &[usize]) -> StoreResult<Vec<(Uuid, String)>> {
+        self.record_hashes(&|id| buckets.contains(&bucket_of(id)))
     }
 }

@@ -1,7 +1,7 @@
 //! Integration tests of the encrypted store: real SQLCipher files in temp dirs.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use clinic_core::patient::{PatientDetails, PatientLists};
+use clinic_core::patients::{PatientDetails, PatientLists};
 use clinic_core::ErrorCode;
 use clinic_store::keys::{Passphrase, Unlock};
 use clinic_store::{NewStore, Store};
@@ -30,7 +30,7 @@ fn create(dir: &Path, p: &str) -> Store {
         },
         |db| {
             db.insert_tenant(
-                &clinic_store::identity::Tenant {
+                &clinic_store::directory::Tenant {
                     id: db.tenant_id,
                     name: "T".into(),
                     slug: "t".into(),
@@ -38,7 +38,7 @@ fn create(dir: &Path, p: &str) -> Store {
                 },
                 now(),
             )?;
-            db.add_number_block("patient", 1, 1_000_000)
+            Ok(db.add_number_block("patient", 1, 1_000_000)?)
         },
     )
     .unwrap()
@@ -60,7 +60,7 @@ fn add(
     };
     let id = Uuid::now_v7();
     store
-        .write(|db| db.insert_patient(id, &d, &PatientLists::default(), now()))
+        .write(|db| Ok(db.insert_patient(id, &d, &PatientLists::default(), now())?))
         .unwrap();
     id
 }
@@ -114,13 +114,13 @@ fn wrong_passphrase_is_a_typed_error_and_changes_nothing() {
         let before = fingerprint(t.path());
         let err =
             Store::open(t.path(), &Unlock::Passphrase(pass("not the passphrase"))).unwrap_err();
-        assert_eq!(err.code, ErrorCode::WrongKey);
+        assert_eq!(err.code(), ErrorCode::WrongKey);
         assert_eq!(before, fingerprint(t.path()));
     }
     let before = fingerprint(t.path());
     let started = std::time::Instant::now();
     let err = Store::open(t.path(), &Unlock::Passphrase(pass("not the passphrase"))).unwrap_err();
-    assert_eq!(err.code, ErrorCode::WrongKey);
+    assert_eq!(err.code(), ErrorCode::WrongKey);
     assert!(started.elapsed().as_secs() < 10);
     assert_eq!(
         before,
@@ -140,7 +140,7 @@ fn missing_database_is_not_recreated_and_missing_envelope_is_refused() {
     assert_eq!(
         Store::open(t.path(), &Unlock::Passphrase(pass("a good passphrase")))
             .unwrap_err()
-            .code,
+            .code(),
         ErrorCode::StoreCorrupt
     );
     assert_eq!(before, fingerprint(t.path()));
@@ -149,7 +149,7 @@ fn missing_database_is_not_recreated_and_missing_envelope_is_refused() {
     assert_eq!(
         Store::open(t.path(), &Unlock::Passphrase(pass("a good passphrase")))
             .unwrap_err()
-            .code,
+            .code(),
         ErrorCode::StoreMissing
     );
     assert!(
@@ -171,7 +171,7 @@ fn envelope_from_another_store_does_not_open_this_one() {
     let before = fingerprint(a.path());
     let err = Store::open(a.path(), &Unlock::Passphrase(pass("same passphrase!"))).unwrap_err();
     assert!(
-        matches!(err.code, ErrorCode::WrongKey | ErrorCode::StoreCorrupt),
+        matches!(err.code(), ErrorCode::WrongKey | ErrorCode::StoreCorrupt),
         "{err:?}"
     );
     assert_eq!(before, fingerprint(a.path()));
@@ -194,7 +194,7 @@ fn passphrase_change_rewraps_without_reencrypting() {
     assert_eq!(
         Store::open(t.path(), &Unlock::Passphrase(pass("old passphrase 1")))
             .unwrap_err()
-            .code,
+            .code(),
         ErrorCode::WrongKey
     );
     {
@@ -228,8 +228,8 @@ fn newer_schema_is_refused_untouched_and_older_is_migrated() {
     }
     let before = fingerprint(t.path());
     let err = Store::open(t.path(), &Unlock::Passphrase(pass("a good passphrase"))).unwrap_err();
-    assert_eq!(err.code, ErrorCode::SchemaTooNew);
-    assert!(err.message.contains("newer version"));
+    assert_eq!(err.code(), ErrorCode::SchemaTooNew);
+    assert!(err.message().contains("newer version"));
     assert_eq!(before, fingerprint(t.path()));
 }
 
@@ -245,7 +245,7 @@ fn weak_kdf_in_a_tampered_envelope_is_refused() {
     assert_eq!(
         Store::open(t.path(), &Unlock::Passphrase(pass("a good passphrase")))
             .unwrap_err()
-            .code,
+            .code(),
         ErrorCode::StoreCorrupt
     );
 }
@@ -255,7 +255,7 @@ fn audit_rows_cannot_be_updated_or_deleted_through_sql() {
     let t = tempfile::tempdir().unwrap();
     let mut s = create(t.path(), "a good passphrase");
     s.write(|db| {
-        db.append_audit(
+        Ok(db.append_audit(
             Uuid::now_v7(),
             None,
             now(),
@@ -266,7 +266,7 @@ fn audit_rows_cannot_be_updated_or_deleted_through_sql() {
                 patient_id: None,
                 details: serde_json::json!({}),
             },
-        )
+        )?)
     })
     .unwrap();
     add(&mut s, "Ada", "Lovelace", (1985, 12, 10), None);
@@ -306,12 +306,12 @@ fn search_prefix_typo_phone_number_dob_and_archive() {
             first_name: "Nia".into(),
             last_name: "Identity".into(),
             date_of_birth: NaiveDate::from_ymd_opt(1999, 9, 9),
-            national_id_kind: Some(clinic_core::national_id::NationalIdKind::Nhs),
+            national_id_kind: Some(clinic_core::patients::NationalIdKind::Nhs),
             national_id: Some("9434765919".into()),
             ..Default::default()
         };
         let id = Uuid::now_v7();
-        s.write(|db| db.insert_patient(id, &d, &PatientLists::default(), now()))
+        s.write(|db| Ok(db.insert_patient(id, &d, &PatientLists::default(), now())?))
             .unwrap();
         id
     };
@@ -357,11 +357,11 @@ fn search_prefix_typo_phone_number_dob_and_archive() {
         ids("\"*) OR (").is_empty(),
         "FTS syntax in a query is harmless"
     );
-    let archive = clinic_core::sync::Mutation::ArchivePatient {
+    let archive = clinic_core::sync::Mutation::new(clinic_core::patients::ArchivePatient {
         patient: ada,
         reason: "test".into(),
-    };
-    s.write(|db| db.commit_mutation(None, now(), &archive))
+    });
+    s.write(|db| Ok(db.commit_mutation(None, now(), &archive)?))
         .unwrap();
     assert!(
         ids_in(&s, "lovelace").is_empty(),
@@ -431,14 +431,14 @@ fn keychain_unlocks_and_a_lost_or_replaced_entry_never_creates_a_fresh_key() {
     kc.0.set(&acct, &SecretKey::random()).unwrap();
     let before = fingerprint(t.path());
     let err = Store::open(t.path(), &Unlock::Keychain(kc.0.clone())).unwrap_err();
-    assert_eq!(err.code, ErrorCode::KeychainMismatch);
+    assert_eq!(err.code(), ErrorCode::KeychainMismatch);
     assert_eq!(before, fingerprint(t.path()));
 
     // The entry is deleted: refused, nothing changes, no new entry appears.
     kc.0.delete(&acct).unwrap();
     let err = Store::open(t.path(), &Unlock::Keychain(kc.0.clone())).unwrap_err();
-    assert_eq!(err.code, ErrorCode::KeychainMismatch);
-    assert!(err.message.contains("no new key"));
+    assert_eq!(err.code(), ErrorCode::KeychainMismatch);
+    assert!(err.message().contains("no new key"));
     assert_eq!(before, fingerprint(t.path()));
     assert!(
         matches!(kc.0.get(&acct), KeychainLookup::Missing),
@@ -480,7 +480,7 @@ fn creating_a_store_never_overwrites_a_key_envelope_or_leftover_files() {
             |_| Ok(()),
         )
     };
-    assert_eq!(new().unwrap_err().code, ErrorCode::StoreExists);
+    assert_eq!(new().unwrap_err().code(), ErrorCode::StoreExists);
     assert_eq!(
         std::fs::read(t.path().join("store-key.json")).unwrap(),
         envelope,
@@ -492,7 +492,7 @@ fn creating_a_store_never_overwrites_a_key_envelope_or_leftover_files() {
     )
     .unwrap();
     std::fs::write(t.path().join("clinic.db-wal"), b"leftover").unwrap();
-    assert_eq!(new().unwrap_err().code, ErrorCode::StoreCorrupt);
+    assert_eq!(new().unwrap_err().code(), ErrorCode::StoreCorrupt);
     std::fs::remove_file(t.path().join("clinic.db-wal")).unwrap();
     new().unwrap();
 }
@@ -500,7 +500,7 @@ fn creating_a_store_never_overwrites_a_key_envelope_or_leftover_files() {
 fn add_raw(s: &mut Store) -> Uuid {
     s.write(|db| {
         db.insert_tenant(
-            &clinic_store::identity::Tenant {
+            &clinic_store::directory::Tenant {
                 id: db.tenant_id,
                 name: "T".into(),
                 slug: "t".into(),
@@ -508,7 +508,7 @@ fn add_raw(s: &mut Store) -> Uuid {
             },
             now(),
         )?;
-        db.add_number_block("patient", 1, 100)
+        Ok(db.add_number_block("patient", 1, 100)?)
     })
     .unwrap();
     add(s, "Key", "Chain", (1990, 1, 1), None)
@@ -606,7 +606,7 @@ fn a_batch_indexes_its_patients_at_the_end_as_written_one_by_one_and_space_adds_
     let (grace, alan, kept) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let before = add(&mut s, "Edsger", "Dijkstra", (1930, 5, 11), None);
     s.write(|db| {
-        db.batch_index(|db| {
+        Ok(db.batch_index(|db| {
             for (id, first, last) in [
                 (grace, "Grace", "Hopper"),
                 (alan, "Alan", "Turing"),
@@ -622,7 +622,7 @@ fn a_batch_indexes_its_patients_at_the_end_as_written_one_by_one_and_space_adds_
             let mut e = db.patient(before)?.unwrap();
             e.details.last_name = "Dijkstraa".into();
             db.put_patient(&e)
-        })
+        })?)
     })
     .unwrap();
     let ids = |q: &str| -> Vec<Uuid> {

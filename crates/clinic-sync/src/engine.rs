@@ -13,9 +13,6 @@ use serde::Serialize;
 /// Mutations (and audit events) per push: large enough that 10,000 offline
 /// changes go up in a handful of requests.
 pub const PUSH_BATCH: u32 = 1_000;
-/// Below this many unused patient numbers, a push asks for another block
-/// (a fifth of a block: days of registrations at a busy desk).
-pub const NUMBERS_LOW_WATER: i64 = 2_000;
 /// Changes per page of the feed.
 pub const PULL_PAGE: i64 = 2_000;
 
@@ -66,15 +63,16 @@ pub fn push_all(store: &mut Store, t: &dyn Transport, now: DateTime<Utc>) -> Cli
                 c,
             )
         };
-        let want_numbers = store.db().numbers_left("patient")? < NUMBERS_LOW_WATER;
-        if mutations.is_empty() && audit.is_empty() && !want_numbers {
+        let (want_numbers, restored) = numbers_wanted(store)?;
+        if mutations.is_empty() && audit.is_empty() && want_numbers.is_empty() {
             return Ok(answered);
         }
         let resp = t.push(&PushRequest {
             protocol: PROTOCOL_VERSION,
             mutations,
             audit,
-            want_patient_numbers: want_numbers,
+            want_numbers,
+            restored,
         })?;
         answered += resp.outcomes.len();
         store.write(|db| {
@@ -91,11 +89,29 @@ pub fn push_all(store: &mut Store, t: &dyn Transport, now: DateTime<Utc>) -> Cli
         if after.server_last_applied == before.server_last_applied
             && after.audit_sent == before.audit_sent
             && after.epoch == before.epoch
+            && resp.renumber_from.is_none()
+            && !resp.blocks_retired
         {
             // No progress (the server refused the rest): try again later.
             return Ok(answered);
         }
     }
+}
+
+/// The number series this device runs low on (every series, when its
+/// store is a restored copy whose old blocks the server must retire), and
+/// whether it is such a copy.
+fn numbers_wanted(store: &Store) -> ClinicResult<(Vec<String>, bool)> {
+    let db = store.db();
+    let restored = db.is_restored_copy()?;
+    let registry = clinic_core::sync::registry::read();
+    let mut want = Vec::new();
+    for s in registry.number_series() {
+        if restored || db.numbers_left(s.name)? < s.low_water {
+            want.push(s.name.to_string());
+        }
+    }
+    Ok((want, restored))
 }
 
 /// Applies the change feed page by page until caught up; `progress` gets
@@ -119,7 +135,7 @@ pub fn pull_all(
     loop {
         let last = page.changes.last().filter(|l| l.seq < page.head);
         let (done, next) = std::thread::scope(|s| {
-            let applying = s.spawn(|| store.write(|db| db.apply_page(&page)));
+            let applying = s.spawn(|| store.write(|db| Ok(db.apply_page(&page)?)));
             let next = last.map(|l| {
                 let hash = (!l.chain.is_empty()).then_some(l.chain.as_str());
                 t.pull(l.seq, hash, PULL_PAGE, 0)
@@ -176,7 +192,7 @@ pub fn sync_now(
             "The server's history keeps changing; try again shortly.",
         ))
     })();
-    store.write(|db| db.record_sync_attempt(now, result.as_ref().err()))?;
+    store.write(|db| Ok(db.record_sync_attempt(now, result.as_ref().err())?))?;
     let mut report = result?;
     let db = store.db();
     let c = db.sync_cursor()?;

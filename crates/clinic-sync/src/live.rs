@@ -49,7 +49,8 @@ fn backoff(failures: u32) -> Duration {
 /// Records the attempt for the status line (best effort: a failure to
 /// record must not stop the loop).
 fn note(store: &mut Store, result: &ClinicResult<()>) {
-    let _ = store.write(|db| db.record_sync_attempt(chrono::Utc::now(), result.as_ref().err()));
+    let _ =
+        store.write(|db| Ok(db.record_sync_attempt(chrono::Utc::now(), result.as_ref().err())?));
 }
 
 impl LiveSync {
@@ -106,7 +107,7 @@ impl LiveSync {
                             if stop.load(Ordering::Relaxed) {
                                 return Ok(());
                             }
-                            if pull_store.write(|db| db.apply_page(&page))?
+                            if pull_store.write(|db| Ok(db.apply_page(&page)?))?
                                 == PageApplied::EpochChanged
                             {
                                 nudge(&wake);

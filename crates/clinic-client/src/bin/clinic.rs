@@ -8,11 +8,11 @@
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use clinic_client::{demo, InitOptions, Password, SystemClock, Workstation};
-use clinic_core::demo::DemoSize;
-use clinic_core::national_id::NationalIdKind;
-use clinic_core::patient::*;
+use clinic_core::patients::NationalIdKind;
+use clinic_core::patients::*;
 use clinic_core::{ClinicError, ClinicResult, ErrorCode, FieldError};
-use clinic_store::identity::ClinicianProfile;
+use clinic_demo::DemoSize;
+use clinic_store::directory::ClinicianProfile;
 use clinic_store::keys::{Keychain, Passphrase, Unlock};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -819,7 +819,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
             }
             let shown = serde_json::json!({
                 "tenant_id": e.tenant_id, "tenant_name": e.tenant_name, "site_id": e.site_id, "site_name": e.site_name,
-                "device_id": e.device_id, "user_id": e.user_id, "patient_numbers": e.patient_numbers,
+                "device_id": e.device_id, "user_id": e.user_id, "number_blocks": e.number_blocks,
             });
             ctx.print(&shown, |_| {
                 format!(

@@ -276,7 +276,7 @@ fn scripting_contract_works_as_documented() {
     assert!(p["id"].as_str().unwrap().len() == 36);
     let number = p["patient_number"].as_str().unwrap();
     assert!(
-        clinic_core::patient_number::parse_patient_number(number).is_some(),
+        clinic_core::patients::parse_patient_number(number).is_some(),
         "{number}"
     );
     let o = desk(&["patient", "search", "seac", "--json"]);
@@ -874,8 +874,8 @@ fn enroll_follows_the_scripting_contract() {
         "the credential is never printed"
     );
     assert_eq!(
-        e["patient_numbers"],
-        serde_json::json!({"start": 1, "end": 10_001})
+        e["number_blocks"],
+        serde_json::json!([{"series": "patient", "start": 1, "end": 10_001}])
     );
     // The enrolled workstation works offline with the enrolling administrator.
     let mut add = c.cmd(&[

@@ -7,7 +7,7 @@
 //! mode is `KILL_RUNS=300`). `KILL_SEED` varies the kill times.
 
 use super::cli::Clinic;
-use clinic_core::demo::DemoRng;
+use clinic_demo::DemoRng;
 use serde_json::Value;
 use std::path::Path;
 use std::time::{Duration, Instant};

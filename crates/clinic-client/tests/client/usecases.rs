@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use clinic_client::{InitOptions, ManualClock, Password, Workstation};
-use clinic_core::patient::*;
+use clinic_core::patients::*;
 use clinic_core::permissions::{Action, BuiltinRole, Module, SensitiveFlag};
 use clinic_core::ErrorCode;
 use clinic_store::keys::{Passphrase, Unlock};
@@ -247,7 +247,7 @@ fn use_cases_enforce_the_matrix_for_every_role() {
 fn sensitive_fields_are_hidden_and_protected_by_role() {
     let mut f = fixture();
     let mut d = person("Sense", "Itive");
-    d.national_id_kind = Some(clinic_core::national_id::NationalIdKind::Nhs);
+    d.national_id_kind = Some(clinic_core::patients::NationalIdKind::Nhs);
     d.national_id = Some("9434765919".into());
     d.blood_group = Some("O+".into());
     d.gender = Some("non-binary".into());
@@ -310,7 +310,7 @@ fn sensitive_fields_are_hidden_and_protected_by_role() {
     assert_eq!(e.code, ErrorCode::Forbidden);
     // Registering with an NHS number is everyday front-desk work.
     let mut with_nhs = person("Reg", "Istration");
-    with_nhs.national_id_kind = Some(clinic_core::national_id::NationalIdKind::Nhs);
+    with_nhs.national_id_kind = Some(clinic_core::patients::NationalIdKind::Nhs);
     with_nhs.national_id = Some("4010232137".into());
     f.ws.register_patient(with_nhs, NewLists::default())
         .unwrap();
@@ -615,7 +615,7 @@ fn patient_numbers_are_unique_and_check_digited() {
             )
             .unwrap()
             .patient;
-        assert!(clinic_core::patient_number::parse_patient_number(&p.patient_number).is_some());
+        assert!(clinic_core::patients::parse_patient_number(&p.patient_number).is_some());
         assert!(seen.insert(p.patient_number));
     }
 }
@@ -747,7 +747,7 @@ fn a_lockout_that_ran_out_starts_the_count_again() {
 fn merging_two_people_with_different_national_ids_is_refused() {
     let mut f = fixture();
     let mut a = person("Twin", "One");
-    a.national_id_kind = Some(clinic_core::national_id::NationalIdKind::Nhs);
+    a.national_id_kind = Some(clinic_core::patients::NationalIdKind::Nhs);
     a.national_id = Some("9434765919".into());
     let mut b = a.clone();
     b.national_id = Some("4010232137".into());

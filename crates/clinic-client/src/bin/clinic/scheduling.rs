@@ -6,9 +6,9 @@ use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekd
 use clap::Subcommand;
 use clinic_client::schedule::{local_label, BookRequest, MoveRequest};
 use clinic_client::Workstation;
-use clinic_core::schedule::*;
+use clinic_core::scheduling::*;
 use clinic_core::{ClinicError, ClinicResult, FieldError};
-use clinic_store::schedule::AppointmentFilter;
+use clinic_store::scheduling::AppointmentFilter;
 use std::path::PathBuf;
 use uuid::Uuid;
 

@@ -3,8 +3,8 @@
 //!
 //! Validation is pure: `today` is passed in, nothing reads the clock.
 
+use super::national_id::{normalize_national_id, NationalIdKind};
 use crate::error::{ClinicError, ClinicResult, FieldErrors, Invalid};
-use crate::national_id::{normalize_national_id, NationalIdKind};
 use crate::permissions::SensitiveFlag;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -55,7 +55,7 @@ pub enum ContactChannel {
 /// (the one list of them, for comparisons and permission checks).
 macro_rules! detail_fields {
     ($m:ident) => {
-        $m!(
+        $m! {
             first_name,
             middle_name,
             last_name,
@@ -84,9 +84,18 @@ macro_rules! detail_fields {
             risk_level,
             alert_level,
             flags
-        )
+        }
     };
 }
+
+macro_rules! field_names {
+    ($($f:ident),*) => {
+        /// The names of every scalar field of [`PatientDetails`], in order
+        /// (storage columns on both sides carry the same names).
+        pub const DETAIL_FIELDS: &[&str] = &[$(stringify!($f)),*];
+    };
+}
+detail_fields!(field_names);
 
 /// Scalar fields a person types; the unit of validation and of edits.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -1102,7 +1111,7 @@ mod tests {
                 phone: Some(phone),
                 email: Some(email),
                 country: Some(country),
-                national_id_kind: Some(crate::national_id::NationalIdKind::ALL[kind]),
+                national_id_kind: Some(crate::patients::NationalIdKind::ALL[kind]),
                 national_id: Some(nid),
                 ..Default::default()
             };

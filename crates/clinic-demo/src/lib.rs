@@ -1,18 +1,18 @@
 //! Deterministic demo and benchmark data (`performance.md` sizes), generated
 //! from a seed so every run and every machine sees the same clinic.
 
-use crate::national_id::nhs_check_digit;
-use crate::patient::{
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
+use chrono_tz::Tz;
+use clinic_core::patients::nhs_check_digit;
+use clinic_core::patients::{
     NewAllergy, NewEmergencyContact, NewLists, PatientDetails, Severity, SexAtBirth,
 };
-use crate::permissions::BuiltinRole;
-use crate::schedule::{
+use clinic_core::permissions::BuiltinRole;
+use clinic_core::scheduling::{
     default_types, local_to_utc, parse_tz, utc_to_local, Appointment, AppointmentMode,
     AppointmentStatus, AppointmentType,
 };
-use crate::{ClinicError, ClinicResult};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use chrono_tz::Tz;
+use clinic_core::{ClinicError, ClinicResult};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -508,16 +508,16 @@ pub fn demo_patient_record(
     tenant: Uuid,
     at: DateTime<Utc>,
     mut new_id: impl FnMut() -> Uuid,
-) -> ClinicResult<crate::patient::Patient> {
+) -> ClinicResult<clinic_core::patients::Patient> {
     let today = at.date_naive();
     let (mut details, mut lists) = demo_patient(seed, index);
-    crate::patient::validate_details(&mut details, today)?;
-    crate::patient::validate_new_lists(&mut lists, today)?;
+    clinic_core::patients::validate_details(&mut details, today)?;
+    clinic_core::patients::validate_new_lists(&mut lists, today)?;
     let id = new_id();
-    Ok(crate::patient::Patient::registered(
+    Ok(clinic_core::patients::Patient::registered(
         id,
         tenant,
-        crate::patient_number::format_patient_number(index + 1),
+        clinic_core::patients::format_patient_number(index + 1),
         details,
         lists.assign_ids(&mut new_id),
         at,
@@ -571,7 +571,7 @@ pub fn demo_patient(seed: u64, index: u64) -> (PatientDetails, NewLists) {
         country: Some("GB".to_string()),
         national_id_kind: r
             .chance(70)
-            .then_some(crate::national_id::NationalIdKind::Nhs),
+            .then_some(clinic_core::patients::NationalIdKind::Nhs),
         ..Default::default()
     };
     let mut details = details;
@@ -1040,7 +1040,7 @@ impl<F: Fn(u64) -> Uuid> Iterator for DemoAppointments<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::patient::{validate_details, validate_new_lists};
+    use clinic_core::patients::{validate_details, validate_new_lists};
 
     #[test]
     fn demo_data_is_deterministic_and_valid() {

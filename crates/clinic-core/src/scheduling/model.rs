@@ -8,6 +8,7 @@
 //! instants shift by an hour twice a year.
 
 use crate::error::{ClinicError, ClinicResult, ErrorCode, FieldErrors};
+use crate::sync::Records;
 use chrono::{
     DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday,
 };
@@ -526,9 +527,9 @@ pub fn apply_booking(
     override_overlap: bool,
     tenant: Uuid,
     at: DateTime<Utc>,
-    appointments: &mut std::collections::HashMap<Uuid, Appointment>,
+    recs: &mut Records,
 ) -> ClinicResult<Vec<Uuid>> {
-    if let Some(existing) = appointments.get(&appointment.id) {
+    if let Some(existing) = recs.get::<Appointment>(appointment.id) {
         // The same booking again (a replay over a version that has it).
         if existing.created_at == at && existing.booked_by == appointment.booked_by {
             return Ok(vec![]);
@@ -538,17 +539,18 @@ pub fn apply_booking(
     let mut a = appointment.clone();
     a.validate()?;
     if !a.status.is_open() {
-        return Err(ClinicError::validation(vec![crate::FieldError {
-            field: "status".into(),
-            message: "a new appointment is scheduled or confirmed".into(),
-        }]));
+        return Err(ClinicError::field(
+            "status",
+            "a new appointment is scheduled or confirmed",
+        ));
     }
     a.tenant_id = tenant;
     a.created_at = at;
     a.updated_at = at;
-    mark_clashes(&mut a, appointments.values(), override_overlap, at);
-    appointments.insert(a.id, a.clone());
-    Ok(vec![a.id])
+    let id = a.id;
+    mark_clashes(&mut a, recs.all::<Appointment>(), override_overlap, at);
+    recs.put(a);
+    Ok(vec![id])
 }
 
 /// The rule of `ChangeAppointment`.
@@ -556,10 +558,10 @@ pub fn apply_change(
     id: Uuid,
     change: &AppointmentChange,
     at: DateTime<Utc>,
-    appointments: &mut std::collections::HashMap<Uuid, Appointment>,
+    recs: &mut Records,
 ) -> ClinicResult<Vec<Uuid>> {
-    let current = appointments
-        .get(&id)
+    let current = recs
+        .get::<Appointment>(id)
         .ok_or_else(|| ClinicError::not_found("Appointment"))?;
     let mut a = current.clone();
     match change {
@@ -574,7 +576,7 @@ pub fn apply_change(
             }
             change.place(&mut a);
             a.validate()?;
-            let others = appointments.values().filter(|o| o.id != id);
+            let others = recs.all::<Appointment>().filter(|o| o.id != id);
             mark_clashes(&mut a, others, *override_overlap, at);
         }
         AppointmentChange::Status { to, reason } => {
@@ -636,14 +638,14 @@ pub fn apply_change(
                 Resolution::Move { .. } => {
                     change.place(&mut a);
                     a.validate()?;
-                    let others = appointments.values().filter(|o| o.id != id);
+                    let others = recs.all::<Appointment>().filter(|o| o.id != id);
                     mark_clashes(&mut a, others, false, at);
                 }
             }
         }
     }
     a.updated_at = at;
-    appointments.insert(id, a);
+    recs.put(a);
     Ok(vec![id])
 }
 
@@ -928,6 +930,19 @@ pub struct WaitlistEntry {
     pub created_at: DateTime<Utc>,
 }
 
+impl WaitlistEntry {
+    pub fn validate(&self) -> ClinicResult<()> {
+        let mut e = FieldErrors::default();
+        if !["waiting", "booked", "removed"].contains(&self.status.as_str()) {
+            e.add("status", "must be waiting, booked or removed");
+        }
+        if self.latest.is_some_and(|l| l < self.earliest) {
+            e.add("latest", "is before the earliest date");
+        }
+        e.into_result()
+    }
+}
+
 // ---- free slots ----
 
 /// The next `n` starts (on `step`-minute marks of the site's clock) from
@@ -1047,21 +1062,38 @@ mod tests {
     fn a_booking_that_overlaps_is_kept_as_a_conflict_or_accepted_when_overridden() {
         let t = Uuid::from_u128(1);
         let now = at("2026-11-22T10:00:00Z");
-        let mut book = std::collections::HashMap::new();
+        let mut book = Records::default();
         let first = appt(10, 100, 200, "2026-11-23T09:00:00Z", 30);
         apply_booking(&first, false, t, now, &mut book).unwrap();
         let second = appt(11, 100, 201, "2026-11-23T09:15:00Z", 30);
         apply_booking(&second, false, t, now, &mut book).unwrap();
-        let c = book[&second.id].conflict.clone().expect("marked");
+        let c = book
+            .get::<Appointment>(second.id)
+            .unwrap()
+            .conflict
+            .clone()
+            .expect("marked");
         assert_eq!(c.with, vec![first.id]);
         assert!(c.reason.contains("clinician"), "{}", c.reason);
         assert!(
-            book[&first.id].conflict.is_none(),
+            book.get::<Appointment>(first.id)
+                .unwrap()
+                .conflict
+                .is_none(),
             "the first keeps its slot"
         );
         let third = appt(12, 100, 202, "2026-11-23T09:10:00Z", 10);
         apply_booking(&third, true, t, now, &mut book).unwrap();
-        assert!(book[&third.id].double_booking_accepted && book[&third.id].conflict.is_none());
+        assert!(
+            book.get::<Appointment>(third.id)
+                .unwrap()
+                .double_booking_accepted
+                && book
+                    .get::<Appointment>(third.id)
+                    .unwrap()
+                    .conflict
+                    .is_none()
+        );
         // The same booking again is a no-op; a different one with its id is refused.
         assert_eq!(
             apply_booking(&first, false, t, now, &mut book).unwrap(),
@@ -1082,7 +1114,7 @@ mod tests {
         let t = Uuid::from_u128(1);
         let now = at("2026-11-22T10:00:00Z");
         let setup = || {
-            let mut book = std::collections::HashMap::new();
+            let mut book = Records::default();
             apply_booking(
                 &appt(10, 100, 200, "2026-11-23T09:00:00Z", 30),
                 false,
@@ -1105,7 +1137,10 @@ mod tests {
         let resolve = |r: Resolution| AppointmentChange::Resolve { resolution: r };
         let mut b = setup();
         apply_change(id, &resolve(Resolution::AcceptDoubleBooking), now, &mut b).unwrap();
-        assert!(b[&id].conflict.is_none() && b[&id].double_booking_accepted);
+        assert!(
+            b.get::<Appointment>(id).unwrap().conflict.is_none()
+                && b.get::<Appointment>(id).unwrap().double_booking_accepted
+        );
         // Resolving twice (two desks at once) is a conflict, not a silent repeat.
         let again = apply_change(id, &resolve(Resolution::AcceptDoubleBooking), now, &mut b);
         assert_eq!(again.unwrap_err().code, ErrorCode::Conflict);
@@ -1130,7 +1165,10 @@ mod tests {
             &mut b,
         )
         .unwrap();
-        assert_eq!(b[&id].status, AppointmentStatus::Cancelled);
+        assert_eq!(
+            b.get::<Appointment>(id).unwrap().status,
+            AppointmentStatus::Cancelled
+        );
         let mut b = setup();
         let to = |s: &str| Resolution::Move {
             start: at(s),
@@ -1140,20 +1178,23 @@ mod tests {
         };
         apply_change(id, &resolve(to("2026-11-23T09:15:00Z")), now, &mut b).unwrap();
         assert!(
-            b[&id].conflict.is_some(),
+            b.get::<Appointment>(id).unwrap().conflict.is_some(),
             "still overlapping: still a conflict"
         );
         let mut b = setup();
         apply_change(id, &resolve(to("2026-11-23T09:30:00Z")), now, &mut b).unwrap();
-        assert!(b[&id].conflict.is_none());
-        assert_eq!(b[&id].start, at("2026-11-23T09:30:00Z"));
+        assert!(b.get::<Appointment>(id).unwrap().conflict.is_none());
+        assert_eq!(
+            b.get::<Appointment>(id).unwrap().start,
+            at("2026-11-23T09:30:00Z")
+        );
     }
 
     #[test]
     fn status_changes_follow_the_lifecycle_and_free_the_slot() {
         let t = Uuid::from_u128(1);
         let now = at("2026-11-22T10:00:00Z");
-        let mut b = std::collections::HashMap::new();
+        let mut b = Records::default();
         let a = appt(10, 100, 200, "2026-11-23T09:00:00Z", 30);
         apply_booking(&a, false, t, now, &mut b).unwrap();
         let set = |to, reason: Option<&str>| AppointmentChange::Status {
@@ -1163,7 +1204,11 @@ mod tests {
         let e =
             apply_change(a.id, &set(AppointmentStatus::Completed, None), now, &mut b).unwrap_err();
         assert_eq!(e.code, ErrorCode::Conflict);
-        assert_eq!(b[&a.id].status, AppointmentStatus::Scheduled, "unchanged");
+        assert_eq!(
+            b.get::<Appointment>(a.id).unwrap().status,
+            AppointmentStatus::Scheduled,
+            "unchanged"
+        );
         assert_eq!(
             apply_change(a.id, &set(AppointmentStatus::Cancelled, None), now, &mut b)
                 .unwrap_err()
@@ -1209,7 +1254,11 @@ mod tests {
             &mut b,
         )
         .unwrap();
-        assert!(b[&Uuid::from_u128(21)].conflict.is_none());
+        assert!(b
+            .get::<Appointment>(Uuid::from_u128(21))
+            .unwrap()
+            .conflict
+            .is_none());
     }
 
     #[test]

@@ -1,26 +1,17 @@
-//! Tenants, sites, rooms, roles, users and clinician profiles.
+//! Tenants, sites, rooms, roles, users and clinician profiles; and the
+//! shared directory documents (staff, sites, rooms) that every workstation
+//! of a tenant receives, written to those tables too.
 
-use crate::{db_err, Db};
+use crate::records::{Documents, Projection};
+use crate::{parse_ts, parse_uuid, ts, Db, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
+use clinic_core::directory::{RoomDoc, SiteDoc, StaffMember};
 use clinic_core::permissions::{BuiltinRole, PermissionMatrix};
-use clinic_core::{ClinicError, ClinicResult, ErrorCode};
+use clinic_core::sync::{AnyRecord, RecordKind};
+use clinic_core::ClinicError;
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-pub(crate) fn ts(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
-pub(crate) fn parse_ts(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|d| d.with_timezone(&Utc))
-        .unwrap_or_default()
-}
-
-pub(crate) fn parse_uuid(s: &str) -> Uuid {
-    Uuid::parse_str(s).unwrap_or_default()
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tenant {
@@ -81,17 +72,17 @@ pub struct ClinicianProfile {
 }
 
 impl Db<'_> {
-    pub fn insert_tenant(&self, t: &Tenant, now: DateTime<Utc>) -> ClinicResult<()> {
+    pub fn insert_tenant(&self, t: &Tenant, now: DateTime<Utc>) -> StoreResult<()> {
         self.execute(
                 "INSERT INTO tenants (id, name, slug, plan, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 params![t.id.to_string(), t.name, t.slug, t.plan, ts(now)],
             )
-            .map_err(db_err)?;
+            ?;
         Ok(())
     }
 
-    pub fn tenant(&self) -> ClinicResult<Tenant> {
-        self.query_row(
+    pub fn tenant(&self) -> StoreResult<Tenant> {
+        Ok(self.query_row(
             "SELECT id, name, slug, plan FROM tenants WHERE id = ?1",
             [self.tenant_id.to_string()],
             |r| {
@@ -102,34 +93,31 @@ impl Db<'_> {
                     plan: r.get(3)?,
                 })
             },
-        )
-        .map_err(db_err)
+        )?)
     }
 
-    pub fn insert_site(&self, s: &Site, now: DateTime<Utc>) -> ClinicResult<()> {
+    pub fn insert_site(&self, s: &Site, now: DateTime<Utc>) -> StoreResult<()> {
         self.execute(
                 "INSERT INTO sites (id, tenant_id, name, timezone, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
                 params![s.id.to_string(), self.tenant_id.to_string(), s.name, s.timezone, ts(now)],
             )
-            .map_err(db_err)?;
+            ?;
         Ok(())
     }
 
-    pub fn sites(&self) -> ClinicResult<Vec<Site>> {
+    pub fn sites(&self) -> StoreResult<Vec<Site>> {
         let mut st = self
             .conn
             .prepare("SELECT id, name, timezone FROM sites WHERE tenant_id = ?1 AND deleted_at IS NULL ORDER BY name")
-            .map_err(db_err)?;
-        let rows = st
-            .query_map([self.tenant_id.to_string()], |r| {
-                Ok(Site {
-                    id: parse_uuid(&r.get::<_, String>(0)?),
-                    name: r.get(1)?,
-                    timezone: r.get(2)?,
-                })
+            ?;
+        let rows = st.query_map([self.tenant_id.to_string()], |r| {
+            Ok(Site {
+                id: parse_uuid(&r.get::<_, String>(0)?),
+                name: r.get(1)?,
+                timezone: r.get(2)?,
             })
-            .map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn insert_room(
@@ -139,32 +127,27 @@ impl Db<'_> {
         name: &str,
         kind: &str,
         now: DateTime<Utc>,
-    ) -> ClinicResult<()> {
+    ) -> StoreResult<()> {
         self.execute(
                 "INSERT INTO rooms (id, tenant_id, site_id, name, kind, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
                 params![id.to_string(), self.tenant_id.to_string(), site_id.to_string(), name, kind, ts(now)],
             )
-            .map_err(db_err)?;
+            ?;
         Ok(())
     }
 
     /// (id, name) of the rooms of a site, by name.
-    pub fn rooms_of(&self, site: Uuid) -> ClinicResult<Vec<(Uuid, String)>> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT id, name FROM rooms WHERE site_id = ?1 AND deleted_at IS NULL ORDER BY name",
-            )
-            .map_err(db_err)?;
-        let rows = st
-            .query_map([site.to_string()], |r| {
-                Ok((parse_uuid(&r.get::<_, String>(0)?), r.get(1)?))
-            })
-            .map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+    pub fn rooms_of(&self, site: Uuid) -> StoreResult<Vec<(Uuid, String)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, name FROM rooms WHERE site_id = ?1 AND deleted_at IS NULL ORDER BY name",
+        )?;
+        let rows = st.query_map([site.to_string()], |r| {
+            Ok((parse_uuid(&r.get::<_, String>(0)?), r.get(1)?))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn insert_role(&self, role: &Role, now: DateTime<Utc>) -> ClinicResult<()> {
+    pub fn insert_role(&self, role: &Role, now: DateTime<Utc>) -> StoreResult<()> {
         let perms = serde_json::to_string(&role.permissions).map_err(ClinicError::internal)?;
         self.execute(
                 "INSERT INTO roles (id, tenant_id, key, name, builtin, permissions, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
@@ -172,9 +155,9 @@ impl Db<'_> {
             )
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    ClinicError::new(ErrorCode::Conflict, format!("a role named {} already exists", role.key))
+                    StoreError::from(ClinicError::conflict(format!("a role named {} already exists", role.key)))
                 }
-                e => db_err(e),
+                e => StoreError::from(e),
             })?;
         Ok(())
     }
@@ -184,7 +167,7 @@ impl Db<'_> {
         &self,
         mut next_id: impl FnMut() -> Uuid,
         now: DateTime<Utc>,
-    ) -> ClinicResult<()> {
+    ) -> StoreResult<()> {
         for r in BuiltinRole::ALL {
             self.insert_role(
                 &Role {
@@ -211,41 +194,33 @@ impl Db<'_> {
         })
     }
 
-    pub fn roles(&self) -> ClinicResult<Vec<Role>> {
+    pub fn roles(&self) -> StoreResult<Vec<Role>> {
         let mut st = self
             .conn
             .prepare("SELECT id, key, name, builtin, permissions FROM roles WHERE tenant_id = ?1 AND deleted_at IS NULL ORDER BY builtin DESC, key")
-            .map_err(db_err)?;
-        let rows = st
-            .query_map([self.tenant_id.to_string()], Self::role_from_row)
-            .map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+            ?;
+        let rows = st.query_map([self.tenant_id.to_string()], Self::role_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    pub fn role_by_key(&self, key: &str) -> ClinicResult<Option<Role>> {
-        self.query_row(
+    pub fn role_by_key(&self, key: &str) -> StoreResult<Option<Role>> {
+        Ok(self.query_row(
                 "SELECT id, key, name, builtin, permissions FROM roles WHERE tenant_id = ?1 AND key = ?2 AND deleted_at IS NULL",
                 params![self.tenant_id.to_string(), key],
                 Self::role_from_row,
             )
-            .optional()
-            .map_err(db_err)
+            .optional()?)
     }
 
     /// The permission matrices of a user's roles.
-    pub fn user_permissions(&self, user_id: Uuid) -> ClinicResult<Vec<PermissionMatrix>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id
+    pub fn user_permissions(&self, user_id: Uuid) -> StoreResult<Vec<PermissionMatrix>> {
+        let mut st = self.conn.prepare(
+            "SELECT r.permissions FROM user_roles ur JOIN roles r ON r.id = ur.role_id
                  WHERE ur.user_id = ?1 AND r.deleted_at IS NULL",
-            )
-            .map_err(db_err)?;
+        )?;
         let rows = st
-            .query_map([user_id.to_string()], |r| r.get::<_, String>(0))
-            .map_err(db_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(db_err)?;
+            .query_map([user_id.to_string()], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows
             .iter()
             .filter_map(|p| serde_json::from_str(p).ok())
@@ -260,44 +235,43 @@ impl Db<'_> {
         password_hash: &str,
         role_ids: &[Uuid],
         now: DateTime<Utc>,
-    ) -> ClinicResult<()> {
+    ) -> StoreResult<()> {
         self.execute(
                 "INSERT INTO users (id, tenant_id, email, name, password_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
                 params![id.to_string(), self.tenant_id.to_string(), email, name, password_hash, ts(now)],
             )
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    ClinicError::validation(vec![clinic_core::FieldError { field: "email".into(), message: "a user with this email already exists".into() }])
+                    StoreError::from(ClinicError::field("email", "a user with this email already exists"))
                 }
-                e => db_err(e),
+                e => StoreError::from(e),
             })?;
         for r in role_ids {
             self.execute(
                 "INSERT INTO user_roles (user_id, role_id, tenant_id) VALUES (?1, ?2, ?3)",
                 params![id.to_string(), r.to_string(), self.tenant_id.to_string()],
-            )
-            .map_err(db_err)?;
+            )?;
         }
         Ok(())
     }
 
-    pub fn credentials(&self, email: &str) -> ClinicResult<Option<Credentials>> {
-        self.query_row(
-            "SELECT id, password_hash, status, failed_logins, locked_until FROM users
+    pub fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>> {
+        Ok(self
+            .query_row(
+                "SELECT id, password_hash, status, failed_logins, locked_until FROM users
                  WHERE tenant_id = ?1 AND email = ?2 AND deleted_at IS NULL",
-            params![self.tenant_id.to_string(), email],
-            |r| {
-                Ok(Credentials {
-                    user_id: parse_uuid(&r.get::<_, String>(0)?),
-                    password_hash: r.get(1)?,
-                    status: r.get(2)?,
-                    failed_logins: r.get(3)?,
-                    locked_until: r.get::<_, Option<String>>(4)?.map(|s| parse_ts(&s)),
-                })
-            },
-        )
-        .optional()
-        .map_err(db_err)
+                params![self.tenant_id.to_string(), email],
+                |r| {
+                    Ok(Credentials {
+                        user_id: parse_uuid(&r.get::<_, String>(0)?),
+                        password_hash: r.get(1)?,
+                        status: r.get(2)?,
+                        failed_logins: r.get(3)?,
+                        locked_until: r.get::<_, Option<String>>(4)?.map(|s| parse_ts(&s)),
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// Records a sign-in attempt: `failed_logins == 0` is a success (resets
@@ -308,7 +282,7 @@ impl Db<'_> {
         failed_logins: i64,
         locked_until: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> ClinicResult<()> {
+    ) -> StoreResult<()> {
         if failed_logins == 0 {
             self.execute(
                 "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = ?2 WHERE id = ?1",
@@ -319,8 +293,7 @@ impl Db<'_> {
                 "UPDATE users SET failed_logins = ?2, locked_until = ?3 WHERE id = ?1",
                 params![user_id.to_string(), failed_logins, locked_until.map(ts)],
             )
-        }
-        .map_err(db_err)?;
+        }?;
         Ok(())
     }
 
@@ -329,25 +302,24 @@ impl Db<'_> {
         user_id: Uuid,
         status: &str,
         now: DateTime<Utc>,
-    ) -> ClinicResult<()> {
+    ) -> StoreResult<()> {
         self.execute(
             "UPDATE users SET status = ?2, updated_at = ?3 WHERE id = ?1",
             params![user_id.to_string(), status, ts(now)],
-        )
-        .map_err(db_err)?;
+        )?;
         Ok(())
     }
 
-    pub fn users(&self) -> ClinicResult<Vec<User>> {
+    pub fn users(&self) -> StoreResult<Vec<User>> {
         self.query_users(None)
     }
 
-    pub fn user(&self, id: Uuid) -> ClinicResult<Option<User>> {
+    pub fn user(&self, id: Uuid) -> StoreResult<Option<User>> {
         Ok(self.query_users(Some(id))?.into_iter().next())
     }
 
     /// Live users of the tenant (or the one with `id`), by email.
-    fn query_users(&self, id: Option<Uuid>) -> ClinicResult<Vec<User>> {
+    fn query_users(&self, id: Option<Uuid>) -> StoreResult<Vec<User>> {
         let mut st = self
             .conn
             .prepare_cached(
@@ -356,28 +328,26 @@ impl Db<'_> {
                  FROM users u WHERE u.tenant_id = ?1 AND u.deleted_at IS NULL AND (?2 IS NULL OR u.id = ?2)
                  ORDER BY u.email",
             )
-            .map_err(db_err)?;
-        let rows = st
-            .query_map(
-                params![self.tenant_id.to_string(), id.map(|i| i.to_string())],
-                |r| {
-                    Ok(User {
-                        id: parse_uuid(&r.get::<_, String>(0)?),
-                        email: r.get(1)?,
-                        name: r.get(2)?,
-                        phone: r.get(3)?,
-                        status: r.get(4)?,
-                        last_login_at: r.get::<_, Option<String>>(5)?.map(|s| parse_ts(&s)),
-                        created_at: parse_ts(&r.get::<_, String>(6)?),
-                        roles: r
-                            .get::<_, Option<String>>(7)?
-                            .map(|s| s.split(',').map(str::to_string).collect())
-                            .unwrap_or_default(),
-                    })
-                },
-            )
-            .map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+            ?;
+        let rows = st.query_map(
+            params![self.tenant_id.to_string(), id.map(|i| i.to_string())],
+            |r| {
+                Ok(User {
+                    id: parse_uuid(&r.get::<_, String>(0)?),
+                    email: r.get(1)?,
+                    name: r.get(2)?,
+                    phone: r.get(3)?,
+                    status: r.get(4)?,
+                    last_login_at: r.get::<_, Option<String>>(5)?.map(|s| parse_ts(&s)),
+                    created_at: parse_ts(&r.get::<_, String>(6)?),
+                    roles: r
+                        .get::<_, Option<String>>(7)?
+                        .map(|s| s.split(',').map(str::to_string).collect())
+                        .unwrap_or_default(),
+                })
+            },
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn upsert_clinician_profile(
@@ -385,7 +355,7 @@ impl Db<'_> {
         user_id: Uuid,
         p: &ClinicianProfile,
         now: DateTime<Utc>,
-    ) -> ClinicResult<()> {
+    ) -> StoreResult<()> {
         self.execute(
                 "INSERT INTO clinician_profiles (user_id, tenant_id, specialization, qualifications, registration_number,
                      experience_years, bio, consultation_fee, created_at, updated_at)
@@ -401,15 +371,15 @@ impl Db<'_> {
             )
             .map_err(|e| match e {
                 rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    ClinicError::validation(vec![clinic_core::FieldError { field: "registration_number".into(), message: "another clinician already has this registration number".into() }])
+                    StoreError::from(ClinicError::field("registration_number", "another clinician already has this registration number"))
                 }
-                e => db_err(e),
+                e => StoreError::from(e),
             })?;
         Ok(())
     }
 
-    pub fn clinician_profile(&self, user_id: Uuid) -> ClinicResult<Option<ClinicianProfile>> {
-        self.query_row(
+    pub fn clinician_profile(&self, user_id: Uuid) -> StoreResult<Option<ClinicianProfile>> {
+        Ok(self.query_row(
                 "SELECT specialization, qualifications, registration_number, experience_years, bio, consultation_fee
                  FROM clinician_profiles WHERE user_id = ?1 AND deleted_at IS NULL",
                 [user_id.to_string()],
@@ -424,44 +394,116 @@ impl Db<'_> {
                     })
                 },
             )
-            .optional()
-            .map_err(db_err)
+            .optional()?)
     }
+}
 
-    /// Takes the next value of an offline number series from the leased blocks.
-    pub fn next_number(&self, series: &str) -> ClinicResult<u64> {
-        let row: Option<(i64, i64)> = self.query_row(
-                "SELECT block_start, next_value FROM number_blocks WHERE series = ?1 AND next_value < block_end
-                 ORDER BY block_start LIMIT 1",
-                [series],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(db_err)?;
-        let (start, value) = row.ok_or_else(|| {
-            ClinicError::new(ErrorCode::NumbersExhausted, format!("This workstation has used all its {series} numbers; connect to the server to receive a new block."))
-        })?;
-        self.execute("UPDATE number_blocks SET next_value = next_value + 1 WHERE series = ?1 AND block_start = ?2", params![series, start])
-            .map_err(db_err)?;
-        Ok(value as u64)
+/// Staff, sites and rooms: documents in `records`, also written to the
+/// tables sign-in, booking and the rest of the store read.
+#[derive(Debug)]
+pub struct DirectoryProjection;
+pub static PROJECTION: DirectoryProjection = DirectoryProjection;
+
+const KINDS: &[&str] = &[StaffMember::KIND, SiteDoc::KIND, RoomDoc::KIND];
+
+impl Projection for DirectoryProjection {
+    fn kinds(&self) -> &'static [&'static str] {
+        KINDS
     }
-
-    /// Numbers of a series still unused in this workstation's blocks.
-    pub fn numbers_left(&self, series: &str) -> ClinicResult<i64> {
-        self.query_row(
-            "SELECT coalesce(sum(block_end - next_value), 0) FROM number_blocks WHERE series = ?1",
-            [series],
-            |r| r.get(0),
-        )
-        .map_err(db_err)
+    fn load(&self, db: &Db, id: Uuid) -> StoreResult<Option<AnyRecord>> {
+        Ok(Documents::load_doc(db, id)?.filter(|r| KINDS.contains(&r.kind())))
     }
+    fn put(&self, db: &Db, r: &AnyRecord) -> StoreResult<()> {
+        Documents::put_doc(db, r)?;
+        let now = Utc::now();
+        if let Some(s) = r.get::<SiteDoc>() {
+            db.upsert_site(s, now)
+        } else if let Some(room) = r.get::<RoomDoc>() {
+            db.upsert_room(room, now)
+        } else if let Some(s) = r.get::<StaffMember>() {
+            db.upsert_staff(s, now)
+        } else {
+            Err(ClinicError::internal("not a directory record").into())
+        }
+    }
+    fn discard(&self, db: &Db, id: Uuid) -> StoreResult<()> {
+        db.execute("DELETE FROM records WHERE id = ?1", [id.to_string()])?;
+        Ok(())
+    }
+    fn hashes(&self, db: &Db, wanted: &dyn Fn(Uuid) -> bool) -> StoreResult<Vec<(Uuid, String)>> {
+        Documents::hashes_where(db, &|k| KINDS.contains(&k), wanted)
+    }
+}
 
-    pub fn add_number_block(&self, series: &str, start: u64, end: u64) -> ClinicResult<()> {
+impl Db<'_> {
+    fn upsert_site(&self, s: &SiteDoc, now: DateTime<Utc>) -> StoreResult<()> {
         self.execute(
-                "INSERT INTO number_blocks (series, block_start, block_end, next_value) VALUES (?1, ?2, ?3, ?2)",
-                params![series, start as i64, end as i64],
+            "INSERT INTO sites (id, tenant_id, name, timezone, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone, updated_at = excluded.updated_at",
+            params![s.id.to_string(), self.tenant_id.to_string(), s.name, s.timezone, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    fn upsert_room(&self, r: &RoomDoc, now: DateTime<Utc>) -> StoreResult<()> {
+        self.execute(
+            "INSERT INTO rooms (id, tenant_id, site_id, name, kind, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
+             ON CONFLICT (id) DO UPDATE SET site_id = excluded.site_id, name = excluded.name, kind = excluded.kind, updated_at = excluded.updated_at",
+            params![r.id.to_string(), self.tenant_id.to_string(), r.site_id.to_string(), r.name, r.kind, ts(now)],
+        )?;
+        Ok(())
+    }
+
+    /// A member of staff as the directory has them: their account, roles and
+    /// the parts of their clinician profile the directory carries (the rest
+    /// of the profile, kept on this workstation, is left as it is).
+    fn upsert_staff(&self, s: &StaffMember, now: DateTime<Utc>) -> StoreResult<()> {
+        let tenant = self.tenant_id.to_string();
+        // A local account with this e-mail under another id (made before
+        // this workstation was enrolled) keeps its row.
+        let clash: Option<String> = self
+            .query_row(
+                "SELECT id FROM users WHERE email = ?1 AND id <> ?2",
+                params![s.email, s.id.to_string()],
+                |r| r.get(0),
             )
-            .map_err(db_err)?;
+            .optional()?;
+        if clash.is_some() {
+            return Ok(());
+        }
+        self.execute(
+            "INSERT INTO users (id, tenant_id, email, name, password_hash, status, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name,
+                 password_hash = excluded.password_hash, status = excluded.status, updated_at = excluded.updated_at",
+            params![
+                s.id.to_string(),
+                tenant,
+                s.email,
+                s.name,
+                s.password_hash,
+                if s.active { "active" } else { "disabled" },
+                ts(now)
+            ],
+        )?;
+        self.execute(
+            "DELETE FROM user_roles WHERE user_id = ?1",
+            [s.id.to_string()],
+        )?;
+        for key in &s.roles {
+            if let Some(role) = self.role_by_key(key)? {
+                self.execute(
+                    "INSERT OR IGNORE INTO user_roles (user_id, role_id, tenant_id) VALUES (?1, ?2, ?3)",
+                    params![s.id.to_string(), role.id.to_string(), tenant],
+                )?;
+            }
+        }
+        if s.specialization.is_some() || s.registration_number.is_some() {
+            let mut profile = self.clinician_profile(s.id)?.unwrap_or_default();
+            profile.specialization = s.specialization.clone();
+            profile.registration_number = s.registration_number.clone();
+            self.upsert_clinician_profile(s.id, &profile, now)?;
+        }
         Ok(())
     }
 }

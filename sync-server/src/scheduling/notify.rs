@@ -61,7 +61,7 @@
 use crate::db::{map_db, tenant_tx};
 use crate::ServerError;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use clinic_core::schedule::{utc_to_local, Appointment, AppointmentMode, AppointmentStatus};
+use clinic_core::scheduling::{utc_to_local, Appointment, AppointmentMode, AppointmentStatus};
 use clinic_core::{ClinicError, ErrorCode};
 use deadpool_postgres::Pool;
 use serde::{Deserialize, Serialize};
@@ -569,7 +569,7 @@ pub struct MessageContext {
 
 /// "Monday 23 November 2026 at 09:00", in the time zone `timezone`.
 pub fn local_time_words(timezone: &str, t: DateTime<Utc>) -> String {
-    let local = match clinic_core::schedule::parse_tz(timezone) {
+    let local = match clinic_core::scheduling::parse_tz(timezone) {
         Ok(tz) => utc_to_local(tz, t),
         Err(_) => t.naive_utc(),
     };

@@ -1,11 +1,14 @@
-//! Patient rows, their list items, archive and merge.
+//! Patient rows, their list items, archive and merge, and the search index
+//! ([`search`]).
 
-use crate::identity::{parse_ts, parse_uuid, ts};
-use crate::{db_err, Db};
+pub mod search;
+
+use crate::records::Projection;
+use crate::{parse_ts, parse_uuid, ts, Db, StoreResult};
 use chrono::{DateTime, NaiveDate, Utc};
-use clinic_core::patient::*;
-use clinic_core::patient_number::format_patient_number;
-use clinic_core::{ClinicError, ClinicResult};
+use clinic_core::patients::*;
+use clinic_core::sync::{doc_hash, AnyRecord, RecordKind};
+use clinic_core::ClinicError;
 use rusqlite::{params, OptionalExtension, Row, ToSql};
 use uuid::Uuid;
 
@@ -88,7 +91,7 @@ fn details_from_row(r: &Row, o: usize) -> rusqlite::Result<PatientDetails> {
         country: r.get(o + 15)?,
         national_id_kind: r
             .get::<_, Option<String>>(o + 16)?
-            .and_then(|k| clinic_core::national_id::NationalIdKind::from_key(&k)),
+            .and_then(|k| clinic_core::patients::NationalIdKind::from_key(&k)),
         national_id: r.get(o + 17)?,
         preferred_channel: enum_parse(r.get(o + 18)?),
         preferred_language: r.get(o + 19)?,
@@ -120,7 +123,7 @@ fn insert_item(
     patient: Uuid,
     values: Vec<Box<dyn ToSql>>,
     now: DateTime<Utc>,
-) -> ClinicResult<()> {
+) -> StoreResult<()> {
     let names = cols.join(", ");
     let marks: Vec<String> = (0..cols.len()).map(|i| format!("?{}", i + 6)).collect();
     let sql = format!(
@@ -136,11 +139,7 @@ fn insert_item(
     ];
     all.extend(values);
     let refs: Vec<&dyn ToSql> = all.iter().map(|b| b.as_ref()).collect();
-    db.conn
-        .prepare_cached(&sql)
-        .map_err(db_err)?
-        .execute(refs.as_slice())
-        .map_err(db_err)?;
+    db.conn.prepare_cached(&sql)?.execute(refs.as_slice())?;
     Ok(())
 }
 
@@ -161,7 +160,7 @@ impl Db<'_> {
         details: &PatientDetails,
         lists: &PatientLists,
         now: DateTime<Utc>,
-    ) -> ClinicResult<Patient> {
+    ) -> StoreResult<Patient> {
         let seq = self.next_number("patient")?;
         let p = Patient {
             id,
@@ -184,8 +183,8 @@ impl Db<'_> {
     /// Writes a whole patient record as it is (new or not): the row, its
     /// list items in the record's order, and its search entry. Used for
     /// local changes and for records received from the server alike.
-    pub fn put_patient(&self, p: &Patient) -> ClinicResult<()> {
-        let seq = clinic_core::patient_number::parse_patient_number(&p.patient_number)
+    pub fn put_patient(&self, p: &Patient) -> StoreResult<()> {
+        let seq = clinic_core::patients::parse_patient_number(&p.patient_number)
             .ok_or_else(|| ClinicError::internal("a record without a valid patient number"))?;
         let existing = self.patient_pk(p.id)?;
         let head: Vec<Box<dyn ToSql>> = vec![
@@ -217,18 +216,12 @@ impl Db<'_> {
                     .map(|(i, c)| format!("{c} = ?{}", i + 1))
                     .collect();
                 let sql = format!("UPDATE patients SET {} WHERE id = ?1", sets.join(", "));
-                self.conn
-                    .prepare_cached(&sql)
-                    .map_err(db_err)?
-                    .execute(refs.as_slice())
-                    .map_err(db_err)?;
+                self.conn.prepare_cached(&sql)?.execute(refs.as_slice())?;
                 self.unindex_patient(pk)?;
                 for t in LIST_TABLES {
                     self.conn
-                        .prepare_cached(&format!("DELETE FROM {t} WHERE patient_id = ?1"))
-                        .map_err(db_err)?
-                        .execute([p.id.to_string()])
-                        .map_err(db_err)?;
+                        .prepare_cached(&format!("DELETE FROM {t} WHERE patient_id = ?1"))?
+                        .execute([p.id.to_string()])?;
                 }
                 pk
             }
@@ -238,11 +231,7 @@ impl Db<'_> {
                      VALUES ({})",
                     (1..=11 + DETAIL_COUNT).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
                 );
-                self.conn
-                    .prepare_cached(&sql)
-                    .map_err(db_err)?
-                    .execute(refs.as_slice())
-                    .map_err(db_err)?;
+                self.conn.prepare_cached(&sql)?.execute(refs.as_slice())?;
                 self.conn.last_insert_rowid()
             }
         };
@@ -256,7 +245,7 @@ impl Db<'_> {
     /// Removes a record the server never accepted (its registration was
     /// refused): the refused mutation, with every detail typed, stays in the
     /// outbox for a person to see. Nothing else may delete a patient.
-    pub fn discard_unaccepted_patient(&self, id: Uuid) -> ClinicResult<()> {
+    pub fn discard_unaccepted_patient(&self, id: Uuid) -> StoreResult<()> {
         let Some((pk, _, _)) = self.patient_pk(id)? else {
             return Ok(());
         };
@@ -265,33 +254,24 @@ impl Db<'_> {
             self.execute(
                 &format!("DELETE FROM {t} WHERE patient_id = ?1"),
                 [id.to_string()],
-            )
-            .map_err(db_err)?;
+            )?;
         }
         self.execute(
             "INSERT INTO sync_discard (id) VALUES (?1)",
             [id.to_string()],
-        )
-        .map_err(db_err)?;
-        self.execute("DELETE FROM patients WHERE pk = ?1", [pk])
-            .map_err(db_err)?;
-        self.execute("DELETE FROM sync_discard WHERE id = ?1", [id.to_string()])
-            .map_err(db_err)?;
+        )?;
+        self.execute("DELETE FROM patients WHERE pk = ?1", [pk])?;
+        self.execute("DELETE FROM sync_discard WHERE id = ?1", [id.to_string()])?;
         Ok(())
     }
 
     /// Ids of every patient record (archived too), for whole-copy checks.
-    pub fn patient_ids(&self) -> ClinicResult<Vec<Uuid>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id FROM patients ORDER BY pk")
-            .map_err(db_err)?;
-        let rows = st
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(db_err)?;
-        rows.map(|r| r.map(|s| parse_uuid(&s)))
-            .collect::<Result<_, _>>()
-            .map_err(db_err)
+    pub fn patient_ids(&self) -> StoreResult<Vec<Uuid>> {
+        let mut st = self.conn.prepare("SELECT id FROM patients ORDER BY pk")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows
+            .map(|r| r.map(|s| parse_uuid(&s)))
+            .collect::<Result<_, _>>()?)
     }
 
     pub fn insert_list_items(
@@ -299,7 +279,7 @@ impl Db<'_> {
         patient: Uuid,
         l: &PatientLists,
         now: DateTime<Utc>,
-    ) -> ClinicResult<()> {
+    ) -> StoreResult<()> {
         for a in &l.allergies {
             insert_item(
                 self,
@@ -413,18 +393,17 @@ impl Db<'_> {
         Ok(())
     }
 
-    fn patient_pk(&self, id: Uuid) -> ClinicResult<Option<(i64, String, i64)>> {
-        self.query_row(
+    fn patient_pk(&self, id: Uuid) -> StoreResult<Option<(i64, String, i64)>> {
+        Ok(self.query_row(
             "SELECT pk, patient_number, number_seq FROM patients WHERE id = ?1 AND tenant_id = ?2",
             params![id.to_string(), self.tenant_id.to_string()],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
-        .optional()
-        .map_err(db_err)
+        .optional()?)
     }
 
     /// Loads a patient (archived or not) with its live list items.
-    pub fn patient(&self, id: Uuid) -> ClinicResult<Option<Patient>> {
+    pub fn patient(&self, id: Uuid) -> StoreResult<Option<Patient>> {
         let sql = format!(
             "SELECT id, patient_number, created_at, updated_at, deleted_at, merged_into,
                 (SELECT s.patient_number FROM patients s WHERE s.id = patients.merged_into), archive_reason, {DETAIL_COLUMNS}
@@ -451,26 +430,25 @@ impl Db<'_> {
                     })
                 },
             )
-            .optional()
-            .map_err(db_err)?;
+            .optional()?;
         let Some(mut p) = head else { return Ok(None) };
         p.lists = self.patient_lists(id)?;
         Ok(Some(p))
     }
 
     /// The patient with this number, typed in any accepted form (`p000001-3`).
-    pub fn patient_by_number(&self, number: &str) -> ClinicResult<Option<Uuid>> {
-        let Some(seq) = clinic_core::patient_number::parse_patient_number(number) else {
+    pub fn patient_by_number(&self, number: &str) -> StoreResult<Option<Uuid>> {
+        let Some(seq) = clinic_core::patients::parse_patient_number(number) else {
             return Ok(None);
         };
-        self.query_row(
-            "SELECT id FROM patients WHERE tenant_id = ?1 AND patient_number = ?2",
-            params![self.tenant_id.to_string(), format_patient_number(seq)],
-            |r| r.get::<_, String>(0),
-        )
-        .optional()
-        .map_err(db_err)
-        .map(|o| o.map(|s| parse_uuid(&s)))
+        Ok(self
+            .query_row(
+                "SELECT id FROM patients WHERE tenant_id = ?1 AND patient_number = ?2",
+                params![self.tenant_id.to_string(), format_patient_number(seq)],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+            .map(|o| o.map(|s| parse_uuid(&s)))?)
     }
 
     /// Live list items of one patient, oldest first (`select` lacks the WHERE clause).
@@ -479,16 +457,16 @@ impl Db<'_> {
         select: &str,
         patient: &str,
         row: impl FnMut(&Row) -> rusqlite::Result<T>,
-    ) -> ClinicResult<Vec<T>> {
+    ) -> StoreResult<Vec<T>> {
         let sql = format!(
             "{select} WHERE patient_id = ?1 AND deleted_at IS NULL ORDER BY created_at, rowid"
         );
-        let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
-        let rows = st.query_map([patient], row).map_err(db_err)?;
-        rows.collect::<Result<_, _>>().map_err(db_err)
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let rows = st.query_map([patient], row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn patient_lists(&self, id: Uuid) -> ClinicResult<PatientLists> {
+    fn patient_lists(&self, id: Uuid) -> StoreResult<PatientLists> {
         let pid = id.to_string();
         Ok(PatientLists {
         allergies: self.list_items(
@@ -577,7 +555,7 @@ impl Db<'_> {
         &self,
         d: &PatientDetails,
         exclude: Option<Uuid>,
-    ) -> ClinicResult<Vec<DuplicateCandidate>> {
+    ) -> StoreResult<Vec<DuplicateCandidate>> {
         let sql = format!(
             "SELECT id, patient_number, {DETAIL_COLUMNS} FROM patients
              WHERE tenant_id = ?1 AND deleted_at IS NULL AND (
@@ -585,28 +563,26 @@ impl Db<'_> {
                 OR (phone_digits IS NOT NULL AND phone_digits = ?4) OR (email IS NOT NULL AND email = ?5 COLLATE NOCASE))
              LIMIT 500"
         );
-        let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
-        let rows = st
-            .query_map(
-                params![
-                    self.tenant_id.to_string(),
-                    date_text(d.date_of_birth),
-                    d.national_id,
-                    phone_digits(d),
-                    d.email
-                ],
-                |r| {
-                    Ok((
-                        parse_uuid(&r.get::<_, String>(0)?),
-                        r.get::<_, String>(1)?,
-                        details_from_row(r, 2)?,
-                    ))
-                },
-            )
-            .map_err(db_err)?;
+        let mut st = self.conn.prepare_cached(&sql)?;
+        let rows = st.query_map(
+            params![
+                self.tenant_id.to_string(),
+                date_text(d.date_of_birth),
+                d.national_id,
+                phone_digits(d),
+                d.email
+            ],
+            |r| {
+                Ok((
+                    parse_uuid(&r.get::<_, String>(0)?),
+                    r.get::<_, String>(1)?,
+                    details_from_row(r, 2)?,
+                ))
+            },
+        )?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, number, existing) = row.map_err(db_err)?;
+            let (id, number, existing) = row?;
             if Some(id) == exclude {
                 continue;
             }
@@ -627,12 +603,43 @@ impl Db<'_> {
         Ok(out)
     }
 
-    pub fn patient_count(&self) -> ClinicResult<i64> {
-        self.query_row(
+    pub fn patient_count(&self) -> StoreResult<i64> {
+        Ok(self.query_row(
             "SELECT count(*) FROM patients WHERE tenant_id = ?1 AND deleted_at IS NULL",
             [self.tenant_id.to_string()],
             |r| r.get(0),
-        )
-        .map_err(db_err)
+        )?)
+    }
+}
+
+/// Patients in their own tables (row, list items, search index).
+#[derive(Debug)]
+pub struct PatientProjection;
+pub static PROJECTION: PatientProjection = PatientProjection;
+
+impl Projection for PatientProjection {
+    fn kinds(&self) -> &'static [&'static str] {
+        &[Patient::KIND]
+    }
+    fn load(&self, db: &Db, id: Uuid) -> StoreResult<Option<AnyRecord>> {
+        Ok(db.patient(id)?.map(AnyRecord::new))
+    }
+    fn put(&self, db: &Db, r: &AnyRecord) -> StoreResult<()> {
+        let p = r
+            .get::<Patient>()
+            .ok_or_else(|| ClinicError::internal("not a patient"))?;
+        db.put_patient(p)
+    }
+    fn discard(&self, db: &Db, id: Uuid) -> StoreResult<()> {
+        db.discard_unaccepted_patient(id)
+    }
+    fn hashes(&self, db: &Db, wanted: &dyn Fn(Uuid) -> bool) -> StoreResult<Vec<(Uuid, String)>> {
+        let mut out = Vec::new();
+        for id in db.patient_ids()?.into_iter().filter(|id| wanted(*id)) {
+            if let Some(p) = db.patient(id)? {
+                out.push((id, doc_hash(&p.doc())));
+            }
+        }
+        Ok(out)
     }
 }

@@ -2,16 +2,13 @@
 //! dates, and a symmetric-delete vocabulary for typo tolerance. Results are
 //! ranked in Rust (exact word > prefix > typo), then by name.
 
-use crate::identity::parse_uuid;
-use crate::{db_err, Db};
+use crate::{parse_uuid, Db, StoreError, StoreResult};
 use chrono::NaiveDate;
-use clinic_core::patient::PatientDetails;
-use clinic_core::patient_number::format_patient_number;
+use clinic_core::patients::{format_patient_number, PatientDetails};
 use clinic_core::search::{
     deletion_keys, parse_query, vocabulary_keys, word_match, words, QueryTerm, MAX_TYPO_PREFIX,
     MIN_TYPO_LEN,
 };
-use clinic_core::{ClinicError, ClinicResult};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -95,7 +92,7 @@ fn index_text(number: &str, seq: u64, d: &PatientDetails) -> String {
         t.push(dob.format("%Y%m%d").to_string());
     }
     for p in [&d.phone, &d.alt_phone].into_iter().flatten() {
-        if let Ok(digits) = clinic_core::patient::validate_phone(p) {
+        if let Ok(digits) = clinic_core::patients::validate_phone(p) {
             t.extend(phone_tokens(&digits));
         }
     }
@@ -186,30 +183,28 @@ fn fetch(
     p: &[&dyn rusqlite::ToSql],
     rows: &mut Vec<Candidate>,
     seen: &mut HashSet<Uuid>,
-) -> ClinicResult<()> {
-    let mapped = st
-        .query_map(p, |r| {
-            Ok((
-                PatientSummary {
-                    id: parse_uuid(&r.get::<_, String>(0)?),
-                    patient_number: r.get(1)?,
-                    first_name: r.get(2)?,
-                    last_name: r.get(3)?,
-                    preferred_name: r.get(4)?,
-                    date_of_birth: r
-                        .get::<_, Option<String>>(5)?
-                        .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()),
-                    phone: r.get(6)?,
-                    score: 0,
-                },
-                r.get::<_, Option<String>>(7)?,
-                r.get::<_, Option<String>>(8)?,
-                r.get::<_, String>(9)?,
-            ))
-        })
-        .map_err(db_err)?;
+) -> StoreResult<()> {
+    let mapped = st.query_map(p, |r| {
+        Ok((
+            PatientSummary {
+                id: parse_uuid(&r.get::<_, String>(0)?),
+                patient_number: r.get(1)?,
+                first_name: r.get(2)?,
+                last_name: r.get(3)?,
+                preferred_name: r.get(4)?,
+                date_of_birth: r
+                    .get::<_, Option<String>>(5)?
+                    .and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()),
+                phone: r.get(6)?,
+                score: 0,
+            },
+            r.get::<_, Option<String>>(7)?,
+            r.get::<_, Option<String>>(8)?,
+            r.get::<_, String>(9)?,
+        ))
+    })?;
     for row in mapped {
-        let row = row.map_err(db_err)?;
+        let row = row?;
         if seen.insert(row.0.id) {
             rows.push(row);
         }
@@ -224,37 +219,32 @@ impl Db<'_> {
         number: &str,
         seq: u64,
         d: &PatientDetails,
-    ) -> ClinicResult<()> {
+    ) -> StoreResult<()> {
         let text = index_text(number, seq, d);
         if let Some(batch) = self.index_batch {
             batch.borrow_mut().add.insert(pk, text);
         } else {
             self.conn
-                .prepare_cached("INSERT INTO patient_fts (rowid, terms) VALUES (?1, ?2)")
-                .map_err(db_err)?
-                .execute(params![pk, text])
-                .map_err(db_err)?;
+                .prepare_cached("INSERT INTO patient_fts (rowid, terms) VALUES (?1, ?2)")?
+                .execute(params![pk, text])?;
         }
         let mut vocab_insert = self
             .conn
-            .prepare_cached("INSERT OR IGNORE INTO search_vocabulary (word) VALUES (?1)")
-            .map_err(db_err)?;
+            .prepare_cached("INSERT OR IGNORE INTO search_vocabulary (word) VALUES (?1)")?;
         let mut key_insert = self
             .conn
-            .prepare_cached("INSERT OR IGNORE INTO search_typo_keys (key, word) VALUES (?1, ?2)")
-            .map_err(db_err)?;
+            .prepare_cached("INSERT OR IGNORE INTO search_typo_keys (key, word) VALUES (?1, ?2)")?;
         for w in name_words(d) {
-            if w.chars().count() >= MIN_TYPO_LEN && vocab_insert.execute([&w]).map_err(db_err)? == 1
-            {
+            if w.chars().count() >= MIN_TYPO_LEN && vocab_insert.execute([&w])? == 1 {
                 for k in vocabulary_keys(&w) {
-                    key_insert.execute(params![k, w]).map_err(db_err)?;
+                    key_insert.execute(params![k, w])?;
                 }
             }
         }
         Ok(())
     }
 
-    pub(crate) fn unindex_patient(&self, pk: i64) -> ClinicResult<()> {
+    pub(crate) fn unindex_patient(&self, pk: i64) -> StoreResult<()> {
         if let Some(batch) = self.index_batch {
             let mut b = batch.borrow_mut();
             b.add.remove(&pk);
@@ -262,10 +252,8 @@ impl Db<'_> {
             return Ok(());
         }
         self.conn
-            .prepare_cached("DELETE FROM patient_fts WHERE rowid = ?1")
-            .map_err(db_err)?
-            .execute([pk])
-            .map_err(db_err)?;
+            .prepare_cached("DELETE FROM patient_fts WHERE rowid = ?1")?
+            .execute([pk])?;
         Ok(())
     }
 
@@ -278,7 +266,10 @@ impl Db<'_> {
     /// transaction. Row by row, each patient's index entry became a segment
     /// of its own, then merged again and again; held back, a batch is one
     /// segment. Searches inside `f` do not see the held-back changes.
-    pub fn batch_index<T>(&self, f: impl FnOnce(&Db) -> ClinicResult<T>) -> ClinicResult<T> {
+    pub fn batch_index<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&Db) -> Result<T, E>,
+    ) -> Result<T, E> {
         if self.index_batch.is_some() {
             return f(self);
         }
@@ -287,33 +278,34 @@ impl Db<'_> {
             index_batch: Some(&cell),
             ..*self
         })?;
-        let batch = cell.into_inner();
+        self.write_index_batch(cell.into_inner())?;
+        Ok(out)
+    }
+
+    fn write_index_batch(&self, batch: IndexBatch) -> StoreResult<()> {
         if !batch.drop.is_empty() {
-            let ids = serde_json::to_string(&batch.drop).map_err(ClinicError::internal)?;
+            let ids = serde_json::to_string(&batch.drop)?;
             self.conn
                 .prepare_cached(
                     "DELETE FROM patient_fts WHERE rowid IN (SELECT value FROM json_each(?1))",
-                )
-                .map_err(db_err)?
-                .execute([ids])
-                .map_err(db_err)?;
+                )?
+                .execute([ids])?;
         }
         if !batch.add.is_empty() {
-            let rows = serde_json::to_string(&batch.add.into_iter().collect::<Vec<_>>())
-                .map_err(ClinicError::internal)?;
+            let rows = serde_json::to_string(&batch.add.into_iter().collect::<Vec<_>>())?;
             self.conn
                 .prepare_cached(
                     "INSERT INTO patient_fts (rowid, terms) SELECT value ->> 0, value ->> 1 FROM json_each(?1)",
                 )
-                .map_err(db_err)?
+                ?
                 .execute([rows])
-                .map_err(db_err)?;
+                ?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Vocabulary words within one typo of `typed` (or of a prefix of them).
-    fn typo_corrections(&self, typed: &str) -> ClinicResult<Vec<String>> {
+    fn typo_corrections(&self, typed: &str) -> StoreResult<Vec<String>> {
         let n = typed.chars().count();
         if n < MIN_TYPO_LEN {
             return Ok(vec![]);
@@ -323,14 +315,11 @@ impl Db<'_> {
             let head: String = typed.chars().take(MAX_TYPO_PREFIX).collect();
             keys.extend(deletion_keys(&head));
         }
-        let mut st = self.conn.prepare_cached(SQL_TYPO_KEYS).map_err(db_err)?;
+        let mut st = self.conn.prepare_cached(SQL_TYPO_KEYS)?;
         let mut out: Vec<String> = Vec::new();
         for k in keys {
-            for w in st
-                .query_map([&k], |r| r.get::<_, String>(0))
-                .map_err(db_err)?
-            {
-                let w = w.map_err(db_err)?;
+            for w in st.query_map([&k], |r| r.get::<_, String>(0))? {
+                let w = w?;
                 if !out.contains(&w) && word_match(typed, &w) >= 1 {
                     out.push(w);
                 }
@@ -344,7 +333,7 @@ impl Db<'_> {
 
     /// The FTS5 query for `terms`: every term must match (AND); with `exact`
     /// only whole tokens, otherwise prefixes and typo corrections too.
-    fn fts_expression(&self, terms: &[QueryTerm], exact: bool) -> ClinicResult<String> {
+    fn fts_expression(&self, terms: &[QueryTerm], exact: bool) -> StoreResult<String> {
         let mut parts = Vec::new();
         for t in terms {
             let alts: Vec<String> = match t {
@@ -374,7 +363,7 @@ impl Db<'_> {
     /// `EXPLAIN QUERY PLAN` of the hot search queries, for tests that guard
     /// against a plan regressing to a table scan.
     #[doc(hidden)]
-    pub fn search_query_plans(&self) -> ClinicResult<Vec<(&'static str, String)>> {
+    pub fn search_query_plans(&self) -> StoreResult<Vec<(&'static str, String)>> {
         use rusqlite::types::Value as V;
         self.query_plans([
             (
@@ -399,27 +388,22 @@ impl Db<'_> {
     pub(crate) fn query_plans<const N: usize>(
         &self,
         plans: [(&'static str, &str, Vec<rusqlite::types::Value>); N],
-    ) -> ClinicResult<Vec<(&'static str, String)>> {
+    ) -> StoreResult<Vec<(&'static str, String)>> {
         let mut out = Vec::new();
         for (name, sql, params) in plans {
-            let mut st = self
-                .conn
-                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-                .map_err(db_err)?;
+            let mut st = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
             let rows: Vec<String> = st
                 .query_map(rusqlite::params_from_iter(params), |r| {
                     r.get::<_, String>(3)
-                })
-                .map_err(db_err)?
-                .collect::<Result<_, _>>()
-                .map_err(db_err)?;
+                })?
+                .collect::<Result<_, _>>()?;
             out.push((name, rows.join(" | ")));
         }
         Ok(out)
     }
 
     /// Live patients matching what was typed, best first.
-    pub fn search_patients(&self, text: &str, limit: usize) -> ClinicResult<Vec<PatientSummary>> {
+    pub fn search_patients(&self, text: &str, limit: usize) -> StoreResult<Vec<PatientSummary>> {
         let terms = parse_query(text);
         if terms.is_empty() || limit == 0 {
             return Ok(vec![]);
@@ -433,11 +417,11 @@ impl Db<'_> {
             if w.chars().count() <= 2 {
                 let mut upper = w.clone();
                 upper.push('\u{10FFFF}');
-                let mut st = self.conn.prepare_cached(SQL_NAME_PREFIX).map_err(db_err)?;
+                let mut st = self.conn.prepare_cached(SQL_NAME_PREFIX)?;
                 fetch(&mut st, &[w, &upper, &(limit as i64)], &mut rows, &mut seen)?;
             }
         }
-        let mut st = self.conn.prepare_cached(SQL_FULL_TEXT).map_err(db_err)?;
+        let mut st = self.conn.prepare_cached(SQL_FULL_TEXT)?;
         if rows.len() < limit {
             let expr = self.fts_expression(&terms, true)?;
             fetch(&mut st, &[&expr, &(EXACT_CAP as i64)], &mut rows, &mut seen)?;
@@ -445,10 +429,7 @@ impl Db<'_> {
         // An old number of a record merged into another leads to the survivor.
         if let [QueryTerm::PatientNumber(n)] = terms.as_slice() {
             if rows.is_empty() {
-                let mut st = self
-                    .conn
-                    .prepare_cached(SQL_MERGED_NUMBER)
-                    .map_err(db_err)?;
+                let mut st = self.conn.prepare_cached(SQL_MERGED_NUMBER)?;
                 fetch(&mut st, &[&format_patient_number(*n)], &mut rows, &mut seen)?;
             }
         }

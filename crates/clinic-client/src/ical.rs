@@ -13,9 +13,9 @@
 //! - the text is escaped, CRLF-terminated and folded at 75 octets without
 //!   ever splitting a UTF-8 character, as the RFC requires.
 
-use crate::schedule::{utc_to_local, Appointment, AppointmentMode, AppointmentStatus};
 use chrono::{DateTime, Datelike, Duration, LocalResult, Offset, TimeZone, Utc};
 use chrono_tz::{OffsetComponents, OffsetName, Tz};
+use clinic_core::scheduling::{utc_to_local, Appointment, AppointmentMode, AppointmentStatus};
 use std::collections::BTreeMap;
 
 pub const PRODID: &str = "-//Clinic//Clinic Scheduling//EN";
@@ -360,13 +360,19 @@ mod tests {
     use icalendar::parser::{read_calendar, unfold, Component};
     use uuid::Uuid;
 
-    use crate::schedule::fixtures::at;
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
 
     fn appt(id: u128, start: &str, minutes: u32) -> Appointment {
-        let mut a = crate::schedule::fixtures::appointment(id, 100, 200, start, minutes);
-        a.created_at = at("2026-01-05T10:00:00Z");
-        a.updated_at = a.created_at;
-        a
+        serde_json::from_value(serde_json::json!({
+            "id": Uuid::from_u128(id), "tenant_id": Uuid::from_u128(1), "site_id": Uuid::from_u128(2),
+            "patient_id": Uuid::from_u128(200), "clinician_id": Uuid::from_u128(100),
+            "type_name": "Consultation", "start": start, "minutes": minutes,
+            "timezone": "Europe/London", "status": "scheduled",
+            "created_at": "2026-01-05T10:00:00Z", "updated_at": "2026-01-05T10:00:00Z"
+        }))
+        .unwrap()
     }
 
     fn event(a: Appointment, label: &str, room: Option<&str>) -> CalendarEvent {

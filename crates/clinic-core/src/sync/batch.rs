@@ -1,0 +1,490 @@
+//! Applying mutations: the kernel's checks around every domain rule, and a
+//! device's push batch as the server applies it.
+
+use super::mutation::{Applied, Context, IssuedNumber, Mutation};
+use super::protocol::{Envelope, Outcome};
+use super::record::{AnyRecord, Merge, Records};
+use crate::error::{ClinicError, ClinicResult};
+use crate::permissions::Permission;
+use std::collections::{HashMap, HashSet};
+use uuid::Uuid;
+
+/// The rules a mutation is applied with: its domain's own in the product
+/// ([`domain_rules`]); the simulation swaps in deliberately broken rules to
+/// show it catches them.
+pub type Rules = fn(&Mutation, &Context, &mut Records) -> ClinicResult<Applied>;
+
+/// Each mutation's own rule, as its domain declared it.
+pub fn domain_rules(m: &Mutation, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
+    m.apply_rule(cx, recs)
+}
+
+/// What the server knows of the numbers a batch hands out: the blocks
+/// leased to the sending device, and which of the batch's numbers some
+/// record already holds.
+#[derive(Debug, Default, Clone)]
+pub struct NumberLedger {
+    /// Series → blocks `[start, end)` leased to the device (retired ones too:
+    /// a change queued before a restore may still use them).
+    pub leased: HashMap<String, Vec<(u64, u64)>>,
+    /// (series, value) → the record that holds the number.
+    pub issued: HashMap<(String, u64), Uuid>,
+}
+
+impl NumberLedger {
+    fn check(&self, n: &IssuedNumber, format: impl Fn(u64) -> String) -> ClinicResult<()> {
+        if let Some(holder) = self.issued.get(&(n.series.to_string(), n.value)) {
+            if *holder != n.record {
+                return Err(ClinicError::conflict(format!(
+                    "Number {} is already in use; it was not issued from this workstation's block.",
+                    format(n.value)
+                )));
+            }
+            return Ok(());
+        }
+        let leased = self
+            .leased
+            .get(n.series)
+            .is_some_and(|b| b.iter().any(|(s, e)| (*s..*e).contains(&n.value)));
+        if !leased {
+            return Err(ClinicError::conflict(format!(
+                "Number {} was not leased to this workstation; it was not issued.",
+                format(n.value)
+            )));
+        }
+        Ok(())
+    }
+
+    fn issue(&mut self, n: IssuedNumber) {
+        self.issued
+            .insert((n.series.to_string(), n.value), n.record);
+    }
+}
+
+/// Applies one mutation with its domain's rule and the kernel's checks:
+/// it changes only records it declared, an id keeps the kind it has, a
+/// ledger entry is never changed, a record names only this tenant, and
+/// (with a `ledger`) every number it issues was leased to the device and
+/// never issued before. A refusal leaves `recs` exactly as it was.
+pub fn apply_with(
+    rules: Rules,
+    m: &Mutation,
+    cx: &Context,
+    recs: &mut Records,
+    ledger: Option<&mut NumberLedger>,
+) -> ClinicResult<Applied> {
+    let touched = m.touches();
+    let saved: Vec<(Uuid, Option<AnyRecord>)> = touched
+        .iter()
+        .map(|id| (*id, recs.any(*id).cloned()))
+        .collect();
+    let numbers = m.numbers();
+    let result = (|| {
+        if let Some(l) = &ledger {
+            let registry = super::registry::read();
+            for n in &numbers {
+                let format = registry
+                    .series_named(n.series)
+                    .map(|s| s.format)
+                    .ok_or_else(|| {
+                        ClinicError::internal(format!("unknown number series {}", n.series))
+                    })?;
+                l.check(n, format)?;
+            }
+        }
+        let applied = rules(m, cx, recs)?;
+        for id in &applied.changed {
+            let Some((_, before)) = saved.iter().find(|(t, _)| t == id) else {
+                return Err(ClinicError::internal(format!(
+                    "{} changed a record it does not declare",
+                    m.name()
+                )));
+            };
+            let after = recs
+                .any(*id)
+                .ok_or_else(|| ClinicError::internal("a changed record is missing"))?;
+            if let Some(b) = before {
+                if b.kind() != after.kind() {
+                    return Err(ClinicError::conflict(format!(
+                        "This id already belongs to a {} record; a {} cannot take it. Nothing was changed.",
+                        b.kind().replace('_', " "),
+                        after.kind().replace('_', " ")
+                    )));
+                }
+                if b.merge() == Merge::Ledger && b != after {
+                    return Err(ClinicError::conflict(format!(
+                        "A {} entry is never changed once written; record a correcting entry instead.",
+                        b.kind().replace('_', " ")
+                    )));
+                }
+            }
+            if after.tenant().is_some_and(|t| t != cx.tenant) {
+                return Err(ClinicError::forbidden(
+                    "This change names a record of another clinic; it was not applied.",
+                ));
+            }
+        }
+        Ok(applied)
+    })();
+    match &result {
+        Ok(_) => {
+            if let Some(l) = ledger {
+                for n in numbers {
+                    l.issue(n);
+                }
+            }
+        }
+        Err(_) => {
+            for (id, before) in saved {
+                match before {
+                    Some(r) => recs.put_any(r),
+                    None => {
+                        recs.remove(id);
+                    }
+                }
+            }
+        }
+    }
+    result
+}
+
+/// [`apply_with`] the domains' own rules, without a number ledger (a
+/// workstation issues numbers only from its own blocks).
+pub fn apply(m: &Mutation, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
+    apply_with(domain_rules, m, cx, recs, None)
+}
+
+/// The result of applying one push batch on the server.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct BatchResult {
+    pub last_applied_seq: i64,
+    /// Outcomes of the mutations applied now, in order.
+    pub outcomes: Vec<Outcome>,
+    pub gap: bool,
+    /// Records changed by the batch (each once, in order of first change).
+    pub changed: Vec<Uuid>,
+    /// Numbers the batch issued.
+    pub issued: Vec<IssuedNumber>,
+}
+
+/// What the server knows about the accounts that made a batch's changes.
+#[derive(Debug, Clone, Default)]
+pub struct Gate {
+    /// Accounts disabled (their changes are refused).
+    pub disabled: HashSet<Uuid>,
+    /// Accounts with full administration rights (staff, sites, rooms).
+    pub admins: HashSet<Uuid>,
+}
+
+impl Gate {
+    fn check(&self, env: &Envelope) -> ClinicResult<()> {
+        if env.user_id.is_some_and(|u| self.disabled.contains(&u)) {
+            return Err(ClinicError::forbidden(
+                "The account that made this change has been disabled; the change was not applied.",
+            ));
+        }
+        if env.mutation.permission() == Permission::admin()
+            && !env.user_id.is_some_and(|u| self.admins.contains(&u))
+        {
+            return Err(ClinicError::forbidden(
+                "Only an administrator may change staff, sites and rooms; the change was not applied.",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The server's decision for a batch of one device's mutations: mutations
+/// at or below `last_applied` were applied before (a retry: skipped), the
+/// next ones are applied in order, and a jump in numbering stops the batch
+/// (`gap`). Business failures are outcomes and never stop the queue.
+pub fn apply_batch(
+    rules: Rules,
+    tenant: Uuid,
+    last_applied: i64,
+    mutations: &[Envelope],
+    gate: &Gate,
+    recs: &mut Records,
+    ledger: &mut NumberLedger,
+) -> BatchResult {
+    let mut out = BatchResult {
+        last_applied_seq: last_applied,
+        ..Default::default()
+    };
+    for env in mutations {
+        if env.device_seq <= out.last_applied_seq {
+            continue;
+        }
+        if env.device_seq != out.last_applied_seq + 1 {
+            out.gap = true;
+            break;
+        }
+        let cx = Context { tenant, at: env.at };
+        let result = gate
+            .check(env)
+            .and_then(|()| apply_with(rules, &env.mutation, &cx, recs, Some(ledger)));
+        if let Ok(a) = &result {
+            for id in &a.changed {
+                if !out.changed.contains(id) {
+                    out.changed.push(*id);
+                }
+            }
+            out.issued.extend(env.mutation.numbers());
+        }
+        out.outcomes
+            .push(Outcome::from_result(env.device_seq, &result));
+        out.last_applied_seq = env.device_seq;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::directory::StaffMember;
+    use crate::error::ErrorCode;
+    use crate::patients::{format_patient_number, Patient, PatientDetails, RegisterPatient};
+    use crate::scheduling::WaitlistEntry;
+    use crate::sync::{OutcomeStatus, SaveDocument};
+    use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+
+    const TENANT: Uuid = Uuid::from_u128(1);
+
+    fn at(min: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap() + chrono::Duration::minutes(min)
+    }
+
+    fn register(id: Uuid, n: u64) -> Mutation {
+        Mutation::new(RegisterPatient {
+            patient: id,
+            patient_number: format_patient_number(n),
+            details: PatientDetails {
+                first_name: "Ada".into(),
+                last_name: "Okafor".into(),
+                date_of_birth: NaiveDate::from_ymd_opt(1980, 5, 1),
+                ..Default::default()
+            },
+            lists: Default::default(),
+        })
+    }
+
+    fn staff(id: Uuid) -> StaffMember {
+        StaffMember {
+            id,
+            email: "dr.jones@example.org".into(),
+            name: "Dr Jones".into(),
+            roles: vec!["clinician".into()],
+            active: true,
+            password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA".into(),
+            specialization: None,
+            registration_number: None,
+        }
+    }
+
+    fn envelope(seq: i64, m: Mutation) -> Envelope {
+        Envelope {
+            device_seq: seq,
+            id: Uuid::from_u128(1000 + seq as u128),
+            user_id: None,
+            at: at(seq),
+            mutation: m,
+            author_key: None,
+            signature: None,
+        }
+    }
+
+    fn leased(series: &str, start: u64, end: u64) -> NumberLedger {
+        let mut l = NumberLedger::default();
+        l.leased.insert(series.into(), vec![(start, end)]);
+        l
+    }
+
+    fn batch(
+        last: i64,
+        envs: &[Envelope],
+        recs: &mut Records,
+        ledger: &mut NumberLedger,
+    ) -> BatchResult {
+        apply_batch(
+            domain_rules,
+            TENANT,
+            last,
+            envs,
+            &Gate::default(),
+            recs,
+            ledger,
+        )
+    }
+
+    #[test]
+    fn batches_are_idempotent_and_stop_at_gaps() {
+        let envs: Vec<Envelope> = (1..=3)
+            .map(|i| envelope(i, register(Uuid::from_u128(10 + i as u128), i as u64)))
+            .collect();
+        let mut r = Records::default();
+        let mut l = leased("patient", 1, 100);
+        let first = batch(0, &envs[..2], &mut r, &mut l);
+        assert_eq!(first.last_applied_seq, 2);
+        assert_eq!(first.outcomes.len(), 2);
+        assert_eq!(first.issued.len(), 2);
+        // A retry of the whole queue applies only the new one.
+        let again = batch(2, &envs, &mut r, &mut l);
+        assert_eq!(again.outcomes.len(), 1);
+        assert_eq!(r.all::<Patient>().count(), 3);
+        // A batch that skips a number stops before it.
+        let mut r2 = Records::default();
+        let gap = batch(0, &envs[1..], &mut r2, &mut leased("patient", 1, 100));
+        assert!(gap.gap);
+        assert_eq!(gap.last_applied_seq, 0);
+        assert!(r2.is_empty());
+    }
+
+    #[test]
+    fn a_number_is_issued_once_and_only_from_the_devices_own_blocks() {
+        let mut r = Records::default();
+        let mut l = leased("patient", 1, 10);
+        let out = batch(
+            0,
+            &[
+                envelope(1, register(Uuid::from_u128(2), 7)),
+                // Another patient with the same number.
+                envelope(2, register(Uuid::from_u128(3), 7)),
+                // A number from a block this device was never leased.
+                envelope(3, register(Uuid::from_u128(4), 50)),
+            ],
+            &mut r,
+            &mut l,
+        );
+        let status: Vec<OutcomeStatus> = out.outcomes.iter().map(|o| o.status).collect();
+        assert_eq!(
+            status,
+            [
+                OutcomeStatus::Accepted,
+                OutcomeStatus::Conflict,
+                OutcomeStatus::Conflict
+            ]
+        );
+        assert_eq!(r.len(), 1, "nothing written for the refused ones");
+        // The same registration again (a replay over a copy that has it) is fine.
+        let replay = register(Uuid::from_u128(2), 7);
+        let cx = Context {
+            tenant: TENANT,
+            at: at(9),
+        };
+        apply_with(domain_rules, &replay, &cx, &mut r, Some(&mut l)).unwrap();
+    }
+
+    #[test]
+    fn one_id_holds_one_kind() {
+        let cx = Context {
+            tenant: TENANT,
+            at: at(0),
+        };
+        let shared = Uuid::from_u128(77);
+        let mut r = Records::default();
+        apply(
+            &Mutation::new(SaveDocument::new(staff(shared))),
+            &cx,
+            &mut r,
+        )
+        .unwrap();
+        let before = r.clone();
+        // A patient registered with a staff member's id.
+        let e = apply(&register(shared, 1), &cx, &mut r).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Conflict, "{e:?}");
+        // A waitlist entry saved over a member of staff.
+        let entry = WaitlistEntry {
+            id: shared,
+            site_id: Uuid::from_u128(5),
+            patient_id: Uuid::from_u128(6),
+            clinician_id: None,
+            type_id: None,
+            earliest: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            latest: None,
+            notes: None,
+            status: "waiting".into(),
+            appointment_id: None,
+            created_at: at(0),
+        };
+        let e = apply(&Mutation::new(SaveDocument::new(entry)), &cx, &mut r).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Conflict);
+        assert_eq!(r, before, "the member of staff is untouched");
+    }
+
+    #[test]
+    fn a_record_of_another_tenant_is_refused_not_rewritten() {
+        let cx = Context {
+            tenant: Uuid::from_u128(99),
+            at: at(0),
+        };
+        let p = Uuid::from_u128(2);
+        let mut r = Records::default();
+        apply(&register(p, 1), &cx, &mut r).unwrap();
+        let mut other = r.get::<Patient>(p).unwrap().clone();
+        other.tenant_id = TENANT;
+        r.put(other);
+        let before = r.clone();
+        let archive = Mutation::new(crate::patients::ArchivePatient {
+            patient: p,
+            reason: "x".into(),
+        });
+        assert_eq!(
+            apply(&archive, &cx, &mut r).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+        assert_eq!(r, before);
+    }
+
+    #[test]
+    fn a_whole_document_save_is_refused_for_kinds_changed_field_by_field() {
+        let cx = Context {
+            tenant: TENANT,
+            at: at(0),
+        };
+        let mut r = Records::default();
+        apply(&register(Uuid::from_u128(2), 1), &cx, &mut r).unwrap();
+        let mut p = r.get::<Patient>(Uuid::from_u128(2)).unwrap().clone();
+        p.details.city = Some("Leeds".into());
+        let save = Mutation::new(SaveDocument::new(p));
+        assert_eq!(
+            apply(&save, &cx, &mut r).unwrap_err().code,
+            ErrorCode::Validation
+        );
+        // Its wire form names the document's kind, and reads back.
+        let text =
+            serde_json::to_string(&Mutation::new(SaveDocument::new(staff(Uuid::from_u128(3)))))
+                .unwrap();
+        assert!(text.contains(r#""kind":"staff""#), "{text}");
+        let back: Mutation = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.touches(), vec![Uuid::from_u128(3)]);
+    }
+
+    #[test]
+    fn the_gate_refuses_disabled_accounts_and_admin_changes_by_others() {
+        let user = Uuid::from_u128(50);
+        let mut env = envelope(
+            1,
+            Mutation::new(SaveDocument::new(staff(Uuid::from_u128(3)))),
+        );
+        env.user_id = Some(user);
+        let mut gate = Gate::default();
+        let run = |gate: &Gate| {
+            apply_batch(
+                domain_rules,
+                TENANT,
+                0,
+                std::slice::from_ref(&env),
+                gate,
+                &mut Records::default(),
+                &mut NumberLedger::default(),
+            )
+            .outcomes[0]
+                .status
+        };
+        assert_eq!(run(&gate), OutcomeStatus::Rejected, "not an administrator");
+        gate.admins.insert(user);
+        assert_eq!(run(&gate), OutcomeStatus::Accepted);
+        gate.disabled.insert(user);
+        assert_eq!(run(&gate), OutcomeStatus::Rejected, "disabled");
+    }
+}

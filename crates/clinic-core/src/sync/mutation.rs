@@ -1,0 +1,211 @@
+//! Named mutations, as the kernel handles them: a domain declares each
+//! once ([`MutationKind`]: what it touches, the permission it needs, the
+//! numbers it issues, and its pure effect), and the kernel queues, sends
+//! and re-applies them as [`Mutation`] without knowing what they are.
+
+use super::record::Records;
+use crate::error::{ClinicError, ClinicResult};
+use crate::permissions::Permission;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// What a mutation is applied with besides the records: the tenant and the
+/// time the person made it (data from the workstation's clock, never read
+/// inside a rule), so the outcome is a pure function of its inputs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Context {
+    pub tenant: Uuid,
+    pub at: DateTime<Utc>,
+}
+
+impl Context {
+    pub fn today(&self) -> NaiveDate {
+        self.at.date_naive()
+    }
+}
+
+/// A number a mutation hands out from a series (a patient number, an
+/// invoice number), for `record`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IssuedNumber {
+    pub series: &'static str,
+    pub value: u64,
+    pub record: Uuid,
+}
+
+/// What applying one mutation changed.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Applied {
+    /// Ids of the records written, in order.
+    pub changed: Vec<Uuid>,
+}
+
+impl Applied {
+    pub fn one(id: Uuid) -> Self {
+        Applied { changed: vec![id] }
+    }
+    pub fn nothing() -> Self {
+        Applied::default()
+    }
+}
+
+/// A named change a person makes, declared once by its domain and applied
+/// by both executors (the workstation optimistically, the server
+/// authoritatively) with the same rule.
+pub trait MutationKind:
+    fmt::Debug + Clone + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The mutation's name on the wire and in the outbox.
+    const NAME: &'static str;
+
+    /// The records it may change (loaded before it is applied, whatever
+    /// their kind; anything else it reads is loaded by its domain's storage).
+    fn touches(&self) -> Vec<Uuid>;
+
+    /// What its author must be allowed to do.
+    fn permission(&self) -> Permission;
+
+    /// The numbers it hands out (the server checks each lies in a block
+    /// leased to the sending device and was never issued before).
+    fn numbers(&self) -> Vec<IssuedNumber> {
+        vec![]
+    }
+
+    /// Its effect on `recs`. An error is a business outcome: the change is
+    /// refused and `recs` is left as it was.
+    fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied>;
+}
+
+/// The object-safe face of a [`MutationKind`] value.
+trait DynMutation: Any + Send + Sync + fmt::Debug {
+    fn name(&self) -> &'static str;
+    fn touches(&self) -> Vec<Uuid>;
+    fn permission(&self) -> Permission;
+    fn numbers(&self) -> Vec<IssuedNumber>;
+    fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied>;
+    fn to_value(&self) -> Value;
+    fn same(&self, other: &dyn DynMutation) -> bool;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<T: MutationKind> DynMutation for T {
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+    fn touches(&self) -> Vec<Uuid> {
+        MutationKind::touches(self)
+    }
+    fn permission(&self) -> Permission {
+        MutationKind::permission(self)
+    }
+    fn numbers(&self) -> Vec<IssuedNumber> {
+        MutationKind::numbers(self)
+    }
+    fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
+        MutationKind::apply(self, cx, recs)
+    }
+    fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+    fn same(&self, other: &dyn DynMutation) -> bool {
+        other.as_any().downcast_ref::<T>() == Some(self)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A mutation of any registered kind. On the wire and in the outbox it is
+/// its arguments with its name under `kind`:
+/// `{"kind": "register_patient", "patient": …}`.
+#[derive(Clone)]
+pub struct Mutation(Arc<dyn DynMutation>);
+
+impl Mutation {
+    pub fn new<T: MutationKind>(m: T) -> Self {
+        Mutation(Arc::new(m))
+    }
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+    /// The records this mutation may change.
+    pub fn touches(&self) -> Vec<Uuid> {
+        self.0.touches()
+    }
+    pub fn permission(&self) -> Permission {
+        self.0.permission()
+    }
+    pub fn numbers(&self) -> Vec<IssuedNumber> {
+        self.0.numbers()
+    }
+    /// The mutation as its own type, when it is one.
+    pub fn get<T: MutationKind>(&self) -> Option<&T> {
+        self.0.as_any().downcast_ref()
+    }
+
+    /// Applies the domain's rule alone (no kernel checks: see
+    /// [`super::apply`]).
+    pub(crate) fn apply_rule(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
+        self.0.apply(cx, recs)
+    }
+
+    /// Its arguments with its name, as stored and sent.
+    pub fn to_value(&self) -> Value {
+        let mut v = self.0.to_value();
+        if let Value::Object(o) = &mut v {
+            o.insert("kind".into(), Value::String(self.name().into()));
+        }
+        v
+    }
+
+    /// Reads a stored or sent mutation of a registered kind.
+    pub fn from_value(mut v: Value) -> ClinicResult<Mutation> {
+        let name = match v.as_object_mut().and_then(|o| o.remove("kind")) {
+            Some(Value::String(s)) => s,
+            _ => {
+                return Err(ClinicError::field(
+                    "mutation",
+                    "has no kind (a named mutation is expected)",
+                ))
+            }
+        };
+        super::registry::decode_mutation(&name, v)
+    }
+}
+
+impl fmt::Debug for Mutation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl PartialEq for Mutation {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.same(other.0.as_ref())
+    }
+}
+
+impl Serialize for Mutation {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_value().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Mutation {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        Mutation::from_value(v).map_err(|e| serde::de::Error::custom(e.message))
+    }
+}
+
+impl<T: MutationKind> From<T> for Mutation {
+    fn from(m: T) -> Self {
+        Mutation::new(m)
+    }
+}

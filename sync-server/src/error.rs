@@ -1,0 +1,79 @@
+//! The server's errors, mapped onto the shared error codes and HTTP statuses.
+
+use crate::MAX_BODY_BYTES;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use clinic_core::{ClinicError, ErrorCode};
+
+/// Everything that can go wrong in the server, mapped onto the shared
+/// error codes and HTTP statuses. Internal details are logged, never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("{0}")]
+    Clinic(#[from] ClinicError),
+    #[error("database: {0}")]
+    Database(String),
+    #[error("startup: {0}")]
+    Startup(String),
+    #[error("request body too large")]
+    TooLarge,
+    #[error("no database connection free")]
+    Busy,
+}
+
+impl ServerError {
+    fn status_and_body(&self) -> (StatusCode, ClinicError) {
+        match self {
+            ServerError::Clinic(e) => {
+                let status = match e.code {
+                    ErrorCode::Validation => StatusCode::UNPROCESSABLE_ENTITY,
+                    ErrorCode::NotFound => StatusCode::NOT_FOUND,
+                    ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+                    ErrorCode::InvalidCredentials
+                    | ErrorCode::SessionLocked
+                    | ErrorCode::MfaRequired => StatusCode::UNAUTHORIZED,
+                    ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
+                    ErrorCode::Conflict | ErrorCode::NumbersExhausted => StatusCode::CONFLICT,
+                    ErrorCode::UpdateRequired => StatusCode::UPGRADE_REQUIRED,
+                    _ => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                (status, e.clone())
+            }
+            ServerError::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ClinicError::new(
+                    ErrorCode::Unreachable,
+                    "The server is busy; try again in a moment.",
+                ),
+            ),
+            ServerError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ClinicError::new(
+                    ErrorCode::Validation,
+                    format!(
+                        "The request is too large (at most {} KiB).",
+                        MAX_BODY_BYTES / 1024
+                    ),
+                ),
+            ),
+            ServerError::Database(_) | ServerError::Startup(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ClinicError::new(
+                    ErrorCode::Internal,
+                    "The server could not complete the request.",
+                ),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ServerError {
+    fn into_response(self) -> Response {
+        let (status, body) = self.status_and_body();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        (status, Json(serde_json::json!({ "error": body }))).into_response()
+    }
+}

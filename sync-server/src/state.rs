@@ -1,0 +1,40 @@
+//! What every handler shares.
+
+use crate::{metrics, sync, tokens, ServerError};
+use deadpool_postgres::Pool;
+use std::sync::Arc;
+
+/// Shared by every handler.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub signing_key: Arc<tokens::SigningKey>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Hash of the operator token that guards the operator API; `None`
+    /// switches that API off (its routes answer 404).
+    pub operator_token_hash: Option<Arc<String>>,
+    pub feed_signals: Arc<sync::FeedSignals>,
+}
+
+impl AppState {
+    pub fn new(pool: Pool, signing_key: tokens::SigningKey) -> Self {
+        Self {
+            pool,
+            signing_key: Arc::new(signing_key),
+            metrics: Arc::new(metrics::Metrics::default()),
+            operator_token_hash: None,
+            feed_signals: Arc::new(sync::FeedSignals::default()),
+        }
+    }
+
+    /// Turns the operator API on, guarded by `token` (at least 32 characters).
+    pub fn with_operator_token(mut self, token: &str) -> Result<Self, ServerError> {
+        if token.len() < 32 {
+            return Err(ServerError::Startup(
+                "CLINIC_OPERATOR_TOKEN must be at least 32 characters".into(),
+            ));
+        }
+        self.operator_token_hash = Some(Arc::new(tokens::hash_secret(token)));
+        Ok(self)
+    }
+}
