@@ -48,8 +48,7 @@ async fn issue_pair(
         "INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, token_hash, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &[&tenant, &id, &user, &family, &hash, &now, &(now + Duration::days(tokens::REFRESH_TTL_DAYS))],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     let access = key.issue(&AccessClaims {
         t: tenant,
         u: user,
@@ -84,8 +83,7 @@ pub async fn login(
             "SELECT tenant_id_for_slug($1)",
             &[&tenant_slug.trim().to_lowercase()],
         )
-        .await
-        .map_err(map_db)?
+        .await?
         .get(0);
     let Some(tenant) = tenant else {
         verify_blocking(password, None).await;
@@ -98,8 +96,7 @@ pub async fn login(
              FROM users WHERE email = $1 AND deleted_at IS NULL FOR UPDATE",
             &[&email.trim().to_lowercase()],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
     let Some(row) = row else {
         verify_blocking(password, None).await;
         return Err(unauthorized());
@@ -152,9 +149,8 @@ pub async fn login(
                 "UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1",
                 &[&user, &count, &lock],
             )
-            .await
-            .map_err(map_db)?;
-            tx.commit().await.map_err(map_db)?;
+            .await?;
+            tx.commit().await?;
         }
         return Err(unauthorized());
     }
@@ -162,10 +158,9 @@ pub async fn login(
         "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2, mfa_last_step = COALESCE($3, mfa_last_step) WHERE id = $1",
         &[&user, &now, &mfa_step],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     let pair = issue_pair(&tx, key, tenant, user, version, Uuid::now_v7(), now).await?;
-    tx.commit().await.map_err(map_db)?;
+    tx.commit().await?;
     Ok(pair)
 }
 
@@ -184,8 +179,7 @@ pub async fn mfa_setup(
         let tx = tenant_tx(&mut client, user.tenant_id).await?;
         let row = tx
             .query_one("SELECT password_hash, mfa_secret, mfa_last_step FROM users WHERE id = $1 FOR UPDATE", &[&user.user_id])
-            .await
-            .map_err(map_db)?;
+            .await?;
         let (hash, current, last): (String, Option<String>, Option<i64>) =
             (row.get(0), row.get(1), row.get(2));
         let refused = || {
@@ -208,10 +202,9 @@ pub async fn mfa_setup(
                 "UPDATE users SET mfa_last_step = $2 WHERE id = $1",
                 &[&user.user_id, &step],
             )
-            .await
-            .map_err(map_db)?;
+            .await?;
         }
-        tx.commit().await.map_err(map_db)?;
+        tx.commit().await?;
     }
     let mut secret = [0u8; 20];
     rand::rngs::OsRng.fill_bytes(&mut secret);
@@ -220,9 +213,8 @@ pub async fn mfa_setup(
     let tx = tenant_tx(&mut client, user.tenant_id).await?;
     let row = tx
         .query_one("UPDATE users SET mfa_pending_secret = $2 WHERE id = $1 RETURNING email, (SELECT slug FROM tenants)", &[&user.user_id, &secret])
-        .await
-        .map_err(map_db)?;
-    tx.commit().await.map_err(map_db)?;
+        .await?;
+    tx.commit().await?;
     let (email, slug): (String, String) = (row.get(0), row.get(1));
     let label = format!("Clinic ({slug}):{email}").replace(' ', "%20");
     Ok(clinic_core::api::MfaSetup {
@@ -245,8 +237,7 @@ pub async fn mfa_confirm(
             "SELECT mfa_pending_secret FROM users WHERE id = $1",
             &[&user.user_id],
         )
-        .await
-        .map_err(map_db)?
+        .await?
         .get(0);
     let secret = pending
         .as_deref()
@@ -268,8 +259,7 @@ pub async fn mfa_confirm(
         "UPDATE users SET mfa_secret = mfa_pending_secret, mfa_pending_secret = NULL, mfa_last_step = $2 WHERE id = $1",
         &[&user.user_id, &step],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     tx.commit().await.map_err(map_db)
 }
 
@@ -291,8 +281,7 @@ pub async fn refresh(
              WHERE r.token_hash = $1 FOR UPDATE OF r, u",
             &[&tokens::hash_secret(token)],
         )
-        .await
-        .map_err(map_db)?
+        .await?
         .ok_or_else(unauthorized)?;
     let (id, user, family, expires, revoked, status, version): (
         Uuid,
@@ -316,9 +305,8 @@ pub async fn refresh(
             "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
             &[&family, &now],
         )
-        .await
-        .map_err(map_db)?;
-        tx.commit().await.map_err(map_db)?;
+        .await?;
+        tx.commit().await?;
         tracing::warn!(tenant = %tenant, user = %user, "refresh token reused; its family is revoked");
         return Err(unauthorized());
     }
@@ -330,9 +318,8 @@ pub async fn refresh(
         "UPDATE refresh_tokens SET revoked_at = $2, replaced_by = (SELECT id FROM refresh_tokens WHERE token_hash = $3) WHERE id = $1",
         &[&id, &now, &tokens::hash_secret(&pair.refresh_token)],
     )
-    .await
-    .map_err(map_db)?;
-    tx.commit().await.map_err(map_db)?;
+    .await?;
+    tx.commit().await?;
     Ok(pair)
 }
 
@@ -347,8 +334,7 @@ pub async fn logout(pool: &Pool, token: &str, now: DateTime<Utc>) -> Result<(), 
         "UPDATE refresh_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
         &[&tokens::hash_secret(token), &now],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     tx.commit().await.map_err(map_db)
 }
 
@@ -389,8 +375,7 @@ pub(crate) async fn permissions(
              WHERE ur.user_id = $1 AND r.deleted_at IS NULL",
             &[&user],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
     let matrices: Vec<PermissionMatrix> = rows
         .iter()
         .filter_map(|r| serde_json::from_value(r.get::<_, serde_json::Value>(0)).ok())
@@ -418,8 +403,7 @@ pub async fn authenticate(
             "SELECT status, token_version FROM users WHERE id = $1 AND deleted_at IS NULL",
             &[&claims.u],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
     match row {
         Some(r) if r.get::<_, String>(0) == "active" && r.get::<_, i32>(1) == claims.v => {}
         _ => {
@@ -431,7 +415,7 @@ pub async fn authenticate(
         }
     }
     let permissions = permissions(&tx, claims.u).await?;
-    tx.commit().await.map_err(map_db)?;
+    tx.commit().await?;
     Ok(AuthUser {
         tenant_id: claims.t,
         user_id: claims.u,
@@ -452,14 +436,12 @@ pub async fn logout_everywhere(
         "UPDATE users SET token_version = token_version + 1 WHERE id = $1",
         &[&user.user_id],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     tx.execute(
         "UPDATE refresh_tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL",
         &[&user.user_id, &now],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     tx.commit().await.map_err(map_db)
 }
 
@@ -492,23 +474,20 @@ pub async fn add_user(
     // The tenant's feed-head row is the tenant's lock: two concurrent
     // additions cannot both squeeze under the limit.
     tx.execute("SELECT 1 FROM feed_heads FOR UPDATE", &[])
-        .await
-        .map_err(map_db)?;
+        .await?;
     let limit: i32 = tx
         .query_one(
             "SELECT max_users FROM tenants WHERE id = $1",
             &[&actor.tenant_id],
         )
-        .await
-        .map_err(map_db)?
+        .await?
         .get(0);
     let count: i64 = tx
         .query_one(
             "SELECT count(*) FROM users WHERE deleted_at IS NULL AND status = 'active'",
             &[],
         )
-        .await
-        .map_err(map_db)?
+        .await?
         .get(0);
     if count >= i64::from(limit) {
         return Err(ClinicError::new(
@@ -522,8 +501,7 @@ pub async fn add_user(
             "SELECT id, permissions FROM roles WHERE key = $1 AND deleted_at IS NULL",
             &[&req.role],
         )
-        .await
-        .map_err(map_db)?
+        .await?
         .ok_or_else(|| {
             ServerError::from(ClinicError::validation(vec![FieldError {
                 field: "role".into(),
@@ -559,9 +537,8 @@ pub async fn add_user(
         "INSERT INTO user_roles (tenant_id, user_id, role_id) VALUES ($1, $2, $3)",
         &[&actor.tenant_id, &id, &role_id],
     )
-    .await
-    .map_err(map_db)?;
-    tx.commit().await.map_err(map_db)?;
+    .await?;
+    tx.commit().await?;
     Ok(UserView {
         id,
         email,

@@ -242,7 +242,7 @@ pub async fn tenant_tx<'a>(
 
 /// Database errors caused by what a client sent (text the database cannot
 /// store, values beyond its limits) are the client's 422, not a 500.
-pub(crate) fn map_db(e: tokio_postgres::Error) -> ServerError {
+pub fn map_db(e: tokio_postgres::Error) -> ServerError {
     let client_data = e
         .code()
         .is_some_and(|c| c.code().starts_with("22") || c.code() == "54000");

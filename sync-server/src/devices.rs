@@ -2,7 +2,7 @@
 //! listed and revoked. A revoked device is refused.
 
 use crate::accounts::AuthUser;
-use crate::db::{map_db, tenant_tx};
+use crate::db::tenant_tx;
 use crate::tokens;
 use crate::ServerError;
 use chrono::{DateTime, Utc};
@@ -31,16 +31,14 @@ pub async fn enroll(
     let site = match req.site_id {
         Some(id) => tx.query_opt("SELECT id, name, timezone FROM sites WHERE id = $1 AND deleted_at IS NULL", &[&id]).await,
         None => tx.query_opt("SELECT id, name, timezone FROM sites WHERE deleted_at IS NULL ORDER BY created_at, id LIMIT 1", &[]).await,
-    }
-    .map_err(map_db)?
+    }?
     .ok_or_else(|| ServerError::from(ClinicError::not_found("Site")))?;
     let tenant_name: String = tx
         .query_one(
             "SELECT name FROM tenants WHERE id = $1",
             &[&actor.tenant_id],
         )
-        .await
-        .map_err(map_db)?
+        .await?
         .get(0);
     let device = Uuid::now_v7();
     let (credential, hash) = tokens::new_device_credential(actor.tenant_id, device);
@@ -49,14 +47,12 @@ pub async fn enroll(
         "INSERT INTO devices (tenant_id, id, site_id, name, credential_hash, enrolled_by, enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &[&actor.tenant_id, &device, &site_id, &name, &hash, &actor.user_id, &now],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     tx.execute(
         "INSERT INTO device_state (tenant_id, device_id) VALUES ($1, $2)",
         &[&actor.tenant_id, &device],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     let mut number_blocks = Vec::new();
     let series: Vec<&str> = clinic_core::sync::registry::read()
         .number_series()
@@ -73,9 +69,8 @@ pub async fn enroll(
              WHERE u.id = $1 GROUP BY u.name",
             &[&actor.user_id],
         )
-        .await
-        .map_err(map_db)?;
-    tx.commit().await.map_err(map_db)?;
+        .await?;
+    tx.commit().await?;
     tracing::info!(tenant = %actor.tenant_id, device = %device, "device enrolled");
     Ok(Enrollment {
         tenant_id: actor.tenant_id,
@@ -101,15 +96,13 @@ pub async fn lease_block(
     series: &str,
 ) -> Result<clinic_core::sync::NumberBlock, ServerError> {
     tx.execute("SELECT 1 FROM feed_heads FOR UPDATE", &[])
-        .await
-        .map_err(map_db)?;
+        .await?;
     let start: i64 = tx
         .query_one(
             "SELECT coalesce(max(block_end), 1) FROM number_blocks WHERE series = $1",
             &[&series],
         )
-        .await
-        .map_err(map_db)?
+        .await?
         .get(0);
     let lease = clinic_core::sync::registry::read()
         .series_named(series)
@@ -120,15 +113,13 @@ pub async fn lease_block(
     let end = start + lease;
     let tenant: Uuid = tx
         .query_one("SELECT tenant_id FROM feed_heads", &[])
-        .await
-        .map_err(map_db)?
+        .await?
         .get(0);
     tx.execute(
         "INSERT INTO number_blocks (tenant_id, series, block_start, block_end, device_id) VALUES ($1, $2, $3, $4, $5)",
         &[&tenant, &series, &start, &end, &device],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     Ok(clinic_core::sync::NumberBlock {
         series: series.to_string(),
         start,
@@ -142,8 +133,7 @@ pub async fn list(pool: &Pool, actor: &AuthUser) -> Result<Vec<DeviceView>, Serv
     let tx = tenant_tx(&mut client, actor.tenant_id).await?;
     let rows = tx
         .query("SELECT id, name, site_id, enrolled_by, enrolled_at, revoked_at, last_seen_at FROM devices ORDER BY enrolled_at, id", &[])
-        .await
-        .map_err(map_db)?;
+        .await?;
     Ok(rows
         .iter()
         .map(|r| DeviceView {
@@ -173,12 +163,11 @@ pub async fn revoke(
             "UPDATE devices SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
             &[&device, &now],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
     if n == 0 {
         return Err(ClinicError::not_found("Device").into());
     }
-    tx.commit().await.map_err(map_db)?;
+    tx.commit().await?;
     tracing::info!(tenant = %actor.tenant_id, device = %device, "device revoked");
     Ok(())
 }
@@ -203,8 +192,7 @@ pub async fn identify(
             "SELECT credential_hash, revoked_at, site_id FROM devices WHERE id = $1",
             &[&device],
         )
-        .await
-        .map_err(map_db)?
+        .await?
         .ok_or_else(refused)?;
     let (hash, revoked, site): (String, Option<DateTime<Utc>>, Uuid) =
         (row.get(0), row.get(1), row.get(2));
@@ -215,9 +203,8 @@ pub async fn identify(
         "UPDATE devices SET last_seen_at = $2 WHERE id = $1",
         &[&device, &now],
     )
-    .await
-    .map_err(map_db)?;
-    tx.commit().await.map_err(map_db)?;
+    .await?;
+    tx.commit().await?;
     Ok(DeviceIdentity {
         tenant_id: tenant,
         device_id: device,

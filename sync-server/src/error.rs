@@ -77,3 +77,9 @@ impl IntoResponse for ServerError {
         (status, Json(serde_json::json!({ "error": body }))).into_response()
     }
 }
+
+impl From<tokio_postgres::Error> for ServerError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        crate::db::map_db(e)
+    }
+}

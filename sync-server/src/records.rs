@@ -5,7 +5,6 @@
 //! a document in the generic `sync_records` table. The kernel reads, writes
 //! and checksums records through here and never names a kind.
 
-use crate::db::map_db;
 use crate::ServerError;
 use clinic_core::sync::registry::ProjectionList;
 use clinic_core::sync::{AnyRecord, Envelope, Records};
@@ -98,8 +97,7 @@ impl Projection for Documents {
                      doc_hash = EXCLUDED.doc_hash, updated_at = now()",
                 &[&tenant, &Value::Array(rows)],
             )
-            .await
-            .map_err(map_db)?;
+            .await?;
             Ok(())
         })
     }
@@ -149,7 +147,7 @@ pub async fn load(tx: &Transaction<'_>, ids: &[Uuid]) -> Result<Records, ServerE
         "SELECT r.kind, r.doc FROM ({}) AS r(kind, id, doc_hash, doc) WHERE r.id = ANY($1)",
         all_records_sql()
     );
-    for row in tx.query(&sql, &[&ids]).await.map_err(map_db)? {
+    for row in tx.query(&sql, &[&ids]).await? {
         let kind: String = row.get(0);
         recs.put_any(stored(&kind, &row.get(1))?);
     }
@@ -164,7 +162,7 @@ pub async fn load_docs(
     sql: &str,
     params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
 ) -> Result<Vec<AnyRecord>, ServerError> {
-    let rows = tx.query(sql, params).await.map_err(map_db)?;
+    let rows = tx.query(sql, params).await?;
     rows.iter().map(|r| stored(kind, &r.get(0))).collect()
 }
 

@@ -8,7 +8,7 @@
 //! order and a reader after `seq` can never miss a row committed later with
 //! a smaller number.
 
-use crate::db::{map_db, tenant_tx};
+use crate::db::tenant_tx;
 use crate::records;
 use crate::ServerError;
 use clinic_core::api::DeviceIdentity;
@@ -77,17 +77,13 @@ fn check_protocol(v: u32) -> Result<(), ServerError> {
 pub async fn copy_limit(pool: &Pool, docs: &[(Uuid, Value)]) -> Result<(), ServerError> {
     use futures_util::SinkExt;
     let mut client = crate::db::conn(pool).await?;
-    let tx = client.transaction().await.map_err(map_db)?;
+    let tx = client.transaction().await?;
     tx.execute(
         "CREATE TEMPORARY TABLE copy_limit (id uuid, doc jsonb) ON COMMIT DROP",
         &[],
     )
-    .await
-    .map_err(map_db)?;
-    let sink = tx
-        .copy_in("COPY copy_limit (id, doc) FROM STDIN")
-        .await
-        .map_err(map_db)?;
+    .await?;
+    let sink = tx.copy_in("COPY copy_limit (id, doc) FROM STDIN").await?;
     futures_util::pin_mut!(sink);
     let mut buf = String::with_capacity(1 << 20);
     for (id, doc) in docs {
@@ -98,18 +94,14 @@ pub async fn copy_limit(pool: &Pool, docs: &[(Uuid, Value)]) -> Result<(), Serve
         ));
         if buf.len() >= 1 << 20 {
             let chunk = std::mem::take(&mut buf);
-            sink.send(axum::body::Bytes::from(chunk))
-                .await
-                .map_err(map_db)?;
+            sink.send(axum::body::Bytes::from(chunk)).await?;
         }
     }
     if !buf.is_empty() {
-        sink.send(axum::body::Bytes::from(buf))
-            .await
-            .map_err(map_db)?;
+        sink.send(axum::body::Bytes::from(buf)).await?;
     }
-    sink.finish().await.map_err(map_db)?;
-    tx.commit().await.map_err(map_db)?;
+    sink.finish().await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -136,8 +128,7 @@ pub async fn write_changes(
         0 => FEED_GENESIS.to_string(),
         s => tx
             .query_one("SELECT chain FROM change_feed WHERE seq = $1", &[&s])
-            .await
-            .map_err(map_db)?
+            .await?
             .get(0),
     };
     let docs: Vec<(Value, String)> = records
@@ -187,11 +178,9 @@ pub async fn write_changes(
          FROM jsonb_to_recordset($2::jsonb) AS x(seq bigint, entity_type text, entity_id uuid, data jsonb, chain text)",
         &[&tenant, &Value::Array(feed), &device],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     tx.execute("UPDATE feed_heads SET last_seq = $1", &[&last_seq])
-        .await
-        .map_err(map_db)?;
+        .await?;
     Ok(last_seq)
 }
 
@@ -204,29 +193,25 @@ pub async fn rechain_feeds(admin: &mut tokio_postgres::Client) -> Result<(), Ser
     const BATCH: i64 = 10_000;
     let tenants: Vec<Uuid> = admin
         .query("SELECT id FROM tenants", &[])
-        .await
-        .map_err(map_db)?
+        .await?
         .iter()
         .map(|r| r.get(0))
         .collect();
     for tenant in tenants {
-        let tx = admin.transaction().await.map_err(map_db)?;
+        let tx = admin.transaction().await?;
         tx.batch_execute(&format!("SET LOCAL ROLE {};", crate::db::OWNER_ROLE))
-            .await
-            .map_err(map_db)?;
+            .await?;
         tx.execute(
             "SELECT set_config('app.tenant_id', $1, true)",
             &[&tenant.to_string()],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
         let old = tx
             .query_opt(
                 "SELECT 1 FROM feed_heads WHERE chain_version < 2 FOR UPDATE",
                 &[],
             )
-            .await
-            .map_err(map_db)?;
+            .await?;
         if old.is_none() {
             continue;
         }
@@ -238,8 +223,7 @@ pub async fn rechain_feeds(admin: &mut tokio_postgres::Client) -> Result<(), Ser
                     "SELECT seq, entity_type, entity_id, data FROM change_feed WHERE seq > $1 ORDER BY seq LIMIT $2",
                     &[&after, &BATCH],
                 )
-                .await
-                .map_err(map_db)?;
+                .await?;
             let Some(last) = rows.last() else { break };
             after = last.get(0);
             let mut seqs = Vec::with_capacity(rows.len());
@@ -262,13 +246,11 @@ pub async fn rechain_feeds(admin: &mut tokio_postgres::Client) -> Result<(), Ser
                  WHERE f.seq = x.seq",
                 &[&seqs, &chains],
             )
-            .await
-            .map_err(map_db)?;
+            .await?;
         }
         tx.execute("UPDATE feed_heads SET chain_version = 2", &[])
-            .await
-            .map_err(map_db)?;
-        tx.commit().await.map_err(map_db)?;
+            .await?;
+        tx.commit().await?;
         tracing::info!(tenant = %tenant, "change feed chained again over content hashes");
     }
     Ok(())
@@ -299,16 +281,14 @@ pub async fn push(
     // The tenant's feed lock, held to commit (see the module comment).
     let head = tx
         .query_one("SELECT last_seq, epoch FROM feed_heads FOR UPDATE", &[])
-        .await
-        .map_err(map_db)?;
+        .await?;
     let (mut last_seq, epoch): (i64, Uuid) = (head.get(0), head.get(1));
     let state = tx
         .query_one(
             "SELECT last_applied_seq, audit_head_seq, audit_head_hash FROM device_state WHERE device_id = $1 FOR UPDATE",
             &[&device.device_id],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
     let (last_applied, audit_seq, audit_hash): (i64, i64, String) =
         (state.get(0), state.get(1), state.get(2));
 
@@ -327,8 +307,7 @@ pub async fn push(
              WHERE device_id = $1 AND device_seq = ANY($2) ORDER BY device_seq",
             &[&device.device_id, &earlier],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
     let by_seq: HashMap<i64, &Envelope> = req.mutations.iter().map(|e| (e.device_seq, e)).collect();
     let renumber_from = recorded
         .iter()
@@ -408,8 +387,7 @@ pub async fn push(
                   status text, code text, message text, made_at timestamptz)",
             &[&tenant, &device.device_id, &Value::Array(rows)],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
     }
 
     // Audit: verify the uploaded events continue the chain the server holds.
@@ -451,8 +429,7 @@ pub async fn push(
                   entity_id uuid, patient_id uuid, details jsonb, prev_hash text, hash text)",
             &[&tenant, &device.device_id, &Value::Array(rows)],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
     }
     let break_json = audit_break
         .as_ref()
@@ -474,8 +451,7 @@ pub async fn push(
             &break_json,
         ],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
 
     // A restored store's blocks are retired (it may have issued numbers
     // its backup does not show); a device running low on a series gets
@@ -486,8 +462,7 @@ pub async fn push(
             "UPDATE number_blocks SET retired_at = now() WHERE device_id = $1 AND retired_at IS NULL",
             &[&device.device_id],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
     }
     let mut number_blocks = Vec::new();
     for series in &req.want_numbers {
@@ -507,7 +482,7 @@ pub async fn push(
         })
         .collect();
     outcomes.extend(result.outcomes);
-    tx.commit().await.map_err(map_db)?;
+    tx.commit().await?;
     if !result.changed.is_empty() {
         signals.announce(tenant, last_seq);
     }
@@ -542,8 +517,7 @@ async fn number_ledger(
             "SELECT series, block_start, block_end FROM number_blocks WHERE device_id = $1 AND series = ANY($2)",
             &[&device, &series],
         )
-        .await
-        .map_err(map_db)?
+        .await?
     {
         ledger
             .leased
@@ -558,8 +532,7 @@ async fn number_ledger(
              JOIN unnest($1::text[], $2::bigint[]) AS n(series, value) ON n.series = i.series AND n.value = i.value",
             &[&series, &values],
         )
-        .await
-        .map_err(map_db)?
+        .await?
     {
         ledger
             .issued
@@ -588,8 +561,7 @@ async fn record_issued(
          ON CONFLICT DO NOTHING",
         &[&tenant, &series, &values, &records, &device],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     Ok(())
 }
 
@@ -608,8 +580,7 @@ async fn gate(
              FROM users u WHERE u.id = ANY($1)",
             &[&users],
         )
-        .await
-        .map_err(map_db)?
+        .await?
     {
         let id: Uuid = r.get(0);
         if r.get::<_, bool>(1) {
@@ -650,16 +621,14 @@ async fn read_page(
     let tx = tenant_tx(&mut client, device.tenant_id).await?;
     let head = tx
         .query_one("SELECT last_seq, epoch FROM feed_heads", &[])
-        .await
-        .map_err(map_db)?;
+        .await?;
     let (mut head_seq, epoch): (i64, Uuid) = (head.get(0), head.get(1));
     let last_applied: i64 = tx
         .query_one(
             "SELECT last_applied_seq FROM device_state WHERE device_id = $1",
             &[&device.device_id],
         )
-        .await
-        .map_err(map_db)?
+        .await?
         .get(0);
     let row_change = |r: &tokio_postgres::Row| Change {
         seq: r.get(0),
@@ -673,8 +642,7 @@ async fn read_page(
     if let (Some(h), true) = (after_hash, after > 0) {
         let at = tx
             .query_opt("SELECT chain FROM change_feed WHERE seq = $1", &[&after])
-            .await
-            .map_err(map_db)?;
+            .await?;
         cursor_ok = at.is_some_and(|r| r.get::<_, String>(0) == h);
     }
     let changes: Vec<Change> = if cursor_ok {
@@ -682,15 +650,14 @@ async fn read_page(
             "SELECT seq, entity_type, entity_id, data, chain FROM change_feed WHERE seq > $1 ORDER BY seq LIMIT $2",
             &[&after, &limit],
         )
-        .await
-        .map_err(map_db)?
+        .await?
         .iter()
         .map(row_change)
         .collect()
     } else {
         vec![]
     };
-    tx.commit().await.map_err(map_db)?;
+    tx.commit().await?;
     if let Some(c) = changes.last() {
         head_seq = head_seq.max(c.seq);
     }
@@ -766,9 +733,8 @@ pub async fn bucket_records(
             )
             .await
         }
-    }
-    .map_err(map_db)?;
-    tx.commit().await.map_err(map_db)?;
+    }?;
+    tx.commit().await?;
     Ok(rows
         .iter()
         .map(|r| RecordCopy {

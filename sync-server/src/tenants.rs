@@ -149,8 +149,7 @@ pub async fn create_tenant(
         "INSERT INTO feed_heads (tenant_id, last_seq, epoch) VALUES ($1, 0, $2)",
         &[&tenant_id, &Uuid::from_bytes(epoch)],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     let mut admin_role = None;
     for r in BuiltinRole::ALL {
         let id = new_id();
@@ -161,28 +160,24 @@ pub async fn create_tenant(
             "INSERT INTO roles (tenant_id, id, key, name, builtin, permissions, created_at, updated_at) VALUES ($1, $2, $3, $4, true, $5, $6, $6)",
             &[&tenant_id, &id, &r.key(), &r.display_name(), &serde_json::to_value(r.matrix()).map_err(|e| ServerError::Database(e.to_string()))?, &now],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
     }
     tx.execute(
         "INSERT INTO sites (tenant_id, id, name, timezone, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)",
         &[&tenant_id, &site_id, &t.site_name.trim(), &t.timezone.trim(), &now],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     tx.execute(
         "INSERT INTO users (tenant_id, id, email, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
         &[&tenant_id, &admin_id, &email, &t.admin_name.trim(), &hash, &now],
     )
-    .await
-    .map_err(map_db)?;
+    .await?;
     tx.execute(
         "INSERT INTO user_roles (tenant_id, user_id, role_id) VALUES ($1, $2, $3)",
         &[&tenant_id, &admin_id, &admin_role],
     )
-    .await
-    .map_err(map_db)?;
-    tx.commit().await.map_err(map_db)?;
+    .await?;
+    tx.commit().await?;
     tracing::info!(tenant = %tenant_id, plan = %plan.name, "tenant created");
     Ok(TenantCreated {
         tenant_id,

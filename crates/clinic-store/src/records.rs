@@ -239,3 +239,25 @@ impl Db<'_> {
         Ok(Documents::load_doc(self, id)?.and_then(|r| r.get::<T>().cloned()))
     }
 }
+
+impl Db<'_> {
+    /// The JSON documents in the first column of `sql`'s rows (for a
+    /// projection declared outside this crate).
+    pub fn query_docs(
+        &self,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> StoreResult<Vec<serde_json::Value>> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        let texts = st
+            .query_map(params, |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        texts.iter().map(|t| Ok(serde_json::from_str(t)?)).collect()
+    }
+
+    /// Runs one statement (for a projection declared outside this crate).
+    pub fn execute_sql(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> StoreResult<()> {
+        self.conn.prepare_cached(sql)?.execute(params)?;
+        Ok(())
+    }
+}

@@ -2,7 +2,7 @@
 //! reminders and reports query) next to the document the feed carries, and
 //! the bulk load that seeds a server.
 
-use crate::db::{map_db, tenant_tx};
+use crate::db::tenant_tx;
 use crate::records::{BoxFuture, Projection, Written};
 use crate::sync::{write_changes, ChangedRecord};
 use crate::ServerError;
@@ -88,8 +88,7 @@ impl Projection for PatientProjection {
                 })
                 .collect();
             tx.execute(UPSERT_PATIENTS.as_str(), &[&Value::Array(rows)])
-                .await
-                .map_err(map_db)?;
+                .await?;
             Ok(())
         })
     }
@@ -126,8 +125,7 @@ pub async fn bulk_load_patients(
         let tx = tenant_tx(&mut client, tenant).await?;
         let last_seq: i64 = tx
             .query_one("SELECT last_seq FROM feed_heads FOR UPDATE", &[])
-            .await
-            .map_err(map_db)?
+            .await?
             .get(0);
         if i == 0 {
             let leased: i64 = tx
@@ -135,8 +133,7 @@ pub async fn bulk_load_patients(
                     "SELECT coalesce(max(block_end), 1) FROM number_blocks WHERE series = $1",
                     &[&series],
                 )
-                .await
-                .map_err(map_db)?
+                .await?
                 .get(0);
             if *lo < leased {
                 return Err(ClinicError::new(
@@ -149,8 +146,7 @@ pub async fn bulk_load_patients(
                 "INSERT INTO number_blocks (tenant_id, series, block_start, block_end, device_id) VALUES ($1, $2, $3, $4, NULL)",
                 &[&tenant, &series, lo, &(hi + 1)],
             )
-            .await
-            .map_err(map_db)?;
+            .await?;
         }
         let records: Vec<ChangedRecord> = batch
             .iter()
@@ -170,9 +166,8 @@ pub async fn bulk_load_patients(
              SELECT $1, $2, n.value, n.record_id, NULL FROM unnest($3::bigint[], $4::uuid[]) AS n(value, record_id)",
             &[&tenant, &series, &values, &ids],
         )
-        .await
-        .map_err(map_db)?;
-        tx.commit().await.map_err(map_db)?;
+        .await?;
+        tx.commit().await?;
     }
     Ok(head)
 }

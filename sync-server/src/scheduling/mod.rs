@@ -7,7 +7,6 @@
 
 pub mod notify;
 
-use crate::db::map_db;
 use crate::records::{load_docs, BoxFuture, Projection, Written};
 use crate::ServerError;
 use clinic_core::scheduling::{Appointment, OverlapProbe};
@@ -74,8 +73,7 @@ impl Projection for AppointmentProjection {
                      doc_hash = EXCLUDED.doc_hash, updated_at = EXCLUDED.updated_at",
                 &[&tenant, &Value::Array(json_rows)],
             )
-            .await
-            .map_err(map_db)?;
+            .await?;
             notify::queue_for_appointments(tx, tenant, &changes).await
         })
     }

@@ -58,7 +58,7 @@
 //! only logged ([`LogSender`]). There is no SMS gateway: SMS messages are
 //! logged by the logging sender and recorded as failed by the SMTP sender.
 
-use crate::db::{map_db, tenant_tx};
+use crate::db::tenant_tx;
 use crate::ServerError;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use clinic_core::scheduling::{utc_to_local, Appointment, AppointmentMode, AppointmentStatus};
@@ -451,8 +451,7 @@ pub async fn queue_for_appointments(
              WHERE id = ANY($1) AND deleted_at IS NULL AND merged_into IS NULL",
             &[&patient_ids],
         )
-        .await
-        .map_err(map_db)?
+        .await?
     {
         contacts.insert(
             r.get(0),
@@ -472,8 +471,7 @@ pub async fn queue_for_appointments(
              ORDER BY appointment_id, queued_at DESC, id DESC",
             &[&appointment_ids],
         )
-        .await
-        .map_err(map_db)?
+        .await?
     {
         told.insert(r.get(0), r.get(1));
     }
@@ -519,8 +517,7 @@ pub async fn queue_for_appointments(
                AND (x.keep_start IS NULL OR n.appointment_start <> x.keep_start)",
             &[&Value::Array(skips)],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
     }
     if !inserts.is_empty() {
         // A message skipped earlier (say, a reminder for a time the
@@ -540,8 +537,7 @@ pub async fn queue_for_appointments(
              WHERE notifications.status = 'skipped'",
             &[&tenant, &Value::Array(inserts)],
         )
-        .await
-        .map_err(map_db)?;
+        .await?;
     }
     Ok(())
 }
@@ -872,8 +868,7 @@ pub async fn deliver_due(
             "SELECT t FROM tenants_with_due_notifications($1) AS t",
             &[&now],
         )
-        .await
-        .map_err(map_db)?
+        .await?
         .iter()
         .map(|r| r.get(0))
         .collect();
@@ -901,8 +896,8 @@ pub async fn deliver_due_for_tenant(
     let mut report = DeliveryReport::default();
     while report.handled() < limit {
         let tx = tenant_tx(&mut client, tenant).await?;
-        let Some(row) = tx.query_opt(PICK, &[&tenant, &now]).await.map_err(map_db)? else {
-            tx.commit().await.map_err(map_db)?;
+        let Some(row) = tx.query_opt(PICK, &[&tenant, &now]).await? else {
+            tx.commit().await?;
             break;
         };
         let id: Uuid = row.get("id");
@@ -914,8 +909,7 @@ pub async fn deliver_due_for_tenant(
                      WHERE tenant_id = $1 AND id = $2",
                     &[&tenant, &id, &clip(&reason), &now],
                 )
-                .await
-                .map_err(map_db)?;
+                .await?;
                 report.skipped += 1;
             }
             Ok((msg, told)) => {
@@ -937,8 +931,7 @@ pub async fn deliver_due_for_tenant(
                                  appointment_start = $5, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
                             &[&tenant, &id, &attempts, &now, &told],
                         )
-                        .await
-                        .map_err(map_db)?;
+                        .await?;
                         report.sent += 1;
                     }
                     Err(error) => {
@@ -956,8 +949,7 @@ pub async fn deliver_due_for_tenant(
                                 &now,
                             ],
                         )
-                        .await
-                        .map_err(map_db)?;
+                        .await?;
                         // The error may name the recipient: it is in the row, not the log.
                         tracing::warn!(
                             tenant = %tenant, notification = %id, kind = msg.kind.as_str(),
@@ -970,7 +962,7 @@ pub async fn deliver_due_for_tenant(
                 }
             }
         }
-        tx.commit().await.map_err(map_db)?;
+        tx.commit().await?;
     }
     Ok(report)
 }
