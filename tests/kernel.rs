@@ -394,14 +394,15 @@ fn a_kind_declared_outside_the_kernel_syncs_through_the_real_server() {
         .is_err());
 
     // The declared permission is enforced: a receptionist may not issue one.
-    a.add_user(
-        "desk@acme.example",
-        "Front Desk",
-        "receptionist",
-        &Password::new("desk-password-1".into()),
-        None,
-    )
-    .unwrap();
+    a.directory()
+        .add_user(
+            "desk@acme.example",
+            "Front Desk",
+            "receptionist",
+            &Password::new("desk-password-1".into()),
+            None,
+        )
+        .unwrap();
     a.login(
         "desk@acme.example",
         &Password::new("desk-password-1".into()),
@@ -422,6 +423,7 @@ fn one_id_holds_one_kind_on_both_sides() {
     // A adds a member of staff (shared with every desk as a staff record)
     // and opens a second site.
     let staff = a
+        .directory()
         .add_user(
             "dr.jones@acme.example",
             "Dr Jones",
@@ -538,14 +540,15 @@ fn ada() -> PatientDetails {
 }
 
 fn city(ws: &mut Workstation, id: Uuid, city: &str) {
-    ws.edit_patient(
-        id,
-        clinic_core::patients::PatientPatch {
-            city: Some(city.into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    ws.patients()
+        .edit(
+            id,
+            clinic_core::patients::PatientPatch {
+                city: Some(city.into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
 }
 
 const PASSPHRASE: &str = "workstation passphrase";
@@ -578,7 +581,8 @@ fn a_store_restored_from_a_backup_issues_no_number_until_synced_and_its_new_chan
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let p0 = a
-        .register_patient(ada(), Default::default())
+        .patients()
+        .register(ada(), Default::default())
         .unwrap()
         .patient;
     sync(&mut a);
@@ -591,7 +595,8 @@ fn a_store_restored_from_a_backup_issues_no_number_until_synced_and_its_new_chan
     // After the backup the desk issues a number and edits, and syncs; then
     // it is lost.
     let p1 = a
-        .register_patient(ada(), Default::default())
+        .patients()
+        .register(ada(), Default::default())
         .unwrap()
         .patient;
     city(&mut a, p0.id, "Leeds");
@@ -601,7 +606,10 @@ fn a_store_restored_from_a_backup_issues_no_number_until_synced_and_its_new_chan
     // The backup is put back in service: no number of any series until it
     // has synced (it cannot know which ones the lost desk issued).
     let mut r = reopen(&backup);
-    let e = r.register_patient(ada(), Default::default()).unwrap_err();
+    let e = r
+        .patients()
+        .register(ada(), Default::default())
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::NumbersExhausted);
     assert!(
         e.message.contains("restored from a backup"),
@@ -623,7 +631,7 @@ fn a_store_restored_from_a_backup_issues_no_number_until_synced_and_its_new_chan
         "the restored desk's edit reached the server, after the lost desk's"
     );
     assert_eq!(
-        r.show_patient(p1.id).unwrap().patient_number,
+        r.patients().show(p1.id).unwrap().patient_number,
         p1.patient_number
     );
     // Its old blocks are retired; new numbers come from a fresh block.
@@ -636,7 +644,8 @@ fn a_store_restored_from_a_backup_issues_no_number_until_synced_and_its_new_chan
         vec![vec![Some("1".into()), Some("1".into())]]
     );
     let p2 = r
-        .register_patient(ada(), Default::default())
+        .patients()
+        .register(ada(), Default::default())
         .unwrap()
         .patient;
     let n = clinic_core::patients::parse_patient_number(&p2.patient_number).unwrap();
@@ -654,12 +663,13 @@ fn changes_queued_before_the_protocol_4_upgrade_are_pushed_after_it() {
     let b_dir = t.path().join("b");
     let mut b = signed_in(&server, &b_dir);
     let p = a
-        .register_patient(ada(), Default::default())
+        .patients()
+        .register(ada(), Default::default())
         .unwrap()
         .patient;
     sync(&mut a);
     sync(&mut b);
-    a.archive_patient(p.id, "moved away").unwrap();
+    a.patients().archive(p.id, "moved away").unwrap();
     sync(&mut a);
     // B's edit of the archived record comes back as an open conflict ...
     city(&mut b, p.id, "Leeds");
@@ -667,24 +677,26 @@ fn changes_queued_before_the_protocol_4_upgrade_are_pushed_after_it() {
     assert_eq!(b.sync_conflicts().unwrap().len(), 1);
     // ... and B queues more offline: a registration and a waitlist entry.
     let queued = b
-        .register_patient(ada(), Default::default())
+        .patients()
+        .register(ada(), Default::default())
         .unwrap()
         .patient;
-    let site = b.home_site().unwrap().id;
-    b.add_to_waitlist(WaitlistEntry {
-        id: Uuid::nil(),
-        site_id: site,
-        patient_id: queued.id,
-        clinician_id: None,
-        type_id: None,
-        earliest: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-        latest: None,
-        notes: None,
-        status: "waiting".into(),
-        appointment_id: None,
-        created_at: chrono::Utc::now(),
-    })
-    .unwrap();
+    let site = b.scheduling().home_site().unwrap().id;
+    b.scheduling()
+        .add_to_waitlist(WaitlistEntry {
+            id: Uuid::nil(),
+            site_id: site,
+            patient_id: queued.id,
+            clinician_id: None,
+            type_id: None,
+            earliest: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            latest: None,
+            notes: None,
+            status: "waiting".into(),
+            appointment_id: None,
+            created_at: chrono::Utc::now(),
+        })
+        .unwrap();
     assert_eq!(b.sync_status(false).unwrap().pending, 2);
     // B's store goes back to how a protocol 3 workstation left it: the
     // documents table under its old name, whole-document saves under their
@@ -758,7 +770,7 @@ fn changes_queued_before_the_protocol_4_upgrade_are_pushed_after_it() {
         server.query("SELECT count(*) FROM sync_records WHERE entity_type = 'waitlist_entry'"),
         vec![vec![Some("1".into())]]
     );
-    assert_eq!(b.waitlist().unwrap().len(), 1);
+    assert_eq!(b.scheduling().waitlist().unwrap().len(), 1);
     assert!(b.verify_sync().unwrap().differing_buckets.is_empty());
     sync(&mut a);
     assert!(a.verify_sync().unwrap().differing_buckets.is_empty());

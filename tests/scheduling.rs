@@ -4,7 +4,7 @@
 //! itself refuses two overlapping live appointments.
 
 use crate::enroll;
-use clinic_client::schedule::BookRequest;
+use clinic_client::scheduling::BookRequest;
 use clinic_client::{Password, Workstation};
 use clinic_core::patients::PatientDetails;
 use clinic_core::scheduling::{AppointmentStatus, Resolution, SeriesScope, Span};
@@ -28,18 +28,19 @@ fn sync(ws: &mut Workstation) {
 }
 
 fn patient(ws: &mut Workstation, first: &str) -> Uuid {
-    ws.register_patient(
-        PatientDetails {
-            first_name: first.into(),
-            last_name: "Mensah".into(),
-            date_of_birth: chrono::NaiveDate::from_ymd_opt(1979, 4, 2),
-            ..Default::default()
-        },
-        Default::default(),
-    )
-    .unwrap()
-    .patient
-    .id
+    ws.patients()
+        .register(
+            PatientDetails {
+                first_name: first.into(),
+                last_name: "Mensah".into(),
+                date_of_birth: chrono::NaiveDate::from_ymd_opt(1979, 4, 2),
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .unwrap()
+        .patient
+        .id
 }
 
 fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
@@ -47,16 +48,17 @@ fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
 }
 
 fn day_of(ws: &mut Workstation, clinician: Uuid) -> Vec<clinic_core::scheduling::Appointment> {
-    ws.list_appointments(&AppointmentFilter {
-        clinician_id: Some(clinician),
-        span: Some(Span::new(
-            at("2030-01-07T00:00:00Z"),
-            at("2030-01-08T00:00:00Z"),
-        )),
-        include_ended: true,
-        ..Default::default()
-    })
-    .unwrap()
+    ws.scheduling()
+        .list_appointments(&AppointmentFilter {
+            clinician_id: Some(clinician),
+            span: Some(Span::new(
+                at("2030-01-07T00:00:00Z"),
+                at("2030-01-08T00:00:00Z"),
+            )),
+            include_ended: true,
+            ..Default::default()
+        })
+        .unwrap()
 }
 
 #[test]
@@ -67,6 +69,7 @@ fn a_slot_booked_on_two_desks_offline_is_one_booking_and_one_conflict_on_both_un
     let mut b = desk(&server, &t.path().join("b"));
     // A adds a clinician and two patients; B learns of them by syncing.
     let dr = a
+        .directory()
         .add_user(
             "dr.okafor@acme.example",
             "Dr Ngozi Okafor",
@@ -79,7 +82,10 @@ fn a_slot_booked_on_two_desks_offline_is_one_booking_and_one_conflict_on_both_un
     sync(&mut a);
     sync(&mut b);
     assert_eq!(
-        b.clinician_by_email("dr.okafor@acme.example").unwrap().id,
+        b.scheduling()
+            .clinician_by_email("dr.okafor@acme.example")
+            .unwrap()
+            .id,
         dr.id
     );
     // The clinician can sign in on B (offline) with the password set on A.
@@ -98,20 +104,22 @@ fn a_slot_booked_on_two_desks_offline_is_one_booking_and_one_conflict_on_both_un
 
     // Both desks, offline, book Dr Okafor at 09:00 on the same Monday.
     let book = |ws: &mut Workstation, p: Uuid| {
-        ws.book_appointment(BookRequest {
-            patient: p,
-            clinician: dr.id,
-            start: at("2030-01-07T09:00:00Z"),
-            minutes: Some(30),
-            ..Default::default()
-        })
-        .unwrap()
-        .remove(0)
+        ws.scheduling()
+            .book_appointment(BookRequest {
+                patient: p,
+                clinician: dr.id,
+                start: at("2030-01-07T09:00:00Z"),
+                minutes: Some(30),
+                ..Default::default()
+            })
+            .unwrap()
+            .remove(0)
     };
     let first = book(&mut a, p1);
     let second = book(&mut b, p2);
     // On one desk the same slot is refused without an override.
     let again = a
+        .scheduling()
         .book_appointment(BookRequest {
             patient: p2,
             clinician: dr.id,
@@ -129,7 +137,7 @@ fn a_slot_booked_on_two_desks_offline_is_one_booking_and_one_conflict_on_both_un
     for ws in [&mut a, &mut b] {
         let day = day_of(ws, dr.id);
         assert_eq!(day.len(), 2, "no appointment lost: {day:?}");
-        let inbox = ws.booking_conflicts().unwrap();
+        let inbox = ws.scheduling().booking_conflicts().unwrap();
         assert_eq!(inbox.len(), 1, "one conflict in every inbox");
         assert_eq!(
             inbox[0].appointment.id, second.id,
@@ -164,26 +172,28 @@ fn a_slot_booked_on_two_desks_offline_is_one_booking_and_one_conflict_on_both_un
     assert!(e.contains("appointments_clinician_overlap"), "{e}");
 
     // Resolved on B by moving it; A's inbox clears after it syncs.
-    b.resolve_booking_conflict(
-        second.id,
-        Resolution::Move {
-            start: at("2030-01-07T09:45:00Z"),
-            minutes: 30,
-            clinician_id: dr.id,
-            room_id: None,
-        },
-    )
-    .unwrap();
-    assert!(b.booking_conflicts().unwrap().is_empty());
+    b.scheduling()
+        .resolve_booking_conflict(
+            second.id,
+            Resolution::Move {
+                start: at("2030-01-07T09:45:00Z"),
+                minutes: 30,
+                clinician_id: dr.id,
+                room_id: None,
+            },
+        )
+        .unwrap();
+    assert!(b.scheduling().booking_conflicts().unwrap().is_empty());
     sync(&mut b);
     sync(&mut a);
-    assert!(a.booking_conflicts().unwrap().is_empty());
+    assert!(a.scheduling().booking_conflicts().unwrap().is_empty());
     assert_eq!(
-        a.show_appointment(second.id).unwrap().start,
+        a.scheduling().show_appointment(second.id).unwrap().start,
         at("2030-01-07T09:45:00Z")
     );
     // Resolving it again elsewhere is refused: it is no longer a conflict.
     let e = a
+        .scheduling()
         .resolve_booking_conflict(second.id, Resolution::AcceptDoubleBooking)
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::Conflict);
@@ -191,30 +201,32 @@ fn a_slot_booked_on_two_desks_offline_is_one_booking_and_one_conflict_on_both_un
     assert_eq!(rows[0][0].as_deref(), Some("2"));
 
     // Check-in and cancellation travel too; both copies stay equal.
-    a.set_appointment_status(
-        first.id,
-        AppointmentStatus::Arrived,
-        None,
-        SeriesScope::This,
-    )
-    .unwrap();
-    b.set_appointment_status(
-        second.id,
-        AppointmentStatus::Cancelled,
-        Some("feeling better".into()),
-        SeriesScope::This,
-    )
-    .unwrap();
+    a.scheduling()
+        .set_appointment_status(
+            first.id,
+            AppointmentStatus::Arrived,
+            None,
+            SeriesScope::This,
+        )
+        .unwrap();
+    b.scheduling()
+        .set_appointment_status(
+            second.id,
+            AppointmentStatus::Cancelled,
+            Some("feeling better".into()),
+            SeriesScope::This,
+        )
+        .unwrap();
     sync(&mut a);
     sync(&mut b);
     sync(&mut a);
     for ws in [&mut a, &mut b] {
         assert_eq!(
-            ws.show_appointment(first.id).unwrap().status,
+            ws.scheduling().show_appointment(first.id).unwrap().status,
             AppointmentStatus::Arrived
         );
         assert_eq!(
-            ws.show_appointment(second.id).unwrap().status,
+            ws.scheduling().show_appointment(second.id).unwrap().status,
             AppointmentStatus::Cancelled
         );
         let v = ws.verify_sync().unwrap();

@@ -39,7 +39,8 @@ fn offline_edits_of_different_fields_merge_and_the_same_field_is_last_writer_win
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));
     let id = a
-        .register_patient(ada(), Default::default())
+        .patients()
+        .register(ada(), Default::default())
         .unwrap()
         .patient
         .id;
@@ -47,33 +48,35 @@ fn offline_edits_of_different_fields_merge_and_the_same_field_is_last_writer_win
     let r = sync(&mut a);
     assert_eq!((r.pushed, r.pending), (1, 0));
     sync(&mut b);
-    assert_eq!(b.show_patient(id).unwrap().details.first_name, "Ada");
+    assert_eq!(b.patients().show(id).unwrap().details.first_name, "Ada");
 
     // Both desks go offline and edit: different fields, then the same field.
-    a.edit_patient(
-        id,
-        PatientPatch {
-            phone: Some("020 7946 0018".into()),
-            city: Some("Leeds".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    b.edit_patient(
-        id,
-        PatientPatch {
-            email: Some("ada@example.org".into()),
-            city: Some("York".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    a.patients()
+        .edit(
+            id,
+            PatientPatch {
+                phone: Some("020 7946 0018".into()),
+                city: Some("Leeds".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    b.patients()
+        .edit(
+            id,
+            PatientPatch {
+                email: Some("ada@example.org".into()),
+                city: Some("York".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     // A reaches the server first, then B: B's city is later by server order.
     sync(&mut a);
     sync(&mut b);
     sync(&mut a);
     for ws in [&mut a, &mut b] {
-        let p = ws.show_patient(id).unwrap();
+        let p = ws.patients().show(id).unwrap();
         assert_eq!(
             p.details.phone.as_deref(),
             Some("020 7946 0018"),
@@ -113,21 +116,23 @@ fn an_edit_of_a_record_archived_elsewhere_comes_back_as_a_conflict_and_stays_unt
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));
     let id = a
-        .register_patient(ada(), Default::default())
+        .patients()
+        .register(ada(), Default::default())
         .unwrap()
         .patient
         .id;
     sync(&mut a);
     sync(&mut b);
-    a.archive_patient(id, "registered twice").unwrap();
-    b.edit_patient(
-        id,
-        PatientPatch {
-            city: Some("Leeds".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    a.patients().archive(id, "registered twice").unwrap();
+    b.patients()
+        .edit(
+            id,
+            PatientPatch {
+                city: Some("Leeds".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     sync(&mut a);
     let r = sync(&mut b);
     assert_eq!(r.problems, 1);
@@ -136,7 +141,7 @@ fn an_edit_of_a_record_archived_elsewhere_comes_back_as_a_conflict_and_stays_unt
     assert_eq!(problems[0].status, "conflict");
     assert_eq!(problems[0].kind, "update_patient");
     // B's record is the server's again (archived); the refused edit is kept, with what it changed.
-    let p = b.show_patient(id).unwrap();
+    let p = b.patients().show(id).unwrap();
     assert!(p.archived_at.is_some());
     assert_eq!(p.details.city, None);
     assert!(serde_json::to_string(&problems[0].mutation)
@@ -163,7 +168,8 @@ fn verification_finds_a_damaged_local_record_and_repairs_only_that_bucket() {
         let mut d = ada();
         d.first_name = format!("Ada{}", (b'a' + i as u8) as char);
         ids.push(
-            a.register_patient(d, Default::default())
+            a.patients()
+                .register(d, Default::default())
                 .unwrap()
                 .patient
                 .id,
@@ -188,7 +194,7 @@ fn verification_finds_a_damaged_local_record_and_repairs_only_that_bucket() {
     );
     assert_eq!(v.repaired, 1);
     assert_eq!(
-        b.show_patient(victim).unwrap().details.last_name,
+        b.patients().show(victim).unwrap().details.last_name,
         "Lovelace"
     );
     assert!(b.verify_sync().unwrap().differing_buckets.is_empty());
@@ -199,7 +205,7 @@ fn a_revoked_workstation_keeps_its_unsent_changes_and_shows_why() {
     let server = TestServer::start("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
-    a.register_patient(ada(), Default::default()).unwrap();
+    a.patients().register(ada(), Default::default()).unwrap();
     let device = a.info().unwrap().device_id;
     let http = reqwest::blocking::Client::new();
     let pair: serde_json::Value = http
@@ -220,7 +226,7 @@ fn a_revoked_workstation_keeps_its_unsent_changes_and_shows_why() {
     let s = a.sync_status(false).unwrap();
     assert_eq!(s.pending, 1, "the unsent change is kept");
     assert!(s.last_error.unwrap().contains("no longer"));
-    assert_eq!(a.search_patients("lovelace", 5).unwrap().len(), 1);
+    assert_eq!(a.patients().search("lovelace", 5).unwrap().len(), 1);
 }
 
 #[test]
@@ -232,7 +238,7 @@ fn an_administrator_lists_and_revokes_devices_from_a_workstation_with_their_pass
     let (id_a, id_b) = (a.info().unwrap().device_id, b.info().unwrap().device_id);
     let pw = Password::new("admin-password-1".into());
 
-    let rows = a.server_devices(&pw, None).unwrap();
+    let rows = a.directory().server_devices(&pw, None).unwrap();
     assert_eq!(rows.len(), 2);
     let me = rows.iter().find(|r| r.id == id_a).unwrap();
     assert!(me.this_device && me.revoked_at.is_none());
@@ -240,13 +246,15 @@ fn an_administrator_lists_and_revokes_devices_from_a_workstation_with_their_pass
     assert!(!rows.iter().find(|r| r.id == id_b).unwrap().this_device);
 
     // A wrong password, or revoking the computer in use, changes nothing.
-    let wrong = a.server_devices(&Password::new("not-the-password".into()), None);
+    let wrong = a
+        .directory()
+        .server_devices(&Password::new("not-the-password".into()), None);
     assert_eq!(wrong.unwrap_err().code, ErrorCode::InvalidCredentials);
-    let own = a.revoke_device(id_a, &pw, None).unwrap_err();
+    let own = a.directory().revoke_device(id_a, &pw, None).unwrap_err();
     assert_eq!(own.code, ErrorCode::Conflict);
     let audit_before = a.info().unwrap().audit_events;
 
-    let after = a.revoke_device(id_b, &pw, None).unwrap();
+    let after = a.directory().revoke_device(id_b, &pw, None).unwrap();
     assert!(after
         .iter()
         .find(|r| r.id == id_b)
@@ -273,20 +281,23 @@ fn an_administrator_lists_and_revokes_devices_from_a_workstation_with_their_pass
 
     // Only full administrators may see devices: a receptionist is refused
     // before anything is sent to the server.
-    a.add_user(
-        "desk@acme.example",
-        "Dana Desk",
-        "receptionist",
-        &Password::new("desk-password-1".into()),
-        None,
-    )
-    .unwrap();
+    a.directory()
+        .add_user(
+            "desk@acme.example",
+            "Dana Desk",
+            "receptionist",
+            &Password::new("desk-password-1".into()),
+            None,
+        )
+        .unwrap();
     a.login(
         "desk@acme.example",
         &Password::new("desk-password-1".into()),
     )
     .unwrap();
-    let refused = a.server_devices(&Password::new("desk-password-1".into()), None);
+    let refused = a
+        .directory()
+        .server_devices(&Password::new("desk-password-1".into()), None);
     assert_eq!(refused.unwrap_err().code, ErrorCode::Forbidden);
 }
 
@@ -323,7 +334,7 @@ fn bulk_loaded_patients_reach_workstations_and_their_numbers_are_never_leased() 
     assert_eq!(count().as_deref(), Some("3"));
     sync(&mut a);
     let last = &loaded[2].details.last_name;
-    let hits = a.search_patients(last, 10).unwrap();
+    let hits = a.patients().search(last, 10).unwrap();
     assert!(
         hits.iter().any(|h| h.id == loaded[2].id),
         "{last}: {hits:?}"
@@ -336,7 +347,8 @@ fn bulk_loaded_patients_reach_workstations_and_their_numbers_are_never_leased() 
     // A device enrolled afterwards is leased numbers after the loaded ones.
     let mut b = signed_in(&server, &t.path().join("b"));
     let p = b
-        .register_patient(ada(), Default::default())
+        .patients()
+        .register(ada(), Default::default())
         .unwrap()
         .patient;
     let number = clinic_core::patients::parse_patient_number(&p.patient_number).unwrap();
@@ -356,7 +368,8 @@ fn an_online_workstation_learns_of_a_change_without_asking() {
     // Give the puller time to reach its long poll.
     std::thread::sleep(std::time::Duration::from_millis(300));
     let id = a
-        .register_patient(ada(), Default::default())
+        .patients()
+        .register(ada(), Default::default())
         .unwrap()
         .patient
         .id;
@@ -387,7 +400,7 @@ fn a_different_protocol_version_is_refused_and_changes_nothing() {
     let server = TestServer::start("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
-    a.register_patient(ada(), Default::default()).unwrap();
+    a.patients().register(ada(), Default::default()).unwrap();
     let credential = a
         .store_for_tests()
         .unwrap()
@@ -446,7 +459,7 @@ fn the_server_verifies_each_workstations_audit_chain_and_flags_a_break() {
     let server = TestServer::start("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
-    a.register_patient(ada(), Default::default()).unwrap();
+    a.patients().register(ada(), Default::default()).unwrap();
     sync(&mut a);
     let device = a.info().unwrap().device_id;
     let local = a.info().unwrap().audit_events;
@@ -455,7 +468,7 @@ fn the_server_verifies_each_workstations_audit_chain_and_flags_a_break() {
     ));
     assert_eq!(held[0][0].as_deref(), Some(local.to_string().as_str()));
     // Someone with the key edits a not yet uploaded event on the workstation.
-    a.register_patient(ada(), Default::default()).unwrap();
+    a.patients().register(ada(), Default::default()).unwrap();
     a.store_for_tests()
         .unwrap()
         .execute_raw_for_tests(
@@ -509,7 +522,8 @@ fn a_workstation_low_on_patient_numbers_leases_a_fresh_block_when_it_syncs() {
     for ws in [&mut a, &mut b] {
         for _ in 0..3 {
             let p = ws
-                .register_patient(ada(), Default::default())
+                .patients()
+                .register(ada(), Default::default())
                 .unwrap()
                 .patient;
             assert!(

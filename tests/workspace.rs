@@ -56,7 +56,8 @@ fn enrolment_binds_a_new_encrypted_store_to_the_servers_tenant_site_and_device()
     )
     .unwrap();
     let p = ws
-        .register_patient(
+        .patients()
+        .register(
             clinic_core::patients::PatientDetails {
                 first_name: "Ada".into(),
                 last_name: "Lovelace".into(),
@@ -121,7 +122,7 @@ fn enrolment_binds_a_new_encrypted_store_to_the_servers_tenant_site_and_device()
         ErrorCode::InvalidCredentials
     );
     // Nothing local is wiped by a revocation: the data stays and opens.
-    assert_eq!(ws.search_patients("lovelace", 5).unwrap().len(), 1);
+    assert_eq!(ws.patients().search("lovelace", 5).unwrap().len(), 1);
     // Enrolling into a folder that already holds a store is refused.
     assert_eq!(
         enroll(&server, &dir, "admin@acme.example", "admin-password-1")

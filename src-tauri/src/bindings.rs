@@ -4,7 +4,7 @@
 
 use crate::commands::*;
 use clinic_client::desk::*;
-use clinic_client::devices::DeviceRow;
+use clinic_client::directory::devices::DeviceRow;
 use clinic_core::patients::*;
 use clinic_core::scheduling::AppointmentStatus;
 use clinic_core::{ClinicError, ErrorCode, FieldError};

@@ -8,8 +8,8 @@ use clinic_client::desk::{
     parse_date, AppState, AppointmentView, CalendarView, ConflictsView, PatientHit, PatientSummary,
     ResolveAction, SettingsView, Slot, SyncView, UserView,
 };
-use clinic_client::devices::DeviceRow;
-use clinic_client::schedule::{BookRequest, MoveRequest};
+use clinic_client::directory::devices::DeviceRow;
+use clinic_client::scheduling::{BookRequest, MoveRequest};
 use clinic_client::{InitOptions, Password};
 use clinic_core::patients::{DuplicateCandidate, NewLists, Patient, PatientDetails, PatientPatch};
 use clinic_core::scheduling::{AppointmentStatus, SeriesScope};
@@ -199,7 +199,7 @@ pub async fn lock(app: AppHandle) -> Answer<AppState> {
 #[tauri::command]
 pub async fn search_patients(app: AppHandle, req: SearchReq) -> Answer<Vec<PatientHit>> {
     run(app, "search_patients", move |d| {
-        d.with(|w| w.search_patients(&req.query, req.limit as usize))
+        d.with(|w| w.patients().search(&req.query, req.limit as usize))
     })
     .await
 }
@@ -215,7 +215,7 @@ pub async fn patient_summary(app: AppHandle, req: IdReq) -> Answer<PatientSummar
 #[tauri::command]
 pub async fn check_duplicates(app: AppHandle, req: DetailsReq) -> Answer<Vec<DuplicateCandidate>> {
     run(app, "check_duplicates", move |d| {
-        d.with(|w| w.find_duplicates(&req.details))
+        d.with(|w| w.patients().find_duplicates(&req.details))
     })
     .await
 }
@@ -223,7 +223,7 @@ pub async fn check_duplicates(app: AppHandle, req: DetailsReq) -> Answer<Vec<Dup
 #[tauri::command]
 pub async fn register_patient(app: AppHandle, req: DetailsReq) -> Answer<Patient> {
     run(app, "register_patient", move |d| {
-        d.change(|w| w.register_patient(req.details, NewLists::default()))
+        d.change(|w| w.patients().register(req.details, NewLists::default()))
             .map(|r| r.patient)
     })
     .await
@@ -232,7 +232,7 @@ pub async fn register_patient(app: AppHandle, req: DetailsReq) -> Answer<Patient
 #[tauri::command]
 pub async fn update_patient(app: AppHandle, req: UpdatePatientReq) -> Answer<Patient> {
     run(app, "update_patient", move |d| {
-        d.change(|w| w.edit_patient(req.id, req.patch))
+        d.change(|w| w.patients().edit(req.id, req.patch))
     })
     .await
 }
@@ -277,10 +277,11 @@ fn first_view(
 pub async fn book_appointment(app: AppHandle, req: BookReq) -> Answer<AppointmentView> {
     run(app, "book_appointment", move |d| {
         d.change(|w| {
-            let booked = w.book_appointment(BookRequest {
+            let start = w.home_instant("start_local", &req.start_local)?;
+            let booked = w.scheduling().book_appointment(BookRequest {
                 patient: req.patient_id,
                 clinician: req.clinician_id,
-                start: w.home_instant("start_local", &req.start_local)?,
+                start,
                 minutes: req.minutes,
                 type_name: req.type_name.filter(|t| !t.trim().is_empty()),
                 room: req.room_id,
@@ -299,7 +300,7 @@ pub async fn move_appointment(app: AppHandle, req: MoveReq) -> Answer<Appointmen
     run(app, "move_appointment", move |d| {
         d.change(|w| {
             let start = w.home_instant("start_local", &req.start_local)?;
-            let moved = w.move_appointment(
+            let moved = w.scheduling().move_appointment(
                 req.id,
                 MoveRequest {
                     start,
@@ -320,8 +321,12 @@ pub async fn move_appointment(app: AppHandle, req: MoveReq) -> Answer<Appointmen
 pub async fn set_appointment_status(app: AppHandle, req: StatusReq) -> Answer<AppointmentView> {
     run(app, "set_appointment_status", move |d| {
         d.change(|w| {
-            let changed =
-                w.set_appointment_status(req.id, req.status, req.reason, SeriesScope::This)?;
+            let changed = w.scheduling().set_appointment_status(
+                req.id,
+                req.status,
+                req.reason,
+                SeriesScope::This,
+            )?;
             first_view(w, changed)
         })
     })
@@ -379,8 +384,11 @@ pub async fn users(app: AppHandle) -> Answer<Vec<UserView>> {
 pub async fn add_user(app: AppHandle, req: AddUserReq) -> Answer<UserView> {
     run(app, "add_user", move |d| {
         let p = Password::new_checked(req.password)?;
-        d.change(|w| w.add_user(&req.email, &req.name, &req.role, &p, None))
-            .map(UserView::from)
+        d.change(|w| {
+            w.directory()
+                .add_user(&req.email, &req.name, &req.role, &p, None)
+        })
+        .map(UserView::from)
     })
     .await
 }
@@ -388,7 +396,7 @@ pub async fn add_user(app: AppHandle, req: AddUserReq) -> Answer<UserView> {
 #[tauri::command]
 pub async fn set_user_disabled(app: AppHandle, req: DisableReq) -> Answer<UserView> {
     run(app, "set_user_disabled", move |d| {
-        d.change(|w| w.set_user_disabled(&req.email, req.disabled))
+        d.change(|w| w.directory().set_user_disabled(&req.email, req.disabled))
             .map(UserView::from)
     })
     .await
@@ -398,7 +406,7 @@ pub async fn set_user_disabled(app: AppHandle, req: DisableReq) -> Answer<UserVi
 pub async fn devices(app: AppHandle, req: ServerAdminReq) -> Answer<Vec<DeviceRow>> {
     run(app, "devices", move |d| {
         let p = Password::new(req.password);
-        d.with(|w| w.server_devices(&p, req.totp.as_deref()))
+        d.with(|w| w.directory().server_devices(&p, req.totp.as_deref()))
     })
     .await
 }
@@ -407,7 +415,7 @@ pub async fn devices(app: AppHandle, req: ServerAdminReq) -> Answer<Vec<DeviceRo
 pub async fn revoke_device(app: AppHandle, req: RevokeDeviceReq) -> Answer<Vec<DeviceRow>> {
     run(app, "revoke_device", move |d| {
         let p = Password::new(req.password);
-        d.change(|w| w.revoke_device(req.id, &p, req.totp.as_deref()))
+        d.change(|w| w.directory().revoke_device(req.id, &p, req.totp.as_deref()))
     })
     .await
 }
@@ -415,7 +423,13 @@ pub async fn revoke_device(app: AppHandle, req: RevokeDeviceReq) -> Answer<Vec<D
 #[tauri::command]
 pub async fn roles(app: AppHandle) -> Answer<Vec<String>> {
     run(app, "roles", move |d| {
-        d.with(|w| Ok(w.list_roles()?.into_iter().map(|r| r.key).collect()))
+        d.with(|w| {
+            Ok(w.directory()
+                .list_roles()?
+                .into_iter()
+                .map(|r| r.key)
+                .collect())
+        })
     })
     .await
 }
@@ -425,7 +439,7 @@ pub async fn settings(app: AppHandle) -> Answer<SettingsView> {
     run(app, "settings", move |d| {
         d.with(|w| {
             let info = w.info()?;
-            let site = w.home_site().ok();
+            let site = w.scheduling().home_site().ok();
             let sync = w.sync_status(false)?;
             Ok(SettingsView {
                 data_dir: w.dir().display().to_string(),

@@ -402,7 +402,7 @@ mod tests {
         assert_eq!(s.clinic_name.as_deref(), Some("Riverside"));
         assert!(s.user.as_ref().unwrap().is_admin);
         // What the main screen loads first.
-        d.with(|w| w.search_patients("ri", 5)).unwrap();
+        d.with(|w| w.patients().search("ri", 5)).unwrap();
         let today = chrono::Utc::now().date_naive();
         d.with(|w| w.calendar(today, today + chrono::Duration::days(1)))
             .unwrap();
@@ -414,7 +414,7 @@ mod tests {
         // Lock drops the store: nothing can be read until it is unlocked.
         assert_eq!(d.lock().unwrap().stage, Stage::Locked);
         assert_eq!(
-            d.with(|w| w.search_patients("a", 5)).unwrap_err().code,
+            d.with(|w| w.patients().search("a", 5)).unwrap_err().code,
             ErrorCode::SessionLocked
         );
         let bad = d.unlock(Some("not the passphrase".into())).unwrap_err();

@@ -68,15 +68,17 @@ fn clinic(server: &TestServer, root: &Path, desks: &[&str]) -> (Vec<PathBuf>, uu
         .unwrap();
         ws.login(ADMIN.0, &Password::new(ADMIN.1.into())).unwrap();
         if i == 0 {
-            ws.add_user(
-                DESK.0,
-                "Dana Desk",
-                "receptionist",
-                &Password::new(DESK.1.into()),
-                None,
-            )
-            .unwrap();
+            ws.directory()
+                .add_user(
+                    DESK.0,
+                    "Dana Desk",
+                    "receptionist",
+                    &Password::new(DESK.1.into()),
+                    None,
+                )
+                .unwrap();
             let d = ws
+                .directory()
                 .add_user(
                     DOCTOR.0,
                     "Dr Meredith Grey",
@@ -87,16 +89,17 @@ fn clinic(server: &TestServer, root: &Path, desks: &[&str]) -> (Vec<PathBuf>, uu
                 .unwrap();
             doctor = Some(d.id);
             for (first, last) in [("Ada", "Lovelace"), ("Alan", "Turing")] {
-                ws.register_patient(
-                    PatientDetails {
-                        first_name: first.into(),
-                        last_name: last.into(),
-                        date_of_birth: chrono::NaiveDate::from_ymd_opt(1970, 1, 2),
-                        ..Default::default()
-                    },
-                    Default::default(),
-                )
-                .unwrap();
+                ws.patients()
+                    .register(
+                        PatientDetails {
+                            first_name: first.into(),
+                            last_name: last.into(),
+                            date_of_birth: chrono::NaiveDate::from_ymd_opt(1970, 1, 2),
+                            ..Default::default()
+                        },
+                        Default::default(),
+                    )
+                    .unwrap();
             }
         }
         ws.sync_now(&mut |_, _| {}).unwrap();

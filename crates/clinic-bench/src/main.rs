@@ -346,13 +346,13 @@ fn main() {
     let mut empty = 0usize;
     // Warm the page cache and statement cache the way a running app would be.
     for q in kinds.iter().flat_map(|k| k.2.iter()).take(200) {
-        let _ = ws.search_patients(q, 20);
+        let _ = ws.patients().search(q, 20);
     }
     for (name, workload, queries) in &kinds {
         let mut ms = Vec::with_capacity(queries.len());
         for q in queries {
             let t = Instant::now();
-            let hits = ws.search_patients(q, 20).expect("search");
+            let hits = ws.patients().search(q, 20).expect("search");
             ms.push(t.elapsed().as_secs_f64() * 1e3);
             if hits.is_empty() {
                 empty += 1;

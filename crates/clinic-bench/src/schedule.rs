@@ -12,7 +12,7 @@
 
 use crate::{figure, Figure, Scalar};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
-use clinic_client::schedule::BookRequest;
+use clinic_client::scheduling::BookRequest;
 use clinic_client::Workstation;
 use clinic_core::scheduling::{local_to_utc, parse_tz, utc_to_local, Span};
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
@@ -151,14 +151,19 @@ pub fn run(
         .iter()
         .map(|s| (s.id, s.timezone.clone()))
         .collect();
-    let clinicians: Vec<_> = ws.clinicians()?.into_iter().map(|u| u.id).collect();
+    let clinicians: Vec<_> = ws
+        .scheduling()
+        .clinicians()?
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
     if sites.is_empty() || clinicians.is_empty() {
         return Err(ClinicError::internal("the demo clinic has no calendar"));
     }
     // Each clinician's site: where their appointments of the next weeks are.
     let mut site_of = Vec::with_capacity(clinicians.len());
     for c in &clinicians {
-        let next = ws.list_appointments(&AppointmentFilter {
+        let next = ws.scheduling().list_appointments(&AppointmentFilter {
             clinician_id: Some(*c),
             span: Some(Span::new(now, now + Duration::days(14))),
             ..Default::default()
@@ -186,7 +191,7 @@ pub fn run(
 
     // ---- 1. Calendar --------------------------------------------------
     let calendar = |ws: &mut Workstation, site, span| {
-        ws.list_appointments(&AppointmentFilter {
+        ws.scheduling().list_appointments(&AppointmentFilter {
             site_id: Some(site),
             span: Some(span),
             include_ended: true,
@@ -211,7 +216,7 @@ pub fn run(
         day_ms.push(ms_since(t));
         day_rows += rows.len();
         let t = Instant::now();
-        let plan = ws.day_plan(Some(site), None, day)?;
+        let plan = ws.scheduling().day_plan(Some(site), None, day)?;
         plan_ms.push(ms_since(t));
         if plan.rows.len() != rows.len() {
             return Err(ClinicError::internal(format!(
@@ -262,7 +267,9 @@ pub fn run(
         let (site, tz) = site_of[ci];
         let from = morning(tz, today + Duration::days(1 + ((k * 13) % ahead) as i64))?;
         let t = Instant::now();
-        let slots = ws.find_slots(clinicians[ci], 30, from, 7, 5, Some(site))?;
+        let slots = ws
+            .scheduling()
+            .find_slots(clinicians[ci], 30, from, 7, 5, Some(site))?;
         slot_ms.push(ms_since(t));
         found += slots.len();
     }
@@ -288,7 +295,9 @@ pub fn run(
         let (site, tz) = site_of[ci];
         let from = morning(tz, today + Duration::days(1 + ((k * 11) % ahead) as i64))?;
         // Untimed: a free time, and a patient free then.
-        let slots = ws.find_slots(clinicians[ci], 15, from, 7, 3, Some(site))?;
+        let slots = ws
+            .scheduling()
+            .find_slots(clinicians[ci], 15, from, 7, 3, Some(site))?;
         let Some(start) = slots.get(k % slots.len().max(1)).copied() else {
             no_slot += 1;
             continue;
@@ -296,7 +305,7 @@ pub fn run(
         let mut patient = None;
         for j in 0..50 {
             let p = patients[(k * 7919 + j * 104_729) % patients.len()];
-            let busy = ws.list_appointments(&AppointmentFilter {
+            let busy = ws.scheduling().list_appointments(&AppointmentFilter {
                 patient_id: Some(p),
                 span: Some(Span::new(start, start + Duration::minutes(15))),
                 ..Default::default()
@@ -320,7 +329,7 @@ pub fn run(
             ..Default::default()
         };
         let t = Instant::now();
-        match ws.book_appointment(req) {
+        match ws.scheduling().book_appointment(req) {
             Ok(_) => book_ms.push(ms_since(t)),
             Err(e) if e.code == ErrorCode::Conflict => {
                 eprintln!("schedule: booking refused: {}", e.message);

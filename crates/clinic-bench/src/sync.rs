@@ -442,7 +442,7 @@ pub fn run(args: SyncArgs) -> ClinicResult<SyncResult> {
     let count = b_store.db().patient_count()?;
     b.login(ADMIN, &password)?;
     let probe = demo_patient(args.seed, 7.min(n - 1)).0.last_name;
-    let found = b.search_patients(&probe, 20)?.len();
+    let found = b.patients().search(&probe, 20)?.len();
     if count != n as i64 || report.pulled != n as usize || found == 0 {
         return Err(clinic_core::ClinicError::internal(format!(
             "bootstrap: {count} patients at B (expected {n}), {} pulled, search for {probe:?} found {found}",
@@ -631,7 +631,7 @@ fn live(
     let mut change = |i: usize| -> ClinicResult<(Instant, Instant, Instant)> {
         let id = ids[(i * 7919) % ids.len()];
         let t0 = Instant::now();
-        a.edit_patient(
+        a.patients().edit(
             id,
             PatientPatch {
                 city: Some(format!("City {i}")),

@@ -259,7 +259,7 @@ pub fn generate_with(
     let now = ws.now();
     let users = demo_users(seed, size);
     let hash = hash_password(password)?;
-    let types = ws.appointment_types()?;
+    let types = ws.scheduling().appointment_types()?;
     let store = ws.store_mut()?;
     if store.db().meta("demo_seed")?.is_some() {
         return Err(ClinicError::new(

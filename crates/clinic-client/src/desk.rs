@@ -329,8 +329,7 @@ impl Workstation {
             tz: parse_tz(timezone)?,
             staff: db.users()?.into_iter().map(|u| (u.id, u.name)).collect(),
             rooms,
-            colours: self
-                .appointment_types()?
+            colours: crate::scheduling::appointment_types(&db)?
                 .into_iter()
                 .map(|t| (t.name, t.colour))
                 .collect(),
@@ -386,9 +385,9 @@ impl Workstation {
 
     /// A patient's record with their upcoming and last 20 past appointments.
     pub fn patient_summary(&mut self, id: Uuid) -> ClinicResult<PatientSummary> {
-        let patient = self.show_patient(id)?;
+        let patient = self.patients().show(id)?;
         let now = self.now();
-        let mut all = self.list_appointments(&AppointmentFilter {
+        let mut all = self.scheduling().list_appointments(&AppointmentFilter {
             patient_id: Some(id),
             include_ended: true,
             ..Default::default()
@@ -411,7 +410,7 @@ impl Workstation {
         if !(1..=42).contains(&days) {
             return Err(field("to", "must be 1 to 42 days after the first day"));
         }
-        let site = self.home_site()?;
+        let site = crate::scheduling::home_site(&self.store()?.db())?;
         let tz = parse_tz(&site.timezone)?;
         let span = Span::new(
             local_to_utc(tz, from.and_time(NaiveTime::MIN)),
@@ -428,10 +427,10 @@ impl Workstation {
             .iter()
             .map(|a| self.view_with(&n, a))
             .collect::<ClinicResult<Vec<_>>>()?;
-        let clinicians = self.clinicians()?;
+        let clinicians = self.scheduling().clinicians()?;
         let mut working = Vec::new();
         for c in &clinicians {
-            if let Some(s) = self.clinician_schedule(c.id, site.id)? {
+            if let Some(s) = self.scheduling().clinician_schedule(c.id, site.id)? {
                 for w in s.working_spans(from, to - Duration::days(1)) {
                     working.push(WorkingSpan {
                         clinician_id: c.id,
@@ -445,6 +444,7 @@ impl Workstation {
             site_id: site.id,
             today: utc_to_local(tz, self.now()).date().to_string(),
             rooms: self
+                .scheduling()
                 .site_rooms(site.id)?
                 .into_iter()
                 .map(|(id, name)| Resource { id, name })
@@ -459,6 +459,7 @@ impl Workstation {
             appointments,
             working,
             types: self
+                .scheduling()
                 .appointment_types()?
                 .into_iter()
                 .map(|t| TypeView {
@@ -474,7 +475,7 @@ impl Workstation {
 
     /// A wall-clock time at the home site as an instant.
     pub fn home_instant(&self, field_name: &str, local: &str) -> ClinicResult<DateTime<Utc>> {
-        let site = self.home_site()?;
+        let site = crate::scheduling::home_site(&self.store()?.db())?;
         Ok(local_to_utc(
             parse_tz(&site.timezone)?,
             parse_local(field_name, local)?,
@@ -490,8 +491,9 @@ impl Workstation {
         count: usize,
     ) -> ClinicResult<Vec<Slot>> {
         let from = self.home_instant("from_local", from_local)?;
-        let tz = parse_tz(&self.home_site()?.timezone)?;
+        let tz = parse_tz(&self.scheduling().home_site()?.timezone)?;
         Ok(self
+            .scheduling()
             .find_slots(clinician, minutes, from, 14, count.clamp(1, 20), None)?
             .into_iter()
             .map(|s| {
@@ -511,7 +513,7 @@ impl Workstation {
     /// The inbox: double bookings at this site, then refused changes.
     pub fn conflicts_view(&mut self) -> ClinicResult<ConflictsView> {
         let mut bookings = Vec::new();
-        for c in self.booking_conflicts()? {
+        for c in self.scheduling().booking_conflicts()? {
             bookings.push(BookingConflictRow {
                 appointment: self.appointment_view(&c.appointment)?,
                 reason: c.reason,
@@ -551,7 +553,7 @@ impl Workstation {
                     .ok_or_else(|| field("reason", "say why the appointment is cancelled"))?,
             },
             ResolveAction::Move => {
-                let a = self.show_appointment(id)?;
+                let a = self.scheduling().show_appointment(id)?;
                 let start = self.home_instant(
                     "start_local",
                     start_local.ok_or_else(|| field("start_local", "is required to move"))?,
@@ -564,7 +566,7 @@ impl Workstation {
                 }
             }
         };
-        self.resolve_booking_conflict(id, resolution)
+        self.scheduling().resolve_booking_conflict(id, resolution)
     }
 
     /// The status bar's figures (no network call: "online" means the live
@@ -590,7 +592,7 @@ impl Workstation {
 
     fn open_booking_conflicts(&self) -> ClinicResult<i64> {
         let db = self.store()?.db();
-        let site = self.home_site().ok().map(|s| s.id);
+        let site = crate::scheduling::home_site(&db).ok().map(|s| s.id);
         Ok(db.appointment_conflicts(site)?.len() as i64)
     }
 
@@ -600,7 +602,12 @@ impl Workstation {
     }
 
     pub fn user_views(&mut self) -> ClinicResult<Vec<UserView>> {
-        Ok(self.list_users()?.into_iter().map(UserView::from).collect())
+        Ok(self
+            .directory()
+            .list_users()?
+            .into_iter()
+            .map(UserView::from)
+            .collect())
     }
 }
 

@@ -7,14 +7,12 @@ use crate::auth::{hash_password, verify_or_burn, verify_password, Password};
 use crate::clock::Clock;
 use chrono::{DateTime, Duration, Utc};
 use clinic_core::audit::{AuditEntry, AuditEvent, ChainBreak};
-use clinic_core::patients::format_patient_number;
 use clinic_core::patients::*;
-use clinic_core::permissions::{Action, BuiltinRole, Module, PermissionMatrix, SensitiveFlag};
-use clinic_core::sync::{Mutation, SaveDocument};
-use clinic_core::{ClinicError, ClinicResult, ErrorCode, FieldError};
-use clinic_store::directory::{ClinicianProfile, Role, Site, Tenant, User};
+use clinic_core::permissions::{Action, BuiltinRole, Module, PermissionMatrix};
+use clinic_core::sync::Mutation;
+use clinic_core::{ClinicError, ClinicResult, ErrorCode};
+use clinic_store::directory::{Site, Tenant};
 use clinic_store::keys::{Keychain, Passphrase, Unlock};
-use clinic_store::patients::search::PatientSummary;
 use clinic_store::sync::Committed;
 use clinic_store::{Db, NewStore, Store};
 use serde::Serialize;
@@ -86,51 +84,8 @@ pub struct StoreInfo {
     pub schema_version: i64,
 }
 
+use crate::directory::normalize_email;
 pub(crate) use clinic_store::new_uuid_v7 as new_id;
-
-/// On an enrolled store, sends a member of staff as they now are to every
-/// workstation of the tenant (so they can be booked, and sign in, there).
-pub(crate) fn share_staff(
-    db: &Db,
-    actor: Uuid,
-    user: Uuid,
-    now: DateTime<Utc>,
-) -> ClinicResult<()> {
-    if !db.is_synced()? {
-        return Ok(());
-    }
-    let u = db
-        .user(user)?
-        .ok_or_else(|| ClinicError::not_found("User"))?;
-    let hash = db
-        .credentials(&u.email)?
-        .map(|c| c.password_hash)
-        .ok_or_else(|| ClinicError::not_found("User"))?;
-    let profile = db.clinician_profile(user)?.unwrap_or_default();
-    let doc = SaveDocument::new(clinic_core::directory::StaffMember {
-        id: u.id,
-        email: u.email,
-        name: u.name,
-        roles: u.roles,
-        active: u.status == "active",
-        password_hash: hash,
-        specialization: profile.specialization,
-        registration_number: profile.registration_number,
-    });
-    db.commit_mutation(Some(actor), now, &Mutation::new(doc))?;
-    Ok(())
-}
-
-fn normalize_email(field: &str, email: &str) -> ClinicResult<String> {
-    let e = email.trim().to_lowercase();
-    validate_email(&e).map_err(|m| {
-        ClinicError::validation(vec![FieldError {
-            field: field.into(),
-            message: m.into(),
-        }])
-    })?;
-    Ok(e)
-}
 
 fn slug(name: &str) -> String {
     let s: String = clinic_core::search::fold(name)
@@ -649,433 +604,10 @@ impl Workstation {
         Ok((s.clone(), now))
     }
 
-    // ---- users and roles ----
-
-    pub fn add_user(
-        &mut self,
-        email: &str,
-        name: &str,
-        role_key: &str,
-        password: &Password,
-        profile: Option<ClinicianProfile>,
-    ) -> ClinicResult<User> {
-        let (s, now) = self.act(Module::Admin, Action::Create)?;
-        let email = normalize_email("email", email)?;
-        let name = name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(ClinicError::validation(vec![FieldError {
-                field: "name".into(),
-                message: "is required (at most 200 characters)".into(),
-            }]));
-        }
-        let store = self.store_mut()?;
-        let role = store.db().role_by_key(role_key)?.ok_or_else(|| {
-            let keys: Vec<String> = store
-                .db()
-                .roles()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| r.key)
-                .collect();
-            ClinicError::validation(vec![FieldError {
-                field: "role".into(),
-                message: format!("unknown role; use one of: {}", keys.join(", ")),
-            }])
-        })?;
-        if !s.permissions.covers(&role.permissions) {
-            return Err(ClinicError::forbidden(format!(
-                "You cannot give the {} role: it allows more than your own role does.",
-                role.name
-            )));
-        }
-        let hash = hash_password(password)?;
-        let id = new_id(now);
-        store.write(|db| {
-            db.insert_user(id, &email, &name, &hash, &[role.id], now)?;
-            if let Some(p) = &profile {
-                db.upsert_clinician_profile(id, p, now)?;
-            }
-            share_staff(db, s.user_id, id, now)?;
-            db.append_audit(
-                new_id(now),
-                Some(s.user_id),
-                now,
-                AuditEntry::user("user.create", Some(id), json!({"role": role.key})),
-            )?;
-            db.user(id)?.ok_or_else(|| ClinicError::not_found("User"))
-        })
-    }
-
-    pub fn list_users(&mut self) -> ClinicResult<Vec<User>> {
-        self.act(Module::Admin, Action::View)?;
-        Ok(self.store()?.db().users()?)
-    }
-
-    /// Disables or re-enables an account. Nobody may disable themselves,
-    /// an account with more access than their own, or the last active
-    /// full administrator (which would leave the clinic unmanageable).
-    pub fn set_user_disabled(&mut self, email: &str, disabled: bool) -> ClinicResult<User> {
-        let (s, now) = self.act(Module::Admin, Action::Edit)?;
-        let email = email.trim().to_lowercase();
-        let store = self.store_mut()?;
-        let db = store.db();
-        let creds = db
-            .credentials(&email)?
-            .ok_or_else(|| ClinicError::not_found("User"))?;
-        if creds.user_id == s.user_id && disabled {
-            return Err(ClinicError::new(
-                ErrorCode::Conflict,
-                "You cannot disable your own account.",
-            ));
-        }
-        let target = PermissionMatrix::union(&db.user_permissions(creds.user_id)?);
-        if !s.permissions.covers(&target) {
-            return Err(ClinicError::forbidden(
-                "This account has more access than yours; ask an administrator.",
-            ));
-        }
-        if disabled && target.is_full_admin() {
-            let mut other_admins = 0;
-            for u in db.users()? {
-                if u.id != creds.user_id
-                    && u.status == "active"
-                    && PermissionMatrix::union(&db.user_permissions(u.id)?).is_full_admin()
-                {
-                    other_admins += 1;
-                }
-            }
-            if other_admins == 0 {
-                return Err(ClinicError::new(
-                    ErrorCode::Conflict,
-                    "This is the last active administrator; add another one before disabling it.",
-                ));
-            }
-        }
-        store.write(|db| {
-            db.set_user_status(
-                creds.user_id,
-                if disabled { "disabled" } else { "active" },
-                now,
-            )?;
-            share_staff(db, s.user_id, creds.user_id, now)?;
-            db.append_audit(
-                new_id(now),
-                Some(s.user_id),
-                now,
-                AuditEntry::user(
-                    if disabled {
-                        "user.disable"
-                    } else {
-                        "user.enable"
-                    },
-                    Some(creds.user_id),
-                    json!({}),
-                ),
-            )?;
-            db.user(creds.user_id)?
-                .ok_or_else(|| ClinicError::not_found("User"))
-        })
-    }
-
-    pub fn list_roles(&mut self) -> ClinicResult<Vec<Role>> {
-        self.act(Module::Admin, Action::View)?;
-        Ok(self.store()?.db().roles()?)
-    }
-
-    // ---- patients ----
-
-    fn may_see(s: &Session) -> impl Fn(SensitiveFlag) -> bool + '_ {
-        |f| s.permissions.has_flag(f)
-    }
-
-    /// Possible duplicates of a person about to be registered (no write).
-    pub fn find_duplicates(
-        &mut self,
-        details: &PatientDetails,
-    ) -> ClinicResult<Vec<DuplicateCandidate>> {
-        let (_, now) = self.act(Module::Patients, Action::View)?;
-        let mut d = details.clone();
-        validate_details(&mut d, now.date_naive())?;
-        Ok(self.store()?.db().duplicate_candidates(&d, None)?)
-    }
-
-    /// Registers a patient. Returns the record and any duplicate candidates
-    /// found at the moment of registration (shown to the person; the UI asks
-    /// before saving through [`Workstation::find_duplicates`]).
-    pub fn register_patient(
-        &mut self,
-        details: PatientDetails,
-        lists: NewLists,
-    ) -> ClinicResult<Registered> {
-        let (s, now) = self.act(Module::Patients, Action::Create)?;
-        let mut details = details;
-        let mut lists = lists;
-        let today = now.date_naive();
-        let a = validate_details(&mut details, today);
-        let b = validate_new_lists(&mut lists, today);
-        merge_validation(a, b)?;
-        for f in lists.flags_touched() {
-            s.permissions.require_flag(f)?;
-        }
-        for field in changed_fields(&PatientDetails::default(), &details) {
-            if let Some(flag) = field_flag(field) {
-                s.permissions.require_flag(flag)?;
-            }
-        }
-        let id = new_id(now);
-        let lists = lists.assign_ids(|| new_id(now));
-        let store = self.store_mut()?;
-        let candidates = store.db().duplicate_candidates(&details, None)?;
-        let mut patient = self
-            .change_patients(
-                &s,
-                now,
-                |db| {
-                    Ok(Mutation::new(RegisterPatient {
-                        patient: id,
-                        patient_number: format_patient_number(db.next_number("patient")?),
-                        details: details.clone(),
-                        lists,
-                    }))
-                },
-                |_| {
-                    vec![AuditEntry::patient(
-                        "patient.create",
-                        id,
-                        json!({"duplicate_candidates": candidates.len()}),
-                    )]
-                },
-            )?
-            .after::<Patient>(id)?;
-        redact(&mut patient, Self::may_see(&s));
-        Ok(Registered {
-            patient,
-            duplicate_candidates: candidates,
-        })
-    }
-
-    /// Opens a patient's record. This is a read of health data: audited.
-    pub fn show_patient(&mut self, id: Uuid) -> ClinicResult<Patient> {
-        let (s, now) = self.act(Module::Patients, Action::View)?;
-        let store = self.store_mut()?;
-        let mut p = store
-            .db()
-            .patient(id)?
-            .ok_or_else(|| ClinicError::not_found("Patient"))?;
-        store.write(|db| {
-            Ok(db.append_audit(
-                new_id(now),
-                Some(s.user_id),
-                now,
-                AuditEntry::patient("patient.read", id, json!({})),
-            )?)
-        })?;
-        redact(&mut p, Self::may_see(&s));
-        Ok(p)
-    }
-
-    /// Resolves a patient id or patient number as typed.
-    pub fn resolve_patient(&mut self, text: &str) -> ClinicResult<Uuid> {
-        self.act(Module::Patients, Action::View)?;
-        if let Ok(id) = Uuid::parse_str(text.trim()) {
-            return Ok(id);
-        }
-        let db = self.store()?.db();
-        if clinic_core::patients::parse_patient_number(text).is_some() {
-            if let Some(id) = db.patient_by_number(text.trim())? {
-                return Ok(id);
-            }
-        }
-        Err(ClinicError::new(
-            ErrorCode::NotFound,
-            "No patient has that id or patient number.",
-        ))
-    }
-
-    pub fn search_patients(
-        &mut self,
-        text: &str,
-        limit: usize,
-    ) -> ClinicResult<Vec<PatientSummary>> {
-        self.act(Module::Patients, Action::View)?;
-        if text.chars().count() > 200 {
-            return Err(ClinicError::validation(vec![FieldError {
-                field: "query".into(),
-                message: "is too long (at most 200 characters)".into(),
-            }]));
-        }
-        Ok(self
-            .store()?
-            .db()
-            .search_patients(text, limit.clamp(1, 200))?)
-    }
-
-    /// Edits a patient: validates the whole result, refuses changes to groups
-    /// of fields the role may not touch, and records which fields changed.
-    pub fn edit_patient(&mut self, id: Uuid, patch: PatientPatch) -> ClinicResult<Patient> {
-        let (s, now) = self.act(Module::Patients, Action::Edit)?;
-        let store = self.store_mut()?;
-        let current = store
-            .db()
-            .patient(id)?
-            .ok_or_else(|| ClinicError::not_found("Patient"))?;
-        ensure_editable(&current)?;
-        // Permission first, on every field the edit names, changed or not:
-        // the answer must not reveal a hidden field's value.
-        for f in patch.touched_fields() {
-            if let Some(flag) = field_flag(f) {
-                s.permissions.require_flag(flag)?;
-            }
-        }
-        for f in patch.add.flags_touched() {
-            s.permissions.require_flag(f)?;
-        }
-        let mut details = current.details.clone();
-        patch.apply_to(&mut details);
-        let mut add = patch.add.clone();
-        let today = now.date_naive();
-        merge_validation(
-            validate_details(&mut details, today),
-            validate_new_lists(&mut add, today),
-        )?;
-        // Compared after validation, so a value that only normalises back to
-        // what was stored ("gb" → "GB") is not a change.
-        let changed = changed_fields(&current.details, &details);
-        let items = current.lists.items();
-        let guard = |r: &Uuid| items.iter().find(|(i, _)| i == r).map(|(_, flag)| *flag);
-        if patch.remove_ids.iter().any(|r| {
-            guard(r)
-                .flatten()
-                .is_some_and(|f| !s.permissions.has_flag(f))
-        }) {
-            return Err(ClinicError::forbidden(
-                "Your role does not allow removing these items.",
-            ));
-        }
-        let new_items = add.assign_ids(|| new_id(now));
-        let added = new_items.items().len();
-        if patch.remove_ids.iter().any(|r| guard(r).is_none()) {
-            return Err(ClinicError::new(
-                ErrorCode::NotFound,
-                "One of the items to remove does not belong to this patient.",
-            ));
-        }
-        let removed = patch.remove_ids.len();
-        let m = Mutation::new(UpdatePatient {
-            patient: id,
-            set: changed_values(&current.details, &details),
-            add: new_items,
-            remove_ids: patch.remove_ids.clone(),
-        });
-        let mut updated = self
-            .change_patients(
-                &s,
-                now,
-                |_| Ok(m),
-                |_| {
-                    vec![AuditEntry::patient(
-                        "patient.update",
-                        id,
-                        json!({"fields": changed, "items_added": added, "items_removed": removed}),
-                    )]
-                },
-            )?
-            .after::<Patient>(id)?;
-        redact(&mut updated, Self::may_see(&s));
-        Ok(updated)
-    }
-
-    /// Archives (soft-deletes) a patient: gone from lists and searches, kept
-    /// for retention. The reason is kept with the record (it is free text and
-    /// may name the patient), not in the audit trail.
-    pub fn archive_patient(&mut self, id: Uuid, reason: &str) -> ClinicResult<()> {
-        let (s, now) = self.act(Module::Patients, Action::Delete)?;
-        let reason = reason.trim();
-        if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(ClinicError::validation(vec![FieldError {
-                field: "reason".into(),
-                message: "say why the record is archived (at most 500 characters)".into(),
-            }]));
-        }
-        // Archiving a merged or archived record is refused by the rule itself.
-        let m = Mutation::new(ArchivePatient {
-            patient: id,
-            reason: reason.to_string(),
-        });
-        self.change_patients(
-            &s,
-            now,
-            |_| Ok(m),
-            |_| vec![AuditEntry::patient("patient.archive", id, json!({}))],
-        )
-        .map(|_| ())
-    }
-
-    /// Brings an archived patient back (a record archived by mistake).
-    /// Records merged into another stay retired.
-    pub fn restore_patient(&mut self, id: Uuid) -> ClinicResult<Patient> {
-        let (s, now) = self.act(Module::Patients, Action::Delete)?;
-        // A merged record stays retired, and a live one cannot be restored:
-        // both are refused by the rule itself.
-        let mut p = self
-            .change_patients(
-                &s,
-                now,
-                |_| Ok(Mutation::new(RestorePatient { patient: id })),
-                |_| vec![AuditEntry::patient("patient.restore", id, json!({}))],
-            )?
-            .after::<Patient>(id)?;
-        redact(&mut p, Self::may_see(&s));
-        Ok(p)
-    }
-
-    /// Merges `duplicate` into `keep`: the survivor gains the duplicate's list
-    /// items and fills its empty fields from it; the duplicate is archived and
-    /// points at the survivor. Both records' audit trails note the merge.
-    pub fn merge_patients(&mut self, keep: Uuid, duplicate: Uuid) -> ClinicResult<Patient> {
-        let (s, now) = self.act(Module::Patients, Action::Delete)?;
-        s.permissions.require(Module::Patients, Action::Edit)?;
-        for f in SensitiveFlag::ALL {
-            s.permissions.require_flag(f).map_err(|_| ClinicError::forbidden("Merging records needs access to all patient information; ask an administrator."))?;
-        }
-        // Two different, editable records with no conflicting national
-        // identifiers: checked by the merge rule itself.
-        let done = self.change_patients(
-            &s,
-            now,
-            |_| Ok(Mutation::new(MergePatients { keep, duplicate })),
-            |c| {
-                let filled = changed_fields(
-                    &c.before
-                        .get::<Patient>(keep)
-                        .map(|p| p.details.clone())
-                        .unwrap_or_default(),
-                    &c.after
-                        .get::<Patient>(keep)
-                        .map(|p| p.details.clone())
-                        .unwrap_or_default(),
-                );
-                vec![
-                    AuditEntry::patient(
-                        "patient.merge",
-                        keep,
-                        json!({"merged": duplicate, "fields_filled": filled}),
-                    ),
-                    AuditEntry::patient(
-                        "patient.merged_into",
-                        duplicate,
-                        json!({"survivor": keep}),
-                    ),
-                ]
-            },
-        )?;
-        Ok(done.after::<Patient>(keep)?)
-    }
-
     /// Makes a change as the signed-in person: the mutation (built inside
     /// the transaction), its outbox entry and its audit events, all in one
     /// transaction. `audit` sees the records before and after.
-    fn change_patients(
+    pub(crate) fn commit_change(
         &mut self,
         s: &Session,
         now: DateTime<Utc>,
@@ -1104,10 +636,23 @@ impl Workstation {
         audit: impl FnOnce(&Committed) -> Vec<AuditEntry>,
     ) -> ClinicResult<Committed> {
         let (s, now) = self.session_now()?;
-        self.change_patients(&s, now, build, audit)
+        self.commit_change(&s, now, build, audit)
     }
 
     // ---- audit and store ----
+
+    /// The workstation's own site (where it was enrolled).
+    pub fn home_site(&self) -> ClinicResult<clinic_store::directory::Site> {
+        crate::scheduling::home_site(&self.store()?.db())
+    }
+
+    /// How a person reads an appointment: patient (with number) and clinician.
+    pub fn appointment_labels(&self, a: &clinic_core::scheduling::Appointment) -> (String, String) {
+        match self.store() {
+            Ok(store) => crate::scheduling::appointment_labels(&store.db(), a),
+            Err(_) => (String::new(), String::new()),
+        }
+    }
 
     /// Verifies this device's audit chain. Needs only the unlocked store.
     pub fn verify_audit(&self) -> ClinicResult<Result<i64, ChainBreak>> {
@@ -1196,7 +741,7 @@ impl Workstation {
 }
 
 /// Combines two validation results so the person sees every problem at once.
-fn merge_validation(a: ClinicResult<()>, b: ClinicResult<()>) -> ClinicResult<()> {
+pub(crate) fn merge_validation(a: ClinicResult<()>, b: ClinicResult<()>) -> ClinicResult<()> {
     match (a, b) {
         (Ok(()), Ok(())) => Ok(()),
         (Err(e), Ok(())) | (Ok(()), Err(e)) => Err(e),

@@ -876,9 +876,12 @@ fn run(cli: Cli) -> ClinicResult<()> {
                 "your password (the server checks it)",
             )?);
             let rows = match &cmd {
-                DeviceCmd::List { totp } => ws.server_devices(&password, totp.as_deref())?,
+                DeviceCmd::List { totp } => {
+                    ws.directory().server_devices(&password, totp.as_deref())?
+                }
                 DeviceCmd::Revoke { id, totp } => {
-                    ws.revoke_device(*id, &password, totp.as_deref())?
+                    ws.directory()
+                        .revoke_device(*id, &password, totp.as_deref())?
                 }
             };
             ctx.print(&rows, |rows| {
@@ -926,13 +929,15 @@ fn run(cli: Cli) -> ClinicResult<()> {
                                 ..Default::default()
                             }
                         });
-                    let u = ws.add_user(&email, &name, &role, &password, profile)?;
+                    let u = ws
+                        .directory()
+                        .add_user(&email, &name, &role, &password, profile)?;
                     ctx.print(&u, |u| {
                         format!("Added {} <{}> as {}", u.name, u.email, u.roles.join(", "))
                     });
                 }
                 UserCmd::List => {
-                    let users = ws.list_users()?;
+                    let users = ws.directory().list_users()?;
                     ctx.print(&users, |us| {
                         us.iter()
                             .map(|u| {
@@ -949,18 +954,18 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     });
                 }
                 UserCmd::Disable { email } => {
-                    let u = ws.set_user_disabled(&email, true)?;
+                    let u = ws.directory().set_user_disabled(&email, true)?;
                     ctx.print(&u, |u| format!("Disabled {}", u.email));
                 }
                 UserCmd::Enable { email } => {
-                    let u = ws.set_user_disabled(&email, false)?;
+                    let u = ws.directory().set_user_disabled(&email, false)?;
                     ctx.print(&u, |u| format!("Enabled {}", u.email));
                 }
             }
         }
         Command::Role(RoleCmd::List) => {
             let mut ws = ctx.signed_in()?;
-            let roles = ws.list_roles()?;
+            let roles = ws.directory().list_roles()?;
             ctx.print(&roles, |rs| {
                 rs.iter()
                     .map(|r| format!("{:<14} {}", r.key, r.name))
@@ -972,7 +977,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
             let mut ws = ctx.signed_in()?;
             match *cmd {
                 PatientCmd::Add(f) => {
-                    let r = ws.register_patient(f.details()?, f.lists()?)?;
+                    let r = ws.patients().register(f.details()?, f.lists()?)?;
                     if !r.duplicate_candidates.is_empty() && !ctx.json {
                         eprintln!(
                             "warning: {} possible duplicate(s) of this patient exist:",
@@ -997,18 +1002,19 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     remove_flags,
                     clear_flags,
                 } => {
-                    let id = ws.resolve_patient(&patient)?;
-                    let p =
-                        ws.edit_patient(id, fields.patch(remove, remove_flags, clear_flags)?)?;
+                    let id = ws.patients().resolve(&patient)?;
+                    let p = ws
+                        .patients()
+                        .edit(id, fields.patch(remove, remove_flags, clear_flags)?)?;
                     ctx.print(&p, |p| format!("Updated {}", patient_card(p)));
                 }
                 PatientCmd::Show { patient } => {
-                    let id = ws.resolve_patient(&patient)?;
-                    let p = ws.show_patient(id)?;
+                    let id = ws.patients().resolve(&patient)?;
+                    let p = ws.patients().show(id)?;
                     ctx.print(&p, patient_card);
                 }
                 PatientCmd::Search { text, limit } => {
-                    let hits = ws.search_patients(&text, limit)?;
+                    let hits = ws.patients().search(&text, limit)?;
                     ctx.print(&hits, |hs| {
                         if hs.is_empty() {
                             return "No patients found.".into();
@@ -1031,7 +1037,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     });
                 }
                 PatientCmd::Duplicates(f) => {
-                    let c = ws.find_duplicates(&f.details()?)?;
+                    let c = ws.patients().find_duplicates(&f.details()?)?;
                     ctx.print(&c, |cs| {
                         if cs.is_empty() {
                             "No likely duplicates.".into()
@@ -1052,22 +1058,22 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     });
                 }
                 PatientCmd::Archive { patient, reason } => {
-                    let id = ws.resolve_patient(&patient)?;
-                    ws.archive_patient(id, &reason)?;
+                    let id = ws.patients().resolve(&patient)?;
+                    ws.patients().archive(id, &reason)?;
                     ctx.print(&serde_json::json!({"id": id, "archived": true}), |_| {
                         "Archived. The record is kept; `clinic patient restore` brings it back."
                             .into()
                     });
                 }
                 PatientCmd::Restore { patient } => {
-                    let id = ws.resolve_patient(&patient)?;
-                    let p = ws.restore_patient(id)?;
+                    let id = ws.patients().resolve(&patient)?;
+                    let p = ws.patients().restore(id)?;
                     ctx.print(&p, |p| format!("Restored {}", patient_card(p)));
                 }
                 PatientCmd::Merge { keep, duplicate } => {
-                    let keep = ws.resolve_patient(&keep)?;
-                    let dup = ws.resolve_patient(&duplicate)?;
-                    let p = ws.merge_patients(keep, dup)?;
+                    let keep = ws.patients().resolve(&keep)?;
+                    let dup = ws.patients().resolve(&duplicate)?;
+                    let p = ws.patients().merge(keep, dup)?;
                     ctx.print(&p, |p| format!("Merged into {}", patient_card(p)));
                 }
             }
@@ -1096,7 +1102,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
         }
         Command::Audit(AuditCmd::Log { patient, limit }) => {
             let mut ws = ctx.signed_in()?;
-            let pid = patient.map(|p| ws.resolve_patient(&p)).transpose()?;
+            let pid = patient.map(|p| ws.patients().resolve(&p)).transpose()?;
             let events = ws.audit_log(pid, limit)?;
             ctx.print(&events, |es| {
                 es.iter()

@@ -49,14 +49,15 @@ fn fixture() -> Fixture {
         .unwrap();
     for r in BuiltinRole::ALL {
         if r != BuiltinRole::Admin {
-            ws.add_user(
-                &format!("{}@test.clinic", r.key()),
-                r.display_name(),
-                r.key(),
-                &pw("role-password-1"),
-                None,
-            )
-            .unwrap();
+            ws.directory()
+                .add_user(
+                    &format!("{}@test.clinic", r.key()),
+                    r.display_name(),
+                    r.key(),
+                    &pw("role-password-1"),
+                    None,
+                )
+                .unwrap();
         }
     }
     Fixture {
@@ -160,7 +161,8 @@ fn permission_matrix_cell_by_cell() {
 fn use_cases_enforce_the_matrix_for_every_role() {
     let mut f = fixture();
     let target =
-        f.ws.register_patient(person("Target", "Patient"), NewLists::default())
+        f.ws.patients()
+            .register(person("Target", "Patient"), NewLists::default())
             .unwrap()
             .patient
             .id;
@@ -176,18 +178,19 @@ fn use_cases_enforce_the_matrix_for_every_role() {
         let code = |r: Result<(), clinic_core::ClinicError>| r.err().map(|e| e.code);
         let expect = |ok: bool| if ok { None } else { Some(ErrorCode::Forbidden) };
         assert_eq!(
-            code(f.ws.search_patients("target", 5).map(|_| ())),
+            code(f.ws.patients().search("target", 5).map(|_| ())),
             expect(allowed(0, 'V')),
             "{role:?} search"
         );
         assert_eq!(
-            code(f.ws.show_patient(target).map(|_| ())),
+            code(f.ws.patients().show(target).map(|_| ())),
             expect(allowed(0, 'V')),
             "{role:?} show"
         );
         assert_eq!(
             code(
-                f.ws.register_patient(person("New", role.key()), NewLists::default())
+                f.ws.patients()
+                    .register(person("New", role.key()), NewLists::default())
                     .map(|_| ())
             ),
             expect(allowed(0, 'C')),
@@ -198,7 +201,7 @@ fn use_cases_enforce_the_matrix_for_every_role() {
             ..Default::default()
         };
         assert_eq!(
-            code(f.ws.edit_patient(target, patch).map(|_| ())),
+            code(f.ws.patients().edit(target, patch).map(|_| ())),
             expect(allowed(0, 'E')),
             "{role:?} edit"
         );
@@ -206,7 +209,8 @@ fn use_cases_enforce_the_matrix_for_every_role() {
             f.ws.login("admin@test.clinic", &pw("admin-password-1"))
                 .unwrap();
             let id =
-                f.ws.register_patient(person("Archive", "Me"), NewLists::default())
+                f.ws.patients()
+                    .register(person("Archive", "Me"), NewLists::default())
                     .unwrap()
                     .patient
                     .id;
@@ -214,16 +218,16 @@ fn use_cases_enforce_the_matrix_for_every_role() {
             id
         };
         assert_eq!(
-            code(f.ws.archive_patient(victim, "duplicate entry")),
+            code(f.ws.patients().archive(victim, "duplicate entry")),
             expect(allowed(0, 'D')),
             "{role:?} archive"
         );
         assert_eq!(
-            code(f.ws.list_users().map(|_| ())),
+            code(f.ws.directory().list_users().map(|_| ())),
             expect(allowed(7, 'V')),
             "{role:?} list users"
         );
-        let new_user = f.ws.add_user(
+        let new_user = f.ws.directory().add_user(
             &format!("new-{}@test.clinic", role.key()),
             "New User",
             "receptionist",
@@ -270,11 +274,11 @@ fn sensitive_fields_are_hidden_and_protected_by_role() {
         }],
         ..Default::default()
     };
-    let id = f.ws.register_patient(d, lists).unwrap().patient.id;
+    let id = f.ws.patients().register(d, lists).unwrap().patient.id;
 
     f.ws.login("receptionist@test.clinic", &pw("role-password-1"))
         .unwrap();
-    let seen = f.ws.show_patient(id).unwrap();
+    let seen = f.ws.patients().show(id).unwrap();
     assert_eq!(
         seen.details.national_id.as_deref(),
         Some("9434765919"),
@@ -293,57 +297,62 @@ fn sensitive_fields_are_hidden_and_protected_by_role() {
         vec![SensitiveFlag::SensitiveInfo, SensitiveFlag::MedicalHistory]
     );
     let e =
-        f.ws.edit_patient(
-            id,
-            PatientPatch {
-                gender: Some("female".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
+        f.ws.patients()
+            .edit(
+                id,
+                PatientPatch {
+                    gender: Some("female".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
     let mut with_gender = person("Reg", "Istration");
     with_gender.gender = Some("female".into());
     let e =
-        f.ws.register_patient(with_gender, NewLists::default())
+        f.ws.patients()
+            .register(with_gender, NewLists::default())
             .unwrap_err();
     assert_eq!(e.code, ErrorCode::Forbidden);
     // Registering with an NHS number is everyday front-desk work.
     let mut with_nhs = person("Reg", "Istration");
     with_nhs.national_id_kind = Some(clinic_core::patients::NationalIdKind::Nhs);
     with_nhs.national_id = Some("4010232137".into());
-    f.ws.register_patient(with_nhs, NewLists::default())
+    f.ws.patients()
+        .register(with_nhs, NewLists::default())
         .unwrap();
     let e =
-        f.ws.edit_patient(
-            id,
-            PatientPatch {
-                add: NewLists {
-                    allergies: vec![NewAllergy {
-                        substance: "Nuts".into(),
-                        reaction: None,
-                        severity: Severity::Mild,
-                    }],
+        f.ws.patients()
+            .edit(
+                id,
+                PatientPatch {
+                    add: NewLists {
+                        allergies: vec![NewAllergy {
+                            substance: "Nuts".into(),
+                            reaction: None,
+                            severity: Severity::Mild,
+                        }],
+                        ..Default::default()
+                    },
                     ..Default::default()
                 },
+            )
+            .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden);
+    // A receptionist's ordinary edit does not wipe the hidden fields.
+    f.ws.patients()
+        .edit(
+            id,
+            PatientPatch {
+                phone: Some("07700 900999".into()),
                 ..Default::default()
             },
         )
-        .unwrap_err();
-    assert_eq!(e.code, ErrorCode::Forbidden);
-    // A receptionist's ordinary edit does not wipe the hidden fields.
-    f.ws.edit_patient(
-        id,
-        PatientPatch {
-            phone: Some("07700 900999".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+        .unwrap();
 
     f.ws.login("clinician@test.clinic", &pw("role-password-1"))
         .unwrap();
-    let seen = f.ws.show_patient(id).unwrap();
+    let seen = f.ws.patients().show(id).unwrap();
     assert_eq!(seen.details.gender.as_deref(), Some("non-binary"));
     assert_eq!(seen.details.blood_group.as_deref(), Some("O+"));
     assert_eq!(seen.details.phone.as_deref(), Some("07700 900999"));
@@ -354,14 +363,15 @@ fn sensitive_fields_are_hidden_and_protected_by_role() {
     );
     let allergy = seen.lists.allergies[0].id;
     let after =
-        f.ws.edit_patient(
-            id,
-            PatientPatch {
-                remove_ids: vec![allergy],
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        f.ws.patients()
+            .edit(
+                id,
+                PatientPatch {
+                    remove_ids: vec![allergy],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
     assert!(after.lists.allergies.is_empty());
 }
 
@@ -370,11 +380,12 @@ fn every_use_case_leaves_an_audit_event_attributed_to_the_right_user() {
     let mut f = fixture();
     let admin = f.ws.session().unwrap().user_id;
     let r =
-        f.ws.register_patient(person("Audited", "Person"), NewLists::default())
+        f.ws.patients()
+            .register(person("Audited", "Person"), NewLists::default())
             .unwrap();
     let id = r.patient.id;
     assert_eq!(last_action(&f.ws), ("patient.create".into(), Some(admin)));
-    f.ws.show_patient(id).unwrap();
+    f.ws.patients().show(id).unwrap();
     assert_eq!(last_action(&f.ws), ("patient.read".into(), Some(admin)));
     // Fast user switch: the next action is the clinician's.
     f.ws.login("clinician@test.clinic", &pw("role-password-1"))
@@ -384,14 +395,15 @@ fn every_use_case_leaves_an_audit_event_attributed_to_the_right_user() {
         last_action(&f.ws),
         ("session.switch_user".into(), Some(clinician))
     );
-    f.ws.edit_patient(
-        id,
-        PatientPatch {
-            city: Some("York".into()),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    f.ws.patients()
+        .edit(
+            id,
+            PatientPatch {
+                city: Some("York".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     let (action, user) = last_action(&f.ws);
     assert_eq!((action.as_str(), user), ("patient.update", Some(clinician)));
     let e =
@@ -406,32 +418,39 @@ fn every_use_case_leaves_an_audit_event_attributed_to_the_right_user() {
     f.ws.login("admin@test.clinic", &pw("admin-password-1"))
         .unwrap();
     let other =
-        f.ws.register_patient(person("Audited", "Persson"), NewLists::default())
+        f.ws.patients()
+            .register(person("Audited", "Persson"), NewLists::default())
             .unwrap();
     assert_eq!(
         other.duplicate_candidates.len(),
         1,
         "similar name and same birth date"
     );
-    f.ws.merge_patients(id, other.patient.id).unwrap();
+    f.ws.patients().merge(id, other.patient.id).unwrap();
     assert_eq!(last_action(&f.ws).0, "patient.merged_into");
     let third =
-        f.ws.register_patient(person("Third", "Person"), NewLists::default())
+        f.ws.patients()
+            .register(person("Third", "Person"), NewLists::default())
             .unwrap()
             .patient
             .id;
-    f.ws.archive_patient(third, "registered in error").unwrap();
+    f.ws.patients()
+        .archive(third, "registered in error")
+        .unwrap();
     assert_eq!(last_action(&f.ws).0, "patient.archive");
-    f.ws.add_user(
-        "x@test.clinic",
-        "X",
-        "receptionist",
-        &pw("x-password-01"),
-        None,
-    )
-    .unwrap();
+    f.ws.directory()
+        .add_user(
+            "x@test.clinic",
+            "X",
+            "receptionist",
+            &pw("x-password-01"),
+            None,
+        )
+        .unwrap();
     assert_eq!(last_action(&f.ws).0, "user.create");
-    f.ws.set_user_disabled("x@test.clinic", true).unwrap();
+    f.ws.directory()
+        .set_user_disabled("x@test.clinic", true)
+        .unwrap();
     assert_eq!(last_action(&f.ws).0, "user.disable");
     f.ws.logout().unwrap();
     assert_eq!(last_action(&f.ws), ("user.logout".into(), Some(admin)));
@@ -448,11 +467,11 @@ fn every_use_case_leaves_an_audit_event_attributed_to_the_right_user() {
 #[test]
 fn idle_lock_drops_the_store_and_needs_unlock_and_sign_in() {
     let mut f = fixture();
-    f.ws.search_patients("x", 5).unwrap();
+    f.ws.patients().search("x", 5).unwrap();
     f.clock.advance(Duration::minutes(9));
-    f.ws.search_patients("x", 5).unwrap();
+    f.ws.patients().search("x", 5).unwrap();
     f.clock.advance(Duration::minutes(11));
-    let e = f.ws.search_patients("x", 5).unwrap_err();
+    let e = f.ws.patients().search("x", 5).unwrap_err();
     assert_eq!(e.code, ErrorCode::SessionLocked);
     assert!(f.ws.is_locked() && f.ws.session().is_none());
     assert_eq!(
@@ -468,13 +487,13 @@ fn idle_lock_drops_the_store_and_needs_unlock_and_sign_in() {
     ))
     .unwrap();
     assert_eq!(
-        f.ws.search_patients("x", 5).unwrap_err().code,
+        f.ws.patients().search("x", 5).unwrap_err().code,
         ErrorCode::SessionLocked,
         "unlocking is not signing in"
     );
     f.ws.login("admin@test.clinic", &pw("admin-password-1"))
         .unwrap();
-    f.ws.search_patients("x", 5).unwrap();
+    f.ws.patients().search("x", 5).unwrap();
 }
 
 #[test]
@@ -509,47 +528,49 @@ fn repeated_wrong_passwords_lock_the_account_for_a_while() {
 fn merge_moves_items_fills_gaps_and_retires_the_duplicate() {
     let mut f = fixture();
     let keep =
-        f.ws.register_patient(
-            person("Maria", "Garcia"),
-            NewLists {
-                allergies: vec![NewAllergy {
-                    substance: "Penicillin".into(),
-                    reaction: None,
-                    severity: Severity::Severe,
-                }],
-                ..Default::default()
-            },
-        )
-        .unwrap()
-        .patient;
+        f.ws.patients()
+            .register(
+                person("Maria", "Garcia"),
+                NewLists {
+                    allergies: vec![NewAllergy {
+                        substance: "Penicillin".into(),
+                        reaction: None,
+                        severity: Severity::Severe,
+                    }],
+                    ..Default::default()
+                },
+            )
+            .unwrap()
+            .patient;
     let mut dup_details = person("María", "García");
     dup_details.email = Some("maria@example.org".into());
     dup_details.phone = None;
     let dup =
-        f.ws.register_patient(
-            dup_details,
-            NewLists {
-                allergies: vec![
-                    NewAllergy {
-                        substance: "penicillin".into(),
-                        reaction: Some("rash".into()),
-                        severity: Severity::Moderate,
-                    },
-                    NewAllergy {
-                        substance: "Latex".into(),
-                        reaction: None,
-                        severity: Severity::Mild,
-                    },
-                ],
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        f.ws.patients()
+            .register(
+                dup_details,
+                NewLists {
+                    allergies: vec![
+                        NewAllergy {
+                            substance: "penicillin".into(),
+                            reaction: Some("rash".into()),
+                            severity: Severity::Moderate,
+                        },
+                        NewAllergy {
+                            substance: "Latex".into(),
+                            reaction: None,
+                            severity: Severity::Mild,
+                        },
+                    ],
+                    ..Default::default()
+                },
+            )
+            .unwrap();
     assert_eq!(
         dup.duplicate_candidates[0].patient_id, keep.id,
         "accents do not hide a duplicate"
     );
-    let merged = f.ws.merge_patients(keep.id, dup.patient.id).unwrap();
+    let merged = f.ws.patients().merge(keep.id, dup.patient.id).unwrap();
     assert_eq!(merged.details.email.as_deref(), Some("maria@example.org"));
     assert_eq!(merged.details.phone.as_deref(), Some("07700 900001"));
     let substances: Vec<_> = merged
@@ -563,42 +584,45 @@ fn merge_moves_items_fills_gaps_and_retires_the_duplicate() {
         vec!["Penicillin", "penicillin", "Latex"],
         "nothing clinical is dropped by a merge"
     );
-    let gone = f.ws.show_patient(dup.patient.id).unwrap();
+    let gone = f.ws.patients().show(dup.patient.id).unwrap();
     assert_eq!(gone.merged_into, Some(keep.id));
     assert!(gone.archived_at.is_some());
     let hits: Vec<Uuid> =
-        f.ws.search_patients("garcia", 10)
+        f.ws.patients()
+            .search("garcia", 10)
             .unwrap()
             .into_iter()
             .map(|h| h.id)
             .collect();
     assert_eq!(hits, vec![keep.id]);
     assert_eq!(
-        f.ws.edit_patient(
-            dup.patient.id,
-            PatientPatch {
-                city: Some("X".into()),
-                ..Default::default()
-            }
-        )
-        .unwrap_err()
-        .code,
+        f.ws.patients()
+            .edit(
+                dup.patient.id,
+                PatientPatch {
+                    city: Some("X".into()),
+                    ..Default::default()
+                }
+            )
+            .unwrap_err()
+            .code,
         ErrorCode::Conflict
     );
     assert_eq!(
-        f.ws.merge_patients(keep.id, keep.id).unwrap_err().code,
+        f.ws.patients().merge(keep.id, keep.id).unwrap_err().code,
         ErrorCode::Validation
     );
     // Receptionists cannot merge (they cannot see the medical history being merged).
     f.ws.login("receptionist@test.clinic", &pw("role-password-1"))
         .unwrap();
     let other =
-        f.ws.register_patient(person("Other", "Person"), NewLists::default())
+        f.ws.patients()
+            .register(person("Other", "Person"), NewLists::default())
             .unwrap()
             .patient
             .id;
     assert_eq!(
-        f.ws.merge_patients(keep.id, other).unwrap_err().code,
+        f.ws.patients().merge(keep.id, other).unwrap_err().code,
         ErrorCode::Forbidden
     );
 }
@@ -609,12 +633,13 @@ fn patient_numbers_are_unique_and_check_digited() {
     let mut seen = std::collections::HashSet::new();
     for i in 0..50 {
         let p =
-            f.ws.register_patient(
-                person("Num", &format!("Ber{}", "x".repeat(i % 5 + 1))),
-                NewLists::default(),
-            )
-            .unwrap()
-            .patient;
+            f.ws.patients()
+                .register(
+                    person("Num", &format!("Ber{}", "x".repeat(i % 5 + 1))),
+                    NewLists::default(),
+                )
+                .unwrap()
+                .patient;
         assert!(clinic_core::patients::parse_patient_number(&p.patient_number).is_some());
         assert!(seen.insert(p.patient_number));
     }
@@ -627,51 +652,60 @@ fn nobody_can_hand_out_more_access_than_they_have() {
         .unwrap();
     for role in ["admin", "clinician"] {
         let e =
-            f.ws.add_user(
-                &format!("x-{role}@test.clinic"),
-                "X",
-                role,
-                &pw("x-password-01"),
-                None,
-            )
-            .unwrap_err();
+            f.ws.directory()
+                .add_user(
+                    &format!("x-{role}@test.clinic"),
+                    "X",
+                    role,
+                    &pw("x-password-01"),
+                    None,
+                )
+                .unwrap_err();
         assert_eq!(e.code, ErrorCode::Forbidden, "{role}");
     }
-    f.ws.add_user(
-        "clerk2@test.clinic",
-        "Clerk",
-        "billing_clerk",
-        &pw("x-password-01"),
-        None,
-    )
-    .unwrap();
+    f.ws.directory()
+        .add_user(
+            "clerk2@test.clinic",
+            "Clerk",
+            "billing_clerk",
+            &pw("x-password-01"),
+            None,
+        )
+        .unwrap();
     assert_eq!(
-        f.ws.set_user_disabled("admin@test.clinic", true)
+        f.ws.directory()
+            .set_user_disabled("admin@test.clinic", true)
             .unwrap_err()
             .code,
         ErrorCode::Forbidden
     );
     assert_eq!(
-        f.ws.set_user_disabled("clinician@test.clinic", true)
+        f.ws.directory()
+            .set_user_disabled("clinician@test.clinic", true)
             .unwrap_err()
             .code,
         ErrorCode::Forbidden
     );
-    f.ws.set_user_disabled("clerk2@test.clinic", true).unwrap();
+    f.ws.directory()
+        .set_user_disabled("clerk2@test.clinic", true)
+        .unwrap();
     // The last administrator cannot be disabled, even by another administrator.
     f.ws.login("admin@test.clinic", &pw("admin-password-1"))
         .unwrap();
-    f.ws.add_user(
-        "admin2@test.clinic",
-        "Second Admin",
-        "admin",
-        &pw("x-password-01"),
-        None,
-    )
-    .unwrap();
+    f.ws.directory()
+        .add_user(
+            "admin2@test.clinic",
+            "Second Admin",
+            "admin",
+            &pw("x-password-01"),
+            None,
+        )
+        .unwrap();
     f.ws.login("admin2@test.clinic", &pw("x-password-01"))
         .unwrap();
-    f.ws.set_user_disabled("admin@test.clinic", true).unwrap();
+    f.ws.directory()
+        .set_user_disabled("admin@test.clinic", true)
+        .unwrap();
     assert_eq!(
         f.ws.login("admin@test.clinic", &pw("admin-password-1"))
             .unwrap_err()
@@ -681,7 +715,8 @@ fn nobody_can_hand_out_more_access_than_they_have() {
     f.ws.login("admin2@test.clinic", &pw("x-password-01"))
         .unwrap();
     assert_eq!(
-        f.ws.set_user_disabled("admin2@test.clinic", true)
+        f.ws.directory()
+            .set_user_disabled("admin2@test.clinic", true)
             .unwrap_err()
             .code,
         ErrorCode::Conflict
@@ -694,7 +729,8 @@ fn an_edit_never_reveals_a_hidden_value() {
     let mut d = person("Hidden", "Value");
     d.blood_group = Some("A+".into());
     let id =
-        f.ws.register_patient(d, NewLists::default())
+        f.ws.patients()
+            .register(d, NewLists::default())
             .unwrap()
             .patient
             .id;
@@ -703,14 +739,15 @@ fn an_edit_never_reveals_a_hidden_value() {
     // Same answer whether the guess is right or wrong.
     for guess in ["A+", "B-"] {
         let e =
-            f.ws.edit_patient(
-                id,
-                PatientPatch {
-                    blood_group: Some(guess.into()),
-                    ..Default::default()
-                },
-            )
-            .unwrap_err();
+            f.ws.patients()
+                .edit(
+                    id,
+                    PatientPatch {
+                        blood_group: Some(guess.into()),
+                        ..Default::default()
+                    },
+                )
+                .unwrap_err();
         assert_eq!(e.code, ErrorCode::Forbidden, "{guess}");
     }
 }
@@ -752,17 +789,19 @@ fn merging_two_people_with_different_national_ids_is_refused() {
     let mut b = a.clone();
     b.national_id = Some("4010232137".into());
     let a =
-        f.ws.register_patient(a, NewLists::default())
+        f.ws.patients()
+            .register(a, NewLists::default())
             .unwrap()
             .patient
             .id;
     let b =
-        f.ws.register_patient(b, NewLists::default())
+        f.ws.patients()
+            .register(b, NewLists::default())
             .unwrap()
             .patient
             .id;
     assert_eq!(
-        f.ws.merge_patients(a, b).unwrap_err().code,
+        f.ws.patients().merge(a, b).unwrap_err().code,
         ErrorCode::Conflict
     );
 }

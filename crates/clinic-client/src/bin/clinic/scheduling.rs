@@ -4,7 +4,7 @@
 use super::Ctx;
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
 use clap::Subcommand;
-use clinic_client::schedule::{local_label, BookRequest, MoveRequest};
+use clinic_client::scheduling::{local_label, BookRequest, MoveRequest};
 use clinic_client::Workstation;
 use clinic_core::scheduling::*;
 use clinic_core::{ClinicError, ClinicResult, FieldError};
@@ -313,13 +313,14 @@ pub fn appointment(ctx: &Ctx, cmd: AppointmentCmd) -> ClinicResult<()> {
             count,
             override_checks,
         } => {
-            let patient = ws.resolve_patient(&patient)?;
-            let clinician = ws.clinician_by_email(&clinician)?.id;
-            let site = ws.home_site()?;
+            let patient = ws.patients().resolve(&patient)?;
+            let clinician = ws.scheduling().clinician_by_email(&clinician)?.id;
+            let site = ws.scheduling().home_site()?;
             let room = match room {
                 None => None,
                 Some(name) => Some(
-                    ws.site_rooms(site.id)?
+                    ws.scheduling()
+                        .site_rooms(site.id)?
                         .into_iter()
                         .find(|r| r.1.eq_ignore_ascii_case(name.trim()))
                         .map(|r| r.0)
@@ -335,7 +336,7 @@ pub fn appointment(ctx: &Ctx, cmd: AppointmentCmd) -> ClinicResult<()> {
                     count: c.unwrap_or(1),
                 }),
             };
-            let booked = ws.book_appointment(BookRequest {
+            let booked = ws.scheduling().book_appointment(BookRequest {
                 patient,
                 clinician,
                 start: parse_instant(&start)?,
@@ -361,10 +362,10 @@ pub fn appointment(ctx: &Ctx, cmd: AppointmentCmd) -> ClinicResult<()> {
             override_checks,
         } => {
             let clinician = clinician
-                .map(|c| ws.clinician_by_email(&c))
+                .map(|c| ws.scheduling().clinician_by_email(&c))
                 .transpose()?
                 .map(|u| u.id);
-            let moved = ws.move_appointment(
+            let moved = ws.scheduling().move_appointment(
                 id,
                 MoveRequest {
                     start: parse_instant(&start)?,
@@ -378,7 +379,7 @@ pub fn appointment(ctx: &Ctx, cmd: AppointmentCmd) -> ClinicResult<()> {
             print_appointments(ctx, &ws, &moved);
         }
         AppointmentCmd::Cancel { id, reason, scope } => {
-            let done = ws.set_appointment_status(
+            let done = ws.scheduling().set_appointment_status(
                 id,
                 AppointmentStatus::Cancelled,
                 Some(reason),
@@ -395,11 +396,13 @@ pub fn appointment(ctx: &Ctx, cmd: AppointmentCmd) -> ClinicResult<()> {
             let to = AppointmentStatus::parse(&status).ok_or_else(|| {
                 bad("status", "is scheduled, confirmed, arrived, in_progress, completed, cancelled, no_show or rescheduled")
             })?;
-            let done = ws.set_appointment_status(id, to, reason, parse_scope(&scope)?)?;
+            let done =
+                ws.scheduling()
+                    .set_appointment_status(id, to, reason, parse_scope(&scope)?)?;
             print_appointments(ctx, &ws, &done);
         }
         AppointmentCmd::Show { id } => {
-            let a = ws.show_appointment(id)?;
+            let a = ws.scheduling().show_appointment(id)?;
             print_appointments(ctx, &ws, &[a]);
         }
         AppointmentCmd::List {
@@ -409,7 +412,7 @@ pub fn appointment(ctx: &Ctx, cmd: AppointmentCmd) -> ClinicResult<()> {
             patient,
             all,
         } => {
-            let site = ws.home_site()?;
+            let site = ws.scheduling().home_site()?;
             let tz = parse_tz(&site.timezone)?;
             let first = match date {
                 Some(d) => parse_date("date", &d)?,
@@ -423,11 +426,11 @@ pub fn appointment(ctx: &Ctx, cmd: AppointmentCmd) -> ClinicResult<()> {
                 ),
             );
             let clinician_id = clinician
-                .map(|c| ws.clinician_by_email(&c))
+                .map(|c| ws.scheduling().clinician_by_email(&c))
                 .transpose()?
                 .map(|u| u.id);
-            let patient_id = patient.map(|p| ws.resolve_patient(&p)).transpose()?;
-            let list = ws.list_appointments(&AppointmentFilter {
+            let patient_id = patient.map(|p| ws.patients().resolve(&p)).transpose()?;
+            let list = ws.scheduling().list_appointments(&AppointmentFilter {
                 site_id: Some(site.id),
                 clinician_id,
                 patient_id,
@@ -459,13 +462,15 @@ pub fn slots(
     count: usize,
 ) -> ClinicResult<()> {
     let mut ws = ctx.signed_in()?;
-    let c = ws.clinician_by_email(clinician)?;
+    let c = ws.scheduling().clinician_by_email(clinician)?;
     let from = match from {
         Some(f) => parse_instant(&f)?,
         None => ws.now(),
     };
-    let found = ws.find_slots(c.id, minutes, from, days, count, None)?;
-    let tz = parse_tz(&ws.home_site()?.timezone)?;
+    let found = ws
+        .scheduling()
+        .find_slots(c.id, minutes, from, days, count, None)?;
+    let tz = parse_tz(&ws.scheduling().home_site()?.timezone)?;
     ctx.print(&found, |l| {
         if l.is_empty() {
             format!(
@@ -494,17 +499,17 @@ pub fn dayplan(
     pdf: Option<PathBuf>,
 ) -> ClinicResult<()> {
     let mut ws = ctx.signed_in()?;
-    let site = ws.home_site()?;
+    let site = ws.scheduling().home_site()?;
     let tz = parse_tz(&site.timezone)?;
     let date = match date {
         Some(d) => parse_date("date", &d)?,
         None => utc_to_local(tz, ws.now()).date(),
     };
     let clinician = clinician
-        .map(|c| ws.clinician_by_email(&c))
+        .map(|c| ws.scheduling().clinician_by_email(&c))
         .transpose()?
         .map(|u| u.id);
-    let plan = ws.day_plan(None, clinician, date)?;
+    let plan = ws.scheduling().day_plan(None, clinician, date)?;
     let title = match &plan.clinician {
         Some(c) => format!("Day sheet: {c}"),
         None => "Day sheet".into(),
@@ -590,13 +595,13 @@ pub fn calendar(ctx: &Ctx, cmd: CalendarCmd) -> ClinicResult<()> {
         days_ahead,
     } = cmd;
     let mut ws = ctx.signed_in()?;
-    let c = ws.clinician_by_email(&clinician)?;
+    let c = ws.scheduling().clinician_by_email(&clinician)?;
     let now = ws.now();
     let span = Span::new(
         now - Duration::days(days_back as i64),
         now + Duration::days(days_ahead as i64),
     );
-    let (text, n) = ws.export_calendar(c.id, span)?;
+    let (text, n) = ws.scheduling().export_calendar(c.id, span)?;
     std::fs::write(&out, text)
         .map_err(|e| ClinicError::internal(format!("writing {}: {e}", out.display())))?;
     ctx.print(&serde_json::json!({"events": n, "out": out}), |_| {
@@ -649,9 +654,9 @@ pub fn availability(ctx: &Ctx, cmd: AvailabilityCmd) -> ClinicResult<()> {
     };
     let sched = match cmd {
         AvailabilityCmd::Show { clinician } => {
-            let c = ws.clinician_by_email(&clinician)?;
-            let site = ws.home_site()?;
-            match ws.clinician_schedule(c.id, site.id)? {
+            let c = ws.scheduling().clinician_by_email(&clinician)?;
+            let site = ws.scheduling().home_site()?;
+            match ws.scheduling().clinician_schedule(c.id, site.id)? {
                 Some(s) => s,
                 None => {
                     ctx.print(&serde_json::Value::Null, |_| {
@@ -673,7 +678,7 @@ pub fn availability(ctx: &Ctx, cmd: AvailabilityCmd) -> ClinicResult<()> {
             valid_from,
             valid_until,
         } => {
-            let c = ws.clinician_by_email(&clinician)?;
+            let c = ws.scheduling().clinician_by_email(&clinician)?;
             let days = parse_weekdays(&weekdays)?;
             let (start, end) = (parse_time("from", &from)?, parse_time("to", &to)?);
             let valid_from = valid_from
@@ -682,7 +687,7 @@ pub fn availability(ctx: &Ctx, cmd: AvailabilityCmd) -> ClinicResult<()> {
             let valid_until = valid_until
                 .map(|d| parse_date("valid_until", &d))
                 .transpose()?;
-            ws.edit_schedule(c.id, None, |s| {
+            ws.scheduling().edit_schedule(c.id, None, |s| {
                 if !add {
                     s.hours.retain(|h| !days.contains(&h.weekday));
                 }
@@ -710,7 +715,7 @@ pub fn availability(ctx: &Ctx, cmd: AvailabilityCmd) -> ClinicResult<()> {
             kind,
             reason,
         } => {
-            let c = ws.clinician_by_email(&clinician)?;
+            let c = ws.scheduling().clinician_by_email(&clinician)?;
             let local = |f: &str, v: &str| {
                 NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M")
                     .map_err(|_| bad(f, format!("{v} is not a local time like 2026-12-24T13:00")))
@@ -722,7 +727,7 @@ pub fn availability(ctx: &Ctx, cmd: AvailabilityCmd) -> ClinicResult<()> {
                 _ => return Err(bad("kind", "is leave or blocked")),
             };
             let id = clinic_store::new_uuid_v7(ws.now());
-            ws.edit_schedule(c.id, None, |s| {
+            ws.scheduling().edit_schedule(c.id, None, |s| {
                 s.exceptions.push(ScheduleException {
                     id,
                     kind,
@@ -739,7 +744,7 @@ pub fn availability(ctx: &Ctx, cmd: AvailabilityCmd) -> ClinicResult<()> {
             to,
             kind,
         } => {
-            let c = ws.clinician_by_email(&clinician)?;
+            let c = ws.scheduling().clinician_by_email(&clinician)?;
             let kind = match kind.replace('-', "_").as_str() {
                 "regular" => ShiftKind::Regular,
                 "on_call" => ShiftKind::OnCall,
@@ -753,7 +758,7 @@ pub fn availability(ctx: &Ctx, cmd: AvailabilityCmd) -> ClinicResult<()> {
                 parse_time("to", &to)?,
             );
             let id = clinic_store::new_uuid_v7(ws.now());
-            ws.edit_schedule(c.id, None, |s| {
+            ws.scheduling().edit_schedule(c.id, None, |s| {
                 s.shifts.push(Shift {
                     id,
                     kind,
@@ -778,14 +783,15 @@ pub fn waitlist(ctx: &Ctx, cmd: WaitlistCmd) -> ClinicResult<()> {
             latest,
             notes,
         } => {
-            let patient_id = ws.resolve_patient(&patient)?;
+            let patient_id = ws.patients().resolve(&patient)?;
             let clinician_id = clinician
-                .map(|c| ws.clinician_by_email(&c))
+                .map(|c| ws.scheduling().clinician_by_email(&c))
                 .transpose()?
                 .map(|u| u.id);
-            let site = ws.home_site()?;
+            let site = ws.scheduling().home_site()?;
             let today = ws.now().date_naive();
-            let e = ws.add_to_waitlist(WaitlistEntry {
+            let created_at = ws.now();
+            let e = ws.scheduling().add_to_waitlist(WaitlistEntry {
                 id: Uuid::nil(),
                 site_id: site.id,
                 patient_id,
@@ -799,12 +805,12 @@ pub fn waitlist(ctx: &Ctx, cmd: WaitlistCmd) -> ClinicResult<()> {
                 notes,
                 status: "waiting".into(),
                 appointment_id: None,
-                created_at: ws.now(),
+                created_at,
             })?;
             ctx.print(&e, |e| format!("Added to the waitlist ({}).", e.id));
         }
         WaitlistCmd::List => {
-            let list = ws.waitlist()?;
+            let list = ws.scheduling().waitlist()?;
             ctx.print(&list, |l| {
                 if l.is_empty() {
                     return "Nobody is waiting.".into();
@@ -823,7 +829,7 @@ pub fn waitlist(ctx: &Ctx, cmd: WaitlistCmd) -> ClinicResult<()> {
             });
         }
         WaitlistCmd::Remove { id, appointment } => {
-            let w = ws.close_waitlist_entry(id, appointment)?;
+            let w = ws.scheduling().close_waitlist_entry(id, appointment)?;
             ctx.print(&w, |w| {
                 format!("Waitlist entry {} is now {}.", w.id, w.status)
             });
@@ -835,6 +841,7 @@ pub fn waitlist(ctx: &Ctx, cmd: WaitlistCmd) -> ClinicResult<()> {
 /// The double bookings in `clinic conflicts list`, as JSON objects.
 pub fn booking_conflicts_json(ws: &mut Workstation) -> ClinicResult<Vec<serde_json::Value>> {
     Ok(ws
+        .scheduling()
         .booking_conflicts()?
         .into_iter()
         .map(|c| {
@@ -850,6 +857,7 @@ pub fn booking_conflicts_json(ws: &mut Workstation) -> ClinicResult<Vec<serde_js
 
 pub fn booking_conflict_lines(ws: &mut Workstation) -> ClinicResult<Vec<String>> {
     Ok(ws
+        .scheduling()
         .booking_conflicts()?
         .into_iter()
         .map(|c| {
@@ -875,7 +883,7 @@ pub fn resolve_booking(
             (true, None, None) => Resolution::AcceptDoubleBooking,
             (false, Some(reason), None) => Resolution::Cancel { reason },
             (false, None, Some(start)) => {
-                let a = ws.show_appointment(id)?;
+                let a = ws.scheduling().show_appointment(id)?;
                 Resolution::Move {
                     start: parse_instant(&start)?,
                     minutes: a.minutes,
@@ -888,7 +896,7 @@ pub fn resolve_booking(
                 "say how to resolve it: exactly one of --accept, --cancel REASON or --move START",
             )),
         };
-    let a = ws.resolve_booking_conflict(id, resolution)?;
+    let a = ws.scheduling().resolve_booking_conflict(id, resolution)?;
     ctx.print(&a, |a| format!("Resolved. {}", appointment_line(ws, a)));
     Ok(())
 }

@@ -4,6 +4,8 @@
 //! they are checked against the local store, committed as mutations with
 //! their audit events, and refused with words a receptionist understands.
 
+pub mod ical;
+
 use crate::workstation::{new_id, Session, Workstation};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use clinic_core::audit::AuditEntry;
@@ -118,22 +120,81 @@ fn clinician_of(db: &Db, id: Uuid) -> ClinicResult<User> {
     Ok(u)
 }
 
+/// The workstation's own site (where it was enrolled), else the first.
+pub fn home_site(db: &Db) -> ClinicResult<Site> {
+    let sites = db.sites()?;
+    let enrolled = db.meta("site_id")?.and_then(|s| Uuid::parse_str(&s).ok());
+    enrolled
+        .and_then(|id| sites.iter().find(|s| s.id == id).cloned())
+        .or_else(|| sites.into_iter().next())
+        .ok_or_else(|| ClinicError::not_found("Site"))
+}
+
+/// The clinic's appointment types in use (the built-in ones until it sets its own).
+pub fn appointment_types(db: &Db) -> ClinicResult<Vec<AppointmentType>> {
+    let mut types: Vec<AppointmentType> = db
+        .documents::<AppointmentType>()?
+        .into_iter()
+        .filter(|t| !t.archived)
+        .collect();
+    if types.is_empty() {
+        // Stable ids, so that every workstation's built-ins are the same.
+        let mut n = 0u128;
+        types = default_types(|| {
+            n += 1;
+            Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0000 | n)
+        });
+    }
+    types.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(types)
+}
+
+/// How a person reads an appointment: the patient (with their number)
+/// and the clinician.
+pub fn appointment_labels(db: &Db, a: &Appointment) -> (String, String) {
+    let patient = db
+        .patient(a.patient_id)
+        .ok()
+        .flatten()
+        .map(|p| {
+            format!(
+                "{} {} ({})",
+                p.details.first_name, p.details.last_name, p.patient_number
+            )
+        })
+        .unwrap_or_else(|| "(patient not on this workstation yet)".into());
+    let clinician = db
+        .user(a.clinician_id)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_default();
+    (patient, clinician)
+}
+
+/// The scheduling use-cases of a workstation: `ws.scheduling()`.
+#[derive(Debug)]
+pub struct Scheduling<'w> {
+    pub(crate) ws: &'w mut Workstation,
+}
+
 impl Workstation {
+    pub fn scheduling(&mut self) -> Scheduling<'_> {
+        Scheduling { ws: self }
+    }
+}
+
+impl Scheduling<'_> {
     /// This workstation's site (the enrolled one, else the first).
     pub fn home_site(&self) -> ClinicResult<Site> {
-        let db = self.store()?.db();
-        let sites = db.sites()?;
-        let enrolled = db.meta("site_id")?.and_then(|s| Uuid::parse_str(&s).ok());
-        enrolled
-            .and_then(|id| sites.iter().find(|s| s.id == id).cloned())
-            .or_else(|| sites.into_iter().next())
-            .ok_or_else(|| ClinicError::not_found("Site"))
+        home_site(&self.ws.store()?.db())
     }
 
     fn site_or_home(&self, site: Option<Uuid>) -> ClinicResult<Site> {
         match site {
             None => self.home_site(),
             Some(id) => self
+                .ws
                 .store()?
                 .db()
                 .sites()?
@@ -145,7 +206,7 @@ impl Workstation {
 
     /// A clinician by e-mail (the CLI's and scripts' way of naming staff).
     pub fn clinician_by_email(&self, email: &str) -> ClinicResult<User> {
-        let db = self.store()?.db();
+        let db = self.ws.store()?.db();
         let email = email.trim().to_lowercase();
         let id = db.credentials(&email)?.map(|c| c.user_id).ok_or_else(|| {
             field(
@@ -157,8 +218,9 @@ impl Workstation {
     }
 
     pub fn clinicians(&mut self) -> ClinicResult<Vec<User>> {
-        self.act(Module::Appointments, Action::View)?;
+        self.ws.act(Module::Appointments, Action::View)?;
         Ok(self
+            .ws
             .store()?
             .db()
             .users()?
@@ -169,28 +231,12 @@ impl Workstation {
 
     /// Appointment types (the built-in ones until the clinic adds its own).
     pub fn appointment_types(&self) -> ClinicResult<Vec<AppointmentType>> {
-        let mut types: Vec<AppointmentType> = self
-            .store()?
-            .db()
-            .documents::<AppointmentType>()?
-            .into_iter()
-            .filter(|t| !t.archived)
-            .collect();
-        if types.is_empty() {
-            // Stable ids, so that every workstation's built-ins are the same.
-            let mut n = 0u128;
-            types = default_types(|| {
-                n += 1;
-                Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0000 | n)
-            });
-        }
-        types.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(types)
+        appointment_types(&self.ws.store()?.db())
     }
 
     /// Creates or changes an appointment type (managers).
     pub fn save_appointment_type(&mut self, t: AppointmentType) -> ClinicResult<AppointmentType> {
-        let (s, now) = self.act(Module::Admin, Action::Edit)?;
+        let (s, now) = self.ws.act(Module::Admin, Action::Edit)?;
         t.validate()?;
         self.save_document(&s, now, t.clone(), "appointment_type.save")?;
         Ok(t)
@@ -205,7 +251,7 @@ impl Workstation {
     ) -> ClinicResult<()> {
         let id = doc.id();
         let kind = T::KIND;
-        self.store_mut()?.write(|db| {
+        self.ws.store_mut()?.write(|db| {
             db.commit_mutation(Some(s.user_id), now, &Mutation::new(SaveDocument::new(doc)))?;
             db.append_audit(
                 new_id(now),
@@ -232,6 +278,7 @@ impl Workstation {
         site: Uuid,
     ) -> ClinicResult<Option<ClinicianSchedule>> {
         Ok(self
+            .ws
             .store()?
             .db()
             .documents::<ClinicianSchedule>()?
@@ -246,8 +293,8 @@ impl Workstation {
         site: Option<Uuid>,
         edit: impl FnOnce(&mut ClinicianSchedule),
     ) -> ClinicResult<ClinicianSchedule> {
-        let (s, now) = self.act(Module::Admin, Action::Edit)?;
-        clinician_of(&self.store()?.db(), clinician)?;
+        let (s, now) = self.ws.act(Module::Admin, Action::Edit)?;
+        clinician_of(&self.ws.store()?.db(), clinician)?;
         let site = self.site_or_home(site)?;
         let mut sched = self
             .clinician_schedule(clinician, site.id)?
@@ -309,8 +356,8 @@ impl Workstation {
         n: usize,
         site: Option<Uuid>,
     ) -> ClinicResult<Vec<DateTime<Utc>>> {
-        self.act(Module::Appointments, Action::View)?;
-        clinician_of(&self.store()?.db(), clinician)?;
+        self.ws.act(Module::Appointments, Action::View)?;
+        clinician_of(&self.ws.store()?.db(), clinician)?;
         let site = self.site_or_home(site)?;
         self.slots_for(clinician, &site, minutes, 0, 0, from, days, n)
     }
@@ -345,6 +392,7 @@ impl Workstation {
             return Ok(vec![]);
         };
         let busy: Vec<Span> = self
+            .ws
             .store()?
             .db()
             .appointments(&AppointmentFilter {
@@ -366,8 +414,8 @@ impl Workstation {
     /// overlaps another or falls outside working hours, unless overridden
     /// (the override is audited). Offers the next free slots when refused.
     pub fn book_appointment(&mut self, req: BookRequest) -> ClinicResult<Vec<Appointment>> {
-        let (s, now) = self.act(Module::Appointments, Action::Create)?;
-        let db = self.store()?.db();
+        let (s, now) = self.ws.act(Module::Appointments, Action::Create)?;
+        let db = self.ws.store()?.db();
         let patient = db
             .patient(req.patient)?
             .ok_or_else(|| ClinicError::not_found("Patient"))?;
@@ -452,7 +500,7 @@ impl Workstation {
             planned.push((a, clashes, outside));
         }
         let mut out = Vec::new();
-        self.store_mut()?.write(|db| {
+        self.ws.store_mut()?.write(|db| {
             for (mut a, clashes, outside) in planned {
                 a.outside_hours_accepted = outside;
                 let m = Mutation::new(BookAppointment {
@@ -497,7 +545,7 @@ impl Workstation {
         ignore: &[Uuid],
     ) -> ClinicResult<(bool, bool)> {
         let tz = parse_tz(&site.timezone)?;
-        let db = self.store()?.db();
+        let db = self.ws.store()?.db();
         let mut others = db.overlap_candidates(&OverlapProbe::for_appointment(a))?;
         others.extend(also.iter().cloned());
         others.retain(|o| !ignore.contains(&o.id));
@@ -540,7 +588,8 @@ impl Workstation {
     }
 
     fn appointment_or_404(&self, id: Uuid) -> ClinicResult<Appointment> {
-        self.store()?
+        self.ws
+            .store()?
             .db()
             .appointment(id)?
             .ok_or_else(|| ClinicError::not_found("Appointment"))
@@ -557,7 +606,7 @@ impl Workstation {
         if scope == SeriesScope::This {
             return Ok(vec![a.clone()]);
         }
-        let all = self.store()?.db().appointments(&AppointmentFilter {
+        let all = self.ws.store()?.db().appointments(&AppointmentFilter {
             series_id: Some(sref.id),
             include_ended: true,
             ..Default::default()
@@ -576,7 +625,7 @@ impl Workstation {
         details: serde_json::Value,
     ) -> ClinicResult<Vec<Appointment>> {
         let mut out = Vec::new();
-        self.store_mut()?.write(|db| {
+        self.ws.store_mut()?.write(|db| {
             for (id, patient, change) in changes {
                 let m = Mutation::new(ChangeAppointment {
                     appointment: id,
@@ -609,7 +658,7 @@ impl Workstation {
         id: Uuid,
         req: MoveRequest,
     ) -> ClinicResult<Vec<Appointment>> {
-        let (s, now) = self.act(Module::Appointments, Action::Edit)?;
+        let (s, now) = self.ws.act(Module::Appointments, Action::Edit)?;
         let a = self.appointment_or_404(id)?;
         if !a.status.is_open() {
             return Err(ClinicError::new(
@@ -621,7 +670,10 @@ impl Workstation {
             ));
         }
         let site = self.site_or_home(Some(a.site_id))?;
-        let clinician = clinician_of(&self.store()?.db(), req.clinician.unwrap_or(a.clinician_id))?;
+        let clinician = clinician_of(
+            &self.ws.store()?.db(),
+            req.clinician.unwrap_or(a.clinician_id),
+        )?;
         let targets = self.series_targets(&a, req.scope)?;
         let tz = a.tz();
         let delta = utc_to_local(tz, req.start) - utc_to_local(tz, a.start);
@@ -679,7 +731,7 @@ impl Workstation {
         } else {
             Action::Edit
         };
-        let (s, now) = self.act(Module::Appointments, action)?;
+        let (s, now) = self.ws.act(Module::Appointments, action)?;
         let a = self.appointment_or_404(id)?;
         if !a.status.can_become(to) && a.status != to {
             return Err(ClinicError::new(
@@ -721,13 +773,13 @@ impl Workstation {
     }
 
     pub fn show_appointment(&mut self, id: Uuid) -> ClinicResult<Appointment> {
-        self.act(Module::Appointments, Action::View)?;
+        self.ws.act(Module::Appointments, Action::View)?;
         self.appointment_or_404(id)
     }
 
     pub fn list_appointments(&mut self, f: &AppointmentFilter) -> ClinicResult<Vec<Appointment>> {
-        self.act(Module::Appointments, Action::View)?;
-        Ok(self.store()?.db().appointments(f)?)
+        self.ws.act(Module::Appointments, Action::View)?;
+        Ok(self.ws.store()?.db().appointments(f)?)
     }
 
     /// The appointments of one local day at a site (and clinician).
@@ -737,14 +789,14 @@ impl Workstation {
         clinician: Option<Uuid>,
         date: NaiveDate,
     ) -> ClinicResult<DayPlan> {
-        self.act(Module::Appointments, Action::View)?;
+        self.ws.act(Module::Appointments, Action::View)?;
         let site = self.site_or_home(site)?;
         let tz = parse_tz(&site.timezone)?;
         let day = Span::new(
             local_to_utc(tz, date.and_time(NaiveTime::MIN)),
             local_to_utc(tz, (date + Duration::days(1)).and_time(NaiveTime::MIN)),
         );
-        let db = self.store()?.db();
+        let db = self.ws.store()?.db();
         let appts = db.appointments(&AppointmentFilter {
             site_id: Some(site.id),
             clinician_id: clinician,
@@ -795,10 +847,10 @@ impl Workstation {
     /// Double bookings found by the server at this workstation's site,
     /// until someone resolves them (on any workstation).
     pub fn booking_conflicts(&mut self) -> ClinicResult<Vec<BookingConflictView>> {
-        self.act(Module::Appointments, Action::View)?;
+        self.ws.act(Module::Appointments, Action::View)?;
         let site = self.home_site()?;
         let tz = parse_tz(&site.timezone)?;
-        let db = self.store()?.db();
+        let db = self.ws.store()?.db();
         let mut out = Vec::new();
         for a in db.appointment_conflicts(Some(site.id))? {
             let c = a.conflict.clone().unwrap_or(BookingConflict {
@@ -838,7 +890,7 @@ impl Workstation {
         id: Uuid,
         resolution: Resolution,
     ) -> ClinicResult<Appointment> {
-        let (s, now) = self.act(Module::Appointments, Action::Edit)?;
+        let (s, now) = self.ws.act(Module::Appointments, Action::Edit)?;
         let a = self.appointment_or_404(id)?;
         if a.conflict.is_none() {
             return Err(ClinicError::new(
@@ -854,7 +906,7 @@ impl Workstation {
         } = &resolution
         {
             let site = self.site_or_home(Some(a.site_id))?;
-            let clinician = clinician_of(&self.store()?.db(), *clinician_id)?;
+            let clinician = clinician_of(&self.ws.store()?.db(), *clinician_id)?;
             let mut m = a.clone();
             m.start = *start;
             m.minutes = *minutes;
@@ -878,35 +930,9 @@ impl Workstation {
         done.pop().ok_or_else(|| ClinicError::internal("no change"))
     }
 
-    /// (patient label, clinician name) of an appointment, for lists.
-    pub fn appointment_labels(&self, a: &Appointment) -> (String, String) {
-        let Ok(store) = self.store() else {
-            return (String::new(), String::new());
-        };
-        let db = store.db();
-        let patient = db
-            .patient(a.patient_id)
-            .ok()
-            .flatten()
-            .map(|p| {
-                format!(
-                    "{} {} ({})",
-                    p.details.first_name, p.details.last_name, p.patient_number
-                )
-            })
-            .unwrap_or_else(|| "(patient not on this workstation yet)".into());
-        let clinician = db
-            .user(a.clinician_id)
-            .ok()
-            .flatten()
-            .map(|u| u.name)
-            .unwrap_or_default();
-        (patient, clinician)
-    }
-
     /// (id, name) of a site's rooms.
     pub fn site_rooms(&self, site: Uuid) -> ClinicResult<Vec<(Uuid, String)>> {
-        Ok(self.store()?.db().rooms_of(site)?)
+        Ok(self.ws.store()?.db().rooms_of(site)?)
     }
 
     /// A clinician's appointments in `span` as an iCalendar file (RFC 5545);
@@ -916,10 +942,10 @@ impl Workstation {
         clinician: Uuid,
         span: Span,
     ) -> ClinicResult<(String, usize)> {
-        let (_, now) = self.act(Module::Appointments, Action::View)?;
-        let c = clinician_of(&self.store()?.db(), clinician)?;
+        let (_, now) = self.ws.act(Module::Appointments, Action::View)?;
+        let c = clinician_of(&self.ws.store()?.db(), clinician)?;
         let site = self.home_site()?;
-        let list = self.store()?.db().appointments(&AppointmentFilter {
+        let list = self.ws.store()?.db().appointments(&AppointmentFilter {
             clinician_id: Some(c.id),
             span: Some(span),
             include_ended: true,
@@ -927,16 +953,17 @@ impl Workstation {
         })?;
         let rooms: std::collections::HashMap<Uuid, String> =
             self.site_rooms(site.id)?.into_iter().collect();
-        let events: Vec<crate::ical::CalendarEvent> = list
+        let db = self.ws.store()?.db();
+        let events: Vec<ical::CalendarEvent> = list
             .into_iter()
-            .map(|a| crate::ical::CalendarEvent {
+            .map(|a| ical::CalendarEvent {
                 room_name: a.room_id.and_then(|r| rooms.get(&r).cloned()),
-                patient_label: self.appointment_labels(&a).0,
+                patient_label: appointment_labels(&db, &a).0,
                 appointment: a,
             })
             .collect();
         let n = events.len();
-        let text = crate::ical::clinician_calendar(&crate::ical::CalendarInput {
+        let text = ical::clinician_calendar(&ical::CalendarInput {
             clinician_name: c.name,
             clinician_email: Some(c.email),
             site_name: site.name,
@@ -950,8 +977,9 @@ impl Workstation {
     // ---- waitlist ----
 
     pub fn add_to_waitlist(&mut self, mut entry: WaitlistEntry) -> ClinicResult<WaitlistEntry> {
-        let (s, now) = self.act(Module::Appointments, Action::Create)?;
-        self.store()?
+        let (s, now) = self.ws.act(Module::Appointments, Action::Create)?;
+        self.ws
+            .store()?
             .db()
             .patient(entry.patient_id)?
             .ok_or_else(|| ClinicError::not_found("Patient"))?;
@@ -964,8 +992,9 @@ impl Workstation {
     }
 
     pub fn waitlist(&mut self) -> ClinicResult<Vec<WaitlistEntry>> {
-        self.act(Module::Appointments, Action::View)?;
+        self.ws.act(Module::Appointments, Action::View)?;
         let mut out: Vec<WaitlistEntry> = self
+            .ws
             .store()?
             .db()
             .documents::<WaitlistEntry>()?
@@ -982,8 +1011,8 @@ impl Workstation {
         id: Uuid,
         appointment: Option<Uuid>,
     ) -> ClinicResult<WaitlistEntry> {
-        let (s, now) = self.act(Module::Appointments, Action::Edit)?;
-        let Some(mut w) = self.store()?.db().document::<WaitlistEntry>(id)? else {
+        let (s, now) = self.ws.act(Module::Appointments, Action::Edit)?;
+        let Some(mut w) = self.ws.store()?.db().document::<WaitlistEntry>(id)? else {
             return Err(ClinicError::not_found("Waitlist entry"));
         };
         w.status = if appointment.is_some() {

@@ -5,7 +5,6 @@
 //! a workstation keeps no administrator session on the server.
 
 use crate::auth::Password;
-use crate::workstation::Workstation;
 use chrono::{DateTime, Utc};
 use clinic_core::api::DeviceView;
 use clinic_core::audit::AuditEntry;
@@ -36,12 +35,12 @@ pub struct DeviceRow {
     pub this_device: bool,
 }
 
-impl Workstation {
+impl super::Directory<'_> {
     /// The server, this store's clinic code and the signed-in user's email,
     /// for an administrator's call; refused on a standalone store.
     fn admin_server(&mut self) -> ClinicResult<(ServerClient, String, String, DateTime<Utc>)> {
-        let (s, now) = self.act_as_full_admin()?;
-        let db = self.store()?.db();
+        let (s, now) = self.ws.act_as_full_admin()?;
+        let db = self.ws.store()?.db();
         let url = db.meta("sync_server")?.ok_or_else(|| {
             ClinicError::new(
                 ErrorCode::Conflict,
@@ -66,7 +65,7 @@ impl Workstation {
     }
 
     fn device_rows(&self, devices: Vec<DeviceView>) -> ClinicResult<Vec<DeviceRow>> {
-        let store = self.store()?;
+        let store = self.ws.store()?;
         let db = store.db();
         let sites: HashMap<Uuid, String> =
             db.sites()?.into_iter().map(|s| (s.id, s.name)).collect();
@@ -120,7 +119,7 @@ impl Workstation {
         password: &Password,
         totp: Option<&str>,
     ) -> ClinicResult<Vec<DeviceRow>> {
-        if self.store()?.device_id() == id {
+        if self.ws.store()?.device_id() == id {
             return Err(ClinicError::new(
                 ErrorCode::Conflict,
                 "This is the computer you are using; revoke it from another workstation.",
@@ -130,8 +129,8 @@ impl Workstation {
             server.revoke_device(token, id)?;
             server.devices(token)
         })?;
-        let user = self.session().map(|s| s.user_id);
-        self.store_mut()?.write(|db| {
+        let user = self.ws.session().map(|s| s.user_id);
+        self.ws.store_mut()?.write(|db| {
             Ok(db.append_audit(
                 crate::workstation::new_id(now),
                 user,
