@@ -1,33 +1,88 @@
-//! Every command the UI may call (also read by `build.rs`).
+//! Every command the UI may call, listed once, by domain (also read by
+//! `build.rs`, which declares them so the capability file can grant them).
+//! `commands::handler` registers the same list, and a test ties it to the
+//! capability file, the UI's `api.ts` and `ui/CONTRACT.md`.
 
-pub const COMMANDS: &[&str] = &[
-    "app_state",
-    "create_store",
-    "enroll",
-    "unlock",
-    "sign_in",
-    "sign_out",
-    "lock",
-    "search_patients",
-    "patient_summary",
-    "check_duplicates",
-    "register_patient",
-    "update_patient",
-    "calendar",
-    "find_slots",
-    "book_appointment",
-    "move_appointment",
-    "set_appointment_status",
-    "sync_status",
-    "sync_now",
-    "conflicts",
-    "resolve_booking",
-    "dismiss_refused",
-    "users",
-    "add_user",
-    "set_user_disabled",
-    "devices",
-    "revoke_device",
-    "roles",
-    "settings",
-];
+/// Calls `$then!` with the list: `domain: command, …;` per domain.
+macro_rules! desktop_commands {
+    ($then:ident) => {
+        $then! {
+            session: app_state, create_store, enroll, unlock, sign_in, sign_out, lock, settings;
+            patients: search_patients, patient_summary, check_duplicates, register_patient, update_patient;
+            scheduling: calendar, find_slots, book_appointment, move_appointment, set_appointment_status,
+                resolve_booking;
+            sync: sync_status, sync_now, conflicts, dismiss_refused;
+            directory: users, add_user, set_user_disabled, devices, revoke_device, roles;
+        }
+    };
+}
+
+macro_rules! command_names {
+    ($($module:ident: $($command:ident),*;)*) => {
+        pub const COMMANDS: &[&str] = &[$($(stringify!($command)),*),*];
+    };
+}
+desktop_commands!(command_names);
+
+#[cfg(test)]
+mod tests {
+    use super::COMMANDS;
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    fn read(rel: &str) -> String {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    fn listed() -> BTreeSet<String> {
+        COMMANDS.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn the_capability_grants_exactly_the_commands() {
+        let cap: serde_json::Value = serde_json::from_str(&read("capabilities/main.json")).unwrap();
+        let granted: BTreeSet<String> = cap["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| p.as_str()?.strip_prefix("allow-"))
+            .map(|p| p.replace('-', "_"))
+            .collect();
+        assert_eq!(
+            granted,
+            listed(),
+            "capabilities/main.json and COMMANDS differ"
+        );
+        assert_eq!(COMMANDS.len(), listed().len(), "a command is listed twice");
+    }
+
+    #[test]
+    fn the_ui_calls_exactly_the_commands() {
+        let api = read("../ui/src/lib/api.ts");
+        let called: BTreeSet<String> = api
+            .split("call<")
+            .skip(1)
+            .filter_map(|rest| {
+                let name = rest.split_once(">('")?.1;
+                Some(name.split('\'').next()?.to_string())
+            })
+            .collect();
+        assert_eq!(called, listed(), "ui/src/lib/api.ts and COMMANDS differ");
+    }
+
+    #[test]
+    fn the_contract_documents_exactly_the_commands() {
+        let contract = read("../ui/CONTRACT.md");
+        let documented: BTreeSet<String> = contract
+            .lines()
+            .filter_map(|l| l.strip_prefix("| "))
+            .filter_map(|l| l.split(" |").next())
+            .map(str::trim)
+            .filter(|c| *c != "command")
+            .filter(|c| c.chars().all(|ch| ch.is_ascii_lowercase() || ch == '_') && !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        assert_eq!(documented, listed(), "ui/CONTRACT.md and COMMANDS differ");
+    }
+}

@@ -3,8 +3,9 @@
 //! screen's work is a `clinic_client` use-case reached through `commands`,
 //! which only convert arguments and results.
 
-pub mod bindings;
+#[macro_use]
 pub mod command_names;
+pub mod bindings;
 pub mod commands;
 mod state;
 

@@ -1,0 +1,157 @@
+//! The commands the UI calls, one file per domain. Each one only converts
+//! its request, calls a `clinic_client` use-case (the same ones the
+//! `clinic` CLI calls) and converts the answer back; errors keep the one
+//! shape with stable codes (`ClinicError`: code, message, field errors).
+//! The list of commands is kept once, in [`crate::command_names`].
+
+pub mod directory;
+pub mod patients;
+pub mod scheduling;
+pub mod session;
+pub mod sync;
+
+pub use directory::*;
+pub use patients::*;
+pub use scheduling::*;
+pub use session::*;
+pub use sync::*;
+
+use crate::state::Desktop;
+use clinic_client::desk::{
+    parse_date, AppState, AppointmentView, CalendarView, ConflictsView, PatientHit, PatientSummary,
+    ResolveAction, SettingsView, Slot, SyncView, UserView,
+};
+use clinic_client::directory::devices::DeviceRow;
+use clinic_client::scheduling::{BookRequest, MoveRequest};
+use clinic_client::{InitOptions, Password};
+use clinic_core::patients::{DuplicateCandidate, NewLists, Patient, PatientDetails, PatientPatch};
+use clinic_core::scheduling::{AppointmentStatus, SeriesScope};
+use clinic_core::{ClinicError, ClinicResult};
+use clinic_store::keys::Passphrase;
+use serde::Deserialize;
+use tauri::{AppHandle, Manager};
+use uuid::Uuid;
+
+pub(crate) type Answer<T> = Result<T, ClinicError>;
+
+/// Runs a command's work on the blocking pool (the store, Argon2 and the
+/// sync client block; the UI's event loop never waits on them) and logs a
+/// refusal by its code (never the arguments: they may hold patient data or
+/// passwords).
+pub(crate) async fn run<T: Send + 'static>(
+    app: AppHandle,
+    name: &'static str,
+    work: impl FnOnce(&Desktop) -> ClinicResult<T> + Send + 'static,
+) -> Answer<T> {
+    let r = tauri::async_runtime::spawn_blocking(move || work(&app.state::<Desktop>()))
+        .await
+        .unwrap_or_else(|e| Err(ClinicError::internal(e)));
+    if let Err(e) = &r {
+        tracing::info!(command = name, code = %e.code, "refused");
+    }
+    r
+}
+
+macro_rules! request {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Deserialize, ts_rs::TS)]
+        pub struct $name { $($(#[$fm])* pub $field: $ty),* }
+    };
+}
+
+request!(CreateStoreReq {
+    clinic_name: String,
+    admin_name: String,
+    admin_email: String,
+    admin_password: String,
+    passphrase: String,
+});
+request!(EnrollReq {
+    server_url: String,
+    tenant: String,
+    email: String,
+    password: String,
+    device_name: String,
+    passphrase: String,
+});
+request!(UnlockReq { passphrase: Option<String> });
+request!(SignInReq {
+    email: String,
+    password: String
+});
+request!(SearchReq {
+    query: String,
+    limit: u32
+});
+request!(IdReq { id: Uuid });
+request!(DetailsReq {
+    details: PatientDetails
+});
+request!(UpdatePatientReq {
+    id: Uuid,
+    patch: PatientPatch
+});
+request!(CalendarReq {
+    from: String,
+    to: String
+});
+request!(SlotsReq {
+    clinician_id: Uuid,
+    minutes: u32,
+    from_local: String,
+    count: u32
+});
+request!(BookReq {
+    patient_id: Uuid,
+    clinician_id: Uuid,
+    start_local: String,
+    minutes: Option<u32>,
+    type_name: Option<String>,
+    room_id: Option<Uuid>,
+    notes: Option<String>,
+    override_checks: bool,
+});
+request!(MoveReq { id: Uuid, start_local: String, clinician_id: Option<Uuid>, override_checks: bool });
+request!(StatusReq { id: Uuid, status: AppointmentStatus, reason: Option<String> });
+request!(ResolveReq {
+    appointment_id: Uuid,
+    action: ResolveAction,
+    reason: Option<String>,
+    start_local: Option<String>,
+});
+request!(SeqReq {
+    #[ts(type = "number")]
+    device_seq: i64,
+});
+request!(AddUserReq {
+    email: String,
+    name: String,
+    role: String,
+    password: String
+});
+request!(DisableReq {
+    email: String,
+    disabled: bool
+});
+// An administrator's password (and TOTP code when their account has one),
+// confirmed with the sync server for one call.
+request!(ServerAdminReq {
+    password: String,
+    totp: Option<String>
+});
+request!(RevokeDeviceReq {
+    id: Uuid,
+    password: String,
+    totp: Option<String>
+});
+
+macro_rules! handler_of {
+    ($($module:ident: $($command:ident),*;)*) => {
+        /// Every command of [`crate::command_names::COMMANDS`], registered.
+        pub fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
+            tauri::generate_handler![$($($module::$command),*),*]
+        }
+    };
+}
+desktop_commands!(handler_of);
