@@ -54,12 +54,7 @@ pub fn idle_lock_minutes() -> u32 {
 }
 
 fn keychain() -> Option<Keychain> {
-    let off = std::env::var("CLINIC_KEYCHAIN").is_ok_and(|v| v.eq_ignore_ascii_case("off"));
-    (!off).then(|| {
-        std::env::var("CLINIC_KEYCHAIN_SERVICE")
-            .map(Keychain::with_service)
-            .unwrap_or_default()
-    })
+    Keychain::from_env(false)
 }
 
 /// Whether the store's key is also wrapped by the OS keychain.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use clinic_core::api::{NewUserRequest, TokenPair, UserView};
 use clinic_core::auth::{hash_password, Password};
 use clinic_core::permissions::{Action, Module, PermissionMatrix};
-use clinic_core::{ClinicError, ErrorCode, FieldError};
+use clinic_core::{ClinicError, ErrorCode};
 use deadpool_postgres::{Pool, Transaction};
 use rand::RngCore;
 use uuid::Uuid;
@@ -250,10 +250,10 @@ pub async fn mfa_confirm(
         })?;
     let step =
         clinic_core::totp::verify(&secret, code, now.timestamp(), None).ok_or_else(|| {
-            ServerError::from(ClinicError::validation(vec![FieldError {
-                field: "code".into(),
-                message: "does not match; check the authenticator app's clock".into(),
-            }]))
+            ServerError::from(ClinicError::field(
+                "code",
+                "does not match; check the authenticator app's clock",
+            ))
         })?;
     tx.execute(
         "UPDATE users SET mfa_secret = mfa_pending_secret, mfa_pending_secret = NULL, mfa_last_step = $2 WHERE id = $1",
@@ -502,12 +502,7 @@ pub async fn add_user(
             &[&req.role],
         )
         .await?
-        .ok_or_else(|| {
-            ServerError::from(ClinicError::validation(vec![FieldError {
-                field: "role".into(),
-                message: "unknown role".into(),
-            }]))
-        })?;
+        .ok_or_else(|| ServerError::from(ClinicError::field("role", "unknown role")))?;
     let (role_id, perms): (Uuid, serde_json::Value) = (role.get(0), role.get(1));
     let perms: PermissionMatrix = serde_json::from_value(perms).unwrap_or_default();
     if !actor.permissions.covers(&perms) {
@@ -525,11 +520,9 @@ pub async fn add_user(
         .await;
     if let Err(e) = inserted {
         if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) {
-            return Err(ClinicError::validation(vec![FieldError {
-                field: "email".into(),
-                message: "a user with this email already exists".into(),
-            }])
-            .into());
+            return Err(
+                ClinicError::field("email", "a user with this email already exists").into(),
+            );
         }
         return Err(map_db(e));
     }

@@ -7,7 +7,7 @@ use crate::tokens;
 use crate::ServerError;
 use chrono::{DateTime, Utc};
 use clinic_core::api::{DeviceIdentity, DeviceView, EnrollRequest, Enrollment};
-use clinic_core::{ClinicError, ErrorCode, FieldError};
+use clinic_core::{ClinicError, ErrorCode};
 use deadpool_postgres::Pool;
 use uuid::Uuid;
 
@@ -20,11 +20,7 @@ pub async fn enroll(
     actor.require_full_admin()?;
     let name = req.name.trim().to_string();
     if name.is_empty() || name.chars().count() > 100 {
-        return Err(ClinicError::validation(vec![FieldError {
-            field: "name".into(),
-            message: "is required (at most 100 characters)".into(),
-        }])
-        .into());
+        return Err(ClinicError::field("name", "is required (at most 100 characters)").into());
     }
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, actor.tenant_id).await?;

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use clinic_core::api::*;
 use clinic_core::auth::Password;
-use clinic_core::{ClinicError, ErrorCode, FieldError};
+use clinic_core::{ClinicError, ErrorCode};
 use uuid::Uuid;
 
 /// JSON bodies with refusals phrased in the shared error shape (400, not
@@ -335,13 +335,13 @@ pub async fn sync_records(
         .iter()
         .any(|b| *b >= clinic_core::sync::CHECKSUM_BUCKETS)
     {
-        return Err(ClinicError::validation(vec![FieldError {
-            field: "buckets".into(),
-            message: format!(
+        return Err(ClinicError::field(
+            "buckets",
+            format!(
                 "bucket numbers are 0 to {}",
                 clinic_core::sync::CHECKSUM_BUCKETS - 1
             ),
-        }])
+        )
         .into());
     }
     sync::bucket_records(&s.pool, &d, Some(&r.buckets))

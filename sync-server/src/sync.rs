@@ -267,12 +267,10 @@ pub async fn push(
 ) -> Result<PushResponse, ServerError> {
     check_protocol(req.protocol)?;
     if req.mutations.len() > MAX_PUSH || req.audit.len() > MAX_PUSH {
-        return Err(ClinicError::validation(vec![clinic_core::FieldError {
-            field: "mutations".into(),
-            message: format!(
-                "send at most {MAX_PUSH} mutations and {MAX_PUSH} audit events at once"
-            ),
-        }])
+        return Err(ClinicError::field(
+            "mutations",
+            format!("send at most {MAX_PUSH} mutations and {MAX_PUSH} audit events at once"),
+        )
         .into());
     }
     let tenant = device.tenant_id;

@@ -8,13 +8,13 @@
 //! described to TypeScript (`ui/src/lib/bindings.ts` is generated from them).
 
 use crate::workstation::Workstation;
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use clinic_core::patients::Patient;
 use clinic_core::permissions::{Action, Module};
 use clinic_core::scheduling::{
     local_to_utc, parse_tz, utc_to_local, Appointment, AppointmentStatus, Span,
 };
-use clinic_core::{ClinicError, ClinicResult, FieldError};
+use clinic_core::{ClinicError, ClinicResult};
 use clinic_store::directory::User;
 use clinic_store::scheduling::AppointmentFilter;
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ use uuid::Uuid;
 use ts_rs::TS;
 
 /// Wall-clock format of every `*_local` field.
-pub const LOCAL_FORMAT: &str = "%Y-%m-%dT%H:%M:%S";
+pub use crate::input::{parse_date, parse_local, LOCAL_FORMAT};
 
 /// Where the app is: no store yet, store locked, nobody signed in, working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -273,27 +273,6 @@ pub enum ResolveAction {
     Move,
 }
 
-fn field(name: &str, message: &str) -> ClinicError {
-    ClinicError::validation(vec![FieldError {
-        field: name.into(),
-        message: message.into(),
-    }])
-}
-
-/// Parses a wall-clock time typed or picked in the UI ("2026-11-23T09:30",
-/// seconds optional) for `field_name`.
-pub fn parse_local(field_name: &str, s: &str) -> ClinicResult<NaiveDateTime> {
-    let s = s.trim();
-    NaiveDateTime::parse_from_str(s, LOCAL_FORMAT)
-        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
-        .map_err(|_| field(field_name, "must be a date and time like 2026-11-23T09:30"))
-}
-
-pub fn parse_date(field_name: &str, s: &str) -> ClinicResult<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| field(field_name, "must be a date like 2026-11-23"))
-}
-
 impl SessionView {
     pub fn of(s: &crate::Session) -> Self {
         let p = &s.permissions;
@@ -408,7 +387,10 @@ impl Workstation {
         self.act(Module::Appointments, Action::View)?;
         let days = (to - from).num_days();
         if !(1..=42).contains(&days) {
-            return Err(field("to", "must be 1 to 42 days after the first day"));
+            return Err(ClinicError::field(
+                "to",
+                "must be 1 to 42 days after the first day",
+            ));
         }
         let site = crate::scheduling::home_site(&self.store()?.db())?;
         let tz = parse_tz(&site.timezone)?;
@@ -548,15 +530,16 @@ impl Workstation {
         let resolution = match action {
             ResolveAction::Accept => Resolution::AcceptDoubleBooking,
             ResolveAction::Cancel => Resolution::Cancel {
-                reason: reason
-                    .filter(|r| !r.trim().is_empty())
-                    .ok_or_else(|| field("reason", "say why the appointment is cancelled"))?,
+                reason: reason.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
+                    ClinicError::field("reason", "say why the appointment is cancelled")
+                })?,
             },
             ResolveAction::Move => {
                 let a = self.scheduling().show_appointment(id)?;
                 let start = self.home_instant(
                     "start_local",
-                    start_local.ok_or_else(|| field("start_local", "is required to move"))?,
+                    start_local
+                        .ok_or_else(|| ClinicError::field("start_local", "is required to move"))?,
                 )?;
                 Resolution::Move {
                     start,
@@ -626,13 +609,13 @@ mod tests {
             "Disk full: no space"
         );
         assert_eq!(
-            super::parse_local("x", "2026-11-23T09:30")
+            crate::input::parse_local("x", "2026-11-23T09:30")
                 .unwrap()
                 .to_string(),
             "2026-11-23 09:30:00"
         );
         assert_eq!(
-            super::parse_local("start", "23/11/2026")
+            crate::input::parse_local("start", "23/11/2026")
                 .unwrap_err()
                 .fields[0]
                 .field,

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod clock;
 pub mod demo;
 pub mod desk;
+pub mod input;
 pub mod sync;
 pub mod workstation;
 

@@ -2,7 +2,7 @@
 //! sign-in against cached hashes) and the server, so a hash made by either
 //! verifies on both. Pure: the caller supplies the random salt.
 
-use crate::error::{ClinicError, ClinicResult, FieldError};
+use crate::error::{ClinicError, ClinicResult};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::fmt;
@@ -25,10 +25,10 @@ impl Password {
     /// A password acceptable for a new account.
     pub fn new_checked(s: String) -> ClinicResult<Self> {
         if s.chars().count() < 10 {
-            return Err(ClinicError::validation(vec![FieldError {
-                field: "password".into(),
-                message: "must be at least 10 characters".into(),
-            }]));
+            return Err(ClinicError::field(
+                "password",
+                "must be at least 10 characters",
+            ));
         }
         Ok(Self(s))
     }

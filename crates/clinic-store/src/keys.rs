@@ -66,10 +66,10 @@ impl fmt::Debug for Passphrase {
 impl Passphrase {
     pub fn new(s: String) -> ClinicResult<Self> {
         if s.chars().count() < 8 {
-            return Err(ClinicError::validation(vec![clinic_core::FieldError {
-                field: "passphrase".into(),
-                message: "must be at least 8 characters".into(),
-            }]));
+            return Err(ClinicError::field(
+                "passphrase",
+                "must be at least 8 characters",
+            ));
         }
         Ok(Self(s))
     }
@@ -198,6 +198,19 @@ impl Default for Keychain {
 }
 
 impl Keychain {
+    /// The OS keychain as the environment configures it: none when
+    /// `CLINIC_KEYCHAIN=off` (or `off` is passed, e.g. `--no-keychain`),
+    /// under `CLINIC_KEYCHAIN_SERVICE` when set.
+    pub fn from_env(off: bool) -> Option<Keychain> {
+        let off =
+            off || std::env::var("CLINIC_KEYCHAIN").is_ok_and(|v| v.eq_ignore_ascii_case("off"));
+        (!off).then(|| {
+            std::env::var("CLINIC_KEYCHAIN_SERVICE")
+                .map(Keychain::with_service)
+                .unwrap_or_default()
+        })
+    }
+
     /// A keychain under another service name (tests use one per run).
     pub fn with_service(service: impl Into<String>) -> Self {
         Self {

@@ -656,3 +656,59 @@ fn a_batch_indexes_its_patients_at_the_end_as_written_one_by_one_and_space_adds_
         );
     }
 }
+
+/// Every detail field (the domain's one list, `DETAIL_FIELDS`) goes into
+/// its column and comes back: a field added to the domain that the store's
+/// typed conversions missed fails here.
+#[test]
+fn every_patient_detail_round_trips_through_its_column() {
+    use clinic_core::patients::*;
+    let t = tempfile::tempdir().unwrap();
+    let mut s = create(t.path(), "a passphrase 1");
+    let details = PatientDetails {
+        first_name: "Nguyễn".into(),
+        middle_name: Some("Thị".into()),
+        last_name: "Minh".into(),
+        preferred_name: Some("Minnie".into()),
+        date_of_birth: NaiveDate::from_ymd_opt(1990, 2, 3),
+        sex_at_birth: Some(SexAtBirth::Female),
+        gender: Some("woman".into()),
+        phone: Some("020 7946 0018".into()),
+        alt_phone: Some("07700 900123".into()),
+        email: Some("minh@example.org".into()),
+        address_line1: Some("1 High Street".into()),
+        address_line2: Some("Flat 2".into()),
+        city: Some("Leeds".into()),
+        state: Some("West Yorkshire".into()),
+        postcode: Some("LS1 1AA".into()),
+        country: Some("GB".into()),
+        national_id_kind: Some(NationalIdKind::Nhs),
+        national_id: Some("943 476 5919".into()),
+        preferred_channel: Some(ContactChannel::Sms),
+        preferred_language: Some("vi".into()),
+        reminders_opt_in: Some(true),
+        blood_group: Some("O+".into()),
+        smoking_status: Some("never".into()),
+        alcohol_use: Some("none".into()),
+        family_history: Some("diabetes".into()),
+        risk_level: Some(Level::Low),
+        alert_level: Some(Level::High),
+        flags: vec!["interpreter".into()],
+    };
+    let empty = serde_json::to_value(PatientDetails::default()).unwrap();
+    let full = serde_json::to_value(&details).unwrap();
+    for f in DETAIL_FIELDS {
+        assert_ne!(empty[f], full[f], "set {f} in this test");
+    }
+    let id = Uuid::now_v7();
+    let p = Patient::registered(
+        id,
+        s.tenant_id(),
+        format_patient_number(7),
+        details.clone(),
+        Default::default(),
+        now(),
+    );
+    s.write(|db| Ok(db.put_patient(&p)?)).unwrap();
+    assert_eq!(s.db().patient(id).unwrap().unwrap().details, details);
+}

@@ -32,10 +32,10 @@ impl ServerClient {
     pub fn new(base_url: &str) -> ClinicResult<Self> {
         let base = base_url.trim().trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(ClinicError::validation(vec![clinic_core::FieldError {
-                field: "server".into(),
-                message: "give the server's address with http:// or https://".into(),
-            }]));
+            return Err(ClinicError::field(
+                "server",
+                "give the server's address with http:// or https://",
+            ));
         }
         let http = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(5))

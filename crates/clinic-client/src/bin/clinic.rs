@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use clinic_client::{demo, InitOptions, Password, SystemClock, Workstation};
 use clinic_core::patients::NationalIdKind;
 use clinic_core::patients::*;
-use clinic_core::{ClinicError, ClinicResult, ErrorCode, FieldError};
+use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use clinic_demo::DemoSize;
 use clinic_store::directory::ClinicianProfile;
 use clinic_store::keys::{Keychain, Passphrase, Unlock};
@@ -248,7 +248,7 @@ struct PatientFields {
     #[arg(long)]
     preferred_name: Option<String>,
     /// Date of birth, YYYY-MM-DD
-    #[arg(long, value_parser = parse_date)]
+    #[arg(long, value_parser = date_arg)]
     dob: Option<NaiveDate>,
     /// female | male | intersex | unknown
     #[arg(long, value_parser = parse_sex)]
@@ -360,26 +360,15 @@ enum KeyCmd {
 }
 
 fn parse_size(s: &str) -> ClinicResult<DemoSize> {
-    DemoSize::parse(s).ok_or_else(|| field_error("size", "must be S, L or XL"))
+    DemoSize::parse(s).ok_or_else(|| ClinicError::field("size", "must be S, L or XL"))
 }
-fn parse_date(s: &str) -> ClinicResult<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        field_error(
-            "date",
-            format!("'{s}' is not a date in the form YYYY-MM-DD"),
-        )
-    })
+/// `--date` as clap reads it.
+fn date_arg(s: &str) -> ClinicResult<NaiveDate> {
+    clinic_client::input::parse_date("date", s)
 }
 fn parse_sex(s: &str) -> ClinicResult<SexAtBirth> {
     serde_json::from_value(serde_json::Value::String(s.to_lowercase()))
-        .map_err(|_| field_error("sex", "use female, male, intersex or unknown"))
-}
-
-fn field_error(field: &str, message: impl Into<String>) -> ClinicError {
-    ClinicError::validation(vec![FieldError {
-        field: field.into(),
-        message: message.into(),
-    }])
+        .map_err(|_| ClinicError::field("sex", "use female, male, intersex or unknown"))
 }
 
 fn env_secret(name: &str) -> Option<String> {
@@ -402,7 +391,7 @@ fn parse_allergy(s: &str) -> ClinicResult<NewAllergy> {
         None => Severity::Moderate,
         Some(x) => {
             serde_json::from_value(serde_json::Value::String(x.to_lowercase())).map_err(|_| {
-                field_error(
+                ClinicError::field(
                     "allergies.severity",
                     "use mild, moderate, severe or life_threatening",
                 )
@@ -423,10 +412,10 @@ impl PatientFields {
             Some(v) if v.trim().is_empty() => Ok((None, Some(String::new()))),
             Some(v) => {
                 let (kind, value) = v.split_once(':').ok_or_else(|| {
-                    field_error("national_id", "write it as KIND:VALUE, e.g. nhs:9434765919")
+                    ClinicError::field("national_id", "write it as KIND:VALUE, e.g. nhs:9434765919")
                 })?;
                 let kind = NationalIdKind::from_key(kind.trim()).ok_or_else(|| {
-                    field_error(
+                    ClinicError::field(
                         "national_id_kind",
                         "use nhs, ca_sin, nl_bsn, se_personnummer, us_ssn or other",
                     )
@@ -441,13 +430,13 @@ impl PatientFields {
             None => NewLists::default(),
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
-                    field_error(
+                    ClinicError::field(
                         "details_file",
                         format!("cannot read {}: {e}", path.display()),
                     )
                 })?;
                 serde_json::from_str(&text).map_err(|e| {
-                    field_error(
+                    ClinicError::field(
                         "details_file",
                         format!("is not valid patient details JSON: {e}"),
                     )
@@ -731,13 +720,7 @@ fn patient_card(p: &Patient) -> String {
 }
 
 fn run(cli: Cli) -> ClinicResult<()> {
-    let keychain_off = cli.no_keychain
-        || std::env::var("CLINIC_KEYCHAIN").is_ok_and(|v| v.eq_ignore_ascii_case("off"));
-    let keychain = (!keychain_off).then(|| {
-        std::env::var("CLINIC_KEYCHAIN_SERVICE")
-            .map(Keychain::with_service)
-            .unwrap_or_default()
-    });
+    let keychain = Keychain::from_env(cli.no_keychain);
     let ctx = Ctx {
         dir: cli.data_dir.clone().unwrap_or_else(default_data_dir),
         json: cli.json,
@@ -1267,11 +1250,10 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     } else {
                         let number: i64 =
                             which.trim().trim_start_matches('#').parse().map_err(|_| {
-                                ClinicError::validation(vec![FieldError {
-                                    field: "which".into(),
-                                    message: "is a conflict number (#N) or an appointment id"
-                                        .into(),
-                                }])
+                                ClinicError::field(
+                                    "which",
+                                    "is a conflict number (#N) or an appointment id",
+                                )
                             })?;
                         ws.resolve_sync_conflict(number)?;
                         ctx.print(&serde_json::json!({"resolved": number}), |_| {

@@ -11,7 +11,7 @@ use clinic_core::audit::AuditEntry;
 use clinic_core::patients::validate_email;
 use clinic_core::permissions::{Action, Module, PermissionMatrix};
 use clinic_core::sync::{Mutation, SaveDocument};
-use clinic_core::{ClinicError, ClinicResult, ErrorCode, FieldError};
+use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use clinic_store::directory::{ClinicianProfile, Role, User};
 use clinic_store::Db;
 use serde_json::json;
@@ -64,12 +64,7 @@ pub(crate) fn share_staff(
 
 pub(crate) fn normalize_email(field: &str, email: &str) -> ClinicResult<String> {
     let e = email.trim().to_lowercase();
-    validate_email(&e).map_err(|m| {
-        ClinicError::validation(vec![FieldError {
-            field: field.into(),
-            message: m.into(),
-        }])
-    })?;
+    validate_email(&e).map_err(|m| ClinicError::field(field, m))?;
     Ok(e)
 }
 
@@ -86,10 +81,10 @@ impl Directory<'_> {
         let email = normalize_email("email", email)?;
         let name = name.trim().to_string();
         if name.is_empty() || name.chars().count() > 200 {
-            return Err(ClinicError::validation(vec![FieldError {
-                field: "name".into(),
-                message: "is required (at most 200 characters)".into(),
-            }]));
+            return Err(ClinicError::field(
+                "name",
+                "is required (at most 200 characters)",
+            ));
         }
         let store = self.ws.store_mut()?;
         let role = store.db().role_by_key(role_key)?.ok_or_else(|| {
@@ -100,10 +95,10 @@ impl Directory<'_> {
                 .into_iter()
                 .map(|r| r.key)
                 .collect();
-            ClinicError::validation(vec![FieldError {
-                field: "role".into(),
-                message: format!("unknown role; use one of: {}", keys.join(", ")),
-            }])
+            ClinicError::field(
+                "role",
+                format!("unknown role; use one of: {}", keys.join(", ")),
+            )
         })?;
         if !s.permissions.covers(&role.permissions) {
             return Err(ClinicError::forbidden(format!(

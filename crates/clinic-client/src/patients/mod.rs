@@ -8,7 +8,7 @@ use clinic_core::audit::AuditEntry;
 use clinic_core::patients::*;
 use clinic_core::permissions::{Action, Module, SensitiveFlag};
 use clinic_core::sync::Mutation;
-use clinic_core::{ClinicError, ClinicResult, ErrorCode, FieldError};
+use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use clinic_store::patients::search::PatientSummary;
 use serde_json::json;
 use uuid::Uuid;
@@ -139,10 +139,10 @@ impl Patients<'_> {
     pub fn search(&mut self, text: &str, limit: usize) -> ClinicResult<Vec<PatientSummary>> {
         self.ws.act(Module::Patients, Action::View)?;
         if text.chars().count() > 200 {
-            return Err(ClinicError::validation(vec![FieldError {
-                field: "query".into(),
-                message: "is too long (at most 200 characters)".into(),
-            }]));
+            return Err(ClinicError::field(
+                "query",
+                "is too long (at most 200 characters)",
+            ));
         }
         Ok(self
             .ws
@@ -234,10 +234,10 @@ impl Patients<'_> {
         let (s, now) = self.ws.act(Module::Patients, Action::Delete)?;
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > 500 {
-            return Err(ClinicError::validation(vec![FieldError {
-                field: "reason".into(),
-                message: "say why the record is archived (at most 500 characters)".into(),
-            }]));
+            return Err(ClinicError::field(
+                "reason",
+                "say why the record is archived (at most 500 characters)",
+            ));
         }
         // Archiving a merged or archived record is refused by the rule itself.
         let m = Mutation::new(ArchivePatient {

@@ -12,7 +12,7 @@ use clinic_core::audit::AuditEntry;
 use clinic_core::permissions::{Action, BuiltinRole, Module};
 use clinic_core::scheduling::*;
 use clinic_core::sync::{Mutation, RecordKind, SaveDocument};
-use clinic_core::{ClinicError, ClinicResult, ErrorCode, FieldError};
+use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use clinic_store::directory::{Site, User};
 use clinic_store::scheduling::AppointmentFilter;
 use clinic_store::Db;
@@ -95,13 +95,6 @@ pub struct BookingConflictView {
     pub reason: String,
 }
 
-fn field(name: &str, message: impl Into<String>) -> ClinicError {
-    ClinicError::validation(vec![FieldError {
-        field: name.into(),
-        message: message.into(),
-    }])
-}
-
 /// "Mon 23 Nov 09:00" in `tz`.
 pub fn local_label(tz: chrono_tz::Tz, t: DateTime<Utc>) -> String {
     utc_to_local(tz, t).format("%a %d %b %H:%M").to_string()
@@ -110,12 +103,18 @@ pub fn local_label(tz: chrono_tz::Tz, t: DateTime<Utc>) -> String {
 fn clinician_of(db: &Db, id: Uuid) -> ClinicResult<User> {
     let u = db
         .user(id)?
-        .ok_or_else(|| field("clinician", "is not a member of staff here"))?;
+        .ok_or_else(|| ClinicError::field("clinician", "is not a member of staff here"))?;
     if u.status != "active" {
-        return Err(field("clinician", format!("{} is disabled", u.name)));
+        return Err(ClinicError::field(
+            "clinician",
+            format!("{} is disabled", u.name),
+        ));
     }
     if !u.roles.iter().any(|r| r == BuiltinRole::Clinician.key()) {
-        return Err(field("clinician", format!("{} is not a clinician", u.name)));
+        return Err(ClinicError::field(
+            "clinician",
+            format!("{} is not a clinician", u.name),
+        ));
     }
     Ok(u)
 }
@@ -200,7 +199,7 @@ impl Scheduling<'_> {
                 .sites()?
                 .into_iter()
                 .find(|s| s.id == id)
-                .ok_or_else(|| field("site", "does not exist")),
+                .ok_or_else(|| ClinicError::field("site", "does not exist")),
         }
     }
 
@@ -209,7 +208,7 @@ impl Scheduling<'_> {
         let db = self.ws.store()?.db();
         let email = email.trim().to_lowercase();
         let id = db.credentials(&email)?.map(|c| c.user_id).ok_or_else(|| {
-            field(
+            ClinicError::field(
                 "clinician",
                 format!("no member of staff has the e-mail {email}"),
             )
@@ -375,7 +374,7 @@ impl Scheduling<'_> {
         n: usize,
     ) -> ClinicResult<Vec<DateTime<Utc>>> {
         if !(5..=MAX_MINUTES).contains(&minutes) {
-            return Err(field(
+            return Err(ClinicError::field(
                 "minutes",
                 format!("must be between 5 and {MAX_MINUTES}"),
             ));
@@ -440,7 +439,7 @@ impl Scheduling<'_> {
             .into_iter()
             .find(|t| t.name.eq_ignore_ascii_case(type_name.trim()))
             .ok_or_else(|| {
-                field(
+                ClinicError::field(
                     "type",
                     format!("{type_name} is not an appointment type here"),
                 )
@@ -448,7 +447,7 @@ impl Scheduling<'_> {
         if let Some(room) = req.room {
             let known = db.rooms_of(site.id)?.iter().any(|r| r.0 == room);
             if !known {
-                return Err(field("room", "is not a room of this site"));
+                return Err(ClinicError::field("room", "is not a room of this site"));
             }
         }
         let minutes = req.minutes.unwrap_or(kind.default_minutes);
@@ -746,7 +745,10 @@ impl Scheduling<'_> {
         if to == AppointmentStatus::Cancelled
             && reason.as_deref().is_none_or(|r| r.trim().is_empty())
         {
-            return Err(field("reason", "say why the appointment is cancelled"));
+            return Err(ClinicError::field(
+                "reason",
+                "say why the appointment is cancelled",
+            ));
         }
         let targets = self.series_targets(&a, scope)?;
         let changes = targets

@@ -592,10 +592,10 @@ pub fn apply_change(
             }
             let reason = reason.as_deref().map(str::trim).filter(|r| !r.is_empty());
             if *to == AppointmentStatus::Cancelled && reason.is_none() {
-                return Err(ClinicError::validation(vec![crate::FieldError {
-                    field: "reason".into(),
-                    message: "say why the appointment is cancelled".into(),
-                }]));
+                return Err(ClinicError::field(
+                    "reason",
+                    "say why the appointment is cancelled",
+                ));
             }
             a.status = *to;
             a.status_reason = reason.map(str::to_string);
@@ -626,10 +626,10 @@ pub fn apply_change(
                 }
                 Resolution::Cancel { reason } => {
                     if reason.trim().is_empty() {
-                        return Err(ClinicError::validation(vec![crate::FieldError {
-                            field: "reason".into(),
-                            message: "say why the appointment is cancelled".into(),
-                        }]));
+                        return Err(ClinicError::field(
+                            "reason",
+                            "say why the appointment is cancelled",
+                        ));
                     }
                     a.conflict = None;
                     a.status = AppointmentStatus::Cancelled;

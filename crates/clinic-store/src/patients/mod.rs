@@ -12,11 +12,10 @@ use clinic_core::ClinicError;
 use rusqlite::{params, OptionalExtension, Row, ToSql};
 use uuid::Uuid;
 
-const DETAIL_COLUMNS: &str = "first_name, middle_name, last_name, preferred_name, date_of_birth, sex_at_birth, gender,
-    phone, alt_phone, email, address_line1, address_line2, city, state, postcode, country, national_id_kind,
-    national_id, preferred_channel, preferred_language, reminders_opt_in, blood_group, smoking_status,
-    alcohol_use, family_history, risk_level, alert_level, flags";
-const DETAIL_COUNT: usize = 28;
+/// The detail columns, named as the domain's fields ([`DETAIL_FIELDS`]).
+static DETAIL_COLUMNS: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| DETAIL_FIELDS.join(", "));
+const DETAIL_COUNT: usize = DETAIL_FIELDS.len();
 
 fn enum_text<T: serde::Serialize>(v: &Option<T>) -> Option<String> {
     v.as_ref()
@@ -36,7 +35,8 @@ fn parse_date(s: Option<String>) -> Option<NaiveDate> {
     s.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok())
 }
 
-/// Values of [`DETAIL_COLUMNS`], in order.
+/// Values of [`DETAIL_COLUMNS`], in order (their SQL types: a test checks
+/// they round-trip every field).
 fn detail_values(d: &PatientDetails) -> Vec<Box<dyn ToSql>> {
     vec![
         Box::new(d.first_name.clone()),
@@ -227,8 +227,9 @@ impl Db<'_> {
             }
             None => {
                 let sql = format!(
-                    "INSERT INTO patients (id, tenant_id, patient_number, number_seq, sort_name, phone_digits, created_at, updated_at, deleted_at, merged_into, archive_reason, {DETAIL_COLUMNS})
+                    "INSERT INTO patients (id, tenant_id, patient_number, number_seq, sort_name, phone_digits, created_at, updated_at, deleted_at, merged_into, archive_reason, {})
                      VALUES ({})",
+                    *DETAIL_COLUMNS,
                     (1..=11 + DETAIL_COUNT).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ")
                 );
                 self.conn.prepare_cached(&sql)?.execute(refs.as_slice())?;
@@ -406,8 +407,9 @@ impl Db<'_> {
     pub fn patient(&self, id: Uuid) -> StoreResult<Option<Patient>> {
         let sql = format!(
             "SELECT id, patient_number, created_at, updated_at, deleted_at, merged_into,
-                (SELECT s.patient_number FROM patients s WHERE s.id = patients.merged_into), archive_reason, {DETAIL_COLUMNS}
-             FROM patients WHERE id = ?1 AND tenant_id = ?2"
+                (SELECT s.patient_number FROM patients s WHERE s.id = patients.merged_into), archive_reason, {}
+             FROM patients WHERE id = ?1 AND tenant_id = ?2",
+            *DETAIL_COLUMNS
         );
         let head = self
             .query_row(
@@ -557,11 +559,12 @@ impl Db<'_> {
         exclude: Option<Uuid>,
     ) -> StoreResult<Vec<DuplicateCandidate>> {
         let sql = format!(
-            "SELECT id, patient_number, {DETAIL_COLUMNS} FROM patients
+            "SELECT id, patient_number, {} FROM patients
              WHERE tenant_id = ?1 AND deleted_at IS NULL AND (
                 date_of_birth = ?2 OR (national_id IS NOT NULL AND national_id = ?3)
                 OR (phone_digits IS NOT NULL AND phone_digits = ?4) OR (email IS NOT NULL AND email = ?5 COLLATE NOCASE))
-             LIMIT 500"
+             LIMIT 500",
+            *DETAIL_COLUMNS
         );
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st.query_map(

@@ -2,41 +2,25 @@
 //! double-booking half of `clinic conflicts`.
 
 use super::Ctx;
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, Utc, Weekday};
 use clap::Subcommand;
+use clinic_client::input::{parse_date, parse_time};
 use clinic_client::scheduling::{local_label, BookRequest, MoveRequest};
 use clinic_client::Workstation;
 use clinic_core::scheduling::*;
-use clinic_core::{ClinicError, ClinicResult, FieldError};
+use clinic_core::{ClinicError, ClinicResult};
 use clinic_store::scheduling::AppointmentFilter;
 use std::path::PathBuf;
 use uuid::Uuid;
 
-fn bad(field: &str, message: impl Into<String>) -> ClinicError {
-    ClinicError::validation(vec![FieldError {
-        field: field.into(),
-        message: message.into(),
-    }])
-}
-
 fn parse_instant(s: &str) -> ClinicResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| bad("start", format!("{s} is not a date and time like 2026-11-23T09:30:00Z (RFC 3339, with its offset)")))
-}
-
-fn parse_date(field: &str, s: &str) -> ClinicResult<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| bad(field, format!("{s} is not a date like 2026-11-23")))
-}
-
-fn parse_time(field: &str, s: &str) -> ClinicResult<NaiveTime> {
-    NaiveTime::parse_from_str(s.trim(), "%H:%M")
-        .map_err(|_| bad(field, format!("{s} is not a time like 09:30")))
+        .map_err(|_| ClinicError::field("start", format!("{s} is not a date and time like 2026-11-23T09:30:00Z (RFC 3339, with its offset)")))
 }
 
 fn parse_scope(s: &str) -> ClinicResult<SeriesScope> {
-    SeriesScope::parse(s).ok_or_else(|| bad("scope", "is this, following or all"))
+    SeriesScope::parse(s).ok_or_else(|| ClinicError::field("scope", "is this, following or all"))
 }
 
 fn parse_weekdays(s: &str) -> ClinicResult<Vec<Weekday>> {
@@ -52,7 +36,7 @@ fn parse_weekdays(s: &str) -> ClinicResult<Vec<Weekday>> {
     let day = |d: &str| {
         d.trim()
             .parse::<Weekday>()
-            .map_err(|_| bad("weekdays", format!("{d} is not a day (mon … sun)")))
+            .map_err(|_| ClinicError::field("weekdays", format!("{d} is not a day (mon … sun)")))
     };
     let mut out = Vec::new();
     for part in s.split(',') {
@@ -63,7 +47,10 @@ fn parse_weekdays(s: &str) -> ClinicResult<Vec<Weekday>> {
                     day(b)?.num_days_from_monday(),
                 );
                 if b < a {
-                    return Err(bad("weekdays", "a range runs forwards, like mon-fri"));
+                    return Err(ClinicError::field(
+                        "weekdays",
+                        "a range runs forwards, like mon-fri",
+                    ));
                 }
                 out.extend(&all[a as usize..=b as usize]);
             }
@@ -325,7 +312,10 @@ pub fn appointment(ctx: &Ctx, cmd: AppointmentCmd) -> ClinicResult<()> {
                         .find(|r| r.1.eq_ignore_ascii_case(name.trim()))
                         .map(|r| r.0)
                         .ok_or_else(|| {
-                            bad("room", format!("{name} is not a room of {}", site.name))
+                            ClinicError::field(
+                                "room",
+                                format!("{name} is not a room of {}", site.name),
+                            )
                         })?,
                 ),
             };
@@ -345,7 +335,7 @@ pub fn appointment(ctx: &Ctx, cmd: AppointmentCmd) -> ClinicResult<()> {
                 room,
                 site: None,
                 mode: AppointmentMode::parse(&mode)
-                    .ok_or_else(|| bad("mode", "is in-person, virtual or phone"))?,
+                    .ok_or_else(|| ClinicError::field("mode", "is in-person, virtual or phone"))?,
                 meeting_link: link,
                 notes,
                 override_checks,
@@ -394,7 +384,7 @@ pub fn appointment(ctx: &Ctx, cmd: AppointmentCmd) -> ClinicResult<()> {
             scope,
         } => {
             let to = AppointmentStatus::parse(&status).ok_or_else(|| {
-                bad("status", "is scheduled, confirmed, arrived, in_progress, completed, cancelled, no_show or rescheduled")
+                ClinicError::field("status", "is scheduled, confirmed, arrived, in_progress, completed, cancelled, no_show or rescheduled")
             })?;
             let done =
                 ws.scheduling()
@@ -717,14 +707,15 @@ pub fn availability(ctx: &Ctx, cmd: AvailabilityCmd) -> ClinicResult<()> {
         } => {
             let c = ws.scheduling().clinician_by_email(&clinician)?;
             let local = |f: &str, v: &str| {
-                NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M")
-                    .map_err(|_| bad(f, format!("{v} is not a local time like 2026-12-24T13:00")))
+                NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M").map_err(|_| {
+                    ClinicError::field(f, format!("{v} is not a local time like 2026-12-24T13:00"))
+                })
             };
             let (start, end) = (local("from", &from)?, local("to", &to)?);
             let kind = match kind.as_str() {
                 "leave" => ExceptionKind::Leave,
                 "blocked" => ExceptionKind::Blocked,
-                _ => return Err(bad("kind", "is leave or blocked")),
+                _ => return Err(ClinicError::field("kind", "is leave or blocked")),
             };
             let id = clinic_store::new_uuid_v7(ws.now());
             ws.scheduling().edit_schedule(c.id, None, |s| {
@@ -750,7 +741,12 @@ pub fn availability(ctx: &Ctx, cmd: AvailabilityCmd) -> ClinicResult<()> {
                 "on_call" => ShiftKind::OnCall,
                 "overtime" => ShiftKind::Overtime,
                 "absent" => ShiftKind::Absent,
-                _ => return Err(bad("kind", "is regular, on-call, overtime or absent")),
+                _ => {
+                    return Err(ClinicError::field(
+                        "kind",
+                        "is regular, on-call, overtime or absent",
+                    ))
+                }
             };
             let (date, start, end) = (
                 parse_date("date", &date)?,
@@ -891,7 +887,7 @@ pub fn resolve_booking(
                     room_id: a.room_id,
                 }
             }
-            _ => return Err(bad(
+            _ => return Err(ClinicError::field(
                 "resolution",
                 "say how to resolve it: exactly one of --accept, --cancel REASON or --move START",
             )),
