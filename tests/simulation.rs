@@ -803,8 +803,19 @@ fn appointment_change(
             })
         }),
         58..=79 => pick_appt(rng).map(|id| {
-            // Any status, allowed from where it stands or not.
-            let to = *rng.pick(&AppointmentStatus::ALL);
+            // Mostly a step along the lifecycle from where it stands here
+            // (so appointments reach every status), else any status,
+            // allowed or not.
+            let now = db.appointment(id).unwrap().map(|a| a.status);
+            let next: Vec<AppointmentStatus> = AppointmentStatus::ALL
+                .into_iter()
+                .filter(|to| now.is_some_and(|s| allowed(s, *to)))
+                .collect();
+            let to = if !next.is_empty() && rng.chance(70) {
+                *rng.pick(&next)
+            } else {
+                *rng.pick(&AppointmentStatus::ALL)
+            };
             Mutation::new(ChangeAppointment {
                 appointment: id,
                 change: AppointmentChange::Status {
