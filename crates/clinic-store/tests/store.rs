@@ -712,3 +712,171 @@ fn every_patient_detail_round_trips_through_its_column() {
     s.write(|db| Ok(db.put_patient(&p)?)).unwrap();
     assert_eq!(s.db().patient(id).unwrap().unwrap().details, details);
 }
+
+/// Pages of the change feed for [`Db::apply_page`]: patients registered
+/// one per change, chained from `prev`.
+mod feed_pages {
+    use super::now;
+    use clinic_core::patients::{format_patient_number, PatientDetails, RegisterPatient};
+    use clinic_core::sync::{
+        apply, chain_hash, compact_chains, page_checksum, Change, Context, Mutation, PullResponse,
+        Records, FEED_GENESIS, PROTOCOL_VERSION,
+    };
+    use uuid::Uuid;
+
+    pub fn changes(tenant: Uuid, prev: &str, seqs: std::ops::RangeInclusive<i64>) -> Vec<Change> {
+        let mut prev = prev.to_string();
+        seqs.map(|seq| {
+            let id = Uuid::from_u128(0xfeed_0000 + seq as u128);
+            let mut recs = Records::default();
+            let m = Mutation::new(RegisterPatient {
+                patient: id,
+                patient_number: format_patient_number(500 + seq as u64),
+                details: PatientDetails {
+                    first_name: format!("Feed{}", "x".repeat(seq as usize)),
+                    last_name: "Page".into(),
+                    date_of_birth: chrono::NaiveDate::from_ymd_opt(1990, 1, 1),
+                    ..Default::default()
+                },
+                lists: Default::default(),
+            });
+            apply(&m, &Context { tenant, at: now() }, &mut recs).unwrap();
+            let r = recs.any(id).unwrap();
+            let mut c = Change {
+                seq,
+                entity_type: r.kind().into(),
+                entity_id: id,
+                data: r.doc(),
+                chain: String::new(),
+                hash: None,
+            };
+            c.chain = chain_hash(&prev, &c);
+            prev = c.chain.clone();
+            c
+        })
+        .collect()
+    }
+
+    /// A page as the server sends it: checksum over the changes, chain
+    /// values on the first and last only.
+    pub fn page(epoch: Uuid, head: i64, mut changes: Vec<Change>) -> PullResponse {
+        let checksum = page_checksum(&changes);
+        compact_chains(&mut changes);
+        PullResponse {
+            protocol: PROTOCOL_VERSION,
+            epoch,
+            head,
+            changes,
+            checksum,
+            last_applied_seq: 0,
+            cursor_ok: true,
+        }
+    }
+
+    pub fn genesis() -> &'static str {
+        FEED_GENESIS
+    }
+}
+
+#[test]
+fn apply_page_takes_a_page_that_continues_the_history_and_refuses_a_damaged_or_foreign_one() {
+    use clinic_store::sync::PageApplied;
+    let (tenant, device, epoch) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mut store = Store::in_memory_for_tests(tenant, device, true, (1, 100)).unwrap();
+    let apply = |store: &mut Store, page: &clinic_core::sync::PullResponse| {
+        store.write(|db| Ok(db.apply_page(page)?))
+    };
+    let ids = |changes: &[clinic_core::sync::Change]| -> Vec<Uuid> {
+        changes.iter().map(|c| c.entity_id).collect()
+    };
+    let held = |store: &Store, ids: &[Uuid]| -> usize {
+        ids.iter()
+            .filter(|id| store.db().record(**id).unwrap().is_some())
+            .count()
+    };
+
+    // A good first page: applied, cursor and its chain value saved with it.
+    let first = feed_pages::changes(tenant, feed_pages::genesis(), 1..=3);
+    let first_chain = first[2].chain.clone();
+    let r = apply(&mut store, &feed_pages::page(epoch, 5, first.clone())).unwrap();
+    assert!(matches!(r, PageApplied::Applied { cursor: 3, .. }), "{r:?}");
+    let c = store.db().sync_cursor().unwrap();
+    assert_eq!(
+        (c.cursor, c.cursor_hash.as_deref()),
+        (3, Some(first_chain.as_str()))
+    );
+    assert_eq!(held(&store, &ids(&first)), 3);
+    let sums = store.db().bucket_sums().unwrap();
+
+    // The next page, damaged on the way (a document changed after the
+    // server computed the checksum): refused whole, nothing written, the
+    // cursor where it was.
+    let next = feed_pages::changes(tenant, &first_chain, 4..=5);
+    let mut damaged = feed_pages::page(epoch, 5, next.clone());
+    damaged.changes[1].data["first_name"] = serde_json::json!("Garbled");
+    let e = apply(&mut store, &damaged).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unreachable, "{e:?}");
+    // The same with the checksum itself wrong.
+    let mut bad_sum = feed_pages::page(epoch, 5, next.clone());
+    bad_sum.checksum = "0".repeat(64);
+    assert_eq!(
+        apply(&mut store, &bad_sum).unwrap_err().code,
+        ErrorCode::Unreachable
+    );
+    let c = store.db().sync_cursor().unwrap();
+    assert_eq!(
+        (c.cursor, c.cursor_hash.as_deref()),
+        (3, Some(first_chain.as_str()))
+    );
+    assert_eq!(
+        held(&store, &ids(&next)),
+        0,
+        "nothing of a damaged page written"
+    );
+    assert_eq!(store.db().bucket_sums().unwrap(), sums);
+
+    // A page from a foreign history: intact (its checksum matches), but its
+    // chain does not continue the one at the cursor. None of it is
+    // written; the workstation takes it as a server whose history changed
+    // and starts again from zero (PageApplied::EpochChanged).
+    let foreign = feed_pages::changes(tenant, &"f".repeat(64), 4..=5);
+    let r = apply(&mut store, &feed_pages::page(epoch, 5, foreign.clone())).unwrap();
+    assert!(matches!(r, PageApplied::EpochChanged), "{r:?}");
+    assert_eq!(
+        held(&store, &ids(&foreign)),
+        0,
+        "nothing of a foreign page written"
+    );
+    assert_eq!(
+        store.db().bucket_sums().unwrap(),
+        sums,
+        "nothing else changed"
+    );
+    let c = store.db().sync_cursor().unwrap();
+    assert_eq!(
+        (c.cursor, c.cursor_hash),
+        (0, None),
+        "read again from the start"
+    );
+
+    // From the start again, the server's real history applies page by page.
+    let r = apply(&mut store, &feed_pages::page(epoch, 5, first.clone())).unwrap();
+    assert!(matches!(r, PageApplied::Applied { cursor: 3, .. }), "{r:?}");
+    let r = apply(&mut store, &feed_pages::page(epoch, 5, next.clone())).unwrap();
+    assert!(matches!(r, PageApplied::Applied { cursor: 5, .. }), "{r:?}");
+    let c = store.db().sync_cursor().unwrap();
+    assert_eq!(
+        (c.cursor, c.cursor_hash.as_deref()),
+        (5, Some(next[1].chain.as_str()))
+    );
+    assert_eq!(held(&store, &ids(&next)), 2);
+
+    // A foreign page whose chain values are all left out but the last
+    // (the one the receiver checks them all against) is refused too.
+    let more = feed_pages::changes(tenant, &"e".repeat(64), 6..=8);
+    let mut page = feed_pages::page(epoch, 8, more.clone());
+    page.changes[0].chain.clear();
+    let r = apply(&mut store, &page).unwrap();
+    assert!(matches!(r, PageApplied::EpochChanged), "{r:?}");
+    assert_eq!(held(&store, &ids(&more)), 0);
+}

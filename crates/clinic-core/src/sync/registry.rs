@@ -137,12 +137,18 @@ pub fn decode_mutation(name: &str, args: Value) -> ClinicResult<Mutation> {
     decode(args).map_err(|e| ClinicError::field(name, format!("is malformed: {e}")))
 }
 
-static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| {
-    let mut r = Registry::default();
-    r.mutation::<super::SaveDocument>();
-    crate::register_domains(&mut r);
-    RwLock::new(r)
-});
+impl Registry {
+    /// The product's registry: the kernel's own mutations and every domain
+    /// of [`crate::register_domains`] (not what a test registered besides).
+    pub fn product() -> Registry {
+        let mut r = Registry::default();
+        r.mutation::<super::SaveDocument>();
+        crate::register_domains(&mut r);
+        r
+    }
+}
+
+static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| RwLock::new(Registry::product()));
 
 /// The registry, for reading.
 pub fn read() -> RwLockReadGuard<'static, Registry> {
