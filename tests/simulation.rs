@@ -1312,9 +1312,13 @@ impl Model {
                     } else if *to == AppointmentStatus::Cancelled && !reason {
                         Rejected
                     } else {
+                        let back = !a.holds_time();
                         a.status = *to;
                         if !a.holds_time() {
                             a.conflict = false;
+                        } else if back {
+                            // Holding its time again: checked like a booking.
+                            self.mark(c.appointment, &mut a, false);
                         }
                         Accepted
                     }

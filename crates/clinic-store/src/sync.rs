@@ -566,6 +566,15 @@ impl Db<'_> {
             ).into());
         }
         let fresh = &page.changes[from..];
+        if !chain_ok && known.epoch.is_none() {
+            // Nothing applied here yet to have diverged from: a feed that
+            // does not chain from its start is a damaged one.
+            return Err(ClinicError::new(
+                ErrorCode::Unreachable,
+                "The server's first page of changes does not hold together; nothing was applied. Try again, and tell the server's administrator if it persists.",
+            )
+            .into());
+        }
         if self.observe_epoch(
             page.epoch,
             page.last_applied_seq,

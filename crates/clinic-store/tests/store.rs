@@ -880,3 +880,19 @@ fn apply_page_takes_a_page_that_continues_the_history_and_refuses_a_damaged_or_f
     assert!(matches!(r, PageApplied::EpochChanged), "{r:?}");
     assert_eq!(held(&store, &ids(&more)), 0);
 }
+
+#[test]
+fn a_first_page_that_does_not_chain_from_the_start_is_refused() {
+    let (tenant, device, epoch) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mut store = Store::in_memory_for_tests(tenant, device, true, (1, 100)).unwrap();
+    let foreign = feed_pages::changes(tenant, &"f".repeat(64), 1..=3);
+    let e = store
+        .write(|db| Ok(db.apply_page(&feed_pages::page(epoch, 3, foreign.clone()))?))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Unreachable, "{e:?}");
+    for c in &foreign {
+        assert!(store.db().record(c.entity_id).unwrap().is_none());
+    }
+    let c = store.db().sync_cursor().unwrap();
+    assert_eq!((c.cursor, c.epoch), (0, None), "nothing recorded either");
+}

@@ -597,10 +597,17 @@ pub fn apply_change(
                     "say why the appointment is cancelled",
                 ));
             }
+            let takes_time_again = to.occupies() && !a.status.occupies();
             a.status = *to;
             a.status_reason = reason.map(str::to_string);
             if !to.occupies() {
                 a.conflict = None;
+            } else if takes_time_again {
+                // A no-show who turns up after all holds their time again:
+                // anything booked into it meanwhile makes it a double
+                // booking for a person to resolve, never a silent one.
+                let others = recs.all::<Appointment>().filter(|o| o.id != id);
+                mark_clashes(&mut a, others, false, at);
             }
         }
         AppointmentChange::Details {
@@ -1259,6 +1266,30 @@ mod tests {
             .unwrap()
             .conflict
             .is_none());
+    }
+
+    #[test]
+    fn a_no_show_who_turns_up_after_the_slot_was_rebooked_is_a_double_booking_to_resolve() {
+        let t = Uuid::from_u128(1);
+        let now = at("2026-11-22T10:00:00Z");
+        let mut b = Records::default();
+        let a = appt(10, 100, 200, "2026-11-23T09:00:00Z", 30);
+        apply_booking(&a, false, t, now, &mut b).unwrap();
+        let status = |to| AppointmentChange::Status { to, reason: None };
+        apply_change(a.id, &status(AppointmentStatus::NoShow), now, &mut b).unwrap();
+        // The clinician's time is given to someone else ...
+        let c = appt(11, 100, 201, "2026-11-23T09:00:00Z", 30);
+        apply_booking(&c, false, t, now, &mut b).unwrap();
+        assert!(b.get::<Appointment>(c.id).unwrap().conflict.is_none());
+        // ... and the first patient arrives after all.
+        apply_change(a.id, &status(AppointmentStatus::Arrived), now, &mut b).unwrap();
+        let back = b.get::<Appointment>(a.id).unwrap();
+        assert_eq!(back.status, AppointmentStatus::Arrived);
+        assert_eq!(
+            back.conflict.as_ref().map(|x| x.with.clone()),
+            Some(vec![c.id]),
+            "marked for a person to resolve, not silently double-booked"
+        );
     }
 
     #[test]

@@ -97,7 +97,12 @@ impl OverlapProbe {
         } else {
             let c = m.get::<ChangeAppointment>()?;
             let mut a = recs.get::<Appointment>(c.appointment)?.clone();
-            c.change.place(&mut a)?;
+            match &c.change {
+                // Back from a status that gave its time away (a no-show
+                // who turns up): checked where it stands.
+                AppointmentChange::Status { to, .. } if to.occupies() && !a.status.occupies() => {}
+                change => change.place(&mut a)?,
+            }
             a
         };
         Some(OverlapProbe::for_appointment(&target))
@@ -123,6 +128,9 @@ impl OverlapProbe {
             } else if let Some(c) = env.mutation.get::<ChangeAppointment>() {
                 if let Some(mut a) = seen.get::<Appointment>(c.appointment).cloned() {
                     c.change.place(&mut a);
+                    if let AppointmentChange::Status { to, .. } = &c.change {
+                        a.status = *to;
+                    }
                     seen.put(a);
                 }
             }
