@@ -7,7 +7,7 @@
 //! blocks and never passes new changes off as retries, and changes queued
 //! before the protocol 4 upgrade are pushed after it.
 
-use crate::enroll;
+use crate::{ada, signed_in, sync};
 use clinic_client::{Password, Workstation};
 use clinic_core::audit::AuditEntry;
 use clinic_core::directory::SiteDoc;
@@ -303,20 +303,6 @@ fn issue_permit(ws: &mut Workstation, plate: &str) -> ClinicResult<Permit> {
     Ok(c.after::<Permit>(id)?)
 }
 
-fn signed_in(server: &TestServer, dir: &std::path::Path) -> Workstation {
-    let mut ws = enroll(server, dir, "admin@acme.example", "admin-password-1").unwrap();
-    ws.login(
-        "admin@acme.example",
-        &Password::new("admin-password-1".into()),
-    )
-    .unwrap();
-    ws
-}
-
-fn sync(ws: &mut Workstation) {
-    ws.sync_now(&mut |_, _| {}).unwrap();
-}
-
 fn local_permit(ws: &Workstation, id: Uuid) -> Option<Permit> {
     ws.store_for_tests()
         .unwrap()
@@ -528,15 +514,6 @@ fn one_id_holds_one_kind_on_both_sides() {
     let kind = |id: Uuid| db.record(id).unwrap().map(|r| r.kind());
     assert_eq!(kind(staff), Some("staff"), "B holds the member of staff");
     assert_eq!(kind(site), Some("site"), "B holds the site");
-}
-
-fn ada() -> PatientDetails {
-    PatientDetails {
-        first_name: "Ada".into(),
-        last_name: "Lovelace".into(),
-        date_of_birth: chrono::NaiveDate::from_ymd_opt(1985, 12, 10),
-        ..Default::default()
-    }
 }
 
 fn city(ws: &mut Workstation, id: Uuid, city: &str) {

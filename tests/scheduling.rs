@@ -3,7 +3,7 @@
 //! dropped, never moved) until one desk resolves it, and the database
 //! itself refuses two overlapping live appointments.
 
-use crate::enroll;
+use crate::{signed_in, sync};
 use clinic_client::scheduling::BookRequest;
 use clinic_client::{Password, Workstation};
 use clinic_core::patients::PatientDetails;
@@ -12,20 +12,6 @@ use clinic_core::ErrorCode;
 use clinic_store::scheduling::AppointmentFilter;
 use sync_server::testing::TestServer;
 use uuid::Uuid;
-
-fn desk(server: &TestServer, dir: &std::path::Path) -> Workstation {
-    let mut ws = enroll(server, dir, "admin@acme.example", "admin-password-1").unwrap();
-    ws.login(
-        "admin@acme.example",
-        &Password::new("admin-password-1".into()),
-    )
-    .unwrap();
-    ws
-}
-
-fn sync(ws: &mut Workstation) {
-    ws.sync_now(&mut |_, _| {}).unwrap();
-}
 
 fn patient(ws: &mut Workstation, first: &str) -> Uuid {
     ws.patients()
@@ -65,8 +51,8 @@ fn day_of(ws: &mut Workstation, clinician: Uuid) -> Vec<clinic_core::scheduling:
 fn a_slot_booked_on_two_desks_offline_is_one_booking_and_one_conflict_on_both_until_resolved() {
     let server = TestServer::start("acme");
     let t = tempfile::tempdir().unwrap();
-    let mut a = desk(&server, &t.path().join("a"));
-    let mut b = desk(&server, &t.path().join("b"));
+    let mut a = signed_in(&server, &t.path().join("a"));
+    let mut b = signed_in(&server, &t.path().join("b"));
     // A adds a clinician and two patients; B learns of them by syncing.
     let dr = a
         .directory()

@@ -2,35 +2,12 @@
 //! real server and PostgreSQL: convergence, the field-level merge rule,
 //! history, conflicts, verification and repair.
 
-use crate::enroll;
-use clinic_client::{Password, Workstation};
-use clinic_core::patients::{PatientDetails, PatientPatch};
+use crate::{ada, signed_in, sync};
+use clinic_client::Password;
+use clinic_core::patients::PatientPatch;
 use clinic_core::ErrorCode;
 use sync_server::testing::TestServer;
 use uuid::Uuid;
-
-fn signed_in(server: &TestServer, dir: &std::path::Path) -> Workstation {
-    let mut ws = enroll(server, dir, "admin@acme.example", "admin-password-1").unwrap();
-    ws.login(
-        "admin@acme.example",
-        &Password::new("admin-password-1".into()),
-    )
-    .unwrap();
-    ws
-}
-
-fn sync(ws: &mut Workstation) -> clinic_sync::engine::SyncReport {
-    ws.sync_now(&mut |_, _| {}).unwrap()
-}
-
-fn ada() -> PatientDetails {
-    PatientDetails {
-        first_name: "Ada".into(),
-        last_name: "Lovelace".into(),
-        date_of_birth: chrono::NaiveDate::from_ymd_opt(1985, 12, 10),
-        ..Default::default()
-    }
-}
 
 #[test]
 fn offline_edits_of_different_fields_merge_and_the_same_field_is_last_writer_wins() {

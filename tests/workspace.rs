@@ -36,6 +36,31 @@ pub(crate) fn enroll(
     .map(|(ws, _)| ws)
 }
 
+/// An enrolled workstation with its enrolling administrator signed in.
+pub(crate) fn signed_in(server: &Server, dir: &std::path::Path) -> Workstation {
+    let mut ws = enroll(server, dir, "admin@acme.example", "admin-password-1").unwrap();
+    ws.login(
+        "admin@acme.example",
+        &Password::new("admin-password-1".into()),
+    )
+    .unwrap();
+    ws
+}
+
+/// Pushes and pulls until caught up.
+pub(crate) fn sync(ws: &mut Workstation) -> clinic_sync::engine::SyncReport {
+    ws.sync_now(&mut |_, _| {}).unwrap()
+}
+
+pub(crate) fn ada() -> clinic_core::patients::PatientDetails {
+    clinic_core::patients::PatientDetails {
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        date_of_birth: chrono::NaiveDate::from_ymd_opt(1985, 12, 10),
+        ..Default::default()
+    }
+}
+
 #[test]
 fn enrolment_binds_a_new_encrypted_store_to_the_servers_tenant_site_and_device() {
     let server = Server::start("acme");
