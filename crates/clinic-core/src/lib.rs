@@ -13,7 +13,6 @@ pub mod national_id;
 pub mod patient;
 pub mod patient_number;
 pub mod permissions;
-pub mod printable;
 pub mod schedule;
 pub mod search;
 pub mod sync;
