@@ -218,6 +218,39 @@ fn names_that_look_like_markup_print_literally() {
 }
 
 #[test]
+fn a_name_too_long_for_its_column_wraps_inside_the_page() {
+    let surname = "Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaftschaferswessen";
+    let mut sheet = samples::day_sheet(2);
+    sheet.rows[0].patient = format!("Hubert Blaine {surname}");
+    let (_dir, path) = saved(&render(&sheet, Paper::A4).unwrap());
+    // Every word's right edge stays inside the right margin (18 mm).
+    let right_margin = 595.276 - 18.0 * 72.0 / 25.4;
+    let bbox = poppler("pdftotext", &["-bbox"], &path);
+    let mut words = Vec::new();
+    for line in bbox.lines().filter(|l| l.contains("<word ")) {
+        let x_max: f64 = line
+            .split("xMax=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        let word = line.split('>').nth(1).unwrap().trim_end_matches("</word");
+        assert!(x_max <= right_margin + 0.5, "{word:?} ends at {x_max} pt");
+        words.push(word.to_string());
+    }
+    // The surname comes back whole once its line breaks are joined.
+    let patient_words: String = words
+        .iter()
+        .skip_while(|w| *w != "Blaine")
+        .skip(1)
+        .take_while(|w| !w.starts_with("P0001000"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(patient_words, surname);
+}
+
+#[test]
 fn an_empty_day_sheet_says_so() {
     let mut sheet = samples::day_sheet(0);
     sheet.letterhead.logo_png = None;
