@@ -27,7 +27,6 @@ mod typeset;
 
 pub use documents::*;
 pub use file::write_pdf;
-pub use typeset::warm_up;
 
 use serde::{Deserialize, Serialize};
 

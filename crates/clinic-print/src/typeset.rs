@@ -54,8 +54,8 @@ const TEMPLATE_FILES: [(&str, &str); 8] = [
 const DATA_PATH: &str = "/data.json";
 const LOGO_PATH: &str = "/logo.png";
 
-/// What every render shares; built on first use (about 0.1 s, mostly
-/// reading the fonts' tables).
+/// What every render shares; built on first use (about 2 ms: the fonts'
+/// tables are read lazily, on the first render that uses them).
 struct Shared {
     library: LazyHash<Library>,
     book: LazyHash<FontBook>,
@@ -91,12 +91,6 @@ static SHARED: LazyLock<Shared> = LazyLock::new(|| {
 
 fn file_id(path: &str) -> FileId {
     FileId::new(None, VirtualPath::new(path))
-}
-
-/// Builds the shared fonts, library and templates now rather than on the
-/// first render (e.g. at start-up on a background thread).
-pub fn warm_up() {
-    LazyLock::force(&SHARED);
 }
 
 /// One render: a template, its data and the optional logo.
