@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
   curl                                    # run.sh waits for the server's health endpoint
   libwebkit2gtk-4.1-dev libxdo-dev librsvg2-dev   # the Tauri desktop app (WebKitGTK)
   webkit2gtk-driver xvfb x11-apps         # end-to-end tests: WebKitWebDriver in a virtual X display, xwd screenshots
+  poppler-utils                           # printout tests read PDFs back (pdftotext, pdfinfo, pdffonts, pdfimages)
 )
 
 missing=()

@@ -20,8 +20,12 @@ pub fn parse_local(field_name: &str, s: &str) -> ClinicResult<NaiveDateTime> {
 
 /// A date like 2026-11-23.
 pub fn parse_date(field_name: &str, s: &str) -> ClinicResult<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| ClinicError::field(field_name, "must be a date like 2026-11-23"))
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        ClinicError::field(
+            field_name,
+            "must be a date in the form YYYY-MM-DD, like 2026-11-23",
+        )
+    })
 }
 
 /// A time of day like 09:30.

@@ -8,7 +8,6 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod permissions;
-pub mod printable;
 pub mod search;
 pub mod sync;
 pub mod totp;

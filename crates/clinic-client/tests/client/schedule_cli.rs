@@ -43,9 +43,9 @@ fn appointments_follow_the_scripting_contract() {
         "patient",
         "add",
         "--first-name",
-        "Florence",
+        "Αλέξης",
         "--last-name",
-        "Ng",
+        "Παπαδόπουλος",
         "--dob",
         "1960-05-12",
         "--json",
@@ -173,7 +173,39 @@ fn appointments_follow_the_scripting_contract() {
     assert_eq!(plan["rows"][1]["local_start"], "10:00");
     assert_eq!(plan["rows"][1]["patient"], "Mary Seacole");
     let bytes = std::fs::read(&pdf).unwrap();
-    assert!(bytes.starts_with(b"%PDF-") && bytes.ends_with(b"%%EOF\n"));
+    assert!(bytes.starts_with(b"%PDF-"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&pdf).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "printouts are for their owner only");
+    }
+    // Read back by poppler's pdftotext (poppler-utils, from scripts/setup.sh).
+    let text = std::process::Command::new("pdftotext")
+        .args(["-layout", "-enc", "UTF-8"])
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils)");
+    assert!(text.status.success());
+    let text = String::from_utf8(text.stdout).unwrap();
+    for printed in [
+        "Day sheet",
+        "Monday 25 March 2030",
+        "Time",
+        "Clinician",
+        "10:00–10:30",
+        "Mary Seacole",
+        "Αλέξης Παπαδόπουλος",
+        "cancelled",
+        "arrived",
+        "Page 1 of 1",
+    ] {
+        assert!(
+            text.contains(printed),
+            "{printed:?} is not on the day sheet:\n{text}"
+        );
+    }
 
     // The conflict inbox is a JSON array (empty: nothing is in conflict here).
     let inbox = json(desk(&["conflicts", "list", "--json"]));

@@ -506,45 +506,48 @@ pub fn dayplan(
     };
     let subtitle = format!("{}, {}", plan.site, plan.date.format("%A %d %B %Y"));
     if let Some(path) = pdf {
-        let rows: Vec<Vec<String>> = plan
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    format!("{}–{}", r.local_start, r.local_end),
-                    r.patient.clone(),
-                    r.patient_number.clone(),
-                    if plan.clinician.is_some() {
+        let sheet = clinic_print::DaySheet {
+            letterhead: clinic_print::Letterhead {
+                name: plan.site.clone(),
+                ..Default::default()
+            },
+            title: title.clone(),
+            subtitle: subtitle.clone(),
+            detail_heading: if plan.clinician.is_some() {
+                "Type"
+            } else {
+                "Clinician"
+            }
+            .into(),
+            rows: plan
+                .rows
+                .iter()
+                .map(|r| clinic_print::DaySheetRow {
+                    time: format!("{}–{}", r.local_start, r.local_end),
+                    patient: r.patient.clone(),
+                    patient_number: r.patient_number.clone(),
+                    detail: if plan.clinician.is_some() {
                         r.appointment_type.clone()
                     } else {
                         r.clinician.clone()
                     },
-                    r.room.clone().unwrap_or_default(),
-                    match &r.conflict {
+                    room: r.room.clone().unwrap_or_default(),
+                    status: match &r.conflict {
                         Some(_) => "DOUBLE BOOKED".into(),
                         None => r.status.as_str().replace('_', " "),
                     },
-                ]
-            })
-            .collect();
-        let who = if plan.clinician.is_some() {
-            "Type"
-        } else {
-            "Clinician"
+                    attention: r.conflict.is_some(),
+                })
+                .collect(),
+            footer: format!(
+                "Printed {} by {}",
+                local_label(tz, ws.now()),
+                ws.session().map(|s| s.name.clone()).unwrap_or_default()
+            ),
         };
-        let footer = format!(
-            "Printed {} by {}",
-            local_label(tz, ws.now()),
-            ws.session().map(|s| s.name.clone()).unwrap_or_default()
-        );
-        let bytes = clinic_core::printable::text_pdf(
-            &title,
-            &subtitle,
-            &["Time", "Patient", "Number", who, "Room", "Status"],
-            &rows,
-            &footer,
-        );
-        std::fs::write(&path, bytes)
+        let bytes = clinic_print::render(&sheet, clinic_print::Paper::A4)
+            .map_err(|e| ClinicError::internal(e.to_string()))?;
+        clinic_print::write_pdf(&path, &bytes)
             .map_err(|e| ClinicError::internal(format!("writing {}: {e}", path.display())))?;
     }
     ctx.print(&plan, |p| {
