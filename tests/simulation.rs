@@ -88,7 +88,7 @@ struct DeviceState {
 struct ServerState {
     records: BTreeMap<Uuid, AnyRecord>,
     /// Numbers issued, with the record that holds each.
-    issued: HashMap<(String, u64), Uuid>,
+    issued: HashMap<String, Vec<(u64, u64)>>,
     feed: Vec<Change>,
     devices: BTreeMap<Uuid, DeviceState>,
     /// (device, device_seq) → times applied (exactly-once check).

@@ -1,19 +1,26 @@
 -- The sync kernel knows no domain (protocol 4).
 
--- Every number any series handed out, with the record that holds it: a
--- pushed number must lie in a block leased to the device that sent it and
--- must never have been issued before, whatever the series.
+-- Every number any series handed out, as ranges (a device issues its
+-- numbers one after another, so a push of 1,000 registrations is one row):
+-- a pushed number must lie in a block leased to the device that sent it
+-- and must never have been issued before, whatever the series.
 CREATE TABLE issued_numbers (
     tenant_id  uuid NOT NULL REFERENCES tenants (id),
     series     text NOT NULL,
-    value      bigint NOT NULL,
-    record_id  uuid NOT NULL,
+    numbers    int8range NOT NULL,
     device_id  uuid,
     issued_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (tenant_id, series, value)
+    PRIMARY KEY (tenant_id, series, numbers),
+    CONSTRAINT issued_numbers_once EXCLUDE USING gist
+        (tenant_id WITH =, series WITH =, numbers WITH &&)
 );
-INSERT INTO issued_numbers (tenant_id, series, value, record_id)
-SELECT tenant_id, 'patient', number_seq, id FROM patients;
+-- The patient numbers issued so far, one range per run of consecutive ones.
+INSERT INTO issued_numbers (tenant_id, series, numbers)
+SELECT tenant_id, 'patient', int8range(min(number_seq), max(number_seq) + 1)
+FROM (SELECT tenant_id, number_seq,
+             number_seq - row_number() OVER (PARTITION BY tenant_id ORDER BY number_seq) AS run
+      FROM patients) p
+GROUP BY tenant_id, run;
 ALTER TABLE issued_numbers ENABLE ROW LEVEL SECURITY;
 ALTER TABLE issued_numbers FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON issued_numbers

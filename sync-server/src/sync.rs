@@ -365,7 +365,7 @@ pub async fn push(
             .collect();
         last_seq = write_changes(&tx, tenant, Some(device.device_id), last_seq, &changed).await?;
     }
-    record_issued(&tx, tenant, device.device_id, &result.issued).await?;
+    record_issued(&tx, tenant, Some(device.device_id), &result.issued).await?;
     if !result.outcomes.is_empty() {
         let rows: Vec<Value> = result
             .outcomes
@@ -498,7 +498,8 @@ pub async fn push(
 }
 
 /// What the server knows of the numbers a batch hands out: the device's
-/// blocks of each series the batch uses, and who holds those numbers.
+/// blocks of each series the batch uses, and what of the batch's span of
+/// each series was issued before.
 async fn number_ledger(
     tx: &deadpool_postgres::Transaction<'_>,
     device: Uuid,
@@ -509,7 +510,15 @@ async fn number_ledger(
     if numbers.is_empty() {
         return Ok(ledger);
     }
-    let series: Vec<&str> = numbers.iter().map(|n| n.series).collect();
+    // Each series' span in the batch: [lowest, highest + 1).
+    let mut spans: HashMap<&str, (i64, i64)> = HashMap::new();
+    for n in &numbers {
+        let v = n.value as i64;
+        let e = spans.entry(n.series).or_insert((v, v + 1));
+        *e = (e.0.min(v), e.1.max(v + 1));
+    }
+    let series: Vec<&str> = spans.keys().copied().collect();
+    let (lo, hi): (Vec<i64>, Vec<i64>) = series.iter().map(|s| spans[s]).unzip();
     for r in tx
         .query(
             "SELECT series, block_start, block_end FROM number_blocks WHERE device_id = $1 AND series = ANY($2)",
@@ -523,41 +532,44 @@ async fn number_ledger(
             .or_default()
             .push((r.get::<_, i64>(1) as u64, r.get::<_, i64>(2) as u64));
     }
-    let values: Vec<i64> = numbers.iter().map(|n| n.value as i64).collect();
     for r in tx
         .query(
-            "SELECT i.series, i.value, i.record_id FROM issued_numbers i
-             JOIN unnest($1::text[], $2::bigint[]) AS n(series, value) ON n.series = i.series AND n.value = i.value",
-            &[&series, &values],
+            "SELECT i.series, lower(i.numbers), upper(i.numbers) FROM issued_numbers i
+             JOIN unnest($1::text[], $2::bigint[], $3::bigint[]) AS s(series, lo, hi)
+               ON s.series = i.series AND i.numbers && int8range(s.lo, s.hi)",
+            &[&series, &lo, &hi],
         )
         .await?
     {
         ledger
             .issued
-            .insert((r.get(0), r.get::<_, i64>(1) as u64), r.get(2));
+            .entry(r.get(0))
+            .or_default()
+            .push((r.get::<_, i64>(1) as u64, r.get::<_, i64>(2) as u64));
     }
     Ok(ledger)
 }
 
-/// Keeps the numbers a batch issued, so none is ever issued again.
-async fn record_issued(
+/// Keeps the numbers a batch issued, as ranges, so none is ever issued
+/// again (the exclusion constraint refuses an overlap whatever the rules).
+pub(crate) async fn record_issued(
     tx: &deadpool_postgres::Transaction<'_>,
     tenant: Uuid,
-    device: Uuid,
+    device: Option<Uuid>,
     issued: &[IssuedNumber],
 ) -> Result<(), ServerError> {
     if issued.is_empty() {
         return Ok(());
     }
-    let series: Vec<&str> = issued.iter().map(|n| n.series).collect();
-    let values: Vec<i64> = issued.iter().map(|n| n.value as i64).collect();
-    let records: Vec<Uuid> = issued.iter().map(|n| n.record).collect();
+    let ranges = number_ranges(issued);
+    let series: Vec<&str> = ranges.iter().map(|r| r.0).collect();
+    let lo: Vec<i64> = ranges.iter().map(|r| r.1 as i64).collect();
+    let hi: Vec<i64> = ranges.iter().map(|r| r.2 as i64).collect();
     tx.execute(
-        "INSERT INTO issued_numbers (tenant_id, series, value, record_id, device_id)
-         SELECT $1, n.series, n.value, n.record_id, $5
-         FROM unnest($2::text[], $3::bigint[], $4::uuid[]) AS n(series, value, record_id)
-         ON CONFLICT DO NOTHING",
-        &[&tenant, &series, &values, &records, &device],
+        "INSERT INTO issued_numbers (tenant_id, series, numbers, device_id)
+         SELECT $1, n.series, int8range(n.lo, n.hi), $5
+         FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS n(series, lo, hi)",
+        &[&tenant, &series, &lo, &hi, &device],
     )
     .await?;
     Ok(())

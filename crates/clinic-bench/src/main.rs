@@ -390,7 +390,7 @@ fn main() {
         refused = r.refused;
     }
     eprintln!("printouts: a 300-row day sheet ...");
-    figures.push(print_figure(args.seed, args.queries.min(30)));
+    figures.push(print_figure(args.seed, (args.queries / 10).clamp(1, 30)));
     drop(ws);
     if !args.no_desktop {
         eprintln!("desktop: cold start and idle memory ...");

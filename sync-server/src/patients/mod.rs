@@ -156,17 +156,17 @@ pub async fn bulk_load_patients(
             })
             .collect();
         head = write_changes(&tx, tenant, None, last_seq, &records).await?;
-        let ids: Vec<Uuid> = batch.iter().map(|p| p.id).collect();
-        let values: Vec<i64> = batch
+        let issued: Vec<clinic_core::sync::IssuedNumber> = batch
             .iter()
-            .filter_map(|p| parse_patient_number(&p.patient_number).map(|n| n as i64))
+            .filter_map(|p| {
+                Some(clinic_core::sync::IssuedNumber {
+                    series,
+                    value: parse_patient_number(&p.patient_number)?,
+                    record: p.id,
+                })
+            })
             .collect();
-        tx.execute(
-            "INSERT INTO issued_numbers (tenant_id, series, value, record_id, device_id)
-             SELECT $1, $2, n.value, n.record_id, NULL FROM unnest($3::bigint[], $4::uuid[]) AS n(value, record_id)",
-            &[&tenant, &series, &values, &ids],
-        )
-        .await?;
+        crate::sync::record_issued(&tx, tenant, None, &issued).await?;
         tx.commit().await?;
     }
     Ok(head)

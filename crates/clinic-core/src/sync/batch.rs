@@ -20,27 +20,28 @@ pub fn domain_rules(m: &Mutation, cx: &Context, recs: &mut Records) -> ClinicRes
 }
 
 /// What the server knows of the numbers a batch hands out: the blocks
-/// leased to the sending device, and which of the batch's numbers some
-/// record already holds.
+/// leased to the sending device, and the numbers of those series already
+/// issued (as ranges: a device issues its numbers one after another).
 #[derive(Debug, Default, Clone)]
 pub struct NumberLedger {
     /// Series → blocks `[start, end)` leased to the device (retired ones too:
     /// a change queued before a restore may still use them).
     pub leased: HashMap<String, Vec<(u64, u64)>>,
-    /// (series, value) → the record that holds the number.
-    pub issued: HashMap<(String, u64), Uuid>,
+    /// Series → numbers issued, as ranges `[start, end)`.
+    pub issued: HashMap<String, Vec<(u64, u64)>>,
 }
 
 impl NumberLedger {
     fn check(&self, n: &IssuedNumber, format: impl Fn(u64) -> String) -> ClinicResult<()> {
-        if let Some(holder) = self.issued.get(&(n.series.to_string(), n.value)) {
-            if *holder != n.record {
-                return Err(ClinicError::conflict(format!(
-                    "Number {} is already in use; it was not issued from this workstation's block.",
-                    format(n.value)
-                )));
-            }
-            return Ok(());
+        let taken = self
+            .issued
+            .get(n.series)
+            .is_some_and(|r| r.iter().any(|(s, e)| (*s..*e).contains(&n.value)));
+        if taken {
+            return Err(ClinicError::conflict(format!(
+                "Number {} is already in use; it was not issued from this workstation's block.",
+                format(n.value)
+            )));
         }
         let leased = self
             .leased
@@ -56,9 +57,29 @@ impl NumberLedger {
     }
 
     fn issue(&mut self, n: IssuedNumber) {
-        self.issued
-            .insert((n.series.to_string(), n.value), n.record);
+        let ranges = self.issued.entry(n.series.to_string()).or_default();
+        match ranges.last_mut() {
+            Some((_, end)) if *end == n.value => *end += 1,
+            _ => ranges.push((n.value, n.value + 1)),
+        }
     }
+}
+
+/// Numbers as the ranges `(series, start, end)` they make, consecutive
+/// numbers of a series joined (how the server keeps what it issued).
+pub fn number_ranges(numbers: &[IssuedNumber]) -> Vec<(&'static str, u64, u64)> {
+    let mut sorted: Vec<(&'static str, u64)> =
+        numbers.iter().map(|n| (n.series, n.value)).collect();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out: Vec<(&'static str, u64, u64)> = Vec::new();
+    for (series, v) in sorted {
+        match out.last_mut() {
+            Some((s, _, end)) if *s == series && *end == v => *end += 1,
+            _ => out.push((series, v, v + 1)),
+        }
+    }
+    out
 }
 
 /// Applies one mutation with its domain's rule and the kernel's checks:
@@ -80,7 +101,10 @@ pub fn apply_with(
         .collect();
     let numbers = m.numbers();
     let result = (|| {
-        if let Some(l) = &ledger {
+        let applied = rules(m, cx, recs)?;
+        // Numbers are checked when the change writes something (a replay
+        // over a copy that has it already is a no-op, number and all).
+        if let (Some(l), false) = (&ledger, applied.changed.is_empty()) {
             let registry = super::registry::read();
             for n in &numbers {
                 let format = registry
@@ -92,7 +116,6 @@ pub fn apply_with(
                 l.check(n, format)?;
             }
         }
-        let applied = rules(m, cx, recs)?;
         for id in &applied.changed {
             let Some((_, before)) = saved.iter().find(|(t, _)| t == id) else {
                 return Err(ClinicError::internal(format!(
@@ -127,8 +150,8 @@ pub fn apply_with(
         Ok(applied)
     })();
     match &result {
-        Ok(_) => {
-            if let Some(l) = ledger {
+        Ok(a) => {
+            if let (Some(l), false) = (ledger, a.changed.is_empty()) {
                 for n in numbers {
                     l.issue(n);
                 }
@@ -229,7 +252,9 @@ pub fn apply_batch(
                     out.changed.push(*id);
                 }
             }
-            out.issued.extend(env.mutation.numbers());
+            if !a.changed.is_empty() {
+                out.issued.extend(env.mutation.numbers());
+            }
         }
         out.outcomes
             .push(Outcome::from_result(env.device_seq, &result));
