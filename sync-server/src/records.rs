@@ -18,7 +18,7 @@ use uuid::Uuid;
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// One record a push or a bulk load writes.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Written<'a> {
     pub record: &'a AnyRecord,
     /// The record before the change (`None`: new).
@@ -173,22 +173,27 @@ pub async fn write(
     tenant: Uuid,
     rows: &[Written<'_>],
 ) -> Result<(), ServerError> {
-    let mut owners: Vec<&'static dyn Projection> = projections();
-    owners.push(&Documents);
-    for p in owners {
-        let mine: Vec<Written> = rows
-            .iter()
-            .filter(|w| std::ptr::addr_eq(projection_of(w.record.kind()), p))
-            .map(|w| Written {
-                record: w.record,
-                before: w.before,
-                doc: w.doc,
-                hash: w.hash,
-            })
-            .collect();
-        if !mine.is_empty() {
-            p.write(tx, tenant, &mine).await?;
+    // Each row's projection found once; rows grouped by it, in order.
+    let mut groups: Vec<(&'static dyn Projection, Vec<Written>)> = Vec::new();
+    for w in rows {
+        let p = projection_of(w.record.kind());
+        match groups.iter_mut().find(|(q, _)| std::ptr::addr_eq(*q, p)) {
+            Some((_, mine)) => mine.push(*w),
+            None => groups.push((p, vec![*w])),
         }
+    }
+    // In the order the projections were registered (the generic one last),
+    // so a domain's writes may read an earlier domain's rows (a booking's
+    // notification reads its patient).
+    let order = projections();
+    groups.sort_by_key(|(p, _)| {
+        order
+            .iter()
+            .position(|q| std::ptr::addr_eq(*q, *p))
+            .unwrap_or(order.len())
+    });
+    for (p, mine) in groups {
+        p.write(tx, tenant, &mine).await?;
     }
     Ok(())
 }

@@ -18,9 +18,14 @@ impl From<StoreError> for ClinicError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Clinic(c) => c,
-            StoreError::Sqlite(e) => ClinicError::internal(format!("storage: {e}")),
+            StoreError::Sqlite(e) => sqlite_error(&e),
         }
     }
+}
+
+/// SQLite's own failure, as every layer reports it (no patient data in it).
+fn sqlite_error(e: &rusqlite::Error) -> ClinicError {
+    ClinicError::internal(format!("storage: {e}"))
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -32,15 +37,9 @@ impl From<serde_json::Error> for StoreError {
 impl StoreError {
     /// What to tell a person.
     pub fn message(&self) -> String {
-        ClinicError::from(self.clone_shallow()).message
-    }
-
-    fn clone_shallow(&self) -> StoreError {
         match self {
-            StoreError::Clinic(c) => StoreError::Clinic(c.clone()),
-            StoreError::Sqlite(e) => {
-                StoreError::Clinic(ClinicError::internal(format!("storage: {e}")))
-            }
+            StoreError::Clinic(c) => c.message.clone(),
+            StoreError::Sqlite(e) => sqlite_error(e).message,
         }
     }
 

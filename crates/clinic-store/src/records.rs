@@ -16,15 +16,23 @@ pub trait Projection: Send + Sync + std::fmt::Debug + 'static {
     /// The kinds it keeps.
     fn kinds(&self) -> &'static [&'static str];
 
-    /// Record `id`, when this projection holds it.
-    fn load(&self, db: &Db, id: Uuid) -> StoreResult<Option<AnyRecord>>;
+    /// Record `id`, when this projection holds it in tables of its own.
+    /// (Documents in `records` — all a projection keeps there — are read
+    /// by the kernel first, once: nothing to do for them here.)
+    fn load(&self, _db: &Db, _id: Uuid) -> StoreResult<Option<AnyRecord>> {
+        Ok(None)
+    }
 
     /// Writes a record as it now is (insert or replace).
     fn put(&self, db: &Db, r: &AnyRecord) -> StoreResult<()>;
 
     /// Removes a record whose creation the server refused (its mutation
-    /// stays in the outbox, shown until a person resolves it).
-    fn discard(&self, db: &Db, id: Uuid) -> StoreResult<()>;
+    /// stays in the outbox, shown until a person resolves it). Default: its
+    /// document in `records`.
+    fn discard(&self, db: &Db, id: Uuid) -> StoreResult<()> {
+        db.execute("DELETE FROM records WHERE id = ?1", [id.to_string()])?;
+        Ok(())
+    }
 
     /// (id, document hash) of every record it holds whose id `wanted` accepts.
     fn hashes(&self, db: &Db, wanted: &dyn Fn(Uuid) -> bool) -> StoreResult<Vec<(Uuid, String)>>;
@@ -125,15 +133,8 @@ impl Projection for Documents {
     fn kinds(&self) -> &'static [&'static str] {
         &[]
     }
-    fn load(&self, db: &Db, id: Uuid) -> StoreResult<Option<AnyRecord>> {
-        Documents::load_doc(db, id)
-    }
     fn put(&self, db: &Db, r: &AnyRecord) -> StoreResult<()> {
         Documents::put_doc(db, r)
-    }
-    fn discard(&self, db: &Db, id: Uuid) -> StoreResult<()> {
-        db.execute("DELETE FROM records WHERE id = ?1", [id.to_string()])?;
-        Ok(())
     }
     fn hashes(&self, db: &Db, wanted: &dyn Fn(Uuid) -> bool) -> StoreResult<Vec<(Uuid, String)>> {
         // Documents of kinds another projection claims are that one's to hash.
@@ -164,12 +165,15 @@ pub fn projection_of(kind: &str) -> &'static dyn Projection {
 impl Db<'_> {
     /// The current local version of a record of any kind.
     pub fn record(&self, id: Uuid) -> StoreResult<Option<AnyRecord>> {
+        if let Some(r) = Documents::load_doc(self, id)? {
+            return Ok(Some(r));
+        }
         for p in projections() {
             if let Some(r) = p.load(self, id)? {
                 return Ok(Some(r));
             }
         }
-        Documents.load(self, id)
+        Ok(None)
     }
 
     /// Writes a record of any kind as it now is.

@@ -5,9 +5,8 @@
 
 use crate::error::{ClinicResult, FieldErrors};
 use crate::permissions::Permission;
-use crate::sync::{tagged_doc, Merge, RecordKind, Registry};
+use crate::sync::Registry;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use uuid::Uuid;
 
 /// A member of staff as every workstation knows them. The password hash
@@ -88,32 +87,10 @@ impl RoomDoc {
     }
 }
 
-/// Staff and premises: whole documents only an administrator saves.
-macro_rules! admin_document {
-    ($t:ty, $kind:literal) => {
-        impl RecordKind for $t {
-            const KIND: &'static str = $kind;
-            const MERGE: Merge = Merge::Document;
-
-            fn id(&self) -> Uuid {
-                self.id
-            }
-            fn doc(&self) -> Value {
-                tagged_doc(Self::KIND, self)
-            }
-            fn validate(&self) -> ClinicResult<()> {
-                <$t>::validate(self)
-            }
-            fn save_permission(&self) -> Permission {
-                Permission::admin()
-            }
-        }
-    };
-}
-
-admin_document!(StaffMember, "staff");
-admin_document!(SiteDoc, "site");
-admin_document!(RoomDoc, "room");
+// Staff and premises: whole documents only a full administrator saves.
+crate::document_kind!(StaffMember, "staff", Permission::admin());
+crate::document_kind!(SiteDoc, "site", Permission::admin());
+crate::document_kind!(RoomDoc, "room", Permission::admin());
 
 pub fn register(r: &mut Registry) {
     r.record::<StaffMember>()

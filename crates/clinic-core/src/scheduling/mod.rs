@@ -9,9 +9,7 @@ pub use model::*;
 pub use mutations::*;
 
 use crate::permissions::{Action, Module, Permission};
-use crate::sync::{tagged_doc, Merge, RecordKind, Registry};
-use crate::ClinicResult;
-use serde_json::Value;
+use crate::sync::{Merge, RecordKind, Registry};
 use uuid::Uuid;
 
 impl RecordKind for Appointment {
@@ -26,43 +24,19 @@ impl RecordKind for Appointment {
     }
 }
 
-/// The reference records of scheduling (types, working time, the
-/// waitlist): whole documents, saved with [`crate::sync::SaveDocument`].
-macro_rules! front_desk_document {
-    ($t:ty, $kind:literal, $permission:expr) => {
-        impl RecordKind for $t {
-            const KIND: &'static str = $kind;
-            const MERGE: Merge = Merge::Document;
-
-            fn id(&self) -> Uuid {
-                self.id
-            }
-            fn doc(&self) -> Value {
-                tagged_doc(Self::KIND, self)
-            }
-            fn validate(&self) -> ClinicResult<()> {
-                <$t>::validate(self)
-            }
-            fn save_permission(&self) -> Permission {
-                $permission
-            }
-        }
-    };
-}
-
-// Types and working time are the clinic's set-up (managers); the waitlist
-// is the front desk's.
-front_desk_document!(
+// The reference records of scheduling, whole documents: types and working
+// time are the clinic's set-up (managers); the waitlist is the front desk's.
+crate::document_kind!(
     AppointmentType,
     "appointment_type",
     Permission::new(Module::Admin, Action::Edit)
 );
-front_desk_document!(
+crate::document_kind!(
     ClinicianSchedule,
     "clinician_schedule",
     Permission::new(Module::Admin, Action::Edit)
 );
-front_desk_document!(
+crate::document_kind!(
     WaitlistEntry,
     "waitlist_entry",
     Permission::new(Module::Appointments, Action::Create)

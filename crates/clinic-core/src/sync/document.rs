@@ -20,6 +20,32 @@ pub fn tagged_doc<T: Serialize>(kind: &str, r: &T) -> Value {
     v
 }
 
+/// Declares `$t` a whole-document kind named `$kind`: saved by
+/// [`SaveDocument`] after its own `validate()`, by whoever holds
+/// `$permission`; its document carries its kind ([`tagged_doc`]).
+#[macro_export]
+macro_rules! document_kind {
+    ($t:ty, $kind:literal, $permission:expr) => {
+        impl $crate::sync::RecordKind for $t {
+            const KIND: &'static str = $kind;
+            const MERGE: $crate::sync::Merge = $crate::sync::Merge::Document;
+
+            fn id(&self) -> uuid::Uuid {
+                self.id
+            }
+            fn doc(&self) -> serde_json::Value {
+                $crate::sync::tagged_doc(<Self as $crate::sync::RecordKind>::KIND, self)
+            }
+            fn validate(&self) -> $crate::ClinicResult<()> {
+                <$t>::validate(self)
+            }
+            fn save_permission(&self) -> $crate::permissions::Permission {
+                $permission
+            }
+        }
+    };
+}
+
 /// Creates or replaces a whole document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SaveDocument {

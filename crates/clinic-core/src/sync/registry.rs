@@ -198,15 +198,17 @@ impl<P: ?Sized + 'static> ProjectionList<P> {
 
     /// The projection that keeps `kind`, if one does.
     pub fn of(&self, kind: &str) -> Option<&'static P> {
-        self.all()
-            .into_iter()
+        // Looked up for every record written: read in place, no copy.
+        let list = self.list.read().unwrap_or_else(|p| p.into_inner());
+        list.iter()
+            .copied()
             .find(|p| (self.kinds)(p).contains(&kind))
     }
 
     /// Every kind some projection keeps.
     pub fn kinds(&self) -> Vec<&'static str> {
-        self.all()
-            .iter()
+        let list = self.list.read().unwrap_or_else(|p| p.into_inner());
+        list.iter()
             .flat_map(|p| (self.kinds)(p).iter().copied())
             .collect()
     }

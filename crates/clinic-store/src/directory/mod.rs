@@ -410,9 +410,6 @@ impl Projection for DirectoryProjection {
     fn kinds(&self) -> &'static [&'static str] {
         KINDS
     }
-    fn load(&self, db: &Db, id: Uuid) -> StoreResult<Option<AnyRecord>> {
-        Ok(Documents::load_doc(db, id)?.filter(|r| KINDS.contains(&r.kind())))
-    }
     fn put(&self, db: &Db, r: &AnyRecord) -> StoreResult<()> {
         Documents::put_doc(db, r)?;
         let now = Utc::now();
@@ -425,10 +422,6 @@ impl Projection for DirectoryProjection {
         } else {
             Err(ClinicError::internal("not a directory record").into())
         }
-    }
-    fn discard(&self, db: &Db, id: Uuid) -> StoreResult<()> {
-        db.execute("DELETE FROM records WHERE id = ?1", [id.to_string()])?;
-        Ok(())
     }
     fn hashes(&self, db: &Db, wanted: &dyn Fn(Uuid) -> bool) -> StoreResult<Vec<(Uuid, String)>> {
         Documents::hashes_where(db, &|k| KINDS.contains(&k), wanted)
