@@ -30,7 +30,7 @@ if [ ! -f "$server_dir/.demo-tenant" ]; then
   echo "Provisioning the demo tenant on the sync server ..."
   set +e
   sync-server --data-dir "$server_dir" tenant create --slug demo --name "Demo Clinic" \
-    --admin-email admin@demo.clinic --plan standard >/dev/null 2>"$server_dir.log"
+    --admin-email admin@demo.clinic --plan enterprise >/dev/null 2>"$server_dir.log"
   rc=$?
   set -e
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 7 ]; then cat "$server_dir.log" >&2; exit "$rc"; fi

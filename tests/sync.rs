@@ -155,7 +155,10 @@ fn verification_finds_a_damaged_local_record_and_repairs_only_that_bucket() {
     sync(&mut a);
     let mut b = signed_in(&server, &t.path().join("b"));
     let r = sync(&mut b);
-    assert_eq!(r.pulled, 30);
+    assert_eq!(
+        r.pulled, 33,
+        "30 patients, the administrator, the site and the plan"
+    );
     // Damage one record behind the application's back.
     let victim: Uuid = ids[7];
     b.store_for_tests()
@@ -307,7 +310,10 @@ fn bulk_loaded_patients_reach_workstations_and_their_numbers_are_never_leased() 
             &pool, tenant, &loaded,
         ))
         .unwrap();
-    assert_eq!(head, 3);
+    assert_eq!(
+        head, 6,
+        "after the administrator's, the site's and the plan's records"
+    );
     assert_eq!(count().as_deref(), Some("3"));
     sync(&mut a);
     let last = &loaded[2].details.last_name;

@@ -8,6 +8,7 @@ use clinic_store::keys::Passphrase;
 use std::sync::Arc;
 use sync_server::testing::TestServer;
 
+mod authority;
 mod kernel;
 mod scheduling;
 mod simulation;

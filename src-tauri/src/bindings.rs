@@ -60,6 +60,7 @@ pub fn typescript() -> String {
         PatientHit,
         AppointmentStatus,
         AppointmentView,
+        NotAppliedView,
         PatientSummary,
         Resource,
         WorkingSpan,
@@ -92,6 +93,7 @@ pub fn typescript() -> String {
         SeqReq,
         AddUserReq,
         DisableReq,
+        UserRolesReq,
         ServerAdminReq,
         RevokeDeviceReq,
     );

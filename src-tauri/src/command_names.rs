@@ -11,8 +11,8 @@ macro_rules! desktop_commands {
             patients: search_patients, patient_summary, check_duplicates, register_patient, update_patient;
             scheduling: calendar, find_slots, book_appointment, move_appointment, set_appointment_status,
                 resolve_booking;
-            sync: sync_status, sync_now, conflicts, dismiss_refused;
-            directory: users, add_user, set_user_disabled, devices, revoke_device, roles;
+            sync: sync_status, sync_now, conflicts, reapply_refused, dismiss_refused;
+            directory: users, add_user, set_user_disabled, set_user_roles, devices, revoke_device, roles;
         }
     };
 }

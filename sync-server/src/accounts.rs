@@ -371,8 +371,8 @@ pub(crate) async fn permissions(
 ) -> Result<PermissionMatrix, ServerError> {
     let rows = tx
         .query(
-            "SELECT r.permissions FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
-             WHERE ur.user_id = $1 AND r.deleted_at IS NULL",
+            "SELECT r.permissions FROM users u JOIN roles r ON r.key = ANY(u.role_keys)
+             WHERE u.id = $1 AND r.deleted_at IS NULL",
             &[&user],
         )
         .await?;
@@ -503,7 +503,7 @@ pub async fn add_user(
         )
         .await?
         .ok_or_else(|| ServerError::from(ClinicError::field("role", "unknown role")))?;
-    let (role_id, perms): (Uuid, serde_json::Value) = (role.get(0), role.get(1));
+    let perms: serde_json::Value = role.get(1);
     let perms: PermissionMatrix = serde_json::from_value(perms).unwrap_or_default();
     if !actor.permissions.covers(&perms) {
         return Err(ClinicError::forbidden(
@@ -514,8 +514,8 @@ pub async fn add_user(
     let id = Uuid::now_v7();
     let inserted = tx
         .execute(
-            "INSERT INTO users (tenant_id, id, email, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-            &[&actor.tenant_id, &id, &email, &name, &hash, &now],
+            "INSERT INTO users (tenant_id, id, email, name, password_hash, role_keys, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            &[&actor.tenant_id, &id, &email, &name, &hash, &vec![req.role.clone()], &now],
         )
         .await;
     if let Err(e) = inserted {
@@ -526,11 +526,8 @@ pub async fn add_user(
         }
         return Err(map_db(e));
     }
-    tx.execute(
-        "INSERT INTO user_roles (tenant_id, user_id, role_id) VALUES ($1, $2, $3)",
-        &[&actor.tenant_id, &id, &role_id],
-    )
-    .await?;
+    // Every desk learns of them: their staff record joins the feed.
+    crate::directory::ensure_records(&tx, actor.tenant_id).await?;
     tx.commit().await?;
     Ok(UserView {
         id,

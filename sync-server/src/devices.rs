@@ -59,10 +59,7 @@ pub async fn enroll(
     }
     let user = tx
         .query_one(
-            "SELECT u.name, coalesce(array_agg(r.key ORDER BY r.key) FILTER (WHERE r.key IS NOT NULL), '{}')
-             FROM users u LEFT JOIN user_roles ur ON ur.tenant_id = u.tenant_id AND ur.user_id = u.id
-             LEFT JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
-             WHERE u.id = $1 GROUP BY u.name",
+            "SELECT name, coalesce(role_keys, '{}') FROM users WHERE id = $1",
             &[&actor.user_id],
         )
         .await?;

@@ -22,16 +22,21 @@ pub mod testing;
 pub mod tokens;
 
 // Domains: each keeps its kinds in tables of its own ([`records::Projection`]).
+pub mod directory;
 pub mod patients;
 pub mod scheduling;
 
 pub use error::ServerError;
 pub use state::AppState;
 
-/// The product's projections, one line per domain (the directory's staff,
-/// sites and rooms need nothing beyond `sync_records`).
+/// The product's projections, one line per domain (the directory's sites
+/// and rooms need nothing beyond `sync_records`).
 fn product_projections() -> Vec<&'static dyn records::Projection> {
-    vec![&patients::PROJECTION, &scheduling::PROJECTION]
+    vec![
+        &directory::PROJECTION,
+        &patients::PROJECTION,
+        &scheduling::PROJECTION,
+    ]
 }
 
 use axum::extract::State;
@@ -233,5 +238,14 @@ pub async fn open_database(
         .await
         .map_err(|e| ServerError::Startup(format!("cannot connect as the runtime role: {e}")))?;
     db::check_runtime_role(&client).await?;
+    drop(client);
+    let tenants: Vec<uuid::Uuid> = admin
+        .query("SELECT id FROM tenants", &[])
+        .await
+        .map_err(db::map_db)?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    directory::ensure_all(&pool, &tenants).await?;
     Ok(Database { pool, embedded })
 }

@@ -331,7 +331,16 @@ pub async fn push(
         .iter()
         .filter(|e| e.device_seq > last_applied)
         .collect();
-    let mut ids: Vec<Uuid> = fresh.iter().flat_map(|e| e.mutation.touches()).collect();
+    // What each change touches and names (the records it names must exist).
+    let mut ids: Vec<Uuid> = fresh
+        .iter()
+        .flat_map(|e| {
+            let m = &e.mutation;
+            m.touches()
+                .into_iter()
+                .chain(m.refs().into_iter().map(|r| r.id))
+        })
+        .collect();
     ids.sort();
     ids.dedup();
     let mut recs = records::load(&tx, &ids).await?;
@@ -340,14 +349,12 @@ pub async fn push(
     }
     let before = recs.clone();
     let mut ledger = number_ledger(&tx, device.device_id, &fresh).await?;
-    let gate = gate(&tx, &fresh).await?;
 
     let result = apply_batch(
         domain_rules,
         tenant,
         last_applied,
         &req.mutations,
-        &gate,
         &mut recs,
         &mut ledger,
     );
@@ -372,17 +379,20 @@ pub async fn push(
             .iter()
             .map(|o| {
                 let e = by_seq[&o.device_seq];
+                // What was not applied is kept whole.
+                let content = (o.status != OutcomeStatus::Accepted).then(|| e.mutation.to_value());
                 json!({
                     "device_seq": o.device_seq, "mutation_id": e.id, "kind": e.mutation.name(),
                     "user_id": e.user_id, "status": o.status, "code": o.code, "message": o.message, "made_at": e.at,
+                    "mutation": content,
                 })
             })
             .collect();
         tx.execute(
-            "INSERT INTO mutation_outcomes (tenant_id, device_id, device_seq, mutation_id, kind, user_id, status, code, message, made_at)
-             SELECT $1, $2, x.device_seq, x.mutation_id, x.kind, x.user_id, x.status, x.code, x.message, x.made_at
+            "INSERT INTO mutation_outcomes (tenant_id, device_id, device_seq, mutation_id, kind, user_id, status, code, message, made_at, mutation)
+             SELECT $1, $2, x.device_seq, x.mutation_id, x.kind, x.user_id, x.status, x.code, x.message, x.made_at, x.mutation
              FROM jsonb_to_recordset($3::jsonb) AS x(device_seq bigint, mutation_id uuid, kind text, user_id uuid,
-                  status text, code text, message text, made_at timestamptz)",
+                  status text, code text, message text, made_at timestamptz, mutation jsonb)",
             &[&tenant, &device.device_id, &Value::Array(rows)],
         )
         .await?;
@@ -416,15 +426,24 @@ pub async fn push(
     let mut audit_head = audit_seq;
     if let Some(last) = accepted.last() {
         audit_head = last.seq;
+        let flags = audit_flags(&tx, device.device_id, &req.mutations, &accepted).await?;
         let rows: Vec<Value> = accepted
             .iter()
-            .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
+            .zip(flags)
+            .map(|(e, flag)| {
+                let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+                if let (Value::Object(o), Some(f)) = (&mut v, flag) {
+                    tracing::warn!(tenant = %tenant, device = %device.device_id, seq = e.seq, "{f}");
+                    o.insert("flag".into(), f.into());
+                }
+                v
+            })
             .collect();
         tx.execute(
-            "INSERT INTO audit_events (tenant_id, device_id, seq, id, at, user_id, action, entity_type, entity_id, patient_id, details, prev_hash, hash)
-             SELECT $1, $2, x.seq, x.id, x.at, x.user_id, x.action, x.entity_type, x.entity_id, x.patient_id, x.details, x.prev_hash, x.hash
+            "INSERT INTO audit_events (tenant_id, device_id, seq, id, at, user_id, action, entity_type, entity_id, patient_id, details, prev_hash, hash, flag)
+             SELECT $1, $2, x.seq, x.id, x.at, x.user_id, x.action, x.entity_type, x.entity_id, x.patient_id, x.details, x.prev_hash, x.hash, x.flag
              FROM jsonb_to_recordset($3::jsonb) AS x(seq bigint, id uuid, at timestamptz, user_id uuid, action text, entity_type text,
-                  entity_id uuid, patient_id uuid, details jsonb, prev_hash text, hash text)",
+                  entity_id uuid, patient_id uuid, details jsonb, prev_hash text, hash text, flag text)",
             &[&tenant, &device.device_id, &Value::Array(rows)],
         )
         .await?;
@@ -495,6 +514,62 @@ pub async fn push(
         blocks_retired: req.restored,
         renumber_from: None,
     })
+}
+
+/// Audit events are never refused; each that records a change (its
+/// `details.mutation`) the server has from another user than the event's
+/// is flagged, in order (`None`: nothing to flag).
+async fn audit_flags(
+    tx: &deadpool_postgres::Transaction<'_>,
+    device: Uuid,
+    pushed: &[Envelope],
+    events: &[&AuditEvent],
+) -> Result<Vec<Option<String>>, ServerError> {
+    let named: Vec<Option<Uuid>> = events
+        .iter()
+        .map(|e| {
+            e.details
+                .get("mutation")
+                .and_then(Value::as_str)
+                .and_then(|s| Uuid::parse_str(s).ok())
+        })
+        .collect();
+    let mut authors: HashMap<Uuid, Option<Uuid>> =
+        pushed.iter().map(|e| (e.id, e.user_id)).collect();
+    let unknown: Vec<Uuid> = named
+        .iter()
+        .flatten()
+        .filter(|id| !authors.contains_key(id))
+        .copied()
+        .collect();
+    if !unknown.is_empty() {
+        for r in tx
+            .query(
+                "SELECT mutation_id, user_id FROM mutation_outcomes WHERE device_id = $1 AND mutation_id = ANY($2)",
+                &[&device, &unknown],
+            )
+            .await?
+        {
+            authors.insert(r.get(0), r.get(1));
+        }
+    }
+    Ok(events
+        .iter()
+        .zip(named)
+        .map(|(e, m)| {
+            let m = m?;
+            match authors.get(&m) {
+                Some(author) if *author == e.user_id => None,
+                Some(_) => Some(format!(
+                    "audit event {} names change {m}, which another user made",
+                    e.seq
+                )),
+                // Not here yet (a long queue sends its events ahead of
+                // some changes): nothing to compare with.
+                None => None,
+            }
+        })
+        .collect())
 }
 
 /// What the server knows of the numbers a batch hands out: the device's
@@ -573,34 +648,6 @@ pub(crate) async fn record_issued(
     )
     .await?;
     Ok(())
-}
-
-/// What the server knows of the accounts that made a batch's changes.
-async fn gate(
-    tx: &deadpool_postgres::Transaction<'_>,
-    batch: &[&Envelope],
-) -> Result<Gate, ServerError> {
-    let users: Vec<Uuid> = batch.iter().filter_map(|e| e.user_id).collect();
-    let mut gate = Gate::default();
-    for r in tx
-        .query(
-            "SELECT u.id, u.status <> 'active' OR u.deleted_at IS NOT NULL,
-                    EXISTS (SELECT 1 FROM user_roles ur JOIN roles r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
-                            WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id AND r.key = 'admin')
-             FROM users u WHERE u.id = ANY($1)",
-            &[&users],
-        )
-        .await?
-    {
-        let id: Uuid = r.get(0);
-        if r.get::<_, bool>(1) {
-            gate.disabled.insert(id);
-        }
-        if r.get::<_, bool>(2) {
-            gate.admins.insert(id);
-        }
-    }
-    Ok(gate)
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]

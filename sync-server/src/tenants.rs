@@ -150,12 +150,8 @@ pub async fn create_tenant(
         &[&tenant_id, &Uuid::from_bytes(epoch)],
     )
     .await?;
-    let mut admin_role = None;
     for r in BuiltinRole::ALL {
         let id = new_id();
-        if r == BuiltinRole::Admin {
-            admin_role = Some(id);
-        }
         tx.execute(
             "INSERT INTO roles (tenant_id, id, key, name, builtin, permissions, created_at, updated_at) VALUES ($1, $2, $3, $4, true, $5, $6, $6)",
             &[&tenant_id, &id, &r.key(), &r.display_name(), &serde_json::to_value(r.matrix()).map_err(|e| ServerError::Database(e.to_string()))?, &now],
@@ -168,15 +164,12 @@ pub async fn create_tenant(
     )
     .await?;
     tx.execute(
-        "INSERT INTO users (tenant_id, id, email, name, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
-        &[&tenant_id, &admin_id, &email, &t.admin_name.trim(), &hash, &now],
+        "INSERT INTO users (tenant_id, id, email, name, password_hash, role_keys, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        &[&tenant_id, &admin_id, &email, &t.admin_name.trim(), &hash, &vec![BuiltinRole::Admin.key()], &now],
     )
     .await?;
-    tx.execute(
-        "INSERT INTO user_roles (tenant_id, user_id, role_id) VALUES ($1, $2, $3)",
-        &[&tenant_id, &admin_id, &admin_role],
-    )
-    .await?;
+    // The administrator and the first site are records every desk receives.
+    crate::directory::ensure_records(&tx, tenant_id).await?;
     tx.commit().await?;
     tracing::info!(tenant = %tenant_id, plan = %plan.name, "tenant created");
     Ok(TenantCreated {

@@ -99,6 +99,8 @@ enum Control {
 }
 
 impl TestServer {
+    /// The server over a fresh database with one tenant, `slug`, on the
+    /// enterprise plan (room for the demo clinic's 28 members of staff).
     pub fn start(slug: &'static str) -> TestServer {
         let (url_tx, url_rx) = std::sync::mpsc::channel::<(String, String)>();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -109,7 +111,7 @@ impl TestServer {
             let rt = tokio::runtime::Runtime::new().expect("runtime");
             rt.block_on(async move {
                 let (database, database_url) = fresh_database().await;
-                provision(&database.pool, slug, "standard").await;
+                provision(&database.pool, slug, "enterprise").await;
                 let mut listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                     .await
                     .expect("bind");

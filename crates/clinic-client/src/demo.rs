@@ -5,15 +5,16 @@
 use crate::auth::{hash_password, Password};
 use crate::workstation::{new_id, Workstation};
 use clinic_core::audit::AuditEntry;
+use clinic_core::directory::{CreateUser, RoomDoc, SiteDoc};
 use clinic_core::patients::{validate_details, validate_new_lists};
 use clinic_core::permissions::BuiltinRole;
 use clinic_core::scheduling::{Appointment, AppointmentChange, AppointmentStatus};
-use clinic_core::sync::Mutation;
+use clinic_core::sync::{Mutation, SaveDocument};
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use clinic_demo::{demo_appointments, demo_patient, demo_users, DemoCalendar, DemoSite, DemoSize};
-use clinic_store::directory::{ClinicianProfile, Site};
 use serde::Serialize;
 use serde_json::json;
+use uuid::Uuid;
 
 #[derive(Debug, Serialize)]
 pub struct DemoReport {
@@ -255,7 +256,14 @@ pub fn generate_with(
             "Demo data can only go into a demo store: run `clinic demo-data` with an empty --data-dir.",
         ));
     }
-    let actor = ws.session().map(|s| s.user_id);
+    // The server accepts no change without a user: on an enrolled store,
+    // demo data is made in the enrolling administrator's name.
+    let enrolled_by = ws
+        .store()?
+        .db()
+        .meta("enrolled_by")?
+        .and_then(|u| Uuid::parse_str(&u).ok());
+    let actor = ws.session().map(|s| s.user_id).or(enrolled_by);
     let now = ws.now();
     let users = demo_users(seed, size);
     let hash = hash_password(password)?;
@@ -271,20 +279,26 @@ pub fn generate_with(
     let mut appointments = 0u64;
     let mut appointments_started = None;
     store.write(|db| {
+        // Sites, rooms and staff as any desk makes them (so an enrolled
+        // store shares them with the server and every other desk).
         let mut sites = db.sites()?;
         while sites.len() < size.sites() as usize {
             let name = ["Northside", "Riverside"][sites.len() % 2];
             let id = new_id(now);
-            db.insert_site(
-                &Site {
-                    id,
-                    name: name.into(),
-                    timezone: "Europe/London".into(),
-                },
-                now,
-            )?;
+            let site = SiteDoc {
+                id,
+                name: name.into(),
+                timezone: "Europe/London".into(),
+            };
+            db.commit_mutation(actor, now, &Mutation::new(SaveDocument::new(site)))?;
             for i in 1..=5 {
-                db.insert_room(new_id(now), id, &format!("Room {i}"), "consulting", now)?;
+                let room = RoomDoc {
+                    id: new_id(now),
+                    site_id: id,
+                    name: format!("Room {i}"),
+                    kind: "consulting".into(),
+                };
+                db.commit_mutation(actor, now, &Mutation::new(SaveDocument::new(room)))?;
             }
             sites = db.sites()?;
         }
@@ -296,22 +310,19 @@ pub fn generate_with(
                 }
                 continue;
             }
-            let role = db
-                .role_by_key(u.role.key())?
-                .ok_or_else(|| ClinicError::internal("role missing"))?;
             let id = new_id(now);
-            db.insert_user(id, &u.email, &u.name, &hash, &[role.id], now)?;
+            let create = CreateUser {
+                user: id,
+                email: u.email.clone(),
+                name: u.name.clone(),
+                roles: vec![u.role.key().into()],
+                password_hash: hash.clone(),
+                specialization: u.specialization.clone(),
+                registration_number: u.registration_number.clone(),
+            };
+            db.commit_mutation(actor, now, &Mutation::new(create))?;
             if u.role == BuiltinRole::Clinician {
                 clinicians.push(id);
-                db.upsert_clinician_profile(
-                    id,
-                    &ClinicianProfile {
-                        specialization: u.specialization.clone(),
-                        registration_number: u.registration_number.clone(),
-                        ..Default::default()
-                    },
-                    now,
-                )?;
             }
         }
         let patients = write_patients(db, seed, 0..total, actor, now, &mut |i| {
@@ -366,8 +377,8 @@ pub fn generate_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clinic_store::directory::Site;
     use clinic_store::Store;
-    use uuid::Uuid;
 
     fn store(synced: bool) -> Store {
         let mut s =

@@ -98,6 +98,65 @@ pub struct AppointmentView {
     pub outside_hours: bool,
     /// The statuses a person may move it to now.
     pub next_statuses: Vec<AppointmentStatus>,
+    /// Changes made to it that the server did not apply (another desk's
+    /// came first), kept so that nothing reported done is out of sight.
+    pub not_applied: Vec<NotAppliedView>,
+}
+
+/// A change to a record that the server did not apply as made.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(TS))]
+pub struct NotAppliedView {
+    /// "change appointment".
+    pub what: String,
+    pub by: Option<String>,
+    /// When it was made, in the site's wall-clock time.
+    pub at_local: String,
+    /// Why it was not applied.
+    pub message: String,
+    /// What it carried, in words ("to: cancelled · reason: clinician ill").
+    pub carried: String,
+}
+
+impl NotAppliedView {
+    fn of(n: &clinic_core::sync::RefusedChange, tz: chrono_tz::Tz) -> Self {
+        NotAppliedView {
+            what: n.what(),
+            by: n.user_name.clone(),
+            at_local: utc_to_local(tz, n.made_at).format(LOCAL_FORMAT).to_string(),
+            message: n.message.clone(),
+            carried: carried(&n.change),
+        }
+    }
+}
+
+/// The values a change carried, leaf by leaf, without ids and its kind.
+fn carried(v: &serde_json::Value) -> String {
+    fn walk(key: &str, v: &serde_json::Value, out: &mut Vec<String>) {
+        use serde_json::Value as V;
+        match v {
+            V::Object(o) => {
+                for (k, x) in o {
+                    if k != "kind" && k != "id" && !k.ends_with("_id") {
+                        walk(k, x, out);
+                    }
+                }
+            }
+            V::Array(a) => a.iter().for_each(|x| walk(key, x, out)),
+            V::String(s) if uuid::Uuid::parse_str(s).is_ok() => {}
+            V::String(s) => out.push(format!("{}: {s}", key.replace('_', " "))),
+            V::Bool(b) => out.push(format!(
+                "{}: {}",
+                key.replace('_', " "),
+                if *b { "yes" } else { "no" }
+            )),
+            V::Number(n) => out.push(format!("{}: {n}", key.replace('_', " "))),
+            V::Null => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk("", v, &mut out);
+    out.join(" · ")
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -172,6 +231,10 @@ pub struct RefusedChange {
     pub kind: String,
     pub message: String,
     pub made_at: String,
+    /// `conflict` (someone else's change came first) or `rejected` (not allowed).
+    pub status: String,
+    /// Who made it, by name.
+    pub made_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -295,6 +358,7 @@ struct Names {
     staff: HashMap<Uuid, String>,
     rooms: HashMap<Uuid, String>,
     colours: HashMap<String, String>,
+    not_applied: HashMap<Uuid, Vec<NotAppliedView>>,
 }
 
 impl Workstation {
@@ -304,8 +368,21 @@ impl Workstation {
         for s in db.sites()? {
             rooms.extend(db.rooms_of(s.id)?);
         }
+        let tz = parse_tz(timezone)?;
+        let mut not_applied: HashMap<Uuid, Vec<NotAppliedView>> = HashMap::new();
+        let mut notes = db.documents::<clinic_core::sync::RefusedChange>()?;
+        notes.sort_by_key(|n| n.made_at);
+        for n in &notes {
+            for r in &n.records {
+                not_applied
+                    .entry(*r)
+                    .or_default()
+                    .push(NotAppliedView::of(n, tz));
+            }
+        }
         Ok(Names {
-            tz: parse_tz(timezone)?,
+            not_applied,
+            tz,
             staff: db.users()?.into_iter().map(|u| (u.id, u.name)).collect(),
             rooms,
             colours: crate::scheduling::appointment_types(&db)?
@@ -346,6 +423,7 @@ impl Workstation {
                 .into_iter()
                 .filter(|s| a.status.can_become(*s))
                 .collect(),
+            not_applied: n.not_applied.get(&a.id).cloned().unwrap_or_default(),
         })
     }
 
@@ -502,10 +580,15 @@ impl Workstation {
                 overlaps: self.views(&c.overlaps)?,
             });
         }
-        let refused = self
-            .sync_conflicts()?
-            .into_iter()
-            .map(|e| RefusedChange {
+        let problems = self.sync_conflicts()?;
+        let db = self.store()?.db();
+        let mut refused = Vec::with_capacity(problems.len());
+        for e in problems {
+            let made_by = match e.user_id {
+                Some(u) => db.user(u)?.map(|u| u.name),
+                None => None,
+            };
+            refused.push(RefusedChange {
                 device_seq: e.device_seq,
                 message: e
                     .message
@@ -513,8 +596,10 @@ impl Workstation {
                     .unwrap_or_else(|| "The server refused this change.".into()),
                 kind: e.kind.replace('_', " "),
                 made_at: e.at.to_rfc3339(),
-            })
-            .collect();
+                status: e.status,
+                made_by,
+            });
+        }
         Ok(ConflictsView { bookings, refused })
     }
 

@@ -5,12 +5,14 @@ use crate::workstation::{new_id, Workstation};
 use chrono::{DateTime, Utc};
 use clinic_core::audit::AuditEntry;
 use clinic_core::permissions::{Action, Module};
+use clinic_core::sync::RefusedChange;
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use clinic_store::sync::OutboxEntry;
 use clinic_sync::engine::{SyncReport, VerifyReport};
 use clinic_sync::HttpTransport;
 use serde::Serialize;
 use serde_json::json;
+use uuid::Uuid;
 
 /// What the status line shows.
 #[derive(Debug, Clone, Serialize)]
@@ -113,6 +115,62 @@ impl Workstation {
     pub fn sync_conflicts(&mut self) -> ClinicResult<Vec<OutboxEntry>> {
         self.act(Module::Patients, Action::View)?;
         Ok(self.store()?.db().sync_problems()?)
+    }
+
+    /// Changes to a record that the server did not apply as they were made
+    /// (on any desk: someone else's change came first), kept in its history.
+    pub fn not_applied(&mut self, record: Uuid) -> ClinicResult<Vec<RefusedChange>> {
+        self.act(Module::Patients, Action::View)?;
+        Ok(self.store()?.db().refused_changes_of(record)?)
+    }
+
+    /// Makes a change the server refused again, whole, under the signed-in
+    /// person's own name (a clinician disabled on Friday does not lose
+    /// Thursday's notes: a colleague re-applies them). Their role must
+    /// allow it; the refused entry is marked resolved in the same
+    /// transaction, and the audit trail says whose change it was.
+    pub fn reapply_sync_problem(&mut self, device_seq: i64) -> ClinicResult<OutboxEntry> {
+        let entry = self
+            .store()?
+            .db()
+            .sync_problems()?
+            .into_iter()
+            .find(|e| e.device_seq == device_seq)
+            .ok_or_else(|| ClinicError::not_found("Open sync problem"))?;
+        let (s, now) = self.session_now()?;
+        s.permissions.check(&entry.mutation.permission())?;
+        if !self
+            .store()?
+            .db()
+            .would_change(Some(s.user_id), now, &entry.mutation)?
+        {
+            return Err(ClinicError::conflict(
+                "Nothing to re-apply: the records are already as this change would leave them. Mark it resolved instead.",
+            ));
+        }
+        let m = entry.mutation.clone();
+        let original = entry.clone();
+        self.commit_change(
+            &s,
+            now,
+            |db| {
+                db.resolve_problem(device_seq, s.user_id, now)?;
+                Ok(m)
+            },
+            |_| {
+                vec![AuditEntry {
+                    action: "sync.reapplied",
+                    entity_type: "outbox",
+                    entity_id: Some(original.id),
+                    patient_id: None,
+                    details: json!({
+                        "device_seq": device_seq, "kind": original.kind,
+                        "made_by": original.user_id, "made_at": original.at,
+                    }),
+                }]
+            },
+        )?;
+        Ok(entry)
     }
 
     /// Marks a refused change as resolved (the person re-did it, or decided

@@ -104,6 +104,26 @@ fn slug(name: &str) -> String {
     }
 }
 
+/// A member of staff as the directory keeps them.
+pub(crate) fn staff_member(
+    id: Uuid,
+    email: &str,
+    name: &str,
+    roles: &[&str],
+    password_hash: &str,
+) -> clinic_core::directory::StaffMember {
+    clinic_core::directory::StaffMember {
+        id,
+        email: email.to_string(),
+        name: name.to_string(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+        active: true,
+        password_hash: password_hash.to_string(),
+        specialization: None,
+        registration_number: None,
+    }
+}
+
 /// Seeds a new store: tenant, built-in roles, first site with rooms, admin user.
 pub(crate) fn seed_tenant(
     db: &Db,
@@ -145,11 +165,14 @@ pub(crate) fn seed_tenant(
     db.add_number_block("patient", start, end)?;
     let mut admin_id = Uuid::nil();
     if let Some((email, display, hash)) = admin {
-        let role = db
-            .role_by_key(BuiltinRole::Admin.key())?
-            .ok_or_else(|| ClinicError::internal("admin role missing"))?;
         admin_id = new_id(now);
-        db.insert_user(admin_id, email, display, hash, &[role.id], now)?;
+        db.insert_user(&staff_member(
+            admin_id,
+            email,
+            display,
+            &[BuiltinRole::Admin.key()],
+            hash,
+        ))?;
     }
     db.append_audit(
         new_id(now),
@@ -275,13 +298,18 @@ impl Workstation {
                     },
                     now,
                 )?;
-                let mut role_ids = Vec::new();
-                for key in &e.user_roles {
-                    if let Some(r) = db.role_by_key(key)? {
-                        role_ids.push(r.id);
-                    }
-                }
-                db.insert_user(e.user_id, &email, &e.user_name, &hash, &role_ids, now)?;
+                let roles: Vec<&str> = e.user_roles.iter().map(String::as_str).collect();
+                db.insert_user(&staff_member(
+                    e.user_id,
+                    &email,
+                    &e.user_name,
+                    &roles,
+                    &hash,
+                ))?;
+                // Changes made on this desk for the clinic before anyone
+                // signs in (demo data) are made in the enrolling
+                // administrator's name: the server accepts no change without one.
+                db.set_meta("enrolled_by", &e.user_id.to_string())?;
                 for b in &e.number_blocks {
                     db.add_number_block(&b.series, b.start as u64, b.end as u64)?;
                 }
@@ -369,6 +397,14 @@ impl Workstation {
 
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The store itself, writable, for tests that play a tampered desk
+    /// (its owner edited its tables to grant themselves more): the server
+    /// must not believe it.
+    #[cfg(feature = "test-support")]
+    pub fn store_mut_for_tests(&mut self) -> ClinicResult<&mut Store> {
+        self.store_mut()
     }
 
     pub(crate) fn store_mut(&mut self) -> ClinicResult<&mut Store> {
@@ -588,7 +624,7 @@ impl Workstation {
     }
 
     /// The current session after the idle check, with its activity refreshed.
-    fn session_now(&mut self) -> ClinicResult<(Session, DateTime<Utc>)> {
+    pub(crate) fn session_now(&mut self) -> ClinicResult<(Session, DateTime<Utc>)> {
         if self.lock_if_idle() {
             return Err(ClinicError::new(
                 ErrorCode::SessionLocked,
@@ -618,7 +654,14 @@ impl Workstation {
             let m = build(db)?;
             s.permissions.check(&m.permission())?;
             let c = db.commit_mutation(Some(s.user_id), now, &m)?;
-            for entry in audit(&c) {
+            for mut entry in audit(&c) {
+                // The event names the change it records (the server flags
+                // an event whose user is not the change's author).
+                if let (Some(id), serde_json::Value::Object(d)) =
+                    (c.mutation_id, &mut entry.details)
+                {
+                    d.insert("mutation".into(), id.to_string().into());
+                }
                 db.append_audit(new_id(now), Some(s.user_id), now, entry)?;
             }
             Ok(c)

@@ -230,6 +230,23 @@ impl Db<'_> {
 }
 
 impl Db<'_> {
+    /// The changes to record `id` the server did not apply as made (kept
+    /// whole in its history, on every desk), oldest first.
+    pub fn refused_changes_of(
+        &self,
+        id: Uuid,
+    ) -> StoreResult<Vec<clinic_core::sync::RefusedChange>> {
+        let docs = self.query_docs(
+            "SELECT r.doc FROM records r WHERE r.kind = 'refused_change'
+               AND EXISTS (SELECT 1 FROM json_each(r.doc, '$.records') t WHERE t.value = ?1)
+             ORDER BY json_extract(r.doc, '$.made_at')",
+            &[&id.to_string()],
+        )?;
+        docs.into_iter()
+            .map(|d| Ok(serde_json::from_value(d)?))
+            .collect()
+    }
+
     /// Every document of kind `T` kept in `records`, by id.
     pub fn documents<T: clinic_core::sync::RecordKind>(&self) -> StoreResult<Vec<T>> {
         Ok(Documents::of_kind(self, T::KIND)?

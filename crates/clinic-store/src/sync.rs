@@ -64,6 +64,10 @@ pub struct SyncCursor {
 pub struct Committed {
     pub before: Records,
     pub after: Records,
+    /// The queued change's id (none on a store that does not sync, or
+    /// when nothing changed): its audit events name it, so the server can
+    /// flag an event whose user is not the change's.
+    pub mutation_id: Option<Uuid>,
 }
 
 impl Committed {
@@ -179,6 +183,7 @@ impl Db<'_> {
         let cx = Context {
             tenant: self.tenant_id,
             at,
+            user,
         };
         let applied = apply(m, &cx, &mut recs)?;
         for id in &applied.changed {
@@ -186,7 +191,13 @@ impl Db<'_> {
                 self.put_record(r)?;
             }
         }
-        if self.is_synced()? {
+        // A change that changed nothing here has nothing to send (the
+        // server reports a change that finds nothing to do as a conflict:
+        // someone else did it first).
+        let mut mutation_id = None;
+        if !applied.changed.is_empty() && self.is_synced()? {
+            let id = crate::new_uuid_v7(at);
+            mutation_id = Some(id);
             for id in &ids {
                 if self.shadow(*id)?.is_none() {
                     self.set_shadow(*id, before.any(*id))?;
@@ -204,7 +215,7 @@ impl Db<'_> {
                 ?
                 .execute(params![
                     seq,
-                    crate::new_uuid_v7(at).to_string(),
+                    id.to_string(),
                     user.map(|u| u.to_string()),
                     ts(at),
                     m.name(),
@@ -224,7 +235,29 @@ impl Db<'_> {
         Ok(Committed {
             before,
             after: recs,
+            mutation_id,
         })
+    }
+
+    /// Whether `m`, made now by `user`, would change anything here (it is
+    /// applied to a copy of the records it needs; nothing is written).
+    /// A rule's refusal is returned as the error it is.
+    pub fn would_change(
+        &self,
+        user: Option<Uuid>,
+        at: DateTime<Utc>,
+        m: &Mutation,
+    ) -> StoreResult<bool> {
+        let mut recs = Records::default();
+        self.load_context(m, &mut recs)?;
+        let before = recs.clone();
+        let cx = Context {
+            tenant: self.tenant_id,
+            at: at.trunc_subsecs(6),
+            user,
+        };
+        let applied = apply(m, &cx, &mut recs)?;
+        Ok(!applied.changed.is_empty() && recs != before)
     }
 
     fn outbox_rows(
@@ -256,8 +289,13 @@ impl Db<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Queued mutations after `after`, oldest first, as sent to the server.
+    /// Queued mutations after `after`, oldest first, as sent to the server
+    /// (none while a restored server's feed is read again: the base of each
+    /// is known only after it).
     pub fn outbox_after(&self, after: i64, limit: u32) -> StoreResult<Vec<Envelope>> {
+        if self.meta("sync_rereading")?.is_some() {
+            return Ok(vec![]);
+        }
         Ok(self
             .outbox_rows(
                 "device_seq > ?1 ORDER BY device_seq LIMIT ?2",
@@ -363,15 +401,17 @@ impl Db<'_> {
                     let rows = st.query_map([server_last_applied], |r| r.get(0))?;
                     rows.collect::<Result<_, _>>()?
                 };
-                // The local record already includes those mutations, and
-                // re-applying them is idempotent, so it is their base.
+                // Whether the server still has those records is known only
+                // once its feed was read again: until then their base is
+                // "not on the server" (a re-sent change the server refuses
+                // then takes its record back out, as it would have on the
+                // first send), and the feed sets the base of every record
+                // the server has. Nothing is sent before that re-read ends.
                 for id in requeued {
-                    let id = parse_uuid(&id);
-                    if self.shadow(id)?.is_none() {
-                        let current = self.record(id)?;
-                        self.set_shadow(id, current.as_ref())?;
-                    }
+                    self.set_shadow(parse_uuid(&id), None)?;
                 }
+                self.execute("DELETE FROM sync_reread_seen", [])?;
+                self.set_meta("sync_rereading", "1")?;
                 self.execute(
                         "UPDATE outbox SET status = 'pending', code = NULL, message = NULL, answered_at = NULL
                          WHERE device_seq > ?1",
@@ -423,6 +463,7 @@ impl Db<'_> {
             let cx = Context {
                 tenant: self.tenant_id,
                 at: env.at,
+                user: env.user_id,
             };
             let _ = apply(&env.mutation, &cx, &mut recs);
         }
@@ -606,10 +647,44 @@ impl Db<'_> {
             self.set_meta("sync_cursor_hash", h)?;
         }
         self.set_meta("sync_cursor", &cursor.to_string())?;
+        if self.meta("sync_rereading")?.is_some() {
+            let mut seen = self
+                .conn
+                .prepare_cached("INSERT OR IGNORE INTO sync_reread_seen (id) VALUES (?1)")?;
+            for c in fresh {
+                seen.execute([c.entity_id.to_string()])?;
+            }
+            if cursor >= page.head {
+                self.finish_reread()?;
+            }
+        }
         Ok(PageApplied::Applied {
             cursor,
             records: page.changes.len(),
         })
+    }
+
+    /// The end of reading a restored server's feed again: every record
+    /// held here that the feed did not bring, and that no pending change of
+    /// this workstation makes, existed only in the history the server lost
+    /// (its author's re-sent change was refused, or never came): it goes,
+    /// so this copy is the server's again. Then changes are sent again.
+    fn finish_reread(&self) -> StoreResult<()> {
+        let seen: std::collections::HashSet<Uuid> = {
+            let mut st = self.conn.prepare("SELECT id FROM sync_reread_seen")?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            rows.map(|r| r.map(|s| parse_uuid(&s)))
+                .collect::<Result<_, _>>()?
+        };
+        for (id, _) in self.record_hashes(&|id| !seen.contains(&id))? {
+            if self.pending_touching(id)?.is_empty() {
+                self.discard_record(id)?;
+                self.drop_shadow(id)?;
+            }
+        }
+        self.execute("DELETE FROM sync_reread_seen", [])?;
+        self.execute("DELETE FROM meta WHERE key = 'sync_rereading'", [])?;
+        Ok(())
     }
 
     /// Takes the server's version of a record: written as is, or, when

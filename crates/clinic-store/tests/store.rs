@@ -740,7 +740,16 @@ mod feed_pages {
                 },
                 lists: Default::default(),
             });
-            apply(&m, &Context { tenant, at: now() }, &mut recs).unwrap();
+            apply(
+                &m,
+                &Context {
+                    tenant,
+                    at: now(),
+                    user: None,
+                },
+                &mut recs,
+            )
+            .unwrap();
             let r = recs.any(id).unwrap();
             let mut c = Change {
                 seq,

@@ -28,6 +28,15 @@ pub async fn set_user_disabled(app: AppHandle, req: DisableReq) -> Answer<UserVi
 }
 
 #[tauri::command]
+pub async fn set_user_roles(app: AppHandle, req: UserRolesReq) -> Answer<UserView> {
+    run(app, "set_user_roles", move |d| {
+        d.change(|w| w.directory().set_user_roles(&req.email, &req.roles))
+            .map(UserView::from)
+    })
+    .await
+}
+
+#[tauri::command]
 pub async fn devices(app: AppHandle, req: ServerAdminReq) -> Answer<Vec<DeviceRow>> {
     run(app, "devices", move |d| {
         let p = Password::new(req.password);

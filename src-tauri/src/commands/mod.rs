@@ -134,6 +134,10 @@ request!(DisableReq {
     email: String,
     disabled: bool
 });
+request!(UserRolesReq {
+    email: String,
+    roles: Vec<String>
+});
 // An administrator's password (and TOTP code when their account has one),
 // confirmed with the sync server for one call.
 request!(ServerAdminReq {

@@ -16,6 +16,17 @@ pub async fn conflicts(app: AppHandle) -> Answer<ConflictsView> {
 }
 
 #[tauri::command]
+pub async fn reapply_refused(app: AppHandle, req: SeqReq) -> Answer<ConflictsView> {
+    run(app, "reapply_refused", move |d| {
+        d.with(|w| {
+            w.reapply_sync_problem(req.device_seq)?;
+            w.conflicts_view()
+        })
+    })
+    .await
+}
+
+#[tauri::command]
 pub async fn dismiss_refused(app: AppHandle, req: SeqReq) -> Answer<ConflictsView> {
     run(app, "dismiss_refused", move |d| {
         d.with(|w| {

@@ -108,12 +108,14 @@ export const syncStatus = () => call<SyncView>('sync_status');
 export const syncNow = () => call<SyncView>('sync_now');
 export const conflicts = () => call<ConflictsView>('conflicts');
 export const resolveBooking = (req: ResolveReq) => call<ConflictsView>('resolve_booking', req);
+export const reapplyRefused = (device_seq: number) => call<ConflictsView>('reapply_refused', { device_seq });
 export const dismissRefused = (device_seq: number) => call<ConflictsView>('dismiss_refused', { device_seq });
 
 export const users = () => call<UserView[]>('users');
 export const addUser = (req: AddUserReq) => call<UserView>('add_user', req);
 export const setUserDisabled = (email: string, disabled: boolean) =>
   call<UserView>('set_user_disabled', { email, disabled });
+export const setUserRoles = (email: string, roles: string[]) => call<UserView>('set_user_roles', { email, roles });
 export const devices = (password: string, totp: string | null) =>
   call<DeviceRow[]>('devices', { password, totp });
 export const revokeDevice = (id: string, password: string, totp: string | null) =>

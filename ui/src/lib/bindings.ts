@@ -129,7 +129,30 @@ conflict: string | null, double_booking_accepted: boolean, outside_hours: boolea
 /**
  * The statuses a person may move it to now.
  */
-next_statuses: Array<AppointmentStatus>, };
+next_statuses: Array<AppointmentStatus>, 
+/**
+ * Changes made to it that the server did not apply (another desk's
+ * came first), kept so that nothing reported done is out of sight.
+ */
+not_applied: Array<NotAppliedView>, };
+
+export type NotAppliedView = { 
+/**
+ * "change appointment".
+ */
+what: string, by: string | null, 
+/**
+ * When it was made, in the site's wall-clock time.
+ */
+at_local: string, 
+/**
+ * Why it was not applied.
+ */
+message: string, 
+/**
+ * What it carried, in words ("to: cancelled · reason: clinician ill").
+ */
+carried: string, };
 
 export type PatientSummary = { patient: Patient, upcoming: Array<AppointmentView>, past: Array<AppointmentView>, };
 
@@ -153,7 +176,15 @@ export type Slot = { start_local: string, end_local: string, label: string, };
 
 export type BookingConflictRow = { appointment: AppointmentView, reason: string, overlaps: Array<AppointmentView>, };
 
-export type RefusedChange = { device_seq: number, kind: string, message: string, made_at: string, };
+export type RefusedChange = { device_seq: number, kind: string, message: string, made_at: string, 
+/**
+ * `conflict` (someone else's change came first) or `rejected` (not allowed).
+ */
+status: string, 
+/**
+ * Who made it, by name.
+ */
+made_by: string | null, };
 
 export type ConflictsView = { bookings: Array<BookingConflictRow>, refused: Array<RefusedChange>, };
 
@@ -222,6 +253,8 @@ export type SeqReq = { device_seq: number, };
 export type AddUserReq = { email: string, name: string, role: string, password: string, };
 
 export type DisableReq = { email: string, disabled: boolean, };
+
+export type UserRolesReq = { email: string, roles: Array<string>, };
 
 export type ServerAdminReq = { password: string, totp: string | null, };
 

@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import * as api from '../lib/api';
 import type { UserView } from '../lib/bindings';
-import { flush } from '../test/helpers';
+import { clinicError, flush } from '../test/helpers';
 import Admin from './Admin.svelte';
 
 vi.mock('../lib/api', async (orig) => (await import('../test/helpers')).mockApi(await orig()));
@@ -42,5 +42,25 @@ describe('Admin', () => {
     await flush();
     expect(api.setUserDisabled).toHaveBeenCalledWith('desk@clinic.test', true);
     expect(screen.getAllByTestId('user-row')[0].textContent).toContain('Disabled');
+  });
+
+  it("changes a user's role, and shows a refusal with the role unchanged", async () => {
+    vi.mocked(api.setUserRoles).mockResolvedValueOnce({ ...dana, roles: ['admin'] });
+    render(Admin);
+    await flush();
+    const select = () => screen.getByTestId('user-role') as HTMLSelectElement;
+    expect(select().value).toBe('reception');
+    await fireEvent.change(select(), { target: { value: 'admin' } });
+    await flush();
+    expect(api.setUserRoles).toHaveBeenCalledWith('desk@clinic.test', ['admin']);
+    expect(select().value).toBe('admin');
+
+    vi.mocked(api.setUserRoles).mockRejectedValueOnce(
+      clinicError('FORBIDDEN', 'Max cannot give these roles: it allows more than their own roles do.'),
+    );
+    await fireEvent.change(select(), { target: { value: 'reception' } });
+    await flush();
+    expect(screen.getByRole('alert').textContent).toContain('allows more than their own');
+    expect(select().value).toBe('admin');
   });
 });

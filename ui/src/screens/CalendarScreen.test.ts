@@ -204,6 +204,31 @@ describe('CalendarScreen', () => {
     expect(screen.queryByTestId('appt-move')).toBeNull();
   });
 
+  it('a change another desk made second is shown on the appointment, with what it carried', async () => {
+    const second = {
+      what: 'change appointment',
+      by: 'Rita Reception',
+      at_local: '2025-11-24T08:55:00',
+      message: 'Nothing was changed: another workstation had already made this change appointment.',
+      carried: 'to: cancelled · reason: clinician ill',
+    };
+    await setup(calendarView({ appointments: [appt({ status: 'cancelled', status_reason: 'patient phoned', not_applied: [second] })] }));
+    opts().eventClick!({ event: { id: 'a1' } } as never);
+    await tick();
+    const section = within(screen.getByTestId('appointment-panel')).getByTestId('not-applied');
+    expect(section.textContent).toContain('by Rita Reception');
+    expect(section.textContent).toContain('reason: clinician ill');
+    expect(section.textContent).toContain('Mon 24 Nov, 08:55');
+    expect(screen.getByTestId('appointment-panel').textContent).toContain('patient phoned');
+  });
+
+  it('no section for an appointment with nothing set aside', async () => {
+    await setup();
+    opts().eventClick!({ event: { id: 'a1' } } as never);
+    await tick();
+    expect(screen.queryByTestId('not-applied')).toBeNull();
+  });
+
   it('check in sets the status to arrived', async () => {
     setStatus.mockResolvedValue(appt({ status: 'arrived' }));
     const props = await setup();

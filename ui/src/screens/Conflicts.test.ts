@@ -3,13 +3,14 @@ import { fireEvent, render, screen, within } from '@testing-library/svelte';
 import * as api from '../lib/api';
 import type { ConflictsView } from '../lib/bindings';
 import { appt } from '../test/fixtures';
-import { flush } from '../test/helpers';
+import { clinicError, flush } from '../test/helpers';
 import Conflicts from './Conflicts.svelte';
 
 vi.mock('../lib/api', async (orig) => (await import('../test/helpers')).mockApi(await orig()));
 const conflicts = vi.mocked(api.conflicts);
 const resolve = vi.mocked(api.resolveBooking);
 const dismiss = vi.mocked(api.dismissRefused);
+const reapply = vi.mocked(api.reapplyRefused);
 
 const empty: ConflictsView = { bookings: [], refused: [] };
 const full: ConflictsView = {
@@ -20,7 +21,16 @@ const full: ConflictsView = {
       overlaps: [appt({ id: 'a9', patient_name: 'Bob Jones' })],
     },
   ],
-  refused: [{ device_seq: 42, kind: 'update_patient', message: 'Patient was archived on the server', made_at: '2025-11-24T09:00:00Z' }],
+  refused: [
+    {
+      device_seq: 42,
+      kind: 'update_patient',
+      message: 'Patient was archived on the server',
+      made_at: '2025-11-24T09:00:00Z',
+      status: 'rejected',
+      made_by: 'Sam Reception',
+    },
+  ],
 };
 
 async function setup(view: ConflictsView = full) {
@@ -79,6 +89,28 @@ describe('Conflicts inbox', () => {
     await fireEvent.click(screen.getByTestId('resolve-confirm'));
     await flush();
     expect(resolve).toHaveBeenCalledWith({ appointment_id: 'a1', action: 'move', reason: null, start_local: '2025-11-25T10:00:00' });
+  });
+
+  it('a refused change says who made it and why, and can be made again as me', async () => {
+    reapply.mockResolvedValue({ bookings: full.bookings, refused: [] });
+    const props = await setup();
+    const row = screen.getByTestId('refused-row');
+    expect(row.textContent).toContain('Not allowed');
+    expect(row.textContent).toContain('by Sam Reception');
+    await fireEvent.click(within(row).getByTestId('reapply-refused'));
+    await flush();
+    expect(reapply).toHaveBeenCalledWith(42);
+    expect(props.onChanged).toHaveBeenCalled();
+    expect(screen.queryByTestId('refused-row')).toBeNull();
+  });
+
+  it('a change that cannot be made again says why and stays listed', async () => {
+    reapply.mockRejectedValue(clinicError('FORBIDDEN', 'Your role does not allow you to change patients.'));
+    await setup();
+    await fireEvent.click(screen.getByTestId('reapply-refused'));
+    await flush();
+    expect(screen.getByRole('alert').textContent).toContain('Your role does not allow');
+    expect(screen.getByTestId('refused-row')).toBeTruthy();
   });
 
   it('refused changes can be dismissed', async () => {

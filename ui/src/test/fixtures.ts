@@ -45,7 +45,7 @@ export function appt(over: Partial<AppointmentView> = {}): AppointmentView {
     type_name: 'Consultation', colour: '#cfe2f6', start_local: '2025-11-24T09:00:00', end_local: '2025-11-24T09:15:00',
     label: 'Mon 24 Nov, 09:00', minutes: 15, status: 'scheduled', status_reason: null, notes: null,
     conflict: null, double_booking_accepted: false, outside_hours: false,
-    next_statuses: ['confirmed', 'arrived', 'no_show', 'cancelled'], ...over,
+    next_statuses: ['confirmed', 'arrived', 'no_show', 'cancelled'], not_applied: [], ...over,
   };
 }
 

@@ -174,6 +174,12 @@ enum ConflictsCmd {
         #[arg(long = "move")]
         move_to: Option<String>,
     },
+    /// Make a refused change again, whole, under your own name (when your
+    /// role allows it); it is marked resolved
+    Reapply {
+        /// Its number (#N in the list)
+        number: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -212,6 +218,17 @@ enum UserCmd {
     Enable {
         email: String,
     },
+    /// Give an account a new set of roles (comma-separated keys; only
+    /// roles within your own)
+    Roles {
+        email: String,
+        roles: String,
+    },
+    /// Change an account's display name
+    Rename {
+        email: String,
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -235,6 +252,18 @@ enum DeviceCmd {
 enum RoleCmd {
     /// Roles and their permission matrix
     List,
+    /// Add one of the clinic's own roles: a copy of an existing role's
+    /// matrix (--like), or a matrix given as JSON (--permissions)
+    Create {
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        like: Option<String>,
+        #[arg(long)]
+        permissions: Option<String>,
+    },
 }
 
 #[derive(Args, Debug, Default)]
@@ -533,6 +562,44 @@ impl Ctx {
         let mut ws = self.open()?;
         ws.login(&email, &password)?;
         Ok(ws)
+    }
+
+    /// Prints one record with the changes to it that the server did not
+    /// apply as made (`not_applied`: another desk's change came first),
+    /// so nothing reported done is out of sight.
+    fn print_record<T: Serialize>(
+        &self,
+        ws: &mut Workstation,
+        id: uuid::Uuid,
+        value: &T,
+        human: impl FnOnce(&T) -> String,
+    ) -> ClinicResult<()> {
+        let notes = ws.not_applied(id)?;
+        let mut v = serde_json::to_value(value).map_err(ClinicError::internal)?;
+        if let serde_json::Value::Object(o) = &mut v {
+            o.insert(
+                "not_applied".into(),
+                serde_json::to_value(&notes).map_err(ClinicError::internal)?,
+            );
+        }
+        let text = if self.json {
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        } else {
+            let mut lines = vec![human(value)];
+            for n in &notes {
+                lines.push(format!(
+                    "Not applied: {} by {} at {}: {}\n  as made: {}",
+                    n.what(),
+                    n.user_name.as_deref().unwrap_or("an unknown user"),
+                    n.made_at.format("%d %b %Y %H:%M UTC"),
+                    n.message,
+                    n.change
+                ));
+            }
+            lines.join("\n")
+        };
+        write_stdout(&text);
+        Ok(())
     }
 
     fn print<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) {
@@ -944,7 +1011,52 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     let u = ws.directory().set_user_disabled(&email, false)?;
                     ctx.print(&u, |u| format!("Enabled {}", u.email));
                 }
+                UserCmd::Roles { email, roles } => {
+                    let roles: Vec<String> = roles
+                        .split(',')
+                        .map(|r| r.trim().to_string())
+                        .filter(|r| !r.is_empty())
+                        .collect();
+                    let u = ws.directory().set_user_roles(&email, &roles)?;
+                    ctx.print(&u, |u| {
+                        format!("{} now has: {}", u.email, u.roles.join(", "))
+                    });
+                }
+                UserCmd::Rename { email, name } => {
+                    let u = ws.directory().rename_user(&email, &name)?;
+                    ctx.print(&u, |u| format!("{} is now {}", u.email, u.name));
+                }
             }
+        }
+        Command::Role(RoleCmd::Create {
+            key,
+            name,
+            like,
+            permissions,
+        }) => {
+            let mut ws = ctx.signed_in()?;
+            let matrix = match (like, permissions) {
+                (Some(like), None) => ws
+                    .directory()
+                    .list_roles()?
+                    .into_iter()
+                    .find(|r| r.key == like.trim())
+                    .map(|r| r.permissions)
+                    .ok_or_else(|| {
+                        ClinicError::field("like", format!("there is no role {like}"))
+                    })?,
+                (None, Some(json)) => serde_json::from_str(&json).map_err(|e| {
+                    ClinicError::field("permissions", format!("is not a permission matrix: {e}"))
+                })?,
+                _ => {
+                    return Err(ClinicError::field(
+                        "like",
+                        "give either --like ROLE or --permissions JSON",
+                    ))
+                }
+            };
+            let r = ws.directory().create_role(&key, &name, matrix)?;
+            ctx.print(&r, |r| format!("Added the role {} ({})", r.key, r.name));
         }
         Command::Role(RoleCmd::List) => {
             let mut ws = ctx.signed_in()?;
@@ -994,7 +1106,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
                 PatientCmd::Show { patient } => {
                     let id = ws.patients().resolve(&patient)?;
                     let p = ws.patients().show(id)?;
-                    ctx.print(&p, patient_card);
+                    ctx.print_record(&mut ws, id, &p, patient_card)?;
                 }
                 PatientCmd::Search { text, limit } => {
                     let hits = ws.patients().search(&text, limit)?;
@@ -1260,6 +1372,19 @@ fn run(cli: Cli) -> ClinicResult<()> {
                             format!("Conflict #{number} marked as resolved.")
                         });
                     }
+                }
+                ConflictsCmd::Reapply { number } => {
+                    let n: i64 =
+                        number.trim().trim_start_matches('#').parse().map_err(|_| {
+                            ClinicError::field("number", "is a conflict number (#N)")
+                        })?;
+                    let e = ws.reapply_sync_problem(n)?;
+                    ctx.print(&serde_json::json!({"reapplied": n, "kind": e.kind}), |_| {
+                        format!(
+                            "Change #{n} ({}) made again under your name; it syncs with the next push.",
+                            e.kind.replace('_', " ")
+                        )
+                    });
                 }
             }
         }

@@ -6,14 +6,15 @@ pub mod devices;
 
 use crate::auth::{hash_password, Password};
 use crate::workstation::{new_id, Workstation};
-use chrono::{DateTime, Utc};
 use clinic_core::audit::AuditEntry;
+use clinic_core::directory::{
+    ChangeUserRoles, CreateRole, CreateUser, CustomRole, SetUserActive, UpdateUser,
+};
 use clinic_core::patients::validate_email;
 use clinic_core::permissions::{Action, Module, PermissionMatrix};
-use clinic_core::sync::{Mutation, SaveDocument};
-use clinic_core::{ClinicError, ClinicResult, ErrorCode};
+use clinic_core::sync::Mutation;
+use clinic_core::{ClinicError, ClinicResult};
 use clinic_store::directory::{ClinicianProfile, Role, User};
-use clinic_store::Db;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -29,39 +30,6 @@ impl Workstation {
     }
 }
 
-/// On an enrolled store, sends a member of staff as they now are to every
-/// workstation of the tenant (so they can be booked, and sign in, there).
-pub(crate) fn share_staff(
-    db: &Db,
-    actor: Uuid,
-    user: Uuid,
-    now: DateTime<Utc>,
-) -> ClinicResult<()> {
-    if !db.is_synced()? {
-        return Ok(());
-    }
-    let u = db
-        .user(user)?
-        .ok_or_else(|| ClinicError::not_found("User"))?;
-    let hash = db
-        .credentials(&u.email)?
-        .map(|c| c.password_hash)
-        .ok_or_else(|| ClinicError::not_found("User"))?;
-    let profile = db.clinician_profile(user)?.unwrap_or_default();
-    let doc = SaveDocument::new(clinic_core::directory::StaffMember {
-        id: u.id,
-        email: u.email,
-        name: u.name,
-        roles: u.roles,
-        active: u.status == "active",
-        password_hash: hash,
-        specialization: profile.specialization,
-        registration_number: profile.registration_number,
-    });
-    db.commit_mutation(Some(actor), now, &Mutation::new(doc))?;
-    Ok(())
-}
-
 pub(crate) fn normalize_email(field: &str, email: &str) -> ClinicResult<String> {
     let e = email.trim().to_lowercase();
     validate_email(&e).map_err(|m| ClinicError::field(field, m))?;
@@ -69,6 +37,43 @@ pub(crate) fn normalize_email(field: &str, email: &str) -> ClinicResult<String> 
 }
 
 impl Directory<'_> {
+    /// A member of staff by e-mail.
+    fn user_by_email(&mut self, email: &str) -> ClinicResult<User> {
+        let email = email.trim().to_lowercase();
+        let db = self.ws.store()?.db();
+        let creds = db
+            .credentials(&email)?
+            .ok_or_else(|| ClinicError::not_found("User"))?;
+        db.user(creds.user_id)?
+            .ok_or_else(|| ClinicError::not_found("User"))
+    }
+
+    /// Makes a change of users or roles as the signed-in administrator,
+    /// with its audit event; returns the user as they now are.
+    fn change_user(
+        &mut self,
+        action: Action,
+        m: Mutation,
+        user: Uuid,
+        audit: &'static str,
+        details: serde_json::Value,
+    ) -> ClinicResult<User> {
+        let (s, now) = self.ws.act(Module::Admin, action)?;
+        self.ws.commit_change(
+            &s,
+            now,
+            |_| Ok(m),
+            |_| vec![AuditEntry::user(audit, Some(user), details)],
+        )?;
+        self.ws
+            .store()?
+            .db()
+            .user(user)?
+            .ok_or_else(|| ClinicError::not_found("User"))
+    }
+
+    /// Adds a member of staff: a user of every desk of the clinic once it
+    /// syncs, and of the server. Only roles within the author's own.
     pub fn add_user(
         &mut self,
         email: &str,
@@ -77,51 +82,47 @@ impl Directory<'_> {
         password: &Password,
         profile: Option<ClinicianProfile>,
     ) -> ClinicResult<User> {
-        let (s, now) = self.ws.act(Module::Admin, Action::Create)?;
+        let (_, now) = self.ws.act(Module::Admin, Action::Create)?;
         let email = normalize_email("email", email)?;
-        let name = name.trim().to_string();
-        if name.is_empty() || name.chars().count() > 200 {
+        let db = self.ws.store()?.db();
+        if db.role_by_key(role_key)?.is_none() {
+            let keys: Vec<String> = db.roles()?.into_iter().map(|r| r.key).collect();
             return Err(ClinicError::field(
-                "name",
-                "is required (at most 200 characters)",
-            ));
-        }
-        let store = self.ws.store_mut()?;
-        let role = store.db().role_by_key(role_key)?.ok_or_else(|| {
-            let keys: Vec<String> = store
-                .db()
-                .roles()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| r.key)
-                .collect();
-            ClinicError::field(
                 "role",
                 format!("unknown role; use one of: {}", keys.join(", ")),
-            )
-        })?;
-        if !s.permissions.covers(&role.permissions) {
-            return Err(ClinicError::forbidden(format!(
-                "You cannot give the {} role: it allows more than your own role does.",
-                role.name
-            )));
+            ));
         }
-        let hash = hash_password(password)?;
+        if db.credentials(&email)?.is_some() {
+            return Err(ClinicError::field(
+                "email",
+                "a user with this email already exists",
+            ));
+        }
         let id = new_id(now);
-        store.write(|db| {
-            db.insert_user(id, &email, &name, &hash, &[role.id], now)?;
-            if let Some(p) = &profile {
-                db.upsert_clinician_profile(id, p, now)?;
-            }
-            share_staff(db, s.user_id, id, now)?;
-            db.append_audit(
-                new_id(now),
-                Some(s.user_id),
-                now,
-                AuditEntry::user("user.create", Some(id), json!({"role": role.key})),
-            )?;
-            db.user(id)?.ok_or_else(|| ClinicError::not_found("User"))
-        })
+        let p = profile.clone().unwrap_or_default();
+        let m = Mutation::new(CreateUser {
+            user: id,
+            email,
+            name: name.trim().to_string(),
+            roles: vec![role_key.to_string()],
+            password_hash: hash_password(password)?,
+            specialization: p.specialization,
+            registration_number: p.registration_number,
+        });
+        let u = self.change_user(
+            Action::Create,
+            m,
+            id,
+            "user.create",
+            json!({"role": role_key}),
+        )?;
+        if let Some(p) = profile {
+            // The rest of the profile (qualifications, fee, …) is this desk's.
+            self.ws
+                .store_mut()?
+                .write(|db| Ok(db.upsert_clinician_profile(id, &p, now)?))?;
+        }
+        Ok(u)
     }
 
     pub fn list_users(&mut self) -> ClinicResult<Vec<User>> {
@@ -132,67 +133,93 @@ impl Directory<'_> {
     /// Disables or re-enables an account. Nobody may disable themselves,
     /// an account with more access than their own, or the last active
     /// full administrator (which would leave the clinic unmanageable).
+    /// Once the server has it, a disabled account's changes are refused
+    /// from every desk.
     pub fn set_user_disabled(&mut self, email: &str, disabled: bool) -> ClinicResult<User> {
-        let (s, now) = self.ws.act(Module::Admin, Action::Edit)?;
-        let email = email.trim().to_lowercase();
-        let store = self.ws.store_mut()?;
-        let db = store.db();
-        let creds = db
-            .credentials(&email)?
-            .ok_or_else(|| ClinicError::not_found("User"))?;
-        if creds.user_id == s.user_id && disabled {
-            return Err(ClinicError::new(
-                ErrorCode::Conflict,
-                "You cannot disable your own account.",
-            ));
-        }
-        let target = PermissionMatrix::union(&db.user_permissions(creds.user_id)?);
-        if !s.permissions.covers(&target) {
-            return Err(ClinicError::forbidden(
-                "This account has more access than yours; ask an administrator.",
-            ));
-        }
-        if disabled && target.is_full_admin() {
-            let mut other_admins = 0;
-            for u in db.users()? {
-                if u.id != creds.user_id
-                    && u.status == "active"
-                    && PermissionMatrix::union(&db.user_permissions(u.id)?).is_full_admin()
-                {
-                    other_admins += 1;
-                }
-            }
-            if other_admins == 0 {
-                return Err(ClinicError::new(
-                    ErrorCode::Conflict,
-                    "This is the last active administrator; add another one before disabling it.",
-                ));
-            }
-        }
-        store.write(|db| {
-            db.set_user_status(
-                creds.user_id,
-                if disabled { "disabled" } else { "active" },
-                now,
-            )?;
-            share_staff(db, s.user_id, creds.user_id, now)?;
-            db.append_audit(
-                new_id(now),
-                Some(s.user_id),
-                now,
-                AuditEntry::user(
-                    if disabled {
-                        "user.disable"
-                    } else {
-                        "user.enable"
-                    },
-                    Some(creds.user_id),
-                    json!({}),
-                ),
-            )?;
-            db.user(creds.user_id)?
-                .ok_or_else(|| ClinicError::not_found("User"))
-        })
+        let u = self.user_by_email(email)?;
+        let m = Mutation::new(SetUserActive {
+            user: u.id,
+            active: !disabled,
+        });
+        let audit = if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        };
+        self.change_user(Action::Edit, m, u.id, audit, json!({}))
+    }
+
+    /// Gives an account a new set of roles (only roles within the author's own).
+    pub fn set_user_roles(&mut self, email: &str, roles: &[String]) -> ClinicResult<User> {
+        let u = self.user_by_email(email)?;
+        let m = Mutation::new(ChangeUserRoles {
+            user: u.id,
+            roles: roles.to_vec(),
+        });
+        self.change_user(
+            Action::Edit,
+            m,
+            u.id,
+            "user.roles",
+            json!({"from": u.roles, "to": roles}),
+        )
+    }
+
+    /// Changes an account's display name.
+    pub fn rename_user(&mut self, email: &str, name: &str) -> ClinicResult<User> {
+        let u = self.user_by_email(email)?;
+        let m = Mutation::new(UpdateUser {
+            user: u.id,
+            name: Some(name.trim().to_string()),
+            ..Default::default()
+        });
+        self.change_user(
+            Action::Edit,
+            m,
+            u.id,
+            "user.update",
+            json!({"field": "name"}),
+        )
+    }
+
+    /// Adds one of the clinic's own roles, with its own permission matrix
+    /// (never more than the author's own).
+    pub fn create_role(
+        &mut self,
+        key: &str,
+        name: &str,
+        permissions: PermissionMatrix,
+    ) -> ClinicResult<Role> {
+        let (s, now) = self.ws.act(Module::Admin, Action::Create)?;
+        let role = CustomRole {
+            id: new_id(now),
+            key: key.trim().to_string(),
+            name: name.trim().to_string(),
+            permissions,
+        };
+        let id = role.id;
+        let m = Mutation::new(CreateRole { role });
+        self.ws.commit_change(
+            &s,
+            now,
+            |_| Ok(m),
+            |_| {
+                vec![AuditEntry {
+                    action: "role.create",
+                    entity_type: "role",
+                    entity_id: Some(id),
+                    patient_id: None,
+                    details: json!({"key": key}),
+                }]
+            },
+        )?;
+        self.ws
+            .store()?
+            .db()
+            .roles()?
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| ClinicError::not_found("Role"))
     }
 
     pub fn list_roles(&mut self) -> ClinicResult<Vec<Role>> {

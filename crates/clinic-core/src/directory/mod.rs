@@ -1,13 +1,21 @@
-//! The directory every workstation of a tenant shares: staff, sites and
-//! rooms. Each is a whole document, replaced as a whole (last writer by
-//! server order wins); they change rarely, are small, and only an
-//! administrator changes them.
+//! The directory every workstation of a tenant shares: staff, the clinic's
+//! own roles, sites and rooms.
+//!
+//! Users and roles have one authority: their records, changed only by
+//! named mutations ([`users`]) that the server re-checks like any other,
+//! so concurrent changes of different fields both survive, and the server
+//! knows every user made on any desk. The same records tell the kernel who
+//! may do what ([`actor`]). Sites and rooms are whole documents only a full
+//! administrator saves.
 
 use crate::error::{ClinicResult, FieldErrors};
 use crate::permissions::Permission;
 use crate::sync::Registry;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub mod users;
+pub use users::*;
 
 /// A member of staff as every workstation knows them. The password hash
 /// (Argon2id) travels so that staff can sign in offline on any workstation
@@ -44,23 +52,23 @@ pub struct RoomDoc {
 }
 
 impl StaffMember {
+    /// Checks the member's own fields (their roles are checked against the
+    /// clinic's roles by the mutations that set them).
     pub fn validate(&self) -> ClinicResult<()> {
         let mut e = FieldErrors::default();
-        if !self.email.contains('@') || self.email != self.email.trim().to_lowercase() {
+        if crate::patients::validate_email(&self.email).is_err()
+            || self.email != self.email.trim().to_lowercase()
+        {
             e.add("email", "must be a lower-case e-mail address");
         }
-        if self.name.trim().is_empty() {
-            e.add("name", "is required");
+        if self.name.trim().is_empty() || self.name.chars().count() > 200 {
+            e.add("name", "is required (at most 200 characters)");
         }
         if !self.password_hash.starts_with("$argon2") {
             e.add("password_hash", "must be an Argon2 hash");
         }
-        if self.roles.iter().any(|r| {
-            crate::permissions::BuiltinRole::ALL
-                .iter()
-                .all(|b| b.key() != r)
-        }) {
-            e.add("roles", "holds a role that does not exist");
+        if self.roles.is_empty() {
+            e.add("roles", "give at least one role");
         }
         e.into_result()
     }
@@ -87,13 +95,11 @@ impl RoomDoc {
     }
 }
 
-// Staff and premises: whole documents only a full administrator saves.
-crate::document_kind!(StaffMember, "staff", Permission::admin());
+// Premises: whole documents only a full administrator saves.
 crate::document_kind!(SiteDoc, "site", Permission::admin());
 crate::document_kind!(RoomDoc, "room", Permission::admin());
 
 pub fn register(r: &mut Registry) {
-    r.record::<StaffMember>()
-        .record::<SiteDoc>()
-        .record::<RoomDoc>();
+    r.record::<SiteDoc>().record::<RoomDoc>();
+    users::register(r);
 }

@@ -108,7 +108,7 @@ impl MutationKind for RegisterPatient {
 }
 
 /// `set` holds only the fields the person changed, with their new values.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct UpdatePatient {
     pub patient: Uuid,
     #[serde(default)]
@@ -336,6 +336,7 @@ mod tests {
         Context {
             tenant: Uuid::from_u128(1),
             at,
+            user: None,
         }
     }
 

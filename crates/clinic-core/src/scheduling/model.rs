@@ -461,6 +461,26 @@ pub enum Resolution {
 
 impl AppointmentChange {
     /// Puts `a` where this change moves it; `None` when it is not a move.
+    /// The clinician and room a move (or a resolution by moving) names.
+    pub fn destination(&self) -> Option<(Uuid, Option<Uuid>)> {
+        match self {
+            AppointmentChange::Move {
+                clinician_id,
+                room_id,
+                ..
+            }
+            | AppointmentChange::Resolve {
+                resolution:
+                    Resolution::Move {
+                        clinician_id,
+                        room_id,
+                        ..
+                    },
+            } => Some((*clinician_id, *room_id)),
+            _ => None,
+        }
+    }
+
     pub fn place(&self, a: &mut Appointment) -> Option<()> {
         match self {
             AppointmentChange::Move {

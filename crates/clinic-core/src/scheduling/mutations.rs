@@ -3,9 +3,10 @@
 //! part of each side's storage).
 
 use super::model::*;
+use crate::directory::{RoomDoc, SiteDoc, StaffMember};
 use crate::error::ClinicResult;
 use crate::permissions::{Action, Module, Permission};
-use crate::sync::{Applied, Context, Envelope, MutationKind, Records};
+use crate::sync::{Applied, Context, Envelope, MutationKind, RecordKind, Records, Ref};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -19,6 +20,14 @@ pub struct BookAppointment {
     pub override_overlap: bool,
 }
 
+fn room_ref(id: Uuid) -> Ref {
+    Ref {
+        kind: RoomDoc::KIND,
+        id,
+        noun: "room",
+    }
+}
+
 impl MutationKind for BookAppointment {
     const NAME: &'static str = "book_appointment";
 
@@ -28,6 +37,29 @@ impl MutationKind for BookAppointment {
 
     fn permission(&self) -> Permission {
         Permission::new(Module::Appointments, Action::Create)
+    }
+
+    fn refs(&self) -> Vec<Ref> {
+        let a = &self.appointment;
+        let mut refs = vec![
+            Ref {
+                kind: crate::patients::Patient::KIND,
+                id: a.patient_id,
+                noun: "patient",
+            },
+            Ref {
+                kind: StaffMember::KIND,
+                id: a.clinician_id,
+                noun: "clinician",
+            },
+            Ref {
+                kind: SiteDoc::KIND,
+                id: a.site_id,
+                noun: "site",
+            },
+        ];
+        refs.extend(a.room_id.map(room_ref));
+        refs
     }
 
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
@@ -57,6 +89,22 @@ impl MutationKind for ChangeAppointment {
 
     fn permission(&self) -> Permission {
         Permission::new(Module::Appointments, Action::Edit)
+    }
+
+    fn refs(&self) -> Vec<Ref> {
+        // A move names the clinician and room it moves to.
+        match self.change.destination() {
+            Some((clinician, room)) => {
+                let mut refs = vec![Ref {
+                    kind: StaffMember::KIND,
+                    id: clinician,
+                    noun: "clinician",
+                }];
+                refs.extend(room.map(room_ref));
+                refs
+            }
+            None => vec![],
+        }
     }
 
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {

@@ -2,11 +2,11 @@
 //! device's push batch as the server applies it.
 
 use super::mutation::{Applied, Context, IssuedNumber, Mutation};
-use super::protocol::{Envelope, Outcome};
+use super::protocol::{Envelope, Outcome, OutcomeStatus};
 use super::record::{AnyRecord, Merge, Records};
+use super::refused::RefusedChange;
 use crate::error::{ClinicError, ClinicResult};
-use crate::permissions::Permission;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The rules a mutation is applied with: its domain's own in the product
@@ -190,43 +190,68 @@ pub struct BatchResult {
     pub issued: Vec<IssuedNumber>,
 }
 
-/// What the server knows about the accounts that made a batch's changes.
-#[derive(Debug, Clone, Default)]
-pub struct Gate {
-    /// Accounts disabled (their changes are refused).
-    pub disabled: HashSet<Uuid>,
-    /// Accounts with full administration rights (staff, sites, rooms).
-    pub admins: HashSet<Uuid>,
-}
-
-impl Gate {
-    fn check(&self, env: &Envelope) -> ClinicResult<()> {
-        if env.user_id.is_some_and(|u| self.disabled.contains(&u)) {
-            return Err(ClinicError::forbidden(
-                "The account that made this change has been disabled; the change was not applied.",
-            ));
-        }
-        if env.mutation.permission() == Permission::admin()
-            && !env.user_id.is_some_and(|u| self.admins.contains(&u))
-        {
-            return Err(ClinicError::forbidden(
-                "Only an administrator may change staff, sites and rooms; the change was not applied.",
-            ));
-        }
-        Ok(())
+/// The server's own view of who made a change, before its rule runs: the
+/// envelope names a user, the tenant has them (their record is among
+/// `recs`), they are active, and their roles allow what the mutation
+/// declares; every record it names exists in the tenant. Refusals are
+/// `Forbidden` or `NotFound`, so the outcome is `rejected`.
+pub fn authorize(env: &Envelope, recs: &Records) -> ClinicResult<()> {
+    let m = &env.mutation;
+    let what = m.name().replace('_', " ");
+    let Some(user) = env.user_id else {
+        return Err(ClinicError::forbidden(format!(
+            "This {what} names no user; every change must be made by a signed-in member of staff. It was not applied."
+        )));
+    };
+    let registry = super::registry::read();
+    let Some(actor) = registry.actor(user, recs) else {
+        return Err(ClinicError::forbidden(format!(
+            "This {what} was made by a user this clinic does not have; it was not applied."
+        )));
+    };
+    if !actor.active {
+        return Err(ClinicError::forbidden(format!(
+            "{} made this {what}, but their account has been disabled; it was not applied.",
+            actor.name
+        )));
     }
+    actor.permissions.check(&m.permission()).map_err(|e| {
+        ClinicError::forbidden(format!(
+            "{} made this {what}, but their role does not allow it ({}). It was not applied.",
+            actor.name,
+            e.message.trim_end_matches('.')
+        ))
+    })?;
+    for r in m.refs() {
+        if recs.any(r.id).is_none_or(|x| x.kind() != r.kind) {
+            return Err(ClinicError::new(
+                crate::error::ErrorCode::NotFound,
+                format!(
+                    "This {what} names a {} that does not exist in this clinic ({}); it was not applied.",
+                    r.noun, r.id
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The server's decision for a batch of one device's mutations: mutations
 /// at or below `last_applied` were applied before (a retry: skipped), the
-/// next ones are applied in order, and a jump in numbering stops the batch
-/// (`gap`). Business failures are outcomes and never stop the queue.
+/// next ones are checked ([`authorize`]) and applied in order, and a jump
+/// in numbering stops the batch (`gap`). Business failures are outcomes
+/// and never stop the queue.
+///
+/// Nothing reported done is dropped: a change that is refused as a
+/// conflict, or that changes nothing (its records were already as it would
+/// leave them: another desk did it first), is a `conflict` outcome, and a
+/// [`RefusedChange`] holding it whole joins the history of its records.
+/// (A workstation never queues a change that changed nothing on it.)
 pub fn apply_batch(
     rules: Rules,
     tenant: Uuid,
     last_applied: i64,
     mutations: &[Envelope],
-    gate: &Gate,
     recs: &mut Records,
     ledger: &mut NumberLedger,
 ) -> BatchResult {
@@ -242,22 +267,58 @@ pub fn apply_batch(
             out.gap = true;
             break;
         }
-        let cx = Context { tenant, at: env.at };
-        let result = gate
-            .check(env)
-            .and_then(|()| apply_with(rules, &env.mutation, &cx, recs, Some(ledger)));
-        if let Ok(a) = &result {
-            for id in &a.changed {
-                if !out.changed.contains(id) {
-                    out.changed.push(*id);
+        let cx = Context {
+            tenant,
+            at: env.at,
+            user: env.user_id,
+        };
+        let result = authorize(env, recs)
+            .and_then(|()| apply_with(rules, &env.mutation, &cx, recs, Some(ledger)))
+            .and_then(|a| {
+                if a.changed.is_empty() {
+                    Err(ClinicError::conflict(format!(
+                        "Nothing was changed: another workstation had already made this {} (its records were already in that state). The change is kept in their history.",
+                        env.mutation.name().replace('_', " ")
+                    )))
+                } else {
+                    Ok(a)
                 }
-            }
-            if !a.changed.is_empty() {
+            });
+        let mut changed = match &result {
+            Ok(a) => {
                 out.issued.extend(env.mutation.numbers());
+                a.changed.clone()
+            }
+            Err(_) => vec![],
+        };
+        let outcome = Outcome::from_result(env.device_seq, &result);
+        if outcome.status == OutcomeStatus::Conflict {
+            let note = RefusedChange {
+                id: env.id,
+                tenant_id: tenant,
+                records: env.mutation.touches(),
+                change: env.mutation.to_value(),
+                user_id: env.user_id,
+                user_name: env
+                    .user_id
+                    .and_then(|u| super::registry::read().actor(u, recs))
+                    .map(|a| a.name),
+                made_at: env.at,
+                status: "conflict".into(),
+                message: outcome.message.clone().unwrap_or_default(),
+            };
+            // A note is written once (a change's id is its note's id).
+            if !recs.contains(note.id) {
+                changed.push(note.id);
+                recs.put(note);
             }
         }
-        out.outcomes
-            .push(Outcome::from_result(env.device_seq, &result));
+        for id in changed {
+            if !out.changed.contains(&id) {
+                out.changed.push(id);
+            }
+        }
+        out.outcomes.push(outcome);
         out.last_applied_seq = env.device_seq;
     }
     out
@@ -274,6 +335,8 @@ mod tests {
     use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 
     const TENANT: Uuid = Uuid::from_u128(1);
+    const ADMIN: Uuid = Uuid::from_u128(900);
+    const RECEPTION: Uuid = Uuid::from_u128(901);
 
     fn at(min: i64) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap() + chrono::Duration::minutes(min)
@@ -294,11 +357,15 @@ mod tests {
     }
 
     fn staff(id: Uuid) -> StaffMember {
+        member(id, "dr.jones", "clinician")
+    }
+
+    fn member(id: Uuid, who: &str, role: &str) -> StaffMember {
         StaffMember {
             id,
-            email: "dr.jones@example.org".into(),
-            name: "Dr Jones".into(),
-            roles: vec!["clinician".into()],
+            email: format!("{who}@example.org"),
+            name: who.into(),
+            roles: vec![role.into()],
             active: true,
             password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA".into(),
             specialization: None,
@@ -310,7 +377,7 @@ mod tests {
         Envelope {
             device_seq: seq,
             id: Uuid::from_u128(1000 + seq as u128),
-            user_id: None,
+            user_id: Some(ADMIN),
             at: at(seq),
             mutation: m,
             author_key: None,
@@ -324,21 +391,21 @@ mod tests {
         l
     }
 
+    /// The records of a clinic with an administrator and a receptionist.
+    fn clinic() -> Records {
+        let mut r = Records::default();
+        r.put(member(ADMIN, "admin", "admin"));
+        r.put(member(RECEPTION, "reception", "receptionist"));
+        r
+    }
+
     fn batch(
         last: i64,
         envs: &[Envelope],
         recs: &mut Records,
         ledger: &mut NumberLedger,
     ) -> BatchResult {
-        apply_batch(
-            domain_rules,
-            TENANT,
-            last,
-            envs,
-            &Gate::default(),
-            recs,
-            ledger,
-        )
+        apply_batch(domain_rules, TENANT, last, envs, recs, ledger)
     }
 
     #[test]
@@ -346,7 +413,7 @@ mod tests {
         let envs: Vec<Envelope> = (1..=3)
             .map(|i| envelope(i, register(Uuid::from_u128(10 + i as u128), i as u64)))
             .collect();
-        let mut r = Records::default();
+        let mut r = clinic();
         let mut l = leased("patient", 1, 100);
         let first = batch(0, &envs[..2], &mut r, &mut l);
         assert_eq!(first.last_applied_seq, 2);
@@ -357,16 +424,16 @@ mod tests {
         assert_eq!(again.outcomes.len(), 1);
         assert_eq!(r.all::<Patient>().count(), 3);
         // A batch that skips a number stops before it.
-        let mut r2 = Records::default();
+        let mut r2 = clinic();
         let gap = batch(0, &envs[1..], &mut r2, &mut leased("patient", 1, 100));
         assert!(gap.gap);
         assert_eq!(gap.last_applied_seq, 0);
-        assert!(r2.is_empty());
+        assert_eq!(r2, clinic());
     }
 
     #[test]
     fn a_number_is_issued_once_and_only_from_the_devices_own_blocks() {
-        let mut r = Records::default();
+        let mut r = clinic();
         let mut l = leased("patient", 1, 10);
         let out = batch(
             0,
@@ -389,12 +456,19 @@ mod tests {
                 OutcomeStatus::Conflict
             ]
         );
-        assert_eq!(r.len(), 1, "nothing written for the refused ones");
+        assert_eq!(
+            r.all::<Patient>().count(),
+            1,
+            "nothing written for the refused ones"
+        );
+        // Each refused one is kept whole in the history.
+        assert_eq!(r.all::<RefusedChange>().count(), 2);
         // The same registration again (a replay over a copy that has it) is fine.
         let replay = register(Uuid::from_u128(2), 7);
         let cx = Context {
             tenant: TENANT,
             at: at(9),
+            user: Some(ADMIN),
         };
         apply_with(domain_rules, &replay, &cx, &mut r, Some(&mut l)).unwrap();
     }
@@ -404,15 +478,11 @@ mod tests {
         let cx = Context {
             tenant: TENANT,
             at: at(0),
+            user: None,
         };
         let shared = Uuid::from_u128(77);
         let mut r = Records::default();
-        apply(
-            &Mutation::new(SaveDocument::new(staff(shared))),
-            &cx,
-            &mut r,
-        )
-        .unwrap();
+        r.put(staff(shared));
         let before = r.clone();
         // A patient registered with a staff member's id.
         let e = apply(&register(shared, 1), &cx, &mut r).unwrap_err();
@@ -441,6 +511,7 @@ mod tests {
         let cx = Context {
             tenant: Uuid::from_u128(99),
             at: at(0),
+            user: None,
         };
         let p = Uuid::from_u128(2);
         let mut r = Records::default();
@@ -465,6 +536,7 @@ mod tests {
         let cx = Context {
             tenant: TENANT,
             at: at(0),
+            user: None,
         };
         let mut r = Records::default();
         apply(&register(Uuid::from_u128(2), 1), &cx, &mut r).unwrap();
@@ -475,41 +547,204 @@ mod tests {
             apply(&save, &cx, &mut r).unwrap_err().code,
             ErrorCode::Validation
         );
-        // Its wire form names the document's kind, and reads back.
-        let text =
-            serde_json::to_string(&Mutation::new(SaveDocument::new(staff(Uuid::from_u128(3)))))
-                .unwrap();
-        assert!(text.contains(r#""kind":"staff""#), "{text}");
+        // So is one of a member of staff (changed by named mutations only).
+        let save = Mutation::new(SaveDocument::new(staff(Uuid::from_u128(3))));
+        assert_eq!(
+            apply(&save, &cx, &mut r).unwrap_err().code,
+            ErrorCode::Validation
+        );
+        // A document kind's wire form names its kind, and reads back.
+        let site = crate::directory::SiteDoc {
+            id: Uuid::from_u128(4),
+            name: "Main".into(),
+            timezone: "Europe/London".into(),
+        };
+        let text = serde_json::to_string(&Mutation::new(SaveDocument::new(site))).unwrap();
+        assert!(text.contains(r#""kind":"site""#), "{text}");
         let back: Mutation = serde_json::from_str(&text).unwrap();
-        assert_eq!(back.touches(), vec![Uuid::from_u128(3)]);
+        assert_eq!(back.touches(), vec![Uuid::from_u128(4)]);
+    }
+
+    /// One envelope by `user`, applied to the clinic; its outcome, and
+    /// whether the records are as they were (nothing but a history note).
+    fn one(user: Option<Uuid>, m: Mutation, recs: &mut Records) -> (OutcomeStatus, String, bool) {
+        let mut env = envelope(1, m);
+        env.user_id = user;
+        let before = recs.clone();
+        let out = batch(
+            0,
+            std::slice::from_ref(&env),
+            recs,
+            &mut leased("patient", 1, 100),
+        );
+        assert_eq!(out.last_applied_seq, 1, "the queue goes on");
+        let o = &out.outcomes[0];
+        let mut without_notes = recs.clone();
+        for n in recs.all::<RefusedChange>() {
+            without_notes.remove(n.id);
+        }
+        (
+            o.status,
+            o.message.clone().unwrap_or_default(),
+            without_notes == before,
+        )
     }
 
     #[test]
-    fn the_gate_refuses_disabled_accounts_and_admin_changes_by_others() {
-        let user = Uuid::from_u128(50);
-        let mut env = envelope(
-            1,
-            Mutation::new(SaveDocument::new(staff(Uuid::from_u128(3)))),
+    fn the_server_checks_who_made_each_change() {
+        let mut r = clinic();
+        let p = Uuid::from_u128(2);
+        batch(
+            0,
+            &[envelope(1, register(p, 1))],
+            &mut r,
+            &mut leased("patient", 1, 10),
         );
-        env.user_id = Some(user);
-        let mut gate = Gate::default();
-        let run = |gate: &Gate| {
-            apply_batch(
-                domain_rules,
-                TENANT,
-                0,
-                std::slice::from_ref(&env),
-                gate,
-                &mut Records::default(),
-                &mut NumberLedger::default(),
-            )
-            .outcomes[0]
-                .status
+        let blood = |g: &str| {
+            let mut set = serde_json::Map::new();
+            set.insert("blood_group".into(), serde_json::json!(g));
+            Mutation::new(crate::patients::UpdatePatient {
+                patient: p,
+                set,
+                ..Default::default()
+            })
         };
-        assert_eq!(run(&gate), OutcomeStatus::Rejected, "not an administrator");
-        gate.admins.insert(user);
-        assert_eq!(run(&gate), OutcomeStatus::Accepted);
-        gate.disabled.insert(user);
-        assert_eq!(run(&gate), OutcomeStatus::Rejected, "disabled");
+        let rejected = |(s, msg, same): (OutcomeStatus, String, bool), why: &str| {
+            assert_eq!(s, OutcomeStatus::Rejected, "{why}: {msg}");
+            assert!(same, "{why}: nothing written");
+        };
+        rejected(one(None, blood("A+"), &mut r), "no user");
+        rejected(
+            one(Some(Uuid::from_u128(5)), blood("A+"), &mut r),
+            "unknown user",
+        );
+        rejected(
+            one(Some(RECEPTION), blood("A+"), &mut r),
+            "receptionist, medical history",
+        );
+        let (s, _, _) = one(Some(ADMIN), blood("A+"), &mut r);
+        assert_eq!(s, OutcomeStatus::Accepted);
+        // A receptionist may change what their role allows.
+        let mut set = serde_json::Map::new();
+        set.insert("city".into(), serde_json::json!("Leeds"));
+        let city = Mutation::new(crate::patients::UpdatePatient {
+            patient: p,
+            set,
+            ..Default::default()
+        });
+        assert_eq!(
+            one(Some(RECEPTION), city, &mut r).0,
+            OutcomeStatus::Accepted
+        );
+        // Granting: only within one's own roles.
+        let grant = |user, role: &str| {
+            Mutation::new(crate::directory::ChangeUserRoles {
+                user,
+                roles: vec![role.into()],
+            })
+        };
+        rejected(
+            one(Some(RECEPTION), grant(RECEPTION, "admin"), &mut r),
+            "non-admin grants admin",
+        );
+        let manager = Uuid::from_u128(902);
+        r.put(member(manager, "manager", "manager"));
+        rejected(
+            one(Some(manager), grant(RECEPTION, "admin"), &mut r),
+            "manager grants admin",
+        );
+        assert_eq!(
+            one(Some(manager), grant(RECEPTION, "billing_clerk"), &mut r).0,
+            OutcomeStatus::Accepted
+        );
+        // A new account over an existing one's id.
+        let over = Mutation::new(crate::directory::CreateUser {
+            user: manager,
+            email: "intruder@example.org".into(),
+            name: "Intruder".into(),
+            roles: vec!["admin".into()],
+            password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA".into(),
+            specialization: None,
+            registration_number: None,
+        });
+        rejected(
+            one(Some(ADMIN), over, &mut r),
+            "staff record with another user's id",
+        );
+        // Disabled: nothing more from them.
+        let off = Mutation::new(crate::directory::SetUserActive {
+            user: RECEPTION,
+            active: false,
+        });
+        assert_eq!(one(Some(ADMIN), off, &mut r).0, OutcomeStatus::Accepted);
+        rejected(one(Some(RECEPTION), blood("B+"), &mut r), "disabled user");
+    }
+
+    #[test]
+    fn a_booking_must_name_records_of_this_clinic() {
+        use crate::scheduling::fixtures::appointment;
+        use crate::scheduling::{
+            AppointmentChange, AppointmentStatus, BookAppointment, ChangeAppointment,
+        };
+        let mut r = clinic();
+        let (patient, clinician, site) =
+            (Uuid::from_u128(20), Uuid::from_u128(4), Uuid::from_u128(2));
+        batch(
+            0,
+            &[envelope(1, register(patient, 1))],
+            &mut r,
+            &mut leased("patient", 1, 10),
+        );
+        r.put(crate::directory::SiteDoc {
+            id: site,
+            name: "Main".into(),
+            timezone: "Europe/London".into(),
+        });
+        r.put(staff(clinician));
+        let book = |id: u128, clinician: u128, patient: u128| {
+            Mutation::new(BookAppointment {
+                appointment: appointment(id, clinician, patient, "2026-11-02T10:00:00Z", 15),
+                override_overlap: false,
+            })
+        };
+        for (m, why) in [
+            (book(30, 4, 99), "no such patient"),
+            (book(30, 99, 20), "no such clinician"),
+            (book(30, 2, 20), "the site's id is no clinician"),
+        ] {
+            let (s, msg, same) = one(Some(ADMIN), m, &mut r);
+            assert_eq!(s, OutcomeStatus::Rejected, "{why}: {msg}");
+            assert!(same, "{why}");
+        }
+        // The patient is a record of this clinic: the booking stands.
+        assert_eq!(
+            one(Some(ADMIN), book(31, 4, 20), &mut r).0,
+            OutcomeStatus::Accepted
+        );
+
+        // Two desks cancel it with their own reasons: the second finds it
+        // cancelled already; its reason is kept in the history, not lost.
+        let cancel = |why: &str| {
+            Mutation::new(ChangeAppointment {
+                appointment: Uuid::from_u128(31),
+                change: AppointmentChange::Status {
+                    to: AppointmentStatus::Cancelled,
+                    reason: Some(why.into()),
+                },
+            })
+        };
+        assert_eq!(
+            one(Some(ADMIN), cancel("r1"), &mut r).0,
+            OutcomeStatus::Accepted
+        );
+        let (s, msg, same) = one(Some(RECEPTION), cancel("r2"), &mut r);
+        assert_eq!(s, OutcomeStatus::Conflict, "{msg}");
+        assert!(same);
+        let note = r
+            .all::<RefusedChange>()
+            .find(|n| n.change["change"]["reason"] == "r2")
+            .expect("the second reason is kept");
+        assert_eq!(note.records, vec![Uuid::from_u128(31)]);
+        assert_eq!(note.user_name.as_deref(), Some("reception"));
     }
 }

@@ -24,6 +24,7 @@ pub mod feed;
 pub mod mutation;
 pub mod protocol;
 pub mod record;
+pub mod refused;
 pub mod registry;
 
 pub use batch::*;
@@ -32,4 +33,5 @@ pub use feed::*;
 pub use mutation::*;
 pub use protocol::*;
 pub use record::*;
-pub use registry::{register, NumberSeries, Registry};
+pub use refused::RefusedChange;
+pub use registry::{register, Actor, NumberSeries, Registry};

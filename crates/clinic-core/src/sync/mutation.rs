@@ -15,13 +15,17 @@ use std::fmt;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// What a mutation is applied with besides the records: the tenant and the
+/// What a mutation is applied with besides the records: the tenant, the
 /// time the person made it (data from the workstation's clock, never read
-/// inside a rule), so the outcome is a pure function of its inputs.
+/// inside a rule), and who made it, so the outcome is a pure function of
+/// its inputs. The server always knows the user (it refuses a change that
+/// names none); on a workstation `None` is the workstation itself (setting
+/// up a store, demo data).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Context {
     pub tenant: Uuid,
     pub at: DateTime<Utc>,
+    pub user: Option<Uuid>,
 }
 
 impl Context {
@@ -37,6 +41,17 @@ pub struct IssuedNumber {
     pub series: &'static str,
     pub value: u64,
     pub record: Uuid,
+}
+
+/// A record a mutation names without changing it (the patient and the
+/// clinician of a booking): the server refuses the mutation unless a
+/// record of that kind with that id exists in the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ref {
+    pub kind: &'static str,
+    pub id: Uuid,
+    /// How a person calls it ("patient", "clinician").
+    pub noun: &'static str,
 }
 
 /// What applying one mutation changed.
@@ -77,6 +92,12 @@ pub trait MutationKind:
         vec![]
     }
 
+    /// Records it names without changing them, which must exist in the
+    /// tenant (checked by the server before the rule runs).
+    fn refs(&self) -> Vec<Ref> {
+        vec![]
+    }
+
     /// Its effect on `recs`. An error is a business outcome: the change is
     /// refused and `recs` is left as it was.
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied>;
@@ -88,6 +109,7 @@ trait DynMutation: Any + Send + Sync + fmt::Debug {
     fn touches(&self) -> Vec<Uuid>;
     fn permission(&self) -> Permission;
     fn numbers(&self) -> Vec<IssuedNumber>;
+    fn refs(&self) -> Vec<Ref>;
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied>;
     fn to_value(&self) -> Value;
     fn same(&self, other: &dyn DynMutation) -> bool;
@@ -106,6 +128,9 @@ impl<T: MutationKind> DynMutation for T {
     }
     fn numbers(&self) -> Vec<IssuedNumber> {
         MutationKind::numbers(self)
+    }
+    fn refs(&self) -> Vec<Ref> {
+        MutationKind::refs(self)
     }
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
         MutationKind::apply(self, cx, recs)
@@ -143,6 +168,9 @@ impl Mutation {
     }
     pub fn numbers(&self) -> Vec<IssuedNumber> {
         self.0.numbers()
+    }
+    pub fn refs(&self) -> Vec<Ref> {
+        self.0.refs()
     }
     /// The mutation as its own type, when it is one.
     pub fn get<T: MutationKind>(&self) -> Option<&T> {

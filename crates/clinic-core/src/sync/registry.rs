@@ -38,11 +38,25 @@ struct RecordDecl {
 }
 
 /// Every kind, mutation and series this process knows.
+/// Who a user is to the server, as the domain that keeps users knows them
+/// from the records: whether they may act at all, and what they may do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    pub name: String,
+    pub active: bool,
+    pub permissions: crate::permissions::PermissionMatrix,
+}
+
+/// Finds a user among the records (their own record and those of their
+/// roles, which the server loads for every push).
+pub type Authority = fn(user: uuid::Uuid, recs: &super::Records) -> Option<Actor>;
+
 #[derive(Debug, Default)]
 pub struct Registry {
     records: BTreeMap<&'static str, RecordDecl>,
     mutations: BTreeMap<&'static str, DecodeMutation>,
     series: BTreeMap<&'static str, NumberSeries>,
+    authority: Option<Authority>,
 }
 
 fn decode_record_as<T: RecordKind>(doc: &Value) -> serde_json::Result<AnyRecord> {
@@ -78,6 +92,18 @@ impl Registry {
     }
 
     /// The names of every kind of record, in a stable order.
+    /// The one domain that keeps users declares how the kernel finds them.
+    pub fn authority(&mut self, f: Authority) -> &mut Self {
+        self.authority = Some(f);
+        self
+    }
+
+    /// `user` as the records show them (`None`: no such user, or no domain
+    /// keeps users).
+    pub fn actor(&self, user: uuid::Uuid, recs: &super::Records) -> Option<Actor> {
+        self.authority.and_then(|f| f(user, recs))
+    }
+
     pub fn kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.records.keys().copied()
     }
@@ -142,7 +168,8 @@ impl Registry {
     /// of [`crate::register_domains`] (not what a test registered besides).
     pub fn product() -> Registry {
         let mut r = Registry::default();
-        r.mutation::<super::SaveDocument>();
+        r.mutation::<super::SaveDocument>()
+            .record::<super::RefusedChange>();
         crate::register_domains(&mut r);
         r
     }

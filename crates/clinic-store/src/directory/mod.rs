@@ -5,9 +5,11 @@
 use crate::records::{Documents, Projection};
 use crate::{parse_ts, parse_uuid, ts, Db, StoreError, StoreResult};
 use chrono::{DateTime, Utc};
-use clinic_core::directory::{RoomDoc, SiteDoc, StaffMember};
+use clinic_core::directory::{
+    ClinicPlan, CustomRole, RoomDoc, SiteDoc, StaffMember, USER_MUTATIONS,
+};
 use clinic_core::permissions::{BuiltinRole, PermissionMatrix};
-use clinic_core::sync::{AnyRecord, RecordKind};
+use clinic_core::sync::{AnyRecord, Mutation, RecordKind, Records};
 use clinic_core::ClinicError;
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -227,32 +229,23 @@ impl Db<'_> {
             .collect())
     }
 
-    pub fn insert_user(
-        &self,
-        id: Uuid,
-        email: &str,
-        name: &str,
-        password_hash: &str,
-        role_ids: &[Uuid],
-        now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        self.execute(
-                "INSERT INTO users (id, tenant_id, email, name, password_hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-                params![id.to_string(), self.tenant_id.to_string(), email, name, password_hash, ts(now)],
-            )
-            .map_err(|e| match e {
-                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    StoreError::from(ClinicError::field("email", "a user with this email already exists"))
-                }
-                e => StoreError::from(e),
-            })?;
-        for r in role_ids {
-            self.execute(
-                "INSERT INTO user_roles (user_id, role_id, tenant_id) VALUES (?1, ?2, ?3)",
-                params![id.to_string(), r.to_string(), self.tenant_id.to_string()],
-            )?;
+    /// Adds a member of staff on this workstation alone (setting up a
+    /// store, enrolling it): their record, which the directory writes to
+    /// the tables sign-in reads. Changes that other desks must see go
+    /// through the directory's mutations instead.
+    pub fn insert_user(&self, s: &StaffMember) -> StoreResult<()> {
+        if self.credentials(&s.email)?.is_some() {
+            return Err(
+                ClinicError::field("email", "a user with this email already exists").into(),
+            );
         }
-        Ok(())
+        self.put_record(&AnyRecord::new(s.clone()))
+    }
+
+    /// A member of staff's record (`None` for an account made before
+    /// records existed that no migration reached, which cannot happen).
+    pub fn staff(&self, id: Uuid) -> StoreResult<Option<StaffMember>> {
+        self.document::<StaffMember>(id)
     }
 
     pub fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>> {
@@ -404,7 +397,13 @@ impl Db<'_> {
 pub struct DirectoryProjection;
 pub static PROJECTION: DirectoryProjection = DirectoryProjection;
 
-const KINDS: &[&str] = &[StaffMember::KIND, SiteDoc::KIND, RoomDoc::KIND];
+const KINDS: &[&str] = &[
+    StaffMember::KIND,
+    CustomRole::KIND,
+    ClinicPlan::KIND,
+    SiteDoc::KIND,
+    RoomDoc::KIND,
+];
 
 impl Projection for DirectoryProjection {
     fn kinds(&self) -> &'static [&'static str] {
@@ -419,6 +418,10 @@ impl Projection for DirectoryProjection {
             db.upsert_room(room, now)
         } else if let Some(s) = r.get::<StaffMember>() {
             db.upsert_staff(s, now)
+        } else if let Some(role) = r.get::<CustomRole>() {
+            db.upsert_custom_role(role, now)
+        } else if r.get::<ClinicPlan>().is_some() {
+            Ok(())
         } else {
             Err(ClinicError::internal("not a directory record").into())
         }
@@ -426,9 +429,61 @@ impl Projection for DirectoryProjection {
     fn hashes(&self, db: &Db, wanted: &dyn Fn(Uuid) -> bool) -> StoreResult<Vec<(Uuid, String)>> {
         Documents::hashes_where(db, &|k| KINDS.contains(&k), wanted)
     }
+    /// A member of staff whose creation the server refused (the same
+    /// e-mail made on another desk first) leaves the sign-in tables too;
+    /// the row is kept, disabled, under a freed e-mail (other rows may
+    /// point at it).
+    fn discard(&self, db: &Db, id: Uuid) -> StoreResult<()> {
+        db.execute("DELETE FROM records WHERE id = ?1", [id.to_string()])?;
+        db.execute(
+            "DELETE FROM user_roles WHERE user_id = ?1",
+            [id.to_string()],
+        )?;
+        db.execute(
+            "UPDATE users SET status = 'disabled', deleted_at = ?2, email = ?1 || '@refused.invalid' WHERE id = ?1",
+            params![id.to_string(), ts(Utc::now())],
+        )?;
+        db.execute(
+            "DELETE FROM roles WHERE id = ?1 AND builtin = 0",
+            [id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// A change of users or roles is checked against every member of staff
+    /// and every role of the clinic (e-mails are unique, a grant is within
+    /// the author's own roles).
+    fn load_context(&self, db: &Db, m: &Mutation, recs: &mut Records) -> StoreResult<()> {
+        if USER_MUTATIONS.contains(&m.name()) {
+            for kind in [StaffMember::KIND, CustomRole::KIND, ClinicPlan::KIND] {
+                for r in Documents::of_kind(db, kind)? {
+                    recs.offer(r);
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Db<'_> {
+    fn upsert_custom_role(&self, r: &CustomRole, now: DateTime<Utc>) -> StoreResult<()> {
+        // A role of this name made here under another id is a creation
+        // the server will refuse (it had this one first): it steps aside.
+        self.execute(
+            "UPDATE roles SET key = key || '#superseded-' || id WHERE key = ?1 AND id <> ?2 AND builtin = 0",
+            params![r.key, r.id.to_string()],
+        )?;
+        let perms = serde_json::to_string(&r.permissions)?;
+        self.execute(
+            "INSERT INTO roles (id, tenant_id, key, name, builtin, permissions, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?6)
+             ON CONFLICT (id) DO UPDATE SET key = excluded.key, name = excluded.name,
+                 permissions = excluded.permissions, updated_at = excluded.updated_at",
+            params![r.id.to_string(), self.tenant_id.to_string(), r.key, r.name, perms, ts(now)],
+        )?;
+        Ok(())
+    }
+
     fn upsert_site(&self, s: &SiteDoc, now: DateTime<Utc>) -> StoreResult<()> {
         self.execute(
             "INSERT INTO sites (id, tenant_id, name, timezone, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
@@ -452,23 +507,19 @@ impl Db<'_> {
     /// of the profile, kept on this workstation, is left as it is).
     fn upsert_staff(&self, s: &StaffMember, now: DateTime<Utc>) -> StoreResult<()> {
         let tenant = self.tenant_id.to_string();
-        // A local account with this e-mail under another id (made before
-        // this workstation was enrolled) keeps its row.
-        let clash: Option<String> = self
-            .query_row(
-                "SELECT id FROM users WHERE email = ?1 AND id <> ?2",
-                params![s.email, s.id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if clash.is_some() {
-            return Ok(());
-        }
+        // An account with this e-mail made here under another id is a
+        // creation the server will refuse (it had this one first): it
+        // steps aside, disabled, so the server's account can sign in.
+        self.execute(
+            "UPDATE users SET email = id || '@superseded.invalid', status = 'disabled' WHERE email = ?1 AND id <> ?2",
+            params![s.email, s.id.to_string()],
+        )?;
         self.execute(
             "INSERT INTO users (id, tenant_id, email, name, password_hash, status, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
              ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name,
-                 password_hash = excluded.password_hash, status = excluded.status, updated_at = excluded.updated_at",
+                 password_hash = excluded.password_hash, status = excluded.status, updated_at = excluded.updated_at,
+                 deleted_at = NULL",
             params![
                 s.id.to_string(),
                 tenant,

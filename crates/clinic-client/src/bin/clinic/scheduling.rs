@@ -393,7 +393,8 @@ pub fn appointment(ctx: &Ctx, cmd: AppointmentCmd) -> ClinicResult<()> {
         }
         AppointmentCmd::Show { id } => {
             let a = ws.scheduling().show_appointment(id)?;
-            print_appointments(ctx, &ws, &[a]);
+            let line = appointment_line(&ws, &a);
+            ctx.print_record(&mut ws, a.id, &a, |_| line)?;
         }
         AppointmentCmd::List {
             date,
