@@ -431,6 +431,13 @@ fn one_id_holds_one_kind_on_both_sides() {
         |_| vec![],
     )
     .unwrap();
+    // (A patient for the waitlist entry below to name: the server checks it exists.)
+    let waiting = a
+        .patients()
+        .register(ada(), Default::default())
+        .unwrap()
+        .patient
+        .id;
     sync(&mut a);
     let staff_doc = server.query(&format!(
         "SELECT doc_hash FROM sync_records WHERE id = '{staff}'"
@@ -457,7 +464,7 @@ fn one_id_holds_one_kind_on_both_sides() {
         Mutation::new(SaveDocument::new(WaitlistEntry {
             id,
             site_id: site,
-            patient_id: Uuid::now_v7(),
+            patient_id: waiting,
             clinician_id: None,
             type_id: None,
             earliest: chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),

@@ -1484,6 +1484,16 @@ impl Model {
                 out.push((*clinician_id, "staff"));
                 out.extend(room_id.map(|r| (r, "room")));
             }
+        } else if let Some(save) = m.get::<SaveDocument>() {
+            // Whole documents name records too.
+            if let Some(w) = save.doc.get::<WaitlistEntry>() {
+                out.extend([(w.patient_id, "patient"), (w.site_id, "site")]);
+                out.extend(w.clinician_id.map(|c| (c, "staff")));
+            } else if let Some(c) = save.doc.get::<ClinicianSchedule>() {
+                out.extend([(c.clinician_id, "staff"), (c.site_id, "site")]);
+            } else if let Some(r) = save.doc.get::<RoomDoc>() {
+                out.push((r.site_id, "site"));
+            }
         }
         out
     }
@@ -1567,12 +1577,14 @@ impl Model {
             Rejected
         };
         if status == Conflict {
-            self.notes.entry(env.id).or_insert_with(|| MNote {
-                records: env.mutation.touches(),
-                change: env.mutation.to_value(),
-                user: env.user_id,
-                at: env.at,
-            });
+            self.notes
+                .entry(RefusedChange::id_for(env.id, env.device_seq))
+                .or_insert_with(|| MNote {
+                    records: env.mutation.touches(),
+                    change: env.mutation.to_value(),
+                    user: env.user_id,
+                    at: env.at,
+                });
         }
         Ok(status)
     }

@@ -89,15 +89,25 @@ impl Projection for Documents {
                     json!({"id": w.record.id(), "entity_type": w.record.kind(), "doc": w.doc, "doc_hash": w.hash})
                 })
                 .collect();
-            tx.execute(
-                "INSERT INTO sync_records (tenant_id, id, entity_type, doc, doc_hash)
-                 SELECT $1, x.id, x.entity_type, x.doc, x.doc_hash
-                 FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, entity_type text, doc jsonb, doc_hash text)
-                 ON CONFLICT (tenant_id, id) DO UPDATE SET entity_type = EXCLUDED.entity_type, doc = EXCLUDED.doc,
-                     doc_hash = EXCLUDED.doc_hash, updated_at = now()",
-                &[&tenant, &Value::Array(rows)],
-            )
-            .await?;
+            let n = rows.len() as u64;
+            // A record never changes its kind here (the kernel refuses it;
+            // this makes sure no path writes one over another).
+            let written = tx
+                .execute(
+                    "INSERT INTO sync_records (tenant_id, id, entity_type, doc, doc_hash)
+                     SELECT $1, x.id, x.entity_type, x.doc, x.doc_hash
+                     FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, entity_type text, doc jsonb, doc_hash text)
+                     ON CONFLICT (tenant_id, id) DO UPDATE SET doc = EXCLUDED.doc,
+                         doc_hash = EXCLUDED.doc_hash, updated_at = now()
+                     WHERE sync_records.entity_type = EXCLUDED.entity_type",
+                    &[&tenant, &Value::Array(rows)],
+                )
+                .await?;
+            if written != n {
+                return Err(ServerError::Database(
+                    "a record would have been written over one of another kind".into(),
+                ));
+            }
             Ok(())
         })
     }

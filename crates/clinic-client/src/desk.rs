@@ -165,6 +165,8 @@ pub struct PatientSummary {
     pub patient: Patient,
     pub upcoming: Vec<AppointmentView>,
     pub past: Vec<AppointmentView>,
+    /// Changes to the record that the server did not apply as made.
+    pub not_applied: Vec<NotAppliedView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -370,7 +372,15 @@ impl Workstation {
         }
         let tz = parse_tz(timezone)?;
         let mut not_applied: HashMap<Uuid, Vec<NotAppliedView>> = HashMap::new();
-        let mut notes = db.documents::<clinic_core::sync::RefusedChange>()?;
+        let perms = self
+            .session()
+            .map(|s| s.permissions.clone())
+            .unwrap_or_default();
+        let mut notes: Vec<_> = db
+            .documents::<clinic_core::sync::RefusedChange>()?
+            .into_iter()
+            .map(|n| crate::sync::visible_to(n, &perms))
+            .collect();
         notes.sort_by_key(|n| n.made_at);
         for n in &notes {
             for r in &n.records {
@@ -452,10 +462,17 @@ impl Workstation {
         all.sort_by_key(|a| a.start);
         let (past, upcoming): (Vec<_>, Vec<_>) = all.into_iter().partition(|a| a.end() <= now);
         let past: Vec<_> = past.into_iter().rev().take(20).collect();
+        let tz = parse_tz(&self.home_site()?.timezone)?;
+        let not_applied = self
+            .not_applied(id)?
+            .iter()
+            .map(|n| NotAppliedView::of(n, tz))
+            .collect();
         Ok(PatientSummary {
             patient,
             upcoming: self.views(&upcoming)?,
             past: self.views(&past)?,
+            not_applied,
         })
     }
 

@@ -36,6 +36,24 @@ pub struct SyncStatus {
     pub audit_problem: Option<String>,
 }
 
+/// A refused change as someone may see it: what it carried is withheld
+/// when it touched a part of the record their role does not cover (the
+/// flags its own permission declares).
+pub(crate) fn visible_to(
+    mut n: RefusedChange,
+    perms: &clinic_core::permissions::PermissionMatrix,
+) -> RefusedChange {
+    let allowed = clinic_core::sync::Mutation::from_value(n.change.clone())
+        .is_ok_and(|m| m.permission().flags.iter().all(|f| perms.has_flag(*f)));
+    if !allowed {
+        n.change = serde_json::json!({
+            "kind": n.change["kind"].clone(),
+            "withheld": "your role does not cover this part of the record",
+        });
+    }
+    n
+}
+
 fn parse_time(s: Option<String>) -> Option<DateTime<Utc>> {
     s.and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
         .map(|d| d.with_timezone(&Utc))
@@ -120,8 +138,14 @@ impl Workstation {
     /// Changes to a record that the server did not apply as they were made
     /// (on any desk: someone else's change came first), kept in its history.
     pub fn not_applied(&mut self, record: Uuid) -> ClinicResult<Vec<RefusedChange>> {
-        self.act(Module::Patients, Action::View)?;
-        Ok(self.store()?.db().refused_changes_of(record)?)
+        let (s, _) = self.act(Module::Patients, Action::View)?;
+        Ok(self
+            .store()?
+            .db()
+            .refused_changes_of(record)?
+            .into_iter()
+            .map(|n| visible_to(n, &s.permissions))
+            .collect())
     }
 
     /// Makes a change the server refused again, whole, under the signed-in
@@ -194,5 +218,51 @@ impl Workstation {
                 )
                 .map(|_| ())?)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clinic_core::permissions::BuiltinRole;
+
+    fn note(set: serde_json::Value) -> RefusedChange {
+        let m = clinic_core::sync::Mutation::new(clinic_core::patients::UpdatePatient {
+            patient: Uuid::from_u128(1),
+            set: set.as_object().unwrap().clone(),
+            ..Default::default()
+        });
+        RefusedChange {
+            id: Uuid::from_u128(2),
+            tenant_id: Uuid::from_u128(3),
+            records: vec![Uuid::from_u128(1)],
+            change: m.to_value(),
+            user_id: None,
+            user_name: Some("Dr Jones".into()),
+            made_at: chrono::Utc::now(),
+            status: "conflict".into(),
+            message: "archived elsewhere".into(),
+        }
+    }
+
+    #[test]
+    fn a_refused_change_shows_only_what_the_viewer_may_see() {
+        let blood = note(serde_json::json!({"blood_group": "AB-"}));
+        let reception = BuiltinRole::Receptionist.matrix();
+        let seen = visible_to(blood.clone(), &reception);
+        assert!(!seen.change.to_string().contains("AB-"), "{}", seen.change);
+        assert_eq!(seen.change["kind"], "update_patient");
+        assert_eq!(seen.message, "archived elsewhere");
+        let clinician = BuiltinRole::Clinician.matrix();
+        assert!(visible_to(blood, &clinician)
+            .change
+            .to_string()
+            .contains("AB-"));
+        // A change of nothing sensitive is shown to anyone who sees the record.
+        let city = note(serde_json::json!({"city": "Leeds"}));
+        assert!(visible_to(city, &reception)
+            .change
+            .to_string()
+            .contains("Leeds"));
     }
 }

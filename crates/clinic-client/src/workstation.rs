@@ -654,15 +654,9 @@ impl Workstation {
             let m = build(db)?;
             s.permissions.check(&m.permission())?;
             let c = db.commit_mutation(Some(s.user_id), now, &m)?;
-            for mut entry in audit(&c) {
-                // The event names the change it records (the server flags
-                // an event whose user is not the change's author).
-                if let (Some(id), serde_json::Value::Object(d)) =
-                    (c.mutation_id, &mut entry.details)
-                {
-                    d.insert("mutation".into(), id.to_string().into());
-                }
-                db.append_audit(new_id(now), Some(s.user_id), now, entry)?;
+            // Each event names the change it records.
+            for entry in audit(&c) {
+                db.append_audit(new_id(now), Some(s.user_id), now, c.named(entry))?;
             }
             Ok(c)
         })

@@ -71,6 +71,18 @@ pub struct Committed {
 }
 
 impl Committed {
+    /// `entry` naming the change it records (`details.mutation`), so the
+    /// server can flag an event whose user is not the change's author.
+    pub fn named(
+        &self,
+        mut entry: clinic_core::audit::AuditEntry,
+    ) -> clinic_core::audit::AuditEntry {
+        if let (Some(id), serde_json::Value::Object(d)) = (self.mutation_id, &mut entry.details) {
+            d.insert("mutation".into(), id.to_string().into());
+        }
+        entry
+    }
+
     /// Record `id` of type `T` as the change left it.
     pub fn after<T: RecordKind>(&self, id: Uuid) -> StoreResult<T> {
         self.after
@@ -177,15 +189,7 @@ impl Db<'_> {
     ) -> StoreResult<Committed> {
         let at = at.trunc_subsecs(6);
         let ids = m.touches();
-        let mut recs = Records::default();
-        self.load_context(m, &mut recs)?;
-        let before = recs.clone();
-        let cx = Context {
-            tenant: self.tenant_id,
-            at,
-            user,
-        };
-        let applied = apply(m, &cx, &mut recs)?;
+        let (before, recs, applied) = self.apply_here(user, at, m)?;
         for id in &applied.changed {
             if let Some(r) = recs.any(*id) {
                 self.put_record(r)?;
@@ -248,16 +252,28 @@ impl Db<'_> {
         at: DateTime<Utc>,
         m: &Mutation,
     ) -> StoreResult<bool> {
+        let (before, after, applied) = self.apply_here(user, at.trunc_subsecs(6), m)?;
+        Ok(!applied.changed.is_empty() && after != before)
+    }
+
+    /// `m` applied to the records it needs here, in memory: (before, after,
+    /// what it changed).
+    fn apply_here(
+        &self,
+        user: Option<Uuid>,
+        at: DateTime<Utc>,
+        m: &Mutation,
+    ) -> StoreResult<(Records, Records, Applied)> {
         let mut recs = Records::default();
         self.load_context(m, &mut recs)?;
         let before = recs.clone();
         let cx = Context {
             tenant: self.tenant_id,
-            at: at.trunc_subsecs(6),
+            at,
             user,
         };
         let applied = apply(m, &cx, &mut recs)?;
-        Ok(!applied.changed.is_empty() && recs != before)
+        Ok((before, recs, applied))
     }
 
     fn outbox_rows(

@@ -154,7 +154,11 @@ message: string,
  */
 carried: string, };
 
-export type PatientSummary = { patient: Patient, upcoming: Array<AppointmentView>, past: Array<AppointmentView>, };
+export type PatientSummary = { patient: Patient, upcoming: Array<AppointmentView>, past: Array<AppointmentView>, 
+/**
+ * Changes to the record that the server did not apply as made.
+ */
+not_applied: Array<NotAppliedView>, };
 
 export type Resource = { id: string, name: string, };
 

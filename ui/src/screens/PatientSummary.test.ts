@@ -20,12 +20,20 @@ describe('PatientSummary', () => {
       }),
       upcoming: [appt(), appt({ id: 'a2', start_local: '2025-12-01T10:00:00', end_local: '2025-12-01T10:15:00' })],
       past: [],
+      not_applied: [
+        {
+          what: 'update patient', by: 'Dr Adams', at_local: '2025-11-24T08:40:00',
+          message: 'The record was archived on another workstation.', carried: 'city: Leeds',
+        },
+      ],
     });
     const navigate = vi.fn();
     render(PatientSummary, { patientId: 'p1', user, navigate });
     await flush();
     expect(screen.getByTestId('patient-summary').getAttribute('data-patient-id')).toBe('p1');
     expect(screen.getByTestId('patient-name').textContent).toContain('Jane');
+    // A change another desk's came before is shown, with what it carried.
+    expect(screen.getByTestId('not-applied').textContent).toContain('city: Leeds');
     const alerts = screen.getByTestId('patient-alerts').textContent!;
     expect(alerts).toContain('Alert level: HIGH');
     expect(alerts).toContain('Wheelchair user');
@@ -40,7 +48,7 @@ describe('PatientSummary', () => {
   });
 
   it('hides booking and editing from users who may not', async () => {
-    vi.mocked(api.patientSummary).mockResolvedValue({ patient: patient(), upcoming: [], past: [] });
+    vi.mocked(api.patientSummary).mockResolvedValue({ patient: patient(), upcoming: [], past: [], not_applied: [] });
     render(PatientSummary, { patientId: 'p1', user: { ...user, can_book: false, can_edit: false }, navigate: vi.fn() });
     await flush();
     expect(screen.queryByTestId('book-for-patient')).toBeNull();

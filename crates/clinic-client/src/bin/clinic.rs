@@ -565,8 +565,9 @@ impl Ctx {
     }
 
     /// Prints one record with the changes to it that the server did not
-    /// apply as made (`not_applied`: another desk's change came first),
-    /// so nothing reported done is out of sight.
+    /// apply as made (`not_applied`: another desk's change came first; and
+    /// `refused_here`: this desk's own, refused and not yet resolved), so
+    /// nothing reported done is out of sight.
     fn print_record<T: Serialize>(
         &self,
         ws: &mut Workstation,
@@ -575,11 +576,21 @@ impl Ctx {
         human: impl FnOnce(&T) -> String,
     ) -> ClinicResult<()> {
         let notes = ws.not_applied(id)?;
+        // This desk's own changes to it that the server refused, open.
+        let refused: Vec<_> = ws
+            .sync_conflicts()?
+            .into_iter()
+            .filter(|e| e.mutation.touches().contains(&id))
+            .collect();
         let mut v = serde_json::to_value(value).map_err(ClinicError::internal)?;
         if let serde_json::Value::Object(o) = &mut v {
             o.insert(
                 "not_applied".into(),
                 serde_json::to_value(&notes).map_err(ClinicError::internal)?,
+            );
+            o.insert(
+                "refused_here".into(),
+                serde_json::to_value(&refused).map_err(ClinicError::internal)?,
             );
         }
         let text = if self.json {
@@ -594,6 +605,15 @@ impl Ctx {
                     n.made_at.format("%d %b %Y %H:%M UTC"),
                     n.message,
                     n.change
+                ));
+            }
+            for e in &refused {
+                lines.push(format!(
+                    "Refused by the server (#{}, {}): {} — `clinic conflicts reapply {}` makes it again as you",
+                    e.device_seq,
+                    e.status,
+                    e.message.as_deref().unwrap_or(""),
+                    e.device_seq
                 ));
             }
             lines.join("\n")

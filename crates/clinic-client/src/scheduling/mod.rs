@@ -251,18 +251,19 @@ impl Scheduling<'_> {
         let id = doc.id();
         let kind = T::KIND;
         self.ws.store_mut()?.write(|db| {
-            db.commit_mutation(Some(s.user_id), now, &Mutation::new(SaveDocument::new(doc)))?;
+            let c =
+                db.commit_mutation(Some(s.user_id), now, &Mutation::new(SaveDocument::new(doc)))?;
             db.append_audit(
                 new_id(now),
                 Some(s.user_id),
                 now,
-                AuditEntry {
+                c.named(AuditEntry {
                     action,
                     entity_type: kind,
                     entity_id: Some(id),
                     patient_id: None,
                     details: json!({}),
-                },
+                }),
             )?;
             Ok(())
         })
@@ -512,7 +513,7 @@ impl Scheduling<'_> {
                     new_id(now),
                     Some(s.user_id),
                     now,
-                    AuditEntry {
+                    c.named(AuditEntry {
                         action: "appointment.book",
                         entity_type: "appointment",
                         entity_id: Some(a.id),
@@ -521,7 +522,7 @@ impl Scheduling<'_> {
                             "start": a.start, "minutes": a.minutes, "clinician": a.clinician_id,
                             "override_overlap": clashes, "override_hours": outside,
                         }),
-                    },
+                    }),
                 )?;
                 out.push(booked);
             }
@@ -635,13 +636,13 @@ impl Scheduling<'_> {
                     new_id(now),
                     Some(s.user_id),
                     now,
-                    AuditEntry {
+                    c.named(AuditEntry {
                         action,
                         entity_type: "appointment",
                         entity_id: Some(id),
                         patient_id: Some(patient),
                         details: details.clone(),
-                    },
+                    }),
                 )?;
                 out.push(c.after::<Appointment>(id)?);
             }

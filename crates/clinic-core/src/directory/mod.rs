@@ -97,7 +97,13 @@ impl RoomDoc {
 
 // Premises: whole documents only a full administrator saves.
 crate::document_kind!(SiteDoc, "site", Permission::admin());
-crate::document_kind!(RoomDoc, "room", Permission::admin());
+crate::document_kind!(RoomDoc, "room", Permission::admin(), refs);
+
+impl RoomDoc {
+    fn named_refs(&self) -> Vec<crate::sync::Ref> {
+        vec![crate::sync::Ref::to::<SiteDoc>(self.site_id, "site")]
+    }
+}
 
 pub fn register(r: &mut Registry) {
     r.record::<SiteDoc>().record::<RoomDoc>();

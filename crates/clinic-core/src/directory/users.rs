@@ -177,6 +177,11 @@ fn staff(recs: &Records, user: Uuid) -> ClinicResult<&StaffMember> {
         .ok_or_else(|| ClinicError::not_found("User"))
 }
 
+/// Whether anyone is an active full administrator.
+fn any_admin(recs: &Records) -> bool {
+    another_admin(recs, Uuid::nil())
+}
+
 /// Whether someone other than `except` is an active full administrator.
 fn another_admin(recs: &Records, except: Uuid) -> bool {
     recs.all::<StaffMember>()
@@ -435,7 +440,17 @@ impl MutationKind for ChangeRole {
             r.permissions = p.clone();
         }
         r.validate()?;
+        let had_admin = any_admin(recs);
+        let before = recs.get::<CustomRole>(self.role).cloned();
         recs.put(r);
+        if had_admin && !any_admin(recs) {
+            if let Some(b) = before {
+                recs.put(b);
+            }
+            return Err(ClinicError::conflict(
+                "This would leave the clinic without an active administrator; make someone else one first.",
+            ));
+        }
         Ok(Applied::one(self.role))
     }
 }
@@ -513,6 +528,17 @@ mod tests {
             specialization: None,
             registration_number: None,
         }
+    }
+
+    #[test]
+    fn every_user_and_role_mutation_gets_every_member_of_staff_as_context() {
+        let mut r = Registry::default();
+        register(&mut r);
+        let mut named: Vec<&str> = r.mutation_names().collect();
+        named.sort_unstable();
+        let mut listed = USER_MUTATIONS.to_vec();
+        listed.sort_unstable();
+        assert_eq!(named, listed);
     }
 
     #[test]

@@ -159,6 +159,24 @@ impl MutationKind for UpdatePatient {
             ClinicError::field("patient", format!("has a value of the wrong kind ({e})"))
         })?;
         validate_details(&mut details, cx.today())?;
+        // Removing an item needs the flag of its list (which only the
+        // record tells: the declared permission cannot).
+        if let Some(author) = cx.author(recs) {
+            let items = current.lists.items();
+            let hidden = self.remove_ids.iter().any(|r| {
+                items
+                    .iter()
+                    .find(|(i, _)| i == r)
+                    .and_then(|(_, flag)| *flag)
+                    .is_some_and(|f| !author.permissions.has_flag(f))
+            });
+            if hidden {
+                return Err(ClinicError::forbidden(format!(
+                    "{} may not remove these items: their role does not cover that part of the record.",
+                    author.name
+                )));
+            }
+        }
         let mut p = current;
         p.details = details;
         add_items(&mut p.lists, &self.add);

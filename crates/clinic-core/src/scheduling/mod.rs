@@ -8,8 +8,9 @@ pub mod mutations;
 pub use model::*;
 pub use mutations::*;
 
+use crate::directory::{SiteDoc, StaffMember};
 use crate::permissions::{Action, Module, Permission};
-use crate::sync::{Merge, RecordKind, Registry};
+use crate::sync::{Merge, RecordKind, Ref, Registry};
 use uuid::Uuid;
 
 impl RecordKind for Appointment {
@@ -34,13 +35,38 @@ crate::document_kind!(
 crate::document_kind!(
     ClinicianSchedule,
     "clinician_schedule",
-    Permission::new(Module::Admin, Action::Edit)
+    Permission::new(Module::Admin, Action::Edit),
+    refs
 );
 crate::document_kind!(
     WaitlistEntry,
     "waitlist_entry",
-    Permission::new(Module::Appointments, Action::Create)
+    Permission::new(Module::Appointments, Action::Create),
+    refs
 );
+
+impl ClinicianSchedule {
+    fn named_refs(&self) -> Vec<Ref> {
+        vec![
+            Ref::to::<StaffMember>(self.clinician_id, "clinician"),
+            Ref::to::<SiteDoc>(self.site_id, "site"),
+        ]
+    }
+}
+
+impl WaitlistEntry {
+    fn named_refs(&self) -> Vec<Ref> {
+        let mut r = vec![
+            Ref::to::<crate::patients::Patient>(self.patient_id, "patient"),
+            Ref::to::<SiteDoc>(self.site_id, "site"),
+        ];
+        r.extend(
+            self.clinician_id
+                .map(|c| Ref::to::<StaffMember>(c, "clinician")),
+        );
+        r
+    }
+}
 
 pub fn register(r: &mut Registry) {
     r.record::<Appointment>()

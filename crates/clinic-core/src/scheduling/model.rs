@@ -460,7 +460,6 @@ pub enum Resolution {
 }
 
 impl AppointmentChange {
-    /// Puts `a` where this change moves it; `None` when it is not a move.
     /// The clinician and room a move (or a resolution by moving) names.
     pub fn destination(&self) -> Option<(Uuid, Option<Uuid>)> {
         match self {
@@ -481,6 +480,7 @@ impl AppointmentChange {
         }
     }
 
+    /// Puts `a` where this change moves it; `None` when it is not a move.
     pub fn place(&self, a: &mut Appointment) -> Option<()> {
         match self {
             AppointmentChange::Move {
@@ -564,7 +564,11 @@ pub fn apply_booking(
             "a new appointment is scheduled or confirmed",
         ));
     }
-    a.tenant_id = tenant;
+    if a.tenant_id != tenant {
+        return Err(ClinicError::forbidden(
+            "This booking names another clinic; it was not applied.",
+        ));
+    }
     a.created_at = at;
     a.updated_at = at;
     let id = a.id;

@@ -6,7 +6,7 @@ use super::model::*;
 use crate::directory::{RoomDoc, SiteDoc, StaffMember};
 use crate::error::ClinicResult;
 use crate::permissions::{Action, Module, Permission};
-use crate::sync::{Applied, Context, Envelope, MutationKind, RecordKind, Records, Ref};
+use crate::sync::{Applied, Context, Envelope, MutationKind, Records, Ref};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -18,14 +18,6 @@ pub struct BookAppointment {
     pub appointment: Appointment,
     #[serde(default)]
     pub override_overlap: bool,
-}
-
-fn room_ref(id: Uuid) -> Ref {
-    Ref {
-        kind: RoomDoc::KIND,
-        id,
-        noun: "room",
-    }
 }
 
 impl MutationKind for BookAppointment {
@@ -42,27 +34,23 @@ impl MutationKind for BookAppointment {
     fn refs(&self) -> Vec<Ref> {
         let a = &self.appointment;
         let mut refs = vec![
-            Ref {
-                kind: crate::patients::Patient::KIND,
-                id: a.patient_id,
-                noun: "patient",
-            },
-            Ref {
-                kind: StaffMember::KIND,
-                id: a.clinician_id,
-                noun: "clinician",
-            },
-            Ref {
-                kind: SiteDoc::KIND,
-                id: a.site_id,
-                noun: "site",
-            },
+            Ref::to::<crate::patients::Patient>(a.patient_id, "patient"),
+            Ref::to::<StaffMember>(a.clinician_id, "clinician"),
+            Ref::to::<SiteDoc>(a.site_id, "site"),
         ];
-        refs.extend(a.room_id.map(room_ref));
+        refs.extend(a.room_id.map(|r| Ref::to::<RoomDoc>(r, "room")));
         refs
     }
 
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
+        // A booking says who made it: the author, never someone else.
+        if let (Some(author), Some(by)) = (cx.user, self.appointment.booked_by) {
+            if author != by {
+                return Err(crate::ClinicError::forbidden(
+                    "This booking claims to be made by another member of staff; it was not applied.",
+                ));
+            }
+        }
         apply_booking(
             &self.appointment,
             self.override_overlap,
@@ -95,12 +83,8 @@ impl MutationKind for ChangeAppointment {
         // A move names the clinician and room it moves to.
         match self.change.destination() {
             Some((clinician, room)) => {
-                let mut refs = vec![Ref {
-                    kind: StaffMember::KIND,
-                    id: clinician,
-                    noun: "clinician",
-                }];
-                refs.extend(room.map(room_ref));
+                let mut refs = vec![Ref::to::<StaffMember>(clinician, "clinician")];
+                refs.extend(room.map(|r| Ref::to::<RoomDoc>(r, "room")));
                 refs
             }
             None => vec![],

@@ -294,7 +294,7 @@ pub fn apply_batch(
         let outcome = Outcome::from_result(env.device_seq, &result);
         if outcome.status == OutcomeStatus::Conflict {
             let note = RefusedChange {
-                id: env.id,
+                id: RefusedChange::id_for(env.id, env.device_seq),
                 tenant_id: tenant,
                 records: env.mutation.touches(),
                 change: env.mutation.to_value(),
@@ -307,7 +307,7 @@ pub fn apply_batch(
                 status: "conflict".into(),
                 message: outcome.message.clone().unwrap_or_default(),
             };
-            // A note is written once (a change's id is its note's id).
+            // Written once (its id is the change's), and never over a record.
             if !recs.contains(note.id) {
                 changed.push(note.id);
                 recs.put(note);
@@ -636,6 +636,32 @@ mod tests {
             one(Some(RECEPTION), city, &mut r).0,
             OutcomeStatus::Accepted
         );
+        // Removing an allergy needs the medical-history flag too, though
+        // only the record says the removed id is an allergy.
+        let allergy = Uuid::from_u128(77);
+        let mut p_now = r.get::<Patient>(p).unwrap().clone();
+        p_now.lists.allergies.push(crate::patients::Allergy {
+            id: allergy,
+            substance: "Penicillin".into(),
+            reaction: None,
+            severity: crate::patients::Severity::Severe,
+        });
+        r.put(p_now);
+        let remove = || {
+            Mutation::new(crate::patients::UpdatePatient {
+                patient: p,
+                remove_ids: vec![allergy],
+                ..Default::default()
+            })
+        };
+        rejected(
+            one(Some(RECEPTION), remove(), &mut r),
+            "receptionist removes an allergy",
+        );
+        assert_eq!(
+            one(Some(ADMIN), remove(), &mut r).0,
+            OutcomeStatus::Accepted
+        );
         // Granting: only within one's own roles.
         let grant = |user, role: &str| {
             Mutation::new(crate::directory::ChangeUserRoles {
@@ -716,6 +742,29 @@ mod tests {
             assert_eq!(s, OutcomeStatus::Rejected, "{why}: {msg}");
             assert!(same, "{why}");
         }
+        // A whole document names records too: a waitlist entry's patient.
+        let waiting = |patient: u128| {
+            Mutation::new(SaveDocument::new(WaitlistEntry {
+                id: Uuid::from_u128(40),
+                site_id: site,
+                patient_id: Uuid::from_u128(patient),
+                clinician_id: Some(clinician),
+                type_id: None,
+                earliest: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                latest: None,
+                notes: None,
+                status: "waiting".into(),
+                appointment_id: None,
+                created_at: at(0),
+            }))
+        };
+        let (s, msg, same) = one(Some(ADMIN), waiting(99), &mut r);
+        assert_eq!((s, same), (OutcomeStatus::Rejected, true), "{msg}");
+        assert!(msg.contains("patient that does not exist"), "{msg}");
+        assert_eq!(
+            one(Some(ADMIN), waiting(20), &mut r).0,
+            OutcomeStatus::Accepted
+        );
         // The patient is a record of this clinic: the booking stands.
         assert_eq!(
             one(Some(ADMIN), book(31, 4, 20), &mut r).0,

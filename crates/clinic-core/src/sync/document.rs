@@ -22,10 +22,21 @@ pub fn tagged_doc<T: Serialize>(kind: &str, r: &T) -> Value {
 
 /// Declares `$t` a whole-document kind named `$kind`: saved by
 /// [`SaveDocument`] after its own `validate()`, by whoever holds
-/// `$permission`; its document carries its kind ([`tagged_doc`]).
+/// `$permission`; its document carries its kind ([`tagged_doc`]). With
+/// `refs`, the records it names come from its own `named_refs()`.
 #[macro_export]
 macro_rules! document_kind {
+    ($t:ty, $kind:literal, $permission:expr, refs) => {
+        $crate::document_kind!(@impl $t, $kind, $permission,
+            fn refs(&self) -> Vec<$crate::sync::Ref> {
+                <$t>::named_refs(self)
+            }
+        );
+    };
     ($t:ty, $kind:literal, $permission:expr) => {
+        $crate::document_kind!(@impl $t, $kind, $permission,);
+    };
+    (@impl $t:ty, $kind:literal, $permission:expr, $($refs:item)?) => {
         impl $crate::sync::RecordKind for $t {
             const KIND: &'static str = $kind;
             const MERGE: $crate::sync::Merge = $crate::sync::Merge::Document;
@@ -42,6 +53,7 @@ macro_rules! document_kind {
             fn save_permission(&self) -> $crate::permissions::Permission {
                 $permission
             }
+            $($refs)?
         }
     };
 }
@@ -101,6 +113,10 @@ impl MutationKind for SaveDocument {
 
     fn permission(&self) -> Permission {
         self.doc.save_permission()
+    }
+
+    fn refs(&self) -> Vec<super::Ref> {
+        self.doc.refs()
     }
 
     fn apply(&self, _cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {

@@ -32,6 +32,15 @@ impl Context {
     pub fn today(&self) -> NaiveDate {
         self.at.date_naive()
     }
+
+    /// The author as the records show them, for a rule whose permission
+    /// depends on the records (removing an item needs the flag of the list
+    /// it is in). Always known on the server; on a workstation only when
+    /// the records loaded include them (its use-cases check first).
+    pub fn author(&self, recs: &Records) -> Option<super::Actor> {
+        self.user
+            .and_then(|u| super::registry::read().actor(u, recs))
+    }
 }
 
 /// A number a mutation hands out from a series (a patient number, an
@@ -52,6 +61,17 @@ pub struct Ref {
     pub id: Uuid,
     /// How a person calls it ("patient", "clinician").
     pub noun: &'static str,
+}
+
+impl Ref {
+    /// Record `id`, which must be a `T`.
+    pub fn to<T: super::RecordKind>(id: Uuid, noun: &'static str) -> Ref {
+        Ref {
+            kind: T::KIND,
+            id,
+            noun,
+        }
+    }
 }
 
 /// What applying one mutation changed.

@@ -16,7 +16,11 @@ use uuid::Uuid;
 /// 4: the chain covers each change's content hash (erasure-ready); number
 /// blocks of any series; envelopes reserve the author's key id and
 /// signature; a device restored from a backup renumbers what it queued.
-pub const PROTOCOL_VERSION: u32 = 4;
+/// 5: the server re-checks every change's author and references; staff
+/// and roles are records changed by named mutations (no longer whole
+/// documents); a change that finds nothing to do is a conflict; the feed
+/// carries refused-change notes and the clinic's plan.
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// A mutation as queued on a workstation: numbered per device without gaps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -60,6 +60,12 @@ pub trait RecordKind:
     fn save_permission(&self) -> Permission {
         Permission::admin()
     }
+
+    /// Records a whole document names, which must exist in the tenant when
+    /// it is saved (a waitlist entry's patient).
+    fn refs(&self) -> Vec<super::Ref> {
+        vec![]
+    }
 }
 
 /// The object-safe face of a [`RecordKind`] value.
@@ -71,6 +77,7 @@ trait DynRecord: Any + Send + Sync + fmt::Debug {
     fn doc(&self) -> Value;
     fn validate(&self) -> ClinicResult<()>;
     fn save_permission(&self) -> Permission;
+    fn refs(&self) -> Vec<super::Ref>;
     fn clone_box(&self) -> Box<dyn DynRecord>;
     fn same(&self, other: &dyn DynRecord) -> bool;
     fn as_any(&self) -> &dyn Any;
@@ -97,6 +104,9 @@ impl<T: RecordKind> DynRecord for T {
     }
     fn save_permission(&self) -> Permission {
         RecordKind::save_permission(self)
+    }
+    fn refs(&self) -> Vec<super::Ref> {
+        RecordKind::refs(self)
     }
     fn clone_box(&self) -> Box<dyn DynRecord> {
         Box::new(self.clone())
@@ -137,6 +147,9 @@ impl AnyRecord {
     }
     pub fn save_permission(&self) -> Permission {
         self.0.save_permission()
+    }
+    pub fn refs(&self) -> Vec<super::Ref> {
+        self.0.refs()
     }
     /// The record as its own type, when it is one.
     pub fn get<T: RecordKind>(&self) -> Option<&T> {

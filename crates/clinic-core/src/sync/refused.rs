@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RefusedChange {
-    /// The change's own id (one note per change, however often it is sent).
+    /// Derived by the server from the change ([`RefusedChange::id_for`]):
+    /// one note per change, and never an id a device chose (which could
+    /// name a record that exists).
     pub id: Uuid,
     pub tenant_id: Uuid,
     /// The records it would have changed.
@@ -25,7 +27,7 @@ pub struct RefusedChange {
     #[serde(default)]
     pub user_name: Option<String>,
     pub made_at: DateTime<Utc>,
-    /// `conflict`, or `superseded` (the records were already in that state).
+    /// `conflict` (for now the only one).
     pub status: String,
     /// Why it was not applied, in words for the person reading the history.
     pub message: String,
@@ -44,6 +46,23 @@ impl RecordKind for RefusedChange {
 }
 
 impl RefusedChange {
+    /// The note's id for the change `change_id` that a device sent as its
+    /// `device_seq`-th: a name-based id (SHA-256, version 8), so a device
+    /// cannot steer it onto an existing record.
+    pub fn id_for(change_id: Uuid, device_seq: i64) -> Uuid {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"clinic refused change\0");
+        h.update(change_id.as_bytes());
+        h.update(device_seq.to_be_bytes());
+        let d = h.finalize();
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&d[..16]);
+        b[6] = (b[6] & 0x0f) | 0x80;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        Uuid::from_bytes(b)
+    }
+
     /// What the change was, in a few words ("change appointment").
     pub fn what(&self) -> String {
         self.change["kind"]

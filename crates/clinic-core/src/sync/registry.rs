@@ -37,7 +37,6 @@ struct RecordDecl {
     decode: DecodeRecord,
 }
 
-/// Every kind, mutation and series this process knows.
 /// Who a user is to the server, as the domain that keeps users knows them
 /// from the records: whether they may act at all, and what they may do.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +50,7 @@ pub struct Actor {
 /// roles, which the server loads for every push).
 pub type Authority = fn(user: uuid::Uuid, recs: &super::Records) -> Option<Actor>;
 
+/// Every kind, mutation and series this process knows.
 #[derive(Debug, Default)]
 pub struct Registry {
     records: BTreeMap<&'static str, RecordDecl>,
@@ -91,7 +91,6 @@ impl Registry {
         self
     }
 
-    /// The names of every kind of record, in a stable order.
     /// The one domain that keeps users declares how the kernel finds them.
     pub fn authority(&mut self, f: Authority) -> &mut Self {
         self.authority = Some(f);
@@ -104,6 +103,7 @@ impl Registry {
         self.authority.and_then(|f| f(user, recs))
     }
 
+    /// The names of every kind of record, in a stable order.
     pub fn kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.records.keys().copied()
     }

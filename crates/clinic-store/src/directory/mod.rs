@@ -1,6 +1,7 @@
 //! Tenants, sites, rooms, roles, users and clinician profiles; and the
-//! shared directory documents (staff, sites, rooms) that every workstation
-//! of a tenant receives, written to those tables too.
+//! directory's records every workstation of a tenant receives (staff and
+//! the clinic's own roles, changed by named mutations; the plan; sites and
+//! rooms, whole documents), written to those tables too.
 
 use crate::records::{Documents, Projection};
 use crate::{parse_ts, parse_uuid, ts, Db, StoreError, StoreResult};
@@ -391,7 +392,7 @@ impl Db<'_> {
     }
 }
 
-/// Staff, sites and rooms: documents in `records`, also written to the
+/// The directory's records: documents in `records`, also written to the
 /// tables sign-in, booking and the rest of the store read.
 #[derive(Debug)]
 pub struct DirectoryProjection;
@@ -429,24 +430,46 @@ impl Projection for DirectoryProjection {
     fn hashes(&self, db: &Db, wanted: &dyn Fn(Uuid) -> bool) -> StoreResult<Vec<(Uuid, String)>> {
         Documents::hashes_where(db, &|k| KINDS.contains(&k), wanted)
     }
-    /// A member of staff whose creation the server refused (the same
-    /// e-mail made on another desk first) leaves the sign-in tables too;
-    /// the row is kept, disabled, under a freed e-mail (other rows may
-    /// point at it).
+    /// A record whose creation the server refused (or that a restored
+    /// server no longer has) leaves the tables read beside it too: a member
+    /// of staff's row is kept, disabled, under a freed e-mail, and a site's
+    /// or room's is archived (other rows may point at them); a role goes
+    /// with its grants.
     fn discard(&self, db: &Db, id: Uuid) -> StoreResult<()> {
-        db.execute("DELETE FROM records WHERE id = ?1", [id.to_string()])?;
-        db.execute(
-            "DELETE FROM user_roles WHERE user_id = ?1",
-            [id.to_string()],
-        )?;
-        db.execute(
-            "UPDATE users SET status = 'disabled', deleted_at = ?2, email = ?1 || '@refused.invalid' WHERE id = ?1",
-            params![id.to_string(), ts(Utc::now())],
-        )?;
-        db.execute(
-            "DELETE FROM roles WHERE id = ?1 AND builtin = 0",
-            [id.to_string()],
-        )?;
+        let key = id.to_string();
+        let now = ts(Utc::now());
+        let kind: Option<String> = db
+            .query_row("SELECT kind FROM records WHERE id = ?1", [&key], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match kind.as_deref() {
+            Some(StaffMember::KIND) => {
+                db.execute("DELETE FROM user_roles WHERE user_id = ?1", [&key])?;
+                db.execute(
+                    "UPDATE users SET status = 'disabled', deleted_at = ?2, email = ?1 || '@refused.invalid' WHERE id = ?1",
+                    params![key, now],
+                )?;
+            }
+            Some(CustomRole::KIND) => {
+                db.execute("DELETE FROM user_roles WHERE role_id = ?1", [&key])?;
+                db.execute("DELETE FROM roles WHERE id = ?1 AND builtin = 0", [&key])?;
+            }
+            Some(SiteDoc::KIND) => {
+                db.execute(
+                    "UPDATE sites SET deleted_at = ?2 WHERE id = ?1",
+                    params![key, now],
+                )?;
+            }
+            Some(RoomDoc::KIND) => {
+                db.execute(
+                    "UPDATE rooms SET deleted_at = ?2 WHERE id = ?1",
+                    params![key, now],
+                )?;
+            }
+            _ => {}
+        }
+        db.execute("DELETE FROM records WHERE id = ?1", [&key])?;
         Ok(())
     }
 
@@ -487,7 +510,8 @@ impl Db<'_> {
     fn upsert_site(&self, s: &SiteDoc, now: DateTime<Utc>) -> StoreResult<()> {
         self.execute(
             "INSERT INTO sites (id, tenant_id, name, timezone, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone, updated_at = excluded.updated_at",
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone, updated_at = excluded.updated_at,
+                 deleted_at = NULL",
             params![s.id.to_string(), self.tenant_id.to_string(), s.name, s.timezone, ts(now)],
         )?;
         Ok(())
@@ -496,7 +520,8 @@ impl Db<'_> {
     fn upsert_room(&self, r: &RoomDoc, now: DateTime<Utc>) -> StoreResult<()> {
         self.execute(
             "INSERT INTO rooms (id, tenant_id, site_id, name, kind, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-             ON CONFLICT (id) DO UPDATE SET site_id = excluded.site_id, name = excluded.name, kind = excluded.kind, updated_at = excluded.updated_at",
+             ON CONFLICT (id) DO UPDATE SET site_id = excluded.site_id, name = excluded.name, kind = excluded.kind, updated_at = excluded.updated_at,
+                 deleted_at = NULL",
             params![r.id.to_string(), self.tenant_id.to_string(), r.site_id.to_string(), r.name, r.kind, ts(now)],
         )?;
         Ok(())
