@@ -326,3 +326,75 @@ fn double_booking(server: &mut TestServer, dirs: &[PathBuf], doctor: uuid::Uuid)
         "no appointment lost, none left in conflict"
     );
 }
+
+#[test]
+fn a_change_the_server_refused_is_shown_and_made_again_from_the_real_window() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let server = TestServer::start("e2e");
+    let root = tempfile::tempdir().unwrap();
+    let (dirs, _) = clinic(&server, root.path(), &["Desk A", "Desk B"]);
+    refused_change(&server, &dirs);
+}
+
+fn open(dir: &Path) -> Workstation {
+    Workstation::open(
+        dir,
+        &clinic_store::keys::Unlock::Passphrase(Passphrase::new(PASSPHRASE.into()).unwrap()),
+        Arc::new(SystemClock),
+    )
+    .unwrap()
+}
+
+fn refused_change(server: &TestServer, dirs: &[PathBuf]) {
+    // On desk A, Dana changes Ada's city; before it syncs, an administrator
+    // on desk B disables Dana's account.
+    let ada = {
+        let mut a = open(&dirs[0]);
+        a.login(DESK.0, &Password::new(DESK.1.into())).unwrap();
+        let id = a.patients().search("Lovelace", 1).unwrap()[0].id;
+        a.patients()
+            .edit(
+                id,
+                clinic_core::patients::PatientPatch {
+                    city: Some("Leeds".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        id
+    };
+    {
+        let mut b = open(&dirs[1]);
+        b.login(ADMIN.0, &Password::new(ADMIN.1.into())).unwrap();
+        b.directory().set_user_disabled(DESK.0, true).unwrap();
+        b.sync_now(&mut |_, _| {}).unwrap();
+    }
+    // Desk A's app syncs by itself: the server refuses Dana's change, and
+    // the administrator finds it in Conflicts and makes it again.
+    let app = launch(&dirs[0], "desk-refused");
+    unlock_and_sign_in(&app, ADMIN);
+    app.wait_attr("conflict-count", "data-count", |v| v == "1");
+    app.click("nav-conflicts");
+    let row = app.text("refused-row");
+    assert!(row.contains("Not allowed"), "{row}");
+    assert!(row.contains("by Dana Desk"), "{row}");
+    assert!(row.contains("Ada Lovelace"), "{row}");
+    assert!(row.contains("disabled"), "{row}");
+    app.shot("conflicts-refused");
+    app.click("reapply-refused");
+    app.find("conflicts-empty");
+    app.wait_attr("sync-status", "data-pending", |v| v == "0");
+    let city = rows(
+        server,
+        &format!("SELECT city FROM patients WHERE id = '{ada}'"),
+    );
+    assert_eq!(
+        city[0][0].as_deref(),
+        Some("Leeds"),
+        "made again, and accepted"
+    );
+    // Admin → Users shows Dana disabled, with a role picker.
+    app.click("nav-admin");
+    app.find_where(&App::css("user-row"), "Dana Desk");
+    app.shot("admin-users");
+}

@@ -130,6 +130,27 @@ impl NotAppliedView {
     }
 }
 
+/// A record as a person names it: a patient by name and number, an
+/// appointment by its patient and time, a member of staff by name.
+fn record_label(db: &clinic_store::Db, id: Uuid) -> Option<String> {
+    if let Ok(Some(p)) = db.patient(id) {
+        return Some(format!(
+            "{} {} ({})",
+            p.details.first_name, p.details.last_name, p.patient_number
+        ));
+    }
+    if let Ok(Some(a)) = db.appointment(id) {
+        let (patient, _) = crate::scheduling::appointment_labels(db, &a);
+        let tz = parse_tz(&a.timezone).ok()?;
+        let at = utc_to_local(tz, a.start).format("%a %d %b %H:%M");
+        return Some(format!("appointment of {patient}, {at}"));
+    }
+    if let Ok(Some(u)) = db.user(id) {
+        return Some(u.name);
+    }
+    None
+}
+
 /// The values a change carried, leaf by leaf, without ids and its kind.
 fn carried(v: &serde_json::Value) -> String {
     fn walk(key: &str, v: &serde_json::Value, out: &mut Vec<String>) {
@@ -237,6 +258,8 @@ pub struct RefusedChange {
     pub status: String,
     /// Who made it, by name.
     pub made_by: Option<String>,
+    /// What it was about, as a person reads it ("Ada Lovelace (P0000013)").
+    pub about: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -605,6 +628,11 @@ impl Workstation {
                 Some(u) => db.user(u)?.map(|u| u.name),
                 None => None,
             };
+            let about = e
+                .mutation
+                .touches()
+                .into_iter()
+                .find_map(|id| record_label(&db, id));
             refused.push(RefusedChange {
                 device_seq: e.device_seq,
                 message: e
@@ -615,6 +643,7 @@ impl Workstation {
                 made_at: e.at.to_rfc3339(),
                 status: e.status,
                 made_by,
+                about,
             });
         }
         Ok(ConflictsView { bookings, refused })

@@ -188,7 +188,11 @@ status: string,
 /**
  * Who made it, by name.
  */
-made_by: string | null, };
+made_by: string | null, 
+/**
+ * What it was about, as a person reads it ("Ada Lovelace (P0000013)").
+ */
+about: string | null, };
 
 export type ConflictsView = { bookings: Array<BookingConflictRow>, refused: Array<RefusedChange>, };
 

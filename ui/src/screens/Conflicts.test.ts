@@ -29,6 +29,7 @@ const full: ConflictsView = {
       made_at: '2025-11-24T09:00:00Z',
       status: 'rejected',
       made_by: 'Sam Reception',
+      about: 'Jane Smith (P0000013)',
     },
   ],
 };
@@ -97,6 +98,7 @@ describe('Conflicts inbox', () => {
     const row = screen.getByTestId('refused-row');
     expect(row.textContent).toContain('Not allowed');
     expect(row.textContent).toContain('by Sam Reception');
+    expect(row.textContent).toContain('update patient: Jane Smith (P0000013)');
     await fireEvent.click(within(row).getByTestId('reapply-refused'));
     await flush();
     expect(reapply).toHaveBeenCalledWith(42);

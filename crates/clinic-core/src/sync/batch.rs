@@ -200,24 +200,24 @@ pub fn authorize(env: &Envelope, recs: &Records) -> ClinicResult<()> {
     let what = m.name().replace('_', " ");
     let Some(user) = env.user_id else {
         return Err(ClinicError::forbidden(format!(
-            "This {what} names no user; every change must be made by a signed-in member of staff. It was not applied."
+            "This change ({what}) names no user; every change must be made by a signed-in member of staff. It was not applied."
         )));
     };
     let registry = super::registry::read();
     let Some(actor) = registry.actor(user, recs) else {
         return Err(ClinicError::forbidden(format!(
-            "This {what} was made by a user this clinic does not have; it was not applied."
+            "This change ({what}) was made by a user this clinic does not have; it was not applied."
         )));
     };
     if !actor.active {
         return Err(ClinicError::forbidden(format!(
-            "{} made this {what}, but their account has been disabled; it was not applied.",
+            "This change ({what}) was made by {}, whose account has been disabled; it was not applied.",
             actor.name
         )));
     }
     actor.permissions.check(&m.permission()).map_err(|e| {
         ClinicError::forbidden(format!(
-            "{} made this {what}, but their role does not allow it ({}). It was not applied.",
+            "This change ({what}) was made by {}, whose role does not allow it ({}); it was not applied.",
             actor.name,
             e.message.trim_end_matches('.')
         ))
@@ -227,7 +227,7 @@ pub fn authorize(env: &Envelope, recs: &Records) -> ClinicResult<()> {
             return Err(ClinicError::new(
                 crate::error::ErrorCode::NotFound,
                 format!(
-                    "This {what} names a {} that does not exist in this clinic ({}); it was not applied.",
+                    "This change ({what}) names a {} that does not exist in this clinic ({}); it was not applied.",
                     r.noun, r.id
                 ),
             ));
@@ -277,7 +277,7 @@ pub fn apply_batch(
             .and_then(|a| {
                 if a.changed.is_empty() {
                     Err(ClinicError::conflict(format!(
-                        "Nothing was changed: another workstation had already made this {} (its records were already in that state). The change is kept in their history.",
+                        "Nothing was changed: another workstation had already made this change ({}); its records were already in that state. The change is kept in their history.",
                         env.mutation.name().replace('_', " ")
                     )))
                 } else {
