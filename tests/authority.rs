@@ -739,3 +739,96 @@ fn accounts_from_before_staff_were_records_become_records_on_both_sides() {
         assert!(v.differing_buckets.is_empty(), "{v:?}");
     }
 }
+
+#[test]
+fn a_password_changed_or_reset_on_one_desk_holds_on_every_desk_and_the_server() {
+    let server = TestServer::start("acme");
+    let t = tempfile::tempdir().unwrap();
+    let mut a = signed_in(&server, &t.path().join("a"));
+    let mut b = signed_in(&server, &t.path().join("b"));
+    add_rita(&mut a);
+    sync(&mut a);
+    sync(&mut b);
+    // Rita changes hers on B: the current one is asked, the policy holds.
+    as_user(&mut b, RITA);
+    let weak = b.change_password(&password(), Password::new("1234567890".into()));
+    assert_eq!(weak.unwrap_err().code, ErrorCode::Validation);
+    let wrong = b.change_password(
+        &Password::new("not her password".into()),
+        Password::new("three quiet herons".into()),
+    );
+    assert_eq!(wrong.unwrap_err().code, ErrorCode::Validation);
+    b.change_password(&password(), Password::new("three quiet herons".into()))
+        .unwrap();
+    sync(&mut b);
+    sync(&mut a);
+    // The old one stops working on both desks, and on the server.
+    for ws in [&mut a, &mut b] {
+        let _ = ws.logout();
+        assert_eq!(
+            ws.login(RITA, &password()).unwrap_err().code,
+            ErrorCode::InvalidCredentials
+        );
+        ws.login(RITA, &Password::new("three quiet herons".into()))
+            .unwrap();
+    }
+    let server_login = |pw: &str| {
+        clinic_sync::ServerClient::new(&server.url)
+            .unwrap()
+            .login("acme", RITA, pw, None)
+            .map(|_| ())
+            .map_err(|e| e.code)
+    };
+    assert_eq!(server_login(PASSWORD), Err(ErrorCode::InvalidCredentials));
+    server_login("three quiet herons").unwrap();
+
+    // An administrator resets it on A: on B, after sync, Rita signs in with
+    // the reset one and can do nothing before choosing her own.
+    as_admin(&mut a);
+    a.directory()
+        .reset_password(RITA, Password::new("Temporary-reset-7".into()))
+        .unwrap();
+    sync(&mut a);
+    sync(&mut b);
+    let _ = b.logout();
+    assert!(b
+        .login(RITA, &Password::new("three quiet herons".into()))
+        .is_err());
+    let s = b
+        .login(RITA, &Password::new("Temporary-reset-7".into()))
+        .unwrap();
+    assert!(s.must_change_password);
+    assert_eq!(
+        b.patients().search("Lovelace", 5).unwrap_err().code,
+        ErrorCode::PasswordChangeRequired
+    );
+    assert_eq!(
+        server_login("Temporary-reset-7"),
+        Err(ErrorCode::PasswordChangeRequired),
+        "nor on the server"
+    );
+    b.change_password(
+        &Password::new("Temporary-reset-7".into()),
+        Password::new("a kettle of hawks".into()),
+    )
+    .unwrap();
+    b.patients().search("Lovelace", 5).unwrap();
+    sync(&mut b);
+    sync(&mut a);
+    let _ = a.logout();
+    a.login(RITA, &Password::new("a kettle of hawks".into()))
+        .unwrap();
+    assert!(!a.session().unwrap().must_change_password);
+    // Only its owner changes a password: a reset of one's own is refused.
+    as_admin(&mut a);
+    assert_eq!(
+        a.directory()
+            .reset_password("admin@acme.example", Password::new("Another-one-8".into()))
+            .unwrap_err()
+            .code,
+        ErrorCode::Conflict
+    );
+    // Each is audited on the desk that made it.
+    let log = a.audit_log(None, 500).unwrap();
+    assert!(log.iter().any(|e| e.action == "user.password_reset"));
+}

@@ -685,7 +685,8 @@ fn changes_queued_before_the_protocol_4_upgrade_are_pushed_after_it() {
     // B's store goes back to how a protocol 3 workstation left it: the
     // documents table under its old name, whole-document saves under their
     // old name, a cursor hash of the old chain, and numbered migrations
-    // (without the table a test kind registered since may have added).
+    // (without the table a test kind registered since may have added, nor
+    // what later migrations added).
     b.store_for_tests()
         .unwrap()
         .execute_raw_for_tests(
@@ -697,6 +698,8 @@ fn changes_queued_before_the_protocol_4_upgrade_are_pushed_after_it() {
              UPDATE meta SET value = 'an old chain value' WHERE key = 'sync_cursor_hash';
              DROP TABLE schema_migrations;
              DROP TABLE IF EXISTS test_permits;
+             DROP TABLE sync_reread_seen;
+             ALTER TABLE users DROP COLUMN must_change_password;
              PRAGMA user_version = 5;",
         )
         .unwrap();

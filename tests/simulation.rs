@@ -61,8 +61,8 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use clinic_core::audit::{AuditEntry, ChainVerifier, GENESIS_HASH};
 use clinic_core::directory::{
-    ChangeRole, ChangeUserRoles, ClinicPlan, CreateRole, CreateUser, CustomRole, RoomDoc,
-    SetUserActive, SiteDoc, StaffMember, UpdateUser,
+    ChangeOwnPassword, ChangeRole, ChangeUserRoles, ClinicPlan, CreateRole, CreateUser, CustomRole,
+    ResetPassword, RoomDoc, SetUserActive, SiteDoc, StaffMember, UpdateUser,
 };
 use clinic_core::patients::*;
 use clinic_core::permissions::{BuiltinRole, PermissionMatrix};
@@ -1158,6 +1158,24 @@ fn user_change(
                     .matrix()
             }),
         }),
+        89..=92 => Mutation::new(ChangeOwnPassword {
+            // Mostly the author's own (another's is refused).
+            user: if rng.chance(80) {
+                user.unwrap_or(clinic.admin)
+            } else {
+                clinician
+            },
+            password_hash: HASH.into(),
+        }),
+        93..=95 => Mutation::new(ResetPassword {
+            // A clinician's; now and then the author's own (a conflict).
+            user: if rng.chance(85) {
+                clinician
+            } else {
+                clinic.admin
+            },
+            password_hash: HASH.into(),
+        }),
         _ => {
             // A locum's account: under an address of its own, or under one
             // another desk may be giving someone else just now.
@@ -1366,6 +1384,8 @@ struct MStaff {
     name: String,
     roles: Vec<String>,
     active: bool,
+    /// Reset by an administrator; cleared when its owner changes it.
+    must_change: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -1414,6 +1434,7 @@ impl Model {
                         name: s.name.clone(),
                         roles: s.roles.clone(),
                         active: s.active,
+                        must_change: s.must_change_password,
                     },
                 );
             } else if let Some(p) = r.get::<ClinicPlan>() {
@@ -1804,9 +1825,29 @@ impl Model {
                         name: c.name.trim().to_string(),
                         roles: c.roles.clone(),
                         active: true,
+                        must_change: false,
                     },
                 );
                 Accepted
+            }
+        } else if let Some(c) = m.get::<ChangeOwnPassword>() {
+            // Only for one's own account.
+            match self.staff.get_mut(&c.user) {
+                Some(s) if env.user_id == Some(c.user) => {
+                    s.must_change = false;
+                    Accepted
+                }
+                _ => Rejected,
+            }
+        } else if let Some(r) = m.get::<ResetPassword>() {
+            if env.user_id == Some(r.user) {
+                // One's own is changed, not reset.
+                Conflict
+            } else if let Some(s) = self.staff.get_mut(&r.user) {
+                s.must_change = true;
+                Accepted
+            } else {
+                Rejected
             }
         } else if let Some(u) = m.get::<UpdateUser>() {
             match self.staff.get_mut(&u.user) {
@@ -1974,6 +2015,7 @@ impl Model {
                     name: s.name.clone(),
                     roles: s.roles.clone(),
                     active: s.active,
+                    must_change: s.must_change_password,
                 });
             if have.as_ref() != Some(m) {
                 out.push(format!(
@@ -2361,6 +2403,7 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
                 password_hash: HASH.into(),
                 specialization: None,
                 registration_number: None,
+                must_change_password: false,
             }));
             (Backend::Mem(server), tenant_seed, admin_seed, blocks)
         }

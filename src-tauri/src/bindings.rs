@@ -80,6 +80,7 @@ pub fn typescript() -> String {
         EnrollReq,
         UnlockReq,
         SignInReq,
+        ChangePasswordReq,
         SearchReq,
         IdReq,
         DetailsReq,

@@ -223,6 +223,12 @@ impl Desktop {
         Ok(self.state())
     }
 
+    /// The signed-in person's new password (the current one checked).
+    pub fn change_password(&self, current: &Password, new: Password) -> ClinicResult<AppState> {
+        self.with(|ws| ws.change_password(current, new))?;
+        Ok(self.state())
+    }
+
     /// Fast user switch: the store stays open, the session ends.
     pub fn sign_out(&self) -> ClinicResult<AppState> {
         self.with(|ws| ws.logout())?;

@@ -92,7 +92,8 @@ pub async fn login(
     let tx = tenant_tx(&mut client, tenant).await?;
     let row = tx
         .query_opt(
-            "SELECT id, password_hash, status, failed_logins, locked_until, token_version, mfa_secret, mfa_last_step
+            "SELECT id, password_hash, status, failed_logins, locked_until, token_version, mfa_secret, mfa_last_step,
+                    must_change_password
              FROM users WHERE email = $1 AND deleted_at IS NULL FOR UPDATE",
             &[&email.trim().to_lowercase()],
         )
@@ -113,6 +114,13 @@ pub async fn login(
         .into());
     }
     let mut ok = verify_blocking(password, Some(hash)).await;
+    if ok && status == "active" && row.get::<_, bool>(8) {
+        return Err(ClinicError::new(
+            ErrorCode::PasswordChangeRequired,
+            "An administrator reset this password: sign in on a workstation and choose a new one first.",
+        )
+        .into());
+    }
     let mut mfa_step = None;
     if ok && status == "active" {
         if let Some(secret) = mfa_secret

@@ -32,7 +32,8 @@ impl ServerError {
                     ErrorCode::Forbidden => StatusCode::FORBIDDEN,
                     ErrorCode::InvalidCredentials
                     | ErrorCode::SessionLocked
-                    | ErrorCode::MfaRequired => StatusCode::UNAUTHORIZED,
+                    | ErrorCode::MfaRequired
+                    | ErrorCode::PasswordChangeRequired => StatusCode::UNAUTHORIZED,
                     ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
                     ErrorCode::Conflict | ErrorCode::NumbersExhausted => StatusCode::CONFLICT,
                     ErrorCode::UpdateRequired => StatusCode::UPGRADE_REQUIRED,

@@ -50,6 +50,8 @@ pub struct SessionView {
     pub can_edit: bool,
     pub can_book: bool,
     pub is_admin: bool,
+    /// An administrator reset the password: a new one first.
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -373,6 +375,7 @@ impl SessionView {
             can_edit: p.allows(Module::Patients, Action::Edit),
             can_book: p.allows(Module::Appointments, Action::Create),
             is_admin: p.allows(Module::Admin, Action::Edit),
+            must_change_password: s.must_change_password,
         }
     }
 }

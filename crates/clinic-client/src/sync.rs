@@ -161,7 +161,7 @@ impl Workstation {
             .into_iter()
             .find(|e| e.device_seq == device_seq)
             .ok_or_else(|| ClinicError::not_found("Open sync problem"))?;
-        let (s, now) = self.session_now()?;
+        let (s, now) = self.working_session()?;
         s.permissions.check(&entry.mutation.permission())?;
         if !self
             .store()?

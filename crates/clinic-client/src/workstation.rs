@@ -39,6 +39,9 @@ pub struct Session {
     pub device_id: Uuid,
     pub started_at: DateTime<Utc>,
     pub last_activity: DateTime<Utc>,
+    /// An administrator reset the password: nothing but choosing a new one
+    /// until then.
+    pub must_change_password: bool,
 }
 
 #[derive(Debug)]
@@ -121,6 +124,7 @@ pub(crate) fn staff_member(
         password_hash: password_hash.to_string(),
         specialization: None,
         registration_number: None,
+        must_change_password: false,
     }
 }
 
@@ -592,6 +596,7 @@ impl Workstation {
             device_id,
             started_at: now,
             last_activity: now,
+            must_change_password: creds.must_change_password,
         });
         Ok(self.session.as_ref().expect("just set"))
     }
@@ -618,9 +623,68 @@ impl Workstation {
         module: Module,
         action: Action,
     ) -> ClinicResult<(Session, DateTime<Utc>)> {
-        let (s, now) = self.session_now()?;
+        let (s, now) = self.working_session()?;
         s.permissions.require(module, action)?;
         Ok((s, now))
+    }
+
+    /// The session for doing work: refused while the password must change.
+    pub(crate) fn working_session(&mut self) -> ClinicResult<(Session, DateTime<Utc>)> {
+        let (s, now) = self.session_now()?;
+        if s.must_change_password {
+            return Err(ClinicError::new(
+                ErrorCode::PasswordChangeRequired,
+                "An administrator reset your password: choose a new one first.",
+            ));
+        }
+        Ok((s, now))
+    }
+
+    /// Changes the signed-in person's own password: the current one must
+    /// be right; the new one follows the policy (length, not a common
+    /// one, not the e-mail). Synced: the old one stops working on every
+    /// desk and the server once they have it. Audited.
+    pub fn change_password(&mut self, current: &Password, new: Password) -> ClinicResult<()> {
+        let (s, now) = self.session_now()?;
+        let creds = self
+            .store()?
+            .db()
+            .credentials(&s.email)?
+            .ok_or_else(|| ClinicError::not_found("User"))?;
+        if !verify_password(current, &creds.password_hash) {
+            return Err(ClinicError::field(
+                "current_password",
+                "is not your current password",
+            ));
+        }
+        let new = Password::checked_for(new.expose_for_transport().to_string(), &s.email)?;
+        if verify_password(&new, &creds.password_hash) {
+            return Err(ClinicError::field(
+                "password",
+                "must differ from the current one",
+            ));
+        }
+        let hash = hash_password(&new)?;
+        let m = Mutation::new(clinic_core::directory::ChangeOwnPassword {
+            user: s.user_id,
+            password_hash: hash,
+        });
+        self.commit_change(
+            &s,
+            now,
+            |_| Ok(m),
+            |_| {
+                vec![AuditEntry::user(
+                    "user.password_change",
+                    Some(s.user_id),
+                    json!({}),
+                )]
+            },
+        )?;
+        if let Some(session) = self.session.as_mut() {
+            session.must_change_password = false;
+        }
+        Ok(())
     }
 
     /// The current session after the idle check, with its activity refreshed.
@@ -672,7 +736,7 @@ impl Workstation {
         build: impl FnOnce(&Db) -> ClinicResult<Mutation>,
         audit: impl FnOnce(&Committed) -> Vec<AuditEntry>,
     ) -> ClinicResult<Committed> {
-        let (s, now) = self.session_now()?;
+        let (s, now) = self.working_session()?;
         self.commit_change(&s, now, build, audit)
     }
 

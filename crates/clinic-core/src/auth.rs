@@ -24,13 +24,46 @@ impl Password {
     }
     /// A password acceptable for a new account.
     pub fn new_checked(s: String) -> ClinicResult<Self> {
-        if s.chars().count() < 10 {
+        let n = s.chars().count();
+        if n < 10 {
             return Err(ClinicError::field(
                 "password",
                 "must be at least 10 characters",
             ));
         }
+        if n > 128 {
+            return Err(ClinicError::field(
+                "password",
+                "must be at most 128 characters",
+            ));
+        }
+        let lower = s.to_lowercase();
+        let first = lower.chars().next();
+        if lower.chars().all(|c| Some(c) == first) || COMMON.contains(&lower.as_str()) {
+            return Err(ClinicError::field(
+                "password",
+                "is one of the passwords tried first by attackers; choose another",
+            ));
+        }
         Ok(Self(s))
+    }
+
+    /// The policy for `email`'s password: [`Password::new_checked`], and
+    /// not the e-mail address, nor its name part with digits or signs added.
+    pub fn checked_for(s: String, email: &str) -> ClinicResult<Self> {
+        let p = Self::new_checked(s)?;
+        let lower = p.0.to_lowercase();
+        let email = email.trim().to_lowercase();
+        let name = email.split('@').next().unwrap_or("");
+        let bare = lower.trim_matches(|c: char| !c.is_alphabetic());
+        if lower == email || bare == name || bare == name.trim_matches(|c: char| !c.is_alphabetic())
+        {
+            return Err(ClinicError::field(
+                "password",
+                "must not contain the e-mail address",
+            ));
+        }
+        Ok(p)
     }
     fn bytes(&self) -> &[u8] {
         self.0.as_bytes()
@@ -41,6 +74,63 @@ impl Password {
         &self.0
     }
 }
+
+/// Passwords of 10 characters or more that lead the public lists of
+/// breached passwords (the most frequent entries of the SecLists
+/// "10-million-password-list-top" files and of Have I Been Pwned's
+/// published top list); shorter ones are refused by length already.
+const COMMON: &[&str] = &[
+    "1234567890",
+    "0123456789",
+    "0987654321",
+    "9876543210",
+    "1234567891",
+    "12345678910",
+    "123456789a",
+    "a123456789",
+    "123456789q",
+    "qwertyuiop",
+    "qwerty1234",
+    "qwerty12345",
+    "1q2w3e4r5t",
+    "1qaz2wsx3edc",
+    "zaq12wsx",
+    "password12",
+    "password123",
+    "password1234",
+    "password1!",
+    "passw0rd12",
+    "p@ssw0rd123",
+    "iloveyou12",
+    "iloveyou123",
+    "welcome123",
+    "welcome1234",
+    "letmein123",
+    "changeme123",
+    "administrator",
+    "admin12345",
+    "admin123456",
+    "football12",
+    "football123",
+    "baseball12",
+    "princess12",
+    "sunshine12",
+    "superman12",
+    "starwars12",
+    "basketball",
+    "michael123",
+    "charlie123",
+    "abc1234567",
+    "abcd123456",
+    "abcdefghij",
+    "asdfghjkl1",
+    "asdfghjkl;",
+    "zxcvbnm123",
+    "monkey1234",
+    "dragon1234",
+    "trustno1234",
+    "clinic1234",
+];
 
 /// OWASP's Argon2id profile for interactive logins (19 MiB, 2 passes).
 fn hasher() -> Argon2<'static> {
@@ -96,5 +186,30 @@ mod tests {
             "an unknown account never signs in"
         );
         assert_eq!(format!("{p:?}"), "Password(<redacted>)");
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn the_password_policy_refuses_short_common_and_own_email_passwords() {
+        let refused =
+            |p: &str| Password::checked_for(p.into(), "rita.okafor@clinic.example").is_err();
+        assert!(refused("short1"));
+        assert!(refused("1234567890"), "a common one");
+        assert!(refused("Password123"), "common, whatever the case");
+        assert!(refused("aaaaaaaaaaaa"), "one character repeated");
+        assert!(refused("rita.okafor@clinic.example"), "the e-mail");
+        assert!(refused("rita.okafor2024!"), "the e-mail's name with digits");
+        assert!(refused(&"x".repeat(129)), "too long");
+        for ok in [
+            "correct horse battery",
+            "Rita's 3 cats purr",
+            "déjà-vu à Paris 7",
+        ] {
+            assert!(!refused(ok), "{ok}");
+        }
     }
 }

@@ -49,6 +49,8 @@ pub enum ErrorCode {
     /// The workstation and the server speak different protocol or schema
     /// versions: update the application (nothing was written).
     UpdateRequired,
+    /// The account's password was reset: choose a new one before anything else.
+    PasswordChangeRequired,
     /// Something unexpected in storage or the platform.
     Internal,
 }
@@ -75,6 +77,7 @@ impl ErrorCode {
             ErrorCode::SessionLocked => "SESSION_LOCKED",
             ErrorCode::Unreachable => "UNREACHABLE",
             ErrorCode::UpdateRequired => "UPDATE_REQUIRED",
+            ErrorCode::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
             ErrorCode::Internal => "INTERNAL",
         }
     }

@@ -16,6 +16,9 @@ pub enum Module {
     Inventory,
     Reports,
     Admin,
+    /// One's own account (its password): every signed-in user holds it;
+    /// the rules make sure it is their own. Not part of any role's matrix.
+    Account,
 }
 
 impl Module {
@@ -162,7 +165,7 @@ pub struct PermissionMatrix {
 
 impl PermissionMatrix {
     pub fn allows(&self, module: Module, action: Action) -> bool {
-        self.modules.get(&module).is_some_and(|g| g.allows(action))
+        module == Module::Account || self.modules.get(&module).is_some_and(|g| g.allows(action))
     }
     pub fn has_flag(&self, flag: SensitiveFlag) -> bool {
         self.flags.contains(&flag)
@@ -250,6 +253,7 @@ fn module_noun(m: Module) -> &'static str {
         Module::Inventory => "inventory",
         Module::Reports => "reports",
         Module::Admin => "administration (users, roles, devices)",
+        Module::Account => "your own account",
     }
 }
 

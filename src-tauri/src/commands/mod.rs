@@ -80,6 +80,10 @@ request!(SignInReq {
     email: String,
     password: String
 });
+request!(ChangePasswordReq {
+    current: String,
+    new: String
+});
 request!(SearchReq {
     query: String,
     limit: u32

@@ -54,6 +54,14 @@ pub async fn sign_in(app: AppHandle, req: SignInReq) -> Answer<AppState> {
 }
 
 #[tauri::command]
+pub async fn change_password(app: AppHandle, req: ChangePasswordReq) -> Answer<AppState> {
+    run(app, "change_password", move |d| {
+        d.change_password(&Password::new(req.current), Password::new(req.new))
+    })
+    .await
+}
+
+#[tauri::command]
 pub async fn sign_out(app: AppHandle) -> Answer<AppState> {
     run(app, "sign_out", move |d| d.sign_out()).await
 }

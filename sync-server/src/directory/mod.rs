@@ -64,12 +64,14 @@ impl Projection for DirectoryProjection {
                 let status = if s.active { "active" } else { "disabled" };
                 // Disabling ends the account's server sessions too.
                 tx.execute(
-                    "INSERT INTO users (tenant_id, id, email, name, password_hash, status, role_keys) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                    "INSERT INTO users (tenant_id, id, email, name, password_hash, status, role_keys, must_change_password)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                      ON CONFLICT (tenant_id, id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name,
                          password_hash = EXCLUDED.password_hash, status = EXCLUDED.status, role_keys = EXCLUDED.role_keys,
+                         must_change_password = EXCLUDED.must_change_password,
                          token_version = users.token_version + (users.status = 'active' AND EXCLUDED.status <> 'active')::int,
                          updated_at = now()",
-                    &[&tenant, &s.id, &s.email, &s.name, &s.password_hash, &status, &s.roles],
+                    &[&tenant, &s.id, &s.email, &s.name, &s.password_hash, &status, &s.roles, &s.must_change_password],
                 )
                 .await?;
                 if !s.active {
@@ -161,7 +163,7 @@ pub async fn ensure_records(tx: &Transaction<'_>, tenant: Uuid) -> Result<(), Se
     for r in tx
         .query(
             "SELECT u.id, u.email, u.name, u.password_hash, u.status = 'active', coalesce(u.role_keys, '{}'),
-                    p.specialization, p.registration_number
+                    p.specialization, p.registration_number, u.must_change_password
              FROM users u LEFT JOIN clinician_profiles p ON p.tenant_id = u.tenant_id AND p.user_id = u.id
              WHERE u.deleted_at IS NULL",
             &[],
@@ -179,6 +181,7 @@ pub async fn ensure_records(tx: &Transaction<'_>, tenant: Uuid) -> Result<(), Se
                 roles: r.get(5),
                 specialization: r.get(6),
                 registration_number: r.get(7),
+                must_change_password: r.get(8),
             }));
         }
     }

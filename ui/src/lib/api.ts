@@ -42,7 +42,7 @@ const KNOWN_CODES = new Set([
   'VALIDATION', 'NOT_FOUND', 'FORBIDDEN', 'INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', 'MFA_REQUIRED',
   'WRONG_KEY', 'KEY_UNAVAILABLE', 'KEYCHAIN_MISMATCH', 'STORE_MISSING', 'STORE_EXISTS', 'STORE_CORRUPT',
   'SCHEMA_TOO_NEW', 'CONFLICT', 'NUMBERS_EXHAUSTED', 'AUDIT_CHAIN_BROKEN', 'SESSION_LOCKED',
-  'UNREACHABLE', 'UPDATE_REQUIRED', 'INTERNAL',
+  'UNREACHABLE', 'UPDATE_REQUIRED', 'PASSWORD_CHANGE_REQUIRED', 'INTERNAL',
 ]);
 
 /** Turns whatever a command rejected with into a ClinicError. */
@@ -85,6 +85,8 @@ export const enroll = (req: EnrollReq) => call<AppState>('enroll', req);
 export const unlock = (passphrase: string | null) => call<AppState>('unlock', { passphrase });
 export const signIn = (email: string, password: string) =>
   call<AppState>('sign_in', { email, password });
+export const changePassword = (current: string, next: string) =>
+  call<AppState>('change_password', { current, new: next });
 export const signOut = () => call<AppState>('sign_out');
 export const lock = () => call<AppState>('lock');
 

@@ -1,7 +1,7 @@
 // Generated from the Rust types (src-tauri/src/bindings.rs); do not edit.
 // After changing a Rust type: UPDATE_BINDINGS=1 cargo test -p clinic-desktop bindings
 
-export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "INVALID_CREDENTIALS" | "ACCOUNT_LOCKED" | "MFA_REQUIRED" | "WRONG_KEY" | "KEY_UNAVAILABLE" | "KEYCHAIN_MISMATCH" | "STORE_MISSING" | "STORE_EXISTS" | "STORE_CORRUPT" | "SCHEMA_TOO_NEW" | "CONFLICT" | "NUMBERS_EXHAUSTED" | "AUDIT_CHAIN_BROKEN" | "SESSION_LOCKED" | "UNREACHABLE" | "UPDATE_REQUIRED" | "INTERNAL";
+export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "INVALID_CREDENTIALS" | "ACCOUNT_LOCKED" | "MFA_REQUIRED" | "WRONG_KEY" | "KEY_UNAVAILABLE" | "KEYCHAIN_MISMATCH" | "STORE_MISSING" | "STORE_EXISTS" | "STORE_CORRUPT" | "SCHEMA_TOO_NEW" | "CONFLICT" | "NUMBERS_EXHAUSTED" | "AUDIT_CHAIN_BROKEN" | "SESSION_LOCKED" | "UNREACHABLE" | "UPDATE_REQUIRED" | "PASSWORD_CHANGE_REQUIRED" | "INTERNAL";
 
 export type FieldError = { field: string, message: string, };
 
@@ -9,7 +9,11 @@ export type ClinicError = { code: ErrorCode, message: string, fields?: Array<Fie
 
 export type Stage = "setup" | "locked" | "sign_in" | "ready";
 
-export type SessionView = { user_id: string, email: string, name: string, roles: Array<string>, can_register: boolean, can_edit: boolean, can_book: boolean, is_admin: boolean, };
+export type SessionView = { user_id: string, email: string, name: string, roles: Array<string>, can_register: boolean, can_edit: boolean, can_book: boolean, is_admin: boolean, 
+/**
+ * An administrator reset the password: a new one first.
+ */
+must_change_password: boolean, };
 
 export type AppState = { stage: Stage, data_dir: string, clinic_name: string | null, site_name: string | null, device_name: string | null, enrolled: boolean, 
 /**
@@ -235,6 +239,8 @@ export type EnrollReq = { server_url: string, tenant: string, email: string, pas
 export type UnlockReq = { passphrase: string | null, };
 
 export type SignInReq = { email: string, password: string, };
+
+export type ChangePasswordReq = { current: string, new: string, };
 
 export type SearchReq = { query: string, limit: number, };
 

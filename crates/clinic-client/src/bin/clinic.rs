@@ -76,6 +76,9 @@ enum Command {
     Info,
     #[command(subcommand)]
     User(UserCmd),
+    /// Your own password, or another account's reset
+    #[command(subcommand)]
+    Password(PasswordCmd),
     /// The clinic's enrolled workstations on the sync server (full
     /// administrators; the server checks CLINIC_PASSWORD for each call)
     #[command(subcommand)]
@@ -228,6 +231,18 @@ enum UserCmd {
     Rename {
         email: String,
         name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PasswordCmd {
+    /// Change your own (current from CLINIC_PASSWORD, new from CLINIC_NEW_PASSWORD)
+    Change,
+    /// Give another account a new password it must change at its next
+    /// sign-in (new from CLINIC_NEW_PASSWORD)
+    Reset {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -977,6 +992,30 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     .join("\n")
             });
         }
+        Command::Password(cmd) => {
+            let mut ws = ctx.signed_in()?;
+            let new = Password::new(require_env("CLINIC_NEW_PASSWORD", "the new password")?);
+            match cmd {
+                PasswordCmd::Change => {
+                    let current =
+                        Password::new(require_env("CLINIC_PASSWORD", "your current password")?);
+                    ws.change_password(&current, new)?;
+                    ctx.print(&serde_json::json!({"changed": true}), |_| {
+                        "Password changed; it reaches every desk and the server with the next sync."
+                            .into()
+                    });
+                }
+                PasswordCmd::Reset { email } => {
+                    let u = ws.directory().reset_password(&email, new)?;
+                    ctx.print(&u, |u| {
+                        format!(
+                            "{}'s password was reset; they choose a new one at their next sign-in.",
+                            u.email
+                        )
+                    });
+                }
+            }
+        }
         Command::User(cmd) => {
             let mut ws = ctx.signed_in()?;
             match cmd {
@@ -1461,7 +1500,8 @@ fn exit_code(code: ErrorCode) -> u8 {
         | ErrorCode::InvalidCredentials
         | ErrorCode::AccountLocked
         | ErrorCode::SessionLocked
-        | ErrorCode::MfaRequired => 5,
+        | ErrorCode::MfaRequired
+        | ErrorCode::PasswordChangeRequired => 5,
         ErrorCode::WrongKey
         | ErrorCode::KeyUnavailable
         | ErrorCode::KeychainMismatch

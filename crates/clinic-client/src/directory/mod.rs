@@ -8,7 +8,7 @@ use crate::auth::{hash_password, Password};
 use crate::workstation::{new_id, Workstation};
 use clinic_core::audit::AuditEntry;
 use clinic_core::directory::{
-    ChangeUserRoles, CreateRole, CreateUser, CustomRole, SetUserActive, UpdateUser,
+    ChangeUserRoles, CreateRole, CreateUser, CustomRole, ResetPassword, SetUserActive, UpdateUser,
 };
 use clinic_core::patients::validate_email;
 use clinic_core::permissions::{Action, Module, PermissionMatrix};
@@ -84,6 +84,7 @@ impl Directory<'_> {
     ) -> ClinicResult<User> {
         let (_, now) = self.ws.act(Module::Admin, Action::Create)?;
         let email = normalize_email("email", email)?;
+        let password = &Password::checked_for(password.expose_for_transport().to_string(), &email)?;
         let db = self.ws.store()?.db();
         if db.role_by_key(role_key)?.is_none() {
             let keys: Vec<String> = db.roles()?.into_iter().map(|r| r.key).collect();
@@ -147,6 +148,18 @@ impl Directory<'_> {
             "user.enable"
         };
         self.change_user(Action::Edit, m, u.id, audit, json!({}))
+    }
+
+    /// Gives an account a new password its owner must change at their next
+    /// sign-in (only accounts within the author's own roles). Audited.
+    pub fn reset_password(&mut self, email: &str, new: Password) -> ClinicResult<User> {
+        let u = self.user_by_email(email)?;
+        let new = Password::checked_for(new.expose_for_transport().to_string(), &u.email)?;
+        let m = Mutation::new(ResetPassword {
+            user: u.id,
+            password_hash: hash_password(&new)?,
+        });
+        self.change_user(Action::Edit, m, u.id, "user.password_reset", json!({}))
     }
 
     /// Gives an account a new set of roles (only roles within the author's own).

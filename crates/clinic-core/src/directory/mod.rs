@@ -34,6 +34,9 @@ pub struct StaffMember {
     pub specialization: Option<String>,
     #[serde(default)]
     pub registration_number: Option<String>,
+    /// Reset by an administrator: the next sign-in must choose a new one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -228,6 +228,7 @@ impl MutationKind for CreateUser {
             password_hash: self.password_hash.clone(),
             specialization: self.specialization.clone(),
             registration_number: self.registration_number.clone(),
+            must_change_password: false,
         };
         s.validate()?;
         check_roles(&s.roles, recs)?;
@@ -371,6 +372,76 @@ impl MutationKind for SetUserActive {
     }
 }
 
+/// A member of staff changes their own password (the desk checked the
+/// current one; the new one's hash travels, never the password).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeOwnPassword {
+    pub user: Uuid,
+    pub password_hash: String,
+}
+
+impl MutationKind for ChangeOwnPassword {
+    const NAME: &'static str = "change_own_password";
+
+    fn touches(&self) -> Vec<Uuid> {
+        vec![self.user]
+    }
+    fn permission(&self) -> Permission {
+        Permission::new(Module::Account, Action::Edit)
+    }
+    fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
+        if cx.user != Some(self.user) {
+            return Err(ClinicError::forbidden(
+                "Only its owner changes an account's password; an administrator resets it.",
+            ));
+        }
+        let mut s = staff(recs, self.user)?.clone();
+        s.password_hash = self.password_hash.clone();
+        s.must_change_password = false;
+        s.validate()?;
+        recs.put(s);
+        Ok(Applied::one(self.user))
+    }
+}
+
+/// An administrator gives an account a new password that its owner must
+/// change at their next sign-in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResetPassword {
+    pub user: Uuid,
+    pub password_hash: String,
+}
+
+impl MutationKind for ResetPassword {
+    const NAME: &'static str = "reset_password";
+
+    fn touches(&self) -> Vec<Uuid> {
+        vec![self.user]
+    }
+    fn permission(&self) -> Permission {
+        Permission::new(Module::Admin, Action::Edit)
+    }
+    fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
+        let who = author(cx, recs)?;
+        if cx.user == Some(self.user) {
+            return Err(ClinicError::conflict(
+                "Change your own password instead of resetting it.",
+            ));
+        }
+        let mut s = staff(recs, self.user)?.clone();
+        must_cover(
+            &who,
+            &roles_matrix(&s.roles, recs),
+            "reset this account's password",
+        )?;
+        s.password_hash = self.password_hash.clone();
+        s.must_change_password = true;
+        s.validate()?;
+        recs.put(s);
+        Ok(Applied::one(self.user))
+    }
+}
+
 /// Adds one of the clinic's own roles.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CreateRole {
@@ -465,6 +536,8 @@ pub(super) fn register(r: &mut Registry) {
         .mutation::<SetUserActive>()
         .mutation::<CreateRole>()
         .mutation::<ChangeRole>()
+        .mutation::<ChangeOwnPassword>()
+        .mutation::<ResetPassword>()
         .authority(actor);
 }
 
@@ -477,6 +550,8 @@ pub const USER_MUTATIONS: &[&str] = &[
     SetUserActive::NAME,
     CreateRole::NAME,
     ChangeRole::NAME,
+    ChangeOwnPassword::NAME,
+    ResetPassword::NAME,
 ];
 
 #[cfg(test)]
@@ -499,6 +574,7 @@ mod tests {
             password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA".into(),
             specialization: None,
             registration_number: None,
+            must_change_password: false,
         }
     }
 

@@ -370,6 +370,7 @@ mod tests {
             password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA".into(),
             specialization: None,
             registration_number: None,
+            must_change_password: false,
         }
     }
 

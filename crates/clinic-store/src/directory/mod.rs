@@ -61,6 +61,8 @@ pub struct Credentials {
     pub status: String,
     pub failed_logins: i64,
     pub locked_until: Option<DateTime<Utc>>,
+    /// Reset by an administrator: a new password first.
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -252,7 +254,7 @@ impl Db<'_> {
     pub fn credentials(&self, email: &str) -> StoreResult<Option<Credentials>> {
         Ok(self
             .query_row(
-                "SELECT id, password_hash, status, failed_logins, locked_until FROM users
+                "SELECT id, password_hash, status, failed_logins, locked_until, must_change_password FROM users
                  WHERE tenant_id = ?1 AND email = ?2 AND deleted_at IS NULL",
                 params![self.tenant_id.to_string(), email],
                 |r| {
@@ -262,6 +264,7 @@ impl Db<'_> {
                         status: r.get(2)?,
                         failed_logins: r.get(3)?,
                         locked_until: r.get::<_, Option<String>>(4)?.map(|s| parse_ts(&s)),
+                        must_change_password: r.get(5)?,
                     })
                 },
             )
@@ -540,11 +543,11 @@ impl Db<'_> {
             params![s.email, s.id.to_string()],
         )?;
         self.execute(
-            "INSERT INTO users (id, tenant_id, email, name, password_hash, status, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+            "INSERT INTO users (id, tenant_id, email, name, password_hash, status, created_at, updated_at, must_change_password)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)
              ON CONFLICT (id) DO UPDATE SET email = excluded.email, name = excluded.name,
                  password_hash = excluded.password_hash, status = excluded.status, updated_at = excluded.updated_at,
-                 deleted_at = NULL",
+                 must_change_password = excluded.must_change_password, deleted_at = NULL",
             params![
                 s.id.to_string(),
                 tenant,
@@ -552,7 +555,8 @@ impl Db<'_> {
                 s.name,
                 s.password_hash,
                 if s.active { "active" } else { "disabled" },
-                ts(now)
+                ts(now),
+                s.must_change_password
             ],
         )?;
         self.execute(
