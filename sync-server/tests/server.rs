@@ -742,6 +742,65 @@ async fn devices_enrol_list_revoke_and_other_tenants_ids_are_not_found() {
 }
 
 #[tokio::test]
+async fn push_and_records_bodies_with_unknown_fields_are_refused_and_change_nothing() {
+    let api = Api::start().await;
+    let t = tenant(&api.database.pool, "yankee").await;
+    let admin = api.admin_token("yankee").await;
+    let (s, e) = api
+        .call(
+            "POST",
+            "/v1/devices",
+            Some(&admin),
+            Some(serde_json::json!({"name": "Front desk"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{e}");
+    let device = format!("Device {}", e["device_credential"].as_str().unwrap());
+    let envelope = |extra: bool| {
+        let mut v = serde_json::json!({
+            "device_seq": 1, "id": Uuid::now_v7(), "user_id": t.admin_user_id, "at": Utc::now(),
+            "mutation": {"kind": "register_patient", "patient": Uuid::now_v7(),
+                "patient_number": clinic_core::patients::format_patient_number(1),
+                "details": {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1985-12-10"}},
+        });
+        if extra {
+            v["priority"] = serde_json::json!("high");
+        }
+        v
+    };
+    let protocol = clinic_core::sync::PROTOCOL_VERSION;
+    for body in [
+        serde_json::json!({"protocol": protocol, "mutations": [envelope(false)], "force": true}),
+        serde_json::json!({"protocol": protocol, "mutations": [envelope(true)]}),
+    ] {
+        let (s, e) = api
+            .call("POST", "/v1/sync/push", Some(&device), Some(body))
+            .await;
+        assert_eq!(s, 422, "{e}");
+    }
+    let (s, e) = api
+        .call(
+            "POST",
+            "/v1/sync/records",
+            Some(&device),
+            Some(serde_json::json!({"buckets": [1], "all": true})),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    // Nothing was written; the same push without the extra field is taken.
+    let (s, e) = api
+        .call(
+            "POST",
+            "/v1/sync/push",
+            Some(&device),
+            Some(serde_json::json!({"protocol": protocol, "mutations": [envelope(false)]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    assert_eq!(e["outcomes"][0]["status"], "accepted", "{e}");
+}
+
+#[tokio::test]
 async fn pull_pages_come_compressed_when_asked_and_decode_to_the_same_page() {
     use std::io::Read;
     let api = Api::start().await;

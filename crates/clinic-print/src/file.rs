@@ -11,7 +11,13 @@ use std::path::Path;
 /// on failure nothing is left behind and an existing `path` is unchanged.
 /// The written file has mode 0600 whatever the old one had.
 pub fn write_pdf(path: &Path, pdf: &[u8]) -> io::Result<()> {
-    write_atomically(path, |file| file.write_all(pdf))
+    write_private(path, pdf)
+}
+
+/// Any export holding patient data (a calendar, a CSV): written like a
+/// printout, atomically and readable by its owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomically(path, |file| file.write_all(bytes))
 }
 
 /// The atomic write with its content supplied by `fill` (the seam the tests

@@ -26,7 +26,7 @@ mod file;
 mod typeset;
 
 pub use documents::*;
-pub use file::write_pdf;
+pub use file::{write_pdf, write_private};
 
 use serde::{Deserialize, Serialize};
 

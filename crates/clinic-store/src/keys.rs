@@ -164,6 +164,14 @@ fn derive(pass: &Passphrase, salt: &[u8], kdf: KdfParams) -> ClinicResult<Secret
             "key envelope asks for a weaker key derivation than allowed",
         ));
     }
+    // Nor one no version of the product writes: a tampered envelope must
+    // not make unlocking take gigabytes of memory or minutes of work.
+    if kdf.m_kib > 1024 * 1024 || kdf.t > 16 || kdf.p > 16 {
+        return Err(ClinicError::new(
+            ErrorCode::StoreCorrupt,
+            "key envelope asks for more memory or work than this product ever uses",
+        ));
+    }
     let params =
         argon2::Params::new(kdf.m_kib, kdf.t, kdf.p, Some(32)).map_err(ClinicError::internal)?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);

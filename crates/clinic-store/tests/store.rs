@@ -251,6 +251,29 @@ fn weak_kdf_in_a_tampered_envelope_is_refused() {
 }
 
 #[test]
+fn an_envelope_asking_for_gigabytes_of_key_derivation_is_refused_at_once() {
+    let t = tempfile::tempdir().unwrap();
+    drop(create(t.path(), "a good passphrase"));
+    let p = t.path().join("store-key.json");
+    let good = std::fs::read_to_string(&p).unwrap();
+    for (from, to) in [
+        ("\"m_kib\": 65536", "\"m_kib\": 4194304"),
+        ("\"t\": 3", "\"t\": 1000"),
+    ] {
+        assert!(good.contains(from), "{good}");
+        std::fs::write(&p, good.replace(from, to)).unwrap();
+        let started = std::time::Instant::now();
+        let err =
+            Store::open(t.path(), &Unlock::Passphrase(pass("a good passphrase"))).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::StoreCorrupt, "{to}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "{to}"
+        );
+    }
+}
+
+#[test]
 fn audit_rows_cannot_be_updated_or_deleted_through_sql() {
     let t = tempfile::tempdir().unwrap();
     let mut s = create(t.path(), "a good passphrase");

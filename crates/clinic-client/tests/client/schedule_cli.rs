@@ -229,6 +229,13 @@ fn appointments_follow_the_scripting_contract() {
     assert!(text.contains(&format!("UID:{id}@clinic")));
     assert!(text.contains("DTSTART;TZID=Europe/London:20300325T100000"));
     assert!(text.contains("STATUS:CANCELLED"));
+    // Patients' names and times: readable by this user only, whatever the umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&ics).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{mode:o}");
+    }
 
     // Working hours: booking outside them needs an override.
     let o = {

@@ -215,6 +215,7 @@ pub struct RecordCopy {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct BucketsRequest {
     pub buckets: Vec<usize>,
 }

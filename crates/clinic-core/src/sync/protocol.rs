@@ -24,6 +24,7 @@ pub const PROTOCOL_VERSION: u32 = 5;
 
 /// A mutation as queued on a workstation: numbered per device without gaps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Envelope {
     pub device_seq: i64,
     pub id: Uuid,
@@ -109,7 +110,10 @@ pub struct NumberBlock {
     pub end: i64,
 }
 
+/// Unknown fields are refused (a client and server that disagree on the
+/// shape stop at once instead of silently dropping what one of them sent).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PushRequest {
     pub protocol: u32,
     pub mutations: Vec<Envelope>,

@@ -596,7 +596,8 @@ pub fn calendar(ctx: &Ctx, cmd: CalendarCmd) -> ClinicResult<()> {
         now + Duration::days(days_ahead as i64),
     );
     let (text, n) = ws.scheduling().export_calendar(c.id, span)?;
-    std::fs::write(&out, text)
+    // Patients' names and times: readable by this user only, as printouts.
+    clinic_print::write_private(&out, text.as_bytes())
         .map_err(|e| ClinicError::internal(format!("writing {}: {e}", out.display())))?;
     ctx.print(&serde_json::json!({"events": n, "out": out}), |_| {
         format!(
