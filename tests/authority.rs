@@ -76,6 +76,19 @@ fn user_id(ws: &mut Workstation, email: &str) -> Uuid {
         .id
 }
 
+/// A server and two desks (administrator signed in on both) that know
+/// Rita; the temporary folder holds the stores.
+fn two_desks_with_rita() -> (TestServer, tempfile::TempDir, Workstation, Workstation) {
+    let server = TestServer::start("acme");
+    let t = tempfile::tempdir().unwrap();
+    let mut a = signed_in(&server, &t.path().join("a"));
+    let mut b = signed_in(&server, &t.path().join("b"));
+    add_rita(&mut a);
+    sync(&mut a);
+    sync(&mut b);
+    (server, t, a, b)
+}
+
 /// Adds Rita, a receptionist, on `ws` (the signed-in administrator's desk).
 fn add_rita(ws: &mut Workstation) {
     ws.directory()
@@ -367,13 +380,7 @@ fn a_user_disabled_on_one_desk_cannot_push_from_another() {
 
 #[test]
 fn two_desks_changing_one_users_name_and_roles_offline_both_keep_their_field() {
-    let server = TestServer::start("acme");
-    let t = tempfile::tempdir().unwrap();
-    let mut a = signed_in(&server, &t.path().join("a"));
-    let mut b = signed_in(&server, &t.path().join("b"));
-    add_rita(&mut a);
-    sync(&mut a);
-    sync(&mut b);
+    let (server, _t, mut a, mut b) = two_desks_with_rita();
     a.directory().rename_user(RITA, "Rita Okafor").unwrap();
     b.directory()
         .set_user_roles(RITA, &["billing_clerk".into()])
@@ -742,13 +749,7 @@ fn accounts_from_before_staff_were_records_become_records_on_both_sides() {
 
 #[test]
 fn a_password_changed_or_reset_on_one_desk_holds_on_every_desk_and_the_server() {
-    let server = TestServer::start("acme");
-    let t = tempfile::tempdir().unwrap();
-    let mut a = signed_in(&server, &t.path().join("a"));
-    let mut b = signed_in(&server, &t.path().join("b"));
-    add_rita(&mut a);
-    sync(&mut a);
-    sync(&mut b);
+    let (server, _t, mut a, mut b) = two_desks_with_rita();
     // Rita changes hers on B: the current one is asked, the policy holds.
     as_user(&mut b, RITA);
     let weak = b.change_password(&password(), Password::new("1234567890".into()));

@@ -369,6 +369,37 @@ fn refused_change(server: &TestServer, dirs: &[PathBuf]) {
         b.directory().set_user_disabled(DESK.0, true).unwrap();
         b.sync_now(&mut |_, _| {}).unwrap();
     }
+    // And a change another desk's came before: A archives Alan Turing, B
+    // (not yet pulled) changes his city, A restores him.
+    let city = |c: &str| clinic_core::patients::PatientPatch {
+        city: Some(c.into()),
+        ..Default::default()
+    };
+    let turing = {
+        let mut a = open(&dirs[0]);
+        a.login(ADMIN.0, &Password::new(ADMIN.1.into())).unwrap();
+        let id = a.patients().search("Turing", 1).unwrap()[0].id;
+        a.patients().archive(id, "moved away").unwrap();
+        a.sync_now(&mut |_, _| {}).unwrap();
+        id
+    };
+    {
+        let mut b = open(&dirs[1]);
+        b.login(ADMIN.0, &Password::new(ADMIN.1.into())).unwrap();
+        b.patients().edit(turing, city("Wilmslow")).unwrap();
+        b.sync_now(&mut |_, _| {}).unwrap();
+        // Dr Grey's password is reset here; desk A learns of it by syncing.
+        b.directory()
+            .reset_password(DOCTOR.0, Password::new("Reset-by-the-admin-4".into()))
+            .unwrap();
+        b.sync_now(&mut |_, _| {}).unwrap();
+    }
+    {
+        let mut a = open(&dirs[0]);
+        a.login(ADMIN.0, &Password::new(ADMIN.1.into())).unwrap();
+        a.patients().restore(turing).unwrap();
+        a.sync_now(&mut |_, _| {}).unwrap();
+    }
     // Desk A's app syncs by itself: the server refuses Dana's change, and
     // the administrator finds it in Conflicts and makes it again.
     let app = launch(&dirs[0], "desk-refused");
@@ -397,4 +428,26 @@ fn refused_change(server: &TestServer, dirs: &[PathBuf]) {
     app.click("nav-admin");
     app.find_where(&App::css("user-row"), "Dana Desk");
     app.shot("admin-users");
+
+    // Alan Turing's record shows the change desk B made after he was archived.
+    app.type_in("global-search", "Turing");
+    app.click_where(&App::css("search-result"), "Turing");
+    let set_aside = app.text("not-applied");
+    assert!(set_aside.contains("Wilmslow"), "{set_aside}");
+    app.shot("patient-not-applied");
+
+    // Dr Grey signs in with the password the administrator reset on desk B:
+    // the app asks for a new one before anything else.
+    app.click("switch-user");
+    app.type_in("signin-email", DOCTOR.0);
+    app.type_in("signin-password", "Reset-by-the-admin-4");
+    app.click("signin-submit");
+    app.find("change-password");
+    app.shot("change-password");
+    app.type_in("cp-current", "Reset-by-the-admin-4");
+    app.type_in("cp-new", "grey's own quiet words");
+    app.type_in("cp-repeat", "grey's own quiet words");
+    app.click("cp-submit");
+    app.find("global-search");
+    app.wait_attr("sync-status", "data-pending", |v| v == "0");
 }

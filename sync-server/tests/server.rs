@@ -16,6 +16,26 @@ async fn tenant(pool: &deadpool_postgres::Pool, slug: &str) -> TenantCreated {
     sync_server::testing::provision(pool, slug, "basic").await
 }
 
+/// A tenant `slug` with one device enrolled by its administrator: the
+/// tenant, and the device's `Authorization` header.
+async fn enrolled_device(api: &Api, slug: &str) -> (TenantCreated, String) {
+    let t = tenant(&api.database.pool, slug).await;
+    let admin = api.admin_token(slug).await;
+    let (s, e) = api
+        .call(
+            "POST",
+            "/v1/devices",
+            Some(&admin),
+            Some(serde_json::json!({"name": "Front desk"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{e}");
+    (
+        t,
+        format!("Device {}", e["device_credential"].as_str().unwrap()),
+    )
+}
+
 /// Inserts one patient for the tenant (as the runtime role).
 async fn patient(pool: &deadpool_postgres::Pool, t: Uuid, n: i64) -> Uuid {
     let mut client = pool.get().await.unwrap();
@@ -744,18 +764,7 @@ async fn devices_enrol_list_revoke_and_other_tenants_ids_are_not_found() {
 #[tokio::test]
 async fn push_and_records_bodies_with_unknown_fields_are_refused_and_change_nothing() {
     let api = Api::start().await;
-    let t = tenant(&api.database.pool, "yankee").await;
-    let admin = api.admin_token("yankee").await;
-    let (s, e) = api
-        .call(
-            "POST",
-            "/v1/devices",
-            Some(&admin),
-            Some(serde_json::json!({"name": "Front desk"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{e}");
-    let device = format!("Device {}", e["device_credential"].as_str().unwrap());
+    let (t, device) = enrolled_device(&api, "yankee").await;
     let envelope = |extra: bool| {
         let mut v = serde_json::json!({
             "device_seq": 1, "id": Uuid::now_v7(), "user_id": t.admin_user_id, "at": Utc::now(),
@@ -804,18 +813,7 @@ async fn push_and_records_bodies_with_unknown_fields_are_refused_and_change_noth
 async fn pull_pages_come_compressed_when_asked_and_decode_to_the_same_page() {
     use std::io::Read;
     let api = Api::start().await;
-    let t = tenant(&api.database.pool, "zulu").await;
-    let admin = api.admin_token("zulu").await;
-    let (s, e) = api
-        .call(
-            "POST",
-            "/v1/devices",
-            Some(&admin),
-            Some(serde_json::json!({"name": "Front desk"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{e}");
-    let device = format!("Device {}", e["device_credential"].as_str().unwrap());
+    let (t, device) = enrolled_device(&api, "zulu").await;
     let mutations: Vec<serde_json::Value> = (1..=40)
         .map(|n| {
             serde_json::json!({
