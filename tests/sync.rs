@@ -531,3 +531,64 @@ fn a_workstation_low_on_patient_numbers_leases_a_fresh_block_when_it_syncs() {
         100 + clinic_core::patients::LEASE_SIZE - 3
     );
 }
+
+#[test]
+fn no_password_or_patient_name_crosses_the_network_in_clear_text_over_https() {
+    use clinic_client::{SystemClock, Workstation};
+    use clinic_store::keys::Passphrase;
+    use sync_server::testing::Tap;
+    let dir = tempfile::tempdir().unwrap();
+    let own = sync_server::tls::ServerIdentity::self_signed(dir.path()).unwrap();
+    let server = TestServer::start_with_tls("acme", &own);
+    let desk = |url: &str, pin, name: &str| {
+        let (mut ws, _) = Workstation::enroll(
+            &dir.path().join(name),
+            url,
+            pin,
+            "acme",
+            "admin@acme.example",
+            &Password::new("admin-password-1".into()),
+            None,
+            name,
+            Passphrase::new("workstation passphrase".into()).unwrap(),
+            None,
+            std::sync::Arc::new(SystemClock),
+        )
+        .unwrap();
+        ws.login(
+            "admin@acme.example",
+            &Password::new("admin-password-1".into()),
+        )
+        .unwrap();
+        ws
+    };
+    let register = |ws: &mut Workstation, last: &str| {
+        let mut p = ada();
+        p.last_name = last.into();
+        ws.patients().register(p, Default::default()).unwrap();
+        sync(ws);
+    };
+    // The control: the same traffic over plain HTTP (loopback) shows both.
+    let plain = Tap::start(&server.url);
+    let mut a = desk(&plain.url, None, "plain");
+    register(&mut a, "Quornwell-Plain");
+    assert!(plain.saw("admin-password-1") && plain.saw("Quornwell-Plain"));
+
+    let tap = Tap::start(server.tls_url.as_deref().unwrap());
+    let mut b = desk(&tap.url, Some(own.pin), "https-b");
+    register(&mut b, "Quornwell-Secret");
+    let mut c = desk(&tap.url, Some(own.pin), "https-c");
+    sync(&mut c);
+    let found = c.patients().search("Quornwell-Secret", 5).unwrap();
+    assert_eq!(found.len(), 1, "the patient crossed the tap to desk C");
+    assert!(tap.captured().len() > 10_000, "the capture saw the traffic");
+    for secret in [
+        "admin-password-1",
+        "admin@acme.example",
+        "Quornwell",
+        "Lovelace",
+        "Ada",
+    ] {
+        assert!(!tap.saw(secret), "{secret} crossed in clear text");
+    }
+}

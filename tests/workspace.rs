@@ -25,6 +25,7 @@ pub(crate) fn enroll(
     Workstation::enroll(
         dir,
         &server.url,
+        None,
         "acme",
         email,
         &Password::new(password.into()),
@@ -176,6 +177,7 @@ fn enrolment_refuses_bad_credentials_and_unreachable_servers_and_creates_nothing
     let unreachable = Workstation::enroll(
         &dir,
         "http://127.0.0.1:9",
+        None,
         "acme",
         "admin@acme.example",
         &Password::new("admin-password-1".into()),

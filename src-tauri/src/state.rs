@@ -166,6 +166,7 @@ impl Desktop {
     pub fn enroll(
         &self,
         server: &str,
+        pin: Option<clinic_core::api::KeyPin>,
         tenant: &str,
         email: &str,
         password: &Password,
@@ -176,6 +177,7 @@ impl Desktop {
         let (ws, _) = Workstation::enroll(
             &self.dir,
             server,
+            pin,
             tenant,
             email,
             password,

@@ -56,6 +56,7 @@ fn clinic(server: &TestServer, root: &Path, desks: &[&str]) -> (Vec<PathBuf>, uu
         let (mut ws, _) = Workstation::enroll(
             &dir,
             &server.url,
+            None,
             "e2e",
             ADMIN.0,
             &Password::new(ADMIN.1.into()),

@@ -19,6 +19,7 @@ pub mod sync;
 pub mod tenants;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod tls;
 pub mod tokens;
 
 // Domains: each keeps its kinds in tables of its own ([`records::Projection`]).
@@ -180,11 +181,15 @@ async fn health(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 }
 
 /// Serves until `shutdown` resolves, then finishes in-flight requests.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
+/// `listener` is a plain `TcpListener` (loopback) or a [`tls::TlsListener`].
+pub async fn serve<L>(
+    listener: L,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+{
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await

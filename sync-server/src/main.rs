@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use sync_server::tenants::{create_tenant, NewTenant};
+use sync_server::tls::{ServerIdentity, TlsListener, TlsSource};
 use sync_server::{open_database, serve, AppState, ServerError};
 
 #[derive(Parser, Debug)]
@@ -29,6 +30,22 @@ struct Cli {
     /// Address to listen on
     #[arg(long, env = "CLINIC_LISTEN", default_value = "127.0.0.1:8480")]
     listen: SocketAddr,
+    /// Serve HTTPS with the server's own certificate (made once, kept in the
+    /// data folder; workstations pin its fingerprint). The default when
+    /// listening on anything but loopback without --tls-cert.
+    #[arg(long, env = "CLINIC_TLS_SELF_SIGNED", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    tls_self_signed: bool,
+    /// Serve HTTPS with this certificate chain (PEM; e.g. from a CA)
+    #[arg(
+        long,
+        env = "CLINIC_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM)
+    #[arg(long, env = "CLINIC_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Log as JSON lines (for log collectors)
     #[arg(long, env = "CLINIC_LOG_JSON", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     log_json: bool,
@@ -40,6 +57,33 @@ struct Cli {
 enum Command {
     #[command(subcommand)]
     Tenant(TenantCmd),
+    #[command(subcommand)]
+    Tls(TlsCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum TlsCmd {
+    /// Print the pin of the server's public key (`SHA256:<hex>`), to give
+    /// to `clinic enroll --fingerprint`; makes the server's own certificate
+    /// if there is none yet
+    Fingerprint,
+}
+
+impl Cli {
+    /// Where the certificate comes from, or `None` for plain HTTP (only on
+    /// loopback: anywhere else the server makes its own certificate).
+    fn tls_source(&self) -> Option<TlsSource> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsSource::Files {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ if self.tls_self_signed || !self.listen.ip().is_loopback() => {
+                Some(TlsSource::SelfSigned)
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -82,6 +126,17 @@ async fn shutdown_signal() {
 }
 
 async fn run(cli: Cli) -> Result<(), ServerError> {
+    if let Some(Command::Tls(TlsCmd::Fingerprint)) = cli.command {
+        let source = cli.tls_source().unwrap_or(TlsSource::SelfSigned);
+        std::fs::create_dir_all(&cli.data_dir)
+            .map_err(|e| ServerError::Startup(format!("{}: {e}", cli.data_dir.display())))?;
+        println!("{}", ServerIdentity::load(&source, &cli.data_dir)?.pin);
+        return Ok(());
+    }
+    let tls = match cli.tls_source() {
+        Some(source) => Some(ServerIdentity::load(&source, &cli.data_dir)?),
+        None => None,
+    };
     let db = open_database(&cli.data_dir, cli.database_url.as_deref()).await?;
     let result = match cli.command {
         Some(Command::Tenant(TenantCmd::Create {
@@ -119,6 +174,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             .await;
             created.map(|c| println!("{}", serde_json::to_string_pretty(&c).unwrap_or_default()))
         }
+        Some(Command::Tls(_)) => Ok(()),
         None => {
             let listener = tokio::net::TcpListener::bind(cli.listen)
                 .await
@@ -128,7 +184,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             let addr = listener
                 .local_addr()
                 .map_err(|e| ServerError::Startup(e.to_string()))?;
-            tracing::info!(%addr, "sync server listening");
+
             let key = sync_server::tokens::SigningKey::load_or_create(&cli.data_dir)?;
             // The operator API is on only when CLINIC_OPERATOR_TOKEN is set
             // (environment only: a token on the command line would show in process lists).
@@ -141,9 +197,20 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             }
             // Patient notifications (CLINIC_NOTIFY, CLINIC_SMTP_URL, …; see notify.rs).
             let notifier = sync_server::scheduling::notify::start_from_env(&db.pool)?;
-            let served = serve(listener, state, shutdown_signal())
-                .await
-                .map_err(|e| ServerError::Startup(e.to_string()));
+            let served = match &tls {
+                Some(identity) => {
+                    let config = identity.server_config().map_err(ServerError::Startup)?;
+                    let listener = TlsListener::new(listener, config)
+                        .map_err(|e| ServerError::Startup(e.to_string()))?;
+                    tracing::info!(%addr, fingerprint = %identity.pin, "sync server listening (HTTPS)");
+                    serve(listener, state, shutdown_signal()).await
+                }
+                None => {
+                    tracing::info!(%addr, "sync server listening (plain HTTP, loopback only)");
+                    serve(listener, state, shutdown_signal()).await
+                }
+            }
+            .map_err(|e| ServerError::Startup(e.to_string()));
             if let Some(worker) = notifier {
                 worker.abort();
             }

@@ -83,6 +83,9 @@ pub async fn provision(pool: &deadpool_postgres::Pool, slug: &str, plan: &str) -
 #[derive(Debug)]
 pub struct TestServer {
     pub url: String,
+    /// The same server over HTTPS (`https://127.0.0.1:PORT`), when started
+    /// with a TLS identity ([`TestServer::start_with_tls`]).
+    pub tls_url: Option<String>,
     /// The server's database, as its administrator (for assertions).
     pub database_url: String,
     pull_bodies: Arc<Mutex<PullBodies>>,
@@ -102,7 +105,16 @@ impl TestServer {
     /// The server over a fresh database with one tenant, `slug`, on the
     /// enterprise plan (room for the demo clinic's 28 members of staff).
     pub fn start(slug: &'static str) -> TestServer {
-        let (url_tx, url_rx) = std::sync::mpsc::channel::<(String, String)>();
+        Self::start_with(slug, None)
+    }
+
+    /// The same, also serving HTTPS with `identity` at [`TestServer::tls_url`].
+    pub fn start_with_tls(slug: &'static str, identity: &crate::tls::ServerIdentity) -> TestServer {
+        Self::start_with(slug, Some(identity.server_config().expect("TLS config")))
+    }
+
+    fn start_with(slug: &'static str, tls: Option<Arc<rustls::ServerConfig>>) -> TestServer {
+        let (url_tx, url_rx) = std::sync::mpsc::channel::<(String, String, Option<String>)>();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let (control, control_rx) = std::sync::mpsc::channel::<Control>();
         let pull_bodies = Arc::new(Mutex::new(PullBodies::default()));
@@ -116,9 +128,21 @@ impl TestServer {
                     .await
                     .expect("bind");
                 let addr = listener.local_addr().expect("addr");
-                let _ = url_tx.send((format!("http://{addr}"), database_url));
                 let state =
                     AppState::new(database.pool.clone(), crate::tokens::SigningKey::random());
+                let mut tls_url = None;
+                if let Some(config) = tls {
+                    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+                        .await
+                        .expect("bind");
+                    tls_url = Some(format!("https://{}", tcp.local_addr().expect("addr")));
+                    let tls = crate::tls::TlsListener::new(tcp, config).expect("TLS listener");
+                    let app = crate::router(state.clone()).layer(
+                        axum::middleware::from_fn_with_state(counter.clone(), count_pull_bodies),
+                    );
+                    tokio::spawn(async move { axum::serve(tls, app).await });
+                }
+                let _ = url_tx.send((format!("http://{addr}"), database_url, tls_url));
                 let mut stop_rx = stop_rx;
                 loop {
                     // As crate::serve, with the pull answers counted as sent.
@@ -139,9 +163,10 @@ impl TestServer {
                 database.pool.close();
             });
         });
-        let (url, database_url) = url_rx.recv().expect("server started");
+        let (url, database_url, tls_url) = url_rx.recv().expect("server started");
         TestServer {
             url,
+            tls_url,
             database_url,
             pull_bodies,
             stop: Some(stop),
@@ -287,5 +312,100 @@ impl HttpBody for CountedBody {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// A private certificate authority in `dir` (`ca.pem`) and a server
+/// identity it issued for `localhost` and 127.0.0.1 (`server.pem`,
+/// `server.key`): a clinic's server with a certificate from its own CA.
+pub fn private_ca(dir: &std::path::Path) -> (PathBuf, crate::tls::ServerIdentity) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "Test clinic's own CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca_key = KeyPair::generate().expect("CA key");
+    let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+    let mut leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("server params");
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf_key = KeyPair::generate().expect("server key");
+    let leaf_cert = leaf
+        .signed_by(&leaf_key, &ca_cert, &ca_key)
+        .expect("server certificate");
+    let (ca_pem, cert, key) = (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    );
+    std::fs::write(&ca_pem, ca_cert.pem()).expect("write");
+    std::fs::write(&cert, format!("{}{}", leaf_cert.pem(), ca_cert.pem())).expect("write");
+    std::fs::write(&key, leaf_key.serialize_pem()).expect("write");
+    let identity = crate::tls::ServerIdentity::from_files(&cert, &key).expect("identity");
+    (ca_pem, identity)
+}
+
+/// A relay in front of a server that keeps a copy of every byte crossing it
+/// in either direction: a capture of the traffic between workstations and
+/// the server on loopback.
+#[derive(Debug)]
+pub struct Tap {
+    /// The server's URL, through the tap.
+    pub url: String,
+    seen: Arc<Mutex<Vec<u8>>>,
+}
+
+impl Tap {
+    /// Taps the server at `url` (`http://` or `https://`, host 127.0.0.1).
+    pub fn start(url: &str) -> Tap {
+        let (scheme, target) = url.split_once("://").expect("a URL");
+        let target: std::net::SocketAddr = target.parse().expect("host:port");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("{scheme}://{}", listener.local_addr().expect("addr"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let copy = seen.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
+                for (from, to) in [
+                    (client.try_clone(), server.try_clone()),
+                    (server.try_clone(), client.try_clone()),
+                ] {
+                    let (Ok(mut from), Ok(mut to)) = (from, to) else {
+                        continue;
+                    };
+                    let seen = copy.clone();
+                    std::thread::spawn(move || {
+                        use std::io::{Read, Write};
+                        let mut buf = [0u8; 16 * 1024];
+                        while let Ok(n) = from.read(&mut buf) {
+                            if n == 0 || to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                            seen.lock().expect("tap").extend_from_slice(&buf[..n]);
+                        }
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                }
+            }
+        });
+        Tap { url, seen }
+    }
+
+    /// Every byte seen so far.
+    pub fn captured(&self) -> Vec<u8> {
+        self.seen.lock().expect("tap").clone()
+    }
+
+    /// Whether `text` crossed the tap as it is.
+    pub fn saw(&self, text: &str) -> bool {
+        let seen = self.captured();
+        seen.windows(text.len()).any(|w| w == text.as_bytes())
     }
 }

@@ -1362,6 +1362,126 @@ async fn the_real_binary_logs_json_without_secrets_or_personal_data() {
     }
 }
 
+/// Runs the real binary with `args` and returns what it printed, failing
+/// the test when it fails.
+fn server_binary(args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(args)
+        .env_remove("CLINIC_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[tokio::test]
+async fn the_real_binary_serves_https_on_the_network_with_the_certificate_it_fingerprints() {
+    use std::ffi::OsStr;
+    use std::io::BufRead;
+    let (database, url) = fresh().await;
+    tenant(&database.pool, "tango").await;
+    database.pool.close();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().as_os_str();
+    let pin = server_binary(&[
+        OsStr::new("--data-dir"),
+        data,
+        OsStr::new("tls"),
+        OsStr::new("fingerprint"),
+    ]);
+    assert!(pin.starts_with("SHA256:") && pin.len() == 71, "{pin}");
+    assert_eq!(
+        server_binary(&[
+            OsStr::new("--data-dir"),
+            data,
+            OsStr::new("tls"),
+            OsStr::new("fingerprint")
+        ]),
+        pin,
+        "made once, kept in the data folder"
+    );
+    // A certificate from files: its own key's pin.
+    let (_, ca_issued) = sync_server::testing::private_ca(dir.path());
+    let (cert, key) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    assert_eq!(
+        server_binary(&[
+            OsStr::new("--data-dir"),
+            data,
+            OsStr::new("--tls-cert"),
+            cert.as_os_str(),
+            OsStr::new("--tls-key"),
+            key.as_os_str(),
+            OsStr::new("tls"),
+            OsStr::new("fingerprint"),
+        ]),
+        ca_issued.pin.to_string()
+    );
+    // Listening on the network without a certificate: HTTPS with its own.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(data)
+        .env("CLINIC_DATABASE_URL", &url)
+        .env("CLINIC_LOG_JSON", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let announced = std::thread::spawn(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(&l).ok())
+            .find(|v| v["fields"]["addr"].is_string())
+    })
+    .join()
+    .unwrap()
+    .expect("the server announced its address");
+    assert_eq!(announced["fields"]["fingerprint"], pin.as_str());
+    let port = announced["fields"]["addr"]
+        .as_str()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    let plain = reqwest::get(format!("http://127.0.0.1:{port}/health")).await;
+    assert!(
+        plain.map(|r| !r.status().is_success()).unwrap_or(true),
+        "no plain HTTP on the network"
+    );
+    let https = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .tls_info(true)
+        .build()
+        .unwrap();
+    let res = https
+        .get(format!("https://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cert = res
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(|i| i.peer_certificate())
+        .expect("the server's certificate")
+        .to_vec();
+    assert_eq!(
+        clinic_core::api::KeyPin::of_certificate(&cert)
+            .unwrap()
+            .to_string(),
+        pin,
+        "the certificate served is the one fingerprinted"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 #[tokio::test]
 async fn the_database_enforces_the_plans_patient_limit() {
     let (database, url) = fresh().await;

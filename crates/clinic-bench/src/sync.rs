@@ -175,6 +175,7 @@ fn enroll(server: &TestServer, dir: &Path, name: &str) -> ClinicResult<Workstati
     Workstation::enroll(
         dir,
         &server.url,
+        None,
         TENANT,
         ADMIN,
         &Password::new(ADMIN_PASSWORD.into()),

@@ -3,6 +3,7 @@
 
 use crate::workstation::{new_id, Workstation};
 use chrono::{DateTime, Utc};
+use clinic_core::api::KeyPin;
 use clinic_core::audit::AuditEntry;
 use clinic_core::permissions::{Action, Module};
 use clinic_core::sync::RefusedChange;
@@ -63,15 +64,66 @@ impl Workstation {
     /// The HTTP transport of an enrolled store.
     pub fn transport(&self) -> ClinicResult<HttpTransport> {
         let db = self.store()?.db();
-        let (Some(url), Some(credential)) =
-            (db.meta("sync_server")?, db.meta("device_credential")?)
+        let (Some((url, pin)), Some(credential)) = (db.server()?, db.meta("device_credential")?)
         else {
             return Err(ClinicError::new(
                 ErrorCode::NotFound,
                 "This workstation is not enrolled with a sync server.",
             ));
         };
-        HttpTransport::new(&url, &credential)
+        HttpTransport::new(&url, pin, &credential)
+    }
+
+    /// Moves this enrolled workstation to the sync server at `url` (a new
+    /// address, `https://` instead of `http://`, or a new pin after the
+    /// server's key changed). An administrator's act; the new address must
+    /// answer as this same device of this same clinic before anything is
+    /// changed, and the changes waiting here are kept and go there.
+    pub fn set_server(&mut self, url: &str, pin: Option<KeyPin>) -> ClinicResult<SyncStatus> {
+        let (admin, now) = self.act_as_full_admin()?;
+        let db = self.store()?.db();
+        let (Some((old, old_pin)), Some(credential)) =
+            (db.server()?, db.meta("device_credential")?)
+        else {
+            return Err(ClinicError::new(
+                ErrorCode::Conflict,
+                "This computer is not connected to a sync server; enrol it instead.",
+            ));
+        };
+        let moved = HttpTransport::new(url, pin, &credential)?;
+        let who = moved.whoami()?;
+        let (tenant, device) = (db.tenant()?.id, self.store()?.device_id());
+        if who.tenant_id != tenant || who.device_id != device {
+            return Err(ClinicError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "The server at {} knows this credential as another workstation or clinic; nothing was changed.",
+                    moved.server.base_url()
+                ),
+            ));
+        }
+        let to = moved.server.base_url().to_string();
+        self.store_mut()?.write(|db| {
+            db.set_server(&to, pin)?;
+            db.append_audit(
+                new_id(now),
+                Some(admin.user_id),
+                now,
+                AuditEntry {
+                    action: "store.set_server",
+                    entity_type: "device",
+                    entity_id: Some(device),
+                    patient_id: None,
+                    details: json!({
+                        "from": old, "to": to,
+                        "pinned_before": old_pin.map(|p| p.to_string()),
+                        "pinned": pin.map(|p| p.to_string()),
+                    }),
+                },
+            )?;
+            Ok(())
+        })?;
+        self.sync_status(true)
     }
 
     /// Pushes every local change and pulls the server's until caught up.

@@ -6,6 +6,7 @@
 use crate::auth::{hash_password, verify_or_burn, verify_password, Password};
 use crate::clock::Clock;
 use chrono::{DateTime, Duration, Utc};
+use clinic_core::api::KeyPin;
 use clinic_core::audit::{AuditEntry, AuditEvent, ChainBreak};
 use clinic_core::patients::*;
 use clinic_core::permissions::{Action, BuiltinRole, Module, PermissionMatrix};
@@ -246,6 +247,7 @@ impl Workstation {
     pub fn enroll(
         dir: &Path,
         server_url: &str,
+        pin: Option<KeyPin>,
         tenant_slug: &str,
         email: &str,
         password: &Password,
@@ -265,7 +267,9 @@ impl Workstation {
             ));
         }
         let email = normalize_email("email", email)?;
-        let server = clinic_sync::ServerClient::new(server_url)?;
+        // The address and the pin are checked, and the server's key against
+        // the pin, before the password is sent.
+        let server = clinic_sync::ServerClient::connect(server_url, pin)?;
         let pair = server.login(tenant_slug, &email, password.expose_for_transport(), totp)?;
         let enrollment = server.enroll(&pair.access_token, device_name);
         // The administrator's server session was only for enrolling: end it
@@ -317,7 +321,7 @@ impl Workstation {
                 for b in &e.number_blocks {
                     db.add_number_block(&b.series, b.start as u64, b.end as u64)?;
                 }
-                db.set_meta("sync_server", server_url.trim().trim_end_matches('/'))?;
+                db.set_server(server.base_url(), pin)?;
                 db.set_meta("device_credential", &e.device_credential)?;
                 db.set_meta("site_id", &e.site_id.to_string())?;
                 db.set_meta("device_name", device_name.trim())?;

@@ -162,3 +162,134 @@ pub struct NewTenantRequest {
     #[serde(default)]
     pub timezone: Option<String>,
 }
+
+/// A pin on a sync server's public key: the SHA-256 of its certificate's
+/// SubjectPublicKeyInfo (DER), written `SHA256:<64 hex digits>`. Pinning the
+/// key rather than the certificate keeps a renewed certificate with the same
+/// key working (trust on first use for a clinic's own server on its LAN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyPin([u8; 32]);
+
+impl KeyPin {
+    /// The pin of a public key given as SubjectPublicKeyInfo DER.
+    pub fn of_public_key(spki_der: &[u8]) -> Self {
+        use sha2::{Digest, Sha256};
+        Self(Sha256::digest(spki_der).into())
+    }
+
+    /// The pin of the public key a certificate (DER) carries.
+    #[cfg(feature = "x509")]
+    pub fn of_certificate(der: &[u8]) -> crate::ClinicResult<Self> {
+        let (_, cert) = x509_parser::parse_x509_certificate(der).map_err(|e| {
+            crate::ClinicError::field("certificate", format!("not an X.509 certificate: {e}"))
+        })?;
+        Ok(Self::of_public_key(cert.tbs_certificate.subject_pki.raw))
+    }
+
+    /// Reads `SHA256:<hex>` (the prefix in any case; the hex may be split by
+    /// colons or spaces as people copy it from a screen).
+    pub fn parse(text: &str) -> crate::ClinicResult<Self> {
+        let bad = || {
+            crate::ClinicError::field(
+                "fingerprint",
+                "give the server's fingerprint as `SHA256:` and 64 hex digits (`sync-server tls fingerprint` prints it)",
+            )
+        };
+        let t = text.trim();
+        let rest = t
+            .get(..7)
+            .filter(|p| p.eq_ignore_ascii_case("sha256:"))
+            .map(|_| &t[7..])
+            .ok_or_else(bad)?;
+        let digits: Vec<u8> = rest.bytes().filter(|b| !matches!(b, b':' | b' ')).collect();
+        if digits.len() != 64 {
+            return Err(bad());
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in digits.chunks(2).enumerate() {
+            let s = std::str::from_utf8(pair).map_err(|_| bad())?;
+            out[i] = u8::from_str_radix(s, 16).map_err(|_| bad())?;
+        }
+        Ok(Self(out))
+    }
+
+    /// Whether `spki_der` is the pinned key.
+    pub fn matches(&self, spki_der: &[u8]) -> bool {
+        *self == Self::of_public_key(spki_der)
+    }
+}
+
+impl std::fmt::Display for KeyPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SHA256:{}", crate::sync::feed::hex(&self.0))
+    }
+}
+
+/// Whether `host` (of a URL, IPv6 with or without brackets) is this machine:
+/// the only place plain `http://` is allowed, for the demo and tests.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod pin_tests {
+    use super::*;
+
+    #[test]
+    fn a_pin_reads_back_what_it_prints_and_refuses_anything_else() {
+        let pin = KeyPin::of_public_key(b"some key");
+        let text = pin.to_string();
+        assert!(
+            text.starts_with("SHA256:") && text.len() == 7 + 64,
+            "{text}"
+        );
+        assert_eq!(KeyPin::parse(&text).unwrap(), pin);
+        assert_eq!(KeyPin::parse(&text.to_uppercase()).unwrap(), pin);
+        let spaced: String = text.as_bytes()[7..]
+            .chunks(2)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(":");
+        assert_eq!(KeyPin::parse(&format!("sha256:{spaced}")).unwrap(), pin);
+        assert!(pin.matches(b"some key") && !pin.matches(b"other key"));
+        for bad in [
+            "",
+            "SHA256:",
+            &text[7..],
+            &text[..70],
+            "SHA1:00",
+            &format!("{text}00"),
+        ] {
+            let e = KeyPin::parse(bad).unwrap_err();
+            assert_eq!(e.code, crate::ErrorCode::Validation, "{bad}");
+        }
+        assert!(KeyPin::parse(&format!("SHA256:{}", "zz".repeat(32))).is_err());
+    }
+
+    #[test]
+    fn only_this_machine_counts_as_loopback() {
+        for h in [
+            "localhost",
+            "127.0.0.1",
+            "127.8.9.1",
+            "[::1]",
+            "::1",
+            "LOCALHOST",
+        ] {
+            assert!(is_loopback_host(h), "{h}");
+        }
+        for h in [
+            "10.0.0.5",
+            "192.168.1.2",
+            "clinic.local",
+            "[fe80::1]",
+            "0.0.0.0",
+            "localhost.evil.com",
+        ] {
+            assert!(!is_loopback_host(h), "{h}");
+        }
+    }
+}

@@ -666,4 +666,8 @@ impl Db<'_> {
             ?;
         Ok(())
     }
+    pub fn delete_meta(&self, key: &str) -> StoreResult<()> {
+        self.execute("DELETE FROM meta WHERE key = ?1", [key])?;
+        Ok(())
+    }
 }

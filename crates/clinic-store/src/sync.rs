@@ -114,6 +114,29 @@ impl Db<'_> {
         Ok(self.meta("sync_server")?.is_some())
     }
 
+    /// The sync server's address and, for a server trusted through its
+    /// key, the pin of that key.
+    pub fn server(&self) -> StoreResult<Option<(String, Option<clinic_core::api::KeyPin>)>> {
+        let Some(url) = self.meta("sync_server")? else {
+            return Ok(None);
+        };
+        let pin = match self.meta("sync_server_pin")? {
+            Some(p) => Some(clinic_core::api::KeyPin::parse(&p)?),
+            None => None,
+        };
+        Ok(Some((url, pin)))
+    }
+
+    /// Records the sync server's address and the pin of its key (`None`:
+    /// trusted through the system's certificate authorities).
+    pub fn set_server(&self, url: &str, pin: Option<clinic_core::api::KeyPin>) -> StoreResult<()> {
+        self.set_meta("sync_server", url)?;
+        match pin {
+            Some(p) => self.set_meta("sync_server_pin", &p.to_string()),
+            None => self.delete_meta("sync_server_pin"),
+        }
+    }
+
     /// Records arrive and are rebased one by one (a merged record may come
     /// before the survivor it points at is rewritten): references are
     /// checked when the transaction commits, not at each row.

@@ -6,8 +6,11 @@
 
 pub mod engine;
 pub mod live;
+mod pin;
 
-use clinic_core::api::{DeviceIdentity, EnrollRequest, Enrollment, LoginRequest, TokenPair};
+use clinic_core::api::{
+    DeviceIdentity, EnrollRequest, Enrollment, KeyPin, LoginRequest, TokenPair,
+};
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -20,33 +23,74 @@ use std::time::Duration;
 /// read into memory.
 pub const MAX_ANSWER_BYTES: u64 = 64 << 20;
 
-/// A sync server at `base_url` (e.g. `http://127.0.0.1:8480`).
+/// A sync server at `base_url` (e.g. `https://clinic-server:8480`),
+/// verified against the system's certificate authorities or, for a
+/// clinic's own server, a pinned public key.
 #[derive(Debug, Clone)]
 pub struct ServerClient {
     base: String,
     http: reqwest::blocking::Client,
     answer_limit: u64,
+    pin: Option<pin::PinnedKey>,
+}
+
+/// Checks a server address: `https://`, or `http://` to this machine only
+/// (anything else would send passwords and patients in clear text).
+pub fn check_server_url(base_url: &str) -> ClinicResult<String> {
+    let base = base_url.trim().trim_end_matches('/').to_string();
+    let url = reqwest::Url::parse(&base).map_err(|_| {
+        ClinicError::field("server", "give the server's address as https://HOST:PORT")
+    })?;
+    let host = url.host_str().unwrap_or_default();
+    match url.scheme() {
+        "https" if !host.is_empty() => Ok(base),
+        "http" if clinic_core::api::is_loopback_host(host) => Ok(base),
+        "http" => Err(ClinicError::field(
+            "server",
+            format!(
+                "plain http:// is only allowed to this computer; {host} must be reached with https:// (the server serves HTTPS when it listens on the network)"
+            ),
+        )),
+        _ => Err(ClinicError::field(
+            "server",
+            "give the server's address as https://HOST:PORT",
+        )),
+    }
 }
 
 impl ServerClient {
+    /// A server trusted through the system's certificate authorities (or
+    /// plain HTTP on loopback).
     pub fn new(base_url: &str) -> ClinicResult<Self> {
-        let base = base_url.trim().trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(ClinicError::field(
-                "server",
-                "give the server's address with http:// or https://",
-            ));
-        }
-        let http = reqwest::blocking::Client::builder()
+        Self::connect(base_url, None)
+    }
+
+    /// A server trusted through `pin` when given (its public key must be
+    /// the pinned one; no CA is asked), else through the system's CAs.
+    pub fn connect(base_url: &str, pin: Option<KeyPin>) -> ClinicResult<Self> {
+        let base = check_server_url(base_url)?;
+        let builder = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(ClinicError::internal)?;
+            // A redirect could lead anywhere, http:// included: never follow one.
+            .redirect(reqwest::redirect::Policy::none());
+        let pinned = pin.map(pin::PinnedKey::new);
+        let builder = match &pinned {
+            Some(p) => builder.use_preconfigured_tls(p.client_config()),
+            None => builder,
+        };
+        let http = builder.build().map_err(ClinicError::internal)?;
         Ok(Self {
             base,
             http,
             answer_limit: MAX_ANSWER_BYTES,
+            pin: pinned,
         })
+    }
+
+    /// The server's address, as given.
+    pub fn base_url(&self) -> &str {
+        &self.base
     }
 
     /// The same client with another limit on a decompressed answer.
@@ -56,14 +100,38 @@ impl ServerClient {
         self
     }
 
-    /// The error for a server that could not be reached (the workstation is offline).
+    /// The error for a server that could not be reached (the workstation
+    /// is offline), or that is not the server this desk trusts (nothing was
+    /// sent to it: the TLS handshake failed before any request).
     fn unreachable(&self, e: reqwest::Error) -> ClinicError {
+        if let Some(seen) = self.pin.as_ref().and_then(|p| p.mismatch()) {
+            return ClinicError::new(
+                ErrorCode::Unreachable,
+                format!(
+                    "The server at {} is not the one this workstation trusts: its key is {seen}, the pinned one is {}. Nothing was sent to it. If the server was moved or reinstalled, an administrator reads its fingerprint (`sync-server tls fingerprint`) and pins it again (`clinic enrollment set-server`).",
+                    self.base,
+                    self.pin.as_ref().map(|p| p.pin().to_string()).unwrap_or_default()
+                ),
+            );
+        }
+        let e = e.without_url();
+        let mut why = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            why.push_str(": ");
+            why.push_str(&s.to_string());
+            source = s.source();
+        }
+        let hint = if why.contains("certificate") {
+            " The server's certificate is not trusted by this computer: for a clinic's own server, give its fingerprint (`--fingerprint SHA256:…`, printed by `sync-server tls fingerprint`)."
+        } else {
+            ""
+        };
         ClinicError::new(
             ErrorCode::Unreachable,
             format!(
-                "The sync server at {} cannot be reached ({}).",
-                self.base,
-                e.without_url()
+                "The sync server at {} cannot be reached ({why}).{hint}",
+                self.base
             ),
         )
     }
@@ -240,9 +308,9 @@ pub struct HttpTransport {
 }
 
 impl HttpTransport {
-    pub fn new(base_url: &str, device_credential: &str) -> ClinicResult<Self> {
+    pub fn new(base_url: &str, pin: Option<KeyPin>, device_credential: &str) -> ClinicResult<Self> {
         Ok(Self {
-            server: ServerClient::new(base_url)?,
+            server: ServerClient::connect(base_url, pin)?,
             credential: device_credential.to_string(),
         })
     }

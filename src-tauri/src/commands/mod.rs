@@ -69,6 +69,7 @@ request!(CreateStoreReq {
 });
 request!(EnrollReq {
     server_url: String,
+    fingerprint: Option<String>,
     tenant: String,
     email: String,
     password: String,

@@ -26,9 +26,17 @@ pub async fn create_store(app: AppHandle, req: CreateStoreReq) -> Answer<AppStat
 #[tauri::command]
 pub async fn enroll(app: AppHandle, req: EnrollReq) -> Answer<AppState> {
     run(app, "enroll", move |d| {
+        let pin = req
+            .fingerprint
+            .as_deref()
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(clinic_core::api::KeyPin::parse)
+            .transpose()?;
         Passphrase::new(req.passphrase).and_then(|p| {
             d.enroll(
                 &req.server_url,
+                pin,
                 &req.tenant,
                 &req.email,
                 &Password::new(req.password),

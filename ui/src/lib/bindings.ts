@@ -234,7 +234,7 @@ export type ResolveAction = "accept" | "cancel" | "move";
 
 export type CreateStoreReq = { clinic_name: string, admin_name: string, admin_email: string, admin_password: string, passphrase: string, };
 
-export type EnrollReq = { server_url: string, tenant: string, email: string, password: string, device_name: string, passphrase: string, };
+export type EnrollReq = { server_url: string, fingerprint: string | null, tenant: string, email: string, password: string, device_name: string, passphrase: string, };
 
 export type UnlockReq = { passphrase: string | null, };
 

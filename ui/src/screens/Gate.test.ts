@@ -101,4 +101,32 @@ describe('first run', () => {
     expect(screen.getByTestId('setup-tenant')).toBeTruthy();
     expect((screen.getByTestId('setup-device_name') as HTMLInputElement).value).toBe('Front desk 1');
   });
+
+  it("enrols with the server's fingerprint and shows a refused plain http address at its field", async () => {
+    vi.mocked(api.enroll)
+      .mockRejectedValueOnce(
+        clinicError('VALIDATION', 'Some fields are not valid.', [
+          { field: 'server', message: 'plain http:// is only allowed to this computer' },
+        ]),
+      )
+      .mockResolvedValueOnce(signIn);
+    const onState = vi.fn();
+    render(Setup, { app: setup, onState });
+    await fireEvent.click(screen.getByTestId('setup-enroll'));
+    const values: Record<string, string> = {
+      server_url: 'http://10.0.0.5:8480', fingerprint: ' SHA256:ab ', tenant: 'river', email: 'a@x.org', password: 'pw',
+      passphrase: 'one', passphrase2: 'one',
+    };
+    for (const [k, v] of Object.entries(values)) await fireEvent.input(screen.getByTestId(`setup-${k}`), { target: { value: v } });
+    await fireEvent.click(screen.getByTestId('setup-submit'));
+    await flush();
+    expect(screen.getByText(/only allowed to this computer/)).toBeTruthy();
+    expect(onState).not.toHaveBeenCalled();
+    await fireEvent.input(screen.getByTestId('setup-fingerprint'), { target: { value: '' } });
+    await fireEvent.click(screen.getByTestId('setup-submit'));
+    await flush();
+    expect(api.enroll).toHaveBeenNthCalledWith(1, expect.objectContaining({ server_url: 'http://10.0.0.5:8480', fingerprint: 'SHA256:ab' }));
+    expect(api.enroll).toHaveBeenNthCalledWith(2, expect.objectContaining({ fingerprint: null }));
+    expect(onState).toHaveBeenCalledWith(signIn);
+  });
 });

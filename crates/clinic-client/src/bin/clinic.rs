@@ -8,6 +8,7 @@
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use clinic_client::{demo, InitOptions, Password, SystemClock, Workstation};
+use clinic_core::api::KeyPin;
 use clinic_core::patients::NationalIdKind;
 use clinic_core::patients::*;
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
@@ -52,9 +53,15 @@ enum Command {
     /// Enrol this workstation with a sync server into an empty --data-dir
     /// (as --user, an administrator there; password from CLINIC_PASSWORD)
     Enroll {
-        /// The sync server, e.g. http://127.0.0.1:8480
+        /// The sync server, e.g. https://clinic-server:8480 (http:// only to this computer)
         #[arg(long)]
         server: String,
+        /// Trust the server through its public key, as `sync-server tls
+        /// fingerprint` prints it (SHA256:…): for a server with its own
+        /// certificate. Without it the server's certificate must be trusted
+        /// by this computer's certificate authorities.
+        #[arg(long)]
+        fingerprint: Option<String>,
         /// The tenant's slug on the server
         #[arg(long)]
         tenant: String,
@@ -69,7 +76,10 @@ enum Command {
         demo: bool,
     },
     /// Ask the sync server whether this workstation is still enrolled
-    Enrollment,
+    Enrollment {
+        #[command(subcommand)]
+        cmd: Option<EnrollmentCmd>,
+    },
     /// Check the acting user's credentials and show the session
     Login,
     /// Store facts: tenant, device, sites, counts, cipher
@@ -417,6 +427,21 @@ fn parse_sex(s: &str) -> ClinicResult<SexAtBirth> {
 
 fn env_secret(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|s| !s.is_empty())
+}
+
+#[derive(Subcommand, Debug)]
+enum EnrollmentCmd {
+    /// Move this workstation to another address of its sync server, or pin
+    /// the server's key again (an administrator; waiting changes are kept)
+    SetServer {
+        /// The server's address, e.g. https://clinic-server:8480
+        url: String,
+        /// The server's key (SHA256:…, from `sync-server tls fingerprint`);
+        /// without it the server's certificate must be trusted by this
+        /// computer's certificate authorities
+        #[arg(long)]
+        fingerprint: Option<String>,
+    },
 }
 
 fn require_env(name: &str, what: &str) -> ClinicResult<String> {
@@ -863,6 +888,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
         }
         Command::Enroll {
             server,
+            fingerprint,
             tenant,
             device_name,
             totp,
@@ -884,9 +910,11 @@ fn run(cli: Cli) -> ClinicResult<()> {
                     .filter(|h| !h.is_empty())
                     .unwrap_or_else(|| "Workstation".into())
             });
+            let pin = fingerprint.as_deref().map(KeyPin::parse).transpose()?;
             let (mut ws, e) = Workstation::enroll(
                 &ctx.dir,
                 &server,
+                pin,
                 &tenant,
                 &email,
                 &password,
@@ -916,7 +944,22 @@ fn run(cli: Cli) -> ClinicResult<()> {
                 )
             });
         }
-        Command::Enrollment => {
+        Command::Enrollment {
+            cmd: Some(EnrollmentCmd::SetServer { url, fingerprint }),
+        } => {
+            let pin = fingerprint.as_deref().map(KeyPin::parse).transpose()?;
+            let mut ws = ctx.signed_in()?;
+            let status = ws.set_server(&url, pin)?;
+            ctx.print(&status, |s| {
+                format!(
+                    "This workstation now syncs with {}{}; {} change(s) waiting.",
+                    s.server.as_deref().unwrap_or_default(),
+                    pin.map(|p| format!(" (key {p})")).unwrap_or_default(),
+                    s.pending
+                )
+            });
+        }
+        Command::Enrollment { cmd: None } => {
             let ws = ctx.open()?;
             let id = ws.check_enrollment()?;
             ctx.print(&id, |i| {

@@ -41,13 +41,18 @@ impl super::Directory<'_> {
     fn admin_server(&mut self) -> ClinicResult<(ServerClient, String, String, DateTime<Utc>)> {
         let (s, now) = self.ws.act_as_full_admin()?;
         let db = self.ws.store()?.db();
-        let url = db.meta("sync_server")?.ok_or_else(|| {
+        let (url, pin) = db.server()?.ok_or_else(|| {
             ClinicError::new(
                 ErrorCode::Conflict,
                 "This computer is not connected to a sync server, so it has no devices to manage.",
             )
         })?;
-        Ok((ServerClient::new(&url)?, db.tenant()?.slug, s.email, now))
+        Ok((
+            ServerClient::connect(&url, pin)?,
+            db.tenant()?.slug,
+            s.email,
+            now,
+        ))
     }
 
     /// Signs in to the server for one call and out again.

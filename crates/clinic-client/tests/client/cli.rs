@@ -929,3 +929,194 @@ fn enroll_follows_the_scripting_contract() {
     gone.env("CLINIC_PASSWORD", "admin-password-1");
     assert_eq!(gone.output().unwrap().status.code(), Some(9));
 }
+
+/// `clinic enroll` (CLINIC_PASSWORD set by `cmd`) with the given server
+/// arguments, in `c`'s data folder, as the contract tenant's administrator.
+fn enroll_with(c: &Clinic, server: &[&str], ca: Option<&Path>) -> Output {
+    let mut args = vec!["enroll"];
+    args.extend_from_slice(server);
+    args.extend_from_slice(&["--tenant", "tls", "--user", "admin@tls.example", "--json"]);
+    let mut cmd = c.cmd(&args);
+    // The computer's certificate authorities: only the test's own (or none).
+    let none = c.tmp().join("no-authorities.pem");
+    std::fs::write(&none, "").unwrap();
+    cmd.env("SSL_CERT_FILE", ca.unwrap_or(&none))
+        .env_remove("SSL_CERT_DIR");
+    cmd.output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn enrolment_over_https_pins_the_servers_key_or_trusts_a_private_ca_and_never_sends_clear_text_to_the_network(
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let own = sync_server::tls::ServerIdentity::self_signed(dir.path()).unwrap();
+    let server = sync_server::testing::TestServer::start_with_tls("tls", &own);
+    let https = server.tls_url.clone().unwrap();
+    let pin = own.pin.to_string();
+
+    // Plain http:// to anything but this computer: refused before any contact.
+    let c = Clinic::new();
+    let o = enroll_with(&c, &["--server", "http://192.168.1.20:8480"], None);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("only allowed to this computer"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!clinic_store::Store::exists(&c.data()));
+
+    // The server's own certificate without its fingerprint: not trusted.
+    let o = enroll_with(&c, &["--server", &https], None);
+    assert_eq!(o.status.code(), Some(9), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--fingerprint"), "{}", stderr(&o));
+    // A wrong fingerprint: refused at the handshake, before the password goes.
+    let wrong = clinic_core::api::KeyPin::of_public_key(b"another server").to_string();
+    let o = enroll_with(&c, &["--server", &https, "--fingerprint", &wrong], None);
+    assert_eq!(o.status.code(), Some(9), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not the one this workstation trusts") && stderr(&o).contains(&pin),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!clinic_store::Store::exists(&c.data()));
+    let signed_in = |server: &sync_server::testing::TestServer| {
+        server.query("SELECT count(*) FROM refresh_tokens")[0][0]
+            .clone()
+            .unwrap()
+    };
+    assert_eq!(signed_in(&server), "0", "no sign-in reached the server");
+    let bad = enroll_with(
+        &c,
+        &["--server", &https, "--fingerprint", "SHA256:12"],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(3), "{}", stderr(&bad));
+
+    // The right fingerprint: enrolled, and sync goes over HTTPS.
+    let o = enroll_with(&c, &["--server", &https, "--fingerprint", &pin], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    c.json(&[
+        "--user",
+        "admin@tls.example",
+        "patient",
+        "add",
+        "--first-name",
+        "Ada",
+        "--last-name",
+        "Lovelace",
+        "--dob",
+        "1985-12-10",
+        "--json",
+    ]);
+    let synced = c.json(&["--user", "admin@tls.example", "sync", "--json"]);
+    assert_eq!(synced["pending"], 0, "{synced}");
+    assert_eq!(
+        server.query("SELECT count(*) FROM patients")[0][0].as_deref(),
+        Some("1")
+    );
+
+    // A certificate from the clinic's own CA, trusted by this computer.
+    let ca_dir = tempfile::tempdir().unwrap();
+    let (ca, issued) = sync_server::testing::private_ca(ca_dir.path());
+    let ca_server = sync_server::testing::TestServer::start_with_tls("tls", &issued);
+    let by_name = ca_server
+        .tls_url
+        .clone()
+        .unwrap()
+        .replace("127.0.0.1", "localhost");
+    let other = Clinic::new();
+    let o = enroll_with(&other, &["--server", &by_name], None);
+    assert_eq!(
+        o.status.code(),
+        Some(9),
+        "not trusted without the CA: {}",
+        stderr(&o)
+    );
+    let o = enroll_with(&other, &["--server", &by_name], Some(&ca));
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    // A desk enrolled over loopback http:// moves to https:// with its
+    // waiting change, and the pin; only an administrator may move it.
+    let moved = Clinic::new();
+    let o = enroll_with(&moved, &["--server", &server.url], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    moved.json(&[
+        "--user",
+        "admin@tls.example",
+        "patient",
+        "add",
+        "--first-name",
+        "Grace",
+        "--last-name",
+        "Hopper",
+        "--dob",
+        "1906-12-09",
+        "--json",
+    ]);
+    let o = moved.run(&[
+        "--user",
+        "admin@tls.example",
+        "enrollment",
+        "set-server",
+        &https,
+        "--fingerprint",
+        &wrong,
+    ]);
+    assert_eq!(o.status.code(), Some(9), "{}", stderr(&o));
+    let status = moved.json(&["sync", "status", "--json"]);
+    assert_eq!(
+        status["server"],
+        server.url.as_str(),
+        "unchanged after a refusal"
+    );
+    assert_eq!(status["pending"], 1);
+    let mut add = moved.cmd(&[
+        "--user",
+        "admin@tls.example",
+        "user",
+        "add",
+        "--email",
+        "desk@tls.example",
+        "--name",
+        "Front Desk",
+        "--role",
+        "receptionist",
+    ]);
+    add.env("CLINIC_NEW_PASSWORD", "desk-password-1");
+    assert!(add.output().unwrap().status.success());
+    let mut as_desk = moved.cmd(&[
+        "--user",
+        "desk@tls.example",
+        "enrollment",
+        "set-server",
+        &https,
+        "--fingerprint",
+        &pin,
+    ]);
+    as_desk.env("CLINIC_PASSWORD", "desk-password-1");
+    let o = as_desk.output().unwrap();
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let now = moved.json(&[
+        "--user",
+        "admin@tls.example",
+        "enrollment",
+        "set-server",
+        &https,
+        "--fingerprint",
+        &pin,
+        "--json",
+    ]);
+    assert_eq!(now["server"], https.as_str());
+    assert_eq!(now["online"], true);
+    let synced = moved.json(&["--user", "admin@tls.example", "sync", "--json"]);
+    assert_eq!(synced["pending"], 0, "{synced}");
+    assert_eq!(
+        server.query("SELECT count(*) FROM patients WHERE last_name = 'Hopper'")[0][0].as_deref(),
+        Some("1"),
+        "the change that waited went to the new address"
+    );
+}
