@@ -384,12 +384,24 @@ impl PgServer {
 
     fn records_in(&self, buckets: &[usize]) -> ClinicResult<Vec<RecordCopy>> {
         let p = pg();
-        p.rt.block_on(sync_server::sync::bucket_records(
-            &p.db.pool,
-            self.any_device(),
-            Some(buckets),
-        ))
-        .map_err(server_error)
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page =
+                p.rt.block_on(sync_server::sync::records_page(
+                    &p.db.pool,
+                    self.any_device(),
+                    buckets,
+                    after,
+                    None,
+                ))
+                .map_err(server_error)?;
+            out.extend(page.records);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// Rows of a query in this tenant's transaction, every value as i64.

@@ -183,9 +183,23 @@ pub async fn check_runtime_role(app: &tokio_postgres::Client) -> Result<(), Serv
     Ok(())
 }
 
+/// The longest one statement of a request may run.
+pub const STATEMENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// The longest a statement waits for a lock (a tenant's feed lock is held
+/// by one push at a time; the largest push applies in well under a second).
+pub const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// A pool of runtime-role connections (waits at most five seconds).
 pub fn app_pool(url: &str, size: usize) -> Result<Pool, ServerError> {
-    let cfg: tokio_postgres::Config = url.parse().map_err(db_err)?;
+    let mut cfg: tokio_postgres::Config = url.parse().map_err(db_err)?;
+    // No request holds a connection, or a tenant's feed lock, for long:
+    // a statement that runs past STATEMENT_TIMEOUT, or waits for a lock
+    // past LOCK_TIMEOUT, is cancelled and the request answers "busy".
+    cfg.options(format!(
+        "-c statement_timeout={} -c lock_timeout={}",
+        STATEMENT_TIMEOUT.as_millis(),
+        LOCK_TIMEOUT.as_millis()
+    ));
     let mgr = Manager::from_config(
         cfg,
         NoTls,
@@ -243,6 +257,13 @@ pub async fn tenant_tx<'a>(
 /// Database errors caused by what a client sent (text the database cannot
 /// store, values beyond its limits) are the client's 422, not a 500.
 pub fn map_db(e: tokio_postgres::Error) -> ServerError {
+    // Cancelled by the statement or lock timeout: the server is busy.
+    if e.code()
+        .is_some_and(|c| matches!(c.code(), "57014" | "55P03"))
+    {
+        tracing::warn!(error = %describe(&e), "a statement was cancelled by a timeout");
+        return ServerError::Busy;
+    }
     let client_data = e
         .code()
         .is_some_and(|c| c.code().starts_with("22") || c.code() == "54000");

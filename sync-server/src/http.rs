@@ -325,12 +325,12 @@ pub async fn sync_checksums(
 
 /// The records of some buckets with their documents (repair what differs).
 #[utoipa::path(post, path = "/v1/sync/records", tag = "sync", security(("device" = [])), request_body = clinic_core::sync::BucketsRequest,
-    responses((status = 200, body = [clinic_core::sync::RecordCopy]), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = clinic_core::sync::RecordsPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn sync_records(
     State(s): State<AppState>,
     AuthDevice(d): AuthDevice,
     Body(r): Body<clinic_core::sync::BucketsRequest>,
-) -> Result<Json<Vec<clinic_core::sync::RecordCopy>>, ServerError> {
+) -> Result<Json<clinic_core::sync::RecordsPage>, ServerError> {
     if r.buckets
         .iter()
         .any(|b| *b >= clinic_core::sync::CHECKSUM_BUCKETS)
@@ -344,7 +344,7 @@ pub async fn sync_records(
         )
         .into());
     }
-    sync::bucket_records(&s.pool, &d, Some(&r.buckets))
+    sync::records_page(&s.pool, &d, &r.buckets, r.after, r.limit)
         .await
         .map(Json)
 }

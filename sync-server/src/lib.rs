@@ -238,10 +238,13 @@ pub async fn open_database(
         tracing::info!(applied, "database migrated");
     }
     let pool = db::app_pool(&db::app_url(&admin_url, &app_password)?, 16)?;
-    let client = pool
-        .get()
-        .await
-        .map_err(|e| ServerError::Startup(format!("cannot connect as the runtime role: {e}")))?;
+    let client = pool.get().await.map_err(|e| {
+        let why = match &e {
+            deadpool_postgres::PoolError::Backend(pg) => db::describe(pg),
+            other => other.to_string(),
+        };
+        ServerError::Startup(format!("cannot connect as the runtime role: {why}"))
+    })?;
     db::check_runtime_role(&client).await?;
     drop(client);
     let tenants: Vec<uuid::Uuid> = admin

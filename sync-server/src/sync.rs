@@ -263,7 +263,7 @@ pub async fn push(
     pool: &Pool,
     signals: &FeedSignals,
     device: &DeviceIdentity,
-    req: PushRequest,
+    mut req: PushRequest,
 ) -> Result<PushResponse, ServerError> {
     check_protocol(req.protocol)?;
     if req.mutations.len() > MAX_PUSH || req.audit.len() > MAX_PUSH {
@@ -274,6 +274,7 @@ pub async fn push(
         .into());
     }
     let tenant = device.tenant_id;
+    let mutations = std::sync::Arc::new(std::mem::take(&mut req.mutations));
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     // The tenant's feed lock, held to commit (see the module comment).
@@ -293,8 +294,7 @@ pub async fn push(
     // Mutations applied before (a retry) must be the same ones: a store
     // restored from a backup numbers new changes again from an older
     // position, and those must not pass for retries.
-    let earlier: Vec<i64> = req
-        .mutations
+    let earlier: Vec<i64> = mutations
         .iter()
         .map(|e| e.device_seq)
         .filter(|s| *s <= last_applied)
@@ -306,7 +306,7 @@ pub async fn push(
             &[&device.device_id, &earlier],
         )
         .await?;
-    let by_seq: HashMap<i64, &Envelope> = req.mutations.iter().map(|e| (e.device_seq, e)).collect();
+    let by_seq: HashMap<i64, &Envelope> = mutations.iter().map(|e| (e.device_seq, e)).collect();
     let renumber_from = recorded
         .iter()
         .find(|r| by_seq[&r.get::<_, i64>(0)].id != r.get::<_, Uuid>(1))
@@ -326,8 +326,7 @@ pub async fn push(
         });
     }
 
-    let fresh: Vec<&Envelope> = req
-        .mutations
+    let fresh: Vec<&Envelope> = mutations
         .iter()
         .filter(|e| e.device_seq > last_applied)
         .collect();
@@ -348,16 +347,25 @@ pub async fn push(
         p.load_context(&tx, &fresh, &mut recs).await?;
     }
     let before = recs.clone();
-    let mut ledger = number_ledger(&tx, device.device_id, &fresh).await?;
+    let ledger = number_ledger(&tx, device.device_id, &fresh).await?;
 
-    let result = apply_batch(
-        domain_rules,
-        tenant,
-        last_applied,
-        &req.mutations,
-        &mut recs,
-        &mut ledger,
-    );
+    // The rules are plain CPU work (up to 2,000 changes): run them off the
+    // async runtime, so other requests keep being served meanwhile.
+    let batch = mutations.clone();
+    let (result, recs) = tokio::task::spawn_blocking(move || {
+        let (mut recs, mut ledger) = (recs, ledger);
+        let result = apply_batch(
+            domain_rules,
+            tenant,
+            last_applied,
+            &batch,
+            &mut recs,
+            &mut ledger,
+        );
+        (result, recs)
+    })
+    .await
+    .map_err(|e| ServerError::Database(format!("applying the changes stopped: {e}")))?;
 
     if !result.changed.is_empty() {
         let changed: Vec<ChangedRecord> = result
@@ -426,7 +434,7 @@ pub async fn push(
     let mut audit_head = audit_seq;
     if let Some(last) = accepted.last() {
         audit_head = last.seq;
-        let flags = audit_flags(&tx, device.device_id, &req.mutations, &accepted).await?;
+        let flags = audit_flags(&tx, device.device_id, &mutations, &accepted).await?;
         let rows: Vec<Value> = accepted
             .iter()
             .zip(flags)
@@ -715,11 +723,12 @@ async fn read_page(
         vec![]
     };
     tx.commit().await?;
+    let mut changes = changes;
+    cut_to_bytes(&mut changes, MAX_PAGE_BYTES);
     if let Some(c) = changes.last() {
         head_seq = head_seq.max(c.seq);
     }
     let checksum = page_checksum(&changes);
-    let mut changes = changes;
     compact_chains(&mut changes);
     Ok(PullResponse {
         protocol: PROTOCOL_VERSION,
@@ -730,6 +739,21 @@ async fn read_page(
         last_applied_seq: last_applied,
         cursor_ok,
     })
+}
+
+/// Ends a page before the change that would take it past `max` bytes of
+/// JSON (its first change always stays: every record fits in a page, see
+/// [`MAX_RECORD_BYTES`]); the workstation asks again for the rest.
+pub fn cut_to_bytes(changes: &mut Vec<Change>, max: usize) {
+    let mut bytes = 0;
+    let keep = changes
+        .iter()
+        .position(|c| {
+            bytes += encoded_len(&c.data);
+            bytes > max
+        })
+        .map_or(changes.len(), |i| i.max(1));
+    changes.truncate(keep);
 }
 
 /// A page of the feed after `after`; when there is nothing new and `wait`
@@ -756,43 +780,54 @@ pub async fn pull(
     }
 }
 
-/// Checksums of every record of the tenant, by bucket.
+/// Checksums of every record of the tenant, by bucket: the rows stream
+/// through, the tenant is never held in memory.
 pub async fn checksums(pool: &Pool, device: &DeviceIdentity) -> Result<BucketSums, ServerError> {
-    let members = bucket_records(pool, device, None).await?;
-    Ok(BucketSums::compute(
-        members.iter().map(|r| (r.id, r.hash.as_str())),
-    ))
-}
-
-/// The records in the given buckets (all when `None`), with documents when asked for.
-pub async fn bucket_records(
-    pool: &Pool,
-    device: &DeviceIdentity,
-    buckets: Option<&[usize]>,
-) -> Result<Vec<RecordCopy>, ServerError> {
+    use futures_util::TryStreamExt;
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, device.tenant_id).await?;
-    // Every kind of record, with its bucket and (when asked) its document.
     let all = records::all_records_sql();
-    let rows = match buckets {
-        Some(b) => {
-            let b: Vec<i32> = b.iter().map(|x| *x as i32).collect();
-            tx.query(
-                &format!("SELECT kind, id, doc_hash, doc FROM ({all}) r(kind, id, doc_hash, doc) WHERE get_byte(uuid_send(id), 15) % 64 = ANY($1)"),
-                &[&b],
-            )
-            .await
-        }
-        None => {
-            tx.query(
-                &format!("SELECT kind, id, doc_hash, NULL::jsonb FROM ({all}) r(kind, id, doc_hash, doc)"),
-                &[],
-            )
-            .await
-        }
-    }?;
+    let rows = tx
+        .query_raw(
+            &format!("SELECT id, doc_hash FROM ({all}) r(kind, id, doc_hash, doc)"),
+            std::iter::empty::<i32>(),
+        )
+        .await?;
+    futures_util::pin_mut!(rows);
+    let mut acc = clinic_core::sync::BucketAcc::default();
+    while let Some(row) = rows.try_next().await? {
+        acc.add(row.get(0), row.get::<_, &str>(1));
+    }
     tx.commit().await?;
-    Ok(rows
+    Ok(acc.finish())
+}
+
+/// A page of the records in the given buckets, with their documents, in id
+/// order after `after` (at most [`RECORDS_PAGE`]).
+pub async fn records_page(
+    pool: &Pool,
+    device: &DeviceIdentity,
+    buckets: &[usize],
+    after: Option<Uuid>,
+    limit: Option<u32>,
+) -> Result<RecordsPage, ServerError> {
+    let limit = i64::from(limit.unwrap_or(RECORDS_PAGE).clamp(1, RECORDS_PAGE));
+    let mut client = crate::db::conn(pool).await?;
+    let tx = tenant_tx(&mut client, device.tenant_id).await?;
+    let all = records::all_records_sql();
+    let b: Vec<i32> = buckets.iter().map(|x| *x as i32).collect();
+    let rows = tx
+        .query(
+            &format!(
+                "SELECT kind, id, doc_hash, doc FROM ({all}) r(kind, id, doc_hash, doc)
+                 WHERE id > $2 AND get_byte(uuid_send(id), 15) % 64 = ANY($1)
+                 ORDER BY id LIMIT $3"
+            ),
+            &[&b, &after.unwrap_or(Uuid::nil()), &limit],
+        )
+        .await?;
+    tx.commit().await?;
+    let records: Vec<RecordCopy> = rows
         .iter()
         .map(|r| RecordCopy {
             entity_type: r.get(0),
@@ -800,5 +835,47 @@ pub async fn bucket_records(
             hash: r.get(2),
             doc: r.get(3),
         })
-        .collect())
+        .collect();
+    let next = (records.len() as i64 == limit)
+        .then(|| records.last().map(|r| r.id))
+        .flatten();
+    Ok(RecordsPage { records, next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(seq: i64, text: &str) -> Change {
+        Change {
+            seq,
+            entity_type: "patient".into(),
+            entity_id: Uuid::from_u128(seq as u128),
+            data: json!({ "note": text }),
+            chain: String::new(),
+            hash: None,
+        }
+    }
+
+    #[test]
+    fn a_page_ends_before_the_change_that_would_take_it_past_its_bytes() {
+        let page = |n: i64, size: usize| {
+            (1..=n)
+                .map(|s| change(s, &"x".repeat(size)))
+                .collect::<Vec<_>>()
+        };
+        let one = encoded_len(&page(1, 100)[0].data);
+        let mut p = page(5, 100);
+        cut_to_bytes(&mut p, 2 * one + one / 2);
+        assert_eq!(p.iter().map(|c| c.seq).collect::<Vec<_>>(), vec![1, 2]);
+        let mut whole = page(5, 100);
+        cut_to_bytes(&mut whole, 5 * one);
+        assert_eq!(whole.len(), 5, "a page that fits is whole");
+        let mut big = page(3, 10_000);
+        cut_to_bytes(&mut big, 100);
+        assert_eq!(big.len(), 1, "the first change always goes, alone");
+        let mut none: Vec<Change> = vec![];
+        cut_to_bytes(&mut none, 100);
+        assert!(none.is_empty());
+    }
 }

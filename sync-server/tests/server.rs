@@ -1386,7 +1386,10 @@ async fn the_real_binary_serves_https_on_the_network_with_the_certificate_it_fin
     tenant(&database.pool, "tango").await;
     database.pool.close();
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().as_os_str();
+    // The cluster's own data folder: the server keeps the runtime role's
+    // password there, and the role is the cluster's.
+    let cluster = sync_server::testing::cluster();
+    let data = cluster.dir.as_os_str();
     let pin = server_binary(&[
         OsStr::new("--data-dir"),
         data,
@@ -1548,4 +1551,106 @@ async fn the_runtime_role_cannot_rewrite_plans_audit_or_feed() {
     }
     drop(client);
     database.pool.close();
+}
+
+#[tokio::test]
+async fn no_request_waits_on_a_lock_or_a_statement_without_end() {
+    let (database, url) = fresh().await;
+    let t = tenant(&database.pool, "uniform").await;
+    let mut c = database.pool.get().await.unwrap();
+    let timeouts: Vec<String> = c
+        .query(
+            "SELECT current_setting('statement_timeout'), current_setting('lock_timeout')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .flat_map(|r| [r.get::<_, String>(0), r.get(1)])
+        .collect();
+    assert_eq!(timeouts, vec!["1min", "15s"]);
+    // A statement that waits for a held feed lock past the timeout answers
+    // "busy" (503), not an internal error.
+    let holder = db::connect(&url).await.unwrap();
+    holder
+        .batch_execute("BEGIN; SELECT * FROM feed_heads FOR UPDATE")
+        .await
+        .unwrap();
+    let tx = db::tenant_tx(&mut c, t.tenant_id).await.unwrap();
+    tx.batch_execute("SET LOCAL lock_timeout = '200ms'")
+        .await
+        .unwrap();
+    let e = tx
+        .query_one("SELECT last_seq FROM feed_heads FOR UPDATE", &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(db::map_db(e), sync_server::ServerError::Busy));
+    drop(tx);
+    holder.batch_execute("ROLLBACK").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_repair_reads_the_records_of_its_buckets_in_bounded_pages() {
+    let api = Api::start().await;
+    let (t, device) = enrolled_device(&api, "victor").await;
+    let mutations: Vec<serde_json::Value> = (1..=40)
+        .map(|n| {
+            serde_json::json!({
+                "device_seq": n, "id": Uuid::now_v7(), "user_id": t.admin_user_id, "at": Utc::now(),
+                "mutation": {"kind": "register_patient", "patient": Uuid::now_v7(),
+                    "patient_number": clinic_core::patients::format_patient_number(n as u64),
+                    "details": {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1985-12-10"}},
+            })
+        })
+        .collect();
+    let protocol = clinic_core::sync::PROTOCOL_VERSION;
+    let (s, e) = api
+        .call(
+            "POST",
+            "/v1/sync/push",
+            Some(&device),
+            Some(serde_json::json!({"protocol": protocol, "mutations": mutations})),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    let all: Vec<usize> = (0..clinic_core::sync::CHECKSUM_BUCKETS).collect();
+    let page = |after: Option<String>, limit: u32| {
+        let body = serde_json::json!({"buckets": all, "after": after, "limit": limit});
+        let device = device.clone();
+        let api = &api;
+        async move {
+            let (s, e) = api
+                .call("POST", "/v1/sync/records", Some(&device), Some(body))
+                .await;
+            assert_eq!(s, 200, "{e}");
+            serde_json::from_value::<clinic_core::sync::RecordsPage>(e).unwrap()
+        }
+    };
+    let whole = page(None, 1_000_000).await;
+    assert!(
+        whole.records.len() > 40,
+        "patients and the directory's records"
+    );
+    assert!(
+        whole.records.len() <= clinic_core::sync::RECORDS_PAGE as usize && whole.next.is_none()
+    );
+    let (mut seen, mut after) = (Vec::new(), None);
+    loop {
+        let p = page(after, 7).await;
+        assert!(p.records.len() <= 7);
+        seen.extend(p.records);
+        match p.next {
+            Some(n) => after = Some(n.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, whole.records, "every record once, in id order");
+    // The pages agree with the checksums the workstation compares.
+    let (s, sums) = api
+        .call("GET", "/v1/sync/checksums", Some(&device), None)
+        .await;
+    assert_eq!(s, 200);
+    let computed =
+        clinic_core::sync::BucketSums::compute(seen.iter().map(|r| (r.id, r.hash.as_str())));
+    assert_eq!(serde_json::to_value(computed).unwrap(), sums);
 }

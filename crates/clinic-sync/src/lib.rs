@@ -360,13 +360,24 @@ impl engine::Transport for HttpTransport {
     }
 
     fn records(&self, buckets: &[usize]) -> ClinicResult<Vec<clinic_core::sync::RecordCopy>> {
-        self.server.post(
-            "/v1/sync/records",
-            Some(format!("Device {}", self.credential)),
-            &clinic_core::sync::BucketsRequest {
-                buckets: buckets.to_vec(),
-            },
-        )
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page: clinic_core::sync::RecordsPage = self.server.post(
+                "/v1/sync/records",
+                Some(format!("Device {}", self.credential)),
+                &clinic_core::sync::BucketsRequest {
+                    buckets: buckets.to_vec(),
+                    after,
+                    limit: None,
+                },
+            )?;
+            out.extend(page.records);
+            match page.next {
+                Some(next) if Some(next) != after => after = Some(next),
+                _ => return Ok(out),
+            }
+        }
     }
 }
 

@@ -828,9 +828,58 @@ pub fn validate_details(d: &mut PatientDetails, today: NaiveDate) -> ClinicResul
     errs.into_result()
 }
 
+/// The most items one list of a patient (allergies, insurances, …) holds.
+pub const MAX_LIST_ITEMS: usize = 100;
+
+/// List items as a change carries them (with their ids): the same rules as
+/// at entry ([`validate_new_lists`]), so the server refuses what no
+/// workstation would have let through.
+pub fn validate_lists(l: &PatientLists, today: NaiveDate) -> ClinicResult<()> {
+    let mut new: NewLists = serde_json::to_value(l)
+        .and_then(serde_json::from_value)
+        .map_err(|e| ClinicError::field("lists", format!("has a value of the wrong kind ({e})")))?;
+    validate_new_lists(&mut new, today)
+}
+
+/// Refuses a list of more than [`MAX_LIST_ITEMS`].
+pub fn check_list_sizes(l: &PatientLists) -> ClinicResult<()> {
+    let mut errs = FieldErrors::default();
+    check_counts(&mut errs, list_counts!(l));
+    errs.into_result()
+}
+
+/// Each list's name and length.
+macro_rules! list_counts {
+    ($l:expr) => {
+        [
+            ("allergies", $l.allergies.len()),
+            ("conditions", $l.conditions.len()),
+            ("medications", $l.medications.len()),
+            ("insurances", $l.insurances.len()),
+            ("emergency_contacts", $l.emergency_contacts.len()),
+            ("consents", $l.consents.len()),
+        ]
+    };
+}
+use list_counts;
+
+fn check_counts(errs: &mut FieldErrors, counts: [(&str, usize); 6]) {
+    for (field, n) in counts {
+        if n > MAX_LIST_ITEMS {
+            errs.add(field, format!("at most {MAX_LIST_ITEMS} per patient"));
+        }
+    }
+}
+
 /// Validates new list items.
 pub fn validate_new_lists(l: &mut NewLists, today: NaiveDate) -> ClinicResult<()> {
     let mut errs = FieldErrors::default();
+    let optional = |errs: &mut FieldErrors, field: &str, v: &mut Option<String>, max: usize| {
+        trim_opt(v);
+        if let Some(s) = v {
+            check_text(errs, field, s, max);
+        }
+    };
     let required = |errs: &mut FieldErrors, field: &str, v: &mut String, max: usize| {
         *v = v.trim().to_string();
         if v.is_empty() {
@@ -841,7 +890,7 @@ pub fn validate_new_lists(l: &mut NewLists, today: NaiveDate) -> ClinicResult<()
     };
     for a in &mut l.allergies {
         required(&mut errs, "allergies.substance", &mut a.substance, 200);
-        trim_opt(&mut a.reaction);
+        optional(&mut errs, "allergies.reaction", &mut a.reaction, 500);
     }
     for c in &mut l.conditions {
         required(&mut errs, "conditions.name", &mut c.name, 200);
@@ -868,19 +917,19 @@ pub fn validate_new_lists(l: &mut NewLists, today: NaiveDate) -> ClinicResult<()
     }
     for m in &mut l.medications {
         required(&mut errs, "medications.name", &mut m.name, 200);
-        trim_opt(&mut m.dose);
-        trim_opt(&mut m.frequency);
+        optional(&mut errs, "medications.dose", &mut m.dose, 100);
+        optional(&mut errs, "medications.frequency", &mut m.frequency, 100);
     }
     for i in &mut l.insurances {
         required(&mut errs, "insurances.provider", &mut i.provider, 200);
-        for v in [
-            &mut i.policy_number,
-            &mut i.group_number,
-            &mut i.member_number,
-            &mut i.plan,
-            &mut i.copay,
+        for (field, v) in [
+            ("insurances.policy_number", &mut i.policy_number),
+            ("insurances.group_number", &mut i.group_number),
+            ("insurances.member_number", &mut i.member_number),
+            ("insurances.plan", &mut i.plan),
+            ("insurances.copay", &mut i.copay),
         ] {
-            trim_opt(v);
+            optional(&mut errs, field, v, 100);
         }
         if let (Some(from), Some(to)) = (i.valid_from, i.valid_to) {
             if to < from {
@@ -897,7 +946,12 @@ pub fn validate_new_lists(l: &mut NewLists, today: NaiveDate) -> ClinicResult<()
         required(&mut errs, "emergency_contacts.name", &mut e.name, 200);
         trim_opt(&mut e.phone);
         trim_opt(&mut e.email);
-        trim_opt(&mut e.relationship);
+        optional(
+            &mut errs,
+            "emergency_contacts.relationship",
+            &mut e.relationship,
+            100,
+        );
         if e.phone.is_none() && e.email.is_none() {
             errs.add(
                 "emergency_contacts.phone",
@@ -917,7 +971,7 @@ pub fn validate_new_lists(l: &mut NewLists, today: NaiveDate) -> ClinicResult<()
     }
     for c in &mut l.consents {
         required(&mut errs, "consents.kind", &mut c.kind, 60);
-        trim_opt(&mut c.purpose);
+        optional(&mut errs, "consents.purpose", &mut c.purpose, 500);
         if c.given_on > today {
             errs.add("consents.given_on", "cannot be in the future");
         }
@@ -928,6 +982,7 @@ pub fn validate_new_lists(l: &mut NewLists, today: NaiveDate) -> ClinicResult<()
             );
         }
     }
+    check_counts(&mut errs, list_counts!(l));
     errs.into_result()
 }
 

@@ -80,6 +80,7 @@ impl MutationKind for RegisterPatient {
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
         let mut d = self.details.clone();
         validate_details(&mut d, cx.today())?;
+        validate_lists(&self.lists, cx.today())?;
         if let Some(existing) = recs.get::<Patient>(self.patient) {
             // A retried registration is a no-op; anything else is a clash of ids.
             if existing.patient_number == self.patient_number {
@@ -145,6 +146,13 @@ impl MutationKind for UpdatePatient {
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
         let current = get(recs, self.patient, "Patient")?;
         ensure_editable(&current)?;
+        validate_lists(&self.add, cx.today())?;
+        if self.remove_ids.len() > MAX_REMOVED {
+            return Err(ClinicError::field(
+                "remove_ids",
+                format!("at most {MAX_REMOVED} items at once"),
+            ));
+        }
         let mut doc = serde_json::to_value(&current.details).map_err(ClinicError::internal)?;
         let obj = doc
             .as_object_mut()
@@ -181,6 +189,9 @@ impl MutationKind for UpdatePatient {
         p.details = details;
         add_items(&mut p.lists, &self.add);
         remove_items(&mut p.lists, &self.remove_ids);
+        if !self.add.items().is_empty() {
+            check_list_sizes(&p.lists)?;
+        }
         p.updated_at = cx.at;
         Ok(put(recs, p))
     }
@@ -204,6 +215,12 @@ impl MutationKind for ArchivePatient {
     }
 
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
+        if self.reason.chars().count() > 500 {
+            return Err(ClinicError::field(
+                "reason",
+                "must be at most 500 characters",
+            ));
+        }
         let mut p = get(recs, self.patient, "Patient")?;
         ensure_editable(&p)?;
         p.archived_at = Some(cx.at);
@@ -307,11 +324,16 @@ impl MutationKind for MergePatients {
     }
 }
 
+/// The most list items one update removes (a person removes a few).
+pub const MAX_REMOVED: usize = 6 * MAX_LIST_ITEMS;
+
+/// Adds the items `to` does not have yet (by id); linear in both lists.
 fn add_items(to: &mut PatientLists, from: &PatientLists) {
     macro_rules! add {
         ($($f:ident),*) => { $(
+            let mut have: std::collections::HashSet<Uuid> = to.$f.iter().map(|x| x.id).collect();
             for item in &from.$f {
-                if !to.$f.iter().any(|x| x.id == item.id) {
+                if have.insert(item.id) {
                     to.$f.push(item.clone());
                 }
             }
@@ -328,6 +350,7 @@ fn add_items(to: &mut PatientLists, from: &PatientLists) {
 }
 
 fn remove_items(from: &mut PatientLists, ids: &[Uuid]) {
+    let ids: std::collections::HashSet<&Uuid> = ids.iter().collect();
     macro_rules! remove {
         ($($f:ident),*) => { $( from.$f.retain(|x| !ids.contains(&x.id)); )* };
     }
@@ -429,6 +452,91 @@ mod tests {
             let e = apply(&set(p, f, v), &cx(1), &mut r).unwrap_err();
             assert_eq!(e.code, ErrorCode::Validation, "{f}");
         }
+    }
+
+    fn allergy(n: usize, substance: String) -> Allergy {
+        Allergy {
+            id: Uuid::from_u128(5000 + n as u128),
+            substance,
+            reaction: None,
+            severity: Severity::Mild,
+        }
+    }
+
+    fn allergies(from: usize, to: usize) -> PatientLists {
+        PatientLists {
+            allergies: (from..to)
+                .map(|n| allergy(n, format!("Substance {n}")))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn list_items_a_change_carries_meet_the_entry_rules_wherever_it_is_applied() {
+        let p = Uuid::from_u128(2);
+        let with = |lists: PatientLists| {
+            Mutation::new(RegisterPatient {
+                patient: p,
+                patient_number: super::super::format_patient_number(1),
+                details: details("Ada"),
+                lists,
+            })
+        };
+        let mut r = Records::default();
+        for (lists, field) in [
+            (allergies(0, MAX_LIST_ITEMS + 1), "allergies"),
+            (
+                PatientLists {
+                    allergies: vec![allergy(1, "x".repeat(10_000))],
+                    ..Default::default()
+                },
+                "allergies.substance",
+            ),
+            (
+                PatientLists {
+                    allergies: vec![Allergy {
+                        reaction: Some("hives ".repeat(1000)),
+                        ..allergy(1, "Penicillin".into())
+                    }],
+                    ..Default::default()
+                },
+                "allergies.reaction",
+            ),
+        ] {
+            let e = apply(&with(lists), &cx(0), &mut r).unwrap_err();
+            assert_eq!(e.code, ErrorCode::Validation);
+            assert!(e.fields.iter().any(|f| f.field == field), "{field}: {e:?}");
+            assert_eq!(r, Records::default(), "nothing changed");
+        }
+        // Adding past the limit, one update at a time, is refused too.
+        apply(&with(allergies(0, MAX_LIST_ITEMS)), &cx(0), &mut r).unwrap();
+        let before = r.clone();
+        let one_more = Mutation::new(UpdatePatient {
+            patient: p,
+            add: allergies(MAX_LIST_ITEMS, MAX_LIST_ITEMS + 1),
+            ..Default::default()
+        });
+        let e = apply(&one_more, &cx(1), &mut r).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Validation, "{e:?}");
+        assert_eq!(r, before);
+        // Removing one makes room again; re-adding an item it has is a no-op.
+        let swap = Mutation::new(UpdatePatient {
+            patient: p,
+            add: allergies(MAX_LIST_ITEMS, MAX_LIST_ITEMS + 1),
+            remove_ids: vec![allergy(0, String::new()).id],
+            ..Default::default()
+        });
+        apply(&swap, &cx(2), &mut r).unwrap();
+        let again = Mutation::new(UpdatePatient {
+            patient: p,
+            add: allergies(50, 60),
+            ..Default::default()
+        });
+        apply(&again, &cx(3), &mut r).unwrap();
+        let kept = &r.get::<Patient>(p).unwrap().lists.allergies;
+        assert_eq!(kept.len(), MAX_LIST_ITEMS);
+        assert!(kept.iter().all(|a| a.id != allergy(0, String::new()).id));
     }
 
     #[test]

@@ -141,6 +141,18 @@ pub fn apply_with(
                     )));
                 }
             }
+            let size = after.encoded_len();
+            if size > super::record::MAX_RECORD_BYTES {
+                return Err(ClinicError::new(
+                    crate::ErrorCode::Validation,
+                    format!(
+                        "This change would make the {} record {} KiB; a record may hold at most {} KiB. Nothing was changed.",
+                        after.kind().replace('_', " "),
+                        size / 1024,
+                        super::record::MAX_RECORD_BYTES / 1024
+                    ),
+                ));
+            }
             if after.tenant().is_some_and(|t| t != cx.tenant) {
                 return Err(ClinicError::forbidden(
                     "This change names a record of another clinic; it was not applied.",
@@ -236,6 +248,24 @@ pub fn authorize(env: &Envelope, recs: &Records) -> ClinicResult<()> {
     Ok(())
 }
 
+/// Refuses a change larger than a record may be ([`super::MAX_RECORD_BYTES`]):
+/// no rule runs on it and its refusal note does not carry it whole.
+fn check_size(m: &Mutation) -> ClinicResult<()> {
+    let size = super::record::encoded_len(m);
+    if size > super::record::MAX_RECORD_BYTES {
+        return Err(ClinicError::new(
+            crate::ErrorCode::Validation,
+            format!(
+                "This change ({}) is {} KiB; a change may carry at most {} KiB. It was not applied.",
+                m.name().replace('_', " "),
+                size / 1024,
+                super::record::MAX_RECORD_BYTES / 1024
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The server's decision for a batch of one device's mutations: mutations
 /// at or below `last_applied` were applied before (a retry: skipped), the
 /// next ones are checked ([`authorize`]) and applied in order, and a jump
@@ -259,6 +289,7 @@ pub fn apply_batch(
         last_applied_seq: last_applied,
         ..Default::default()
     };
+    let mut seen = std::collections::HashSet::new();
     for env in mutations {
         if env.device_seq <= out.last_applied_seq {
             continue;
@@ -272,7 +303,8 @@ pub fn apply_batch(
             at: env.at,
             user: env.user_id,
         };
-        let result = authorize(env, recs)
+        let result = check_size(&env.mutation)
+            .and_then(|()| authorize(env, recs))
             .and_then(|()| apply_with(rules, &env.mutation, &cx, recs, Some(ledger)))
             .and_then(|a| {
                 if a.changed.is_empty() {
@@ -314,7 +346,7 @@ pub fn apply_batch(
             }
         }
         for id in changed {
-            if !out.changed.contains(&id) {
+            if seen.insert(id) {
                 out.changed.push(id);
             }
         }
@@ -407,6 +439,64 @@ mod tests {
         ledger: &mut NumberLedger,
     ) -> BatchResult {
         apply_batch(domain_rules, TENANT, last, envs, recs, ledger)
+    }
+
+    /// A rule that writes a patient far larger than any real one.
+    fn giant(m: &Mutation, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
+        let id = m.touches()[0];
+        let details = PatientDetails {
+            family_history: Some("x".repeat(crate::sync::MAX_RECORD_BYTES)),
+            ..Default::default()
+        };
+        recs.put(Patient::registered(
+            id,
+            cx.tenant,
+            format_patient_number(1),
+            details,
+            Default::default(),
+            cx.at,
+        ));
+        Ok(Applied::one(id))
+    }
+
+    #[test]
+    fn no_change_may_make_a_record_larger_than_every_desk_can_receive() {
+        let id = Uuid::from_u128(10);
+        let cx = Context {
+            tenant: TENANT,
+            at: at(0),
+            user: Some(ADMIN),
+        };
+        let mut r = clinic();
+        let e = apply_with(giant, &register(id, 1), &cx, &mut r, None).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Validation);
+        assert!(e.message.contains("at most 1024 KiB"), "{}", e.message);
+        assert_eq!(r, clinic(), "nothing changed");
+        // A change that is itself too large is refused before any rule runs,
+        // with no note carrying it, and the queue goes on.
+        let huge = Mutation::new(RegisterPatient {
+            patient: id,
+            patient_number: format_patient_number(1),
+            details: PatientDetails {
+                family_history: Some("x".repeat(crate::sync::MAX_RECORD_BYTES + 1)),
+                ..Default::default()
+            },
+            lists: Default::default(),
+        });
+        let envs = [
+            envelope(1, huge),
+            envelope(2, register(Uuid::from_u128(11), 2)),
+        ];
+        let mut l = leased("patient", 1, 100);
+        let out = batch(0, &envs, &mut r, &mut l);
+        assert_eq!(out.outcomes[0].status, OutcomeStatus::Rejected);
+        assert!(out.outcomes[0]
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("a change may carry at most"));
+        assert_eq!(out.outcomes[1].status, OutcomeStatus::Accepted);
+        assert_eq!(out.changed, vec![Uuid::from_u128(11)]);
     }
 
     #[test]

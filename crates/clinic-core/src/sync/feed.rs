@@ -177,20 +177,41 @@ pub fn bucket_of(id: Uuid) -> usize {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BucketSums(pub Vec<String>);
 
+/// [`BucketSums`] being computed one record at a time (the server streams
+/// a whole tenant through it without holding it).
+#[derive(Debug, Clone)]
+pub struct BucketAcc(Vec<[u8; 16]>);
+
+impl Default for BucketAcc {
+    fn default() -> Self {
+        Self(vec![[0u8; 16]; CHECKSUM_BUCKETS])
+    }
+}
+
+impl BucketAcc {
+    pub fn add(&mut self, id: uuid::Uuid, hash: &str) {
+        let mut h = Sha256::new();
+        h.update(id.as_bytes());
+        h.update(hash.as_bytes());
+        let d = h.finalize();
+        let b = &mut self.0[bucket_of(id)];
+        for (x, y) in b.iter_mut().zip(d.iter()) {
+            *x ^= y;
+        }
+    }
+
+    pub fn finish(&self) -> BucketSums {
+        BucketSums(self.0.iter().map(|b| hex(b)).collect())
+    }
+}
+
 impl BucketSums {
     pub fn compute<'a>(items: impl IntoIterator<Item = (uuid::Uuid, &'a str)>) -> Self {
-        let mut acc = vec![[0u8; 16]; CHECKSUM_BUCKETS];
+        let mut acc = BucketAcc::default();
         for (id, hash) in items {
-            let mut h = Sha256::new();
-            h.update(id.as_bytes());
-            h.update(hash.as_bytes());
-            let d = h.finalize();
-            let b = &mut acc[bucket_of(id)];
-            for (x, y) in b.iter_mut().zip(d.iter()) {
-                *x ^= y;
-            }
+            acc.add(id, hash);
         }
-        BucketSums(acc.iter().map(|b| hex(b)).collect())
+        acc.finish()
     }
 
     /// Buckets whose checksums differ.
@@ -218,6 +239,24 @@ pub struct RecordCopy {
 #[serde(deny_unknown_fields)]
 pub struct BucketsRequest {
     pub buckets: Vec<usize>,
+    /// The page after this id (records come in id order); the first page when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Uuid>,
+    /// At most this many records (and never more than [`RECORDS_PAGE`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+}
+
+/// The most records one answer of a repair carries.
+pub const RECORDS_PAGE: u32 = 1_000;
+
+/// A page of the records of chosen buckets, in id order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordsPage {
+    pub records: Vec<RecordCopy>,
+    /// Ask again with `after` this id for the rest; absent on the last page.
+    pub next: Option<Uuid>,
 }
 
 #[cfg(test)]

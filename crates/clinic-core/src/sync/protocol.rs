@@ -20,7 +20,9 @@ use uuid::Uuid;
 /// and roles are records changed by named mutations (no longer whole
 /// documents); a change that finds nothing to do is a conflict; the feed
 /// carries refused-change notes and the clinic's plan.
-pub const PROTOCOL_VERSION: u32 = 5;
+/// 6: the records of a repair come in pages ([`super::RecordsPage`]); a
+/// change or record larger than [`super::MAX_RECORD_BYTES`] is refused.
+pub const PROTOCOL_VERSION: u32 = 6;
 
 /// A mutation as queued on a workstation: numbered per device without gaps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -78,6 +78,7 @@ trait DynRecord: Any + Send + Sync + fmt::Debug {
     fn validate(&self) -> ClinicResult<()>;
     fn save_permission(&self) -> Permission;
     fn refs(&self) -> Vec<super::Ref>;
+    fn encoded_len(&self) -> usize;
     fn clone_box(&self) -> Box<dyn DynRecord>;
     fn same(&self, other: &dyn DynRecord) -> bool;
     fn as_any(&self) -> &dyn Any;
@@ -108,6 +109,9 @@ impl<T: RecordKind> DynRecord for T {
     fn refs(&self) -> Vec<super::Ref> {
         RecordKind::refs(self)
     }
+    fn encoded_len(&self) -> usize {
+        encoded_len(self)
+    }
     fn clone_box(&self) -> Box<dyn DynRecord> {
         Box::new(self.clone())
     }
@@ -119,6 +123,39 @@ impl<T: RecordKind> DynRecord for T {
     }
 }
 
+/// The size of `value` as JSON, in bytes, without building the text.
+pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    let mut count = ByteCount(0);
+    // Writing to a counter fails only if serialising fails, which a value
+    // that was built from (or into) JSON does not.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+/// Counts the bytes written to it.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The most a record may weigh as JSON. Every workstation must be able to
+/// receive any record in a pull page (answers are read up to
+/// `clinic_sync::MAX_ANSWER_BYTES`, 64 MiB) and the server bounds a page's
+/// bytes ([`MAX_PAGE_BYTES`]), so one record stays far below both: the
+/// largest real record (a patient with long lists) is a few KiB.
+pub const MAX_RECORD_BYTES: usize = 1 << 20;
+
+/// The most JSON a pull page carries (beyond its first change, which is
+/// always sent): pages are cut at this size as well as by count.
+pub const MAX_PAGE_BYTES: usize = 16 << 20;
+
 /// A record of any registered kind.
 #[derive(Debug)]
 pub struct AnyRecord(Box<dyn DynRecord>);
@@ -129,6 +166,10 @@ impl AnyRecord {
     }
     pub fn kind(&self) -> &'static str {
         self.0.kind()
+    }
+    /// The record's size as JSON, in bytes.
+    pub fn encoded_len(&self) -> usize {
+        self.0.encoded_len()
     }
     pub fn merge(&self) -> Merge {
         self.0.merge()
