@@ -22,7 +22,7 @@ pub const OWNER_ROLE: &str = "clinic_owner";
 pub const APP_ROLE: &str = "clinic_app";
 const APP_PASSWORD_FILE: &str = "app-role.secret";
 
-fn db_err(e: tokio_postgres::Error) -> ServerError {
+pub(crate) fn db_err(e: tokio_postgres::Error) -> ServerError {
     ServerError::Database(describe(&e))
 }
 
@@ -31,18 +31,176 @@ pub fn describe(e: &tokio_postgres::Error) -> String {
     // PostgreSQL's DETAIL can quote row values (patient data): never included.
     match e.as_db_error() {
         Some(d) => format!("{} ({})", d.message(), d.code().code()),
-        None => e.to_string(),
+        None => {
+            // The cause (a TLS handshake's "invalid peer certificate", …).
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            text
+        }
     }
 }
 
-/// Connects with a libpq-style connection string.
-pub async fn connect(url: &str) -> Result<tokio_postgres::Client, ServerError> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.map_err(db_err)?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            tracing::warn!(error = %e, "database connection ended");
+/// A connection string as the server uses it: tokio-postgres's own
+/// settings, and TLS when `sslmode=verify-full` asks for it (tokio-postgres
+/// reads neither `verify-full` nor `sslrootcert`, so they are taken out
+/// here). `verify-full` checks the database server's certificate against
+/// `sslrootcert` (PEM) or the system's authorities, and its name.
+pub struct DbUrl {
+    pub config: tokio_postgres::Config,
+    /// `sslrootcert`, when given with `verify-full`.
+    root: Option<String>,
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
+}
+
+impl std::fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbUrl")
+            .field("tls", &self.uses_tls())
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DbUrl {
+    pub fn parse(url: &str) -> Result<Self, ServerError> {
+        let (rest, mode, root) = take_tls_params(url);
+        let mut config: tokio_postgres::Config = rest.parse().map_err(db_err)?;
+        let tls = match mode.as_deref() {
+            None | Some("disable") | Some("prefer") | Some("allow") => None,
+            Some("verify-full") => {
+                config.ssl_mode(tokio_postgres::config::SslMode::Require);
+                Some(tls_connector(root.as_deref())?)
+            }
+            Some(other) => {
+                return Err(ServerError::Startup(format!(
+                    "sslmode={other} is not supported: use sslmode=verify-full (with sslrootcert=FILE for a private CA), so the server checks which database it talks to, or leave TLS off on a private link"
+                )))
+            }
+        };
+        Ok(Self { config, root, tls })
+    }
+
+    /// Whether connections use TLS.
+    pub fn uses_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The TLS part to add to another connection string to the same server.
+    fn tls_params(&self) -> String {
+        match (&self.tls, &self.root) {
+            (None, _) => String::new(),
+            (Some(_), None) => " sslmode=verify-full".into(),
+            (Some(_), Some(r)) => format!(" sslmode=verify-full sslrootcert='{r}'"),
         }
-    });
+    }
+}
+
+/// Takes `sslmode` and `sslrootcert` out of a key=value or URL connection string.
+fn take_tls_params(url: &str) -> (String, Option<String>, Option<String>) {
+    let (mut mode, mut root) = (None, None);
+    let mut take = |key: &str, value: &str| match key {
+        "sslmode" => mode = Some(value.trim_matches('\'').to_string()),
+        "sslrootcert" => root = Some(value.trim_matches('\'').to_string()),
+        _ => {}
+    };
+    let rest = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        match url.split_once('?') {
+            Some((base, query)) => {
+                let kept: Vec<&str> = query
+                    .split('&')
+                    .filter(|pair| {
+                        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                        take(k, v);
+                        !matches!(k, "sslmode" | "sslrootcert")
+                    })
+                    .collect();
+                if kept.is_empty() {
+                    base.to_string()
+                } else {
+                    format!("{base}?{}", kept.join("&"))
+                }
+            }
+            None => url.to_string(),
+        }
+    } else {
+        url.split_whitespace()
+            .filter(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                take(k, v);
+                !matches!(k, "sslmode" | "sslrootcert")
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    (rest, mode, root)
+}
+
+/// A verifying TLS connector: the authorities in `root` (PEM), else the system's.
+fn tls_connector(
+    root: Option<&str>,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, ServerError> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    match root {
+        Some(path) => {
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+                .and_then(|i| i.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| ServerError::Startup(format!("sslrootcert {path}: {e}")))?;
+            for c in certs {
+                roots
+                    .add(c)
+                    .map_err(|e| ServerError::Startup(format!("sslrootcert {path}: {e}")))?;
+            }
+        }
+        None => {
+            for c in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(c);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(ServerError::Startup(
+            "sslmode=verify-full: no certificate authority to check the database against (give sslrootcert=FILE)".into(),
+        ));
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| ServerError::Startup(e.to_string()))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// Connects with a libpq-style connection string (TLS as [`DbUrl`] says).
+pub async fn connect(url: &str) -> Result<tokio_postgres::Client, ServerError> {
+    let url = DbUrl::parse(url)?;
+    let client = match url.tls {
+        Some(tls) => {
+            let (client, conn) = url.config.connect(tls).await.map_err(db_err)?;
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::warn!(error = %e, "database connection ended");
+                }
+            });
+            client
+        }
+        None => {
+            let (client, conn) = url.config.connect(NoTls).await.map_err(db_err)?;
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::warn!(error = %e, "database connection ended");
+                }
+            });
+            client
+        }
+    };
     Ok(client)
 }
 
@@ -191,7 +349,8 @@ pub const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15)
 
 /// A pool of runtime-role connections (waits at most five seconds).
 pub fn app_pool(url: &str, size: usize) -> Result<Pool, ServerError> {
-    let mut cfg: tokio_postgres::Config = url.parse().map_err(db_err)?;
+    let url = DbUrl::parse(url)?;
+    let mut cfg = url.config;
     // No request holds a connection, or a tenant's feed lock, for long:
     // a statement that runs past STATEMENT_TIMEOUT, or waits for a lock
     // past LOCK_TIMEOUT, is cancelled and the request answers "busy".
@@ -200,13 +359,13 @@ pub fn app_pool(url: &str, size: usize) -> Result<Pool, ServerError> {
         STATEMENT_TIMEOUT.as_millis(),
         LOCK_TIMEOUT.as_millis()
     ));
-    let mgr = Manager::from_config(
-        cfg,
-        NoTls,
-        ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        },
-    );
+    let manager = ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let mgr = match url.tls {
+        Some(tls) => Manager::from_config(cfg, tls, manager),
+        None => Manager::from_config(cfg, NoTls, manager),
+    };
     Pool::builder(mgr)
         .max_size(size)
         .wait_timeout(Some(std::time::Duration::from_secs(5)))
@@ -226,7 +385,8 @@ pub async fn conn(pool: &Pool) -> Result<deadpool_postgres::Client, ServerError>
 
 /// Runtime-role connection string for the same server as `admin_url`.
 pub fn app_url(admin_url: &str, password: &str) -> Result<String, ServerError> {
-    let cfg: tokio_postgres::Config = admin_url.parse().map_err(db_err)?;
+    let url = DbUrl::parse(admin_url)?;
+    let cfg = &url.config;
     let host = match cfg.get_hosts().first() {
         Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
         _ => "127.0.0.1".to_string(),
@@ -234,7 +394,8 @@ pub fn app_url(admin_url: &str, password: &str) -> Result<String, ServerError> {
     let port = cfg.get_ports().first().copied().unwrap_or(5432);
     let db = cfg.get_dbname().unwrap_or("postgres");
     Ok(format!(
-        "host={host} port={port} user={APP_ROLE} password={password} dbname={db}"
+        "host={host} port={port} user={APP_ROLE} password={password} dbname={db}{}",
+        url.tls_params()
     ))
 }
 

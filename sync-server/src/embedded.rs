@@ -294,6 +294,47 @@ if [ -n "$7" ]; then rm -rf -- "$7" "$8"; fi"#;
         self.port
     }
 
+    /// Serves TLS as well, with this certificate and key (PEM files copied
+    /// into the cluster): for tests of `sslmode=verify-full`.
+    pub async fn enable_tls(&self, cert: &Path, key: &Path) -> Result<(), ServerError> {
+        for (from, name) in [(cert, "server.crt"), (key, "server.key")] {
+            let to = self.cluster_dir.join(name);
+            let pem = std::fs::read_to_string(from)
+                .map_err(|e| ServerError::Startup(format!("{}: {e}", from.display())))?;
+            write_secret(&to, &pem)?;
+            if let Some(user) = self.run_as {
+                let mut chown = Command::new("chown");
+                chown.arg(format!("{user}:")).arg(&to);
+                self.run(chown, "chown")?;
+            }
+        }
+        let admin = crate::db::connect(&self.admin_url("postgres")).await?;
+        admin
+            .batch_execute("ALTER SYSTEM SET ssl = on")
+            .await
+            .map_err(crate::db::db_err)?;
+        admin
+            .batch_execute("SELECT pg_reload_conf()")
+            .await
+            .map_err(crate::db::db_err)?;
+        // The reload is asynchronous: wait until new sessions see it.
+        for _ in 0..100 {
+            let c = crate::db::connect(&self.admin_url("postgres")).await?;
+            let on: String = c
+                .query_one("SHOW ssl", &[])
+                .await
+                .map_err(crate::db::db_err)?
+                .get(0);
+            if on == "on" {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        Err(ServerError::Startup(
+            "PostgreSQL did not switch TLS on".into(),
+        ))
+    }
+
     pub fn stop(&self) -> Result<(), ServerError> {
         let mut stop = self.command("pg_ctl");
         stop.arg("-D")

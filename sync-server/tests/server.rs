@@ -1654,3 +1654,77 @@ async fn a_repair_reads_the_records_of_its_buckets_in_bounded_pages() {
         clinic_core::sync::BucketSums::compute(seen.iter().map(|r| (r.id, r.hash.as_str())));
     assert_eq!(serde_json::to_value(computed).unwrap(), sums);
 }
+
+async fn ssl_of(c: &tokio_postgres::Client) -> bool {
+    c.query_one(
+        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        &[],
+    )
+    .await
+    .unwrap()
+    .get(0)
+}
+
+#[tokio::test]
+async fn the_server_reaches_an_external_database_over_verified_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, _) = sync_server::testing::private_ca(dir.path());
+    let cluster = sync_server::testing::cluster();
+    cluster
+        .pg
+        .enable_tls(
+            &dir.path().join("server.pem"),
+            &dir.path().join("server.key"),
+        )
+        .await
+        .unwrap();
+    let (plain, url) = fresh().await;
+    plain.pool.close();
+    assert!(
+        !ssl_of(&db::connect(&url).await.unwrap()).await,
+        "plain unless asked"
+    );
+    let verified = format!("{url} sslmode=verify-full sslrootcert={}", ca.display());
+    assert!(ssl_of(&db::connect(&verified).await.unwrap()).await);
+    // The whole server: migrations as the administrator and the runtime
+    // role's pool, both over TLS.
+    let database = sync_server::open_database(&cluster.dir, Some(&verified))
+        .await
+        .unwrap();
+    let pooled = database.pool.get().await.unwrap();
+    assert!(ssl_of(&pooled).await, "the runtime pool uses TLS too");
+    drop(pooled);
+    database.pool.close();
+    // A database whose certificate another authority signed is refused.
+    let other = tempfile::tempdir().unwrap();
+    let (other_ca, _) = sync_server::testing::private_ca(other.path());
+    let wrong = format!(
+        "{url} sslmode=verify-full sslrootcert={}",
+        other_ca.display()
+    );
+    let e = db::connect(&wrong).await.unwrap_err().to_string();
+    assert!(
+        e.contains("certificate") || e.contains("UnknownIssuer"),
+        "{e}"
+    );
+    // TLS without checks is not offered.
+    let e = db::connect(&format!("{url} sslmode=require"))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("verify-full"), "{e}");
+    // The URL form reads the same settings.
+    let port = cluster.pg.port();
+    let password = url
+        .split("password=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let dbname = url.split("dbname=").nth(1).unwrap().trim();
+    let as_url = format!(
+        "postgresql://clinic_admin:{password}@127.0.0.1:{port}/{dbname}?sslmode=verify-full&sslrootcert={}",
+        ca.display()
+    );
+    assert!(ssl_of(&db::connect(&as_url).await.unwrap()).await);
+}
