@@ -1728,3 +1728,63 @@ async fn the_server_reaches_an_external_database_over_verified_tls() {
     );
     assert!(ssl_of(&db::connect(&as_url).await.unwrap()).await);
 }
+
+#[tokio::test]
+async fn a_records_created_at_on_the_server_is_the_servers_clock_not_the_devices() {
+    let api = Api::start().await;
+    let (t, device) = enrolled_device(&api, "whiskey").await;
+    let started = Utc::now();
+    let patient = Uuid::now_v7();
+    let claimed = "2001-01-01T00:00:00Z";
+    let envelope = |seq: i64, mutation: serde_json::Value| {
+        serde_json::json!({"device_seq": seq, "id": Uuid::now_v7(), "user_id": t.admin_user_id,
+            "at": claimed, "mutation": mutation})
+    };
+    let register = envelope(
+        1,
+        serde_json::json!({"kind": "register_patient", "patient": patient,
+        "patient_number": clinic_core::patients::format_patient_number(1),
+        "details": {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1985-12-10"}}),
+    );
+    let update = envelope(
+        2,
+        serde_json::json!({"kind": "update_patient", "patient": patient,
+        "set": {"city": "Leeds"}}),
+    );
+    let protocol = clinic_core::sync::PROTOCOL_VERSION;
+    for (i, m) in [register, update].into_iter().enumerate() {
+        let (s, e) = api
+            .call(
+                "POST",
+                "/v1/sync/push",
+                Some(&device),
+                Some(serde_json::json!({"protocol": protocol, "mutations": [m]})),
+            )
+            .await;
+        assert_eq!(
+            (s, e["outcomes"][0]["status"].as_str()),
+            (200, Some("accepted")),
+            "{i}: {e}"
+        );
+    }
+    let mut c = api.database.pool.get().await.unwrap();
+    let tx = db::tenant_tx(&mut c, t.tenant_id).await.unwrap();
+    let row = tx
+        .query_one(
+            "SELECT created_at, doc->>'created_at', city FROM patients WHERE id = $1",
+            &[&patient],
+        )
+        .await
+        .unwrap();
+    let (created, in_doc, city): (chrono::DateTime<Utc>, String, String) =
+        (row.get(0), row.get(1), row.get(2));
+    assert!(
+        created >= started - chrono::Duration::seconds(1),
+        "{created}"
+    );
+    assert_eq!(city, "Leeds");
+    assert!(
+        in_doc.starts_with("2001-01-01"),
+        "the document keeps what the desk said: {in_doc}"
+    );
+}

@@ -25,7 +25,6 @@ fn patient_row(tenant: Uuid, p: &Patient, doc: &Value, hash: &str) -> Value {
         o.insert("number_seq".into(), json!(seq));
         o.insert("merged_into".into(), json!(p.merged_into));
         o.insert("archive_reason".into(), json!(p.archive_reason));
-        o.insert("created_at".into(), json!(p.created_at));
         o.insert("updated_at".into(), json!(p.updated_at));
         o.insert("deleted_at".into(), json!(p.archived_at));
         o.insert("doc".into(), doc.clone());
@@ -50,14 +49,22 @@ static UPSERT_PATIENTS: LazyLock<String> = LazyLock::new(|| {
         ])
         .collect();
     let list = columns.join(", ");
+    // created_at is the server's clock at the first write, never a
+    // device's (the document keeps when the desk says it was made).
+    let values: Vec<&str> = columns
+        .iter()
+        .map(|c| if *c == "created_at" { "now()" } else { c })
+        .collect();
     let updates: Vec<String> = columns[2..]
         .iter()
+        .filter(|c| **c != "created_at")
         .map(|c| format!("{c} = EXCLUDED.{c}"))
         .collect();
     format!(
         "INSERT INTO patients ({list})
-         SELECT {list} FROM jsonb_populate_recordset(NULL::patients, $1::jsonb)
+         SELECT {} FROM jsonb_populate_recordset(NULL::patients, $1::jsonb)
          ON CONFLICT (tenant_id, id) DO UPDATE SET {}",
+        values.join(", "),
         updates.join(", ")
     )
 });
