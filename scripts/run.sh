@@ -24,7 +24,10 @@ export CLINIC_USER="${CLINIC_USER:-reception1@demo.clinic}"
 export PATH="$bin:$PATH"
 
 # The sync server, on the embedded default, with the demo tenant.
-server_dir="${CLINIC_SERVER_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/clinic-demo-server}"
+# Run as root, the embedded PostgreSQL runs as the postgres user, which
+# must reach the server's data folder: not under /root.
+if [ "$(id -u)" = 0 ]; then default_server_dir=/var/lib/clinic-demo-server; else default_server_dir="${XDG_DATA_HOME:-$HOME/.local/share}/clinic-demo-server"; fi
+server_dir="${CLINIC_SERVER_DATA_DIR:-$default_server_dir}"
 listen="${CLINIC_LISTEN:-127.0.0.1:8480}"
 if [ ! -f "$server_dir/.demo-tenant" ]; then
   echo "Provisioning the demo tenant on the sync server ..."

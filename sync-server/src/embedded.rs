@@ -131,9 +131,14 @@ impl EmbeddedPostgres {
                     .ok()
                     .and_then(|t| serde_json::from_str::<Pointer>(&t).ok())
                 {
+                    // A cluster an earlier version kept outside the data
+                    // folder: still used, so no data is lost on upgrade.
                     // The pointer names a folder that gets chowned and
                     // started as postgres: accept only our own kind of path.
-                    Some(p) if is_cluster_path(&p.cluster_dir) => p.cluster_dir,
+                    Some(p) if is_cluster_path(&p.cluster_dir) => {
+                        tracing::warn!(cluster = %p.cluster_dir.display(), "the embedded cluster lives outside the data folder (made by an earlier version); removing the data folder does not remove it");
+                        p.cluster_dir
+                    }
                     Some(p) => {
                         return Err(ServerError::Startup(format!(
                             "{} names {}, which is not a clinic-sync cluster folder",
@@ -141,19 +146,25 @@ impl EmbeddedPostgres {
                             p.cluster_dir.display()
                         )))
                     }
+                    // Inside the data folder (so removing the folder removes
+                    // the database), in a folder the postgres user owns; it
+                    // must be able to reach it.
                     None => {
-                        let mut id = [0u8; 8];
-                        rand::rngs::OsRng.fill_bytes(&mut id);
-                        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-                        let dir = PathBuf::from("/var/lib/postgresql/clinic-sync").join(hex);
-                        let text = serde_json::to_string_pretty(&Pointer {
-                            cluster_dir: dir.clone(),
-                        })
-                        .map_err(|e| ServerError::Startup(e.to_string()))?;
-                        std::fs::write(&pointer, text).map_err(|e| {
-                            ServerError::Startup(format!("{}: {e}", pointer.display()))
+                        let data_dir = data_dir.canonicalize().map_err(|e| {
+                            ServerError::Startup(format!("{}: {e}", data_dir.display()))
                         })?;
-                        dir
+                        let reachable = Command::new("runuser")
+                            .args(["-u", "postgres", "--", "test", "-x"])
+                            .arg(&data_dir)
+                            .status()
+                            .is_ok_and(|s| s.success());
+                        if !reachable {
+                            return Err(ServerError::Startup(format!(
+                                "run as root, the embedded PostgreSQL runs as the postgres user, which cannot reach {}: choose a data folder it can reach (for example /var/lib/clinic-sync), or give --database-url",
+                                data_dir.display()
+                            )));
+                        }
+                        data_dir.join("postgres-cluster").join("data")
                     }
                 }
             }
@@ -292,6 +303,11 @@ if [ -n "$7" ]; then rm -rf -- "$7" "$8"; fi"#;
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Where the cluster's files are.
+    pub fn cluster_dir(&self) -> &Path {
+        &self.cluster_dir
     }
 
     /// Serves TLS as well, with this certificate and key (PEM files copied

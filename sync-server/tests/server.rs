@@ -1788,3 +1788,39 @@ async fn a_records_created_at_on_the_server_is_the_servers_clock_not_the_devices
         "the document keeps what the desk said: {in_doc}"
     );
 }
+
+#[test]
+fn the_embedded_cluster_lives_inside_the_data_folder_so_removing_it_removes_the_database() {
+    use sync_server::embedded::EmbeddedPostgres;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server-data");
+    let pg = EmbeddedPostgres::start(&data).unwrap();
+    assert!(
+        pg.cluster_dir().starts_with(data.canonicalize().unwrap()),
+        "{}",
+        pg.cluster_dir().display()
+    );
+    pg.stop().unwrap();
+    let outside = !pg
+        .cluster_dir()
+        .starts_with(dir.path().canonicalize().unwrap());
+    std::fs::remove_dir_all(&data).unwrap();
+    assert!(
+        !outside && !pg.cluster_dir().exists(),
+        "nothing is left behind"
+    );
+    // Run as root, a folder the postgres user cannot reach is refused
+    // with a clear message, before anything is made.
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if is_root {
+        use std::os::unix::fs::PermissionsExt;
+        let private = dir.path().join("private");
+        std::fs::create_dir(&private).unwrap();
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let e = EmbeddedPostgres::start(&private.join("data")).unwrap_err();
+        assert!(e.to_string().contains("cannot reach"), "{e}");
+    }
+}
