@@ -286,7 +286,8 @@ pub async fn refresh(
         .query_opt(
             "SELECT r.id, r.user_id, r.family_id, r.expires_at, r.revoked_at, u.status, u.token_version
              FROM refresh_tokens r JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
-             WHERE r.token_hash = $1 FOR UPDATE OF r, u",
+             JOIN tenants t ON t.id = r.tenant_id AND t.deleted_at IS NULL
+             WHERE r.token_hash = $1 AND u.deleted_at IS NULL FOR UPDATE OF r, u",
             &[&tokens::hash_secret(token)],
         )
         .await?
@@ -408,7 +409,9 @@ pub async fn authenticate(
     let tx = tenant_tx(&mut client, claims.t).await?;
     let row = tx
         .query_opt(
-            "SELECT status, token_version FROM users WHERE id = $1 AND deleted_at IS NULL",
+            // A soft-deleted tenant's sessions end with it.
+            "SELECT u.status, u.token_version FROM users u JOIN tenants t ON t.id = u.tenant_id AND t.deleted_at IS NULL
+             WHERE u.id = $1 AND u.deleted_at IS NULL",
             &[&claims.u],
         )
         .await?;

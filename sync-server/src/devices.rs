@@ -182,7 +182,9 @@ pub async fn identify(
     let tx = tenant_tx(&mut client, tenant).await?;
     let row = tx
         .query_opt(
-            "SELECT credential_hash, revoked_at, site_id FROM devices WHERE id = $1",
+            // A soft-deleted tenant's workstations are refused with it.
+            "SELECT d.credential_hash, d.revoked_at, d.site_id FROM devices d
+             JOIN tenants t ON t.id = d.tenant_id AND t.deleted_at IS NULL WHERE d.id = $1",
             &[&device],
         )
         .await?

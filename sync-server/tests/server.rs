@@ -414,6 +414,9 @@ struct Api {
     http: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     database: Database,
+    /// The database as its administrator (for assertions and for what an
+    /// operator does by hand, such as soft-deleting a tenant).
+    admin_url: String,
 }
 
 const OPERATOR_TOKEN: &str = "operator-token-for-tests-0123456789abcdef";
@@ -424,7 +427,7 @@ impl Api {
     }
 
     async fn start_with(operator_token: Option<&str>) -> Api {
-        let (database, _) = fresh().await;
+        let (database, admin_url) = fresh().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
@@ -443,6 +446,7 @@ impl Api {
             http: reqwest::Client::new(),
             stop: Some(stop),
             database,
+            admin_url,
         }
     }
 
@@ -1428,4 +1432,60 @@ async fn the_runtime_role_cannot_rewrite_plans_audit_or_feed() {
     }
     drop(client);
     database.pool.close();
+}
+
+// ---- abuse: floods, rate limits, soft-deleted tenants, session lifetime ----
+
+/// An operator soft-deletes a tenant: from then on nothing of it works,
+/// sessions and workstations included.
+#[tokio::test]
+async fn a_soft_deleted_tenant_is_refused_sign_in_refresh_enrolment_pull_and_push() {
+    let api = Api::start().await;
+    let (t, device) = enrolled_device(&api, "xray").await;
+    let (s, pair) = api
+        .login("xray", "admin@xray.example", "admin-password-1")
+        .await;
+    assert_eq!(s, 200, "{pair}");
+    let bearer = format!("Bearer {}", pair["access_token"].as_str().unwrap());
+    let admin = db::connect(&api.admin_url).await.unwrap();
+    admin
+        .execute(
+            "UPDATE tenants SET deleted_at = now() WHERE id = $1",
+            &[&t.tenant_id],
+        )
+        .await
+        .unwrap();
+    let (s, v) = api
+        .login("xray", "admin@xray.example", "admin-password-1")
+        .await;
+    assert_eq!(s, 401, "sign-in: {v}");
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v1/auth/refresh",
+            None,
+            Some(serde_json::json!({"refresh_token": pair["refresh_token"]})),
+        )
+        .await;
+    assert_eq!(s, 401, "refresh: {v}");
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v1/devices",
+            Some(&bearer),
+            Some(serde_json::json!({"name": "Another desk"})),
+        )
+        .await;
+    assert_eq!(s, 401, "enrolment: {v}");
+    let (s, v) = api
+        .call("GET", "/v1/sync/pull?after=0", Some(&device), None)
+        .await;
+    assert_eq!(s, 401, "pull: {v}");
+    let push =
+        serde_json::json!({"protocol": clinic_core::sync::PROTOCOL_VERSION, "mutations": []});
+    let (s, v) = api
+        .call("POST", "/v1/sync/push", Some(&device), Some(push))
+        .await;
+    assert_eq!(s, 401, "push: {v}");
+    api.stop();
 }
