@@ -33,20 +33,39 @@ async fn verify_blocking(password: Password, hash: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
+/// A refresh-token family: the tokens descending from one sign-in, and
+/// when it ends however often it is rotated.
+#[derive(Debug, Clone, Copy)]
+struct Family {
+    id: Uuid,
+    expires_at: DateTime<Utc>,
+}
+
+impl Family {
+    /// The family a sign-in at `now` starts.
+    fn start(now: DateTime<Utc>) -> Self {
+        Family {
+            id: Uuid::now_v7(),
+            expires_at: now + Duration::days(tokens::REFRESH_FAMILY_DAYS),
+        }
+    }
+}
+
 async fn issue_pair(
     tx: &Transaction<'_>,
     key: &SigningKey,
     tenant: Uuid,
     user: Uuid,
     version: i32,
-    family: Uuid,
+    family: Family,
     now: DateTime<Utc>,
 ) -> Result<TokenPair, ServerError> {
     let (refresh, hash) = tokens::new_refresh_token(tenant);
     let id = Uuid::now_v7();
+    let expires = (now + Duration::days(tokens::REFRESH_TTL_DAYS)).min(family.expires_at);
     tx.execute(
-        "INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, token_hash, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[&tenant, &id, &user, &family, &hash, &now, &(now + Duration::days(tokens::REFRESH_TTL_DAYS))],
+        "INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, token_hash, issued_at, expires_at, family_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[&tenant, &id, &user, &family.id, &hash, &now, &expires, &family.expires_at],
     )
     .await?;
     let access = key.issue(&AccessClaims {
@@ -167,7 +186,7 @@ pub async fn login(
         &[&user, &now, &mfa_step],
     )
     .await?;
-    let pair = issue_pair(&tx, key, tenant, user, version, Uuid::now_v7(), now).await?;
+    let pair = issue_pair(&tx, key, tenant, user, version, Family::start(now), now).await?;
     tx.commit().await?;
     Ok(pair)
 }
@@ -284,7 +303,7 @@ pub async fn refresh(
     let tx = tenant_tx(&mut client, tenant).await?;
     let row = tx
         .query_opt(
-            "SELECT r.id, r.user_id, r.family_id, r.expires_at, r.revoked_at, u.status, u.token_version
+            "SELECT r.id, r.user_id, r.family_id, r.expires_at, r.revoked_at, u.status, u.token_version, r.family_expires_at
              FROM refresh_tokens r JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
              JOIN tenants t ON t.id = r.tenant_id AND t.deleted_at IS NULL
              WHERE r.token_hash = $1 AND u.deleted_at IS NULL FOR UPDATE OF r, u",
@@ -292,8 +311,7 @@ pub async fn refresh(
         )
         .await?
         .ok_or_else(unauthorized)?;
-    let (id, user, family, expires, revoked, status, version): (
-        Uuid,
+    let (id, user, expires, revoked, status, version): (
         Uuid,
         Uuid,
         DateTime<Utc>,
@@ -303,24 +321,32 @@ pub async fn refresh(
     ) = (
         row.get(0),
         row.get(1),
-        row.get(2),
         row.get(3),
         row.get(4),
         row.get(5),
         row.get(6),
     );
+    let family = Family {
+        id: row.get(2),
+        expires_at: row.get(7),
+    };
     if revoked.is_some() {
         tx.execute(
             "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
-            &[&family, &now],
+            &[&family.id, &now],
         )
         .await?;
         tx.commit().await?;
         tracing::warn!(tenant = %tenant, user = %user, "refresh token reused; its family is revoked");
         return Err(unauthorized());
     }
-    if expires <= now || status != "active" {
-        return Err(unauthorized());
+    // A family ends at its fixed time, rotated or not: sign in again.
+    if expires.min(family.expires_at) <= now || status != "active" {
+        return Err(ClinicError::new(
+            ErrorCode::InvalidCredentials,
+            "This session has ended: sign in again.",
+        )
+        .into());
     }
     let pair = issue_pair(&tx, key, tenant, user, version, family, now).await?;
     tx.execute(

@@ -1489,3 +1489,86 @@ async fn a_soft_deleted_tenant_is_refused_sign_in_refresh_enrolment_pull_and_pus
     assert_eq!(s, 401, "push: {v}");
     api.stop();
 }
+
+/// Rotating a refresh token keeps a session going, but not for ever: thirty
+/// days after its sign-in the family ends and the person signs in again.
+#[tokio::test]
+async fn a_refresh_token_family_ends_thirty_days_after_its_sign_in() {
+    use chrono::Duration;
+    let (database, _) = fresh().await;
+    tenant(&database.pool, "yankee").await;
+    let key = sync_server::tokens::SigningKey::random();
+    let start = Utc::now();
+    let mut pair = sync_server::accounts::login(
+        &database.pool,
+        &key,
+        "yankee",
+        "admin@yankee.example",
+        Password::new("admin-password-1".into()),
+        None,
+        start,
+    )
+    .await
+    .unwrap();
+    for day in [10, 20, 29] {
+        pair = sync_server::accounts::refresh(
+            &database.pool,
+            &key,
+            &pair.refresh_token,
+            start + Duration::days(day),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("day {day}: {e}"));
+    }
+    let err = sync_server::accounts::refresh(
+        &database.pool,
+        &key,
+        &pair.refresh_token,
+        start + Duration::days(31),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("sign in again"), "{err}");
+    database.pool.close();
+}
+
+/// Sessions that exist when the server is upgraded get an end too: their
+/// family's first sign-in plus thirty days (the migration reads every
+/// tenant's tokens although row-level security is forced on them).
+#[tokio::test]
+async fn the_migration_gives_existing_refresh_token_families_their_end() {
+    let (database, url) = fresh().await;
+    let t = tenant(&database.pool, "sierra").await;
+    let mut admin = db::connect(&url).await.unwrap();
+    admin
+        .batch_execute(
+            "ALTER TABLE refresh_tokens DROP COLUMN family_expires_at;
+             DELETE FROM schema_migrations WHERE name = '20261205000300_refresh_family_lifetime';",
+        )
+        .await
+        .unwrap();
+    let family = Uuid::now_v7();
+    for (n, days_ago) in [(1, 40), (2, 25), (3, 5)] {
+        admin
+            .execute(
+                "INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, token_hash, issued_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, now() - make_interval(days => $6), now() + interval '20 days')",
+                &[&t.tenant_id, &Uuid::now_v7(), &t.admin_user_id, &family, &format!("hash-{n}"), &days_ago],
+            )
+            .await
+            .unwrap();
+    }
+    db::migrate(&mut admin).await.unwrap();
+    let ends: Vec<bool> = admin
+        .query(
+            "SELECT family_expires_at = (SELECT min(issued_at) FROM refresh_tokens) + interval '30 days' FROM refresh_tokens",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ends, [true, true, true]);
+    database.pool.close();
+}
