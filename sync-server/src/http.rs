@@ -85,17 +85,9 @@ pub async fn login(
     State(s): State<AppState>,
     Body(r): Body<LoginRequest>,
 ) -> Result<Json<TokenPair>, ServerError> {
-    accounts::login(
-        &s.pool,
-        &s.signing_key,
-        &r.tenant,
-        &r.email,
-        Password::new(r.password),
-        r.totp.as_deref(),
-        chrono::Utc::now(),
-    )
-    .await
-    .map(Json)
+    accounts::login(&s.pool, &s.signing_key, &s.passwords, r, chrono::Utc::now())
+        .await
+        .map(Json)
 }
 
 /// Exchanges a refresh token for a new pair (rotation; reuse revokes the family).
@@ -125,6 +117,7 @@ pub async fn mfa_setup(
 ) -> Result<Json<MfaSetup>, ServerError> {
     accounts::mfa_setup(
         &s.pool,
+        &s.passwords,
         &user,
         Password::new(r.password),
         r.code.as_deref(),
@@ -180,7 +173,7 @@ pub async fn add_user(
     user: AuthUser,
     Body(r): Body<NewUserRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ServerError> {
-    accounts::add_user(&s.pool, &user, r, chrono::Utc::now())
+    accounts::add_user(&s.pool, &s.passwords, &user, r, chrono::Utc::now())
         .await
         .map(|u| (StatusCode::CREATED, Json(u)))
 }

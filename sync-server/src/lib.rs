@@ -13,6 +13,7 @@ pub mod embedded;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod passwords;
 pub mod records;
 pub mod state;
 pub mod sync;

@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use crate::passwords::PasswordWork;
 use crate::{metrics, sync, tokens, ServerError};
 use deadpool_postgres::Pool;
 use std::sync::Arc;
@@ -14,6 +15,8 @@ pub struct AppState {
     /// switches that API off (its routes answer 404).
     pub operator_token_hash: Option<Arc<String>>,
     pub feed_signals: Arc<sync::FeedSignals>,
+    /// Where passwords are hashed and checked (the process's own by default).
+    pub passwords: Arc<PasswordWork>,
 }
 
 impl AppState {
@@ -24,7 +27,14 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             operator_token_hash: None,
             feed_signals: Arc::new(sync::FeedSignals::default()),
+            passwords: PasswordWork::shared(),
         }
+    }
+
+    /// Hashes and checks passwords with `work` instead of the process's own.
+    pub fn with_password_work(mut self, work: Arc<PasswordWork>) -> Self {
+        self.passwords = work;
+        self
     }
 
     /// Turns the operator API on, guarded by `token` (at least 32 characters).

@@ -402,6 +402,10 @@ async fn http_server_serves_health_and_metrics_on_an_ephemeral_port() {
         metrics.contains("route=\"unmatched\",status=\"404\""),
         "{metrics}"
     );
+    assert!(
+        metrics.contains("clinic_password_checks{state=\"waiting\"}"),
+        "{metrics}"
+    );
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
     database.pool.close();
@@ -423,21 +427,19 @@ const OPERATOR_TOKEN: &str = "operator-token-for-tests-0123456789abcdef";
 
 impl Api {
     async fn start() -> Api {
-        Self::start_with(None).await
+        Self::start_with(|s| s).await
     }
 
-    async fn start_with(operator_token: Option<&str>) -> Api {
+    /// A server whose state `configure` changes first.
+    async fn start_with(configure: impl FnOnce(AppState) -> AppState) -> Api {
         let (database, admin_url) = fresh().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let mut state = AppState::new(
+        let state = configure(AppState::new(
             database.pool.clone(),
             sync_server::tokens::SigningKey::random(),
-        );
-        if let Some(t) = operator_token {
-            state = state.with_operator_token(t).unwrap();
-        }
+        ));
         tokio::spawn(sync_server::serve(listener, state, async {
             let _ = rx.await;
         }));
@@ -1038,7 +1040,7 @@ fn openapi_document_is_checked_in_and_current() {
 
 #[tokio::test]
 async fn every_documented_operation_is_served() {
-    let api = Api::start_with(Some(OPERATOR_TOKEN)).await;
+    let api = Api::start_with(|s| s.with_operator_token(OPERATOR_TOKEN).unwrap()).await;
     let (s, served) = api.call("GET", "/openapi.json", None, None).await;
     assert_eq!(s, 200);
     assert_eq!(
@@ -1182,7 +1184,7 @@ async fn the_operator_api_provisions_tenants_only_when_switched_on_and_only_for_
         .await;
     assert_eq!(s, 404, "switched off: the route does not exist");
     off.stop();
-    let api = Api::start_with(Some(OPERATOR_TOKEN)).await;
+    let api = Api::start_with(|s| s.with_operator_token(OPERATOR_TOKEN).unwrap()).await;
     assert_eq!(
         api.call("POST", "/admin/tenants", None, Some(body.clone()))
             .await
@@ -1502,10 +1504,13 @@ async fn a_refresh_token_family_ends_thirty_days_after_its_sign_in() {
     let mut pair = sync_server::accounts::login(
         &database.pool,
         &key,
-        "yankee",
-        "admin@yankee.example",
-        Password::new("admin-password-1".into()),
-        None,
+        &sync_server::passwords::PasswordWork::shared(),
+        clinic_core::api::LoginRequest {
+            tenant: "yankee".into(),
+            email: "admin@yankee.example".into(),
+            password: "admin-password-1".into(),
+            totp: None,
+        },
         start,
     )
     .await
@@ -1571,4 +1576,204 @@ async fn the_migration_gives_existing_refresh_token_families_their_end() {
         .collect();
     assert_eq!(ends, [true, true, true]);
     database.pool.close();
+}
+
+/// Confirming a password to change multi-factor sign-in is a sign-in
+/// attempt: five wrong ones lock the account like five wrong sign-ins.
+#[tokio::test]
+async fn wrong_passwords_at_mfa_setup_count_towards_the_lockout() {
+    let api = Api::start().await;
+    tenant(&api.database.pool, "zulu").await;
+    let admin = api.admin_token("zulu").await;
+    for _ in 0..5 {
+        let (s, v) = api
+            .call(
+                "POST",
+                "/v1/auth/mfa/setup",
+                Some(&admin),
+                Some(serde_json::json!({"password": "wrong-password"})),
+            )
+            .await;
+        assert_eq!(s, 401, "{v}");
+    }
+    let (s, v) = api
+        .login("zulu", "admin@zulu.example", "admin-password-1")
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (429, Some("ACCOUNT_LOCKED")),
+        "{v}"
+    );
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v1/auth/mfa/setup",
+            Some(&admin),
+            Some(serde_json::json!({"password": "admin-password-1"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (429, Some("ACCOUNT_LOCKED")),
+        "{v}"
+    );
+    api.stop();
+}
+
+/// 500 sign-ins for a tenant that does not exist and 50 wrong passwords for
+/// a real account, all at once, from nobody signed in: another tenant's
+/// workstation still pulls within a second while they are in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_bad_sign_ins_leaves_other_tenants_sync_answering() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let api = Api::start().await;
+    let (_, device) = enrolled_device(&api, "victor").await;
+    tenant(&api.database.pool, "whiskey").await;
+    let pull = "/v1/sync/pull?after=0&limit=1";
+    assert_eq!(api.call("GET", pull, Some(&device), None).await.0, 200);
+    let flood = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    let total = 550;
+    let attempts: Vec<_> = (0..total)
+        .map(|i| {
+            let body = if i % 11 == 0 {
+                serde_json::json!({"tenant": "whiskey", "email": "admin@whiskey.example", "password": format!("wrong-password-{i}")})
+            } else {
+                serde_json::json!({"tenant": "no-such-clinic", "email": format!("x{i}@nowhere.example"), "password": "guess-password-1"})
+            };
+            let (req, done) = (
+                flood.post(format!("{}/v1/auth/login", api.base)).json(&body),
+                done.clone(),
+            );
+            tokio::spawn(async move {
+                let status = req.send().await.map(|r| r.status().as_u16());
+                done.fetch_add(1, Ordering::SeqCst);
+                status
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let (s, v) = api.call("GET", pull, Some(&device), None).await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(s, 200, "the other tenant's pull during the flood: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let finished = done.load(Ordering::SeqCst);
+    eprintln!("slowest pull {slowest:?}; {finished} of {total} sign-ins answered by then");
+    assert!(
+        finished < total,
+        "the flood was over before the pulls were measured ({finished} of {total} answered)"
+    );
+    assert!(
+        slowest < Duration::from_secs(1),
+        "the slowest pull took {slowest:?} while {} sign-ins were in flight",
+        total - finished
+    );
+    let mut statuses = std::collections::BTreeMap::new();
+    for a in attempts {
+        let status = a.await.unwrap().expect("every sign-in is answered");
+        *statuses.entry(status).or_insert(0) += 1;
+        assert!(
+            [401, 429, 503].contains(&status),
+            "a bad sign-in answered {status}"
+        );
+    }
+    eprintln!("sign-ins answered: {statuses:?}");
+    // The real account counted its failures and is locked.
+    let admin = db::connect(&api.admin_url).await.unwrap();
+    let row = admin
+        .query_one(
+            "SELECT failed_logins, locked_until IS NOT NULL FROM users WHERE email = 'admin@whiskey.example'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, i32>(0) >= 5 && row.get::<_, bool>(1));
+    api.stop();
+}
+
+/// Passwords are checked with no connection or lock held, so the account
+/// can change meanwhile: a sign-in whose password was replaced while it was
+/// being checked does not count, and failures checked at the same time all
+/// count.
+#[tokio::test]
+async fn what_changes_while_a_password_is_checked_is_respected() {
+    use sync_server::passwords::PasswordWork;
+    let work = std::sync::Arc::new(PasswordWork::new(1, 64));
+    let api = Api::start_with({
+        let work = work.clone();
+        |s| s.with_password_work(work)
+    })
+    .await;
+    tenant(&api.database.pool, "tango").await;
+    let admin = db::connect(&api.admin_url).await.unwrap();
+    let sign_in = |password: &str| {
+        let req = api
+            .http
+            .post(format!("{}/v1/auth/login", api.base))
+            .json(&serde_json::json!({"tenant": "tango", "email": "admin@tango.example", "password": password}));
+        tokio::spawn(async move {
+            let res = req.send().await.unwrap();
+            (
+                res.status().as_u16(),
+                res.json::<serde_json::Value>().await.unwrap(),
+            )
+        })
+    };
+    let queued = |n: usize| {
+        let work = work.clone();
+        async move {
+            while work.waiting() < n {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    };
+    // The right password, replaced while the check waits.
+    let held = work.hold_all().await;
+    let right = sign_in("admin-password-1");
+    queued(1).await;
+    let other_hash =
+        clinic_core::auth::hash_password(&Password::new("another-password-2".into()), &[3; 16])
+            .unwrap();
+    admin
+        .execute(
+            "UPDATE users SET password_hash = $1 WHERE email = 'admin@tango.example'",
+            &[&other_hash],
+        )
+        .await
+        .unwrap();
+    drop(held);
+    let (s, v) = right.await.unwrap();
+    assert_eq!(s, 401, "signed in with a password replaced meanwhile: {v}");
+    // Eight wrong passwords checked at once: eight failures, and a lock.
+    let held = work.hold_all().await;
+    let wrong: Vec<_> = (0..8).map(|_| sign_in("wrong-password")).collect();
+    queued(8).await;
+    drop(held);
+    for w in wrong {
+        assert_eq!(w.await.unwrap().0, 401);
+    }
+    let row = admin
+        .query_one(
+            "SELECT failed_logins, locked_until > now() FROM users WHERE email = 'admin@tango.example'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i32>(0), row.get::<_, bool>(1)), (8, true));
+    let (s, v) = sign_in("another-password-2").await.unwrap();
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (429, Some("ACCOUNT_LOCKED")),
+        "{v}"
+    );
+    api.stop();
 }
