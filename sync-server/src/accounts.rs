@@ -1,6 +1,7 @@
 //! Sign-in, token refresh and revocation, and users under plan limits.
 
 use crate::db::{map_db, tenant_tx};
+use crate::limits::Limiter;
 use crate::passwords::PasswordWork;
 use crate::tokens::{self, AccessClaims, SigningKey};
 use crate::ServerError;
@@ -414,10 +415,12 @@ pub async fn mfa_confirm(
 }
 
 /// Exchanges a refresh token for a new pair. A token used twice means it
-/// was stolen: its whole family is revoked and the answer is 401.
+/// was stolen: its whole family is revoked and the answer is 401. Each
+/// user's refreshes are rate-limited by `limit`.
 pub async fn refresh(
     pool: &Pool,
     key: &SigningKey,
+    limit: &Limiter,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<TokenPair, ServerError> {
@@ -471,6 +474,8 @@ pub async fn refresh(
         )
         .into());
     }
+    // Refused before anything changes: the token stays usable.
+    limit.account(&crate::limits::user_account(tenant, user))?;
     let pair = issue_pair(&tx, key, tenant, user, version, family, now).await?;
     tx.execute(
         "UPDATE refresh_tokens SET revoked_at = $2, replaced_by = (SELECT id FROM refresh_tokens WHERE token_hash = $3) WHERE id = $1",

@@ -12,6 +12,7 @@ pub mod devices;
 pub mod embedded;
 pub mod error;
 pub mod http;
+pub mod limits;
 pub mod metrics;
 pub mod passwords;
 pub mod records;
@@ -186,9 +187,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The client's address is what sign-in, refresh and enrolment are rate-limited by.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// The database side of a running server: migrated, with the runtime role

@@ -1,5 +1,6 @@
 //! What every handler shares.
 
+use crate::limits::{Limiters, RateLimits};
 use crate::passwords::PasswordWork;
 use crate::{metrics, sync, tokens, ServerError};
 use deadpool_postgres::Pool;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub feed_signals: Arc<sync::FeedSignals>,
     /// Where passwords are hashed and checked (the process's own by default).
     pub passwords: Arc<PasswordWork>,
+    /// Rate limits on sign-in, refresh and enrolment.
+    pub limits: Arc<Limiters>,
 }
 
 impl AppState {
@@ -28,7 +31,14 @@ impl AppState {
             operator_token_hash: None,
             feed_signals: Arc::new(sync::FeedSignals::default()),
             passwords: PasswordWork::shared(),
+            limits: Arc::new(Limiters::new(RateLimits::default())),
         }
+    }
+
+    /// Rate-limits sign-in, refresh and enrolment by `limits` instead of the defaults.
+    pub fn with_rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = Arc::new(Limiters::new(limits));
+        self
     }
 
     /// Hashes and checks passwords with `work` instead of the process's own.

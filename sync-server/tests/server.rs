@@ -1500,6 +1500,8 @@ async fn a_refresh_token_family_ends_thirty_days_after_its_sign_in() {
     let (database, _) = fresh().await;
     tenant(&database.pool, "yankee").await;
     let key = sync_server::tokens::SigningKey::random();
+    let limit =
+        sync_server::limits::Limiter::new(sync_server::limits::RateLimits::default().refresh);
     let start = Utc::now();
     let mut pair = sync_server::accounts::login(
         &database.pool,
@@ -1519,6 +1521,7 @@ async fn a_refresh_token_family_ends_thirty_days_after_its_sign_in() {
         pair = sync_server::accounts::refresh(
             &database.pool,
             &key,
+            &limit,
             &pair.refresh_token,
             start + Duration::days(day),
         )
@@ -1528,6 +1531,7 @@ async fn a_refresh_token_family_ends_thirty_days_after_its_sign_in() {
     let err = sync_server::accounts::refresh(
         &database.pool,
         &key,
+        &limit,
         &pair.refresh_token,
         start + Duration::days(31),
     )
@@ -1622,13 +1626,16 @@ async fn wrong_passwords_at_mfa_setup_count_towards_the_lockout() {
 
 /// 500 sign-ins for a tenant that does not exist and 50 wrong passwords for
 /// a real account, all at once, from nobody signed in: another tenant's
-/// workstation still pulls within a second while they are in flight.
+/// workstation still pulls within a second while they are in flight. (The
+/// rate limits, which would refuse most of them at once, are raised here:
+/// this is about what gets past them, e.g. from many addresses.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_bad_sign_ins_leaves_other_tenants_sync_answering() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
-    let api = Api::start().await;
+    let api =
+        Api::start_with(|s| s.with_rate_limits(sync_server::testing::generous_rate_limits())).await;
     let (_, device) = enrolled_device(&api, "victor").await;
     tenant(&api.database.pool, "whiskey").await;
     let pull = "/v1/sync/pull?after=0&limit=1";
@@ -1775,5 +1782,153 @@ async fn what_changes_while_a_password_is_checked_is_respected() {
         (429, Some("ACCOUNT_LOCKED")),
         "{v}"
     );
+    api.stop();
+}
+
+/// Sends `body(i, previous answer)` to `path` until it is refused as
+/// rate-limited (429 `RATE_LIMITED` with a `Retry-After` of 1 to 60
+/// seconds), each answer before being `expected`: how many were answered,
+/// and the last of those answers.
+async fn attempts_until_limited(
+    api: &Api,
+    path: &str,
+    auth: Option<&str>,
+    expected: u16,
+    mut body: impl FnMut(usize, &serde_json::Value) -> serde_json::Value,
+) -> (usize, serde_json::Value) {
+    let mut last = serde_json::Value::Null;
+    for i in 0..200 {
+        let mut req = api
+            .http
+            .post(format!("{}{path}", api.base))
+            .json(&body(i, &last));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let v: serde_json::Value = res.json().await.unwrap_or_default();
+        if status == 429 {
+            assert_eq!(v["error"]["code"], "RATE_LIMITED", "{v}");
+            let after = after.expect("a Retry-After header in seconds");
+            assert!((1..=60).contains(&after), "Retry-After: {after}");
+            return (i, last);
+        }
+        assert_eq!(status, expected, "{path}, attempt {i}: {v}");
+        last = v;
+    }
+    panic!("{path} was never limited");
+}
+
+/// The default limits: ten sign-ins a minute per account and thirty per
+/// address; ten refreshes per account (sixty per address); ten enrolments
+/// per administrator.
+#[tokio::test]
+async fn sign_in_refresh_and_enrolment_are_rate_limited_with_retry_after() {
+    let api = Api::start().await;
+    tenant(&api.database.pool, "uniform").await;
+    let sign_in = |email: String| serde_json::json!({"tenant": "uniform", "email": email, "password": "guess-password-1"});
+    // One account, however its address is spelled.
+    let (n, _) = attempts_until_limited(&api, "/v1/auth/login", None, 401, |i, _| {
+        sign_in(if i % 2 == 0 {
+            "who@uniform.example".into()
+        } else {
+            " WHO@Uniform.example".into()
+        })
+    })
+    .await;
+    assert_eq!(n, 10, "sign-ins for one account");
+    // One address, whichever accounts it names (the refused one counted).
+    let (n, _) = attempts_until_limited(&api, "/v1/auth/login", None, 401, |i, _| {
+        sign_in(format!("p{i}@uniform.example"))
+    })
+    .await;
+    assert!(
+        (19..=22).contains(&n),
+        "{} sign-ins from one address",
+        n + 11
+    );
+    // Refresh tokens that do not exist, from one address.
+    let (n, _) = attempts_until_limited(&api, "/v1/auth/refresh", None, 401, |_, _| {
+        serde_json::json!({"refresh_token": format!("rt.{}.{}", Uuid::now_v7(), "A".repeat(43))})
+    })
+    .await;
+    assert!((60..=65).contains(&n), "{n} refreshes from one address");
+    api.stop();
+
+    // One session rotated again and again: its account is limited, and the
+    // refused token is not used up.
+    let api = Api::start().await;
+    tenant(&api.database.pool, "victor").await;
+    let (s, first) = api
+        .login("victor", "admin@victor.example", "admin-password-1")
+        .await;
+    assert_eq!(s, 200, "{first}");
+    let (n, pair) = attempts_until_limited(&api, "/v1/auth/refresh", None, 200, |_, last| {
+        let from = if last.is_null() { &first } else { last };
+        serde_json::json!({"refresh_token": from["refresh_token"]})
+    })
+    .await;
+    assert_eq!(n, 10, "refreshes of one account");
+    let admin = db::connect(&api.admin_url).await.unwrap();
+    let unused: bool = admin
+        .query_one(
+            "SELECT revoked_at IS NULL FROM refresh_tokens WHERE token_hash = $1",
+            &[&sync_server::tokens::hash_secret(
+                pair["refresh_token"].as_str().unwrap(),
+            )],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(unused, "the refused refresh token still works later");
+    let bearer = format!("Bearer {}", pair["access_token"].as_str().unwrap());
+    let (n, _) = attempts_until_limited(
+        &api,
+        "/v1/devices",
+        Some(&bearer),
+        201,
+        |i, _| serde_json::json!({"name": format!("Desk {i}")}),
+    )
+    .await;
+    assert_eq!(n, 10, "enrolments by one administrator");
+    api.stop();
+}
+
+/// Each client is limited by its own address, which the server takes from
+/// the connection (here 127.0.0.1 and 127.0.0.2, one sign-in a minute each).
+#[tokio::test]
+async fn each_client_address_has_its_own_limit() {
+    use std::net::IpAddr;
+    let one = sync_server::limits::Rate {
+        per_address: 1,
+        per_account: 100,
+    };
+    let api = Api::start_with(|s| {
+        s.with_rate_limits(sync_server::limits::RateLimits {
+            sign_in: one,
+            refresh: one,
+            enrol: one,
+        })
+    })
+    .await;
+    tenant(&api.database.pool, "romeo").await;
+    let sign_in_from = |ip: &str| {
+        let client = reqwest::Client::builder()
+            .local_address(ip.parse::<IpAddr>().unwrap())
+            .build()
+            .unwrap();
+        let req = client
+            .post(format!("{}/v1/auth/login", api.base))
+            .json(&serde_json::json!({"tenant": "romeo", "email": "admin@romeo.example", "password": "admin-password-1"}));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(sign_in_from("127.0.0.1").await, 200);
+    assert_eq!(sign_in_from("127.0.0.1").await, 429);
+    assert_eq!(sign_in_from("127.0.0.2").await, 200, "another address");
     api.stop();
 }

@@ -20,6 +20,9 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// Too many failed sign-ins; wait before trying again.
     AccountLocked,
+    /// Too many attempts from this address or for this account (sign-in,
+    /// refresh, enrolment); wait as long as the answer says.
+    RateLimited,
     /// The account uses multi-factor sign-in: send the authenticator's code.
     MfaRequired,
     /// The store passphrase or keychain key does not open this store.
@@ -63,6 +66,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
             ErrorCode::AccountLocked => "ACCOUNT_LOCKED",
+            ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::MfaRequired => "MFA_REQUIRED",
             ErrorCode::WrongKey => "WRONG_KEY",
             ErrorCode::KeyUnavailable => "KEY_UNAVAILABLE",

@@ -1499,6 +1499,7 @@ fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::Forbidden
         | ErrorCode::InvalidCredentials
         | ErrorCode::AccountLocked
+        | ErrorCode::RateLimited
         | ErrorCode::SessionLocked
         | ErrorCode::MfaRequired
         | ErrorCode::PasswordChangeRequired => 5,
