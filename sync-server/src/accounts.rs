@@ -1,6 +1,6 @@
 //! Sign-in, token refresh and revocation, and users under plan limits.
 
-use crate::db::{map_db, tenant_tx};
+use crate::db::{map_db, tenant_tx, Share};
 use crate::limits::Limiter;
 use crate::passwords::PasswordWork;
 use crate::tokens::{self, AccessClaims, SigningKey};
@@ -128,11 +128,11 @@ fn account_locked() -> ServerError {
 /// The tenant and account a sign-in names, if both exist; the connection
 /// is back in the pool when this returns.
 async fn account_for_sign_in(
-    pool: &Pool,
+    db: Share<'_>,
     tenant_slug: &str,
     email: &str,
 ) -> Result<Option<(Uuid, Account)>, ServerError> {
-    let mut client = crate::db::conn(pool).await?;
+    let mut client = db.conn().await?;
     let tenant: Option<Uuid> = client
         .query_one(
             "SELECT tenant_id_for_slug($1)",
@@ -158,13 +158,12 @@ async fn account_for_sign_in(
 /// checked at the same time all count. Counting starts again once an
 /// earlier lock has run out; the fifth failure locks the account.
 async fn record_failure(
-    pool: &Pool,
+    client: &mut deadpool_postgres::Client,
     tenant: Uuid,
     user: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), ServerError> {
-    let mut client = crate::db::conn(pool).await?;
-    let tx = tenant_tx(&mut client, tenant).await?;
+    let tx = tenant_tx(client, tenant).await?;
     tx.execute(
         "UPDATE users SET
            failed_logins = CASE WHEN locked_until <= $2 THEN 1 ELSE failed_logins + 1 END,
@@ -205,14 +204,14 @@ async fn changed_meanwhile(
 /// password is right. The password is checked with no connection held; the
 /// sign-in then counts only if the account did not change meanwhile.
 pub async fn login(
-    pool: &Pool,
+    db: Share<'_>,
     key: &SigningKey,
     work: &PasswordWork,
     req: LoginRequest,
     now: DateTime<Utc>,
 ) -> Result<TokenPair, ServerError> {
     let (password, totp) = (Password::new(req.password), req.totp.as_deref());
-    let Some((tenant, account)) = account_for_sign_in(pool, &req.tenant, &req.email).await? else {
+    let Some((tenant, account)) = account_for_sign_in(db, &req.tenant, &req.email).await? else {
         work.verify(password, None).await?;
         return Err(unauthorized());
     };
@@ -245,13 +244,14 @@ pub async fn login(
         }
     }
     if !ok {
-        record_failure(pool, tenant, account.id, now).await?;
+        let mut client = db.conn().await?;
+        record_failure(&mut client, tenant, account.id, now).await?;
         return Err(unauthorized());
     }
     if !account.active {
         return Err(unauthorized());
     }
-    let mut client = crate::db::conn(pool).await?;
+    let mut client = db.conn().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     // Only if what was checked is still so: the same password, sessions,
     // state and multi-factor secret, no lock, and the code not used since.
@@ -335,7 +335,8 @@ pub async fn mfa_setup(
         ok = step.is_some();
     }
     if !ok {
-        record_failure(pool, user.tenant_id, user.user_id, now).await?;
+        let mut client = crate::db::conn(pool).await?;
+        record_failure(&mut client, user.tenant_id, user.user_id, now).await?;
         return Err(refused());
     }
     let mut secret = [0u8; 20];
@@ -418,14 +419,14 @@ pub async fn mfa_confirm(
 /// was stolen: its whole family is revoked and the answer is 401. Each
 /// user's refreshes are rate-limited by `limit`.
 pub async fn refresh(
-    pool: &Pool,
+    db: Share<'_>,
     key: &SigningKey,
     limit: &Limiter,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<TokenPair, ServerError> {
     let tenant = tokens::refresh_token_tenant(token).ok_or_else(unauthorized)?;
-    let mut client = crate::db::conn(pool).await?;
+    let mut client = db.conn().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     let row = tx
         .query_opt(
@@ -487,11 +488,11 @@ pub async fn refresh(
 }
 
 /// Revokes one refresh token (sign out on this workstation).
-pub async fn logout(pool: &Pool, token: &str, now: DateTime<Utc>) -> Result<(), ServerError> {
+pub async fn logout(db: Share<'_>, token: &str, now: DateTime<Utc>) -> Result<(), ServerError> {
     let Some(tenant) = tokens::refresh_token_tenant(token) else {
         return Ok(());
     };
-    let mut client = crate::db::conn(pool).await?;
+    let mut client = db.conn().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     tx.execute(
         "UPDATE refresh_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",

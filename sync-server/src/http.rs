@@ -116,9 +116,15 @@ pub async fn login(
     s.limits
         .sign_in
         .check(ip, &sign_in_account(&r.tenant, &r.email))?;
-    accounts::login(&s.pool, &s.signing_key, &s.passwords, r, chrono::Utc::now())
-        .await
-        .map(Json)
+    accounts::login(
+        s.anonymous_db(),
+        &s.signing_key,
+        &s.passwords,
+        r,
+        chrono::Utc::now(),
+    )
+    .await
+    .map(Json)
 }
 
 /// Exchanges a refresh token for a new pair (rotation; reuse revokes the family).
@@ -131,7 +137,7 @@ pub async fn refresh(
 ) -> Result<Json<TokenPair>, ServerError> {
     s.limits.refresh.address(ip)?;
     accounts::refresh(
-        &s.pool,
+        s.anonymous_db(),
         &s.signing_key,
         &s.limits.refresh,
         &r.refresh_token,
@@ -188,7 +194,7 @@ pub async fn logout(
     State(s): State<AppState>,
     Body(r): Body<RefreshRequest>,
 ) -> Result<StatusCode, ServerError> {
-    accounts::logout(&s.pool, &r.refresh_token, chrono::Utc::now())
+    accounts::logout(s.anonymous_db(), &r.refresh_token, chrono::Utc::now())
         .await
         .map(|()| StatusCode::NO_CONTENT)
 }

@@ -11,6 +11,7 @@ pub mod db;
 pub mod devices;
 pub mod embedded;
 pub mod error;
+pub mod gate;
 pub mod http;
 pub mod limits;
 pub mod metrics;

@@ -64,5 +64,10 @@ pub async fn render(State(state): State<AppState>) -> String {
         state.passwords.running(),
         state.passwords.waiting()
     ));
+    out.push_str(&format!(
+        "# HELP clinic_anonymous_db Requests from nobody signed in (sign-in, refresh, sign-out) holding a database connection, or waiting for one of their share.\n# TYPE clinic_anonymous_db gauge\nclinic_anonymous_db{{state=\"holding\"}} {}\nclinic_anonymous_db{{state=\"waiting\"}} {}\n",
+        state.anonymous.inside(),
+        state.anonymous.waiting()
+    ));
     out
 }

@@ -8,43 +8,25 @@
 //! (503) at once, so a flood of sign-ins costs queued work, not memory
 //! and not the database connections every other request needs.
 
+use crate::gate::Gate;
 use crate::ServerError;
 use clinic_core::auth::Password;
 use rand::RngCore;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use tokio::sync::Semaphore;
 
 /// How many checks may wait per one running, before more are refused.
 pub const WAITING_PER_CPU: usize = 64;
 
 #[derive(Debug)]
 pub struct PasswordWork {
-    running: Semaphore,
-    parallel: usize,
-    waiting: AtomicUsize,
-    max_waiting: usize,
-}
-
-/// Counts a waiting check for as long as it waits (also when its request
-/// is dropped while waiting).
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
+    gate: Gate,
 }
 
 impl PasswordWork {
     /// At most `parallel` checks at once and `max_waiting` waiting.
     pub fn new(parallel: usize, max_waiting: usize) -> Self {
-        let parallel = parallel.max(1);
         Self {
-            running: Semaphore::new(parallel),
-            parallel,
-            waiting: AtomicUsize::new(0),
-            max_waiting,
+            gate: Gate::new(parallel, max_waiting),
         }
     }
 
@@ -64,12 +46,12 @@ impl PasswordWork {
 
     /// Checks waiting for a CPU now.
     pub fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::SeqCst)
+        self.gate.waiting()
     }
 
     /// Checks running now.
     pub fn running(&self) -> usize {
-        self.parallel - self.running.available_permits()
+        self.gate.inside()
     }
 
     /// Runs `work` on a blocking thread once a CPU is free.
@@ -77,17 +59,7 @@ impl PasswordWork {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ServerError> {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(ServerError::Busy);
-        }
-        let waiting = Waiting(&self.waiting);
-        let _permit = self
-            .running
-            .acquire()
-            .await
-            .map_err(|_| ServerError::Busy)?;
-        drop(waiting);
+        let _cpu = self.gate.enter().await?;
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|e| ServerError::Database(format!("password work: {e}")))
@@ -116,10 +88,7 @@ impl PasswordWork {
     /// Holds every CPU until the permit is dropped: checks queue meanwhile
     /// (for tests of what happens while a check runs).
     #[cfg(feature = "test-support")]
-    pub async fn hold_all(&self) -> tokio::sync::SemaphorePermit<'_> {
-        self.running
-            .acquire_many(self.parallel as u32)
-            .await
-            .expect("never closed")
+    pub async fn hold_all(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.gate.hold_all().await
     }
 }

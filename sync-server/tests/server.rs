@@ -402,10 +402,12 @@ async fn http_server_serves_health_and_metrics_on_an_ephemeral_port() {
         metrics.contains("route=\"unmatched\",status=\"404\""),
         "{metrics}"
     );
-    assert!(
-        metrics.contains("clinic_password_checks{state=\"waiting\"}"),
-        "{metrics}"
-    );
+    for gauge in [
+        "clinic_password_checks{state=\"waiting\"}",
+        "clinic_anonymous_db{state=\"holding\"}",
+    ] {
+        assert!(metrics.contains(gauge), "{gauge}: {metrics}");
+    }
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
     database.pool.close();
@@ -1499,14 +1501,28 @@ async fn a_refresh_token_family_ends_thirty_days_after_its_sign_in() {
     use chrono::Duration;
     let (database, _) = fresh().await;
     tenant(&database.pool, "yankee").await;
-    let key = sync_server::tokens::SigningKey::random();
-    let limit =
-        sync_server::limits::Limiter::new(sync_server::limits::RateLimits::default().refresh);
+    let s = AppState::new(
+        database.pool.clone(),
+        sync_server::tokens::SigningKey::random(),
+    );
     let start = Utc::now();
+    let refresh = |token: String, day: i64| {
+        let s = s.clone();
+        async move {
+            sync_server::accounts::refresh(
+                s.anonymous_db(),
+                &s.signing_key,
+                &s.limits.refresh,
+                &token,
+                start + Duration::days(day),
+            )
+            .await
+        }
+    };
     let mut pair = sync_server::accounts::login(
-        &database.pool,
-        &key,
-        &sync_server::passwords::PasswordWork::shared(),
+        s.anonymous_db(),
+        &s.signing_key,
+        &s.passwords,
         clinic_core::api::LoginRequest {
             tenant: "yankee".into(),
             email: "admin@yankee.example".into(),
@@ -1518,25 +1534,11 @@ async fn a_refresh_token_family_ends_thirty_days_after_its_sign_in() {
     .await
     .unwrap();
     for day in [10, 20, 29] {
-        pair = sync_server::accounts::refresh(
-            &database.pool,
-            &key,
-            &limit,
-            &pair.refresh_token,
-            start + Duration::days(day),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("day {day}: {e}"));
+        pair = refresh(pair.refresh_token, day)
+            .await
+            .unwrap_or_else(|e| panic!("day {day}: {e}"));
     }
-    let err = sync_server::accounts::refresh(
-        &database.pool,
-        &key,
-        &limit,
-        &pair.refresh_token,
-        start + Duration::days(31),
-    )
-    .await
-    .unwrap_err();
+    let err = refresh(pair.refresh_token, 31).await.unwrap_err();
     assert!(err.to_string().contains("sign in again"), "{err}");
     database.pool.close();
 }
@@ -1624,37 +1626,31 @@ async fn wrong_passwords_at_mfa_setup_count_towards_the_lockout() {
     api.stop();
 }
 
-/// 500 sign-ins for a tenant that does not exist and 50 wrong passwords for
-/// a real account, all at once, from nobody signed in: another tenant's
-/// workstation still pulls within a second while they are in flight. (The
-/// rate limits, which would refuse most of them at once, are raised here:
-/// this is about what gets past them, e.g. from many addresses.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_flood_of_bad_sign_ins_leaves_other_tenants_sync_answering() {
+/// Sends every `(path, body)` of `flood` at once, and while they are in
+/// flight (`after` they started) pulls another tenant's feed with `device`
+/// five times: each answers 200, the slowest within a second. How the
+/// flood was answered, by status.
+async fn pulls_stay_fast_during(
+    api: &Api,
+    device: &str,
+    flood: Vec<(&str, serde_json::Value)>,
+    after: std::time::Duration,
+) -> std::collections::BTreeMap<u16, usize> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
-    let api =
-        Api::start_with(|s| s.with_rate_limits(sync_server::testing::generous_rate_limits())).await;
-    let (_, device) = enrolled_device(&api, "victor").await;
-    tenant(&api.database.pool, "whiskey").await;
     let pull = "/v1/sync/pull?after=0&limit=1";
-    assert_eq!(api.call("GET", pull, Some(&device), None).await.0, 200);
-    let flood = reqwest::Client::builder()
+    assert_eq!(api.call("GET", pull, Some(device), None).await.0, 200);
+    let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap();
-    let done = Arc::new(AtomicUsize::new(0));
-    let total = 550;
-    let attempts: Vec<_> = (0..total)
-        .map(|i| {
-            let body = if i % 11 == 0 {
-                serde_json::json!({"tenant": "whiskey", "email": "admin@whiskey.example", "password": format!("wrong-password-{i}")})
-            } else {
-                serde_json::json!({"tenant": "no-such-clinic", "email": format!("x{i}@nowhere.example"), "password": "guess-password-1"})
-            };
+    let (done, total) = (Arc::new(AtomicUsize::new(0)), flood.len());
+    let requests: Vec<_> = flood
+        .into_iter()
+        .map(|(path, body)| {
             let (req, done) = (
-                flood.post(format!("{}/v1/auth/login", api.base)).json(&body),
+                client.post(format!("{}{path}", api.base)).json(&body),
                 done.clone(),
             );
             tokio::spawn(async move {
@@ -1664,36 +1660,77 @@ async fn a_flood_of_bad_sign_ins_leaves_other_tenants_sync_answering() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(after).await;
     let mut slowest = Duration::ZERO;
+    let first_sent_after = done.load(Ordering::SeqCst);
     for _ in 0..5 {
         let started = Instant::now();
-        let (s, v) = api.call("GET", pull, Some(&device), None).await;
+        let (s, v) = api.call("GET", pull, Some(device), None).await;
         slowest = slowest.max(started.elapsed());
         assert_eq!(s, 200, "the other tenant's pull during the flood: {v}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let finished = done.load(Ordering::SeqCst);
-    eprintln!("slowest pull {slowest:?}; {finished} of {total} sign-ins answered by then");
+    eprintln!(
+        "slowest pull {slowest:?}; {} of {total} requests answered when the first was sent",
+        first_sent_after
+    );
     assert!(
-        finished < total,
-        "the flood was over before the pulls were measured ({finished} of {total} answered)"
+        first_sent_after < total,
+        "the flood was over before the pulls were measured"
     );
     assert!(
         slowest < Duration::from_secs(1),
-        "the slowest pull took {slowest:?} while {} sign-ins were in flight",
-        total - finished
+        "the slowest pull took {slowest:?} while requests were in flight"
     );
     let mut statuses = std::collections::BTreeMap::new();
-    for a in attempts {
-        let status = a.await.unwrap().expect("every sign-in is answered");
+    for r in requests {
+        let status = r.await.unwrap().expect("every request is answered");
         *statuses.entry(status).or_insert(0) += 1;
-        assert!(
-            [401, 429, 503].contains(&status),
-            "a bad sign-in answered {status}"
-        );
     }
-    eprintln!("sign-ins answered: {statuses:?}");
+    eprintln!("answered: {statuses:?}");
+    statuses
+}
+
+/// A server for a flood: the rate limits, which would refuse most of a flood
+/// from one address at once, are raised (this is about what gets past them,
+/// e.g. from many addresses), and its password checks are its own (not the
+/// other tests' in this process); with tenant `slug` and another tenant's
+/// enrolled workstation.
+async fn flood_target(slug: &str) -> (Api, String) {
+    let api = Api::start_with(|s| {
+        s.with_rate_limits(sync_server::testing::generous_rate_limits())
+            .with_password_work(std::sync::Arc::new(
+                sync_server::passwords::PasswordWork::for_this_machine(),
+            ))
+    })
+    .await;
+    let (_, device) = enrolled_device(&api, "victor").await;
+    tenant(&api.database.pool, slug).await;
+    (api, device)
+}
+
+/// 500 sign-ins for a tenant that does not exist and 50 wrong passwords for
+/// a real account, all at once, from nobody signed in: another tenant's
+/// workstation still pulls within a second while they are in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_bad_sign_ins_leaves_other_tenants_sync_answering() {
+    let (api, device) = flood_target("whiskey").await;
+    let flood = (0..550)
+        .map(|i| {
+            let body = if i % 11 == 0 {
+                serde_json::json!({"tenant": "whiskey", "email": "admin@whiskey.example", "password": format!("wrong-password-{i}")})
+            } else {
+                serde_json::json!({"tenant": "no-such-clinic", "email": format!("x{i}@nowhere.example"), "password": "guess-password-1"})
+            };
+            ("/v1/auth/login", body)
+        })
+        .collect();
+    let statuses =
+        pulls_stay_fast_during(&api, &device, flood, std::time::Duration::from_millis(300)).await;
+    assert!(
+        statuses.keys().all(|s| [401, 429, 503].contains(s)),
+        "{statuses:?}"
+    );
     // The real account counted its failures and is locked.
     let admin = db::connect(&api.admin_url).await.unwrap();
     let row = admin
@@ -1704,6 +1741,38 @@ async fn a_flood_of_bad_sign_ins_leaves_other_tenants_sync_answering() {
         .await
         .unwrap();
     assert!(row.get::<_, i32>(0) >= 5 && row.get::<_, bool>(1));
+    api.stop();
+}
+
+/// The same with refresh: 1,000 refresh tokens that do not exist and 50
+/// uses at once of one real token (a theft, which revokes its family).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_bad_refreshes_leaves_other_tenants_sync_answering() {
+    let (api, device) = flood_target("xray").await;
+    let (s, pair) = api
+        .login("xray", "admin@xray.example", "admin-password-1")
+        .await;
+    assert_eq!(s, 200, "{pair}");
+    let flood = (0..1050)
+        .map(|i| {
+            let token = if i % 21 == 0 {
+                pair["refresh_token"].as_str().unwrap().to_string()
+            } else {
+                format!("rt.{}.{}", Uuid::now_v7(), "A".repeat(43))
+            };
+            (
+                "/v1/auth/refresh",
+                serde_json::json!({ "refresh_token": token }),
+            )
+        })
+        .collect();
+    let statuses =
+        pulls_stay_fast_during(&api, &device, flood, std::time::Duration::from_millis(20)).await;
+    assert!(statuses.get(&200).is_some_and(|n| *n <= 1), "{statuses:?}");
+    assert!(
+        statuses.keys().all(|s| [200, 401, 503].contains(s)),
+        "{statuses:?}"
+    );
     api.stop();
 }
 
