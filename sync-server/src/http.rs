@@ -107,7 +107,7 @@ impl FromRequestParts<AppState> for AuthDevice {
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, description = "wrong tenant, email or password", body = ErrorBody),
               (status = 422, body = ErrorBody), (status = 429, description = "locked after repeated failures (ACCOUNT_LOCKED), or too many attempts from this address or for this account (RATE_LIMITED)", body = ErrorBody, headers(("Retry-After" = u64, description = "with RATE_LIMITED: seconds to wait"))),
-              (status = 503, description = "too many passwords waiting to be checked", body = ErrorBody)))]
+              (status = 503, description = "busy: too many sign-ins already wait for a password check or a database connection", body = ErrorBody)))]
 pub async fn login(
     State(s): State<AppState>,
     ClientAddr(ip): ClientAddr,
@@ -129,7 +129,8 @@ pub async fn login(
 
 /// Exchanges a refresh token for a new pair (rotation; reuse revokes the family).
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, description = "too many refreshes from this address or for this account; the token is not used up", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
+    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, description = "too many refreshes from this address or for this account; the token is not used up", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait"))),
+              (status = 503, description = "busy: too many requests from nobody signed in already wait for a database connection", body = ErrorBody)))]
 pub async fn refresh(
     State(s): State<AppState>,
     ClientAddr(ip): ClientAddr,
@@ -189,7 +190,8 @@ pub async fn mfa_confirm(
 
 /// Revokes a refresh token.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
-    responses((status = 204, description = "revoked (or already unknown)"), (status = 422, body = ErrorBody)))]
+    responses((status = 204, description = "revoked (or already unknown)"), (status = 422, body = ErrorBody),
+              (status = 503, description = "busy: too many requests from nobody signed in already wait for a database connection", body = ErrorBody)))]
 pub async fn logout(
     State(s): State<AppState>,
     Body(r): Body<RefreshRequest>,
