@@ -2459,6 +2459,7 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
                         tenant_id: e.tenant_id,
                         device_id: e.device_id,
                         site_id: e.site_id,
+                        credential_expires_at: e.credential_expires_at,
                     },
                 );
             }

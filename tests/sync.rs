@@ -592,3 +592,100 @@ fn no_password_or_patient_name_crosses_the_network_in_clear_text_over_https() {
         assert!(!tap.saw(secret), "{secret} crossed in clear text");
     }
 }
+
+#[test]
+fn device_credentials_are_renewed_by_sync_and_an_expired_one_by_an_administrator_signing_in() {
+    let server = TestServer::start("acme");
+    let t = tempfile::tempdir().unwrap();
+    let mut a = signed_in(&server, &t.path().join("a"));
+    let meta = |ws: &mut clinic_client::Workstation, key: &str| {
+        ws.store_mut_for_tests().unwrap().db().meta(key).unwrap()
+    };
+    let set_meta = |ws: &mut clinic_client::Workstation, key: &str, value: &str| {
+        ws.store_mut_for_tests()
+            .unwrap()
+            .write(|db| Ok(db.set_meta(key, value)?))
+            .unwrap();
+    };
+    let first = meta(&mut a, "device_credential").unwrap();
+    assert!(
+        meta(&mut a, "device_credential_expires").is_some(),
+        "enrolment says when it expires"
+    );
+    sync(&mut a);
+    assert_eq!(
+        meta(&mut a, "device_credential").unwrap(),
+        first,
+        "not due yet"
+    );
+
+    // Less than 45 days left: the next sync renews it. The one before
+    // works for a day more (its answer may have been lost), then stops.
+    let built_before = a.transport().unwrap();
+    let soon = (chrono::Utc::now() + chrono::Duration::days(10)).to_rfc3339();
+    set_meta(&mut a, "device_credential_expires", &soon);
+    sync(&mut a);
+    let second = meta(&mut a, "device_credential").unwrap();
+    assert_ne!(second, first);
+    let client = clinic_sync::ServerClient::new(&server.url).unwrap();
+    let expires = client
+        .whoami(&second)
+        .unwrap()
+        .credential_expires_at
+        .unwrap();
+    assert!(
+        expires > chrono::Utc::now() + chrono::Duration::days(80),
+        "{expires}"
+    );
+    assert!(client.whoami(&first).is_ok(), "the one before, for a day");
+    server.query("UPDATE devices SET previous_expires_at = now() - interval '1 second'");
+    assert_eq!(
+        client.whoami(&first).unwrap_err().code,
+        ErrorCode::InvalidCredentials
+    );
+    // A transport built before the renewal (the live loop's) follows the store.
+    let now = chrono::Utc::now();
+    clinic_sync::engine::sync_now(
+        a.store_mut_for_tests().unwrap(),
+        &built_before,
+        now,
+        &mut |_, _| {},
+    )
+    .unwrap();
+
+    // Not synced for months: refused as expired, the waiting change kept.
+    server.query("UPDATE devices SET credential_expires_at = now() - interval '1 second'");
+    a.patients().register(ada(), Default::default()).unwrap();
+    let e = a.sync_now(&mut |_, _| {}).unwrap_err();
+    assert_eq!(e.code, ErrorCode::CredentialExpired, "{e:?}");
+    assert_eq!(a.sync_status(false).unwrap().pending, 1);
+    // An administrator signing in here renews it; the change goes up.
+    a.login(
+        "admin@acme.example",
+        &Password::new("admin-password-1".into()),
+    )
+    .unwrap();
+    assert_ne!(meta(&mut a, "device_credential").unwrap(), second);
+    let report = sync(&mut a);
+    assert_eq!(report.pending, 0);
+    assert_eq!(
+        server.query("SELECT count(*) FROM patients")[0][0].as_deref(),
+        Some("1")
+    );
+    // A revoked workstation is not renewed by anyone signing in.
+    server.query("UPDATE devices SET revoked_at = now(), credential_expires_at = now() - interval '1 second'");
+    a.login(
+        "admin@acme.example",
+        &Password::new("admin-password-1".into()),
+    )
+    .unwrap();
+    let e = a.sync_now(&mut |_, _| {}).unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidCredentials);
+    assert!(
+        meta(&mut a, "sync_last_error")
+            .unwrap()
+            .contains("not (or no longer) enrolled"),
+        "{:?}",
+        meta(&mut a, "sync_last_error")
+    );
+}

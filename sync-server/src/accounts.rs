@@ -1,11 +1,13 @@
 //! Sign-in, token refresh and revocation, and users under plan limits.
 
-use crate::db::{map_db, tenant_tx};
+use crate::db::{map_db, tenant_tx, Share};
+use crate::limits::Limiter;
+use crate::passwords::PasswordWork;
 use crate::tokens::{self, AccessClaims, SigningKey};
 use crate::ServerError;
 use chrono::{DateTime, Duration, Utc};
-use clinic_core::api::{NewUserRequest, TokenPair, UserView};
-use clinic_core::auth::{hash_password, Password};
+use clinic_core::api::{LoginRequest, NewUserRequest, TokenPair, UserView};
+use clinic_core::auth::Password;
 use clinic_core::permissions::{Action, Module, PermissionMatrix};
 use clinic_core::{ClinicError, ErrorCode};
 use deadpool_postgres::{Pool, Transaction};
@@ -23,14 +25,22 @@ fn unauthorized() -> ServerError {
     .into()
 }
 
-/// Verifies a password off the async runtime (Argon2id is deliberately
-/// slow); an unknown account (`None`) costs the same and fails.
-async fn verify_blocking(password: Password, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
-        clinic_core::auth::verify_or_burn(&password, hash.as_deref())
-    })
-    .await
-    .unwrap_or(false)
+/// A refresh-token family: the tokens descending from one sign-in, and
+/// when it ends however often it is rotated.
+#[derive(Debug, Clone, Copy)]
+struct Family {
+    id: Uuid,
+    expires_at: DateTime<Utc>,
+}
+
+impl Family {
+    /// The family a sign-in at `now` starts.
+    fn start(now: DateTime<Utc>) -> Self {
+        Family {
+            id: Uuid::now_v7(),
+            expires_at: now + Duration::days(tokens::REFRESH_FAMILY_DAYS),
+        }
+    }
 }
 
 async fn issue_pair(
@@ -39,14 +49,15 @@ async fn issue_pair(
     tenant: Uuid,
     user: Uuid,
     version: i32,
-    family: Uuid,
+    family: Family,
     now: DateTime<Utc>,
 ) -> Result<TokenPair, ServerError> {
     let (refresh, hash) = tokens::new_refresh_token(tenant);
     let id = Uuid::now_v7();
+    let expires = (now + Duration::days(tokens::REFRESH_TTL_DAYS)).min(family.expires_at);
     tx.execute(
-        "INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, token_hash, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[&tenant, &id, &user, &family, &hash, &now, &(now + Duration::days(tokens::REFRESH_TTL_DAYS))],
+        "INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, token_hash, issued_at, expires_at, family_expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[&tenant, &id, &user, &family.id, &hash, &now, &expires, &family.expires_at],
     )
     .await?;
     let access = key.issue(&AccessClaims {
@@ -64,20 +75,64 @@ async fn issue_pair(
     })
 }
 
-/// Signs a user in. Five failures (wrong password or wrong one-time code)
-/// lock the account for five minutes; every refusal reads the same, except
-/// that an account with multi-factor sign-in asks for its code once the
-/// password is right.
-pub async fn login(
-    pool: &Pool,
-    key: &SigningKey,
+/// What a sign-in needs to know of an account, read in a short transaction
+/// that is over before the password is checked.
+#[derive(Debug)]
+struct Account {
+    id: Uuid,
+    password_hash: String,
+    active: bool,
+    locked_until: Option<DateTime<Utc>>,
+    token_version: i32,
+    mfa_secret: Option<String>,
+    mfa_last_step: Option<i64>,
+    must_change_password: bool,
+}
+
+const ACCOUNT_COLUMNS: &str = "id, password_hash, status = 'active', locked_until, token_version, mfa_secret, mfa_last_step, must_change_password";
+
+impl Account {
+    fn from_row(row: &tokio_postgres::Row) -> Self {
+        Account {
+            id: row.get(0),
+            password_hash: row.get(1),
+            active: row.get(2),
+            locked_until: row.get(3),
+            token_version: row.get(4),
+            mfa_secret: row.get(5),
+            mfa_last_step: row.get(6),
+            must_change_password: row.get(7),
+        }
+    }
+
+    fn locked(&self, now: DateTime<Utc>) -> bool {
+        self.locked_until.is_some_and(|u| u > now)
+    }
+
+    /// The decoded multi-factor secret, when multi-factor sign-in is on.
+    fn totp_secret(&self) -> Option<Vec<u8>> {
+        self.mfa_secret
+            .as_deref()
+            .and_then(clinic_core::totp::base32_decode)
+    }
+}
+
+fn account_locked() -> ServerError {
+    ClinicError::new(
+        ErrorCode::AccountLocked,
+        "Too many failed sign-ins; try again in a few minutes.",
+    )
+    .into()
+}
+
+/// The tenant and account a sign-in names, if both exist; the connection
+/// is back in the pool when this returns.
+async fn account_for_sign_in(
+    db: Share<'_>,
     tenant_slug: &str,
     email: &str,
-    password: Password,
-    totp: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<TokenPair, ServerError> {
-    let mut client = crate::db::conn(pool).await?;
+) -> Result<Option<(Uuid, Account)>, ServerError> {
+    let mut client = db.conn().await?;
     let tenant: Option<Uuid> = client
         .query_one(
             "SELECT tenant_id_for_slug($1)",
@@ -86,35 +141,87 @@ pub async fn login(
         .await?
         .get(0);
     let Some(tenant) = tenant else {
-        verify_blocking(password, None).await;
-        return Err(unauthorized());
+        return Ok(None);
     };
     let tx = tenant_tx(&mut client, tenant).await?;
     let row = tx
         .query_opt(
-            "SELECT id, password_hash, status, failed_logins, locked_until, token_version, mfa_secret, mfa_last_step,
-                    must_change_password
-             FROM users WHERE email = $1 AND deleted_at IS NULL FOR UPDATE",
+            &format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE email = $1 AND deleted_at IS NULL"),
             &[&email.trim().to_lowercase()],
         )
         .await?;
-    let Some(row) = row else {
-        verify_blocking(password, None).await;
+    tx.commit().await?;
+    Ok(row.map(|r| (tenant, Account::from_row(&r))))
+}
+
+/// Counts a failed password or code, in one statement, so that failures
+/// checked at the same time all count. Counting starts again once an
+/// earlier lock has run out; the fifth failure locks the account.
+async fn record_failure(
+    client: &mut deadpool_postgres::Client,
+    tenant: Uuid,
+    user: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), ServerError> {
+    let tx = tenant_tx(client, tenant).await?;
+    tx.execute(
+        "UPDATE users SET
+           failed_logins = CASE WHEN locked_until <= $2 THEN 1 ELSE failed_logins + 1 END,
+           locked_until = CASE
+             WHEN locked_until > $2 THEN locked_until
+             WHEN (CASE WHEN locked_until <= $2 THEN 1 ELSE failed_logins + 1 END) >= $3 THEN $2 + make_interval(mins => $4)
+           END
+         WHERE id = $1",
+        &[&user, &now, &MAX_FAILED_LOGINS, &(LOCKOUT_MINUTES as i32)],
+    )
+    .await?;
+    tx.commit().await.map_err(map_db)
+}
+
+/// Why a check that succeeded did not count: the account was locked
+/// meanwhile (by failures checked at the same time), or else `otherwise`
+/// (its password, code or state changed meanwhile).
+async fn changed_meanwhile(
+    tx: &Transaction<'_>,
+    user: Uuid,
+    now: DateTime<Utc>,
+    otherwise: ServerError,
+) -> Result<ServerError, ServerError> {
+    let locked: Option<DateTime<Utc>> = tx
+        .query_opt("SELECT locked_until FROM users WHERE id = $1", &[&user])
+        .await?
+        .and_then(|r| r.get(0));
+    Ok(if locked.is_some_and(|u| u > now) {
+        account_locked()
+    } else {
+        otherwise
+    })
+}
+
+/// Signs a user in. Five failures (wrong password or wrong one-time code)
+/// lock the account for five minutes; every refusal reads the same, except
+/// that an account with multi-factor sign-in asks for its code once the
+/// password is right. The password is checked with no connection held; the
+/// sign-in then counts only if the account did not change meanwhile.
+pub async fn login(
+    db: Share<'_>,
+    key: &SigningKey,
+    work: &PasswordWork,
+    req: LoginRequest,
+    now: DateTime<Utc>,
+) -> Result<TokenPair, ServerError> {
+    let (password, totp) = (Password::new(req.password), req.totp.as_deref());
+    let Some((tenant, account)) = account_for_sign_in(db, &req.tenant, &req.email).await? else {
+        work.verify(password, None).await?;
         return Err(unauthorized());
     };
-    let user: Uuid = row.get(0);
-    let (hash, status, failed): (String, String, i32) = (row.get(1), row.get(2), row.get(3));
-    let (locked_until, version): (Option<DateTime<Utc>>, i32) = (row.get(4), row.get(5));
-    let (mfa_secret, mfa_last_step): (Option<String>, Option<i64>) = (row.get(6), row.get(7));
-    if locked_until.is_some_and(|u| u > now) {
-        return Err(ClinicError::new(
-            ErrorCode::AccountLocked,
-            "Too many failed sign-ins; try again in a few minutes.",
-        )
-        .into());
+    if account.locked(now) {
+        return Err(account_locked());
     }
-    let mut ok = verify_blocking(password, Some(hash)).await;
-    if ok && status == "active" && row.get::<_, bool>(8) {
+    let mut ok = work
+        .verify(password, Some(account.password_hash.clone()))
+        .await?;
+    if ok && account.active && account.must_change_password {
         return Err(ClinicError::new(
             ErrorCode::PasswordChangeRequired,
             "An administrator reset this password: sign in on a workstation and choose a new one first.",
@@ -122,106 +229,143 @@ pub async fn login(
         .into());
     }
     let mut mfa_step = None;
-    if ok && status == "active" {
-        if let Some(secret) = mfa_secret
-            .as_deref()
-            .and_then(clinic_core::totp::base32_decode)
-        {
-            match totp {
-                None => {
-                    return Err(ClinicError::new(
-                        ErrorCode::MfaRequired,
-                        "Enter the 6-digit code from your authenticator app.",
-                    )
-                    .into())
-                }
-                Some(code) => {
-                    mfa_step =
-                        clinic_core::totp::verify(&secret, code, now.timestamp(), mfa_last_step);
-                    ok = mfa_step.is_some();
-                }
-            }
+    if ok && account.active {
+        if let Some(secret) = account.totp_secret() {
+            let Some(code) = totp else {
+                return Err(ClinicError::new(
+                    ErrorCode::MfaRequired,
+                    "Enter the 6-digit code from your authenticator app.",
+                )
+                .into());
+            };
+            mfa_step =
+                clinic_core::totp::verify(&secret, code, now.timestamp(), account.mfa_last_step);
+            ok = mfa_step.is_some();
         }
     }
-    if !ok || status != "active" {
-        if !ok {
-            // Counting starts again once an earlier lock has run out.
-            let count = if locked_until.is_some() {
-                1
-            } else {
-                failed + 1
-            };
-            let lock =
-                (count >= MAX_FAILED_LOGINS).then(|| now + Duration::minutes(LOCKOUT_MINUTES));
-            tx.execute(
-                "UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1",
-                &[&user, &count, &lock],
-            )
-            .await?;
-            tx.commit().await?;
-        }
+    if !ok {
+        let mut client = db.conn().await?;
+        record_failure(&mut client, tenant, account.id, now).await?;
         return Err(unauthorized());
     }
-    tx.execute(
-        "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2, mfa_last_step = COALESCE($3, mfa_last_step) WHERE id = $1",
-        &[&user, &now, &mfa_step],
+    if !account.active {
+        return Err(unauthorized());
+    }
+    let mut client = db.conn().await?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    // Only if what was checked is still so: the same password, sessions,
+    // state and multi-factor secret, no lock, and the code not used since.
+    let signed_in = tx
+        .execute(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $2,
+                    mfa_last_step = COALESCE($3, mfa_last_step)
+             WHERE id = $1 AND password_hash = $4 AND token_version = $5 AND status = 'active'
+               AND deleted_at IS NULL AND NOT must_change_password
+               AND (locked_until IS NULL OR locked_until <= $2)
+               AND mfa_secret IS NOT DISTINCT FROM $6
+               AND ($3::bigint IS NULL OR mfa_last_step IS NULL OR mfa_last_step < $3)",
+            &[
+                &account.id,
+                &now,
+                &mfa_step,
+                &account.password_hash,
+                &account.token_version,
+                &account.mfa_secret,
+            ],
+        )
+        .await?;
+    if signed_in == 0 {
+        return Err(changed_meanwhile(&tx, account.id, now, unauthorized()).await?);
+    }
+    let pair = issue_pair(
+        &tx,
+        key,
+        tenant,
+        account.id,
+        account.token_version,
+        Family::start(now),
+        now,
     )
     .await?;
-    let pair = issue_pair(&tx, key, tenant, user, version, Uuid::now_v7(), now).await?;
     tx.commit().await?;
     Ok(pair)
 }
 
 /// Starts (or replaces) multi-factor sign-in for the signed-in user, who
 /// proves it again with the password and, if it is already on, the current
-/// code. The new secret waits until its first code is confirmed.
+/// code. A wrong password or code counts towards the lockout like a failed
+/// sign-in. The new secret waits until its first code is confirmed.
 pub async fn mfa_setup(
     pool: &Pool,
+    work: &PasswordWork,
     user: &AuthUser,
     password: Password,
     code: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<clinic_core::api::MfaSetup, ServerError> {
-    {
+    let account = {
         let mut client = crate::db::conn(pool).await?;
         let tx = tenant_tx(&mut client, user.tenant_id).await?;
         let row = tx
-            .query_one("SELECT password_hash, mfa_secret, mfa_last_step FROM users WHERE id = $1 FOR UPDATE", &[&user.user_id])
-            .await?;
-        let (hash, current, last): (String, Option<String>, Option<i64>) =
-            (row.get(0), row.get(1), row.get(2));
-        let refused = || {
-            ServerError::from(ClinicError::new(
-                ErrorCode::InvalidCredentials,
-                "Confirm with your password (and current code) to change multi-factor sign-in.",
-            ))
-        };
-        if !verify_blocking(password, Some(hash)).await {
-            return Err(refused());
-        }
-        if let Some(secret) = current
-            .as_deref()
-            .and_then(clinic_core::totp::base32_decode)
-        {
-            let step = code
-                .and_then(|c| clinic_core::totp::verify(&secret, c, now.timestamp(), last))
-                .ok_or_else(refused)?;
-            tx.execute(
-                "UPDATE users SET mfa_last_step = $2 WHERE id = $1",
-                &[&user.user_id, &step],
+            .query_one(
+                &format!("SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = $1"),
+                &[&user.user_id],
             )
             .await?;
-        }
         tx.commit().await?;
+        Account::from_row(&row)
+    };
+    if account.locked(now) {
+        return Err(account_locked());
+    }
+    let refused = || {
+        ServerError::from(ClinicError::new(
+            ErrorCode::InvalidCredentials,
+            "Confirm with your password (and current code) to change multi-factor sign-in.",
+        ))
+    };
+    let mut ok = work
+        .verify(password, Some(account.password_hash.clone()))
+        .await?;
+    let mut step = None;
+    if let (true, Some(secret)) = (ok, account.totp_secret()) {
+        step = code.and_then(|c| {
+            clinic_core::totp::verify(&secret, c, now.timestamp(), account.mfa_last_step)
+        });
+        ok = step.is_some();
+    }
+    if !ok {
+        let mut client = crate::db::conn(pool).await?;
+        record_failure(&mut client, user.tenant_id, user.user_id, now).await?;
+        return Err(refused());
     }
     let mut secret = [0u8; 20];
     rand::rngs::OsRng.fill_bytes(&mut secret);
     let secret = clinic_core::totp::base32_encode(&secret);
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    // As at sign-in: only if the password, secret and lock are as checked.
     let row = tx
-        .query_one("UPDATE users SET mfa_pending_secret = $2 WHERE id = $1 RETURNING email, (SELECT slug FROM tenants)", &[&user.user_id, &secret])
+        .query_opt(
+            "UPDATE users SET mfa_pending_secret = $2, mfa_last_step = COALESCE($3, mfa_last_step),
+                    failed_logins = 0, locked_until = NULL
+             WHERE id = $1 AND password_hash = $4 AND mfa_secret IS NOT DISTINCT FROM $5
+               AND (locked_until IS NULL OR locked_until <= $6)
+               AND ($3::bigint IS NULL OR mfa_last_step IS NULL OR mfa_last_step < $3)
+             RETURNING email, (SELECT slug FROM tenants)",
+            &[
+                &user.user_id,
+                &secret,
+                &step,
+                &account.password_hash,
+                &account.mfa_secret,
+                &now,
+            ],
+        )
         .await?;
+    let Some(row) = row else {
+        return Err(changed_meanwhile(&tx, user.user_id, now, refused()).await?);
+    };
     tx.commit().await?;
     let (email, slug): (String, String) = (row.get(0), row.get(1));
     let label = format!("Clinic ({slug}):{email}").replace(' ', "%20");
@@ -272,27 +416,29 @@ pub async fn mfa_confirm(
 }
 
 /// Exchanges a refresh token for a new pair. A token used twice means it
-/// was stolen: its whole family is revoked and the answer is 401.
+/// was stolen: its whole family is revoked and the answer is 401. Each
+/// user's refreshes are rate-limited by `limit`.
 pub async fn refresh(
-    pool: &Pool,
+    db: Share<'_>,
     key: &SigningKey,
+    limit: &Limiter,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<TokenPair, ServerError> {
     let tenant = tokens::refresh_token_tenant(token).ok_or_else(unauthorized)?;
-    let mut client = crate::db::conn(pool).await?;
+    let mut client = db.conn().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     let row = tx
         .query_opt(
-            "SELECT r.id, r.user_id, r.family_id, r.expires_at, r.revoked_at, u.status, u.token_version
+            "SELECT r.id, r.user_id, r.family_id, r.expires_at, r.revoked_at, u.status, u.token_version, r.family_expires_at
              FROM refresh_tokens r JOIN users u ON u.tenant_id = r.tenant_id AND u.id = r.user_id
-             WHERE r.token_hash = $1 FOR UPDATE OF r, u",
+             JOIN tenants t ON t.id = r.tenant_id AND t.deleted_at IS NULL
+             WHERE r.token_hash = $1 AND u.deleted_at IS NULL FOR UPDATE OF r, u",
             &[&tokens::hash_secret(token)],
         )
         .await?
         .ok_or_else(unauthorized)?;
-    let (id, user, family, expires, revoked, status, version): (
-        Uuid,
+    let (id, user, expires, revoked, status, version): (
         Uuid,
         Uuid,
         DateTime<Utc>,
@@ -302,25 +448,35 @@ pub async fn refresh(
     ) = (
         row.get(0),
         row.get(1),
-        row.get(2),
         row.get(3),
         row.get(4),
         row.get(5),
         row.get(6),
     );
+    let family = Family {
+        id: row.get(2),
+        expires_at: row.get(7),
+    };
     if revoked.is_some() {
         tx.execute(
             "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
-            &[&family, &now],
+            &[&family.id, &now],
         )
         .await?;
         tx.commit().await?;
         tracing::warn!(tenant = %tenant, user = %user, "refresh token reused; its family is revoked");
         return Err(unauthorized());
     }
-    if expires <= now || status != "active" {
-        return Err(unauthorized());
+    // A family ends at its fixed time, rotated or not: sign in again.
+    if expires.min(family.expires_at) <= now || status != "active" {
+        return Err(ClinicError::new(
+            ErrorCode::InvalidCredentials,
+            "This session has ended: sign in again.",
+        )
+        .into());
     }
+    // Refused before anything changes: the token stays usable.
+    limit.account(&crate::limits::user_account(tenant, user))?;
     let pair = issue_pair(&tx, key, tenant, user, version, family, now).await?;
     tx.execute(
         "UPDATE refresh_tokens SET revoked_at = $2, replaced_by = (SELECT id FROM refresh_tokens WHERE token_hash = $3) WHERE id = $1",
@@ -332,11 +488,11 @@ pub async fn refresh(
 }
 
 /// Revokes one refresh token (sign out on this workstation).
-pub async fn logout(pool: &Pool, token: &str, now: DateTime<Utc>) -> Result<(), ServerError> {
+pub async fn logout(db: Share<'_>, token: &str, now: DateTime<Utc>) -> Result<(), ServerError> {
     let Some(tenant) = tokens::refresh_token_tenant(token) else {
         return Ok(());
     };
-    let mut client = crate::db::conn(pool).await?;
+    let mut client = db.conn().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     tx.execute(
         "UPDATE refresh_tokens SET revoked_at = $2 WHERE token_hash = $1 AND revoked_at IS NULL",
@@ -408,7 +564,9 @@ pub async fn authenticate(
     let tx = tenant_tx(&mut client, claims.t).await?;
     let row = tx
         .query_opt(
-            "SELECT status, token_version FROM users WHERE id = $1 AND deleted_at IS NULL",
+            // A soft-deleted tenant's sessions end with it.
+            "SELECT u.status, u.token_version FROM users u JOIN tenants t ON t.id = u.tenant_id AND t.deleted_at IS NULL
+             WHERE u.id = $1 AND u.deleted_at IS NULL",
             &[&claims.u],
         )
         .await?;
@@ -456,6 +614,7 @@ pub async fn logout_everywhere(
 /// Adds a user, within the plan's user limit, granting only what the actor has.
 pub async fn add_user(
     pool: &Pool,
+    work: &PasswordWork,
     actor: &AuthUser,
     req: NewUserRequest,
     now: DateTime<Utc>,
@@ -471,12 +630,7 @@ pub async fn add_user(
         errs.add("name", "is required (at most 200 characters)");
     }
     errs.into_result()?;
-    let password = Password::new_checked(req.password)?;
-    let mut salt = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut salt);
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password, &salt))
-        .await
-        .map_err(|e| ServerError::Database(e.to_string()))??;
+    let hash = work.hash(Password::new_checked(req.password)?).await?;
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, actor.tenant_id).await?;
     // The tenant's feed-head row is the tenant's lock: two concurrent

@@ -383,6 +383,47 @@ pub async fn conn(pool: &Pool) -> Result<deadpool_postgres::Client, ServerError>
     })
 }
 
+/// The database as requests from nobody signed in (sign-in, refresh,
+/// sign-out) use it: never more connections at once than their `gate`
+/// lets in, so however many arrive, the rest of the pool stays free for
+/// signed-in work and sync.
+#[derive(Debug, Clone, Copy)]
+pub struct Share<'a> {
+    pub pool: &'a Pool,
+    pub gate: &'a crate::gate::Gate,
+}
+
+/// A connection taken within a [`Share`]; its place is given back with it.
+#[derive(Debug)]
+pub struct SharedConn {
+    client: deadpool_postgres::Client,
+    _place: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl std::ops::Deref for SharedConn {
+    type Target = deadpool_postgres::Client;
+    fn deref(&self) -> &Self::Target {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for SharedConn {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.client
+    }
+}
+
+impl Share<'_> {
+    /// A connection, once the share has room for one (busy when too many wait).
+    pub async fn conn(&self) -> Result<SharedConn, ServerError> {
+        let place = self.gate.enter().await?;
+        Ok(SharedConn {
+            client: conn(self.pool).await?,
+            _place: place,
+        })
+    }
+}
+
 /// Runtime-role connection string for the same server as `admin_url`.
 pub fn app_url(admin_url: &str, password: &str) -> Result<String, ServerError> {
     let url = DbUrl::parse(admin_url)?;

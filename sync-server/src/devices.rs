@@ -6,7 +6,7 @@ use crate::db::tenant_tx;
 use crate::tokens;
 use crate::ServerError;
 use chrono::{DateTime, Utc};
-use clinic_core::api::{DeviceIdentity, DeviceView, EnrollRequest, Enrollment};
+use clinic_core::api::{DeviceCredential, DeviceIdentity, DeviceView, EnrollRequest, Enrollment};
 use clinic_core::{ClinicError, ErrorCode};
 use deadpool_postgres::Pool;
 use uuid::Uuid;
@@ -39,9 +39,11 @@ pub async fn enroll(
     let device = Uuid::now_v7();
     let (credential, hash) = tokens::new_device_credential(actor.tenant_id, device);
     let site_id: Uuid = site.get(0);
+    let expires = now + CREDENTIAL_TTL;
     tx.execute(
-        "INSERT INTO devices (tenant_id, id, site_id, name, credential_hash, enrolled_by, enrolled_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[&actor.tenant_id, &device, &site_id, &name, &hash, &actor.user_id, &now],
+        "INSERT INTO devices (tenant_id, id, site_id, name, credential_hash, enrolled_by, enrolled_at, credential_expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[&actor.tenant_id, &device, &site_id, &name, &hash, &actor.user_id, &now, &expires],
     )
     .await?;
     tx.execute(
@@ -73,6 +75,7 @@ pub async fn enroll(
         site_timezone: site.get(2),
         device_id: device,
         device_credential: credential,
+        credential_expires_at: Some(expires),
         user_id: actor.user_id,
         user_name: user.get(0),
         user_roles: user.get(1),
@@ -165,33 +168,103 @@ pub async fn revoke(
     Ok(())
 }
 
-/// The device a credential belongs to, if it is genuine and not revoked.
+/// How long a device credential works; sync renews it well before
+/// ([`RENEW_BEFORE`] ahead), so only a workstation left unsynced for
+/// months finds it expired (an administrator signing in on it renews it).
+pub const CREDENTIAL_TTL: chrono::Duration = chrono::Duration::days(90);
+/// A workstation asks for a new credential when its own has less left.
+pub const RENEW_BEFORE: chrono::Duration = chrono::Duration::days(45);
+/// The credential before a renewal keeps working this long (the answer
+/// carrying the new one may have been lost; it is asked again with it).
+pub const PREVIOUS_GRACE: chrono::Duration = chrono::Duration::days(1);
+
+fn refused() -> ServerError {
+    ServerError::from(ClinicError::new(
+        ErrorCode::InvalidCredentials,
+        "This workstation is not (or no longer) enrolled; ask an administrator to enrol it.",
+    ))
+}
+
+/// Which of a device's credentials a secret is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Matched {
+    Current,
+    Previous,
+}
+
+/// The device row of a credential, locked when `lock`, and which of its
+/// credentials the secret is (expired ones included: the caller decides).
+async fn find(
+    tx: &deadpool_postgres::Transaction<'_>,
+    device: Uuid,
+    credential: &str,
+    now: DateTime<Utc>,
+    lock: bool,
+) -> Result<(tokio_postgres::Row, Matched, bool), ServerError> {
+    let row = tx
+        .query_opt(
+            &format!(
+                // A soft-deleted tenant's workstations are refused with it.
+                "SELECT d.credential_hash, d.revoked_at, d.site_id, d.credential_expires_at,
+                        d.previous_credential_hash, d.previous_expires_at
+                 FROM devices d JOIN tenants t ON t.id = d.tenant_id AND t.deleted_at IS NULL
+                 WHERE d.id = $1{}",
+                if lock { " FOR UPDATE OF d" } else { "" }
+            ),
+            &[&device],
+        )
+        .await?
+        .ok_or_else(refused)?;
+    if row.get::<_, Option<DateTime<Utc>>>(1).is_some() {
+        return Err(refused());
+    }
+    let given = tokens::hash_secret(credential);
+    let expires: DateTime<Utc> = row.get(3);
+    if tokens::same_hash(&row.get::<_, String>(0), &given) {
+        return Ok((row, Matched::Current, expires <= now));
+    }
+    let previous: Option<String> = row.get(4);
+    let previous_until: Option<DateTime<Utc>> = row.get(5);
+    if previous.is_some_and(|p| tokens::same_hash(&p, &given)) {
+        return Ok((
+            row,
+            Matched::Previous,
+            previous_until.is_none_or(|u| u <= now),
+        ));
+    }
+    Err(refused())
+}
+
+fn expired() -> ServerError {
+    ClinicError::new(
+        ErrorCode::CredentialExpired,
+        "This workstation's sync credential expired (it was not synced for a long time): an administrator signs in on it to renew it. Its waiting changes are kept.",
+    )
+    .into()
+}
+
+/// The device a credential belongs to, if it is genuine, current (or the
+/// one before a renewal, for a day) and not revoked.
 pub async fn identify(
     pool: &Pool,
     credential: &str,
     now: DateTime<Utc>,
 ) -> Result<DeviceIdentity, ServerError> {
-    let refused = || {
-        ServerError::from(ClinicError::new(
-            ErrorCode::InvalidCredentials,
-            "This workstation is not (or no longer) enrolled; ask an administrator to enrol it.",
-        ))
-    };
     let (tenant, device) = tokens::device_credential_ids(credential).ok_or_else(refused)?;
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, tenant).await?;
-    let row = tx
-        .query_opt(
-            "SELECT credential_hash, revoked_at, site_id FROM devices WHERE id = $1",
-            &[&device],
-        )
-        .await?
-        .ok_or_else(refused)?;
-    let (hash, revoked, site): (String, Option<DateTime<Utc>>, Uuid) =
-        (row.get(0), row.get(1), row.get(2));
-    if revoked.is_some() || !tokens::same_hash(&hash, &tokens::hash_secret(credential)) {
-        return Err(refused());
+    let (row, matched, is_expired) = find(&tx, device, credential, now, false).await?;
+    if is_expired {
+        return Err(match matched {
+            Matched::Current => expired(),
+            Matched::Previous => refused(),
+        });
     }
+    let site: Uuid = row.get(2);
+    let expires: DateTime<Utc> = match matched {
+        Matched::Current => row.get(3),
+        Matched::Previous => row.get::<_, Option<DateTime<Utc>>>(5).unwrap_or(now),
+    };
     tx.execute(
         "UPDATE devices SET last_seen_at = $2 WHERE id = $1",
         &[&device, &now],
@@ -202,5 +275,87 @@ pub async fn identify(
         tenant_id: tenant,
         device_id: device,
         site_id: site,
+        credential_expires_at: Some(expires),
+    })
+}
+
+/// A new credential for the device presenting `credential` (current or,
+/// within its grace, the one before): the current one becomes the one
+/// before and works for [`PREVIOUS_GRACE`] more. Asked again with the
+/// one before (the answer was lost), it replaces the new one instead.
+pub async fn rotate(
+    pool: &Pool,
+    credential: &str,
+    now: DateTime<Utc>,
+) -> Result<DeviceCredential, ServerError> {
+    let (tenant, device) = tokens::device_credential_ids(credential).ok_or_else(refused)?;
+    let mut client = crate::db::conn(pool).await?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    let (row, matched, is_expired) = find(&tx, device, credential, now, true).await?;
+    if is_expired {
+        return Err(match matched {
+            Matched::Current => expired(),
+            Matched::Previous => refused(),
+        });
+    }
+    let (fresh, hash) = tokens::new_device_credential(tenant, device);
+    let expires = now + CREDENTIAL_TTL;
+    match matched {
+        Matched::Current => {
+            tx.execute(
+                "UPDATE devices SET previous_credential_hash = credential_hash, previous_expires_at = $2,
+                        credential_hash = $3, credential_expires_at = $4 WHERE id = $1",
+                &[&device, &(now + PREVIOUS_GRACE), &hash, &expires],
+            )
+            .await?
+        }
+        Matched::Previous => {
+            tx.execute(
+                "UPDATE devices SET credential_hash = $2, credential_expires_at = $3 WHERE id = $1",
+                &[&device, &hash, &expires],
+            )
+            .await?
+        }
+    };
+    drop(row);
+    tx.commit().await?;
+    tracing::info!(tenant = %tenant, device = %device, "device credential renewed");
+    Ok(DeviceCredential {
+        device_credential: fresh,
+        expires_at: expires,
+    })
+}
+
+/// An administrator renews the expired (not revoked) credential of the
+/// workstation they are signed in on; the expired credential proves which
+/// one it is. The one before stops working.
+pub async fn renew(
+    pool: &Pool,
+    actor: &AuthUser,
+    device: Uuid,
+    credential: &str,
+    now: DateTime<Utc>,
+) -> Result<DeviceCredential, ServerError> {
+    actor.require_full_admin()?;
+    let ids = tokens::device_credential_ids(credential);
+    if ids != Some((actor.tenant_id, device)) {
+        return Err(refused());
+    }
+    let mut client = crate::db::conn(pool).await?;
+    let tx = tenant_tx(&mut client, actor.tenant_id).await?;
+    find(&tx, device, credential, now, true).await?;
+    let (fresh, hash) = tokens::new_device_credential(actor.tenant_id, device);
+    let expires = now + CREDENTIAL_TTL;
+    tx.execute(
+        "UPDATE devices SET credential_hash = $2, credential_expires_at = $3,
+                previous_credential_hash = NULL, previous_expires_at = NULL WHERE id = $1",
+        &[&device, &hash, &expires],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant = %actor.tenant_id, device = %device, by = %actor.user_id, "device credential renewed by an administrator");
+    Ok(DeviceCredential {
+        device_credential: fresh,
+        expires_at: expires,
     })
 }

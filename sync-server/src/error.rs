@@ -20,6 +20,14 @@ pub enum ServerError {
     TooLarge,
     #[error("no database connection free")]
     Busy,
+    /// Too many attempts: try again after this long (429 with `Retry-After`).
+    #[error("rate limited")]
+    RateLimited(std::time::Duration),
+}
+
+/// Whole seconds to wait, rounded up (at least one).
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 impl ServerError {
@@ -33,8 +41,11 @@ impl ServerError {
                     ErrorCode::InvalidCredentials
                     | ErrorCode::SessionLocked
                     | ErrorCode::MfaRequired
-                    | ErrorCode::PasswordChangeRequired => StatusCode::UNAUTHORIZED,
-                    ErrorCode::AccountLocked => StatusCode::TOO_MANY_REQUESTS,
+                    | ErrorCode::PasswordChangeRequired
+                    | ErrorCode::CredentialExpired => StatusCode::UNAUTHORIZED,
+                    ErrorCode::AccountLocked | ErrorCode::RateLimited => {
+                        StatusCode::TOO_MANY_REQUESTS
+                    }
                     ErrorCode::Conflict | ErrorCode::NumbersExhausted => StatusCode::CONFLICT,
                     ErrorCode::UpdateRequired => StatusCode::UPGRADE_REQUIRED,
                     _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -46,6 +57,16 @@ impl ServerError {
                 ClinicError::new(
                     ErrorCode::Unreachable,
                     "The server is busy; try again in a moment.",
+                ),
+            ),
+            ServerError::RateLimited(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ClinicError::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "Too many attempts; try again in {} seconds.",
+                        retry_after_secs(*wait)
+                    ),
                 ),
             ),
             ServerError::TooLarge => (
@@ -75,7 +96,14 @@ impl IntoResponse for ServerError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        (status, Json(serde_json::json!({ "error": body }))).into_response()
+        let mut res = (status, Json(serde_json::json!({ "error": body }))).into_response();
+        if let ServerError::RateLimited(wait) = self {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs(wait)),
+            );
+        }
+        res
     }
 }
 

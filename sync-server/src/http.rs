@@ -1,15 +1,17 @@
 //! HTTP handlers: they only extract, call the modules, and convert.
 
 use crate::accounts::{self, AuthUser};
+use crate::limits::{sign_in_account, user_account};
 use crate::{devices, sync, AppState, ServerError};
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
 use clinic_core::api::*;
 use clinic_core::auth::Password;
 use clinic_core::{ClinicError, ErrorCode};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use uuid::Uuid;
 
 /// JSON bodies with refusals phrased in the shared error shape (400, not
@@ -59,6 +61,45 @@ impl FromRequestParts<AppState> for AuthUser {
     }
 }
 
+/// The client's address: the TCP peer, which [`crate::serve`] records for
+/// every connection (`ConnectInfo<SocketAddr>`). A router served without it
+/// counts all its clients as one (the unspecified address), which limits
+/// them together, and says so in the log.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+/// The TCP peer of a connection, plain or TLS (`serve` records it).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+macro_rules! peer_of {
+    ($($listener:ty),*) => { $(
+        impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, $listener>> for Peer {
+            fn connect_info(stream: axum::serve::IncomingStream<'_, $listener>) -> Self {
+                Peer(*stream.remote_addr())
+            }
+        }
+    )* };
+}
+peer_of!(tokio::net::TcpListener, crate::tls::TlsListener);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(ConnectInfo(Peer(peer))) = parts.extensions.get::<ConnectInfo<Peer>>() {
+            return Ok(ClientAddr(peer.ip()));
+        }
+        static WARNED: std::sync::Once = std::sync::Once::new();
+        WARNED.call_once(|| {
+            tracing::warn!(
+                "served without the client's address: every client shares one rate limit"
+            );
+        });
+        Ok(ClientAddr(IpAddr::V4(Ipv4Addr::UNSPECIFIED)))
+    }
+}
+
 /// A request made by an enrolled, unrevoked workstation.
 #[derive(Debug)]
 pub struct AuthDevice(pub DeviceIdentity);
@@ -80,18 +121,21 @@ impl FromRequestParts<AppState> for AuthDevice {
 /// Signs a member of staff in.
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, description = "wrong tenant, email or password", body = ErrorBody),
-              (status = 422, body = ErrorBody), (status = 429, description = "locked after repeated failures", body = ErrorBody)))]
+              (status = 422, body = ErrorBody), (status = 429, description = "locked after repeated failures (ACCOUNT_LOCKED), or too many attempts from this address or for this account (RATE_LIMITED)", body = ErrorBody, headers(("Retry-After" = u64, description = "with RATE_LIMITED: seconds to wait"))),
+              (status = 503, description = "busy: too many sign-ins already wait for a password check or a database connection", body = ErrorBody)))]
 pub async fn login(
     State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
     Body(r): Body<LoginRequest>,
 ) -> Result<Json<TokenPair>, ServerError> {
+    s.limits
+        .sign_in
+        .check(ip, &sign_in_account(&r.tenant, &r.email))?;
     accounts::login(
-        &s.pool,
+        s.anonymous_db(),
         &s.signing_key,
-        &r.tenant,
-        &r.email,
-        Password::new(r.password),
-        r.totp.as_deref(),
+        &s.passwords,
+        r,
         chrono::Utc::now(),
     )
     .await
@@ -100,14 +144,18 @@ pub async fn login(
 
 /// Exchanges a refresh token for a new pair (rotation; reuse revokes the family).
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
-    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = TokenPair), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, description = "too many refreshes from this address or for this account; the token is not used up", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait"))),
+              (status = 503, description = "busy: too many requests from nobody signed in already wait for a database connection", body = ErrorBody)))]
 pub async fn refresh(
     State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
     Body(r): Body<RefreshRequest>,
 ) -> Result<Json<TokenPair>, ServerError> {
+    s.limits.refresh.address(ip)?;
     accounts::refresh(
-        &s.pool,
+        s.anonymous_db(),
         &s.signing_key,
+        &s.limits.refresh,
         &r.refresh_token,
         chrono::Utc::now(),
     )
@@ -117,14 +165,22 @@ pub async fn refresh(
 
 /// Starts multi-factor sign-in for the signed-in user.
 #[utoipa::path(post, path = "/v1/auth/mfa/setup", tag = "auth", request_body = MfaSetupRequest, security(("bearer" = [])),
-    responses((status = 200, body = MfaSetup), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = MfaSetup), (status = 401, body = ErrorBody),
+              (status = 429, description = "locked after repeated failures (ACCOUNT_LOCKED), or too many attempts (RATE_LIMITED)", body = ErrorBody, headers(("Retry-After" = u64, description = "with RATE_LIMITED: seconds to wait"))),
+              (status = 503, description = "too many passwords waiting to be checked", body = ErrorBody)))]
 pub async fn mfa_setup(
     State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
     user: AuthUser,
     Body(r): Body<MfaSetupRequest>,
 ) -> Result<Json<MfaSetup>, ServerError> {
+    // Confirming a password is a sign-in attempt.
+    s.limits
+        .sign_in
+        .check(ip, &user_account(user.tenant_id, user.user_id))?;
     accounts::mfa_setup(
         &s.pool,
+        &s.passwords,
         &user,
         Password::new(r.password),
         r.code.as_deref(),
@@ -149,12 +205,13 @@ pub async fn mfa_confirm(
 
 /// Revokes a refresh token.
 #[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
-    responses((status = 204, description = "revoked (or already unknown)"), (status = 422, body = ErrorBody)))]
+    responses((status = 204, description = "revoked (or already unknown)"), (status = 422, body = ErrorBody),
+              (status = 503, description = "busy: too many requests from nobody signed in already wait for a database connection", body = ErrorBody)))]
 pub async fn logout(
     State(s): State<AppState>,
     Body(r): Body<RefreshRequest>,
 ) -> Result<StatusCode, ServerError> {
-    accounts::logout(&s.pool, &r.refresh_token, chrono::Utc::now())
+    accounts::logout(s.anonymous_db(), &r.refresh_token, chrono::Utc::now())
         .await
         .map(|()| StatusCode::NO_CONTENT)
 }
@@ -180,7 +237,7 @@ pub async fn add_user(
     user: AuthUser,
     Body(r): Body<NewUserRequest>,
 ) -> Result<(StatusCode, Json<UserView>), ServerError> {
-    accounts::add_user(&s.pool, &user, r, chrono::Utc::now())
+    accounts::add_user(&s.pool, &s.passwords, &user, r, chrono::Utc::now())
         .await
         .map(|u| (StatusCode::CREATED, Json(u)))
 }
@@ -188,12 +245,17 @@ pub async fn add_user(
 /// Enrols a workstation (administrators); the credential is shown once.
 #[utoipa::path(post, path = "/v1/devices", tag = "devices", request_body = EnrollRequest, security(("bearer" = [])),
     responses((status = 201, body = Enrollment), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-              (status = 404, description = "no such site", body = ErrorBody), (status = 422, body = ErrorBody)))]
+              (status = 404, description = "no such site", body = ErrorBody), (status = 422, body = ErrorBody),
+              (status = 429, description = "too many enrolments from this address or by this administrator", body = ErrorBody, headers(("Retry-After" = u64, description = "seconds to wait")))))]
 pub async fn enroll(
     State(s): State<AppState>,
+    ClientAddr(ip): ClientAddr,
     user: AuthUser,
     Body(r): Body<EnrollRequest>,
 ) -> Result<(StatusCode, Json<Enrollment>), ServerError> {
+    s.limits
+        .enrol
+        .check(ip, &user_account(user.tenant_id, user.user_id))?;
     devices::enroll(&s.pool, &user, r, chrono::Utc::now())
         .await
         .map(|e| (StatusCode::CREATED, Json(e)))
@@ -231,6 +293,52 @@ pub async fn revoke_device(
     responses((status = 200, body = DeviceIdentity), (status = 401, body = ErrorBody)))]
 pub async fn whoami(AuthDevice(d): AuthDevice) -> Json<DeviceIdentity> {
     Json(d)
+}
+
+/// The raw device credential of a request (for the credential's own renewal).
+#[derive(Debug)]
+pub struct DeviceSecret(pub String);
+
+impl FromRequestParts<AppState> for DeviceSecret {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(DeviceSecret(
+            bearer(parts, "Device").unwrap_or_default().to_string(),
+        ))
+    }
+}
+
+/// A new credential for the workstation making the request (sync asks well
+/// before its own expires); the one it used keeps working for a day.
+#[utoipa::path(post, path = "/v1/device/credential", tag = "devices", security(("device" = [])),
+    responses((status = 200, body = DeviceCredential), (status = 401, description = "unknown, revoked or expired credential", body = ErrorBody)))]
+pub async fn rotate_credential(
+    State(s): State<AppState>,
+    DeviceSecret(credential): DeviceSecret,
+) -> Result<Json<DeviceCredential>, ServerError> {
+    devices::rotate(&s.pool, &credential, chrono::Utc::now())
+        .await
+        .map(Json)
+}
+
+/// An administrator signed in on a workstation renews its expired
+/// credential (not a revoked one); the expired credential proves which
+/// workstation it is.
+#[utoipa::path(post, path = "/v1/devices/{id}/renew", tag = "devices", security(("bearer" = [])),
+    params(("id" = String, Path, description = "device id")), request_body = RenewRequest,
+    responses((status = 200, body = DeviceCredential), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn renew_device(
+    State(s): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    Body(r): Body<RenewRequest>,
+) -> Result<Json<DeviceCredential>, ServerError> {
+    let id =
+        Uuid::parse_str(&id).map_err(|_| ServerError::from(ClinicError::not_found("Device")))?;
+    devices::renew(&s.pool, &user, id, &r.device_credential, chrono::Utc::now())
+        .await
+        .map(Json)
 }
 
 /// The operator of the server (not a tenant's user), by `Authorization: Operator <token>`.

@@ -11,8 +11,11 @@ pub mod db;
 pub mod devices;
 pub mod embedded;
 pub mod error;
+pub mod gate;
 pub mod http;
+pub mod limits;
 pub mod metrics;
+pub mod passwords;
 pub mod records;
 pub mod state;
 pub mod sync;
@@ -109,6 +112,8 @@ fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(http::enroll, http::list_devices))
         .routes(routes!(http::revoke_device))
         .routes(routes!(http::whoami))
+        .routes(routes!(http::rotate_credential))
+        .routes(routes!(http::renew_device))
         .routes(routes!(http::create_tenant))
         .routes(routes!(http::sync_pull))
         .routes(routes!(http::sync_checksums))
@@ -189,10 +194,15 @@ pub async fn serve<L>(
 ) -> std::io::Result<()>
 where
     L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+    http::Peer: for<'a> axum::extract::connect_info::Connected<axum::serve::IncomingStream<'a, L>>,
 {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The client's address is what sign-in, refresh and enrolment are rate-limited by.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<http::Peer>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// The database side of a running server: migrated, with the runtime role

@@ -59,5 +59,15 @@ pub async fn render(State(state): State<AppState>) -> String {
         "# HELP clinic_db_pool_connections Database connections in the pool.\n# TYPE clinic_db_pool_connections gauge\nclinic_db_pool_connections{{state=\"open\"}} {}\nclinic_db_pool_connections{{state=\"idle\"}} {}\n",
         status.size, status.available
     ));
+    out.push_str(&format!(
+        "# HELP clinic_password_checks Password hashes being computed, or waiting for a CPU.\n# TYPE clinic_password_checks gauge\nclinic_password_checks{{state=\"running\"}} {}\nclinic_password_checks{{state=\"waiting\"}} {}\n",
+        state.passwords.running(),
+        state.passwords.waiting()
+    ));
+    out.push_str(&format!(
+        "# HELP clinic_anonymous_db Requests from nobody signed in (sign-in, refresh, sign-out) holding a database connection, or waiting for one of their share.\n# TYPE clinic_anonymous_db gauge\nclinic_anonymous_db{{state=\"holding\"}} {}\nclinic_anonymous_db{{state=\"waiting\"}} {}\n",
+        state.anonymous.inside(),
+        state.anonymous.waiting()
+    ));
     out
 }

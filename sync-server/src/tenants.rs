@@ -4,7 +4,7 @@
 use crate::db::{map_db, tenant_tx};
 use crate::ServerError;
 use chrono::{DateTime, Utc};
-use clinic_core::auth::{hash_password, Password};
+use clinic_core::auth::Password;
 use clinic_core::error::FieldErrors;
 use clinic_core::patients::validate_email;
 use clinic_core::permissions::BuiltinRole;
@@ -120,9 +120,9 @@ pub async fn create_tenant(
     }
     errs.into_result()?;
     let plan = plan.expect("checked above");
-    let mut salt = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut salt);
-    let hash = hash_password(&t.admin_password, &salt)?;
+    let hash = crate::passwords::PasswordWork::shared()
+        .hash(t.admin_password)
+        .await?;
     let (tenant_id, admin_id, site_id) = (new_id(), new_id(), new_id());
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, tenant_id).await?;

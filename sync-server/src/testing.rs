@@ -55,6 +55,20 @@ pub async fn fresh_database() -> (Database, String) {
     (database, url)
 }
 
+/// Rate limits no test reaches by signing in, refreshing or enrolling
+/// often (the product's defaults are for people).
+pub fn generous_rate_limits() -> crate::limits::RateLimits {
+    let rate = crate::limits::Rate {
+        per_address: 100_000,
+        per_account: 100_000,
+    };
+    crate::limits::RateLimits {
+        sign_in: rate,
+        refresh: rate,
+        enrol: rate,
+    }
+}
+
 /// Provisions a tenant `slug` whose administrator is `admin@<slug>.example`
 /// with password `admin-password-1`.
 pub async fn provision(pool: &deadpool_postgres::Pool, slug: &str, plan: &str) -> TenantCreated {
@@ -128,8 +142,10 @@ impl TestServer {
                     .await
                     .expect("bind");
                 let addr = listener.local_addr().expect("addr");
+                // Test suites sign in far more often than people do.
                 let state =
-                    AppState::new(database.pool.clone(), crate::tokens::SigningKey::random());
+                    AppState::new(database.pool.clone(), crate::tokens::SigningKey::random())
+                        .with_rate_limits(generous_rate_limits());
                 let mut tls_url = None;
                 if let Some(config) = tls {
                     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -140,7 +156,13 @@ impl TestServer {
                     let app = crate::router(state.clone()).layer(
                         axum::middleware::from_fn_with_state(counter.clone(), count_pull_bodies),
                     );
-                    tokio::spawn(async move { axum::serve(tls, app).await });
+                    tokio::spawn(async move {
+                        axum::serve(
+                            tls,
+                            app.into_make_service_with_connect_info::<crate::http::Peer>(),
+                        )
+                        .await
+                    });
                 }
                 let _ = url_tx.send((format!("http://{addr}"), database_url, tls_url));
                 let mut stop_rx = stop_rx;
@@ -149,6 +171,7 @@ impl TestServer {
                     let app = crate::router(state.clone()).layer(
                         axum::middleware::from_fn_with_state(counter.clone(), count_pull_bodies),
                     );
+                    let app = app.into_make_service_with_connect_info::<crate::http::Peer>();
                     let _ = axum::serve(listener, app)
                         .with_graceful_shutdown(async {
                             let _ = stop_rx.await;

@@ -6,6 +6,8 @@
 //!   take effect at once.
 //! - Refresh token: `rt.<tenant>.<random>`, stored only as a SHA-256 hash,
 //!   rotated on every use; presenting a used one revokes its whole family.
+//!   A family (the tokens descending from one sign-in) ends
+//!   [`REFRESH_FAMILY_DAYS`] after that sign-in, however often it is rotated.
 //! - Device credential: `dv.<tenant>.<device>.<random>`, stored as a hash.
 //!
 //! Secrets are 256-bit random values, so a plain SHA-256 suffices to store
@@ -25,6 +27,8 @@ use uuid::Uuid;
 
 pub const ACCESS_TTL_SECONDS: i64 = 15 * 60;
 pub const REFRESH_TTL_DAYS: i64 = 30;
+/// How long a session can be kept going by rotation before its person signs in again.
+pub const REFRESH_FAMILY_DAYS: i64 = 30;
 
 /// The key that signs access tokens. Cannot be printed.
 #[derive(Clone)]

@@ -402,6 +402,12 @@ async fn http_server_serves_health_and_metrics_on_an_ephemeral_port() {
         metrics.contains("route=\"unmatched\",status=\"404\""),
         "{metrics}"
     );
+    for gauge in [
+        "clinic_password_checks{state=\"waiting\"}",
+        "clinic_anonymous_db{state=\"holding\"}",
+    ] {
+        assert!(metrics.contains(gauge), "{gauge}: {metrics}");
+    }
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
     database.pool.close();
@@ -414,27 +420,28 @@ struct Api {
     http: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     database: Database,
+    /// The database as its administrator (for assertions and for what an
+    /// operator does by hand, such as soft-deleting a tenant).
+    admin_url: String,
 }
 
 const OPERATOR_TOKEN: &str = "operator-token-for-tests-0123456789abcdef";
 
 impl Api {
     async fn start() -> Api {
-        Self::start_with(None).await
+        Self::start_with(|s| s).await
     }
 
-    async fn start_with(operator_token: Option<&str>) -> Api {
-        let (database, _) = fresh().await;
+    /// A server whose state `configure` changes first.
+    async fn start_with(configure: impl FnOnce(AppState) -> AppState) -> Api {
+        let (database, admin_url) = fresh().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let mut state = AppState::new(
+        let state = configure(AppState::new(
             database.pool.clone(),
             sync_server::tokens::SigningKey::random(),
-        );
-        if let Some(t) = operator_token {
-            state = state.with_operator_token(t).unwrap();
-        }
+        ));
         tokio::spawn(sync_server::serve(listener, state, async {
             let _ = rx.await;
         }));
@@ -443,6 +450,7 @@ impl Api {
             http: reqwest::Client::new(),
             stop: Some(stop),
             database,
+            admin_url,
         }
     }
 
@@ -1034,7 +1042,7 @@ fn openapi_document_is_checked_in_and_current() {
 
 #[tokio::test]
 async fn every_documented_operation_is_served() {
-    let api = Api::start_with(Some(OPERATOR_TOKEN)).await;
+    let api = Api::start_with(|s| s.with_operator_token(OPERATOR_TOKEN).unwrap()).await;
     let (s, served) = api.call("GET", "/openapi.json", None, None).await;
     assert_eq!(s, 200);
     assert_eq!(
@@ -1178,7 +1186,7 @@ async fn the_operator_api_provisions_tenants_only_when_switched_on_and_only_for_
         .await;
     assert_eq!(s, 404, "switched off: the route does not exist");
     off.stop();
-    let api = Api::start_with(Some(OPERATOR_TOKEN)).await;
+    let api = Api::start_with(|s| s.with_operator_token(OPERATOR_TOKEN).unwrap()).await;
     assert_eq!(
         api.call("POST", "/admin/tenants", None, Some(body.clone()))
             .await
@@ -1823,4 +1831,568 @@ fn the_embedded_cluster_lives_inside_the_data_folder_so_removing_it_removes_the_
         let e = EmbeddedPostgres::start(&private.join("data")).unwrap_err();
         assert!(e.to_string().contains("cannot reach"), "{e}");
     }
+}
+
+// ---- abuse: floods, rate limits, soft-deleted tenants, session lifetime ----
+
+/// An operator soft-deletes a tenant: from then on nothing of it works,
+/// sessions and workstations included.
+#[tokio::test]
+async fn a_soft_deleted_tenant_is_refused_sign_in_refresh_enrolment_pull_and_push() {
+    let api = Api::start().await;
+    let (t, device) = enrolled_device(&api, "xray").await;
+    let (s, pair) = api
+        .login("xray", "admin@xray.example", "admin-password-1")
+        .await;
+    assert_eq!(s, 200, "{pair}");
+    let bearer = format!("Bearer {}", pair["access_token"].as_str().unwrap());
+    let admin = db::connect(&api.admin_url).await.unwrap();
+    admin
+        .execute(
+            "UPDATE tenants SET deleted_at = now() WHERE id = $1",
+            &[&t.tenant_id],
+        )
+        .await
+        .unwrap();
+    let (s, v) = api
+        .login("xray", "admin@xray.example", "admin-password-1")
+        .await;
+    assert_eq!(s, 401, "sign-in: {v}");
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v1/auth/refresh",
+            None,
+            Some(serde_json::json!({"refresh_token": pair["refresh_token"]})),
+        )
+        .await;
+    assert_eq!(s, 401, "refresh: {v}");
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v1/devices",
+            Some(&bearer),
+            Some(serde_json::json!({"name": "Another desk"})),
+        )
+        .await;
+    assert_eq!(s, 401, "enrolment: {v}");
+    let (s, v) = api
+        .call("GET", "/v1/sync/pull?after=0", Some(&device), None)
+        .await;
+    assert_eq!(s, 401, "pull: {v}");
+    let push =
+        serde_json::json!({"protocol": clinic_core::sync::PROTOCOL_VERSION, "mutations": []});
+    let (s, v) = api
+        .call("POST", "/v1/sync/push", Some(&device), Some(push))
+        .await;
+    assert_eq!(s, 401, "push: {v}");
+    api.stop();
+}
+
+/// Rotating a refresh token keeps a session going, but not for ever: thirty
+/// days after its sign-in the family ends and the person signs in again.
+#[tokio::test]
+async fn a_refresh_token_family_ends_thirty_days_after_its_sign_in() {
+    use chrono::Duration;
+    let (database, _) = fresh().await;
+    tenant(&database.pool, "yankee").await;
+    let s = AppState::new(
+        database.pool.clone(),
+        sync_server::tokens::SigningKey::random(),
+    );
+    let start = Utc::now();
+    let refresh = |token: String, day: i64| {
+        let s = s.clone();
+        async move {
+            sync_server::accounts::refresh(
+                s.anonymous_db(),
+                &s.signing_key,
+                &s.limits.refresh,
+                &token,
+                start + Duration::days(day),
+            )
+            .await
+        }
+    };
+    let mut pair = sync_server::accounts::login(
+        s.anonymous_db(),
+        &s.signing_key,
+        &s.passwords,
+        clinic_core::api::LoginRequest {
+            tenant: "yankee".into(),
+            email: "admin@yankee.example".into(),
+            password: "admin-password-1".into(),
+            totp: None,
+        },
+        start,
+    )
+    .await
+    .unwrap();
+    for day in [10, 20, 29] {
+        pair = refresh(pair.refresh_token, day)
+            .await
+            .unwrap_or_else(|e| panic!("day {day}: {e}"));
+    }
+    let err = refresh(pair.refresh_token, 31).await.unwrap_err();
+    assert!(err.to_string().contains("sign in again"), "{err}");
+    database.pool.close();
+}
+
+/// Sessions that exist when the server is upgraded get an end too: their
+/// family's first sign-in plus thirty days (the migration reads every
+/// tenant's tokens although row-level security is forced on them).
+#[tokio::test]
+async fn the_migration_gives_existing_refresh_token_families_their_end() {
+    let (database, url) = fresh().await;
+    let t = tenant(&database.pool, "sierra").await;
+    let mut admin = db::connect(&url).await.unwrap();
+    admin
+        .batch_execute(
+            "ALTER TABLE refresh_tokens DROP COLUMN family_expires_at;
+             DELETE FROM schema_migrations WHERE name = '20261205000300_refresh_family_lifetime';",
+        )
+        .await
+        .unwrap();
+    let family = Uuid::now_v7();
+    for (n, days_ago) in [(1, 40), (2, 25), (3, 5)] {
+        admin
+            .execute(
+                "INSERT INTO refresh_tokens (tenant_id, id, user_id, family_id, token_hash, issued_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, now() - make_interval(days => $6), now() + interval '20 days')",
+                &[&t.tenant_id, &Uuid::now_v7(), &t.admin_user_id, &family, &format!("hash-{n}"), &days_ago],
+            )
+            .await
+            .unwrap();
+    }
+    db::migrate(&mut admin).await.unwrap();
+    let ends: Vec<bool> = admin
+        .query(
+            "SELECT family_expires_at = (SELECT min(issued_at) FROM refresh_tokens) + interval '30 days' FROM refresh_tokens",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ends, [true, true, true]);
+    database.pool.close();
+}
+
+/// Confirming a password to change multi-factor sign-in is a sign-in
+/// attempt: five wrong ones lock the account like five wrong sign-ins.
+#[tokio::test]
+async fn wrong_passwords_at_mfa_setup_count_towards_the_lockout() {
+    let api = Api::start().await;
+    tenant(&api.database.pool, "zulu").await;
+    let admin = api.admin_token("zulu").await;
+    for _ in 0..5 {
+        let (s, v) = api
+            .call(
+                "POST",
+                "/v1/auth/mfa/setup",
+                Some(&admin),
+                Some(serde_json::json!({"password": "wrong-password"})),
+            )
+            .await;
+        assert_eq!(s, 401, "{v}");
+    }
+    let (s, v) = api
+        .login("zulu", "admin@zulu.example", "admin-password-1")
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (429, Some("ACCOUNT_LOCKED")),
+        "{v}"
+    );
+    let (s, v) = api
+        .call(
+            "POST",
+            "/v1/auth/mfa/setup",
+            Some(&admin),
+            Some(serde_json::json!({"password": "admin-password-1"})),
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (429, Some("ACCOUNT_LOCKED")),
+        "{v}"
+    );
+    api.stop();
+}
+
+/// Sends every `(path, body)` of `flood` at once, and while they are in
+/// flight (`after` they started) pulls another tenant's feed with `device`
+/// five times: each answers 200, the slowest within a second. How the
+/// flood was answered, by status.
+async fn pulls_stay_fast_during(
+    api: &Api,
+    device: &str,
+    flood: Vec<(&str, serde_json::Value)>,
+    after: std::time::Duration,
+) -> std::collections::BTreeMap<u16, usize> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+    let pull = "/v1/sync/pull?after=0&limit=1";
+    assert_eq!(api.call("GET", pull, Some(device), None).await.0, 200);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let (done, total) = (Arc::new(AtomicUsize::new(0)), flood.len());
+    let requests: Vec<_> = flood
+        .into_iter()
+        .map(|(path, body)| {
+            let (req, done) = (
+                client.post(format!("{}{path}", api.base)).json(&body),
+                done.clone(),
+            );
+            tokio::spawn(async move {
+                let status = req.send().await.map(|r| r.status().as_u16());
+                done.fetch_add(1, Ordering::SeqCst);
+                status
+            })
+        })
+        .collect();
+    tokio::time::sleep(after).await;
+    let mut slowest = Duration::ZERO;
+    let first_sent_after = done.load(Ordering::SeqCst);
+    for _ in 0..5 {
+        let started = Instant::now();
+        let (s, v) = api.call("GET", pull, Some(device), None).await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(s, 200, "the other tenant's pull during the flood: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "slowest pull {slowest:?}; {} of {total} requests answered when the first was sent",
+        first_sent_after
+    );
+    assert!(
+        first_sent_after < total,
+        "the flood was over before the pulls were measured"
+    );
+    assert!(
+        slowest < Duration::from_secs(1),
+        "the slowest pull took {slowest:?} while requests were in flight"
+    );
+    let mut statuses = std::collections::BTreeMap::new();
+    for r in requests {
+        let status = r.await.unwrap().expect("every request is answered");
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    eprintln!("answered: {statuses:?}");
+    statuses
+}
+
+/// A server for a flood: the rate limits, which would refuse most of a flood
+/// from one address at once, are raised (this is about what gets past them,
+/// e.g. from many addresses), and its password checks are its own (not the
+/// other tests' in this process); with tenant `slug` and another tenant's
+/// enrolled workstation.
+async fn flood_target(slug: &str) -> (Api, String) {
+    let api = Api::start_with(|s| {
+        s.with_rate_limits(sync_server::testing::generous_rate_limits())
+            .with_password_work(std::sync::Arc::new(
+                sync_server::passwords::PasswordWork::for_this_machine(),
+            ))
+    })
+    .await;
+    let (_, device) = enrolled_device(&api, "victor").await;
+    tenant(&api.database.pool, slug).await;
+    (api, device)
+}
+
+/// 500 sign-ins for a tenant that does not exist and 50 wrong passwords for
+/// a real account, all at once, from nobody signed in: another tenant's
+/// workstation still pulls within a second while they are in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_bad_sign_ins_leaves_other_tenants_sync_answering() {
+    let (api, device) = flood_target("whiskey").await;
+    let flood = (0..550)
+        .map(|i| {
+            let body = if i % 11 == 0 {
+                serde_json::json!({"tenant": "whiskey", "email": "admin@whiskey.example", "password": format!("wrong-password-{i}")})
+            } else {
+                serde_json::json!({"tenant": "no-such-clinic", "email": format!("x{i}@nowhere.example"), "password": "guess-password-1"})
+            };
+            ("/v1/auth/login", body)
+        })
+        .collect();
+    let statuses =
+        pulls_stay_fast_during(&api, &device, flood, std::time::Duration::from_millis(300)).await;
+    assert!(
+        statuses.keys().all(|s| [401, 429, 503].contains(s)),
+        "{statuses:?}"
+    );
+    // The real account counted its failures and is locked.
+    let admin = db::connect(&api.admin_url).await.unwrap();
+    let row = admin
+        .query_one(
+            "SELECT failed_logins, locked_until IS NOT NULL FROM users WHERE email = 'admin@whiskey.example'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(row.get::<_, i32>(0) >= 5 && row.get::<_, bool>(1));
+    api.stop();
+}
+
+/// The same with refresh: 1,000 refresh tokens that do not exist and 50
+/// uses at once of one real token (a theft, which revokes its family).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_bad_refreshes_leaves_other_tenants_sync_answering() {
+    let (api, device) = flood_target("xray").await;
+    let (s, pair) = api
+        .login("xray", "admin@xray.example", "admin-password-1")
+        .await;
+    assert_eq!(s, 200, "{pair}");
+    let flood = (0..1050)
+        .map(|i| {
+            let token = if i % 21 == 0 {
+                pair["refresh_token"].as_str().unwrap().to_string()
+            } else {
+                format!("rt.{}.{}", Uuid::now_v7(), "A".repeat(43))
+            };
+            (
+                "/v1/auth/refresh",
+                serde_json::json!({ "refresh_token": token }),
+            )
+        })
+        .collect();
+    let statuses =
+        pulls_stay_fast_during(&api, &device, flood, std::time::Duration::from_millis(20)).await;
+    assert!(statuses.get(&200).is_some_and(|n| *n <= 1), "{statuses:?}");
+    assert!(
+        statuses.keys().all(|s| [200, 401, 503].contains(s)),
+        "{statuses:?}"
+    );
+    api.stop();
+}
+
+/// Passwords are checked with no connection or lock held, so the account
+/// can change meanwhile: a sign-in whose password was replaced while it was
+/// being checked does not count, and failures checked at the same time all
+/// count.
+#[tokio::test]
+async fn what_changes_while_a_password_is_checked_is_respected() {
+    use sync_server::passwords::PasswordWork;
+    let work = std::sync::Arc::new(PasswordWork::new(1, 64));
+    let api = Api::start_with({
+        let work = work.clone();
+        |s| s.with_password_work(work)
+    })
+    .await;
+    tenant(&api.database.pool, "tango").await;
+    let admin = db::connect(&api.admin_url).await.unwrap();
+    let sign_in = |password: &str| {
+        let req = api
+            .http
+            .post(format!("{}/v1/auth/login", api.base))
+            .json(&serde_json::json!({"tenant": "tango", "email": "admin@tango.example", "password": password}));
+        tokio::spawn(async move {
+            let res = req.send().await.unwrap();
+            (
+                res.status().as_u16(),
+                res.json::<serde_json::Value>().await.unwrap(),
+            )
+        })
+    };
+    let queued = |n: usize| {
+        let work = work.clone();
+        async move {
+            while work.waiting() < n {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        }
+    };
+    // The right password, replaced while the check waits.
+    let held = work.hold_all().await;
+    let right = sign_in("admin-password-1");
+    queued(1).await;
+    let other_hash =
+        clinic_core::auth::hash_password(&Password::new("another-password-2".into()), &[3; 16])
+            .unwrap();
+    admin
+        .execute(
+            "UPDATE users SET password_hash = $1 WHERE email = 'admin@tango.example'",
+            &[&other_hash],
+        )
+        .await
+        .unwrap();
+    drop(held);
+    let (s, v) = right.await.unwrap();
+    assert_eq!(s, 401, "signed in with a password replaced meanwhile: {v}");
+    // Eight wrong passwords checked at once: eight failures, and a lock.
+    let held = work.hold_all().await;
+    let wrong: Vec<_> = (0..8).map(|_| sign_in("wrong-password")).collect();
+    queued(8).await;
+    drop(held);
+    for w in wrong {
+        assert_eq!(w.await.unwrap().0, 401);
+    }
+    let row = admin
+        .query_one(
+            "SELECT failed_logins, locked_until > now() FROM users WHERE email = 'admin@tango.example'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.get::<_, i32>(0), row.get::<_, bool>(1)), (8, true));
+    let (s, v) = sign_in("another-password-2").await.unwrap();
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (429, Some("ACCOUNT_LOCKED")),
+        "{v}"
+    );
+    api.stop();
+}
+
+/// Sends `body(i, previous answer)` to `path` until it is refused as
+/// rate-limited (429 `RATE_LIMITED` with a `Retry-After` of 1 to 60
+/// seconds), each answer before being `expected`: how many were answered,
+/// and the last of those answers.
+async fn attempts_until_limited(
+    api: &Api,
+    path: &str,
+    auth: Option<&str>,
+    expected: u16,
+    mut body: impl FnMut(usize, &serde_json::Value) -> serde_json::Value,
+) -> (usize, serde_json::Value) {
+    let mut last = serde_json::Value::Null;
+    for i in 0..200 {
+        let mut req = api
+            .http
+            .post(format!("{}{path}", api.base))
+            .json(&body(i, &last));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let after = res
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        let v: serde_json::Value = res.json().await.unwrap_or_default();
+        if status == 429 {
+            assert_eq!(v["error"]["code"], "RATE_LIMITED", "{v}");
+            let after = after.expect("a Retry-After header in seconds");
+            assert!((1..=60).contains(&after), "Retry-After: {after}");
+            return (i, last);
+        }
+        assert_eq!(status, expected, "{path}, attempt {i}: {v}");
+        last = v;
+    }
+    panic!("{path} was never limited");
+}
+
+/// The default limits: ten sign-ins a minute per account and thirty per
+/// address; ten refreshes per account (sixty per address); ten enrolments
+/// per administrator.
+#[tokio::test]
+async fn sign_in_refresh_and_enrolment_are_rate_limited_with_retry_after() {
+    let api = Api::start().await;
+    tenant(&api.database.pool, "uniform").await;
+    let sign_in = |email: String| serde_json::json!({"tenant": "uniform", "email": email, "password": "guess-password-1"});
+    // One account, however its address is spelled.
+    let (n, _) = attempts_until_limited(&api, "/v1/auth/login", None, 401, |i, _| {
+        sign_in(if i % 2 == 0 {
+            "who@uniform.example".into()
+        } else {
+            " WHO@Uniform.example".into()
+        })
+    })
+    .await;
+    assert_eq!(n, 10, "sign-ins for one account");
+    // One address, whichever accounts it names (the refused one counted).
+    let (n, _) = attempts_until_limited(&api, "/v1/auth/login", None, 401, |i, _| {
+        sign_in(format!("p{i}@uniform.example"))
+    })
+    .await;
+    assert!(
+        (19..=22).contains(&n),
+        "{} sign-ins from one address",
+        n + 11
+    );
+    // Refresh tokens that do not exist, from one address.
+    let (n, _) = attempts_until_limited(&api, "/v1/auth/refresh", None, 401, |_, _| {
+        serde_json::json!({"refresh_token": format!("rt.{}.{}", Uuid::now_v7(), "A".repeat(43))})
+    })
+    .await;
+    assert!((60..=65).contains(&n), "{n} refreshes from one address");
+    api.stop();
+
+    // One session rotated again and again: its account is limited, and the
+    // refused token is not used up.
+    let api = Api::start().await;
+    tenant(&api.database.pool, "victor").await;
+    let (s, first) = api
+        .login("victor", "admin@victor.example", "admin-password-1")
+        .await;
+    assert_eq!(s, 200, "{first}");
+    let (n, pair) = attempts_until_limited(&api, "/v1/auth/refresh", None, 200, |_, last| {
+        let from = if last.is_null() { &first } else { last };
+        serde_json::json!({"refresh_token": from["refresh_token"]})
+    })
+    .await;
+    assert_eq!(n, 10, "refreshes of one account");
+    let admin = db::connect(&api.admin_url).await.unwrap();
+    let unused: bool = admin
+        .query_one(
+            "SELECT revoked_at IS NULL FROM refresh_tokens WHERE token_hash = $1",
+            &[&sync_server::tokens::hash_secret(
+                pair["refresh_token"].as_str().unwrap(),
+            )],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(unused, "the refused refresh token still works later");
+    let bearer = format!("Bearer {}", pair["access_token"].as_str().unwrap());
+    let (n, _) = attempts_until_limited(
+        &api,
+        "/v1/devices",
+        Some(&bearer),
+        201,
+        |i, _| serde_json::json!({"name": format!("Desk {i}")}),
+    )
+    .await;
+    assert_eq!(n, 10, "enrolments by one administrator");
+    api.stop();
+}
+
+/// Each client is limited by its own address, which the server takes from
+/// the connection (here 127.0.0.1 and 127.0.0.2, one sign-in a minute each).
+#[tokio::test]
+async fn each_client_address_has_its_own_limit() {
+    use std::net::IpAddr;
+    let one = sync_server::limits::Rate {
+        per_address: 1,
+        per_account: 100,
+    };
+    let api = Api::start_with(|s| {
+        s.with_rate_limits(sync_server::limits::RateLimits {
+            sign_in: one,
+            refresh: one,
+            enrol: one,
+        })
+    })
+    .await;
+    tenant(&api.database.pool, "romeo").await;
+    let sign_in_from = |ip: &str| {
+        let client = reqwest::Client::builder()
+            .local_address(ip.parse::<IpAddr>().unwrap())
+            .build()
+            .unwrap();
+        let req = client
+            .post(format!("{}/v1/auth/login", api.base))
+            .json(&serde_json::json!({"tenant": "romeo", "email": "admin@romeo.example", "password": "admin-password-1"}));
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(sign_in_from("127.0.0.1").await, 200);
+    assert_eq!(sign_in_from("127.0.0.1").await, 429);
+    assert_eq!(sign_in_from("127.0.0.2").await, 200, "another address");
+    api.stop();
 }

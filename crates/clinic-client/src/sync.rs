@@ -74,6 +74,57 @@ impl Workstation {
         HttpTransport::new(&url, pin, &credential)
     }
 
+    /// Renews this workstation's expired device credential with the server,
+    /// as the administrator who just signed in here (their password signs
+    /// them in on the server for this call only). Nothing happens unless
+    /// the credential expired; changes waiting here are untouched and go up
+    /// at the next sync. Returns whether it renewed.
+    pub(crate) fn renew_expired_credential(
+        &mut self,
+        email: &str,
+        password: &crate::auth::Password,
+    ) -> ClinicResult<bool> {
+        let now = self.now();
+        let db = self.store()?.db();
+        let (Some((url, pin)), Some(credential)) = (db.server()?, db.meta("device_credential")?)
+        else {
+            return Ok(false);
+        };
+        let said_expired = db
+            .meta("sync_last_error")?
+            .is_some_and(|e| e.starts_with(ErrorCode::CredentialExpired.as_str()));
+        let past = parse_time(db.meta("device_credential_expires")?).is_some_and(|e| e <= now);
+        if !(said_expired || past) {
+            return Ok(false);
+        }
+        let (slug, device) = (db.tenant()?.slug, self.store()?.device_id());
+        let server = clinic_sync::ServerClient::connect(&url, pin)?;
+        let pair = server.login(&slug, email, password.expose_for_transport(), None)?;
+        let fresh = server.renew_device(&pair.access_token, device, &credential);
+        let _ = server.logout(&pair.refresh_token);
+        let fresh = fresh?;
+        let user = self.session().map(|s| s.user_id);
+        self.store_mut()?.write(|db| {
+            db.set_meta("device_credential", &fresh.device_credential)?;
+            db.set_meta("device_credential_expires", &fresh.expires_at.to_rfc3339())?;
+            db.set_meta("sync_last_error", "")?;
+            db.append_audit(
+                new_id(now),
+                user,
+                now,
+                AuditEntry {
+                    action: "device.credential_renewed",
+                    entity_type: "device",
+                    entity_id: Some(device),
+                    patient_id: None,
+                    details: json!({"expires_at": fresh.expires_at}),
+                },
+            )?;
+            Ok(())
+        })?;
+        Ok(true)
+    }
+
     /// Moves this enrolled workstation to the sync server at `url` (a new
     /// address, `https://` instead of `http://`, or a new pin after the
     /// server's key changed). An administrator's act; the new address must

@@ -323,6 +323,9 @@ impl Workstation {
                 }
                 db.set_server(server.base_url(), pin)?;
                 db.set_meta("device_credential", &e.device_credential)?;
+                if let Some(expires) = e.credential_expires_at {
+                    db.set_meta("device_credential_expires", &expires.to_rfc3339())?;
+                }
                 db.set_meta("site_id", &e.site_id.to_string())?;
                 db.set_meta("device_name", device_name.trim())?;
                 db.append_audit(
@@ -602,6 +605,24 @@ impl Workstation {
             last_activity: now,
             must_change_password: creds.must_change_password,
         });
+        // An administrator signing in renews an expired device credential
+        // (best effort: offline, or a multi-factor account, it waits).
+        let full_admin = self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.permissions.is_full_admin() && !s.must_change_password);
+        if full_admin {
+            if let Err(e) = self.renew_expired_credential(&email, password) {
+                // Shown where sync problems are, and tried again at the next sign-in.
+                let text = format!(
+                    "{}: This workstation's sync credential expired; renewing it failed ({}). Sign in again as an administrator when the server can be reached.",
+                    ErrorCode::CredentialExpired.as_str(),
+                    e.message
+                );
+                self.store_mut()?
+                    .write(|db| Ok(db.set_meta("sync_last_error", &text)?))?;
+            }
+        }
         Ok(self.session.as_ref().expect("just set"))
     }
 

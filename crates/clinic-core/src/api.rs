@@ -108,6 +108,9 @@ pub struct Enrollment {
     pub device_id: Uuid,
     /// `Device` authorization credential for sync requests.
     pub device_credential: String,
+    /// When it stops working unless sync renews it first.
+    #[serde(default)]
+    pub credential_expires_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The enrolling user, and their role keys (so they can sign in offline).
     pub user_id: Uuid,
     pub user_name: String,
@@ -141,6 +144,27 @@ pub struct DeviceIdentity {
     pub tenant_id: Uuid,
     pub device_id: Uuid,
     pub site_id: Uuid,
+    /// When the credential the request used stops working (it is renewed
+    /// by sync well before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A device credential the server issued, and when it stops working.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceCredential {
+    pub device_credential: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// An administrator renews the expired credential of a workstation they
+/// are signed in on; the expired credential proves which workstation it is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RenewRequest {
+    pub device_credential: String,
 }
 
 /// Provisioning a tenant through the operator API.

@@ -20,6 +20,9 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// Too many failed sign-ins; wait before trying again.
     AccountLocked,
+    /// Too many attempts from this address or for this account (sign-in,
+    /// refresh, enrolment); wait as long as the answer says.
+    RateLimited,
     /// The account uses multi-factor sign-in: send the authenticator's code.
     MfaRequired,
     /// The store passphrase or keychain key does not open this store.
@@ -51,6 +54,9 @@ pub enum ErrorCode {
     UpdateRequired,
     /// The account's password was reset: choose a new one before anything else.
     PasswordChangeRequired,
+    /// The workstation's sync credential expired (it was not synced for
+    /// months): an administrator signing in on it renews it.
+    CredentialExpired,
     /// Something unexpected in storage or the platform.
     Internal,
 }
@@ -63,6 +69,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::InvalidCredentials => "INVALID_CREDENTIALS",
             ErrorCode::AccountLocked => "ACCOUNT_LOCKED",
+            ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::MfaRequired => "MFA_REQUIRED",
             ErrorCode::WrongKey => "WRONG_KEY",
             ErrorCode::KeyUnavailable => "KEY_UNAVAILABLE",
@@ -78,6 +85,7 @@ impl ErrorCode {
             ErrorCode::Unreachable => "UNREACHABLE",
             ErrorCode::UpdateRequired => "UPDATE_REQUIRED",
             ErrorCode::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
+            ErrorCode::CredentialExpired => "CREDENTIAL_EXPIRED",
             ErrorCode::Internal => "INTERNAL",
         }
     }

@@ -31,6 +31,67 @@ pub trait Transport {
     ) -> ClinicResult<PullResponse>;
     fn checksums(&self) -> ClinicResult<BucketSums>;
     fn records(&self, buckets: &[usize]) -> ClinicResult<Vec<RecordCopy>>;
+    /// The device credential to use from now on (the store keeps the
+    /// current one; transports without one ignore it).
+    fn set_credential(&self, _credential: &str) {}
+    /// A new credential from the server, for one about to expire (`None`:
+    /// this transport has none).
+    fn rotate_credential(&self) -> ClinicResult<Option<clinic_core::api::DeviceCredential>> {
+        Ok(None)
+    }
+}
+
+/// A workstation asks for a new credential when its own has less than this
+/// left (the server gives 90 days): a desk synced at least every six weeks
+/// never finds it expired.
+pub const RENEW_BEFORE: chrono::Duration = chrono::Duration::days(45);
+
+/// Hands the transport the store's current credential and, when it is due
+/// (or its expiry is not known: enrolled before credentials expired),
+/// renews it: the new one is written to the store before anything uses it,
+/// so a crash in between leaves the old one, which the server accepts for a
+/// day and renews again. A failed renewal is left for the next push.
+pub fn keep_credential(
+    store: &mut Store,
+    t: &dyn Transport,
+    now: DateTime<Utc>,
+) -> ClinicResult<()> {
+    let (credential, expires) = {
+        let db = store.db();
+        (
+            db.meta("device_credential")?,
+            db.meta("device_credential_expires")?,
+        )
+    };
+    let Some(credential) = credential else {
+        return Ok(());
+    };
+    t.set_credential(&credential);
+    let due = expires
+        .and_then(|e| DateTime::parse_from_rfc3339(&e).ok())
+        .is_none_or(|e| e.with_timezone(&Utc) - now < RENEW_BEFORE);
+    if !due {
+        return Ok(());
+    }
+    match t.rotate_credential() {
+        Ok(Some(fresh)) => {
+            store.write(|db| {
+                db.set_meta("device_credential", &fresh.device_credential)?;
+                db.set_meta("device_credential_expires", &fresh.expires_at.to_rfc3339())?;
+                Ok(())
+            })?;
+            t.set_credential(&fresh.device_credential);
+            tracing::info!(expires = %fresh.expires_at, "device credential renewed");
+        }
+        Ok(None) => {}
+        Err(e) if e.code == ErrorCode::CredentialExpired => return Err(e),
+        // Offline: the push that follows says so.
+        Err(e) if e.code == ErrorCode::Unreachable => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "renewing the device credential failed; trying again later")
+        }
+    }
+    Ok(())
 }
 
 /// What one sync run did.
@@ -47,6 +108,7 @@ pub struct SyncReport {
 /// Sends the outbox (and audit trail) until the server holds all of it.
 /// Returns the number of mutations the server answered.
 pub fn push_all(store: &mut Store, t: &dyn Transport, now: DateTime<Utc>) -> ClinicResult<usize> {
+    keep_credential(store, t, now)?;
     let mut answered = 0;
     loop {
         let (mutations, audit, before) = {

@@ -9,7 +9,7 @@ pub mod live;
 mod pin;
 
 use clinic_core::api::{
-    DeviceIdentity, EnrollRequest, Enrollment, KeyPin, LoginRequest, TokenPair,
+    DeviceCredential, DeviceIdentity, EnrollRequest, Enrollment, KeyPin, LoginRequest, TokenPair,
 };
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use serde::de::DeserializeOwned;
@@ -291,6 +291,32 @@ impl ServerClient {
     }
 
     /// Who the server thinks this device is (refused once it is revoked).
+    /// A new credential for this device (its own expires in a while).
+    pub fn rotate_credential(&self, device_credential: &str) -> ClinicResult<DeviceCredential> {
+        self.post(
+            "/v1/device/credential",
+            Some(format!("Device {device_credential}")),
+            &serde_json::json!({}),
+        )
+    }
+
+    /// An administrator (signed in with `access_token`) renews the expired
+    /// credential of the workstation they are on.
+    pub fn renew_device(
+        &self,
+        access_token: &str,
+        device: uuid::Uuid,
+        device_credential: &str,
+    ) -> ClinicResult<DeviceCredential> {
+        self.post(
+            &format!("/v1/devices/{device}/renew"),
+            Some(format!("Bearer {access_token}")),
+            &clinic_core::api::RenewRequest {
+                device_credential: device_credential.into(),
+            },
+        )
+    }
+
     pub fn whoami(&self, device_credential: &str) -> ClinicResult<DeviceIdentity> {
         self.send(
             self.http
@@ -300,35 +326,56 @@ impl ServerClient {
     }
 }
 
-/// The sync server over HTTP, as this enrolled device.
+/// The sync server over HTTP, as this enrolled device. The credential can
+/// change while it is in use (sync renews it; the engine hands it the
+/// store's current one at each push).
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
     pub server: ServerClient,
-    credential: String,
+    credential: std::sync::Arc<std::sync::RwLock<String>>,
 }
 
 impl HttpTransport {
     pub fn new(base_url: &str, pin: Option<KeyPin>, device_credential: &str) -> ClinicResult<Self> {
         Ok(Self {
             server: ServerClient::connect(base_url, pin)?,
-            credential: device_credential.to_string(),
+            credential: std::sync::Arc::new(std::sync::RwLock::new(device_credential.to_string())),
         })
     }
 
     /// Who the server thinks this device is (refused once it is revoked).
     pub fn whoami(&self) -> ClinicResult<DeviceIdentity> {
-        self.server.whoami(&self.credential)
+        self.server.whoami(&self.credential())
+    }
+
+    fn credential(&self) -> String {
+        self.credential
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 }
 
 impl engine::Transport for HttpTransport {
+    fn set_credential(&self, credential: &str) {
+        if let Ok(mut c) = self.credential.write() {
+            if *c != credential {
+                *c = credential.to_string();
+            }
+        }
+    }
+
+    fn rotate_credential(&self) -> ClinicResult<Option<DeviceCredential>> {
+        self.server.rotate_credential(&self.credential()).map(Some)
+    }
+
     fn push(
         &self,
         req: &clinic_core::sync::PushRequest,
     ) -> ClinicResult<clinic_core::sync::PushResponse> {
         self.server.post(
             "/v1/sync/push",
-            Some(format!("Device {}", self.credential)),
+            Some(format!("Device {}", self.credential())),
             req,
         )
     }
@@ -345,7 +392,7 @@ impl engine::Transport for HttpTransport {
             .map(|h| format!("&after_hash={h}"))
             .unwrap_or_default();
         self.server.device_get(
-            &self.credential,
+            &self.credential(),
             &format!("/v1/sync/pull?after={after}&limit={limit}&wait={wait_secs}{check}"),
             Duration::from_secs(30 + wait_secs),
         )
@@ -353,7 +400,7 @@ impl engine::Transport for HttpTransport {
 
     fn checksums(&self) -> ClinicResult<clinic_core::sync::BucketSums> {
         self.server.device_get(
-            &self.credential,
+            &self.credential(),
             "/v1/sync/checksums",
             Duration::from_secs(120),
         )
@@ -365,7 +412,7 @@ impl engine::Transport for HttpTransport {
         loop {
             let page: clinic_core::sync::RecordsPage = self.server.post(
                 "/v1/sync/records",
-                Some(format!("Device {}", self.credential)),
+                Some(format!("Device {}", self.credential())),
                 &clinic_core::sync::BucketsRequest {
                     buckets: buckets.to_vec(),
                     after,

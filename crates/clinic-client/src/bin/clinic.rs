@@ -1542,9 +1542,11 @@ fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::Forbidden
         | ErrorCode::InvalidCredentials
         | ErrorCode::AccountLocked
+        | ErrorCode::RateLimited
         | ErrorCode::SessionLocked
         | ErrorCode::MfaRequired
-        | ErrorCode::PasswordChangeRequired => 5,
+        | ErrorCode::PasswordChangeRequired
+        | ErrorCode::CredentialExpired => 5,
         ErrorCode::WrongKey
         | ErrorCode::KeyUnavailable
         | ErrorCode::KeychainMismatch
