@@ -761,6 +761,68 @@ async fn devices_enrol_list_revoke_and_other_tenants_ids_are_not_found() {
     api.stop();
 }
 
+/// Every endpoint a workstation calls, with a request that succeeds for a
+/// genuine credential.
+fn device_requests() -> [(&'static str, &'static str, Option<serde_json::Value>); 5] {
+    [
+        ("GET", "/v1/device/whoami", None),
+        ("GET", "/v1/sync/pull?after=0", None),
+        (
+            "POST",
+            "/v1/sync/push",
+            Some(
+                serde_json::json!({"protocol": clinic_core::sync::PROTOCOL_VERSION, "mutations": []}),
+            ),
+        ),
+        ("GET", "/v1/sync/checksums", None),
+        (
+            "POST",
+            "/v1/sync/records",
+            Some(serde_json::json!({"buckets": [0]})),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_credential_naming_a_real_device_of_its_tenant_with_a_wrong_secret_is_refused_everywhere()
+{
+    // Row-level security cannot refuse this one: the tenant and device are
+    // right, so only the comparison of the secret stands in the way.
+    let api = Api::start().await;
+    let (t, genuine) = enrolled_device(&api, "kilo").await;
+    let (tenant, device) =
+        sync_server::tokens::device_credential_ids(genuine.strip_prefix("Device ").unwrap())
+            .unwrap();
+    assert_eq!(tenant, t.tenant_id);
+    let secret = genuine.rsplit('.').next().unwrap();
+    let forged = [
+        format!("Device dv.{tenant}.{device}.{}", "A".repeat(43)),
+        // One character of the genuine secret changed.
+        format!(
+            "Device dv.{tenant}.{device}.{}{}",
+            &secret[..secret.len() - 1],
+            if secret.ends_with('A') { 'B' } else { 'A' }
+        ),
+        // The genuine credential with more after it.
+        format!("{genuine}x"),
+    ];
+    let unknown = format!("Device dv.{tenant}.{}.{}", Uuid::now_v7(), "A".repeat(43));
+    for (method, path, body) in device_requests() {
+        let (s, e) = api.call(method, path, Some(&genuine), body.clone()).await;
+        assert_eq!(s, 200, "{method} {path} with the genuine credential: {e}");
+        let refused = api.call(method, path, Some(&unknown), body.clone()).await;
+        assert_eq!(refused.0, 401, "{method} {path}: {}", refused.1);
+        for f in &forged {
+            let answer = api.call(method, path, Some(f), body.clone()).await;
+            assert_eq!(
+                answer, refused,
+                "{method} {path} with a forged secret must be refused like an unknown device"
+            );
+        }
+    }
+    api.stop();
+}
+
 #[tokio::test]
 async fn push_and_records_bodies_with_unknown_fields_are_refused_and_change_nothing() {
     let api = Api::start().await;
