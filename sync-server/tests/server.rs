@@ -1007,6 +1007,135 @@ fn openapi_document_is_checked_in_and_current() {
     }
 }
 
+#[test]
+fn openapi_documents_pulls_query_and_the_sync_bodies_by_their_types() {
+    let doc = serde_json::to_value(sync_server::openapi()).unwrap();
+    let params: std::collections::BTreeMap<&str, (&str, bool)> = doc["paths"]["/v1/sync/pull"]
+        ["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap(),
+                (p["in"].as_str().unwrap(), p["required"] == true),
+            )
+        })
+        .collect();
+    assert_eq!(
+        params,
+        [
+            ("after", ("query", false)),
+            ("after_hash", ("query", false)),
+            ("limit", ("query", false)),
+            ("wait", ("query", false)),
+        ]
+        .into(),
+        "pull's parameters are optional query parameters"
+    );
+    // A body is a reference to a schema with its properties, not "an object".
+    let schema_of = |content: &serde_json::Value| {
+        let reference = content["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not a reference to a schema: {content}"));
+        let name = reference.strip_prefix("#/components/schemas/").unwrap();
+        doc["components"]["schemas"][name].clone()
+    };
+    let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+    for (what, schema, required) in [
+        (
+            "push request",
+            schema_of(&op("/v1/sync/push", "post")["requestBody"]),
+            vec!["protocol", "mutations"],
+        ),
+        (
+            "push answer",
+            schema_of(&op("/v1/sync/push", "post")["responses"]["200"]),
+            vec!["epoch", "last_applied_seq", "outcomes", "gap", "audit_head"],
+        ),
+        (
+            "pull answer",
+            schema_of(&op("/v1/sync/pull", "get")["responses"]["200"]),
+            vec![
+                "protocol",
+                "epoch",
+                "head",
+                "changes",
+                "checksum",
+                "last_applied_seq",
+            ],
+        ),
+        (
+            "records request",
+            schema_of(&op("/v1/sync/records", "post")["requestBody"]),
+            vec!["buckets"],
+        ),
+        (
+            "records answer",
+            schema_of(&op("/v1/sync/records", "post")["responses"]["200"]),
+            vec!["records"],
+        ),
+    ] {
+        assert!(
+            schema["properties"]
+                .as_object()
+                .is_some_and(|p| !p.is_empty()),
+            "{what}: {schema}"
+        );
+        for field in required {
+            assert!(
+                schema["required"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&field.into()),
+                "{what} requires {field}: {schema}"
+            );
+        }
+    }
+    // Down to a mutation: an object naming its kind.
+    let envelope = &doc["components"]["schemas"]["Envelope"];
+    assert_eq!(envelope["additionalProperties"], false, "{envelope}");
+    let mutation = &doc["components"]["schemas"]["Mutation"];
+    assert_eq!(
+        mutation["required"],
+        serde_json::json!(["kind"]),
+        "{mutation}"
+    );
+}
+
+#[tokio::test]
+async fn pull_refuses_malformed_query_parameters_in_the_shared_error_shape() {
+    let api = Api::start().await;
+    let (_, device) = enrolled_device(&api, "lima").await;
+    for query in [
+        "after=abc",
+        "limit=1.5",
+        "wait=-1",
+        "after=99999999999999999999",
+    ] {
+        let (s, e) = api
+            .call(
+                "GET",
+                &format!("/v1/sync/pull?{query}"),
+                Some(&device),
+                None,
+            )
+            .await;
+        assert_eq!(s, 422, "{query}: {e}");
+        assert_eq!(e["error"]["code"], "VALIDATION", "{query}: {e}");
+    }
+    let (s, e) = api
+        .call(
+            "GET",
+            "/v1/sync/pull?after=0&limit=1&wait=0&after_hash=",
+            Some(&device),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    api.stop();
+}
+
 #[tokio::test]
 async fn every_documented_operation_is_served() {
     let api = Api::start_with(Some(OPERATOR_TOKEN)).await;
