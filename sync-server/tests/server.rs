@@ -1899,9 +1899,7 @@ async fn busy_tenant(api: &Api, slug: &str) -> Uuid {
             .1;
     let (patient, appointment) = (Uuid::now_v7(), Uuid::now_v7());
     let now = Utc::now();
-    let start =
-        chrono::DateTime::<Utc>::from_timestamp((now.timestamp() / 3600 + 30 * 24) * 3600, 0)
-            .unwrap();
+    let start: chrono::DateTime<Utc> = "2030-07-15T08:00:00Z".parse().unwrap();
     let envelope = |seq: i64, mutation: serde_json::Value| serde_json::json!({"device_seq": seq, "id": Uuid::now_v7(), "user_id": t.admin_user_id, "at": now, "mutation": mutation});
     let mut event = clinic_core::audit::AuditEvent {
         device_id,
