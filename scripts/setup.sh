@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
   libwebkit2gtk-4.1-dev libxdo-dev librsvg2-dev   # the Tauri desktop app (WebKitGTK)
   webkit2gtk-driver xvfb x11-apps         # end-to-end tests: WebKitWebDriver in a virtual X display, xwd screenshots
   poppler-utils                           # printout tests read PDFs back (pdftotext, pdfinfo, pdffonts, pdfimages)
+  python3 python3-venv                    # Schemathesis (scripts/api-fuzz.sh) in a virtual environment of its own
 )
 
 missing=()
@@ -39,6 +40,18 @@ TAURI_DRIVER_VERSION=2.0.4
 if ! cargo install --list 2>/dev/null | grep -q "^tauri-driver v$TAURI_DRIVER_VERSION:"; then
   echo "setup: installing tauri-driver $TAURI_DRIVER_VERSION"
   cargo install --quiet --locked tauri-driver --version "$TAURI_DRIVER_VERSION"
+fi
+
+# Schemathesis, which fuzzes the sync server's API from its OpenAPI document
+# (scripts/api-fuzz.sh), pinned with everything it needs, in a virtual
+# environment of its own; made again only when the pinned list changes.
+FUZZ_VENV="${CLINIC_FUZZ_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/clinic/api-fuzz-venv}"
+FUZZ_REQUIREMENTS="$(dirname "$0")/api-fuzz-requirements.txt"
+if ! cmp -s "$FUZZ_REQUIREMENTS" "$FUZZ_VENV/requirements.txt"; then
+  echo "setup: installing Schemathesis into $FUZZ_VENV"
+  python3 -m venv --clear "$FUZZ_VENV"
+  "$FUZZ_VENV/bin/pip" install --quiet --disable-pip-version-check --no-input -r "$FUZZ_REQUIREMENTS"
+  cp "$FUZZ_REQUIREMENTS" "$FUZZ_VENV/requirements.txt"
 fi
 
 # The UI's packages (exactly as locked) and its build, which the desktop

@@ -2,7 +2,8 @@
 # Runs every test: formatting, lints, all unit/integration/property tests
 # (with a real OS keychain), the UI's type check and Vitest tests, the
 # desktop app's end-to-end tests (the real window under Xvfb, driven through
-# WebDriver), and a smoke run of the benchmarks.
+# WebDriver), a bounded fuzzing run of the sync server's API (Schemathesis),
+# and a smoke run of the benchmarks.
 # This is the README's test command; .ci/run calls it unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,9 @@ if [ "$status" -ne 0 ]; then
   echo "${passed:-0} passed, ${failed:-1} failed"
   exit "$status"
 fi
+
+echo "== API fuzzing: Schemathesis against the real sync server, from its OpenAPI document (no server error may occur)"
+bash scripts/api-fuzz.sh
 
 echo "== benchmark smoke run (size S, debug build: checks every figure is produced, not timings)"
 cargo run -q -p clinic-bench --locked -- --size S --queries 50 --sync-patients 2000 --live-samples 50 --desktop-launches 2 --desktop-idle-secs 3 --out target/bench-smoke > target/bench-smoke.md

@@ -39,6 +39,30 @@ where
     }
 }
 
+/// Query parameters with refusals phrased in the shared error shape (422,
+/// like bodies; not axum's plain-text 400).
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Params<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ServerError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Params(v)),
+            Err(e) => Err(ClinicError::new(
+                ErrorCode::Validation,
+                format!("The query parameters are not valid: {}", e.body_text()),
+            )
+            .into()),
+        }
+    }
+}
+
 fn bearer<'a>(parts: &'a Parts, scheme: &str) -> Option<&'a str> {
     parts
         .headers
@@ -399,8 +423,8 @@ pub async fn create_tenant(
 /// Idempotent: mutations the server applied before are answered with their
 /// recorded outcomes; a jump in numbering stops the batch (`gap`).
 #[utoipa::path(post, path = "/v1/sync/push", tag = "sync", security(("device" = [])),
-    request_body(content = Object, description = "clinic_core::sync::PushRequest"),
-    responses((status = 200, description = "clinic_core::sync::PushResponse", body = Object), (status = 401, body = ErrorBody),
+    request_body = clinic_core::sync::PushRequest,
+    responses((status = 200, body = clinic_core::sync::PushResponse), (status = 401, body = ErrorBody),
               (status = 422, body = ErrorBody), (status = 426, description = "protocol version differs", body = ErrorBody)))]
 pub async fn sync_push(
     State(s): State<AppState>,
@@ -412,11 +436,11 @@ pub async fn sync_push(
 
 /// A page of the tenant's change feed after a cursor; long-polls when caught up.
 #[utoipa::path(get, path = "/v1/sync/pull", tag = "sync", security(("device" = [])), params(sync::PullQuery),
-    responses((status = 200, description = "clinic_core::sync::PullResponse", body = Object), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = clinic_core::sync::PullResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn sync_pull(
     State(s): State<AppState>,
     AuthDevice(d): AuthDevice,
-    axum::extract::Query(q): axum::extract::Query<sync::PullQuery>,
+    Params(q): Params<sync::PullQuery>,
 ) -> Result<Json<clinic_core::sync::PullResponse>, ServerError> {
     sync::pull(&s.pool, &s.feed_signals, &d, q).await.map(Json)
 }

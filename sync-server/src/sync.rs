@@ -659,6 +659,7 @@ pub(crate) async fn record_issued(
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PullQuery {
     /// The last feed sequence the workstation holds (0 for a fresh one).
     #[serde(default)]

@@ -142,96 +142,6 @@ async fn catalog_every_tenant_table_is_keyed_constrained_and_row_secured_by_tena
 }
 
 #[tokio::test]
-async fn row_level_security_holds_even_when_the_app_forgets_the_tenant_filter() {
-    let (database, url) = fresh().await;
-    let pool = &database.pool;
-    let a = tenant(pool, "alpha").await;
-    let b = tenant(pool, "bravo").await;
-    patient(pool, a.tenant_id, 1).await;
-    let b_patient = patient(pool, b.tenant_id, 1).await;
-    let admin = db::connect(&url).await.unwrap();
-    let tables: Vec<String> = admin
-        .query("SELECT DISTINCT table_name::text FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'tenant_id'", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    // The superuser sees both tenants' rows, so the test has something to hide.
-    let total_b: i64 = admin
-        .query_one(
-            "SELECT count(*) FROM users WHERE tenant_id = $1",
-            &[&b.tenant_id],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(total_b, 1);
-    let mut client = pool.get().await.unwrap();
-    for t in &tables {
-        // No tenant set: nothing at all.
-        let n: i64 = client
-            .query_one(&format!("SELECT count(*) FROM {t}"), &[])
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(n, 0, "{t}: rows visible without a tenant");
-        // Tenant A, query with no tenant filter: none of B's rows.
-        let tx = db::tenant_tx(&mut client, a.tenant_id).await.unwrap();
-        let foreign: i64 = tx
-            .query_one(
-                &format!("SELECT count(*) FROM {t} WHERE tenant_id <> $1"),
-                &[&a.tenant_id],
-            )
-            .await
-            .unwrap()
-            .get(0);
-        assert_eq!(foreign, 0, "{t}: tenant B's rows visible to tenant A");
-        tx.rollback().await.unwrap();
-    }
-    let tx = db::tenant_tx(&mut client, a.tenant_id).await.unwrap();
-    let tenants: i64 = tx
-        .query_one("SELECT count(*) FROM tenants", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(tenants, 1, "only its own tenant row");
-    let seen: i64 = tx
-        .query_one("SELECT count(*) FROM patients", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(seen, 1);
-    // Writing into B from A's context is refused by the policy, and so is updating B's rows.
-    let err = tx
-        .execute(
-            "INSERT INTO patients (tenant_id, id, patient_number, number_seq, first_name, last_name, date_of_birth, created_at, updated_at)
-             VALUES ($1, $2, 'P9999999', 9999, 'X', 'Y', '2000-01-01', now(), now())",
-            &[&b.tenant_id, &Uuid::now_v7()],
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        db::describe(&err).contains("row-level security"),
-        "{}",
-        db::describe(&err)
-    );
-    tx.rollback().await.unwrap();
-    let tx = db::tenant_tx(&mut client, a.tenant_id).await.unwrap();
-    let updated = tx
-        .execute(
-            "UPDATE patients SET first_name = 'Mallory' WHERE id = $1",
-            &[&b_patient],
-        )
-        .await
-        .unwrap();
-    assert_eq!(updated, 0);
-    tx.rollback().await.unwrap();
-    drop(client);
-    database.pool.close();
-}
-
-#[tokio::test]
 async fn the_runtime_role_cannot_delete_records_and_a_superuser_is_refused() {
     let (database, url) = fresh().await;
     let t = tenant(&database.pool, "charlie").await;
@@ -769,6 +679,68 @@ async fn devices_enrol_list_revoke_and_other_tenants_ids_are_not_found() {
     api.stop();
 }
 
+/// Every endpoint a workstation calls, with a request that succeeds for a
+/// genuine credential.
+fn device_requests() -> [(&'static str, &'static str, Option<serde_json::Value>); 5] {
+    [
+        ("GET", "/v1/device/whoami", None),
+        ("GET", "/v1/sync/pull?after=0", None),
+        (
+            "POST",
+            "/v1/sync/push",
+            Some(
+                serde_json::json!({"protocol": clinic_core::sync::PROTOCOL_VERSION, "mutations": []}),
+            ),
+        ),
+        ("GET", "/v1/sync/checksums", None),
+        (
+            "POST",
+            "/v1/sync/records",
+            Some(serde_json::json!({"buckets": [0]})),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_credential_naming_a_real_device_of_its_tenant_with_a_wrong_secret_is_refused_everywhere()
+{
+    // Row-level security cannot refuse this one: the tenant and device are
+    // right, so only the comparison of the secret stands in the way.
+    let api = Api::start().await;
+    let (t, genuine) = enrolled_device(&api, "kilo").await;
+    let (tenant, device) =
+        sync_server::tokens::device_credential_ids(genuine.strip_prefix("Device ").unwrap())
+            .unwrap();
+    assert_eq!(tenant, t.tenant_id);
+    let secret = genuine.rsplit('.').next().unwrap();
+    let forged = [
+        format!("Device dv.{tenant}.{device}.{}", "A".repeat(43)),
+        // One character of the genuine secret changed.
+        format!(
+            "Device dv.{tenant}.{device}.{}{}",
+            &secret[..secret.len() - 1],
+            if secret.ends_with('A') { 'B' } else { 'A' }
+        ),
+        // The genuine credential with more after it.
+        format!("{genuine}x"),
+    ];
+    let unknown = format!("Device dv.{tenant}.{}.{}", Uuid::now_v7(), "A".repeat(43));
+    for (method, path, body) in device_requests() {
+        let (s, e) = api.call(method, path, Some(&genuine), body.clone()).await;
+        assert_eq!(s, 200, "{method} {path} with the genuine credential: {e}");
+        let refused = api.call(method, path, Some(&unknown), body.clone()).await;
+        assert_eq!(refused.0, 401, "{method} {path}: {}", refused.1);
+        for f in &forged {
+            let answer = api.call(method, path, Some(f), body.clone()).await;
+            assert_eq!(
+                answer, refused,
+                "{method} {path} with a forged secret must be refused like an unknown device"
+            );
+        }
+    }
+    api.stop();
+}
+
 #[tokio::test]
 async fn push_and_records_bodies_with_unknown_fields_are_refused_and_change_nothing() {
     let api = Api::start().await;
@@ -1038,6 +1010,135 @@ fn openapi_document_is_checked_in_and_current() {
             "{p} missing from the document"
         );
     }
+}
+
+#[test]
+fn openapi_documents_pulls_query_and_the_sync_bodies_by_their_types() {
+    let doc = serde_json::to_value(sync_server::openapi()).unwrap();
+    let params: std::collections::BTreeMap<&str, (&str, bool)> = doc["paths"]["/v1/sync/pull"]
+        ["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap(),
+                (p["in"].as_str().unwrap(), p["required"] == true),
+            )
+        })
+        .collect();
+    assert_eq!(
+        params,
+        [
+            ("after", ("query", false)),
+            ("after_hash", ("query", false)),
+            ("limit", ("query", false)),
+            ("wait", ("query", false)),
+        ]
+        .into(),
+        "pull's parameters are optional query parameters"
+    );
+    // A body is a reference to a schema with its properties, not "an object".
+    let schema_of = |content: &serde_json::Value| {
+        let reference = content["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not a reference to a schema: {content}"));
+        let name = reference.strip_prefix("#/components/schemas/").unwrap();
+        doc["components"]["schemas"][name].clone()
+    };
+    let op = |path: &str, method: &str| doc["paths"][path][method].clone();
+    for (what, schema, required) in [
+        (
+            "push request",
+            schema_of(&op("/v1/sync/push", "post")["requestBody"]),
+            vec!["protocol", "mutations"],
+        ),
+        (
+            "push answer",
+            schema_of(&op("/v1/sync/push", "post")["responses"]["200"]),
+            vec!["epoch", "last_applied_seq", "outcomes", "gap", "audit_head"],
+        ),
+        (
+            "pull answer",
+            schema_of(&op("/v1/sync/pull", "get")["responses"]["200"]),
+            vec![
+                "protocol",
+                "epoch",
+                "head",
+                "changes",
+                "checksum",
+                "last_applied_seq",
+            ],
+        ),
+        (
+            "records request",
+            schema_of(&op("/v1/sync/records", "post")["requestBody"]),
+            vec!["buckets"],
+        ),
+        (
+            "records answer",
+            schema_of(&op("/v1/sync/records", "post")["responses"]["200"]),
+            vec!["records"],
+        ),
+    ] {
+        assert!(
+            schema["properties"]
+                .as_object()
+                .is_some_and(|p| !p.is_empty()),
+            "{what}: {schema}"
+        );
+        for field in required {
+            assert!(
+                schema["required"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&field.into()),
+                "{what} requires {field}: {schema}"
+            );
+        }
+    }
+    // Down to a mutation: an object naming its kind.
+    let envelope = &doc["components"]["schemas"]["Envelope"];
+    assert_eq!(envelope["additionalProperties"], false, "{envelope}");
+    let mutation = &doc["components"]["schemas"]["Mutation"];
+    assert_eq!(
+        mutation["required"],
+        serde_json::json!(["kind"]),
+        "{mutation}"
+    );
+}
+
+#[tokio::test]
+async fn pull_refuses_malformed_query_parameters_in_the_shared_error_shape() {
+    let api = Api::start().await;
+    let (_, device) = enrolled_device(&api, "lima").await;
+    for query in [
+        "after=abc",
+        "limit=1.5",
+        "wait=-1",
+        "after=99999999999999999999",
+    ] {
+        let (s, e) = api
+            .call(
+                "GET",
+                &format!("/v1/sync/pull?{query}"),
+                Some(&device),
+                None,
+            )
+            .await;
+        assert_eq!(s, 422, "{query}: {e}");
+        assert_eq!(e["error"]["code"], "VALIDATION", "{query}: {e}");
+    }
+    let (s, e) = api
+        .call(
+            "GET",
+            "/v1/sync/pull?after=0&limit=1&wait=0&after_hash=",
+            Some(&device),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    api.stop();
 }
 
 #[tokio::test]
@@ -2395,4 +2496,339 @@ async fn each_client_address_has_its_own_limit() {
     assert_eq!(sign_in_from("127.0.0.1").await, 429);
     assert_eq!(sign_in_from("127.0.0.2").await, 200, "another address");
     api.stop();
+}
+
+// ---- tenant isolation, read from the catalogue ----
+
+/// The tables row-level security scopes to a tenant, from the catalogue:
+/// every table of the schema with a `tenant_id` column, with row-level
+/// security enabled or a policy, or that a `tenant_id` column references
+/// (the tenants directory), with the column its policy must compare
+/// (`tenant_id`; the directory's own `id`).
+async fn tenant_tables(admin: &impl tokio_postgres::GenericClient) -> Vec<(String, String)> {
+    admin
+        .query(
+            "WITH tenant_column AS (
+                 SELECT a.attrelid FROM pg_attribute a WHERE a.attname = 'tenant_id' AND NOT a.attisdropped),
+             tenant_directory AS (
+                 SELECT con.confrelid FROM pg_constraint con JOIN pg_attribute a
+                   ON a.attrelid = con.conrelid AND a.attnum = ANY (con.conkey)
+                 WHERE con.contype = 'f' AND a.attname = 'tenant_id')
+             SELECT c.relname::text,
+                    CASE WHEN c.oid IN (SELECT attrelid FROM tenant_column) THEN 'tenant_id' ELSE 'id' END
+             FROM pg_class c
+             WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p')
+               AND (c.relrowsecurity
+                    OR c.oid IN (SELECT attrelid FROM tenant_column)
+                    OR c.oid IN (SELECT polrelid FROM pg_policy)
+                    OR c.oid IN (SELECT confrelid FROM tenant_directory))
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// Whether PostgreSQL refused a statement for row-level security or privileges.
+fn refused(e: &tokio_postgres::Error) -> bool {
+    let why = db::describe(e);
+    why.contains("row-level security") || why.contains("permission denied")
+}
+
+/// How tenant `a`'s transactions (the runtime role, [`db::tenant_tx`], no
+/// tenant filter in the queries) reach rows of tenant `b`, table by table:
+/// empty when isolation holds. A table without rows of both tenants proves
+/// nothing, so it is reported too.
+async fn isolation_leaks(
+    pool: &deadpool_postgres::Pool,
+    admin: &tokio_postgres::Client,
+    a: Uuid,
+    b: Uuid,
+) -> Vec<String> {
+    let mut leaks = Vec::new();
+    let mut client = pool.get().await.unwrap();
+    for (t, col) in tenant_tables(admin).await {
+        let row = admin
+            .query_one(
+                &format!("SELECT count(*) FILTER (WHERE {col} = $1), count(*) FILTER (WHERE {col} = $2) FROM {t}"),
+                &[&a, &b],
+            )
+            .await
+            .unwrap();
+        let (own, theirs): (i64, i64) = (row.get(0), row.get(1));
+        if own == 0 || theirs == 0 {
+            leaks.push(format!(
+                "{t}: no rows of both tenants ({own} and {theirs}); give it some in busy_tenant"
+            ));
+            continue;
+        }
+        let unscoped: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {t}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        if unscoped != 0 {
+            leaks.push(format!("{t}: {unscoped} rows visible with no tenant set"));
+        }
+        let tx = db::tenant_tx(&mut client, a).await.unwrap();
+        let row = tx
+            .query_one(
+                &format!("SELECT count(*) FILTER (WHERE {col} = $1), count(*) FILTER (WHERE {col} IS DISTINCT FROM $1) FROM {t}"),
+                &[&a],
+            )
+            .await
+            .unwrap();
+        let (seen_own, seen_other): (i64, i64) = (row.get(0), row.get(1));
+        if seen_other != 0 || seen_own != own {
+            leaks.push(format!(
+                "{t}: tenant A sees {seen_other} rows of other tenants and {seen_own} of its own {own}"
+            ));
+        }
+        tx.rollback().await.unwrap();
+        // Writes that would touch B's rows, each in its own transaction.
+        let writes = [
+            (
+                "update B's rows",
+                format!("UPDATE {t} SET {col} = {col} WHERE {col} = $2 AND $1::uuid IS NOT NULL"),
+            ),
+            (
+                "move its own rows into B",
+                format!("UPDATE {t} SET {col} = $2 WHERE {col} = $1"),
+            ),
+            (
+                "insert a row of B",
+                format!(
+                    "INSERT INTO {t} SELECT (jsonb_populate_record(NULL::{t}, to_jsonb(x) || jsonb_build_object('{col}', $2::uuid))).*
+                     FROM {t} x WHERE {col} = $1 LIMIT 1"
+                ),
+            ),
+        ];
+        for (what, sql) in writes {
+            let tx = db::tenant_tx(&mut client, a).await.unwrap();
+            match tx.execute(&sql, &[&a, &b]).await {
+                Err(e) if refused(&e) => {}
+                // Nothing of B's to update is as good as a refusal.
+                Ok(0) if what == "update B's rows" => {}
+                Ok(n) => leaks.push(format!("{t}: tenant A could {what} ({n} rows)")),
+                Err(e) => leaks.push(format!(
+                    "{t}: tenant A's attempt to {what} was not refused by row-level security: {}",
+                    db::describe(&e)
+                )),
+            }
+            tx.rollback().await.unwrap();
+        }
+    }
+    leaks
+}
+
+/// A tenant with rows in every tenant table: provisioned (sites, roles,
+/// users, feed), signed in (refresh tokens), a device enrolled (devices,
+/// its state, number blocks), and a push of a patient, a booking of them
+/// (patients, issued numbers, outcomes, appointments, notifications, the
+/// feed and its records) and an audit event. Tables the server does not
+/// write (yet) get a row from the database's administrator.
+async fn busy_tenant(api: &Api, slug: &str) -> Uuid {
+    let (t, device) = enrolled_device(api, slug).await;
+    let device_id =
+        sync_server::tokens::device_credential_ids(device.strip_prefix("Device ").unwrap())
+            .unwrap()
+            .1;
+    let (patient, appointment) = (Uuid::now_v7(), Uuid::now_v7());
+    let now = Utc::now();
+    let start: chrono::DateTime<Utc> = "2030-07-15T08:00:00Z".parse().unwrap();
+    let envelope = |seq: i64, mutation: serde_json::Value| serde_json::json!({"device_seq": seq, "id": Uuid::now_v7(), "user_id": t.admin_user_id, "at": now, "mutation": mutation});
+    let mut event = clinic_core::audit::AuditEvent {
+        device_id,
+        seq: 1,
+        id: Uuid::now_v7(),
+        tenant_id: t.tenant_id,
+        at: now,
+        user_id: Some(t.admin_user_id),
+        action: "patient.read".into(),
+        entity_type: "patient".into(),
+        entity_id: Some(patient),
+        patient_id: Some(patient),
+        details: serde_json::json!({}),
+        prev_hash: clinic_core::audit::GENESIS_HASH.into(),
+        hash: String::new(),
+    };
+    event.hash = clinic_core::audit::event_hash(&event);
+    let push = serde_json::json!({
+        "protocol": clinic_core::sync::PROTOCOL_VERSION,
+        "mutations": [
+            envelope(1, serde_json::json!({"kind": "register_patient", "patient": patient,
+                "patient_number": clinic_core::patients::format_patient_number(1),
+                "details": {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1985-12-10",
+                    "email": "ada@example.com", "preferred_channel": "email", "reminders_opt_in": true}})),
+            envelope(2, serde_json::json!({"kind": "book_appointment", "appointment": {
+                "id": appointment, "tenant_id": t.tenant_id, "site_id": t.site_id, "patient_id": patient,
+                "clinician_id": t.admin_user_id, "type_name": "Consultation", "start": start, "minutes": 30,
+                "timezone": "Europe/London", "status": "scheduled", "booked_by": t.admin_user_id,
+                "created_at": now, "updated_at": now}})),
+        ],
+        "audit": [event],
+    });
+    let (s, e) = api
+        .call("POST", "/v1/sync/push", Some(&device), Some(push))
+        .await;
+    assert_eq!(s, 200, "{e}");
+    for o in e["outcomes"].as_array().unwrap() {
+        assert_eq!(o["status"], "accepted", "{o}");
+    }
+    let admin = db::connect(&api.admin_url).await.unwrap();
+    let (tenant, user) = (t.tenant_id, t.admin_user_id);
+    let fixtures: [(&str, &[&(dyn tokio_postgres::types::ToSql + Sync)]); 3] = [
+        (
+            "INSERT INTO rooms (tenant_id, id, site_id, name) VALUES ($1, $2, $3, 'Room 1')",
+            &[&tenant, &Uuid::now_v7(), &t.site_id],
+        ),
+        (
+            "INSERT INTO user_roles (tenant_id, user_id, role_id) SELECT $1, $2, id FROM roles WHERE tenant_id = $1 AND key = 'admin'",
+            &[&tenant, &user],
+        ),
+        (
+            "INSERT INTO clinician_profiles (tenant_id, user_id, specialization) VALUES ($1, $2, 'General practice')",
+            &[&tenant, &user],
+        ),
+    ];
+    for (sql, params) in fixtures {
+        admin
+            .execute(sql, params)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {}", db::describe(&e)));
+    }
+    t.tenant_id
+}
+
+#[tokio::test]
+async fn every_tenant_table_shows_a_tenant_its_own_rows_only_and_takes_no_write_into_another() {
+    let api = Api::start().await;
+    let a = busy_tenant(&api, "alpha").await;
+    let b = busy_tenant(&api, "bravo").await;
+    let admin = db::connect(&api.admin_url).await.unwrap();
+    let tables = tenant_tables(&admin).await;
+    assert!(
+        tables.len() >= 20 && tables.iter().any(|(t, c)| t == "tenants" && c == "id"),
+        "{tables:?}"
+    );
+    let pool = &api.database.pool;
+    assert_eq!(
+        isolation_leaks(pool, &admin, a, b).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        isolation_leaks(pool, &admin, b, a).await,
+        Vec::<String>::new()
+    );
+    // The check notices a policy that lets reads through, and one that lets writes through.
+    admin
+        .batch_execute(
+            "ALTER POLICY tenant_isolation ON patients USING (true);
+             ALTER POLICY tenant_isolation ON notifications WITH CHECK (true);",
+        )
+        .await
+        .unwrap();
+    let leaks = isolation_leaks(pool, &admin, a, b).await;
+    assert!(
+        leaks
+            .iter()
+            .any(|l| l.starts_with("patients: tenant A sees 1 rows of other tenants"))
+            && leaks
+                .iter()
+                .any(|l| l.starts_with("notifications:") && l.contains("insert a row of B"))
+            && leaks
+                .iter()
+                .all(|l| l.starts_with("patients:") || l.starts_with("notifications:")),
+        "{leaks:#?}"
+    );
+    api.stop();
+}
+
+/// The tenant of the transaction, as every policy must read it: the
+/// setting [`db::tenant_tx`] makes, a missing or empty one matching no row.
+const TENANT_SETTING: &str =
+    "(NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid";
+
+/// What is wrong with the row-level security of the tenant tables, read
+/// from the catalogue: empty when every table has it enabled and forced
+/// (the tenants directory is not forced, so that its owner's sign-in
+/// lookup by slug works) and every policy, for reads and for writes,
+/// compares the table's tenant column with the transaction's tenant.
+async fn policy_problems(admin: &impl tokio_postgres::GenericClient) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (t, col) in tenant_tables(admin).await {
+        let row = admin
+            .query_one(
+                "SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = ('public.' || quote_ident($1))::regclass",
+                &[&t],
+            )
+            .await
+            .unwrap();
+        let (enabled, forced): (bool, bool) = (row.get(0), row.get(1));
+        if !enabled || !(forced || t == "tenants") {
+            problems.push(format!(
+                "{t}: row-level security enabled={enabled} forced={forced}"
+            ));
+        }
+        let expected = format!("({col} = {TENANT_SETTING})");
+        let policies = admin
+            .query(
+                "SELECT policyname::text, permissive, cmd, qual, with_check FROM pg_policies
+                 WHERE schemaname = 'public' AND tablename = $1 ORDER BY 1",
+                &[&t],
+            )
+            .await
+            .unwrap();
+        if policies.is_empty() {
+            problems.push(format!("{t}: no policy"));
+        }
+        for p in policies {
+            let (name, kind, cmd): (String, String, String) = (p.get(0), p.get(1), p.get(2));
+            let (using, check): (Option<String>, Option<String>) = (p.get(3), p.get(4));
+            if using.as_deref() != Some(&expected) || check.as_deref() != Some(&expected) {
+                problems.push(format!(
+                    "{t}.{name} ({kind} {cmd}): USING {using:?} WITH CHECK {check:?}, not {expected}"
+                ));
+            }
+        }
+    }
+    problems
+}
+
+#[tokio::test]
+async fn every_tenant_tables_policies_compare_its_tenant_with_the_transactions_tenant() {
+    let (database, url) = fresh().await;
+    let mut admin = db::connect(&url).await.unwrap();
+    let tables = tenant_tables(&admin).await;
+    assert!(tables.len() >= 20, "{tables:?}");
+    assert_eq!(policy_problems(&admin).await, Vec::<String>::new());
+    // Each of these breaks isolation; the check names it (in a transaction
+    // that is rolled back, so the next starts from the real schema).
+    for (breach, named) in [
+        ("ALTER POLICY tenant_isolation ON patients USING (true) WITH CHECK (true)", "patients.tenant_isolation"),
+        ("ALTER POLICY tenant_isolation ON users WITH CHECK (true)", "users.tenant_isolation"),
+        ("ALTER POLICY tenant_isolation ON devices USING (tenant_id IS NOT NULL)", "devices.tenant_isolation"),
+        ("ALTER POLICY tenant_isolation ON tenants USING (true)", "tenants.tenant_isolation"),
+        ("CREATE POLICY open ON appointments USING (true)", "appointments.open"),
+        ("DROP POLICY tenant_isolation ON notifications", "notifications: no policy"),
+        ("ALTER TABLE sync_records NO FORCE ROW LEVEL SECURITY", "sync_records: row-level security"),
+        ("ALTER TABLE tenants DISABLE ROW LEVEL SECURITY", "tenants: row-level security"),
+        ("ALTER TABLE tenants DISABLE ROW LEVEL SECURITY; DROP POLICY tenant_isolation ON tenants", "tenants: row-level security"),
+        ("CREATE TABLE invoices (tenant_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (tenant_id, id))", "invoices: row-level security"),
+    ] {
+        let tx = admin.transaction().await.unwrap();
+        tx.batch_execute(breach).await.unwrap();
+        let problems = policy_problems(&tx).await;
+        let table = named.split(['.', ':']).next().unwrap();
+        assert!(
+            problems.iter().any(|p| p.starts_with(named))
+                && problems.iter().all(|p| p.starts_with(table)),
+            "{breach}: {problems:#?}"
+        );
+        tx.rollback().await.unwrap();
+    }
+    database.pool.close();
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub device_id: Uuid,
     /// 1, 2, 3, … per device, without gaps.
@@ -28,6 +29,7 @@ pub struct AuditEvent {
     pub entity_id: Option<Uuid>,
     pub patient_id: Option<Uuid>,
     /// Non-identifying detail, e.g. the names of changed fields.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub details: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,
@@ -135,6 +137,7 @@ pub fn event_hash(e: &AuditEvent) -> String {
 
 /// Where and why a chain fails verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChainBreak {
     pub seq: i64,
     pub event_id: Option<Uuid>,

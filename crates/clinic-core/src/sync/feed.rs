@@ -35,10 +35,13 @@ pub fn doc_hash_of_text(text: &str) -> String {
 
 /// One record as of a point in the change feed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     pub seq: i64,
     pub entity_type: String,
     pub entity_id: Uuid,
+    /// The record's document.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: Value,
     /// [`chain_hash`] of the feed up to and including this change: equal
     /// chains at a position mean equal histories up to it. On the wire only

@@ -257,3 +257,29 @@ impl<T: MutationKind> From<T> for Mutation {
         Mutation::new(m)
     }
 }
+
+/// On the wire a mutation is an object naming its kind, with the kind's
+/// own arguments beside it (each domain declares those; the server refuses
+/// an unknown kind or arguments that do not fit it, 422).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Mutation {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .description(Some(
+                "A named mutation: its kind, and that kind's arguments beside it.",
+            ))
+            .property(
+                "kind",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("The mutation's name, e.g. `register_patient`.")),
+            )
+            .required("kind")
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Mutation {}

@@ -26,6 +26,7 @@ pub const PROTOCOL_VERSION: u32 = 6;
 
 /// A mutation as queued on a workstation: numbered per device without gaps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     pub device_seq: i64,
@@ -43,6 +44,7 @@ pub struct Envelope {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum OutcomeStatus {
     /// Applied as sent.
@@ -71,6 +73,7 @@ impl OutcomeStatus {
 
 /// What became of one mutation on the server (recorded; a retry gets the same answer).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Outcome {
     pub device_seq: i64,
     pub status: OutcomeStatus,
@@ -115,8 +118,11 @@ pub struct NumberBlock {
 /// Unknown fields are refused (a client and server that disagree on the
 /// shape stop at once instead of silently dropping what one of them sent).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
+    /// The sync protocol the workstation speaks; a server speaking another
+    /// refuses the push (426, `UPDATE_REQUIRED`).
     pub protocol: u32,
     pub mutations: Vec<Envelope>,
     /// This device's audit events the server does not have yet, in order.
@@ -133,6 +139,7 @@ pub struct PushRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     pub epoch: Uuid,
     /// The last mutation of this device the server has applied.
@@ -163,6 +170,7 @@ pub struct PushResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     pub protocol: u32,
     pub epoch: Uuid,
