@@ -58,6 +58,23 @@ impl Default for RateLimits {
     }
 }
 
+impl RateLimits {
+    /// Every limit `factor` times the default's (`CLINIC_RATE_LIMIT_SCALE`:
+    /// a clinic whose many desks share one public address, or a test run).
+    pub fn scaled(factor: u32) -> Self {
+        let scale = |r: Rate| Rate {
+            per_address: r.per_address.saturating_mul(factor.max(1)),
+            per_account: r.per_account.saturating_mul(factor.max(1)),
+        };
+        let d = RateLimits::default();
+        RateLimits {
+            sign_in: scale(d.sign_in),
+            refresh: scale(d.refresh),
+            enrol: scale(d.enrol),
+        }
+    }
+}
+
 /// Drop keys whose budget is full again after this many checks.
 const HOUSEKEEPING_EVERY: u64 = 4096;
 

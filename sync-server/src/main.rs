@@ -46,6 +46,10 @@ struct Cli {
     /// The private key of --tls-cert (PEM)
     #[arg(long, env = "CLINIC_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Multiply the sign-in, refresh and enrolment rate limits (a clinic
+    /// whose many workstations share one public address)
+    #[arg(long, env = "CLINIC_RATE_LIMIT_SCALE", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    rate_limit_scale: u32,
     /// Log as JSON lines (for log collectors)
     #[arg(long, env = "CLINIC_LOG_JSON", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     log_json: bool,
@@ -188,7 +192,9 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             let key = sync_server::tokens::SigningKey::load_or_create(&cli.data_dir)?;
             // The operator API is on only when CLINIC_OPERATOR_TOKEN is set
             // (environment only: a token on the command line would show in process lists).
-            let mut state = AppState::new(db.pool.clone(), key);
+            let mut state = AppState::new(db.pool.clone(), key).with_rate_limits(
+                sync_server::limits::RateLimits::scaled(cli.rate_limit_scale),
+            );
             if let Some(token) = std::env::var("CLINIC_OPERATOR_TOKEN")
                 .ok()
                 .filter(|t| !t.is_empty())

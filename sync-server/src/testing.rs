@@ -58,15 +58,7 @@ pub async fn fresh_database() -> (Database, String) {
 /// Rate limits no test reaches by signing in, refreshing or enrolling
 /// often (the product's defaults are for people).
 pub fn generous_rate_limits() -> crate::limits::RateLimits {
-    let rate = crate::limits::Rate {
-        per_address: 100_000,
-        per_account: 100_000,
-    };
-    crate::limits::RateLimits {
-        sign_in: rate,
-        refresh: rate,
-        enrol: rate,
-    }
+    crate::limits::RateLimits::scaled(10_000)
 }
 
 /// Provisions a tenant `slug` whose administrator is `admin@<slug>.example`
