@@ -50,6 +50,10 @@ struct Args {
     /// Live-propagation samples of the sync section (0 skips that part)
     #[arg(long, default_value_t = 200)]
     live_samples: usize,
+    /// Sync over plain HTTP on loopback instead of HTTPS (the figures
+    /// before the server spoke TLS)
+    #[arg(long)]
+    plain_http: bool,
     /// Skip the sync section (it runs at sizes S and L)
     #[arg(long)]
     no_sync: bool,
@@ -425,6 +429,7 @@ fn main() {
             seed: args.seed,
             patients: args.sync_patients,
             live_samples: args.live_samples,
+            plain_http: args.plain_http,
         })
         .unwrap_or_else(|e| fail("sync benchmark", e));
         figures.extend(r.figures);

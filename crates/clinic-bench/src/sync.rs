@@ -48,6 +48,9 @@ pub struct SyncArgs {
     /// the first this many of them (a scaled-down smoke run).
     pub patients: Option<u64>,
     pub live_samples: usize,
+    /// Plain HTTP on loopback instead of HTTPS with the server's own
+    /// certificate (pinned), for the figures before TLS.
+    pub plain_http: bool,
 }
 
 /// The sync section's figures and scalars, and the process's peak RSS up
@@ -171,11 +174,18 @@ fn reset_peak_rss() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
-fn enroll(server: &TestServer, dir: &Path, name: &str) -> ClinicResult<Workstation> {
+/// Where the workstations reach the server: HTTPS with its own
+/// certificate, pinned (as a clinic's LAN server), or plain HTTP.
+struct Address {
+    url: String,
+    pin: Option<clinic_core::api::KeyPin>,
+}
+
+fn enroll(at: &Address, dir: &Path, name: &str) -> ClinicResult<Workstation> {
     Workstation::enroll(
         dir,
-        &server.url,
-        None,
+        &at.url,
+        at.pin,
         TENANT,
         ADMIN,
         &Password::new(ADMIN_PASSWORD.into()),
@@ -216,13 +226,24 @@ pub fn run(args: SyncArgs) -> ClinicResult<SyncResult> {
 
     eprintln!("sync: starting the server (embedded PostgreSQL) ...");
     let started = Instant::now();
-    let server = TestServer::start(TENANT);
+    let tmp = tempfile::tempdir().map_err(clinic_core::ClinicError::internal)?;
+    let (server, at) = if args.plain_http {
+        let server = TestServer::start(TENANT);
+        let url = server.url.clone();
+        (server, Address { url, pin: None })
+    } else {
+        let identity = sync_server::tls::ServerIdentity::self_signed(&tmp.path().join("server"))
+            .map_err(clinic_core::ClinicError::internal)?;
+        let server = TestServer::start_with_tls(TENANT, &identity);
+        let url = server.tls_url.clone().unwrap_or_default();
+        let pin = Some(identity.pin);
+        (server, Address { url, pin })
+    };
     eprintln!(
         "sync: server at {} in {:.1} s",
-        server.url,
+        at.url,
         started.elapsed().as_secs_f64()
     );
-    let tmp = tempfile::tempdir().map_err(clinic_core::ClinicError::internal)?;
     let b_dir = tmp.path().join("b");
     let password = Password::new(ADMIN_PASSWORD.into());
 
@@ -242,7 +263,7 @@ pub fn run(args: SyncArgs) -> ClinicResult<SyncResult> {
     for k in 0..devices {
         let range = k * per_device..n.min((k + 1) * per_device);
         let dir = tmp.path().join(format!("a{k}"));
-        let mut a = enroll(&server, &dir, &format!("Bench A{}", k + 1))?;
+        let mut a = enroll(&at, &dir, &format!("Bench A{}", k + 1))?;
         a.allow_demo_data()?;
         a.login(ADMIN, &password)?;
         eprintln!(
@@ -406,7 +427,7 @@ pub fn run(args: SyncArgs) -> ClinicResult<SyncResult> {
     let reset = reset_peak_rss();
     eprintln!("sync: B bootstraps from an empty folder ...");
     let t0 = Instant::now();
-    let mut b = enroll(&server, &b_dir, "Bench B")?;
+    let mut b = enroll(&at, &b_dir, "Bench B")?;
     let enrol = t0.elapsed();
     let peak_enrol = mib(status_kib("VmHWM:"));
     // Outside the timing: a second connection (its key derivation) that
