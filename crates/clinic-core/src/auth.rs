@@ -150,8 +150,32 @@ pub fn hash_password(p: &Password, salt: &[u8; 16]) -> ClinicResult<String> {
         .map_err(ClinicError::internal)
 }
 
+/// The most work a stored hash may ask of whoever checks a password
+/// against it (the server included): a hash travels in a change from a
+/// desk, so its cost is bounded like any other field. Ours ask for
+/// 19 MiB and 2 passes.
+const MAX_HASH_KIB: u32 = 64 * 1024;
+const MAX_HASH_PASSES: u32 = 4;
+const MAX_HASH_LANES: u32 = 4;
+
+/// An Argon2id PHC string whose cost stays within the bounds above.
+pub fn check_password_hash(phc: &str) -> Result<(), &'static str> {
+    let h = PasswordHash::new(phc).map_err(|_| "must be an Argon2id hash")?;
+    if h.algorithm.as_str() != "argon2id" {
+        return Err("must be an Argon2id hash");
+    }
+    let p = Params::try_from(&h).map_err(|_| "has invalid Argon2 parameters")?;
+    if p.m_cost() > MAX_HASH_KIB || p.t_cost() > MAX_HASH_PASSES || p.p_cost() > MAX_HASH_LANES {
+        return Err("asks for more Argon2 work than any version uses");
+    }
+    Ok(())
+}
+
+/// Whether `p` is the password of `phc`; a hash that asks for more work
+/// than [`check_password_hash`] allows is refused before any work.
 pub fn verify_password(p: &Password, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| hasher().verify_password(p.bytes(), &h).is_ok())
+    check_password_hash(phc).is_ok()
+        && PasswordHash::new(phc).is_ok_and(|h| hasher().verify_password(p.bytes(), &h).is_ok())
 }
 
 /// Verifies against `phc`, or, for an account that does not exist (`None`),
@@ -169,6 +193,29 @@ pub fn verify_or_burn(p: &Password, phc: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hash_asking_for_too_much_work_is_refused_before_any() {
+        let ours = hash_password(&Password::new("correct horse".into()), &[1; 16]).unwrap();
+        assert!(check_password_hash(&ours).is_ok());
+        // 4 GiB of memory: refused at once (checking it would take seconds and the memory).
+        let greedy = ours.replace("m=19456,t=2,p=1", "m=4194304,t=2,p=1");
+        assert!(check_password_hash(&greedy).is_err());
+        let started = std::time::Instant::now();
+        assert!(!verify_password(
+            &Password::new("correct horse".into()),
+            &greedy
+        ));
+        assert!(started.elapsed() < std::time::Duration::from_millis(50));
+        for bad in [
+            ours.replace("t=2", "t=1000"),
+            ours.replace("p=1", "p=64"),
+            ours.replace("argon2id", "argon2i"),
+            "plain".into(),
+        ] {
+            assert!(check_password_hash(&bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn hashes_verify_and_differ_by_salt() {

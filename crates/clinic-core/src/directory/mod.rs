@@ -67,8 +67,8 @@ impl StaffMember {
         if self.name.trim().is_empty() || self.name.chars().count() > 200 {
             e.add("name", "is required (at most 200 characters)");
         }
-        if !self.password_hash.starts_with("$argon2") {
-            e.add("password_hash", "must be an Argon2 hash");
+        if let Err(why) = crate::auth::check_password_hash(&self.password_hash) {
+            e.add("password_hash", why);
         }
         if self.roles.is_empty() {
             e.add("roles", "give at least one role");
