@@ -678,7 +678,8 @@ struct Clinic {
 }
 
 /// An Argon2id hash, as staff records carry one.
-const HASH: &str = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+const HASH: &str =
+    "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
 
 /// The keys of the clinic's own roles (two ids race for each).
 const ROLE_KEYS: [&str; 2] = ["sim_front", "sim_back"];

@@ -238,7 +238,7 @@ async fn find(
 fn expired() -> ServerError {
     ClinicError::new(
         ErrorCode::CredentialExpired,
-        "This workstation's sync credential expired (it was not synced for a long time): an administrator signs in on it to renew it. Its waiting changes are kept.",
+        "This workstation's sync credential expired and an administrator signing in here renews it. It was not synced for a long time; its waiting changes are kept.",
     )
     .into()
 }

@@ -615,7 +615,7 @@ impl Workstation {
             if let Err(e) = self.renew_expired_credential(&email, password) {
                 // Shown where sync problems are, and tried again at the next sign-in.
                 let text = format!(
-                    "{}: This workstation's sync credential expired; renewing it failed ({}). Sign in again as an administrator when the server can be reached.",
+                    "{}: This workstation's sync credential expired and renewing it at this sign-in failed ({}). Sign in again as an administrator when the server can be reached.",
                     ErrorCode::CredentialExpired.as_str(),
                     e.message
                 );

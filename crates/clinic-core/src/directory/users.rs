@@ -571,7 +571,9 @@ mod tests {
             name: name.into(),
             roles: vec![role.into()],
             active: true,
-            password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g".into(),
+            password_hash:
+                "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+                    .into(),
             specialization: None,
             registration_number: None,
             must_change_password: false,
@@ -600,7 +602,9 @@ mod tests {
             email: email.into(),
             name: "New".into(),
             roles: vec![role.into()],
-            password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g".into(),
+            password_hash:
+                "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+                    .into(),
             specialization: None,
             registration_number: None,
         }

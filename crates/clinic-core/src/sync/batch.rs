@@ -399,7 +399,9 @@ mod tests {
             name: who.into(),
             roles: vec![role.into()],
             active: true,
-            password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g".into(),
+            password_hash:
+                "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+                    .into(),
             specialization: None,
             registration_number: None,
             must_change_password: false,
@@ -780,7 +782,9 @@ mod tests {
             email: "intruder@example.org".into(),
             name: "Intruder".into(),
             roles: vec!["admin".into()],
-            password_hash: "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g".into(),
+            password_hash:
+                "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g"
+                    .into(),
             specialization: None,
             registration_number: None,
         });
