@@ -13,6 +13,7 @@ pub mod sync;
 pub mod totp;
 
 // Domains: each declares its record kinds and mutations and registers them.
+pub mod clinical;
 pub mod directory;
 pub mod patients;
 pub mod scheduling;
