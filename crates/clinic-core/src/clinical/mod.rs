@@ -1,7 +1,11 @@
 //! Clinical records (issue #19), built up in steps: so far the rules of
-//! vital signs. Encounters, their drafts, signing and prescriptions follow,
-//! registered with the sync kernel like every other domain.
+//! vital signs and what a signed note holds (and the hash its signature
+//! covers). Encounters as records, their drafts and mutations, and
+//! prescriptions follow, registered with the sync kernel like every other
+//! domain.
 
+pub mod encounter;
 pub mod vitals;
 
+pub use encounter::*;
 pub use vitals::*;

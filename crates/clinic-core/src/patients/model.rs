@@ -828,6 +828,22 @@ pub fn validate_details(d: &mut PatientDetails, today: NaiveDate) -> ClinicResul
     errs.into_result()
 }
 
+/// Whether `code` has the shape of an ICD-10 code (upper case): a letter,
+/// a digit, a digit or letter, then an optional dot and up to four more
+/// (J45.9, S72.001A).
+pub fn is_icd10(code: &str) -> bool {
+    let b = code.as_bytes();
+    b.len() >= 3
+        && b.len() <= 8
+        && b[0].is_ascii_uppercase()
+        && b[1].is_ascii_digit()
+        && b[2].is_ascii_alphanumeric()
+        && code[3..]
+            .trim_start_matches('.')
+            .bytes()
+            .all(|x| x.is_ascii_alphanumeric())
+}
+
 /// The most items one list of a patient (allergies, insurances, …) holds.
 pub const MAX_LIST_ITEMS: usize = 100;
 
@@ -897,17 +913,7 @@ pub fn validate_new_lists(l: &mut NewLists, today: NaiveDate) -> ClinicResult<()
         trim_opt(&mut c.icd10);
         if let Some(code) = &mut c.icd10 {
             *code = code.to_ascii_uppercase();
-            let b = code.as_bytes();
-            let ok = b.len() >= 3
-                && b.len() <= 8
-                && b[0].is_ascii_uppercase()
-                && b[1].is_ascii_digit()
-                && b[2].is_ascii_alphanumeric()
-                && code[3..]
-                    .trim_start_matches('.')
-                    .bytes()
-                    .all(|x| x.is_ascii_alphanumeric());
-            if !ok {
+            if !is_icd10(code) {
                 errs.add("conditions.icd10", "is not an ICD-10 code (example: J45.9)");
             }
         }
