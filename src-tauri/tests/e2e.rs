@@ -438,7 +438,7 @@ fn refused_change(server: &TestServer, dirs: &[PathBuf]) {
     app.shot("patient-not-applied");
 
     // Dr Grey signs in with the password the administrator reset on desk B:
-    // the app asks for a new one before anything else.
+    // the app asks for a new one (the ChangePassword screen) before anything else.
     app.click("switch-user");
     app.type_in("signin-email", DOCTOR.0);
     app.type_in("signin-password", "Reset-by-the-admin-4");

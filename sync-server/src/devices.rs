@@ -235,6 +235,22 @@ async fn find(
     Err(refused())
 }
 
+/// [`find`], refusing an expired credential: the current one as expired
+/// (an administrator renews it), the one before a renewal as unknown.
+async fn usable(
+    tx: &deadpool_postgres::Transaction<'_>,
+    device: Uuid,
+    credential: &str,
+    now: DateTime<Utc>,
+    lock: bool,
+) -> Result<(tokio_postgres::Row, Matched), ServerError> {
+    match find(tx, device, credential, now, lock).await? {
+        (_, Matched::Current, true) => Err(expired()),
+        (_, Matched::Previous, true) => Err(refused()),
+        (row, matched, false) => Ok((row, matched)),
+    }
+}
+
 fn expired() -> ServerError {
     ClinicError::new(
         ErrorCode::CredentialExpired,
@@ -253,13 +269,7 @@ pub async fn identify(
     let (tenant, device) = tokens::device_credential_ids(credential).ok_or_else(refused)?;
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, tenant).await?;
-    let (row, matched, is_expired) = find(&tx, device, credential, now, false).await?;
-    if is_expired {
-        return Err(match matched {
-            Matched::Current => expired(),
-            Matched::Previous => refused(),
-        });
-    }
+    let (row, matched) = usable(&tx, device, credential, now, false).await?;
     let site: Uuid = row.get(2);
     let expires: DateTime<Utc> = match matched {
         Matched::Current => row.get(3),
@@ -291,13 +301,7 @@ pub async fn rotate(
     let (tenant, device) = tokens::device_credential_ids(credential).ok_or_else(refused)?;
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, tenant).await?;
-    let (row, matched, is_expired) = find(&tx, device, credential, now, true).await?;
-    if is_expired {
-        return Err(match matched {
-            Matched::Current => expired(),
-            Matched::Previous => refused(),
-        });
-    }
+    let (_, matched) = usable(&tx, device, credential, now, true).await?;
     let (fresh, hash) = tokens::new_device_credential(tenant, device);
     let expires = now + CREDENTIAL_TTL;
     match matched {
@@ -317,7 +321,6 @@ pub async fn rotate(
             .await?
         }
     };
-    drop(row);
     tx.commit().await?;
     tracing::info!(tenant = %tenant, device = %device, "device credential renewed");
     Ok(DeviceCredential {

@@ -205,7 +205,7 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             let notifier = sync_server::scheduling::notify::start_from_env(&db.pool)?;
             let served = match &tls {
                 Some(identity) => {
-                    let config = identity.server_config().map_err(ServerError::Startup)?;
+                    let config = identity.server_config()?;
                     let listener = TlsListener::new(listener, config)
                         .map_err(|e| ServerError::Startup(e.to_string()))?;
                     tracing::info!(%addr, fingerprint = %identity.pin, "sync server listening (HTTPS)");

@@ -138,6 +138,10 @@ impl TestServer {
                 let state =
                     AppState::new(database.pool.clone(), crate::tokens::SigningKey::random())
                         .with_rate_limits(generous_rate_limits());
+                // As crate::serve, with the pull answers counted as sent.
+                let counted = crate::router(state.clone()).layer(
+                    axum::middleware::from_fn_with_state(counter.clone(), count_pull_bodies),
+                );
                 let mut tls_url = None;
                 if let Some(config) = tls {
                     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -145,9 +149,7 @@ impl TestServer {
                         .expect("bind");
                     tls_url = Some(format!("https://{}", tcp.local_addr().expect("addr")));
                     let tls = crate::tls::TlsListener::new(tcp, config).expect("TLS listener");
-                    let app = crate::router(state.clone()).layer(
-                        axum::middleware::from_fn_with_state(counter.clone(), count_pull_bodies),
-                    );
+                    let app = counted.clone();
                     tokio::spawn(async move {
                         axum::serve(
                             tls,
@@ -159,11 +161,9 @@ impl TestServer {
                 let _ = url_tx.send((format!("http://{addr}"), database_url, tls_url));
                 let mut stop_rx = stop_rx;
                 loop {
-                    // As crate::serve, with the pull answers counted as sent.
-                    let app = crate::router(state.clone()).layer(
-                        axum::middleware::from_fn_with_state(counter.clone(), count_pull_bodies),
-                    );
-                    let app = app.into_make_service_with_connect_info::<crate::http::Peer>();
+                    let app = counted
+                        .clone()
+                        .into_make_service_with_connect_info::<crate::http::Peer>();
                     let _ = axum::serve(listener, app)
                         .with_graceful_shutdown(async {
                             let _ = stop_rx.await;

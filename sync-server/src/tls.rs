@@ -66,19 +66,18 @@ impl ServerIdentity {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| startup(cert, e))?;
         let key_der = PrivateKeyDer::from_pem_file(key).map_err(|e| startup(key, e))?;
-        Self::new(chain, key_der).map_err(|e| startup(cert, e))
-    }
-
-    fn new(
-        chain: Vec<CertificateDer<'static>>,
-        key: PrivateKeyDer<'static>,
-    ) -> Result<Self, String> {
-        let leaf = chain.first().ok_or("no certificate in the file")?;
-        let pin = KeyPin::of_certificate(leaf).map_err(|e| e.message)?;
-        let identity = Self { chain, key, pin };
+        let leaf = chain
+            .first()
+            .ok_or_else(|| startup(cert, "no certificate in the file"))?;
+        let pin = KeyPin::of_certificate(leaf).map_err(|e| startup(cert, e.message))?;
+        let identity = Self {
+            chain,
+            key: key_der,
+            pin,
+        };
         // Refuse a key that does not belong to the certificate now, not at
         // the first handshake.
-        identity.server_config()?;
+        identity.server_config().map_err(|e| startup(cert, e))?;
         Ok(identity)
     }
 
@@ -111,15 +110,15 @@ impl ServerIdentity {
 
     /// The rustls configuration serving this identity (HTTP/1.1, TLS 1.2
     /// and 1.3, ring).
-    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, String> {
+    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, ServerError> {
         let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| ServerError::Startup(e.to_string()))?
         .with_no_client_auth()
         .with_single_cert(self.chain.clone(), self.key.clone_key())
-        .map_err(|e| format!("the key does not fit the certificate: {e}"))?;
+        .map_err(|e| ServerError::Startup(format!("the key does not fit the certificate: {e}")))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
     }

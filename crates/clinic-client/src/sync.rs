@@ -105,8 +105,7 @@ impl Workstation {
         let fresh = fresh?;
         let user = self.session().map(|s| s.user_id);
         self.store_mut()?.write(|db| {
-            db.set_meta("device_credential", &fresh.device_credential)?;
-            db.set_meta("device_credential_expires", &fresh.expires_at.to_rfc3339())?;
+            db.set_device_credential(&fresh.device_credential, Some(fresh.expires_at))?;
             db.set_meta("sync_last_error", "")?;
             db.append_audit(
                 new_id(now),

@@ -322,10 +322,7 @@ impl Workstation {
                     db.add_number_block(&b.series, b.start as u64, b.end as u64)?;
                 }
                 db.set_server(server.base_url(), pin)?;
-                db.set_meta("device_credential", &e.device_credential)?;
-                if let Some(expires) = e.credential_expires_at {
-                    db.set_meta("device_credential_expires", &expires.to_rfc3339())?;
-                }
+                db.set_device_credential(&e.device_credential, e.credential_expires_at)?;
                 db.set_meta("site_id", &e.site_id.to_string())?;
                 db.set_meta("device_name", device_name.trim())?;
                 db.append_audit(

@@ -137,6 +137,19 @@ impl Db<'_> {
         }
     }
 
+    /// The device credential the server issued, and when it expires.
+    pub fn set_device_credential(
+        &self,
+        credential: &str,
+        expires: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> StoreResult<()> {
+        self.set_meta("device_credential", credential)?;
+        match expires {
+            Some(e) => self.set_meta("device_credential_expires", &e.to_rfc3339()),
+            None => self.delete_meta("device_credential_expires"),
+        }
+    }
+
     /// Records arrive and are rebased one by one (a merged record may come
     /// before the survivor it points at is rewritten): references are
     /// checked when the transaction commits, not at each row.

@@ -76,9 +76,7 @@ pub fn keep_credential(
     match t.rotate_credential() {
         Ok(Some(fresh)) => {
             store.write(|db| {
-                db.set_meta("device_credential", &fresh.device_credential)?;
-                db.set_meta("device_credential_expires", &fresh.expires_at.to_rfc3339())?;
-                Ok(())
+                Ok(db.set_device_credential(&fresh.device_credential, Some(fresh.expires_at))?)
             })?;
             t.set_credential(&fresh.device_credential);
             tracing::info!(expires = %fresh.expires_at, "device credential renewed");
