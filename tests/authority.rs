@@ -79,7 +79,7 @@ fn user_id(ws: &mut Workstation, email: &str) -> Uuid {
 /// A server and two desks (administrator signed in on both) that know
 /// Rita; the temporary folder holds the stores.
 fn two_desks_with_rita() -> (TestServer, tempfile::TempDir, Workstation, Workstation) {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));
@@ -121,7 +121,7 @@ fn blood_group(g: &str) -> PatientPatch {
 
 #[test]
 fn the_server_rechecks_every_change_and_a_refused_one_can_be_made_again() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));
@@ -334,7 +334,7 @@ fn the_server_rechecks_every_change_and_a_refused_one_can_be_made_again() {
 
 #[test]
 fn a_user_disabled_on_one_desk_cannot_push_from_another() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));
@@ -474,7 +474,7 @@ fn two_desks_changing_one_users_name_and_roles_offline_both_keep_their_field() {
 
 #[test]
 fn a_staff_record_over_another_users_id_is_refused_everywhere() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     // C enrolled before Rita existed, and has not synced since.
@@ -515,7 +515,7 @@ fn a_staff_record_over_another_users_id_is_refused_everywhere() {
 
 #[test]
 fn a_cancellation_that_comes_second_keeps_its_reason_on_every_desk() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));
@@ -592,7 +592,7 @@ fn a_cancellation_that_comes_second_keeps_its_reason_on_every_desk() {
 
 #[test]
 fn an_audit_event_in_another_users_name_than_its_change_is_kept_and_flagged() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     add_rita(&mut a);
@@ -656,7 +656,7 @@ fn an_audit_event_in_another_users_name_than_its_change_is_kept_and_flagged() {
 
 #[test]
 fn accounts_from_before_staff_were_records_become_records_on_both_sides() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let b_dir = t.path().join("b");

@@ -24,7 +24,6 @@ use clinic_store::{Db, StoreResult};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sync_server::records::{BoxFuture, Projection as ServerProjection, Written};
-use sync_server::testing::TestServer;
 use uuid::Uuid;
 
 // ---- the domain: parking permits, numbered offline, one per plate ----
@@ -269,7 +268,7 @@ static STORE_PERMITS: StorePermits = StorePermits;
 static SERVER_PERMITS: ServerPermits = ServerPermits;
 
 /// The one registration line of each layer.
-fn register_permits() {
+pub(crate) fn register_permits() {
     clinic_core::sync::register(|r| {
         r.record::<Permit>()
             .mutation::<IssuePermit>()
@@ -314,8 +313,7 @@ fn local_permit(ws: &Workstation, id: Uuid) -> Option<Permit> {
 
 #[test]
 fn a_kind_declared_outside_the_kernel_syncs_through_the_real_server() {
-    register_permits();
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));
@@ -402,7 +400,7 @@ fn a_kind_declared_outside_the_kernel_syncs_through_the_real_server() {
 
 #[test]
 fn one_id_holds_one_kind_on_both_sides() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));
@@ -561,7 +559,7 @@ fn reopen(dir: &std::path::Path) -> Workstation {
 #[test]
 fn a_store_restored_from_a_backup_issues_no_number_until_synced_and_its_new_changes_are_not_taken_for_retries(
 ) {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let p0 = a
@@ -641,7 +639,7 @@ fn a_store_restored_from_a_backup_issues_no_number_until_synced_and_its_new_chan
 
 #[test]
 fn changes_queued_before_the_protocol_4_upgrade_are_pushed_after_it() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let b_dir = t.path().join("b");

@@ -10,7 +10,6 @@ use clinic_core::patients::PatientDetails;
 use clinic_core::scheduling::{AppointmentStatus, Resolution, SeriesScope, Span};
 use clinic_core::ErrorCode;
 use clinic_store::scheduling::AppointmentFilter;
-use sync_server::testing::TestServer;
 use uuid::Uuid;
 
 fn patient(ws: &mut Workstation, first: &str) -> Uuid {
@@ -49,7 +48,7 @@ fn day_of(ws: &mut Workstation, clinician: Uuid) -> Vec<clinic_core::scheduling:
 
 #[test]
 fn a_slot_booked_on_two_desks_offline_is_one_booking_and_one_conflict_on_both_until_resolved() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));

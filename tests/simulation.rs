@@ -297,6 +297,7 @@ struct Pg {
 
 fn pg() -> &'static Pg {
     static PG: OnceLock<Pg> = OnceLock::new();
+    crate::test_kinds();
     PG.get_or_init(|| {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -2490,6 +2491,7 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
             crash: BTreeSet::new(),
         },
     }));
+    crate::test_kinds();
     let mut devices: Vec<Device> = blocks
         .iter()
         .map(|(id, block)| Device {

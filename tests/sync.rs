@@ -6,12 +6,11 @@ use crate::{ada, signed_in, sync};
 use clinic_client::Password;
 use clinic_core::patients::PatientPatch;
 use clinic_core::ErrorCode;
-use sync_server::testing::TestServer;
 use uuid::Uuid;
 
 #[test]
 fn offline_edits_of_different_fields_merge_and_the_same_field_is_last_writer_wins() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));
@@ -88,7 +87,7 @@ fn offline_edits_of_different_fields_merge_and_the_same_field_is_last_writer_win
 
 #[test]
 fn an_edit_of_a_record_archived_elsewhere_comes_back_as_a_conflict_and_stays_until_resolved() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));
@@ -137,7 +136,7 @@ fn an_edit_of_a_record_archived_elsewhere_comes_back_as_a_conflict_and_stays_unt
 
 #[test]
 fn verification_finds_a_damaged_local_record_and_repairs_only_that_bucket() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut ids = Vec::new();
@@ -182,7 +181,7 @@ fn verification_finds_a_damaged_local_record_and_repairs_only_that_bucket() {
 
 #[test]
 fn a_revoked_workstation_keeps_its_unsent_changes_and_shows_why() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     a.patients().register(ada(), Default::default()).unwrap();
@@ -211,7 +210,7 @@ fn a_revoked_workstation_keeps_its_unsent_changes_and_shows_why() {
 
 #[test]
 fn an_administrator_lists_and_revokes_devices_from_a_workstation_with_their_password() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));
@@ -283,7 +282,7 @@ fn an_administrator_lists_and_revokes_devices_from_a_workstation_with_their_pass
 
 #[test]
 fn bulk_loaded_patients_reach_workstations_and_their_numbers_are_never_leased() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let tenant = a.info().unwrap().tenant.id;
@@ -340,7 +339,7 @@ fn bulk_loaded_patients_reach_workstations_and_their_numbers_are_never_leased() 
 
 #[test]
 fn an_online_workstation_learns_of_a_change_without_asking() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let b = signed_in(&server, &t.path().join("b"));
@@ -380,7 +379,7 @@ fn an_online_workstation_learns_of_a_change_without_asking() {
 
 #[test]
 fn a_different_protocol_version_is_refused_and_changes_nothing() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     a.patients().register(ada(), Default::default()).unwrap();
@@ -439,7 +438,7 @@ fn a_different_protocol_version_is_refused_and_changes_nothing() {
 
 #[test]
 fn the_server_verifies_each_workstations_audit_chain_and_flags_a_break() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     a.patients().register(ada(), Default::default()).unwrap();
@@ -474,7 +473,7 @@ fn the_server_verifies_each_workstations_audit_chain_and_flags_a_break() {
 
 #[test]
 fn a_workstation_low_on_patient_numbers_leases_a_fresh_block_when_it_syncs() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let mut b = signed_in(&server, &t.path().join("b"));
@@ -539,7 +538,7 @@ fn no_password_or_patient_name_crosses_the_network_in_clear_text_over_https() {
     use sync_server::testing::Tap;
     let dir = tempfile::tempdir().unwrap();
     let own = sync_server::tls::ServerIdentity::self_signed(dir.path()).unwrap();
-    let server = TestServer::start_with_tls("acme", &own);
+    let server = crate::start_server_with_tls("acme", &own);
     let desk = |url: &str, pin, name: &str| {
         let (mut ws, _) = Workstation::enroll(
             &dir.path().join(name),
@@ -595,7 +594,7 @@ fn no_password_or_patient_name_crosses_the_network_in_clear_text_over_https() {
 
 #[test]
 fn device_credentials_are_renewed_by_sync_and_an_expired_one_by_an_administrator_signing_in() {
-    let server = TestServer::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let mut a = signed_in(&server, &t.path().join("a"));
     let meta = |ws: &mut clinic_client::Workstation, key: &str| {

@@ -16,6 +16,27 @@ mod sync;
 
 type Server = TestServer;
 
+/// Registers the kinds this binary's tests declare besides the product's,
+/// once and before any store or server database exists: a projection
+/// registered mid-run would be missing its table in stores created earlier.
+pub(crate) fn test_kinds() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(kernel::register_permits);
+}
+
+pub(crate) fn start_server(tenant: &'static str) -> Server {
+    test_kinds();
+    TestServer::start(tenant)
+}
+
+pub(crate) fn start_server_with_tls(
+    tenant: &'static str,
+    identity: &sync_server::tls::ServerIdentity,
+) -> Server {
+    test_kinds();
+    TestServer::start_with_tls(tenant, identity)
+}
+
 pub(crate) fn enroll(
     server: &Server,
     dir: &std::path::Path,
@@ -65,7 +86,7 @@ pub(crate) fn ada() -> clinic_core::patients::PatientDetails {
 
 #[test]
 fn enrolment_binds_a_new_encrypted_store_to_the_servers_tenant_site_and_device() {
-    let server = Server::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("ws");
     let mut ws = enroll(&server, &dir, "ADMIN@acme.example", "admin-password-1").unwrap();
@@ -161,7 +182,7 @@ fn enrolment_binds_a_new_encrypted_store_to_the_servers_tenant_site_and_device()
 
 #[test]
 fn enrolment_refuses_bad_credentials_and_unreachable_servers_and_creates_nothing() {
-    let server = Server::start("acme");
+    let server = crate::start_server("acme");
     let t = tempfile::tempdir().unwrap();
     let dir = t.path().join("ws");
     assert_eq!(
