@@ -541,7 +541,7 @@ fn unlock() -> clinic_store::keys::Unlock {
     )
 }
 
-fn reopen(dir: &std::path::Path) -> Workstation {
+pub(crate) fn reopen(dir: &std::path::Path) -> Workstation {
     let mut ws = Workstation::open(
         dir,
         &unlock(),
@@ -697,6 +697,8 @@ fn changes_queued_before_the_protocol_4_upgrade_are_pushed_after_it() {
              DROP TABLE schema_migrations;
              DROP TABLE IF EXISTS test_permits;
              DROP TABLE sync_reread_seen;
+             DROP TABLE encounter_drafts;
+             DROP TABLE encounters;
              ALTER TABLE users DROP COLUMN must_change_password;
              PRAGMA user_version = 5;",
         )

@@ -58,8 +58,12 @@
 //! `SIM_DEBUG=1` prints every local change and every answer the server
 //! gave, in server order.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, SubsecRound, TimeZone, Utc, Weekday};
 use clinic_core::audit::{AuditEntry, ChainVerifier, GENESIS_HASH};
+use clinic_core::clinical::{
+    addendum_hash, AddAddendum, ChangeDiagnoses, Diagnosis, EditEncounter, Encounter, NoteContent,
+    NoteSections, RecordVitals, SignEncounter, StartEncounter, Vitals,
+};
 use clinic_core::directory::{
     ChangeOwnPassword, ChangeRole, ChangeUserRoles, ClinicPlan, CreateRole, CreateUser, CustomRole,
     ResetPassword, RoomDoc, SetUserActive, SiteDoc, StaffMember, UpdateUser,
@@ -1230,6 +1234,178 @@ fn commit(
     })
 }
 
+/// The diagnoses the simulation adds (valid ICD-10 codes, as typed).
+const DIAGNOSES: [(&str, &str); 3] = [
+    ("J06.9", "Upper respiratory infection"),
+    ("I10", "Essential hypertension"),
+    ("E11.9", "Type 2 diabetes"),
+];
+
+/// The encounters on a device, by id.
+fn local_encounters(dev: &Device) -> Vec<Encounter> {
+    dev.store
+        .db()
+        .query_docs("SELECT doc FROM encounters ORDER BY id", &[])
+        .unwrap()
+        .into_iter()
+        .map(|d| serde_json::from_value(d).unwrap())
+        .collect()
+}
+
+/// A change of a note, as the author (`user`, the desk account or no
+/// one) makes it on this desk: started (now and then from an
+/// appointment), a field typed over what this desk has (now and then
+/// settling the field's siblings), vitals and diagnoses, signed over what
+/// this desk sees, an addendum to a note signed here.
+fn encounter_change(
+    dev: &Device,
+    rng: &mut DemoRng,
+    user: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Option<Mutation> {
+    let encs = local_encounters(dev);
+    let drafts: Vec<&Encounter> = encs.iter().filter(|e| !e.is_signed()).collect();
+    let signed: Vec<&Encounter> = encs.iter().filter(|e| e.is_signed()).collect();
+    // Notes this desk could sign as it sees them.
+    let ready: Vec<&Encounter> = drafts
+        .iter()
+        .copied()
+        .filter(|e| e.siblings.is_empty() && e.sections.named().iter().any(|(_, t)| !t.is_empty()))
+        .collect();
+    let roll = if encs.is_empty() {
+        0
+    } else if !signed.is_empty() && rng.chance(45) {
+        99
+    } else if !ready.is_empty() && rng.chance(45) {
+        80
+    } else {
+        10 + rng.below(80)
+    };
+    match roll {
+        0..=14 => {
+            let db = dev.store.db();
+            let patients = db.patient_ids().unwrap();
+            if patients.is_empty() {
+                return None;
+            }
+            let patient = *rng.pick(&patients);
+            let appointment = if rng.chance(40) {
+                let appts: Vec<Uuid> = db
+                    .appointment_ids()
+                    .unwrap()
+                    .into_iter()
+                    .filter(|a| {
+                        db.appointment(*a)
+                            .unwrap()
+                            .is_some_and(|a| a.patient_id == patient)
+                    })
+                    .collect();
+                (!appts.is_empty()).then(|| *rng.pick(&appts))
+            } else {
+                None
+            };
+            Some(Mutation::new(StartEncounter {
+                encounter: uuid(rng),
+                patient,
+                clinician: user.unwrap_or(Uuid::nil()),
+                appointment,
+                encounter_type: "consultation".into(),
+            }))
+        }
+        15..=54 => {
+            let e = *rng.pick(if drafts.is_empty() { &signed } else { &drafts });
+            let field = *rng.pick(&["chief_complaint", "history", "assessment", "plan"]);
+            let resolves = if rng.chance(40) {
+                e.siblings
+                    .iter()
+                    .filter(|s| s.field == field)
+                    .map(|s| s.revision)
+                    .collect()
+            } else {
+                vec![]
+            };
+            Some(Mutation::new(EditEncounter {
+                encounter: e.id,
+                field: field.into(),
+                text: format!("{} {}", letters(rng.below(4) as usize + 1), rng.below(5)),
+                revision: uuid(rng),
+                base: e.current.get(field).copied(),
+                resolves,
+            }))
+        }
+        55..=64 => {
+            let e = *rng.pick(if drafts.is_empty() { &signed } else { &drafts });
+            let systolic = 110 + rng.below(30) as u16;
+            Some(Mutation::new(RecordVitals {
+                encounter: e.id,
+                revision: uuid(rng),
+                vitals: Vitals {
+                    systolic_mmhg: Some(systolic),
+                    diastolic_mmhg: Some(70 + rng.below(20) as u16),
+                    pulse_bpm: Some(60 + rng.below(3) as u16 * 10),
+                    temperature_c: Some((360 + rng.below(15)) as f64 / 10.0),
+                    spo2_pct: Some(95 + rng.below(5) as u16),
+                    ..Default::default()
+                },
+                confirmed: false,
+            }))
+        }
+        65..=74 => {
+            let e = *rng.pick(if drafts.is_empty() { &signed } else { &drafts });
+            let remove: Vec<Uuid> = if rng.chance(30) {
+                e.diagnoses.iter().take(1).map(|d| d.id).collect()
+            } else {
+                vec![]
+            };
+            let (code, text) = *rng.pick(&DIAGNOSES);
+            Some(Mutation::new(ChangeDiagnoses {
+                encounter: e.id,
+                add: vec![Diagnosis {
+                    id: uuid(rng),
+                    code: Some(code.into()),
+                    text: text.into(),
+                }],
+                remove,
+            }))
+        }
+        75..=89 => {
+            let pool = [&ready, &drafts, &signed]
+                .into_iter()
+                .find(|p| !p.is_empty())
+                .expect("a note");
+            let e = *rng.pick(pool);
+            let at = at.trunc_subsecs(6);
+            Some(Mutation::new(SignEncounter {
+                encounter: e.id,
+                appointment: e.appointment_id,
+                content_sha256: e.content().signed_hash(user.unwrap_or(Uuid::nil()), at),
+            }))
+        }
+        _ => {
+            let e = *rng.pick(if signed.is_empty() { &drafts } else { &signed });
+            let id = uuid(rng);
+            let text = format!("Addendum {}", letters(rng.below(3) as usize + 1));
+            let note = e
+                .signature
+                .as_ref()
+                .map(|s| s.content_sha256.clone())
+                .unwrap_or_default();
+            Some(Mutation::new(AddAddendum {
+                encounter: e.id,
+                addendum: id,
+                content_sha256: addendum_hash(
+                    &note,
+                    id,
+                    &text,
+                    user.unwrap_or(Uuid::nil()),
+                    at.trunc_subsecs(6),
+                ),
+                text,
+            }))
+        }
+    }
+}
+
 /// One local change on a device, by the desk account (now and then by no
 /// one) unless said otherwise.
 fn local_change(
@@ -1240,9 +1416,13 @@ fn local_change(
     step: usize,
 ) {
     let m = match rng.below(100) {
-        0..=44 => patient_change(dev, rng, step).map(|m| (by(rng, clinic.desk, 3), m)),
-        45..=79 => {
+        0..=36 => patient_change(dev, rng, step).map(|m| (by(rng, clinic.desk, 3), m)),
+        37..=66 => {
             appointment_change(dev, rng, clinic, step, at).map(|m| (by(rng, clinic.desk, 3), m))
+        }
+        67..=81 => {
+            let user = by(rng, clinic.desk, 3);
+            encounter_change(dev, rng, user, at).map(|m| (user, m))
         }
         _ => document_change(dev, rng, clinic, step, at),
     };
@@ -1418,8 +1598,55 @@ struct MNote {
     at: DateTime<Utc>,
 }
 
+/// An encounter as the oracle models it.
+#[derive(Clone, Debug, PartialEq)]
+struct MEnc {
+    patient: Uuid,
+    clinician: Uuid,
+    appointment: Option<Uuid>,
+    /// Field → (current revision, text).
+    fields: BTreeMap<String, (Uuid, String)>,
+    /// Every revision a field took: revision → (field, text).
+    texts: BTreeMap<Uuid, (String, String)>,
+    siblings: BTreeSet<Uuid>,
+    vitals: Vitals,
+    diagnoses: Vec<Diagnosis>,
+    /// (author, time, hash) once signed.
+    signed: Option<(Uuid, DateTime<Utc>, String)>,
+    addenda: BTreeSet<Uuid>,
+    appointment_conflict: bool,
+}
+
+impl MEnc {
+    fn text(&self, field: &str) -> String {
+        self.fields
+            .get(field)
+            .map(|f| f.1.clone())
+            .unwrap_or_default()
+    }
+
+    /// What a signature covers, from the model's own fields.
+    fn content(&self) -> NoteContent {
+        NoteContent {
+            patient: self.patient,
+            appointment: self.appointment,
+            sections: NoteSections {
+                chief_complaint: self.text("chief_complaint"),
+                history: self.text("history"),
+                examination: self.text("examination"),
+                assessment: self.text("assessment"),
+                plan: self.text("plan"),
+            },
+            vitals: self.vitals,
+            diagnoses: self.diagnoses.clone(),
+            follow_up: None,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Model {
+    encounters: BTreeMap<Uuid, MEnc>,
     leases: BTreeMap<Uuid, Vec<(u64, u64)>>,
     patients: BTreeMap<Uuid, MPatient>,
     appts: BTreeMap<Uuid, MAppt>,
@@ -1475,6 +1702,8 @@ impl Model {
             Some("patient")
         } else if self.appts.contains_key(&id) {
             Some("appointment")
+        } else if self.encounters.contains_key(&id) {
+            Some("encounter")
         } else if self.staff.contains_key(&id) {
             Some("staff")
         } else if self.roles.contains_key(&id) {
@@ -1519,6 +1748,9 @@ impl Model {
                 out.push((*clinician_id, "staff"));
                 out.extend(room_id.map(|r| (r, "room")));
             }
+        } else if let Some(st) = m.get::<StartEncounter>() {
+            out.extend([(st.patient, "patient"), (st.clinician, "staff")]);
+            out.extend(st.appointment.map(|a| (a, "appointment")));
         } else if let Some(save) = m.get::<SaveDocument>() {
             // Whole documents name records too.
             if let Some(w) = save.doc.get::<WaitlistEntry>() {
@@ -1935,6 +2167,8 @@ impl Model {
                     Accepted
                 }
             }
+        } else if let Some(st) = self.clinical_rule(env) {
+            st
         } else {
             return Err(format!(
                 "the oracle has no model of mutation {}: add one",
@@ -1942,6 +2176,156 @@ impl Model {
             ));
         };
         Ok(status)
+    }
+
+    /// The outcome of a clinical mutation (`None`: not one), applied to
+    /// the model when accepted.
+    fn clinical_rule(&mut self, env: &Envelope) -> Option<OutcomeStatus> {
+        let m = &env.mutation;
+        let (user, at) = (env.user_id.expect("authorized"), env.at);
+        if let Some(st) = m.get::<StartEncounter>() {
+            if self.encounters.contains_key(&st.encounter) || self.kind_of(st.encounter).is_some() {
+                return Some(Conflict);
+            }
+            if user != st.clinician {
+                return Some(Rejected);
+            }
+            let mut conflict = false;
+            if let Some(aid) = st.appointment {
+                let a = self.appts.get_mut(&aid).expect("named");
+                if a.patient != st.patient {
+                    return Some(Rejected);
+                }
+                use AppointmentStatus::*;
+                if matches!(a.status, Scheduled | Confirmed | Arrived) {
+                    a.status = InProgress;
+                } else if matches!(a.status, Cancelled | NoShow | Rescheduled) {
+                    conflict = true;
+                }
+            }
+            self.encounters.insert(
+                st.encounter,
+                MEnc {
+                    patient: st.patient,
+                    clinician: st.clinician,
+                    appointment: st.appointment,
+                    fields: BTreeMap::new(),
+                    texts: BTreeMap::new(),
+                    siblings: BTreeSet::new(),
+                    vitals: Vitals::default(),
+                    diagnoses: vec![],
+                    signed: None,
+                    addenda: BTreeSet::new(),
+                    appointment_conflict: conflict,
+                },
+            );
+            return Some(Accepted);
+        }
+        let target = m.touches()[0];
+        let Some(e) = self.encounters.get_mut(&target) else {
+            let clinical = m.get::<EditEncounter>().is_some()
+                || m.get::<RecordVitals>().is_some()
+                || m.get::<ChangeDiagnoses>().is_some()
+                || m.get::<SignEncounter>().is_some()
+                || m.get::<AddAddendum>().is_some();
+            return clinical.then_some(Rejected);
+        };
+        if let Some(a) = m.get::<AddAddendum>() {
+            let Some((_, _, note)) = &e.signed else {
+                return Some(Conflict);
+            };
+            if e.addenda.contains(&a.addendum) {
+                return Some(Conflict);
+            }
+            let text = a.text.trim();
+            if text.is_empty()
+                || addendum_hash(note, a.addendum, text, user, at) != a.content_sha256
+            {
+                return Some(Rejected);
+            }
+            e.addenda.insert(a.addendum);
+            return Some(Accepted);
+        }
+        if e.signed.is_some() {
+            // Every other change of a signed note is refused (a signature
+            // sent again is "nothing to do": a conflict too).
+            return Some(Conflict);
+        }
+        Some(if let Some(ed) = m.get::<EditEncounter>() {
+            let current = e.fields.get(&ed.field).cloned();
+            let settles = e.siblings.iter().any(|s| {
+                e.texts.get(s).is_some_and(|(f, _)| f == &ed.field) && ed.resolves.contains(s)
+            });
+            if current.as_ref().map(|c| c.1.as_str()).unwrap_or("") == ed.text && !settles {
+                return Some(Conflict);
+            }
+            if let Some((rev, old)) = &current {
+                if Some(*rev) != ed.base && *old != ed.text {
+                    e.siblings.insert(*rev);
+                }
+            }
+            let texts = &e.texts;
+            e.siblings.retain(|s| {
+                let same_field = texts.get(s).is_some_and(|(f, _)| f == &ed.field);
+                !(same_field && (ed.resolves.contains(s) || Some(*s) == ed.base))
+            });
+            e.fields
+                .insert(ed.field.clone(), (ed.revision, ed.text.clone()));
+            e.texts
+                .insert(ed.revision, (ed.field.clone(), ed.text.clone()));
+            Accepted
+        } else if let Some(v) = m.get::<RecordVitals>() {
+            if e.vitals == v.vitals {
+                Conflict
+            } else {
+                e.vitals = v.vitals;
+                Accepted
+            }
+        } else if let Some(d) = m.get::<ChangeDiagnoses>() {
+            let mut list: Vec<Diagnosis> = e
+                .diagnoses
+                .iter()
+                .filter(|x| !d.remove.contains(&x.id))
+                .cloned()
+                .collect();
+            for x in &d.add {
+                if !list.iter().any(|y| y.id == x.id) {
+                    list.push(x.clone());
+                }
+            }
+            if list == e.diagnoses {
+                Conflict
+            } else {
+                e.diagnoses = list;
+                Accepted
+            }
+        } else if let Some(sg) = m.get::<SignEncounter>() {
+            let content = e.content();
+            if user != e.clinician || sg.appointment != e.appointment {
+                Rejected
+            } else if !e.siblings.is_empty() {
+                Conflict
+            } else if content
+                .sections
+                .named()
+                .iter()
+                .all(|(_, t)| t.trim().is_empty())
+            {
+                Rejected
+            } else if content.signed_hash(user, at) != sg.content_sha256 {
+                Conflict
+            } else {
+                e.signed = Some((user, at, sg.content_sha256.clone()));
+                if let Some(a) = e.appointment.and_then(|a| self.appts.get_mut(&a)) {
+                    if a.status == AppointmentStatus::InProgress {
+                        a.status = AppointmentStatus::Completed;
+                    }
+                }
+                Accepted
+            }
+        } else {
+            return None;
+        })
     }
 
     /// Differences between the model's records and the server's.
@@ -2008,6 +2392,47 @@ impl Model {
             if have != want {
                 out.push(format!(
                     "appointment {id} (start, minutes, clinician, room, status, conflict, double booking) is {have:?}, the model says {want:?}"
+                ));
+            }
+        }
+        for (id, m) in &self.encounters {
+            let Some(e) = server.get(id).and_then(|r| r.get::<Encounter>()) else {
+                out.push(format!("accepted encounter {id} is missing on the server"));
+                continue;
+            };
+            let have = MEnc {
+                patient: e.patient_id,
+                clinician: e.clinician_id,
+                appointment: e.appointment_id,
+                fields: e
+                    .current
+                    .iter()
+                    .map(|(f, r)| (f.clone(), (*r, e.field_text(f).unwrap_or_default())))
+                    .collect(),
+                texts: e
+                    .revisions
+                    .iter()
+                    .filter(|r| r.field != "vitals")
+                    .map(|r| (r.revision, (r.field.clone(), r.text.clone())))
+                    .collect(),
+                siblings: e.siblings.iter().map(|s| s.revision).collect(),
+                vitals: e.vitals,
+                diagnoses: e.diagnoses.clone(),
+                signed: e
+                    .signature
+                    .as_ref()
+                    .map(|s| (s.by, s.at, s.content_sha256.clone())),
+                addenda: e.addenda.iter().map(|a| a.id).collect(),
+                appointment_conflict: e.appointment_conflict.is_some(),
+            };
+            if &have != m {
+                out.push(format!(
+                    "encounter {id} is {have:?} on the server, the model says {m:?}"
+                ));
+            }
+            if e.is_signed() && e.verify().is_err() {
+                out.push(format!(
+                    "signed encounter {id} does not verify on the server"
                 ));
             }
         }

@@ -3,8 +3,10 @@
 //! checked-in file differs (run it with `UPDATE_BINDINGS=1` to rewrite it).
 
 use crate::commands::*;
+use clinic_client::clinical::desk::*;
 use clinic_client::desk::*;
 use clinic_client::directory::devices::DeviceRow;
+use clinic_core::clinical::{Diagnosis, EncounterStatus, Vitals};
 use clinic_core::patients::*;
 use clinic_core::scheduling::AppointmentStatus;
 use clinic_core::{ClinicError, ErrorCode, FieldError};
@@ -76,6 +78,21 @@ pub fn typescript() -> String {
         SyncView,
         SettingsView,
         ResolveAction,
+        EncounterStatus,
+        Vitals,
+        Diagnosis,
+        DayRow,
+        WalkInRow,
+        ClinicianDayView,
+        ChartEncounter,
+        VitalsRow,
+        ChartView,
+        SiblingView,
+        NoteField,
+        SignatureView,
+        AddendumView,
+        NoteView,
+        DraftSaved,
         CreateStoreReq,
         EnrollReq,
         UnlockReq,
@@ -97,6 +114,14 @@ pub fn typescript() -> String {
         UserRolesReq,
         ServerAdminReq,
         RevokeDeviceReq,
+        DayReq,
+        StartEncounterReq,
+        DraftReq,
+        VitalsReq,
+        NewDiagnosis,
+        DiagnosesReq,
+        AddendumReq,
+        ResolveSiblingReq,
     );
     out
 }

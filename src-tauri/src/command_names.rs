@@ -11,6 +11,8 @@ macro_rules! desktop_commands {
             patients: search_patients, patient_summary, check_duplicates, register_patient, update_patient;
             scheduling: calendar, find_slots, book_appointment, move_appointment, set_appointment_status,
                 resolve_booking;
+            clinical: clinician_day, chart, start_encounter, note, save_draft, save_note, record_vitals,
+                change_diagnoses, sign_note, add_addendum, resolve_sibling;
             sync: sync_status, sync_now, conflicts, reapply_refused, dismiss_refused;
             directory: users, add_user, set_user_disabled, set_user_roles, devices, revoke_device, roles;
         }

@@ -47,6 +47,9 @@ impl ServerError {
                         StatusCode::TOO_MANY_REQUESTS
                     }
                     ErrorCode::Conflict | ErrorCode::NumbersExhausted => StatusCode::CONFLICT,
+                    ErrorCode::ConfirmationNeeded | ErrorCode::SafetyWarning => {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    }
                     ErrorCode::UpdateRequired => StatusCode::UPGRADE_REQUIRED,
                     _ => StatusCode::INTERNAL_SERVER_ERROR,
                 };

@@ -26,6 +26,7 @@ pub mod tls;
 pub mod tokens;
 
 // Domains: each keeps its kinds in tables of its own ([`records::Projection`]).
+pub mod clinical;
 pub mod directory;
 pub mod patients;
 pub mod scheduling;
@@ -40,6 +41,7 @@ fn product_projections() -> Vec<&'static dyn records::Projection> {
         &directory::PROJECTION,
         &patients::PROJECTION,
         &scheduling::PROJECTION,
+        &clinical::PROJECTION,
     ]
 }
 

@@ -2668,6 +2668,9 @@ async fn busy_tenant(api: &Api, slug: &str) -> Uuid {
                 "clinician_id": t.admin_user_id, "type_name": "Consultation", "start": start, "minutes": 30,
                 "timezone": "Europe/London", "status": "scheduled", "booked_by": t.admin_user_id,
                 "created_at": now, "updated_at": now}})),
+            envelope(3, serde_json::json!({"kind": "start_encounter", "encounter": Uuid::now_v7(),
+                "patient": patient, "clinician": t.admin_user_id,
+                "encounter_type": "consultation"})),
         ],
         "audit": [event],
     });

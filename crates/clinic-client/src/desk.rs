@@ -49,6 +49,8 @@ pub struct SessionView {
     pub can_register: bool,
     pub can_edit: bool,
     pub can_book: bool,
+    /// May open charts and write notes (clinical records and the medical history).
+    pub can_document: bool,
     pub is_admin: bool,
     /// An administrator reset the password: a new one first.
     pub must_change_password: bool,
@@ -121,7 +123,7 @@ pub struct NotAppliedView {
 }
 
 impl NotAppliedView {
-    fn of(n: &clinic_core::sync::RefusedChange, tz: chrono_tz::Tz) -> Self {
+    pub(crate) fn of(n: &clinic_core::sync::RefusedChange, tz: chrono_tz::Tz) -> Self {
         NotAppliedView {
             what: n.what(),
             by: n.user_name.clone(),
@@ -374,6 +376,8 @@ impl SessionView {
             can_register: p.allows(Module::Patients, Action::Create),
             can_edit: p.allows(Module::Patients, Action::Edit),
             can_book: p.allows(Module::Appointments, Action::Create),
+            can_document: p.allows(Module::Clinical, Action::Edit)
+                && p.has_flag(clinic_core::permissions::SensitiveFlag::MedicalHistory),
             is_admin: p.allows(Module::Admin, Action::Edit),
             must_change_password: s.must_change_password,
         }

@@ -14,11 +14,13 @@ pub mod sync;
 pub mod workstation;
 
 // Domains: one folder each.
+pub mod clinical;
 pub mod directory;
 pub mod patients;
 pub mod scheduling;
 
 pub use auth::Password;
+pub use clinical::Clinical;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use directory::Directory;
 pub use patients::Patients;

@@ -181,7 +181,27 @@ impl Workstation {
     pub fn sync_now(&mut self, progress: &mut dyn FnMut(i64, i64)) -> ClinicResult<SyncReport> {
         let t = self.transport()?;
         let now = self.now();
-        clinic_sync::engine::sync_now(self.store_mut()?, &t, now, progress)
+        self.before_sync(now)?;
+        let report = clinic_sync::engine::sync_now(self.store_mut()?, &t, now, progress)?;
+        self.after_sync()?;
+        Ok(report)
+    }
+
+    /// What the domains do before changes are sent: the signed-in
+    /// person's note drafts, idle for two seconds, become edits (one per
+    /// field). Without a clinician signed in there is nothing to do.
+    pub fn before_sync(&mut self, now: DateTime<Utc>) -> ClinicResult<()> {
+        let idle = now - chrono::Duration::seconds(2);
+        match self.clinical().flush_drafts(None, Some(idle)) {
+            Err(e) if e.code == ErrorCode::Internal => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// What the domains do with the answers: an edit refused because its
+    /// note was signed elsewhere becomes its author's draft addendum.
+    pub fn after_sync(&mut self) -> ClinicResult<()> {
+        self.clinical().keep_refused_edits().map(|_| ())
     }
 
     /// Starts the live loop (push on change, long-poll the feed) with its

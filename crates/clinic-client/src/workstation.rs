@@ -748,6 +748,19 @@ impl Workstation {
         })
     }
 
+    /// Records a read of health data by the signed-in person (opening a
+    /// record, a chart, a note): one audit event, nothing else written.
+    pub(crate) fn audit_read(
+        &mut self,
+        s: &Session,
+        now: DateTime<Utc>,
+        entry: AuditEntry,
+    ) -> ClinicResult<()> {
+        self.store_mut()?
+            .write(|db| Ok(db.append_audit(new_id(now), Some(s.user_id), now, entry)?))?;
+        Ok(())
+    }
+
     /// Makes a change of any registered kind as the signed-in person: the
     /// mutation (built inside the transaction, so it can take numbers from
     /// the device's blocks) is refused unless their role grants the

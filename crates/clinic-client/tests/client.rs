@@ -3,6 +3,7 @@
 
 mod client {
     pub mod cli;
+    pub mod clinical_cli;
     pub mod schedule_cli;
     pub mod sync_kill;
     pub mod usecases;

@@ -57,6 +57,14 @@ pub enum ErrorCode {
     /// The workstation's sync credential expired (it was not synced for
     /// months): an administrator signing in on it renews it.
     CredentialExpired,
+    /// Values outside their usual range (an SpO2 of 62 %): kept once the
+    /// person confirms them (`--confirm`).
+    ConfirmationNeeded,
+    /// A prescribing safety check found a severe problem: prescribed only
+    /// with an override and its reason.
+    SafetyWarning,
+    /// A signed document no longer matches its signature's hash.
+    SignatureMismatch,
     /// Something unexpected in storage or the platform.
     Internal,
 }
@@ -86,6 +94,9 @@ impl ErrorCode {
             ErrorCode::UpdateRequired => "UPDATE_REQUIRED",
             ErrorCode::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
             ErrorCode::CredentialExpired => "CREDENTIAL_EXPIRED",
+            ErrorCode::ConfirmationNeeded => "CONFIRMATION_NEEDED",
+            ErrorCode::SafetyWarning => "SAFETY_WARNING",
+            ErrorCode::SignatureMismatch => "SIGNATURE_MISMATCH",
             ErrorCode::Internal => "INTERNAL",
         }
     }

@@ -25,4 +25,5 @@ pub fn register_domains(r: &mut sync::Registry) {
     patients::register(r);
     scheduling::register(r);
     directory::register(r);
+    clinical::register(r);
 }

@@ -13,6 +13,7 @@ pub mod records;
 pub mod sync;
 
 // Domains: each keeps its kinds in tables of its own ([`records::Projection`]).
+pub mod clinical;
 pub mod directory;
 pub mod patients;
 pub mod scheduling;
@@ -34,6 +35,7 @@ fn product_projections() -> Vec<&'static dyn records::Projection> {
         &patients::PROJECTION,
         &scheduling::PROJECTION,
         &directory::PROJECTION,
+        &clinical::PROJECTION,
     ]
 }
 

@@ -4,12 +4,14 @@
 //! shape with stable codes (`ClinicError`: code, message, field errors).
 //! The list of commands is kept once, in [`crate::command_names`].
 
+pub mod clinical;
 pub mod directory;
 pub mod patients;
 pub mod scheduling;
 pub mod session;
 pub mod sync;
 
+pub use clinical::*;
 pub use directory::*;
 pub use patients::*;
 pub use scheduling::*;
@@ -90,6 +92,46 @@ request!(SearchReq {
     limit: u32
 });
 request!(IdReq { id: Uuid });
+request!(DayReq { date: Option<String> });
+request!(StartEncounterReq {
+    patient_id: Uuid,
+    appointment_id: Option<Uuid>,
+    encounter_type: Option<String>,
+});
+request!(DraftReq {
+    id: Uuid,
+    field: String,
+    text: String
+});
+request!(VitalsReq {
+    id: Uuid,
+    bp: Option<String>,
+    pulse: Option<u16>,
+    temperature: Option<f64>,
+    spo2: Option<u16>,
+    weight: Option<f64>,
+    height: Option<f64>,
+    confirm: bool,
+});
+request!(NewDiagnosis {
+    code: Option<String>,
+    text: String
+});
+request!(DiagnosesReq {
+    id: Uuid,
+    add: Vec<NewDiagnosis>,
+    remove: Vec<Uuid>
+});
+request!(AddendumReq {
+    id: Uuid,
+    text: String
+});
+request!(ResolveSiblingReq {
+    id: Uuid,
+    field: String,
+    text: String,
+    resolves: Vec<Uuid>,
+});
 request!(DetailsReq {
     details: PatientDetails
 });

@@ -9,13 +9,18 @@ import type {
   AppointmentView,
   BookReq,
   CalendarView,
+  ChartView,
   ClinicError,
+  ClinicianDayView,
   ConflictsView,
   CreateStoreReq,
   DeviceRow,
+  DraftSaved,
   DuplicateCandidate,
   EnrollReq,
   MoveReq,
+  NewDiagnosis,
+  NoteView,
   Patient,
   PatientDetails,
   PatientHit,
@@ -26,6 +31,7 @@ import type {
   Slot,
   SyncView,
   UserView,
+  VitalsReq,
 } from './bindings';
 
 export type { AddUserReq, BookReq, CreateStoreReq, EnrollReq, MoveReq, ResolveReq };
@@ -42,7 +48,8 @@ const KNOWN_CODES = new Set([
   'VALIDATION', 'NOT_FOUND', 'FORBIDDEN', 'INVALID_CREDENTIALS', 'ACCOUNT_LOCKED', 'RATE_LIMITED', 'MFA_REQUIRED',
   'WRONG_KEY', 'KEY_UNAVAILABLE', 'KEYCHAIN_MISMATCH', 'STORE_MISSING', 'STORE_EXISTS', 'STORE_CORRUPT',
   'SCHEMA_TOO_NEW', 'CONFLICT', 'NUMBERS_EXHAUSTED', 'AUDIT_CHAIN_BROKEN', 'SESSION_LOCKED',
-  'UNREACHABLE', 'UPDATE_REQUIRED', 'PASSWORD_CHANGE_REQUIRED', 'CREDENTIAL_EXPIRED', 'INTERNAL',
+  'UNREACHABLE', 'UPDATE_REQUIRED', 'PASSWORD_CHANGE_REQUIRED', 'CREDENTIAL_EXPIRED',
+  'CONFIRMATION_NEEDED', 'SAFETY_WARNING', 'SIGNATURE_MISMATCH', 'INTERNAL',
 ]);
 
 /** Turns whatever a command rejected with into a ClinicError. */
@@ -105,6 +112,21 @@ export const bookAppointment = (req: BookReq) => call<AppointmentView>('book_app
 export const moveAppointment = (req: MoveReq) => call<AppointmentView>('move_appointment', req);
 export const setAppointmentStatus = (id: string, status: AppointmentStatus, reason: string | null) =>
   call<AppointmentView>('set_appointment_status', { id, status, reason });
+
+export const clinicianDay = (date: string | null = null) => call<ClinicianDayView>('clinician_day', { date });
+export const chart = (id: string) => call<ChartView>('chart', { id });
+export const startEncounter = (patient_id: string, appointment_id: string | null, encounter_type: string | null = null) =>
+  call<NoteView>('start_encounter', { patient_id, appointment_id, encounter_type });
+export const note = (id: string) => call<NoteView>('note', { id });
+export const saveDraft = (id: string, field: string, text: string) => call<DraftSaved>('save_draft', { id, field, text });
+export const saveNote = (id: string) => call<NoteView>('save_note', { id });
+export const recordVitals = (req: VitalsReq) => call<NoteView>('record_vitals', req);
+export const changeDiagnoses = (id: string, add: NewDiagnosis[], remove: string[]) =>
+  call<NoteView>('change_diagnoses', { id, add, remove });
+export const signNote = (id: string) => call<NoteView>('sign_note', { id });
+export const addAddendum = (id: string, text: string) => call<NoteView>('add_addendum', { id, text });
+export const resolveSibling = (id: string, field: string, text: string, resolves: string[]) =>
+  call<NoteView>('resolve_sibling', { id, field, text, resolves });
 
 export const syncStatus = () => call<SyncView>('sync_status');
 export const syncNow = () => call<SyncView>('sync_now');

@@ -1,7 +1,7 @@
 // Generated from the Rust types (src-tauri/src/bindings.rs); do not edit.
 // After changing a Rust type: UPDATE_BINDINGS=1 cargo test -p clinic-desktop bindings
 
-export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "INVALID_CREDENTIALS" | "ACCOUNT_LOCKED" | "RATE_LIMITED" | "MFA_REQUIRED" | "WRONG_KEY" | "KEY_UNAVAILABLE" | "KEYCHAIN_MISMATCH" | "STORE_MISSING" | "STORE_EXISTS" | "STORE_CORRUPT" | "SCHEMA_TOO_NEW" | "CONFLICT" | "NUMBERS_EXHAUSTED" | "AUDIT_CHAIN_BROKEN" | "SESSION_LOCKED" | "UNREACHABLE" | "UPDATE_REQUIRED" | "PASSWORD_CHANGE_REQUIRED" | "CREDENTIAL_EXPIRED" | "INTERNAL";
+export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "INVALID_CREDENTIALS" | "ACCOUNT_LOCKED" | "RATE_LIMITED" | "MFA_REQUIRED" | "WRONG_KEY" | "KEY_UNAVAILABLE" | "KEYCHAIN_MISMATCH" | "STORE_MISSING" | "STORE_EXISTS" | "STORE_CORRUPT" | "SCHEMA_TOO_NEW" | "CONFLICT" | "NUMBERS_EXHAUSTED" | "AUDIT_CHAIN_BROKEN" | "SESSION_LOCKED" | "UNREACHABLE" | "UPDATE_REQUIRED" | "PASSWORD_CHANGE_REQUIRED" | "CREDENTIAL_EXPIRED" | "CONFIRMATION_NEEDED" | "SAFETY_WARNING" | "SIGNATURE_MISMATCH" | "INTERNAL";
 
 export type FieldError = { field: string, message: string, };
 
@@ -9,7 +9,11 @@ export type ClinicError = { code: ErrorCode, message: string, fields?: Array<Fie
 
 export type Stage = "setup" | "locked" | "sign_in" | "ready";
 
-export type SessionView = { user_id: string, email: string, name: string, roles: Array<string>, can_register: boolean, can_edit: boolean, can_book: boolean, is_admin: boolean, 
+export type SessionView = { user_id: string, email: string, name: string, roles: Array<string>, can_register: boolean, can_edit: boolean, can_book: boolean, 
+/**
+ * May open charts and write notes (clinical records and the medical history).
+ */
+can_document: boolean, is_admin: boolean, 
 /**
  * An administrator reset the password: a new one first.
  */
@@ -232,6 +236,97 @@ export type SettingsView = { data_dir: string, log_dir: string, version: string,
 
 export type ResolveAction = "accept" | "cancel" | "move";
 
+export type EncounterStatus = "draft" | "signed";
+
+export type Vitals = { 
+/**
+ * Blood pressure, mmHg.
+ */
+systolic_mmhg: number | null, diastolic_mmhg: number | null, 
+/**
+ * Heart rate, beats per minute.
+ */
+pulse_bpm: number | null, 
+/**
+ * Body temperature, °C, one decimal.
+ */
+temperature_c: number | null, 
+/**
+ * Oxygen saturation, %.
+ */
+spo2_pct: number | null, 
+/**
+ * Body weight, kg, one decimal.
+ */
+weight_kg: number | null, 
+/**
+ * Height, cm, one decimal.
+ */
+height_cm: number | null, 
+/**
+ * Body-mass index, kg/m², one decimal: derived, never typed.
+ */
+bmi: number | null, };
+
+export type Diagnosis = { id: string, code: string | null, text: string, };
+
+export type DayRow = { appointment_id: string, start_local: string, end_local: string, patient_id: string, patient_name: string, patient_number: string, appointment_type: string, status: AppointmentStatus, encounter_id: string | null, encounter_status: EncounterStatus | null, };
+
+export type WalkInRow = { encounter_id: string, started_local: string, patient_id: string, patient_name: string, encounter_status: EncounterStatus, };
+
+export type ClinicianDayView = { date: string, clinician: string, rows: Array<DayRow>, walk_ins: Array<WalkInRow>, };
+
+export type ChartEncounter = { id: string, started_local: string, status: EncounterStatus, encounter_type: string, clinician: string, chief_complaint: string, assessment: string, diagnoses: Array<string>, };
+
+export type VitalsRow = { at_local: string, vitals: Vitals, text: string, };
+
+export type ChartView = { patient_id: string, name: string, patient_number: string, date_of_birth: string | null, problems: Array<Condition>, allergies: Array<Allergy>, medications: Array<Medication>, 
+/**
+ * Groups of the record the person's role does not show.
+ */
+redacted: Array<SensitiveFlag>, encounters: Array<ChartEncounter>, 
+/**
+ * Oldest first.
+ */
+vitals: Array<VitalsRow>, };
+
+export type SiblingView = { revision: string, text: string, by: string, at_local: string, };
+
+export type NoteField = { field: string, label: string, 
+/**
+ * What the person sees: their autosaved draft, else the current text.
+ */
+text: string, 
+/**
+ * The note's own current text.
+ */
+saved_text: string, 
+/**
+ * When their draft was autosaved (`None`: no draft: the text is the note's).
+ */
+draft_saved_at_local: string | null, siblings: Array<SiblingView>, };
+
+export type SignatureView = { by: string, at_local: string, content_sha256: string, valid: boolean, };
+
+export type AddendumView = { by: string, at_local: string, text: string, };
+
+export type NoteView = { id: string, patient_id: string, patient_name: string, patient_number: string, clinician: string, encounter_type: string, status: EncounterStatus, started_local: string, fields: Array<NoteField>, vitals: Vitals, vitals_text: string, diagnoses: Array<Diagnosis>, signature: SignatureView | null, addenda: Array<AddendumView>, 
+/**
+ * The person's draft addendum (text kept from an edit the signature
+ * came before, or one they began).
+ */
+addendum_draft: string | null, appointment_conflict: string | null, 
+/**
+ * The signed-in person may sign it (their note, a draft, no siblings).
+ */
+can_sign: boolean, 
+/**
+ * Changes to the note the server did not apply (kept, shown).
+ */
+not_applied: Array<NotAppliedView>, };
+
+export type DraftSaved = { field: string, saved_at_local: string, };
+
 export type CreateStoreReq = { clinic_name: string, admin_name: string, admin_email: string, admin_password: string, passphrase: string, };
 
 export type EnrollReq = { server_url: string, fingerprint: string | null, tenant: string, email: string, password: string, device_name: string, passphrase: string, };
@@ -273,3 +368,19 @@ export type UserRolesReq = { email: string, roles: Array<string>, };
 export type ServerAdminReq = { password: string, totp: string | null, };
 
 export type RevokeDeviceReq = { id: string, password: string, totp: string | null, };
+
+export type DayReq = { date: string | null, };
+
+export type StartEncounterReq = { patient_id: string, appointment_id: string | null, encounter_type: string | null, };
+
+export type DraftReq = { id: string, field: string, text: string, };
+
+export type VitalsReq = { id: string, bp: string | null, pulse: number | null, temperature: number | null, spo2: number | null, weight: number | null, height: number | null, confirm: boolean, };
+
+export type NewDiagnosis = { code: string | null, text: string, };
+
+export type DiagnosesReq = { id: string, add: Array<NewDiagnosis>, remove: Array<string>, };
+
+export type AddendumReq = { id: string, text: string, };
+
+export type ResolveSiblingReq = { id: string, field: string, text: string, resolves: Array<string>, };

@@ -6,6 +6,9 @@ export type Route =
   | { name: 'patients'; mode: 'summary' | 'edit'; patientId: string }
   | { name: 'calendar'; bookFor?: PatientRef | null }
   | { name: 'conflicts' }
+  | { name: 'day' }
+  | { name: 'chart'; patientId: string }
+  | { name: 'note'; encounterId: string }
   | { name: 'admin' };
 
 export type Navigate = (r: Route) => void;

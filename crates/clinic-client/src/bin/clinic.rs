@@ -19,6 +19,8 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[path = "clinic/clinical.rs"]
+mod clinical;
 #[path = "clinic/scheduling.rs"]
 mod scheduling;
 use std::sync::Arc;
@@ -150,6 +152,14 @@ enum Command {
     /// Patients waiting for an appointment
     #[command(subcommand)]
     Waitlist(scheduling::WaitlistCmd),
+    /// A consultation's note: start, edit, vitals, diagnoses, sign, addenda
+    #[command(subcommand)]
+    Encounter(Box<clinical::EncounterCmd>),
+    /// A patient's chart: problems, allergies, medications, encounters, vitals (audited)
+    Chart {
+        /// Patient number or id
+        patient: String,
+    },
     /// Generate the deterministic demo clinic (performance.md sizes)
     DemoData {
         #[arg(long, value_parser = parse_size)]
@@ -1506,6 +1516,8 @@ fn run(cli: Cli) -> ClinicResult<()> {
         Command::Calendar(cmd) => scheduling::calendar(&ctx, cmd)?,
         Command::Availability(cmd) => scheduling::availability(&ctx, cmd)?,
         Command::Waitlist(cmd) => scheduling::waitlist(&ctx, cmd)?,
+        Command::Encounter(cmd) => clinical::encounter(&ctx, *cmd)?,
+        Command::Chart { patient } => clinical::chart(&ctx, &patient)?,
         Command::DemoData { size, seed } => {
             let password = Password::new(
                 env_secret("CLINIC_PASSWORD").unwrap_or_else(|| "clinic-demo-password".into()),
@@ -1555,8 +1567,11 @@ fn exit_code(code: ErrorCode) -> u8 {
         | ErrorCode::StoreCorrupt
         | ErrorCode::SchemaTooNew
         | ErrorCode::UpdateRequired => 6,
-        ErrorCode::Conflict | ErrorCode::NumbersExhausted => 7,
-        ErrorCode::AuditChainBroken => 8,
+        ErrorCode::Conflict
+        | ErrorCode::NumbersExhausted
+        | ErrorCode::ConfirmationNeeded
+        | ErrorCode::SafetyWarning => 7,
+        ErrorCode::AuditChainBroken | ErrorCode::SignatureMismatch => 8,
         ErrorCode::Unreachable => 9,
         ErrorCode::Internal => 1,
     }

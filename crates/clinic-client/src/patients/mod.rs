@@ -101,19 +101,14 @@ impl Patients<'_> {
     /// Opens a patient's record. This is a read of health data: audited.
     pub fn show(&mut self, id: Uuid) -> ClinicResult<Patient> {
         let (s, now) = self.ws.act(Module::Patients, Action::View)?;
-        let store = self.ws.store_mut()?;
-        let mut p = store
+        let mut p = self
+            .ws
+            .store()?
             .db()
             .patient(id)?
             .ok_or_else(|| ClinicError::not_found("Patient"))?;
-        store.write(|db| {
-            Ok(db.append_audit(
-                new_id(now),
-                Some(s.user_id),
-                now,
-                AuditEntry::patient("patient.read", id, json!({})),
-            )?)
-        })?;
+        self.ws
+            .audit_read(&s, now, AuditEntry::patient("patient.read", id, json!({})))?;
         redact(&mut p, may_see(&s));
         Ok(p)
     }

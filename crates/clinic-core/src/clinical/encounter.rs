@@ -42,9 +42,14 @@ impl NoteSections {
     }
 }
 
-/// A diagnosis: an ICD-10 code when there is one, and its text.
+/// A diagnosis: an ICD-10 code when there is one, and its text. Its id
+/// lets two desks add diagnoses to one note at once (both kept) and
+/// remove one by name; it is not part of what a signature covers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Diagnosis {
+    #[serde(default)]
+    pub id: Uuid,
     pub code: Option<String>,
     pub text: String,
 }
@@ -155,6 +160,7 @@ mod tests {
                 ..Default::default()
             },
             diagnoses: vec![Diagnosis {
+                id: Uuid::from_u128(10),
                 code: Some("J45.9".into()),
                 text: "Asthma, unspecified".into(),
             }],
@@ -184,6 +190,7 @@ mod tests {
             |n: &mut NoteContent| n.diagnoses[0].code = Some("J45.0".into()),
             |n: &mut NoteContent| {
                 n.diagnoses.push(Diagnosis {
+                    id: Uuid::from_u128(11),
                     code: None,
                     text: "Rhinitis".into(),
                 })
@@ -226,6 +233,7 @@ mod tests {
         let mut bad = note();
         bad.diagnoses[0].code = Some("asthma".into());
         bad.diagnoses.push(Diagnosis {
+            id: Uuid::from_u128(12),
             code: None,
             text: " ".into(),
         });

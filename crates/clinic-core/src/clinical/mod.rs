@@ -1,11 +1,25 @@
-//! Clinical records (issue #19), built up in steps: so far the rules of
-//! vital signs and what a signed note holds (and the hash its signature
-//! covers). Encounters as records, their drafts and mutations, and
-//! prescriptions follow, registered with the sync kernel like every other
-//! domain.
+//! Clinical records: encounters (consultations) from the first draft to
+//! the signature and the addenda after it, their vital signs, and what a
+//! signed note holds (and the hash its signature covers).
 
 pub mod encounter;
+pub mod mutations;
+pub mod record;
 pub mod vitals;
 
 pub use encounter::*;
+pub use mutations::*;
+pub use record::*;
 pub use vitals::*;
+
+use crate::sync::Registry;
+
+pub fn register(r: &mut Registry) {
+    r.record::<Encounter>()
+        .mutation::<StartEncounter>()
+        .mutation::<EditEncounter>()
+        .mutation::<RecordVitals>()
+        .mutation::<ChangeDiagnoses>()
+        .mutation::<SignEncounter>()
+        .mutation::<AddAddendum>();
+}

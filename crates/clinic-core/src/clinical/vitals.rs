@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// A set of vital signs; any may be missing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Vitals {
     /// Blood pressure, mmHg.
     pub systolic_mmhg: Option<u16>,
