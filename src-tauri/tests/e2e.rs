@@ -452,3 +452,146 @@ fn refused_change(server: &TestServer, dirs: &[PathBuf]) {
     app.find("global-search");
     app.wait_attr("sync-status", "data-pending", |v| v == "0");
 }
+
+/// Ada booked with Dr Grey today (00:30 at the site, so it is today
+/// whenever the test runs; outside working hours, so booked anyway).
+fn book_ada_today(dir: &Path, doctor: uuid::Uuid) -> uuid::Uuid {
+    let mut ws = open(dir);
+    ws.login(ADMIN.0, &Password::new(ADMIN.1.into())).unwrap();
+    let ada = ws.patients().search("Lovelace", 1).unwrap()[0].id;
+    let tz: chrono_tz::Tz = "Europe/London".parse().unwrap();
+    let start = Utc::now()
+        .with_timezone(&tz)
+        .date_naive()
+        .and_time(NaiveTime::from_hms_opt(0, 30, 0).unwrap())
+        .and_local_timezone(tz)
+        .earliest()
+        .unwrap()
+        .with_timezone(&Utc);
+    let booked = ws
+        .scheduling()
+        .book_appointment(clinic_client::scheduling::BookRequest {
+            patient: ada,
+            clinician: doctor,
+            start,
+            minutes: Some(15),
+            type_name: None,
+            room: None,
+            site: None,
+            mode: Default::default(),
+            meeting_link: None,
+            notes: None,
+            override_checks: true,
+            repeat: None,
+        })
+        .unwrap();
+    ws.sync_now(&mut |_, _| {}).unwrap();
+    booked[0].id
+}
+
+#[test]
+fn a_clinicians_day_in_the_real_window_from_the_day_list_to_a_signed_note_seen_on_another_desk() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let server = TestServer::start("e2e");
+    let root = tempfile::tempdir().unwrap();
+    let (dirs, doctor) = clinic(&server, root.path(), &["Consulting room", "Nurse station"]);
+    let appointment = book_ada_today(&dirs[0], doctor);
+
+    let app = launch(&dirs[0], "clinician");
+    unlock_and_sign_in(&app, DOCTOR);
+    // Home is the clinician's day; the keyboard alone goes from the list to
+    // a signed note.
+    app.wait_text("day-row", "Ada Lovelace");
+    assert!(app.text("day-row").contains("No note yet"));
+    app.shot("clinician-day");
+    app.press(&[clinic_webdriver::KEY_ENTER]);
+    app.find("note");
+    app.type_in("field-chief_complaint", "Cough for two weeks");
+    app.type_in(
+        "field-history",
+        "Dry cough, worse at night. No fever. Non-smoker.",
+    );
+    app.type_in("field-assessment", "Acute bronchitis");
+    app.type_in("field-plan", "Fluids, honey; return if breathless.");
+    app.wait_text("save-state", "Saved");
+    app.type_in("vitals-bp", "128/84");
+    app.type_in("vitals-pulse", "72");
+    app.type_in("vitals-temp", "36.8");
+    app.type_in("vitals-spo2", "97");
+    app.click("record-vitals");
+    app.wait_text("vitals-text", "BP 128/84 mmHg");
+    app.type_in("diagnosis-input", "J20.9 Acute bronchitis");
+    app.press(&[clinic_webdriver::KEY_ENTER]);
+    app.wait_text("diagnoses", "J20.9");
+    app.shot("note-draft");
+    app.press(&[clinic_webdriver::KEY_CONTROL, clinic_webdriver::KEY_ENTER]);
+    app.find("confirm-sign");
+    app.shot("note-confirm-sign");
+    app.press(&[clinic_webdriver::KEY_ENTER]);
+    app.find("note-signed");
+    assert!(app.text("signature").contains("The signature holds."));
+    app.shot("note-signed");
+    app.click("nav-day");
+    app.wait_text("day-row", "Signed");
+    app.wait_attr("sync-status", "data-pending", |v| v == "0");
+
+    // The server holds the signed note, and the appointment completed.
+    let found = rows(
+        &server,
+        &format!("SELECT e.status, a.status FROM encounters e JOIN appointments a ON a.id = e.appointment_id WHERE a.id = '{appointment}'"),
+    );
+    assert_eq!(
+        found,
+        vec![vec![Some("signed".into()), Some("completed".into())]]
+    );
+    drop(app);
+
+    // The second desk sees the signed note after it syncs, in its chart.
+    let other = launch(&dirs[1], "second-desk");
+    unlock_and_sign_in(&other, DOCTOR);
+    other.wait_attr("sync-status", "data-pending", |v| v == "0");
+    other.type_in("global-search", "Lovelace");
+    other.click_where(&App::css("search-result"), "Lovelace");
+    other.click("open-chart");
+    other.wait_text("chart-encounter", "Acute bronchitis");
+    other.find("vitals-trend");
+    other.shot("chart");
+    other.click("chart-encounter");
+    other.find("note-signed");
+    assert!(other.text("signature").contains("The signature holds."));
+    assert!(other.text("diagnoses").contains("J20.9"));
+    other.shot("note-on-second-desk");
+}
+
+#[test]
+fn a_note_typed_up_to_a_second_before_the_app_is_killed_is_there_when_it_reopens() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let server = TestServer::start("e2e");
+    let root = tempfile::tempdir().unwrap();
+    let (dirs, doctor) = clinic(&server, root.path(), &["Consulting room"]);
+    book_ada_today(&dirs[0], doctor);
+    let typed = "Typed just before the power cut: wheeze on exertion.";
+    {
+        let app = launch(&dirs[0], "killed");
+        unlock_and_sign_in(&app, DOCTOR);
+        app.wait_text("day-row", "Ada Lovelace");
+        app.click("open-note");
+        app.type_in("field-history", typed);
+        // A second after typing stops, the text is on disk …
+        std::thread::sleep(StdDuration::from_millis(1000));
+        // … and the app dies with no chance to save anything more.
+        app.kill_app("clinic-desktop");
+    }
+    let app = launch(&dirs[0], "reopened");
+    unlock_and_sign_in(&app, DOCTOR);
+    app.wait_text("day-row", "Note in progress");
+    app.click("open-note");
+    app.find("note");
+    let shown = app.js(
+        "return document.querySelector(\"[data-testid='field-history']\").value",
+        vec![],
+    );
+    assert_eq!(shown.as_str(), Some(typed));
+    assert!(app.text("save-state").contains("Saved"));
+    app.shot("note-after-kill");
+}

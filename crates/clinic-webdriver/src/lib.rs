@@ -60,6 +60,12 @@ fn stat_field(pid: u32, n: usize) -> Option<u32> {
         .ok()
 }
 
+/// WebDriver key codes for [`Window::press`].
+pub const KEY_ENTER: &str = "\u{E007}";
+pub const KEY_CONTROL: &str = "\u{E009}";
+pub const KEY_ARROW_DOWN: &str = "\u{E015}";
+pub const KEY_TAB: &str = "\u{E004}";
+
 /// Every process below `root`, found through their parents.
 pub fn descendants(root: u32) -> Vec<u32> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -312,6 +318,46 @@ impl Window {
         w._driver = Some(driver);
         w._x = Some(x);
         w
+    }
+
+    /// Presses keys together on whatever has the focus, as a person does
+    /// (W3C actions: each key down in order, then up in reverse), e.g.
+    /// `[KEY_CONTROL, KEY_ENTER]`.
+    pub fn press(&self, keys: &[&str]) {
+        let mut actions: Vec<Value> = keys
+            .iter()
+            .map(|k| json!({"type": "keyDown", "value": k}))
+            .collect();
+        actions.extend(
+            keys.iter()
+                .rev()
+                .map(|k| json!({"type": "keyUp", "value": k})),
+        );
+        let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
+        if let Err(e) = self.wd.call(reqwest::Method::POST, "/actions", Some(body)) {
+            self.fail(&format!("pressing {keys:?}: {}", e.message));
+        }
+    }
+
+    /// Kills the app itself with SIGKILL (a crash or a power cut, as far as
+    /// the app can tell); the driver and display stay.
+    pub fn kill_app(&self, binary_name: &str) {
+        let Some(root) = self._driver.as_ref().map(|d| d._proc.0.id()) else {
+            self.fail("no driver of its own to find the app under");
+        };
+        let apps: Vec<u32> = descendants(root)
+            .into_iter()
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| binary_name.starts_with(c.trim()))
+            })
+            .collect();
+        if apps.is_empty() {
+            self.fail("the app's process was not found");
+        }
+        for pid in apps {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
     }
 
     pub fn css(id: &str) -> String {

@@ -270,7 +270,11 @@ bmi: number | null, };
 
 export type Diagnosis = { id: string, code: string | null, text: string, };
 
-export type DayRow = { appointment_id: string, start_local: string, end_local: string, patient_id: string, patient_name: string, patient_number: string, appointment_type: string, status: AppointmentStatus, encounter_id: string | null, encounter_status: EncounterStatus | null, };
+export type DayRow = { appointment_id: string, 
+/**
+ * The site's wall-clock time, "HH:MM".
+ */
+start_local: string, end_local: string, patient_id: string, patient_name: string, patient_number: string, appointment_type: string, status: AppointmentStatus, encounter_id: string | null, encounter_status: EncounterStatus | null, };
 
 export type WalkInRow = { encounter_id: string, started_local: string, patient_id: string, patient_name: string, encounter_status: EncounterStatus, };
 

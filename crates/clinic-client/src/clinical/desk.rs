@@ -21,6 +21,7 @@ use ts_rs::TS;
 #[cfg_attr(feature = "ts", derive(TS))]
 pub struct DayRow {
     pub appointment_id: Uuid,
+    /// The site's wall-clock time, "HH:MM".
     pub start_local: String,
     pub end_local: String,
     pub patient_id: Uuid,

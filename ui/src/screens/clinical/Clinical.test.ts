@@ -110,7 +110,8 @@ describe('NoteEditor', () => {
     expect(api.signNote).toHaveBeenCalledWith('e1');
     expect(screen.getByTestId('note-signed')).toBeTruthy();
     expect(screen.getByTestId('signature').textContent).toContain('The signature holds.');
-    expect((screen.getByTestId('field-plan') as HTMLTextAreaElement).readOnly).toBe(true);
+    // Signed: the text is shown, not offered for editing.
+    expect(screen.queryByTestId('field-plan')).toBeNull();
     expect(screen.getByTestId('addendum-input')).toBeTruthy();
   });
 });
@@ -122,10 +123,10 @@ describe('ClinicianDay', () => {
     vi.mocked(api.clinicianDay).mockResolvedValue({
       date: '2026-12-05', clinician: 'Dr Grey', walk_ins: [],
       rows: [
-        { appointment_id: 'a1', start_local: '2026-12-05T09:00:00', end_local: '2026-12-05T09:15:00', patient_id: 'p1',
+        { appointment_id: 'a1', start_local: '09:00', end_local: '09:15', patient_id: 'p1',
           patient_name: 'Ada Lovelace', patient_number: 'P1', appointment_type: 'Consultation', status: 'arrived',
           encounter_id: null, encounter_status: null },
-        { appointment_id: 'a2', start_local: '2026-12-05T09:15:00', end_local: '2026-12-05T09:30:00', patient_id: 'p2',
+        { appointment_id: 'a2', start_local: '09:15', end_local: '09:30', patient_id: 'p2',
           patient_name: 'Alan Turing', patient_number: 'P2', appointment_type: 'Consultation', status: 'completed',
           encounter_id: 'e2', encounter_status: 'signed' },
       ],
@@ -136,8 +137,8 @@ describe('ClinicianDay', () => {
     await flush();
     const rows = screen.getAllByTestId('day-row');
     expect(rows.map((r) => r.textContent)).toEqual([
-      expect.stringContaining('No note yet'),
-      expect.stringContaining('Signed'),
+      expect.stringMatching(/09:00–09:15.*Ada Lovelace.*No note yet/),
+      expect.stringMatching(/09:15–09:30.*Alan Turing.*Signed/),
     ]);
     const first = screen.getAllByTestId('open-note')[0];
     expect(document.activeElement).toBe(first);
