@@ -3,6 +3,7 @@
 //! signed note holds (and the hash its signature covers).
 
 pub mod encounter;
+pub mod medications;
 pub mod mutations;
 pub mod record;
 pub mod vitals;
