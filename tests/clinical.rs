@@ -284,3 +284,29 @@ fn clinical_records_need_the_clinical_module_and_every_opening_is_audited() {
         assert_eq!(e.unwrap_err().code, ErrorCode::Forbidden);
     }
 }
+
+#[test]
+fn a_prescription_reaches_the_server_with_its_encounter_listing_it() {
+    let (server, _t, mut a, mut b, id) = two_desks_with_a_note();
+    let line = clinic_core::clinical::PrescriptionLine {
+        drug: "Paracetamol".into(),
+        dose: "1 g".into(),
+        frequency: "four times a day".into(),
+        days: 3,
+        ..Default::default()
+    };
+    let issued = a.clinical().prescribe(id, vec![line], "", None).unwrap();
+    sync(&mut a);
+    sync(&mut b);
+    let rows = server.query(&format!(
+        "SELECT jsonb_array_length(doc->'prescriptions') FROM encounters WHERE id = '{id}'"
+    ));
+    assert_eq!(rows[0][0].as_deref(), Some("1"));
+    let rows = server.query(&format!(
+        "SELECT status, encounter_id::text FROM prescriptions WHERE id = '{}'",
+        issued.prescription.id
+    ));
+    assert_eq!(rows[0], vec![Some("active".into()), Some(id.to_string())]);
+    assert_eq!(local(&b, id), local(&a, id));
+    assert_eq!(local(&b, id).prescriptions[0].id, issued.prescription.id);
+}

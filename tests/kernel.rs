@@ -699,6 +699,8 @@ fn changes_queued_before_the_protocol_4_upgrade_are_pushed_after_it() {
              DROP TABLE sync_reread_seen;
              DROP TABLE encounter_drafts;
              DROP TABLE encounters;
+             DROP TABLE prescriptions;
+             ALTER TABLE patient_allergies DROP COLUMN code;
              ALTER TABLE users DROP COLUMN must_change_password;
              PRAGMA user_version = 5;",
         )

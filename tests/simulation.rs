@@ -61,8 +61,9 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, SubsecRound, TimeZone, Utc, Weekday};
 use clinic_core::audit::{AuditEntry, ChainVerifier, GENESIS_HASH};
 use clinic_core::clinical::{
-    addendum_hash, AddAddendum, ChangeDiagnoses, Diagnosis, EditEncounter, Encounter, NoteContent,
-    NoteSections, RecordVitals, SignEncounter, StartEncounter, Vitals,
+    addendum_hash, AddAddendum, ChangeDiagnoses, Diagnosis, EditEncounter, Encounter,
+    EndPrescription, IssuePrescription, NoteContent, NoteSections, PrescribedRef, Prescription,
+    PrescriptionLine, PrescriptionStatus, RecordVitals, SignEncounter, StartEncounter, Vitals,
 };
 use clinic_core::directory::{
     ChangeOwnPassword, ChangeRole, ChangeUserRoles, ClinicPlan, CreateRole, CreateUser, CustomRole,
@@ -827,6 +828,7 @@ fn patient_change(dev: &Device, rng: &mut DemoRng, step: usize) -> Option<Mutati
                 set: Map::new(),
                 add: PatientLists {
                     allergies: vec![Allergy {
+                        code: None,
                         id: uuid(rng),
                         substance: format!("Substance {step}"),
                         reaction: None,
@@ -1272,6 +1274,63 @@ fn encounter_change(
         .copied()
         .filter(|e| e.siblings.is_empty() && e.sections.named().iter().any(|(_, t)| !t.is_empty()))
         .collect();
+    // Prescriptions: issued in a draft this desk has (paracetamol: nothing
+    // in the simulation's records makes it unsafe), ended now and then.
+    if !drafts.is_empty() && rng.chance(15) {
+        let e = *rng.pick(&drafts);
+        let issued_at = at.trunc_subsecs(6);
+        return Some(Mutation::new(IssuePrescription {
+            prescription: Prescription {
+                id: uuid(rng),
+                tenant_id: dev.store.tenant_id(),
+                encounter_id: e.id,
+                patient_id: e.patient_id,
+                prescriber_id: user.unwrap_or(Uuid::nil()),
+                lines: vec![PrescriptionLine {
+                    drug: "Paracetamol".into(),
+                    substance: Some("paracetamol".into()),
+                    strength: "500 mg".into(),
+                    dose: "2 tablets".into(),
+                    frequency: "four times a day".into(),
+                    days: 1 + rng.below(7) as u32,
+                    ..Default::default()
+                }],
+                instructions: String::new(),
+                status: PrescriptionStatus::Active,
+                issued_at,
+                expires_on: issued_at.date_naive(),
+                warnings: vec![],
+                override_reason: None,
+                status_reason: None,
+                updated_at: issued_at,
+                print: Default::default(),
+            },
+        }));
+    }
+    let rxs: Vec<Prescription> = dev
+        .store
+        .db()
+        .query_docs("SELECT doc FROM prescriptions ORDER BY id", &[])
+        .unwrap()
+        .into_iter()
+        .map(|d| serde_json::from_value(d).unwrap())
+        .collect();
+    if !rxs.is_empty() && rng.chance(40) {
+        let p = rng.pick(&rxs);
+        let (to, reason) = match rng.below(3) {
+            0 => (PrescriptionStatus::Completed, None),
+            1 => (
+                PrescriptionStatus::Cancelled,
+                Some("Not needed".to_string()),
+            ),
+            _ => (PrescriptionStatus::Cancelled, None),
+        };
+        return Some(Mutation::new(EndPrescription {
+            prescription: p.id,
+            to,
+            reason,
+        }));
+    }
     let roll = if encs.is_empty() {
         0
     } else if !signed.is_empty() && rng.chance(45) {
@@ -1416,11 +1475,11 @@ fn local_change(
     step: usize,
 ) {
     let m = match rng.below(100) {
-        0..=36 => patient_change(dev, rng, step).map(|m| (by(rng, clinic.desk, 3), m)),
-        37..=66 => {
+        0..=34 => patient_change(dev, rng, step).map(|m| (by(rng, clinic.desk, 3), m)),
+        35..=62 => {
             appointment_change(dev, rng, clinic, step, at).map(|m| (by(rng, clinic.desk, 3), m))
         }
-        67..=81 => {
+        63..=81 => {
             let user = by(rng, clinic.desk, 3);
             encounter_change(dev, rng, user, at).map(|m| (user, m))
         }
@@ -1615,6 +1674,7 @@ struct MEnc {
     signed: Option<(Uuid, DateTime<Utc>, String)>,
     addenda: BTreeSet<Uuid>,
     appointment_conflict: bool,
+    prescriptions: Vec<PrescribedRef>,
 }
 
 impl MEnc {
@@ -1640,13 +1700,23 @@ impl MEnc {
             vitals: self.vitals,
             diagnoses: self.diagnoses.clone(),
             follow_up: None,
+            prescriptions: self.prescriptions.clone(),
         }
     }
+}
+
+/// A prescription as the oracle models it.
+#[derive(Clone, Debug, PartialEq)]
+struct MRx {
+    encounter: Uuid,
+    status: PrescriptionStatus,
+    content_sha256: String,
 }
 
 #[derive(Default)]
 struct Model {
     encounters: BTreeMap<Uuid, MEnc>,
+    prescriptions: BTreeMap<Uuid, MRx>,
     leases: BTreeMap<Uuid, Vec<(u64, u64)>>,
     patients: BTreeMap<Uuid, MPatient>,
     appts: BTreeMap<Uuid, MAppt>,
@@ -1704,6 +1774,8 @@ impl Model {
             Some("appointment")
         } else if self.encounters.contains_key(&id) {
             Some("encounter")
+        } else if self.prescriptions.contains_key(&id) {
+            Some("prescription")
         } else if self.staff.contains_key(&id) {
             Some("staff")
         } else if self.roles.contains_key(&id) {
@@ -1748,6 +1820,11 @@ impl Model {
                 out.push((*clinician_id, "staff"));
                 out.extend(room_id.map(|r| (r, "room")));
             }
+        } else if let Some(ip) = m.get::<IssuePrescription>() {
+            out.extend([
+                (ip.prescription.patient_id, "patient"),
+                (ip.prescription.prescriber_id, "staff"),
+            ]);
         } else if let Some(st) = m.get::<StartEncounter>() {
             out.extend([(st.patient, "patient"), (st.clinician, "staff")]);
             out.extend(st.appointment.map(|a| (a, "appointment")));
@@ -2217,9 +2294,60 @@ impl Model {
                     signed: None,
                     addenda: BTreeSet::new(),
                     appointment_conflict: conflict,
+                    prescriptions: vec![],
                 },
             );
             return Some(Accepted);
+        }
+        if let Some(ip) = m.get::<IssuePrescription>() {
+            let p = &ip.prescription;
+            if self.kind_of(p.id).is_some() {
+                return Some(Conflict);
+            }
+            if user != p.prescriber_id {
+                return Some(Rejected);
+            }
+            let Some(e) = self.encounters.get_mut(&p.encounter_id) else {
+                return Some(Rejected);
+            };
+            if e.signed.is_some() {
+                return Some(Conflict);
+            }
+            if e.patient != p.patient_id {
+                return Some(Rejected);
+            }
+            let mut issued = p.clone();
+            issued.issued_at = at;
+            let hash = issued.content_sha256();
+            e.prescriptions.push(PrescribedRef {
+                id: p.id,
+                content_sha256: hash.clone(),
+            });
+            self.prescriptions.insert(
+                p.id,
+                MRx {
+                    encounter: p.encounter_id,
+                    status: PrescriptionStatus::Active,
+                    content_sha256: hash,
+                },
+            );
+            return Some(Accepted);
+        }
+        if let Some(end) = m.get::<EndPrescription>() {
+            let Some(p) = self.prescriptions.get_mut(&end.prescription) else {
+                return Some(Rejected);
+            };
+            let reason = end.reason.as_deref().is_some_and(|r| !r.trim().is_empty());
+            return Some(if end.to == PrescriptionStatus::Active {
+                Rejected
+            } else if p.status == end.to || p.status != PrescriptionStatus::Active {
+                Conflict
+            } else if end.to == PrescriptionStatus::Cancelled && !reason {
+                Rejected
+            } else {
+                p.status = end.to;
+                Accepted
+            });
         }
         let target = m.touches()[0];
         let Some(e) = self.encounters.get_mut(&target) else {
@@ -2424,6 +2552,7 @@ impl Model {
                     .map(|s| (s.by, s.at, s.content_sha256.clone())),
                 addenda: e.addenda.iter().map(|a| a.id).collect(),
                 appointment_conflict: e.appointment_conflict.is_some(),
+                prescriptions: e.prescriptions.clone(),
             };
             if &have != m {
                 out.push(format!(
@@ -2433,6 +2562,21 @@ impl Model {
             if e.is_signed() && e.verify().is_err() {
                 out.push(format!(
                     "signed encounter {id} does not verify on the server"
+                ));
+            }
+        }
+        for (id, m) in &self.prescriptions {
+            let have = server
+                .get(id)
+                .and_then(|r| r.get::<Prescription>())
+                .map(|p| MRx {
+                    encounter: p.encounter_id,
+                    status: p.status,
+                    content_sha256: p.content_sha256(),
+                });
+            if have.as_ref() != Some(m) {
+                out.push(format!(
+                    "prescription {id} is {have:?} on the server, the model says {m:?}"
                 ));
             }
         }

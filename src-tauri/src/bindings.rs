@@ -6,7 +6,10 @@ use crate::commands::*;
 use clinic_client::clinical::desk::*;
 use clinic_client::desk::*;
 use clinic_client::directory::devices::DeviceRow;
-use clinic_core::clinical::{Diagnosis, EncounterStatus, Vitals};
+use clinic_core::clinical::medications::{SafetyWarning, Severity as SafetySeverity, WarningKind};
+use clinic_core::clinical::{
+    Diagnosis, EncounterStatus, PrescriptionLine, PrescriptionStatus, Vitals,
+};
 use clinic_core::patients::*;
 use clinic_core::scheduling::AppointmentStatus;
 use clinic_core::{ClinicError, ErrorCode, FieldError};
@@ -37,6 +40,7 @@ pub fn typescript() -> String {
         AppState,
         SexAtBirth,
         Severity,
+        clinic_core::clinical::medications::AllergyCode,
         Level,
         ContactChannel,
         clinic_core::patients::NationalIdKind,
@@ -91,6 +95,12 @@ pub fn typescript() -> String {
         NoteField,
         SignatureView,
         AddendumView,
+        PrescriptionStatus,
+        PrescriptionLine,
+        SafetySeverity,
+        WarningKind,
+        SafetyWarning,
+        PrescriptionView,
         NoteView,
         DraftSaved,
         CreateStoreReq,
@@ -122,6 +132,8 @@ pub fn typescript() -> String {
         DiagnosesReq,
         AddendumReq,
         ResolveSiblingReq,
+        PrescriptionReq,
+        EndPrescriptionReq,
     );
     out
 }

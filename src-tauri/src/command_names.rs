@@ -12,7 +12,8 @@ macro_rules! desktop_commands {
             scheduling: calendar, find_slots, book_appointment, move_appointment, set_appointment_status,
                 resolve_booking;
             clinical: clinician_day, chart, start_encounter, note, save_draft, save_note, record_vitals,
-                change_diagnoses, sign_note, add_addendum, resolve_sibling;
+                change_diagnoses, sign_note, add_addendum, resolve_sibling, check_prescription, prescribe,
+                end_prescription;
             sync: sync_status, sync_now, conflicts, reapply_refused, dismiss_refused;
             directory: users, add_user, set_user_disabled, set_user_roles, devices, revoke_device, roles;
         }

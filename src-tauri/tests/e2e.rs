@@ -459,6 +459,25 @@ fn book_ada_today(dir: &Path, doctor: uuid::Uuid) -> uuid::Uuid {
     let mut ws = open(dir);
     ws.login(ADMIN.0, &Password::new(ADMIN.1.into())).unwrap();
     let ada = ws.patients().search("Lovelace", 1).unwrap()[0].id;
+    // Allergic to penicillin (the medication table codes it).
+    if ws.patients().show(ada).unwrap().lists.allergies.is_empty() {
+        ws.patients()
+            .edit(
+                ada,
+                clinic_core::patients::PatientPatch {
+                    add: clinic_core::patients::NewLists {
+                        allergies: vec![clinic_core::patients::NewAllergy {
+                            substance: "Penicillin".into(),
+                            reaction: Some("Rash".into()),
+                            severity: clinic_core::patients::Severity::Severe,
+                        }],
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+    }
     let tz: chrono_tz::Tz = "Europe/London".parse().unwrap();
     let start = Utc::now()
         .with_timezone(&tz)
@@ -524,6 +543,20 @@ fn a_clinicians_day_in_the_real_window_from_the_day_list_to_a_signed_note_seen_o
     app.press(&[clinic_webdriver::KEY_ENTER]);
     app.wait_text("diagnoses", "J20.9");
     app.shot("note-draft");
+    // Prescribing amoxicillin to a patient allergic to penicillin: the
+    // check stops it inline until a reason is given.
+    app.type_in("rx-drug", "Amoxicillin");
+    app.type_in("rx-strength", "500 mg");
+    app.type_in("rx-form", "capsules");
+    app.type_in("rx-dose", "1 capsule");
+    app.type_in("rx-frequency", "three times a day");
+    app.wait_text("rx-warnings", "Stops prescribing");
+    assert!(app.text("rx-submit").contains("Prescribe anyway"));
+    app.shot("prescription-warning");
+    app.type_in("rx-reason", "Tolerated amoxicillin in 2025 under observation");
+    app.click("rx-submit");
+    app.wait_text("prescription", "Amoxicillin");
+    assert!(app.text("prescription").contains("Prescribed despite a warning"));
     app.press(&[clinic_webdriver::KEY_CONTROL, clinic_webdriver::KEY_ENTER]);
     app.find("confirm-sign");
     app.shot("note-confirm-sign");
@@ -560,6 +593,7 @@ fn a_clinicians_day_in_the_real_window_from_the_day_list_to_a_signed_note_seen_o
     other.find("note-signed");
     assert!(other.text("signature").contains("The signature holds."));
     assert!(other.text("diagnoses").contains("J20.9"));
+    assert!(other.text("prescription").contains("Amoxicillin"));
     other.shot("note-on-second-desk");
 }
 

@@ -42,6 +42,7 @@ fn product_projections() -> Vec<&'static dyn records::Projection> {
         &patients::PROJECTION,
         &scheduling::PROJECTION,
         &clinical::PROJECTION,
+        &clinical::PRESCRIPTIONS,
     ]
 }
 

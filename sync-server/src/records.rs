@@ -184,10 +184,12 @@ pub async fn write(
     rows: &[Written<'_>],
 ) -> Result<(), ServerError> {
     // Each row's projection found once; rows grouped by it, in order.
+    // (Projections are told apart by the kinds they keep, never by address:
+    // zero-sized statics may share one.)
     let mut groups: Vec<(&'static dyn Projection, Vec<Written>)> = Vec::new();
     for w in rows {
         let p = projection_of(w.record.kind());
-        match groups.iter_mut().find(|(q, _)| std::ptr::addr_eq(*q, p)) {
+        match groups.iter_mut().find(|(q, _)| q.kinds() == p.kinds()) {
             Some((_, mine)) => mine.push(*w),
             None => groups.push((p, vec![*w])),
         }
@@ -199,7 +201,7 @@ pub async fn write(
     groups.sort_by_key(|(p, _)| {
         order
             .iter()
-            .position(|q| std::ptr::addr_eq(*q, *p))
+            .position(|q| q.kinds() == p.kinds())
             .unwrap_or(order.len())
     });
     for (p, mine) in groups {

@@ -2636,7 +2636,7 @@ async fn busy_tenant(api: &Api, slug: &str) -> Uuid {
         sync_server::tokens::device_credential_ids(device.strip_prefix("Device ").unwrap())
             .unwrap()
             .1;
-    let (patient, appointment) = (Uuid::now_v7(), Uuid::now_v7());
+    let (patient, appointment, encounter) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let now = Utc::now();
     let start: chrono::DateTime<Utc> = "2030-07-15T08:00:00Z".parse().unwrap();
     let envelope = |seq: i64, mutation: serde_json::Value| serde_json::json!({"device_seq": seq, "id": Uuid::now_v7(), "user_id": t.admin_user_id, "at": now, "mutation": mutation});
@@ -2668,9 +2668,13 @@ async fn busy_tenant(api: &Api, slug: &str) -> Uuid {
                 "clinician_id": t.admin_user_id, "type_name": "Consultation", "start": start, "minutes": 30,
                 "timezone": "Europe/London", "status": "scheduled", "booked_by": t.admin_user_id,
                 "created_at": now, "updated_at": now}})),
-            envelope(3, serde_json::json!({"kind": "start_encounter", "encounter": Uuid::now_v7(),
+            envelope(3, serde_json::json!({"kind": "start_encounter", "encounter": encounter,
                 "patient": patient, "clinician": t.admin_user_id,
                 "encounter_type": "consultation"})),
+            envelope(4, serde_json::json!({"kind": "issue_prescription", "prescription": {
+                "id": Uuid::now_v7(), "tenant_id": t.tenant_id, "encounter_id": encounter, "patient_id": patient,
+                "prescriber_id": t.admin_user_id, "status": "active", "issued_at": now, "expires_on": "2031-01-01",
+                "updated_at": now, "lines": [{"drug": "Paracetamol", "dose": "1 g", "frequency": "four times a day", "days": 3}]}})),
         ],
         "audit": [event],
     });

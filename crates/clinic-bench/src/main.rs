@@ -12,6 +12,7 @@
 //! L; see [`server_bulk`]), and the desktop app's cold start and idle
 //! memory on the same store (every size; see [`desktop`]).
 
+mod clinical;
 mod desktop;
 mod schedule;
 mod server_bulk;
@@ -392,6 +393,21 @@ fn main() {
         figures.extend(r.figures);
         scalars.extend(r.scalars);
         refused = r.refused;
+    }
+    if with_schedule {
+        eprintln!("clinical: charts, autosave and signing ...");
+        let r = clinical::run(
+            &mut ws,
+            clinical::ClinicalArgs {
+                data: &data,
+                passphrase: PASSPHRASE,
+                password: &password,
+                samples: args.queries.min(500),
+            },
+        )
+        .unwrap_or_else(|e| fail("clinical benchmark", e));
+        figures.extend(r.figures);
+        scalars.extend(r.scalars);
     }
     eprintln!("printouts: a 300-row day sheet ...");
     figures.push(print_figure(args.seed, (args.queries / 10).clamp(1, 30)));

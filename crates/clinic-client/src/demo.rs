@@ -26,6 +26,8 @@ pub struct DemoReport {
     /// Appointments written: all of the size's on a standalone store; on an
     /// enrolled one only those within [`SYNCED_APPOINTMENT_DAYS`] of now.
     pub appointments: u64,
+    /// Consultations written (signed notes with vitals and a diagnosis).
+    pub encounters: u64,
     /// Whole run, one transaction (users, patients, appointments, commit).
     pub seconds: f64,
     /// Of which the appointments: from their first write to the end,
@@ -178,6 +180,98 @@ pub fn write_demo_appointments(
     Ok(n)
 }
 
+/// The demo consultations (`performance.md`): on a standalone store all of
+/// them, spread over the last two years, written as they are; on an
+/// enrolled one only those of the last [`SYNCED_APPOINTMENT_DAYS`] days, each
+/// made by the mutations a clinician's desk queues (started, typed, vitals,
+/// diagnosis, signed) in `actor`'s name. Returns how many.
+pub fn write_demo_encounters(
+    db: &clinic_store::Db,
+    seed: u64,
+    size: DemoSize,
+    clinicians: &[uuid::Uuid],
+    patients: &[uuid::Uuid],
+    actor: Option<uuid::Uuid>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ClinicResult<u64> {
+    use chrono::SubsecRound;
+    use clinic_core::clinical::*;
+    let total = size.consultations();
+    if total == 0 || patients.is_empty() || clinicians.is_empty() {
+        return Ok(0);
+    }
+    let span = chrono::Duration::days(730);
+    let at = |i: u64| now - span + span * (i as i32 + 1) / (total as i32 + 1);
+    let synced = db.is_synced()?;
+    let now = now.trunc_subsecs(6);
+    let mut n = 0;
+    for i in 0..total {
+        let started = at(i);
+        if synced && started < now - chrono::Duration::days(SYNCED_APPOINTMENT_DAYS) {
+            continue;
+        }
+        let mut rng = clinic_demo::DemoRng::for_item(seed, 8, i);
+        let patient = *rng.pick(patients);
+        let clinician = match (synced, actor) {
+            (true, Some(a)) => a,
+            _ => clinicians[(i % clinicians.len() as u64) as usize],
+        };
+        let e = clinic_demo::demo_encounter(seed, i, db.tenant_id, patient, clinician, started);
+        if !synced {
+            db.put_encounter(&e)?;
+            n += 1;
+            continue;
+        }
+        let mut steps = vec![Mutation::new(StartEncounter {
+            encounter: e.id,
+            patient,
+            clinician,
+            appointment: None,
+            encounter_type: e.encounter_type.clone(),
+        })];
+        for (k, (field, text)) in e.sections.named().into_iter().enumerate() {
+            steps.push(Mutation::new(EditEncounter {
+                encounter: e.id,
+                field: field.into(),
+                text: text.into(),
+                revision: uuid::Uuid::from_u64_pair(e.id.as_u64_pair().0, 100 + k as u64),
+                base: None,
+                resolves: vec![],
+            }));
+        }
+        steps.push(Mutation::new(RecordVitals {
+            encounter: e.id,
+            revision: uuid::Uuid::from_u64_pair(e.id.as_u64_pair().0, 200),
+            vitals: e.vitals,
+            confirmed: true,
+        }));
+        steps.push(Mutation::new(ChangeDiagnoses {
+            encounter: e.id,
+            add: e.diagnoses.clone(),
+            remove: vec![],
+        }));
+        for m in &steps {
+            db.commit_mutation(actor, now, m)?;
+        }
+        let mut made = db
+            .encounter(e.id)?
+            .ok_or_else(|| ClinicError::internal("a demo encounter was not written"))?;
+        made.status = EncounterStatus::Draft;
+        let hash = made.content().signed_hash(clinician, now);
+        db.commit_mutation(
+            actor,
+            now,
+            &Mutation::new(SignEncounter {
+                encounter: e.id,
+                appointment: None,
+                content_sha256: hash,
+            }),
+        )?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// A demo appointment as the mutations a workstation would have queued:
 /// booked (scheduled or confirmed), then moved along its status lifecycle.
 fn book_synced(
@@ -277,6 +371,7 @@ pub fn generate_with(
     }
     let total = size.patients();
     let mut appointments = 0u64;
+    let mut encounters = 0u64;
     let mut appointments_started = None;
     store.write(|db| {
         // Sites, rooms and staff as any desk makes them (so an enrolled
@@ -331,6 +426,7 @@ pub fn generate_with(
             }
         })?;
         if options.appointments {
+            encounters = write_demo_encounters(db, seed, size, &clinicians, &patients, actor, now)?;
             appointments_started = Some(std::time::Instant::now());
             appointments = write_demo_appointments(
                 db,
@@ -355,7 +451,7 @@ pub fn generate_with(
                 patient_id: None,
                 details: json!({
                     "size": size, "seed": seed, "patients": total, "users": users.len(),
-                    "appointments": appointments,
+                    "appointments": appointments, "encounters": encounters,
                 }),
             },
         )?;
@@ -369,6 +465,7 @@ pub fn generate_with(
         patients: total,
         sites: size.sites() as usize,
         appointments,
+        encounters,
         seconds: started.elapsed().as_secs_f64(),
         appointment_seconds: appointments_started.map_or(0.0, |t| t.elapsed().as_secs_f64()),
     })

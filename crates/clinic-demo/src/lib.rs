@@ -1037,6 +1037,148 @@ impl<F: Fn(u64) -> Uuid> Iterator for DemoAppointments<F> {
     }
 }
 
+impl DemoSize {
+    /// Consultations at this size (`performance.md`, about 1 KB of text each).
+    pub fn consultations(self) -> u64 {
+        match self {
+            DemoSize::S => 20_000,
+            DemoSize::L => 200_000,
+            DemoSize::XL => 0,
+        }
+    }
+}
+
+const COMPLAINTS: &[&str] = &[
+    "Cough for two weeks",
+    "Sore throat and fever",
+    "Lower back pain after lifting",
+    "Headaches most mornings",
+    "Review of blood pressure",
+    "Itchy rash on both forearms",
+    "Tiredness and low mood",
+    "Painful right knee",
+    "Burning on passing urine",
+    "Follow-up of type 2 diabetes",
+    "Ear pain since the weekend",
+    "Shortness of breath on exertion",
+];
+const HISTORY: &[&str] = &[
+    "Symptoms began gradually and have been getting slowly worse despite rest and simple analgesia.",
+    "No fever, night sweats or weight loss reported. Appetite normal. Sleeping poorly because of the symptoms.",
+    "Has tried paracetamol with partial relief. No previous episodes of this kind. Works in an office, sits most of the day.",
+    "Non-smoker, drinks about six units of alcohol a week. Lives with partner; independent in daily activities.",
+    "Family history of ischaemic heart disease in father at 58. No known drug allergies other than those recorded.",
+    "Reports mild nausea in the mornings, no vomiting. Bowels regular. No urinary symptoms apart from those noted.",
+];
+const EXAMINATION: &[&str] = &[
+    "Alert and well perfused. Chest clear with good air entry bilaterally; no wheeze or crackles. Heart sounds normal.",
+    "Throat inflamed without exudate; small tender anterior cervical nodes. Ears normal. No rash.",
+    "Tender over the right paraspinal muscles at L4–L5; straight-leg raise negative; power and reflexes normal.",
+    "Abdomen soft and non-tender; no organomegaly. Urinalysis: leucocytes and nitrites positive.",
+    "Right knee: small effusion, full range of movement, ligaments stable, no warmth or erythema.",
+];
+const ASSESSMENTS: &[(&str, &str)] = &[
+    ("J20.9", "Acute bronchitis"),
+    ("J02.9", "Acute pharyngitis"),
+    ("M54.5", "Low back pain"),
+    ("R51", "Headache"),
+    ("I10", "Essential hypertension"),
+    ("L30.9", "Dermatitis"),
+    ("F32.9", "Depressive episode"),
+    ("M17.1", "Osteoarthritis of knee"),
+    ("N39.0", "Urinary tract infection"),
+    ("E11.9", "Type 2 diabetes"),
+    ("H66.9", "Otitis media"),
+    ("R06.0", "Dyspnoea"),
+];
+const PLANS: &[&str] = &[
+    "Explained the expected course and safety-netted: return if breathless, fever persists beyond three days or symptoms worsen.",
+    "Simple analgesia regularly for five days, fluids and rest. Review in two weeks if not improving, sooner if concerned.",
+    "Bloods today (FBC, U&E, HbA1c, lipids). Lifestyle advice given. Follow-up appointment booked with the practice nurse.",
+    "Referral to physiotherapy. Leaflet on posture and exercises given. Fit note not required.",
+];
+
+/// One demo consultation: whom, by whom, when, and a signed note of about
+/// 1 KB with vitals and a diagnosis.
+pub fn demo_encounter(
+    seed: u64,
+    index: u64,
+    tenant: Uuid,
+    patient: Uuid,
+    clinician: Uuid,
+    started_at: DateTime<Utc>,
+) -> clinic_core::clinical::Encounter {
+    use clinic_core::clinical::*;
+    let mut rng = DemoRng::for_item(seed, 7, index);
+    let id = {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&rng.next_u64().to_be_bytes());
+        b[8..].copy_from_slice(&rng.next_u64().to_be_bytes());
+        uuid::Builder::from_random_bytes(b).into_uuid()
+    };
+    let (code, text) = *rng.pick(ASSESSMENTS);
+    let sections = NoteSections {
+        chief_complaint: rng.pick(COMPLAINTS).to_string(),
+        history: format!(
+            "{} {} {}",
+            rng.pick(HISTORY),
+            rng.pick(HISTORY),
+            rng.pick(HISTORY)
+        ),
+        examination: format!("{} {}", rng.pick(EXAMINATION), rng.pick(EXAMINATION)),
+        assessment: text.to_string(),
+        plan: format!("{} {}", rng.pick(PLANS), rng.pick(PLANS)),
+    };
+    let weight = 50.0 + rng.below(500) as f64 / 10.0;
+    let (vitals, _) = Vitals {
+        systolic_mmhg: Some(105 + rng.below(50) as u16),
+        diastolic_mmhg: Some(65 + rng.below(25) as u16),
+        pulse_bpm: Some(55 + rng.below(40) as u16),
+        temperature_c: Some((362 + rng.below(20)) as f64 / 10.0),
+        spo2_pct: Some(94 + rng.below(6) as u16),
+        weight_kg: Some(weight),
+        height_cm: Some(150.0 + rng.below(45) as f64),
+        bmi: None,
+    }
+    .checked(true)
+    .expect("demo vitals are possible");
+    let signed_at = started_at + Duration::minutes(12);
+    let mut e = Encounter {
+        id,
+        tenant_id: tenant,
+        patient_id: patient,
+        clinician_id: clinician,
+        appointment_id: None,
+        encounter_type: "consultation".into(),
+        status: EncounterStatus::Signed,
+        started_at,
+        updated_at: signed_at,
+        sections,
+        vitals,
+        vitals_at: Some(started_at + Duration::minutes(3)),
+        diagnoses: vec![Diagnosis {
+            id: Uuid::from_u64_pair(id.as_u64_pair().0, 1),
+            code: Some(code.into()),
+            text: text.into(),
+        }],
+        follow_up: None,
+        current: Default::default(),
+        revisions: vec![],
+        siblings: vec![],
+        prescriptions: vec![],
+        signature: None,
+        addenda: vec![],
+        appointment_conflict: None,
+    };
+    let hash = e.content().signed_hash(clinician, signed_at);
+    e.signature = Some(Signature {
+        by: clinician,
+        at: signed_at,
+        content_sha256: hash,
+    });
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

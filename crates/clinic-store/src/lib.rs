@@ -36,6 +36,7 @@ fn product_projections() -> Vec<&'static dyn records::Projection> {
         &scheduling::PROJECTION,
         &directory::PROJECTION,
         &clinical::PROJECTION,
+        &clinical::PRESCRIPTIONS,
     ]
 }
 

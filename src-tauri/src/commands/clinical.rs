@@ -1,5 +1,6 @@
 use super::*;
 use clinic_client::clinical::desk::{ChartView, ClinicianDayView, DraftSaved, NoteView};
+use clinic_core::clinical::medications::SafetyWarning;
 use clinic_core::clinical::{parse_blood_pressure, Diagnosis, Vitals};
 
 #[tauri::command]
@@ -143,6 +144,46 @@ pub async fn resolve_sibling(app: AppHandle, req: ResolveSiblingReq) -> Answer<N
             w.clinical()
                 .edit(req.id, &req.field, &req.text, req.resolves)?;
             w.note_view(req.id)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn check_prescription(
+    app: AppHandle,
+    req: PrescriptionReq,
+) -> Answer<Vec<SafetyWarning>> {
+    run(app, "check_prescription", move |d| {
+        d.with(|w| w.clinical().check_prescription(req.id, &req.lines))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn prescribe(app: AppHandle, req: PrescriptionReq) -> Answer<NoteView> {
+    run(app, "prescribe", move |d| {
+        d.change(|w| {
+            w.clinical().prescribe(
+                req.id,
+                req.lines,
+                &req.instructions,
+                req.override_reason.as_deref(),
+            )?;
+            w.note_view(req.id)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn end_prescription(app: AppHandle, req: EndPrescriptionReq) -> Answer<NoteView> {
+    run(app, "end_prescription", move |d| {
+        d.change(|w| {
+            let p = w
+                .clinical()
+                .end_prescription(req.id, req.to, req.reason.as_deref())?;
+            w.note_view(p.encounter_id)
         })
     })
     .await

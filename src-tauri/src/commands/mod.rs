@@ -126,6 +126,18 @@ request!(AddendumReq {
     id: Uuid,
     text: String
 });
+request!(PrescriptionReq {
+    /// The encounter.
+    id: Uuid,
+    lines: Vec<clinic_core::clinical::PrescriptionLine>,
+    instructions: String,
+    override_reason: Option<String>,
+});
+request!(EndPrescriptionReq {
+    id: Uuid,
+    to: clinic_core::clinical::PrescriptionStatus,
+    reason: Option<String>,
+});
 request!(ResolveSiblingReq {
     id: Uuid,
     field: String,

@@ -26,7 +26,10 @@ import type {
   PatientHit,
   PatientPatch,
   PatientSummary,
+  PrescriptionLine,
+  PrescriptionStatus,
   ResolveReq,
+  SafetyWarning,
   SettingsView,
   Slot,
   SyncView,
@@ -127,6 +130,13 @@ export const signNote = (id: string) => call<NoteView>('sign_note', { id });
 export const addAddendum = (id: string, text: string) => call<NoteView>('add_addendum', { id, text });
 export const resolveSibling = (id: string, field: string, text: string, resolves: string[]) =>
   call<NoteView>('resolve_sibling', { id, field, text, resolves });
+
+export const checkPrescription = (id: string, lines: PrescriptionLine[]) =>
+  call<SafetyWarning[]>('check_prescription', { id, lines, instructions: '', override_reason: null });
+export const prescribe = (id: string, lines: PrescriptionLine[], instructions: string, override_reason: string | null) =>
+  call<NoteView>('prescribe', { id, lines, instructions, override_reason });
+export const endPrescription = (id: string, to: PrescriptionStatus, reason: string | null) =>
+  call<NoteView>('end_prescription', { id, to, reason });
 
 export const syncStatus = () => call<SyncView>('sync_status');
 export const syncNow = () => call<SyncView>('sync_now');

@@ -29,6 +29,8 @@ export type SexAtBirth = "female" | "male" | "intersex" | "unknown";
 
 export type Severity = "mild" | "moderate" | "severe" | "life_threatening";
 
+export type AllergyCode = { "substance": string } | { "class": string };
+
 export type Level = "none" | "low" | "medium" | "high";
 
 export type ContactChannel = "sms" | "email" | "phone" | "post" | "none";
@@ -47,7 +49,13 @@ country: string | null, national_id_kind: NationalIdKind | null, national_id: st
  */
 flags: Array<string>, };
 
-export type Allergy = { id: string, substance: string, reaction: string | null, severity: Severity, };
+export type Allergy = { id: string, substance: string, reaction: string | null, severity: Severity, 
+/**
+ * The substance or class of the medication table it names, when its
+ * name is there (prescribing checks use it); none: uncoded free text,
+ * which the checks report as not checked.
+ */
+code?: AllergyCode, };
 
 export type Condition = { id: string, name: string, icd10: string | null, active: boolean, onset: string | null, };
 
@@ -314,7 +322,35 @@ export type SignatureView = { by: string, at_local: string, content_sha256: stri
 
 export type AddendumView = { by: string, at_local: string, text: string, };
 
-export type NoteView = { id: string, patient_id: string, patient_name: string, patient_number: string, clinician: string, encounter_type: string, status: EncounterStatus, started_local: string, fields: Array<NoteField>, vitals: Vitals, vitals_text: string, diagnoses: Array<Diagnosis>, signature: SignatureView | null, addenda: Array<AddendumView>, 
+export type PrescriptionStatus = "active" | "completed" | "cancelled";
+
+export type PrescriptionLine = { 
+/**
+ * The medicine as prescribed ("Amoxicillin").
+ */
+drug: string, 
+/**
+ * Its key in the medication table, when it is there.
+ */
+substance: string | null, strength: string, form: string, 
+/**
+ * "1 capsule", "5 ml".
+ */
+dose: string, route: string, 
+/**
+ * "three times a day".
+ */
+frequency: string, days: number, quantity: string, refills: number, };
+
+export type SafetySeverity = "minor" | "moderate" | "severe" | "contraindicated";
+
+export type WarningKind = "allergy" | "cross_reactivity" | "interaction" | "duplicate" | "not_checked";
+
+export type SafetyWarning = { kind: WarningKind, severity: SafetySeverity, message: string, drugs: Array<string>, allergy: string | null, };
+
+export type PrescriptionView = { id: string, number: string, status: PrescriptionStatus, lines: Array<PrescriptionLine>, instructions: string, warnings: Array<SafetyWarning>, override_reason: string | null, };
+
+export type NoteView = { id: string, patient_id: string, patient_name: string, patient_number: string, clinician: string, encounter_type: string, status: EncounterStatus, started_local: string, fields: Array<NoteField>, vitals: Vitals, vitals_text: string, diagnoses: Array<Diagnosis>, signature: SignatureView | null, addenda: Array<AddendumView>, prescriptions: Array<PrescriptionView>, 
 /**
  * The person's draft addendum (text kept from an edit the signature
  * came before, or one they began).
@@ -388,3 +424,11 @@ export type DiagnosesReq = { id: string, add: Array<NewDiagnosis>, remove: Array
 export type AddendumReq = { id: string, text: string, };
 
 export type ResolveSiblingReq = { id: string, field: string, text: string, resolves: Array<string>, };
+
+export type PrescriptionReq = { 
+/**
+ * The encounter.
+ */
+id: string, lines: Array<PrescriptionLine>, instructions: string, override_reason: string | null, };
+
+export type EndPrescriptionReq = { id: string, to: PrescriptionStatus, reason: string | null, };

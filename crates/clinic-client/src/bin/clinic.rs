@@ -155,6 +155,9 @@ enum Command {
     /// A consultation's note: start, edit, vitals, diagnoses, sign, addenda
     #[command(subcommand)]
     Encounter(Box<clinical::EncounterCmd>),
+    /// Prescriptions: add (with safety checks), show, pdf, cancel, complete
+    #[command(subcommand)]
+    Prescription(Box<clinical::PrescriptionCmd>),
     /// A patient's chart: problems, allergies, medications, encounters, vitals (audited)
     Chart {
         /// Patient number or id
@@ -1518,6 +1521,7 @@ fn run(cli: Cli) -> ClinicResult<()> {
         Command::Waitlist(cmd) => scheduling::waitlist(&ctx, cmd)?,
         Command::Encounter(cmd) => clinical::encounter(&ctx, *cmd)?,
         Command::Chart { patient } => clinical::chart(&ctx, &patient)?,
+        Command::Prescription(cmd) => clinical::prescription(&ctx, *cmd)?,
         Command::DemoData { size, seed } => {
             let password = Password::new(
                 env_secret("CLINIC_PASSWORD").unwrap_or_else(|| "clinic-demo-password".into()),

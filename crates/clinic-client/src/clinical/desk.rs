@@ -152,6 +152,7 @@ pub struct NoteView {
     pub diagnoses: Vec<Diagnosis>,
     pub signature: Option<SignatureView>,
     pub addenda: Vec<AddendumView>,
+    pub prescriptions: Vec<PrescriptionView>,
     /// The person's draft addendum (text kept from an edit the signature
     /// came before, or one they began).
     pub addendum_draft: Option<String>,
@@ -160,6 +161,19 @@ pub struct NoteView {
     pub can_sign: bool,
     /// Changes to the note the server did not apply (kept, shown).
     pub not_applied: Vec<NotAppliedView>,
+}
+
+/// A prescription written in the note.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(TS))]
+pub struct PrescriptionView {
+    pub id: Uuid,
+    pub number: String,
+    pub status: PrescriptionStatus,
+    pub lines: Vec<PrescriptionLine>,
+    pub instructions: String,
+    pub warnings: Vec<clinic_core::clinical::medications::SafetyWarning>,
+    pub override_reason: Option<String>,
 }
 
 /// What an autosave answers.
@@ -307,6 +321,21 @@ impl Workstation {
         };
         let e = &v.encounter;
         let draft = |field: &str| v.drafts.iter().find(|d| d.field == field);
+        let mut prescriptions: Vec<PrescriptionView> = db
+            .patient_prescriptions(e.patient_id, false)?
+            .into_iter()
+            .filter(|p| p.encounter_id == e.id)
+            .map(|p| PrescriptionView {
+                number: super::prescriptions::prescription_number(p.id),
+                id: p.id,
+                status: p.status,
+                lines: p.lines,
+                instructions: p.instructions,
+                warnings: p.warnings,
+                override_reason: p.override_reason,
+            })
+            .collect();
+        prescriptions.reverse();
         let fields = LABELS
             .iter()
             .map(|(field, label)| {
@@ -368,6 +397,7 @@ impl Workstation {
                     text: a.text.clone(),
                 })
                 .collect(),
+            prescriptions,
             addendum_draft: draft(ADDENDUM_DRAFT).map(|d| d.text.clone()),
             appointment_conflict: e.appointment_conflict.clone(),
             can_sign: !e.is_signed() && e.siblings.is_empty() && me == Some(e.clinician_id),

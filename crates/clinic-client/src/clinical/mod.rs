@@ -6,6 +6,7 @@
 //! `clinic_core::clinical`; here they meet the session and the store.
 
 pub mod desk;
+pub mod prescriptions;
 
 use crate::workstation::{new_id, Session, Workstation};
 use chrono::{DateTime, SubsecRound, Utc};
@@ -27,7 +28,7 @@ pub const ADDENDUM_DRAFT: &str = "addendum";
 /// The clinical use-cases of a workstation: `ws.clinical()`.
 #[derive(Debug)]
 pub struct Clinical<'w> {
-    ws: &'w mut Workstation,
+    pub(crate) ws: &'w mut Workstation,
 }
 
 impl Workstation {
@@ -128,7 +129,7 @@ impl Clinical<'_> {
         Ok((s, now))
     }
 
-    fn load(&self, id: Uuid) -> ClinicResult<Encounter> {
+    pub(crate) fn load(&self, id: Uuid) -> ClinicResult<Encounter> {
         self.ws
             .store()?
             .db()
@@ -673,7 +674,7 @@ impl Clinical<'_> {
 }
 
 /// An audit event about an encounter, filed under its patient.
-fn encounter_audit(
+pub(crate) fn encounter_audit(
     action: &'static str,
     encounter: Uuid,
     patient: Uuid,

@@ -220,3 +220,256 @@ fn a_clinician_documents_signs_and_verifies_a_note_from_the_command_line() {
     assert_eq!(o.status.code(), Some(8));
     assert_eq!(refused(&o)["code"], "SIGNATURE_MISMATCH");
 }
+
+#[test]
+fn prescribing_warns_refuses_a_known_allergy_until_overridden_with_a_reason_and_prints() {
+    let c = Clinic::new();
+    c.init();
+    c.add_user(
+        "grace@test.clinic",
+        "Dr Grace Hopper",
+        "clinician",
+        "doctor-password-1",
+    );
+    let p = c.admin(&[
+        "patient",
+        "add",
+        "--first-name",
+        "Þórunn",
+        "--last-name",
+        "Jónsdóttir",
+        "--dob",
+        "1988-07-14",
+    ]);
+    let number = p["patient_number"].as_str().unwrap().to_string();
+    // A coded allergy (the table knows penicillins) and an uncoded one.
+    let edited = ok(as_doctor(
+        &c,
+        &[
+            "patient",
+            "edit",
+            &number,
+            "--allergy",
+            "Penicillin:severe:rash",
+            "--allergy",
+            "the blue tablets:mild",
+            "--json",
+        ],
+    ));
+    let allergies = edited["allergies"].as_array().unwrap();
+    let coded = allergies
+        .iter()
+        .find(|a| a["substance"] == "Penicillin")
+        .unwrap();
+    assert_eq!(coded["code"], serde_json::json!({"class": "penicillins"}));
+    let uncoded = allergies
+        .iter()
+        .find(|a| a["substance"] == "the blue tablets")
+        .unwrap();
+    assert!(uncoded.get("code").is_none(), "{uncoded}");
+
+    let e = ok(as_doctor(
+        &c,
+        &["encounter", "start", "--patient", &number, "--json"],
+    ));
+    let id = e["id"].as_str().unwrap().to_string();
+    let amoxicillin = [
+        "prescription",
+        "add",
+        "--encounter",
+        &id,
+        "--drug",
+        "Amoxicillin",
+        "--strength",
+        "500 mg",
+        "--form",
+        "capsules",
+        "--dose",
+        "1 capsule",
+        "--frequency",
+        "three times a day",
+        "--days",
+        "7",
+        "--quantity",
+        "21 capsules",
+    ];
+    let mut args = amoxicillin.to_vec();
+    args.push("--json");
+    let o = as_doctor(&c, &args);
+    assert_eq!(
+        o.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let err = refused(&o);
+    assert_eq!(err["code"], "SAFETY_WARNING");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("penicillin"),
+        "{err}"
+    );
+    // --override needs its reason.
+    let mut args = amoxicillin.to_vec();
+    args.extend(["--override", "--json"]);
+    assert_eq!(as_doctor(&c, &args).status.code(), Some(3));
+    let mut args = amoxicillin.to_vec();
+    args.extend([
+        "--override",
+        "--reason",
+        "Tolerated a full course in 2025 under supervision",
+        "--json",
+    ]);
+    let rx = ok(as_doctor(&c, &args));
+    assert_eq!(rx["status"], "active");
+    assert_eq!(
+        rx["override_reason"],
+        "Tolerated a full course in 2025 under supervision"
+    );
+    let warnings = rx["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().any(|w| w["kind"] == "allergy"),
+        "{warnings:?}"
+    );
+    // The uncoded allergy could not be checked, and says so.
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w["kind"] == "not_checked" && w["allergy"] == "the blue tablets"),
+        "{warnings:?}"
+    );
+    let log = c.admin(&["audit", "log", "--patient", &number]);
+    let override_event = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "prescription.override")
+        .expect("the override is audited");
+    assert_eq!(
+        override_event["details"]["reason"],
+        "Tolerated a full course in 2025 under supervision"
+    );
+
+    // Interactions, both ways round: the patient now takes amoxicillin; a
+    // second line of ibuprofen with a duplicate NSAID warns without blocking.
+    let nsaid = ok(as_doctor(
+        &c,
+        &[
+            "prescription",
+            "add",
+            "--encounter",
+            &id,
+            "--drug",
+            "Naproxen",
+            "--dose",
+            "250 mg",
+            "--frequency",
+            "twice a day",
+            "--days",
+            "5",
+            "--json",
+        ],
+    ));
+    assert_eq!(nsaid["status"], "active");
+    let dup = ok(as_doctor(
+        &c,
+        &[
+            "prescription",
+            "add",
+            "--encounter",
+            &id,
+            "--drug",
+            "Ibuprofen",
+            "--dose",
+            "400 mg",
+            "--frequency",
+            "three times a day",
+            "--days",
+            "5",
+            "--json",
+        ],
+    ));
+    assert!(
+        dup["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["kind"] == "duplicate"),
+        "{dup}"
+    );
+
+    // The PDF: a real PDF, private to its owner, with the patient's name as written.
+    let out = c.tmp().join("rx.pdf");
+    let rx_id = rx["id"].as_str().unwrap();
+    ok(as_doctor(
+        &c,
+        &[
+            "prescription",
+            "pdf",
+            rx_id,
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    ));
+    let bytes = std::fs::read(&out).unwrap();
+    assert!(bytes.starts_with(b"%PDF"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    // Signing covers the prescriptions; afterwards none is added.
+    ok(as_doctor(
+        &c,
+        &[
+            "encounter",
+            "edit",
+            &id,
+            "--field",
+            "plan",
+            "--text",
+            "Course of amoxicillin",
+            "--json",
+        ],
+    ));
+    let signed = ok(as_doctor(&c, &["encounter", "sign", &id, "--json"]));
+    assert_eq!(signed["prescriptions"].as_array().unwrap().len(), 3);
+    let o = as_doctor(
+        &c,
+        &[
+            "prescription",
+            "add",
+            "--encounter",
+            &id,
+            "--drug",
+            "Paracetamol",
+            "--dose",
+            "1 g",
+            "--frequency",
+            "four times a day",
+            "--days",
+            "3",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(7));
+    assert_eq!(refused(&o)["code"], "CONFLICT");
+    ok(as_doctor(&c, &["encounter", "verify", &id, "--json"]));
+    let cancelled = ok(as_doctor(
+        &c,
+        &[
+            "prescription",
+            "cancel",
+            rx_id,
+            "--reason",
+            "Switched to doxycycline",
+            "--json",
+        ],
+    ));
+    assert_eq!(cancelled["status"], "cancelled");
+}

@@ -63,6 +63,9 @@ pub struct NoteContent {
     pub vitals: Vitals,
     pub diagnoses: Vec<Diagnosis>,
     pub follow_up: Option<NaiveDate>,
+    /// The prescriptions written in the encounter, by content hash.
+    #[serde(default)]
+    pub prescriptions: Vec<super::PrescribedRef>,
 }
 
 impl NoteContent {
@@ -129,6 +132,11 @@ impl NoteContent {
             "follow_up",
             &self.follow_up.map(|d| d.to_string()).unwrap_or_default(),
         );
+        put("prescriptions", &self.prescriptions.len().to_string());
+        for p in &self.prescriptions {
+            put("prescription", &p.id.to_string());
+            put("prescription_sha256", &p.content_sha256);
+        }
         put("author", &author.to_string());
         put(
             "signed_at",
@@ -165,6 +173,10 @@ mod tests {
                 text: "Asthma, unspecified".into(),
             }],
             follow_up: NaiveDate::from_ymd_opt(2027, 1, 4),
+            prescriptions: vec![super::super::PrescribedRef {
+                id: Uuid::from_u128(20),
+                content_sha256: "ab".repeat(32),
+            }],
         }
     }
 
@@ -196,6 +208,8 @@ mod tests {
                 })
             },
             |n: &mut NoteContent| n.follow_up = None,
+            |n: &mut NoteContent| n.prescriptions[0].content_sha256 = "cd".repeat(32),
+            |n: &mut NoteContent| n.prescriptions.clear(),
             |n: &mut NoteContent| n.appointment = None,
             |n: &mut NoteContent| n.patient = Uuid::from_u128(3),
             // Moving text between sections is a different note.

@@ -5,11 +5,13 @@
 pub mod encounter;
 pub mod medications;
 pub mod mutations;
+pub mod prescription;
 pub mod record;
 pub mod vitals;
 
 pub use encounter::*;
 pub use mutations::*;
+pub use prescription::*;
 pub use record::*;
 pub use vitals::*;
 
@@ -22,5 +24,8 @@ pub fn register(r: &mut Registry) {
         .mutation::<RecordVitals>()
         .mutation::<ChangeDiagnoses>()
         .mutation::<SignEncounter>()
-        .mutation::<AddAddendum>();
+        .mutation::<AddAddendum>()
+        .record::<Prescription>()
+        .mutation::<IssuePrescription>()
+        .mutation::<EndPrescription>();
 }

@@ -116,6 +116,7 @@ impl MutationKind for StartEncounter {
             current: Default::default(),
             revisions: vec![],
             siblings: vec![],
+            prescriptions: vec![],
             signature: None,
             addenda: vec![],
             appointment_conflict: None,

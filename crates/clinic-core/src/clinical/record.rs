@@ -160,6 +160,9 @@ pub struct Encounter {
     /// for the clinician to choose.
     #[serde(default)]
     pub siblings: Vec<FieldValue>,
+    /// The prescriptions written in it, each with its content hash.
+    #[serde(default)]
+    pub prescriptions: Vec<super::PrescribedRef>,
     #[serde(default)]
     pub signature: Option<Signature>,
     #[serde(default)]
@@ -192,6 +195,7 @@ impl Encounter {
             vitals: self.vitals,
             diagnoses: self.diagnoses.clone(),
             follow_up: self.follow_up,
+            prescriptions: self.prescriptions.clone(),
         }
     }
 

@@ -141,6 +141,12 @@ pub struct Allergy {
     pub substance: String,
     pub reaction: Option<String>,
     pub severity: Severity,
+    /// The substance or class of the medication table it names, when its
+    /// name is there (prescribing checks use it); none: uncoded free text,
+    /// which the checks report as not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub code: Option<crate::clinical::medications::AllergyCode>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -389,6 +395,8 @@ impl NewLists {
                 .into_iter()
                 .map(|a| Allergy {
                     id: next_id(),
+                    code: crate::clinical::medications::MedicationTable::shipped()
+                        .code_allergy(&a.substance),
                     substance: a.substance,
                     reaction: a.reaction,
                     severity: a.severity,

@@ -456,6 +456,7 @@ mod tests {
 
     fn allergy(n: usize, substance: String) -> Allergy {
         Allergy {
+            code: None,
             id: Uuid::from_u128(5000 + n as u128),
             substance,
             reaction: None,

@@ -734,6 +734,7 @@ mod tests {
         let allergy = Uuid::from_u128(77);
         let mut p_now = r.get::<Patient>(p).unwrap().clone();
         p_now.lists.allergies.push(crate::patients::Allergy {
+            code: None,
             id: allergy,
             substance: "Penicillin".into(),
             reaction: None,

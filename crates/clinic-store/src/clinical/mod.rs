@@ -5,7 +5,7 @@
 use crate::records::Projection;
 use crate::{parse_ts, parse_uuid, ts, Db, StoreResult};
 use chrono::{DateTime, Utc};
-use clinic_core::clinical::Encounter;
+use clinic_core::clinical::{Encounter, Prescription, PrescriptionStatus};
 use clinic_core::sync::{doc_hash, AnyRecord, RecordKind};
 use clinic_core::ClinicError;
 use rusqlite::{params, OptionalExtension};
@@ -194,6 +194,121 @@ impl Db<'_> {
             params![encounter.to_string(), field, user.to_string()],
         )?;
         Ok(())
+    }
+}
+
+fn parse_prescription(text: &str) -> rusqlite::Result<Prescription> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+impl Db<'_> {
+    pub fn put_prescription(&self, p: &Prescription) -> StoreResult<()> {
+        let doc = serde_json::to_string(p).map_err(ClinicError::internal)?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO prescriptions (id, tenant_id, patient_id, encounter_id, status, issued_at, expires_on,
+                     doc, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT (id) DO UPDATE SET patient_id = excluded.patient_id,
+                     encounter_id = excluded.encounter_id, status = excluded.status,
+                     issued_at = excluded.issued_at, expires_on = excluded.expires_on, doc = excluded.doc,
+                     updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                p.id.to_string(),
+                p.tenant_id.to_string(),
+                p.patient_id.to_string(),
+                p.encounter_id.to_string(),
+                p.status.as_str(),
+                ts(p.issued_at),
+                p.expires_on.to_string(),
+                doc,
+                ts(p.updated_at),
+            ])?;
+        Ok(())
+    }
+
+    pub fn prescription(&self, id: Uuid) -> StoreResult<Option<Prescription>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT doc FROM prescriptions WHERE id = ?1")?
+            .query_row([id.to_string()], |r| {
+                parse_prescription(&r.get::<_, String>(0)?)
+            })
+            .optional()?)
+    }
+
+    /// A patient's prescriptions, newest first (`active_only`: those still active).
+    pub fn patient_prescriptions(
+        &self,
+        patient: Uuid,
+        active_only: bool,
+    ) -> StoreResult<Vec<Prescription>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT doc FROM prescriptions WHERE patient_id = ?1 AND (?2 = 0 OR status = 'active')
+             ORDER BY issued_at DESC, id DESC",
+        )?;
+        let rows = st.query_map(params![patient.to_string(), active_only], |r| {
+            parse_prescription(&r.get::<_, String>(0)?)
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn prescription_ids(&self) -> StoreResult<Vec<Uuid>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id FROM prescriptions ORDER BY id")?;
+        let rows = st.query_map([], |r| Ok(parse_uuid(&r.get::<_, String>(0)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn discard_unaccepted_prescription(&self, id: Uuid) -> StoreResult<()> {
+        self.execute(
+            "INSERT OR IGNORE INTO sync_discard (id) VALUES (?1)",
+            [id.to_string()],
+        )?;
+        self.execute("DELETE FROM prescriptions WHERE id = ?1", [id.to_string()])?;
+        self.execute("DELETE FROM sync_discard WHERE id = ?1", [id.to_string()])?;
+        Ok(())
+    }
+}
+
+/// Whether a prescription is still to be taken.
+pub fn is_current(p: &Prescription, today: chrono::NaiveDate) -> bool {
+    p.status == PrescriptionStatus::Active && p.expires_on >= today
+}
+
+/// Prescriptions in their own table.
+#[derive(Debug)]
+pub struct PrescriptionProjection;
+pub static PRESCRIPTIONS: PrescriptionProjection = PrescriptionProjection;
+
+impl Projection for PrescriptionProjection {
+    fn kinds(&self) -> &'static [&'static str] {
+        &[Prescription::KIND]
+    }
+    fn load(&self, db: &Db, id: Uuid) -> StoreResult<Option<AnyRecord>> {
+        Ok(db.prescription(id)?.map(AnyRecord::new))
+    }
+    fn put(&self, db: &Db, r: &AnyRecord) -> StoreResult<()> {
+        let p = r
+            .get::<Prescription>()
+            .ok_or_else(|| ClinicError::internal("not a prescription"))?;
+        db.put_prescription(p)
+    }
+    fn discard(&self, db: &Db, id: Uuid) -> StoreResult<()> {
+        db.discard_unaccepted_prescription(id)
+    }
+    fn hashes(&self, db: &Db, wanted: &dyn Fn(Uuid) -> bool) -> StoreResult<Vec<(Uuid, String)>> {
+        let mut out = Vec::new();
+        for id in db.prescription_ids()?.into_iter().filter(|id| wanted(*id)) {
+            if let Some(p) = db.prescription(id)? {
+                out.push((id, doc_hash(&p.doc())));
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -285,13 +285,14 @@ impl Db<'_> {
             insert_item(
                 self,
                 "patient_allergies",
-                &["substance", "reaction", "severity"],
+                &["substance", "reaction", "severity", "code"],
                 a.id,
                 patient,
                 vec![
                     Box::new(a.substance.clone()),
                     Box::new(a.reaction.clone()),
                     Box::new(enum_text(&Some(a.severity))),
+                    Box::new(a.code.as_ref().and_then(|c| serde_json::to_string(c).ok())),
                 ],
                 now,
             )?;
@@ -472,7 +473,7 @@ impl Db<'_> {
         let pid = id.to_string();
         Ok(PatientLists {
         allergies: self.list_items(
-            "SELECT id, substance, reaction, severity FROM patient_allergies",
+            "SELECT id, substance, reaction, severity, code FROM patient_allergies",
             &pid,
             |r| {
                 Ok(Allergy {
@@ -480,6 +481,9 @@ impl Db<'_> {
                     substance: r.get(1)?,
                     reaction: r.get(2)?,
                     severity: enum_parse(r.get(3)?).unwrap_or(Severity::Moderate),
+                    code: r
+                        .get::<_, Option<String>>(4)?
+                        .and_then(|c| serde_json::from_str(&c).ok()),
                 })
             },
         )?,

@@ -21,7 +21,7 @@ function noteView(over: Partial<NoteView> = {}): NoteView {
     encounter_type: 'Consultation', status: 'draft', started_local: '2026-12-05T09:00:00',
     fields: FIELDS.map((f) => field(f)),
     vitals: { systolic_mmhg: null, diastolic_mmhg: null, pulse_bpm: null, temperature_c: null, spo2_pct: null, weight_kg: null, height_cm: null, bmi: null },
-    vitals_text: '', diagnoses: [], signature: null, addenda: [], addendum_draft: null, appointment_conflict: null,
+    vitals_text: '', diagnoses: [], signature: null, addenda: [], prescriptions: [], addendum_draft: null, appointment_conflict: null,
     can_sign: true, not_applied: [], ...over,
   };
 }
@@ -174,5 +174,35 @@ describe('VitalsTrend', () => {
     const ys = (screen.getByTestId('trend-sys').getAttribute('d')!.match(/,(-?[\d.]+)/g) ?? []).map((x) => Number(x.slice(1)));
     expect(ys[0]).toBeLessThan(ys[2]);
     expect(document.body.textContent).toContain('BP 128/82');
+  });
+});
+
+describe('PrescriptionPanel', () => {
+  beforeEach(() => vi.resetAllMocks());
+
+  it('shows the checks as the medicine is typed and asks for a reason before prescribing past a blocking one', async () => {
+    vi.mocked(api.note).mockResolvedValue(noteView());
+    vi.mocked(api.checkPrescription).mockResolvedValue([
+      { kind: 'allergy', severity: 'contraindicated', message: 'Allergic to penicillins: amoxicillin is a penicillin.', drugs: ['Amoxicillin'], allergy: 'Penicillin' },
+      { kind: 'not_checked', severity: 'moderate', message: 'The allergy “blue tablets” is not coded: not checked.', drugs: [], allergy: 'blue tablets' },
+    ]);
+    vi.mocked(api.prescribe).mockResolvedValue(noteView());
+    render(NoteEditor, { encounterId: 'e1', navigate: vi.fn() });
+    await flush();
+    await fireEvent.input(screen.getByTestId('rx-drug'), { target: { value: 'Amoxicillin' } });
+    await new Promise((r) => setTimeout(r, 400));
+    await flush();
+    const list = screen.getByTestId('rx-warnings');
+    expect(list.textContent).toContain('Stops prescribing');
+    expect(list.textContent).toContain('Not checked');
+    expect(screen.queryByTestId('rx-no-warnings')).toBeNull();
+    const submit = screen.getByTestId('rx-submit') as HTMLButtonElement;
+    expect(submit.textContent).toContain('Prescribe anyway');
+    expect(submit.disabled).toBe(true);
+    await fireEvent.input(screen.getByTestId('rx-reason'), { target: { value: 'Tolerated it in 2025' } });
+    expect(submit.disabled).toBe(false);
+    await fireEvent.click(submit);
+    await flush();
+    expect(vi.mocked(api.prescribe).mock.calls[0][3]).toBe('Tolerated it in 2025');
   });
 });

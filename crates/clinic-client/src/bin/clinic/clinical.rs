@@ -4,7 +4,10 @@
 use super::Ctx;
 use clap::Subcommand;
 use clinic_client::clinical::EncounterView;
-use clinic_core::clinical::{parse_blood_pressure, vitals_text, Diagnosis, Encounter, Vitals};
+use clinic_core::clinical::{
+    parse_blood_pressure, vitals_text, Diagnosis, Encounter, Prescription, PrescriptionLine,
+    PrescriptionStatus, Vitals,
+};
 use clinic_core::{ClinicError, ClinicResult};
 use serde_json::json;
 use uuid::Uuid;
@@ -271,6 +274,179 @@ pub fn encounter(ctx: &Ctx, cmd: EncounterCmd) -> ClinicResult<()> {
                 &json!({"id": e.id, "verified": true, "content_sha256": sig.content_sha256, "addenda": e.addenda.len()}),
                 |_| format!("The signature holds: SHA-256 {} ({} addenda verified).", sig.content_sha256, e.addenda.len()),
             );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PrescriptionCmd {
+    /// Prescribe one medicine in a draft encounter. Warnings are printed
+    /// (`warnings` in the JSON); a blocking one (an allergy, a severe
+    /// interaction) refuses it with SAFETY_WARNING (exit 7) unless
+    /// --override --reason "…"
+    Add {
+        #[arg(long)]
+        encounter: Uuid,
+        /// The medicine ("Amoxicillin"): checked against the shipped medication table
+        #[arg(long)]
+        drug: String,
+        #[arg(long, default_value = "")]
+        strength: String,
+        #[arg(long, default_value = "")]
+        form: String,
+        /// "1 capsule", "5 ml"
+        #[arg(long)]
+        dose: String,
+        #[arg(long, default_value = "")]
+        route: String,
+        /// "three times a day"
+        #[arg(long)]
+        frequency: String,
+        /// Duration in days
+        #[arg(long)]
+        days: u32,
+        #[arg(long, default_value = "")]
+        quantity: String,
+        #[arg(long, default_value_t = 0)]
+        refills: u8,
+        #[arg(long, default_value = "")]
+        instructions: String,
+        /// Prescribe despite a blocking warning (needs --reason; audited)
+        #[arg(long = "override")]
+        override_warnings: bool,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Show a prescription (an audited read)
+    Show { id: Uuid },
+    /// Print a prescription as PDF (from the copy it keeps of what it printed)
+    Pdf {
+        id: Uuid,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Cancel a prescription, saying why
+    Cancel {
+        id: Uuid,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Mark a prescription's course completed
+    Complete { id: Uuid },
+}
+
+fn prescription_card(p: &Prescription) -> String {
+    let mut lines = vec![format!(
+        "Prescription {} ({}), {} — {}",
+        clinic_client::clinical::prescriptions::prescription_number(p.id),
+        p.status.as_str(),
+        p.issued_at.format("%Y-%m-%d"),
+        p.print.patient_name
+    )];
+    for l in &p.lines {
+        lines.push(format!(
+            "  {} {} {}: {} {} for {} days",
+            l.drug, l.strength, l.form, l.dose, l.frequency, l.days
+        ));
+    }
+    for w in &p.warnings {
+        lines.push(format!("  warning ({:?}): {}", w.kind, w.message));
+    }
+    if let Some(r) = &p.override_reason {
+        lines.push(format!("  overridden: {r}"));
+    }
+    lines.join("\n")
+}
+
+pub fn prescription(ctx: &Ctx, cmd: PrescriptionCmd) -> ClinicResult<()> {
+    let mut ws = ctx.signed_in()?;
+    match cmd {
+        PrescriptionCmd::Add {
+            encounter,
+            drug,
+            strength,
+            form,
+            dose,
+            route,
+            frequency,
+            days,
+            quantity,
+            refills,
+            instructions,
+            override_warnings,
+            reason,
+        } => {
+            let reason = match (override_warnings, reason) {
+                (true, Some(r)) if !r.trim().is_empty() => Some(r),
+                (true, _) => {
+                    return Err(ClinicError::field(
+                        "reason",
+                        "say why the warning is overridden (--reason \"…\")",
+                    ))
+                }
+                (false, Some(_)) => {
+                    return Err(ClinicError::field(
+                        "override",
+                        "--reason goes with --override",
+                    ))
+                }
+                (false, None) => None,
+            };
+            let line = PrescriptionLine {
+                drug,
+                substance: None,
+                strength,
+                form,
+                dose,
+                route,
+                frequency,
+                days,
+                quantity,
+                refills,
+            };
+            let issued =
+                ws.clinical()
+                    .prescribe(encounter, vec![line], &instructions, reason.as_deref())?;
+            let mut v =
+                serde_json::to_value(&issued.prescription).map_err(ClinicError::internal)?;
+            if let serde_json::Value::Object(o) = &mut v {
+                o.insert("warnings".into(), json!(issued.shown));
+                o.insert(
+                    "number".into(),
+                    json!(clinic_client::clinical::prescriptions::prescription_number(
+                        issued.prescription.id
+                    )),
+                );
+            }
+            for w in &issued.shown {
+                eprintln!("warning: {}", w.message);
+            }
+            ctx.print(&v, |_| prescription_card(&issued.prescription));
+        }
+        PrescriptionCmd::Show { id } => {
+            let p = ws.clinical().show_prescription(id)?;
+            ctx.print(&p, prescription_card);
+        }
+        PrescriptionCmd::Pdf { id, out } => {
+            let pdf = ws.clinical().prescription_pdf(id)?;
+            clinic_print::write_pdf(&out, &pdf)
+                .map_err(|e| ClinicError::field("out", format!("could not be written: {e}")))?;
+            ctx.print(&json!({"id": id, "out": out, "bytes": pdf.len()}), |_| {
+                format!("Wrote {} ({} bytes)", out.display(), pdf.len())
+            });
+        }
+        PrescriptionCmd::Cancel { id, reason } => {
+            let p =
+                ws.clinical()
+                    .end_prescription(id, PrescriptionStatus::Cancelled, Some(&reason))?;
+            ctx.print(&p, prescription_card);
+        }
+        PrescriptionCmd::Complete { id } => {
+            let p = ws
+                .clinical()
+                .end_prescription(id, PrescriptionStatus::Completed, None)?;
+            ctx.print(&p, prescription_card);
         }
     }
     Ok(())
