@@ -553,10 +553,15 @@ fn a_clinicians_day_in_the_real_window_from_the_day_list_to_a_signed_note_seen_o
     app.wait_text("rx-warnings", "Stops prescribing");
     assert!(app.text("rx-submit").contains("Prescribe anyway"));
     app.shot("prescription-warning");
-    app.type_in("rx-reason", "Tolerated amoxicillin in 2025 under observation");
+    app.type_in(
+        "rx-reason",
+        "Tolerated amoxicillin in 2025 under observation",
+    );
     app.click("rx-submit");
     app.wait_text("prescription", "Amoxicillin");
-    assert!(app.text("prescription").contains("Prescribed despite a warning"));
+    assert!(app
+        .text("prescription")
+        .contains("Prescribed despite a warning"));
     app.press(&[clinic_webdriver::KEY_CONTROL, clinic_webdriver::KEY_ENTER]);
     app.find("confirm-sign");
     app.shot("note-confirm-sign");
