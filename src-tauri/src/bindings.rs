@@ -101,6 +101,7 @@ pub fn typescript() -> String {
         WarningKind,
         SafetyWarning,
         PrescriptionView,
+        RevisionView,
         NoteView,
         DraftSaved,
         CreateStoreReq,

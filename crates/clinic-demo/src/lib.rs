@@ -1080,16 +1080,16 @@ const EXAMINATION: &[&str] = &[
 const ASSESSMENTS: &[(&str, &str)] = &[
     ("J20.9", "Acute bronchitis"),
     ("J02.9", "Acute pharyngitis"),
-    ("M54.5", "Low back pain"),
-    ("R51", "Headache"),
+    ("M54.50", "Low back pain"),
+    ("R51.9", "Headache"),
     ("I10", "Essential hypertension"),
     ("L30.9", "Dermatitis"),
     ("F32.9", "Depressive episode"),
-    ("M17.1", "Osteoarthritis of knee"),
+    ("M17.11", "Osteoarthritis of the right knee"),
     ("N39.0", "Urinary tract infection"),
     ("E11.9", "Type 2 diabetes"),
-    ("H66.9", "Otitis media"),
-    ("R06.0", "Dyspnoea"),
+    ("H66.90", "Otitis media"),
+    ("R06.00", "Dyspnoea"),
 ];
 const PLANS: &[&str] = &[
     "Explained the expected course and safety-netted: return if breathless, fever persists beyond three days or symptoms worsen.",

@@ -350,7 +350,13 @@ export type SafetyWarning = { kind: WarningKind, severity: SafetySeverity, messa
 
 export type PrescriptionView = { id: string, number: string, status: PrescriptionStatus, lines: Array<PrescriptionLine>, instructions: string, warnings: Array<SafetyWarning>, override_reason: string | null, };
 
+export type RevisionView = { field: string, text: string, by: string, at_local: string, };
+
 export type NoteView = { id: string, patient_id: string, patient_name: string, patient_number: string, clinician: string, encounter_type: string, status: EncounterStatus, started_local: string, fields: Array<NoteField>, vitals: Vitals, vitals_text: string, diagnoses: Array<Diagnosis>, signature: SignatureView | null, addenda: Array<AddendumView>, prescriptions: Array<PrescriptionView>, 
+/**
+ * Every value each field held, oldest first.
+ */
+revisions: Array<RevisionView>, 
 /**
  * The person's draft addendum (text kept from an edit the signature
  * came before, or one they began).

@@ -153,6 +153,8 @@ pub struct NoteView {
     pub signature: Option<SignatureView>,
     pub addenda: Vec<AddendumView>,
     pub prescriptions: Vec<PrescriptionView>,
+    /// Every value each field held, oldest first.
+    pub revisions: Vec<RevisionView>,
     /// The person's draft addendum (text kept from an edit the signature
     /// came before, or one they began).
     pub addendum_draft: Option<String>,
@@ -161,6 +163,16 @@ pub struct NoteView {
     pub can_sign: bool,
     /// Changes to the note the server did not apply (kept, shown).
     pub not_applied: Vec<NotAppliedView>,
+}
+
+/// One value a field took (or a recording of vitals), oldest first.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(TS))]
+pub struct RevisionView {
+    pub field: String,
+    pub text: String,
+    pub by: String,
+    pub at_local: String,
 }
 
 /// A prescription written in the note.
@@ -309,6 +321,10 @@ impl Workstation {
 
     /// The note editor's view of an encounter (an audited read).
     pub fn note_view(&mut self, id: Uuid) -> ClinicResult<NoteView> {
+        // An edit the server refused because the note was signed elsewhere
+        // (the live sync loop brought the answer) waits here as a draft
+        // addendum, never lost.
+        self.clinical().keep_refused_edits()?;
         let v = self.clinical().show(id)?;
         let me = self.session().map(|s| s.user_id);
         let not_applied = self.not_applied(id)?;
@@ -398,6 +414,20 @@ impl Workstation {
                 })
                 .collect(),
             prescriptions,
+            revisions: e
+                .revisions
+                .iter()
+                .map(|r| RevisionView {
+                    field: LABELS
+                        .iter()
+                        .find(|(f, _)| *f == r.field)
+                        .map(|(_, l)| l.to_string())
+                        .unwrap_or_else(|| "Vitals".into()),
+                    text: r.text.clone(),
+                    by: name(r.by),
+                    at_local: utc_to_local(tz, r.at).format(LOCAL_FORMAT).to_string(),
+                })
+                .collect(),
             addendum_draft: draft(ADDENDUM_DRAFT).map(|d| d.text.clone()),
             appointment_conflict: e.appointment_conflict.clone(),
             can_sign: !e.is_signed() && e.siblings.is_empty() && me == Some(e.clinician_id),

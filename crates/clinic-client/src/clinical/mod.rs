@@ -412,13 +412,43 @@ impl Clinical<'_> {
         Ok(c.after::<Encounter>(encounter)?)
     }
 
-    /// Adds diagnoses (given without ids) and removes others by id.
+    /// Adds diagnoses (given without ids) and removes others by id. A
+    /// code must be one of the shipped ICD-10-CM list; a diagnosis given
+    /// as a code alone takes the list's description.
     pub fn change_diagnoses(
         &mut self,
         encounter: Uuid,
         add: Vec<Diagnosis>,
         remove: Vec<Uuid>,
     ) -> ClinicResult<Encounter> {
+        let list = icd10::shipped();
+        let mut add = add;
+        for d in &mut add {
+            if let Some(code) = d.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+                let Some(known) = list.get(code) else {
+                    let near: Vec<String> = list
+                        .search(code.get(..3).unwrap_or(code), 3)
+                        .iter()
+                        .map(|c| format!("{} {}", c.code, c.description))
+                        .collect();
+                    return Err(ClinicError::field(
+                        "diagnoses.code",
+                        format!(
+                            "{code} is not in the ICD-10-CM list this product ships{}",
+                            if near.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" (near it: {})", near.join("; "))
+                            }
+                        ),
+                    ));
+                };
+                d.code = Some(known.code.clone());
+                if d.text.trim().is_empty() {
+                    d.text = known.description.clone();
+                }
+            }
+        }
         let (s, now) = self.act(Action::Edit)?;
         let e = self.load(encounter)?;
         let add: Vec<Diagnosis> = add

@@ -143,6 +143,40 @@ fn a_clinician_documents_signs_and_verifies_a_note_from_the_command_line() {
             "--json",
         ],
     ));
+    // A code alone takes the shipped ICD-10-CM list's description; a code
+    // not in the list is refused, naming codes near it.
+    let dx = ok(as_doctor(
+        &c,
+        &["encounter", "diagnosis", &id, "--add", "J45.909", "--json"],
+    ));
+    assert!(
+        dx["diagnoses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["text"] == "Unspecified asthma, uncomplicated"),
+        "{dx}"
+    );
+    let o = as_doctor(
+        &c,
+        &[
+            "encounter",
+            "diagnosis",
+            &id,
+            "--add",
+            "J45.9:Asthma",
+            "--json",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(3));
+    let why = refused(&o)["fields"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        why.contains("not in the ICD-10-CM list") && why.contains("J45."),
+        "{why}"
+    );
 
     // A receptionist opens no clinical record.
     let mut desk = c.cmd(&["encounter", "show", &id, "--json"]);

@@ -3,6 +3,7 @@
 //! signed note holds (and the hash its signature covers).
 
 pub mod encounter;
+pub mod icd10;
 pub mod medications;
 pub mod mutations;
 pub mod prescription;

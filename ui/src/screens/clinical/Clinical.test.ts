@@ -21,7 +21,7 @@ function noteView(over: Partial<NoteView> = {}): NoteView {
     encounter_type: 'Consultation', status: 'draft', started_local: '2026-12-05T09:00:00',
     fields: FIELDS.map((f) => field(f)),
     vitals: { systolic_mmhg: null, diastolic_mmhg: null, pulse_bpm: null, temperature_c: null, spo2_pct: null, weight_kg: null, height_cm: null, bmi: null },
-    vitals_text: '', diagnoses: [], signature: null, addenda: [], prescriptions: [], addendum_draft: null, appointment_conflict: null,
+    vitals_text: '', diagnoses: [], signature: null, addenda: [], prescriptions: [], revisions: [], addendum_draft: null, appointment_conflict: null,
     can_sign: true, not_applied: [], ...over,
   };
 }
@@ -93,6 +93,57 @@ describe('NoteEditor', () => {
     await fireEvent.click(screen.getByTestId('keep-sibling'));
     await flush();
     expect(api.resolveSibling).toHaveBeenCalledWith('e1', 'history', 'Cough and fever', ['r9']);
+  });
+
+  it('puts a diagnosis on the problem list and records an allergy on the patient’s record', async () => {
+    vi.mocked(api.note).mockResolvedValue(noteView({ diagnoses: [{ id: 'd1', code: 'I10', text: 'Essential hypertension' }] }));
+    vi.mocked(api.updatePatient).mockResolvedValue({} as never);
+    render(NoteEditor, { encounterId: 'e1', navigate: vi.fn() });
+    await flush();
+    await fireEvent.click(screen.getByTestId('add-problem'));
+    await flush();
+    expect(api.updatePatient).toHaveBeenCalledWith('p1', {
+      add: { conditions: [{ name: 'Essential hypertension', icd10: 'I10', active: true, onset: null }] },
+    });
+    expect(screen.getByTestId('record-updated').textContent).toContain('problem list');
+    await fireEvent.input(screen.getByTestId('allergy-input'), { target: { value: 'Latex' } });
+    await fireEvent.submit(screen.getByTestId('allergy-input').closest('form')!);
+    await flush();
+    expect(vi.mocked(api.updatePatient).mock.calls[1][1]).toEqual({
+      add: { allergies: [{ substance: 'Latex', reaction: null, severity: 'moderate' }] },
+    });
+  });
+
+  it('adds a diagnosis typed as a code alone, a code and text, or text alone', async () => {
+    vi.mocked(api.note).mockResolvedValue(noteView());
+    vi.mocked(api.changeDiagnoses).mockResolvedValue(noteView());
+    render(NoteEditor, { encounterId: 'e1', navigate: vi.fn() });
+    await flush();
+    const input = screen.getByTestId('diagnosis-input');
+    for (const typed of ['j45.909', 'J20.9 Acute bronchitis', 'Viral illness']) {
+      await fireEvent.input(input, { target: { value: typed } });
+      await fireEvent.submit(input.closest('form')!);
+      await flush();
+    }
+    expect(vi.mocked(api.changeDiagnoses).mock.calls.map((c) => c[1][0])).toEqual([
+      { code: 'J45.909', text: '' },
+      { code: 'J20.9', text: 'Acute bronchitis' },
+      { code: null, text: 'Viral illness' },
+    ]);
+  });
+
+  it('lists every revision of the note, oldest first', async () => {
+    vi.mocked(api.note).mockResolvedValue(noteView({ revisions: [
+      { field: 'History', text: 'Cough', by: 'Dr Grey', at_local: '2026-12-05T09:01:00' },
+      { field: 'History', text: 'Cough and fever', by: 'Nurse Joy', at_local: '2026-12-05T09:05:00' },
+    ] }));
+    render(NoteEditor, { encounterId: 'e1', navigate: vi.fn() });
+    await flush();
+    const history = screen.getByTestId('revisions');
+    expect(history.textContent).toContain('Revision history (2)');
+    const items = [...history.querySelectorAll('li')].map((li) => li.textContent);
+    expect(items[0]).toContain('Dr Grey');
+    expect(items[1]).toContain('Cough and fever');
   });
 
   it('signs with Ctrl+Enter after a confirmation, then offers only addenda', async () => {

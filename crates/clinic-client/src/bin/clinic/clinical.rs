@@ -64,7 +64,7 @@ pub enum EncounterCmd {
         #[arg(long)]
         confirm: bool,
     },
-    /// Add diagnoses ("J45.9:Asthma", or text alone) and remove others by id
+    /// Add diagnoses ("J45.909:Asthma", a code of the shipped ICD-10-CM list alone, or text alone) and remove others by id
     Diagnosis {
         id: Uuid,
         #[arg(long)]
@@ -91,12 +91,14 @@ fn parse_diagnosis(s: &str) -> ClinicResult<Diagnosis> {
         Some((c, t)) if clinic_core::patients::is_icd10(c.trim()) => {
             (Some(c.trim().to_string()), t)
         }
+        // A code alone takes the shipped list's description.
+        None if clinic_core::patients::is_icd10(s.trim()) => (Some(s.trim().to_string()), ""),
         _ => (None, s),
     };
-    if text.trim().is_empty() {
+    if text.trim().is_empty() && code.is_none() {
         return Err(ClinicError::field(
             "add",
-            "give the diagnosis as CODE:text or text",
+            "give the diagnosis as CODE:text, a code of the ICD-10-CM list, or text",
         ));
     }
     Ok(Diagnosis {
