@@ -28,6 +28,8 @@ pub struct DemoReport {
     pub appointments: u64,
     /// Consultations written (signed notes with vitals and a diagnosis).
     pub encounters: u64,
+    /// Of the whole run, the consultations' (written before the appointments).
+    pub encounter_seconds: f64,
     /// Whole run, one transaction (users, patients, appointments, commit).
     pub seconds: f64,
     /// Of which the appointments: from their first write to the end,
@@ -372,6 +374,7 @@ pub fn generate_with(
     let total = size.patients();
     let mut appointments = 0u64;
     let mut encounters = 0u64;
+    let mut encounter_seconds = 0.0;
     let mut appointments_started = None;
     store.write(|db| {
         // Sites, rooms and staff as any desk makes them (so an enrolled
@@ -426,7 +429,9 @@ pub fn generate_with(
             }
         })?;
         if options.appointments {
+            let started = std::time::Instant::now();
             encounters = write_demo_encounters(db, seed, size, &clinicians, &patients, actor, now)?;
+            encounter_seconds = started.elapsed().as_secs_f64();
             appointments_started = Some(std::time::Instant::now());
             appointments = write_demo_appointments(
                 db,
@@ -466,6 +471,7 @@ pub fn generate_with(
         sites: size.sites() as usize,
         appointments,
         encounters,
+        encounter_seconds,
         seconds: started.elapsed().as_secs_f64(),
         appointment_seconds: appointments_started.map_or(0.0, |t| t.elapsed().as_secs_f64()),
     })
