@@ -260,18 +260,20 @@ fn main() {
         cal
     });
     let appointment_json = calendar.as_ref().map_or(0, |c| c.json_bytes);
+    let encounter_json =
+        clinical::json_bytes(&data, PASSPHRASE).expect("read the consultations back");
     ws.checkpoint().expect("checkpoint");
     let db_bytes = std::fs::metadata(data.join("clinic.db"))
         .map(|m| m.len())
         .unwrap_or(0);
     scalars.push((
         if with_schedule {
-            "local database size / raw JSON size (patients incl. search index, and appointments)"
+            "local database size / raw JSON size (patients incl. search index, appointments and consultations)"
         } else {
             "local database size / raw JSON size (patients incl. search index)"
         }
         .into(),
-        db_bytes as f64 / (raw_json + appointment_json) as f64,
+        db_bytes as f64 / (raw_json + appointment_json + encounter_json) as f64,
         "ratio (target <= 1.5)".into(),
     ));
     scalars.push((
