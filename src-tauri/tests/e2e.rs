@@ -508,6 +508,9 @@ fn book_ada_today(dir: &Path, doctor: uuid::Uuid) -> uuid::Uuid {
     booked[0].id
 }
 
+/// Drives the clinical screens: ClinicianDay (the day list), NoteEditor
+/// (note, vitals, diagnoses, signing) with its PrescriptionPanel, and on the
+/// second desk Chart with its VitalsTrend; a screenshot of each.
 #[test]
 fn a_clinicians_day_in_the_real_window_from_the_day_list_to_a_signed_note_seen_on_another_desk() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());

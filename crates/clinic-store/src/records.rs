@@ -230,7 +230,49 @@ impl Db<'_> {
 }
 
 impl Db<'_> {
-    /// The changes to record `id` the server did not apply as made (kept
+    /// Removes a record the server refused to create from a projection's
+    /// own `table` (whose delete trigger lets through only ids listed in
+    /// `sync_discard` while they go).
+    pub(crate) fn discard_from(&self, table: &str, id: Uuid) -> StoreResult<()> {
+        self.execute(
+            "INSERT OR IGNORE INTO sync_discard (id) VALUES (?1)",
+            [id.to_string()],
+        )?;
+        self.execute(
+            &format!("DELETE FROM {table} WHERE id = ?1"),
+            [id.to_string()],
+        )?;
+        self.execute("DELETE FROM sync_discard WHERE id = ?1", [id.to_string()])?;
+        Ok(())
+    }
+
+    /// (id, document hash) of the records of kind `T` a projection keeps in
+    /// the `doc` column of its own `table`, whose id `wanted` accepts: one
+    /// scan, each hashed as the kind writes it now (what the server hashes).
+    pub(crate) fn table_hashes<T: clinic_core::sync::RecordKind>(
+        &self,
+        table: &str,
+        wanted: &dyn Fn(Uuid) -> bool,
+    ) -> StoreResult<Vec<(Uuid, String)>> {
+        let mut st = self
+            .conn
+            .prepare(&format!("SELECT id, doc FROM {table} ORDER BY id"))?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, text) = row?;
+            let id = crate::parse_uuid(&id);
+            if wanted(id) {
+                let r: T = serde_json::from_str(&text)?;
+                out.push((id, doc_hash(&r.doc())));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Db<'_> {
+    /// The changes to record `id` the server did not apply as made    /// The changes to record `id` the server did not apply as made (kept
     /// whole in its history, on every desk), oldest first.
     pub fn refused_changes_of(
         &self,

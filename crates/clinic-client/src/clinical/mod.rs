@@ -124,7 +124,17 @@ fn field_label(field: &str) -> String {
 impl Clinical<'_> {
     /// The session, allowed `action` on clinical records and the medical history.
     fn act(&mut self, action: Action) -> ClinicResult<(Session, DateTime<Utc>)> {
-        let (s, now) = self.ws.act(Module::Clinical, action)?;
+        self.act_in(Module::Clinical, action)
+    }
+
+    /// The session, allowed `action` in `module` (clinical records or
+    /// prescriptions) and the medical history.
+    pub(crate) fn act_in(
+        &mut self,
+        module: Module,
+        action: Action,
+    ) -> ClinicResult<(Session, DateTime<Utc>)> {
+        let (s, now) = self.ws.act(module, action)?;
         s.permissions.require_flag(SensitiveFlag::MedicalHistory)?;
         Ok((s, now))
     }
@@ -589,18 +599,7 @@ impl Clinical<'_> {
     pub fn verify(&mut self, encounter: Uuid) -> ClinicResult<Encounter> {
         self.act(Action::View)?;
         let e = self.load(encounter)?;
-        if !e.is_signed() {
-            return Err(ClinicError::new(
-                ErrorCode::Conflict,
-                "This note is not signed yet; there is no signature to verify.",
-            ));
-        }
-        e.verify().map_err(|why| {
-            ClinicError::new(
-                ErrorCode::SignatureMismatch,
-                format!("The signature does not hold: {why}."),
-            )
-        })?;
+        e.verify()?;
         Ok(e)
     }
 

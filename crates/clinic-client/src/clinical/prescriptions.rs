@@ -12,7 +12,7 @@ use clinic_core::clinical::medications::{MedicationTable, SafetyWarning};
 use clinic_core::clinical::*;
 use clinic_core::directory::StaffMember;
 use clinic_core::patients::Patient;
-use clinic_core::permissions::{Action, Module, SensitiveFlag};
+use clinic_core::permissions::{Action, Module};
 use clinic_core::sync::{Mutation, RecordKind};
 use clinic_core::{ClinicError, ClinicResult};
 use serde::Serialize;
@@ -37,18 +37,19 @@ pub fn prescription_number(id: Uuid) -> String {
 
 impl Clinical<'_> {
     fn prescribing(&mut self, action: Action) -> ClinicResult<(crate::Session, DateTime<Utc>)> {
-        let (s, now) = self.ws.act(Module::Prescriptions, action)?;
-        s.permissions.require_flag(SensitiveFlag::MedicalHistory)?;
-        Ok((s, now))
+        self.act_in(Module::Prescriptions, action)
     }
 
     /// The patient, and the drugs of their other active prescriptions.
-    fn prescribing_context(&self, patient: Uuid) -> ClinicResult<(Patient, Vec<String>)> {
+    fn prescribing_context(
+        &self,
+        patient: Uuid,
+        today: chrono::NaiveDate,
+    ) -> ClinicResult<(Patient, Vec<String>)> {
         let db = self.ws.store()?.db();
         let p = db
             .patient(patient)?
             .ok_or_else(|| ClinicError::not_found("Patient"))?;
-        let today = Utc::now().date_naive();
         let active = db
             .patient_prescriptions(patient, true)?
             .into_iter()
@@ -66,9 +67,9 @@ impl Clinical<'_> {
         encounter: Uuid,
         lines: &[PrescriptionLine],
     ) -> ClinicResult<Vec<SafetyWarning>> {
-        self.prescribing(Action::Create)?;
+        let (_, now) = self.prescribing(Action::Create)?;
         let e = self.load(encounter)?;
-        let (patient, active) = self.prescribing_context(e.patient_id)?;
+        let (patient, active) = self.prescribing_context(e.patient_id, now.date_naive())?;
         Ok(safety_warnings(lines, &patient, &active))
     }
 
@@ -92,7 +93,7 @@ impl Clinical<'_> {
             l.substance = table.find_in_text(&l.drug).map(|x| x.key.clone());
         }
         validate_lines(&lines, instructions)?;
-        let (patient, active) = self.prescribing_context(e.patient_id)?;
+        let (patient, active) = self.prescribing_context(e.patient_id, now.date_naive())?;
         let warnings = safety_warnings(&lines, &patient, &active);
         let reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
         if reason.is_none() && warnings.iter().any(SafetyWarning::blocks) {

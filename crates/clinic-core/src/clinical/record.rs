@@ -243,20 +243,31 @@ impl Encounter {
     }
 
     /// Whether the stored signature and every addendum's still match what
-    /// the note holds (`Err` names the first part that does not).
-    pub fn verify(&self) -> Result<(), String> {
+    /// the note holds: `CONFLICT` for a note not signed yet,
+    /// `SIGNATURE_MISMATCH` naming the first part that does not match.
+    pub fn verify(&self) -> ClinicResult<()> {
+        let mismatch = |what: String| {
+            ClinicError::new(
+                crate::ErrorCode::SignatureMismatch,
+                format!("The signature does not hold: {what}."),
+            )
+        };
         let Some(sig) = &self.signature else {
-            return Err("the note is not signed".into());
+            return Err(ClinicError::conflict(
+                "This note is not signed yet; there is no signature to verify.",
+            ));
         };
         if self.content().signed_hash(sig.by, sig.at) != sig.content_sha256 {
-            return Err("the note's content does not match its signature".into());
+            return Err(mismatch(
+                "the note's content does not match its signature".into(),
+            ));
         }
         for a in &self.addenda {
             if addendum_hash(&sig.content_sha256, a.id, &a.text, a.by, a.at) != a.content_sha256 {
-                return Err(format!(
+                return Err(mismatch(format!(
                     "the addendum of {} does not match its signature",
                     a.at.format("%Y-%m-%d %H:%M UTC")
-                ));
+                )));
             }
         }
         Ok(())

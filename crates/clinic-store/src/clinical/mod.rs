@@ -6,7 +6,7 @@ use crate::records::Projection;
 use crate::{parse_ts, parse_uuid, ts, Db, StoreResult};
 use chrono::{DateTime, Utc};
 use clinic_core::clinical::{Encounter, Prescription, PrescriptionStatus};
-use clinic_core::sync::{doc_hash, AnyRecord, RecordKind};
+use clinic_core::sync::{AnyRecord, RecordKind};
 use clinic_core::ClinicError;
 use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;
@@ -109,22 +109,6 @@ impl Db<'_> {
 
     pub fn encounter_count(&self) -> StoreResult<i64> {
         Ok(self.query_row("SELECT count(*) FROM encounters", [], |r| r.get(0))?)
-    }
-
-    fn encounter_ids(&self) -> StoreResult<Vec<Uuid>> {
-        let mut st = self.conn.prepare("SELECT id FROM encounters ORDER BY id")?;
-        let rows = st.query_map([], |r| Ok(parse_uuid(&r.get::<_, String>(0)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn discard_unaccepted_encounter(&self, id: Uuid) -> StoreResult<()> {
-        self.execute(
-            "INSERT OR IGNORE INTO sync_discard (id) VALUES (?1)",
-            [id.to_string()],
-        )?;
-        self.execute("DELETE FROM encounters WHERE id = ?1", [id.to_string()])?;
-        self.execute("DELETE FROM sync_discard WHERE id = ?1", [id.to_string()])?;
-        Ok(())
     }
 
     // ---- drafts ----
@@ -255,24 +239,6 @@ impl Db<'_> {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
-
-    fn prescription_ids(&self) -> StoreResult<Vec<Uuid>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT id FROM prescriptions ORDER BY id")?;
-        let rows = st.query_map([], |r| Ok(parse_uuid(&r.get::<_, String>(0)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn discard_unaccepted_prescription(&self, id: Uuid) -> StoreResult<()> {
-        self.execute(
-            "INSERT OR IGNORE INTO sync_discard (id) VALUES (?1)",
-            [id.to_string()],
-        )?;
-        self.execute("DELETE FROM prescriptions WHERE id = ?1", [id.to_string()])?;
-        self.execute("DELETE FROM sync_discard WHERE id = ?1", [id.to_string()])?;
-        Ok(())
-    }
 }
 
 /// Whether a prescription is still to be taken.
@@ -299,16 +265,10 @@ impl Projection for PrescriptionProjection {
         db.put_prescription(p)
     }
     fn discard(&self, db: &Db, id: Uuid) -> StoreResult<()> {
-        db.discard_unaccepted_prescription(id)
+        db.discard_from("prescriptions", id)
     }
     fn hashes(&self, db: &Db, wanted: &dyn Fn(Uuid) -> bool) -> StoreResult<Vec<(Uuid, String)>> {
-        let mut out = Vec::new();
-        for id in db.prescription_ids()?.into_iter().filter(|id| wanted(*id)) {
-            if let Some(p) = db.prescription(id)? {
-                out.push((id, doc_hash(&p.doc())));
-            }
-        }
-        Ok(out)
+        db.table_hashes::<Prescription>("prescriptions", wanted)
     }
 }
 
@@ -331,15 +291,9 @@ impl Projection for EncounterProjection {
         db.put_encounter(e)
     }
     fn discard(&self, db: &Db, id: Uuid) -> StoreResult<()> {
-        db.discard_unaccepted_encounter(id)
+        db.discard_from("encounters", id)
     }
     fn hashes(&self, db: &Db, wanted: &dyn Fn(Uuid) -> bool) -> StoreResult<Vec<(Uuid, String)>> {
-        let mut out = Vec::new();
-        for id in db.encounter_ids()?.into_iter().filter(|id| wanted(*id)) {
-            if let Some(e) = db.encounter(id)? {
-                out.push((id, doc_hash(&e.doc())));
-            }
-        }
-        Ok(out)
+        db.table_hashes::<Encounter>("encounters", wanted)
     }
 }

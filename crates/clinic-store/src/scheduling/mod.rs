@@ -6,7 +6,7 @@ use crate::records::Projection;
 use crate::{parse_uuid, ts, Db, StoreResult};
 use chrono::Duration;
 use clinic_core::scheduling::{Appointment, OverlapProbe, Span, MAX_MINUTES};
-use clinic_core::sync::{doc_hash, AnyRecord, Mutation, RecordKind, Records};
+use clinic_core::sync::{AnyRecord, Mutation, RecordKind, Records};
 use clinic_core::ClinicError;
 use rusqlite::{params, OptionalExtension};
 use uuid::Uuid;
@@ -79,13 +79,7 @@ impl Db<'_> {
     /// Removes a booking the server refused outright (its mutation stays
     /// in the outbox, shown until a person resolves it).
     pub fn discard_unaccepted_appointment(&self, id: Uuid) -> StoreResult<()> {
-        self.execute(
-            "INSERT OR IGNORE INTO sync_discard (id) VALUES (?1)",
-            [id.to_string()],
-        )?;
-        self.execute("DELETE FROM appointments WHERE id = ?1", [id.to_string()])?;
-        self.execute("DELETE FROM sync_discard WHERE id = ?1", [id.to_string()])?;
-        Ok(())
+        self.discard_from("appointments", id)
     }
 
     /// Appointments matching `f`, by start time.
@@ -210,13 +204,7 @@ impl Projection for AppointmentProjection {
         db.discard_unaccepted_appointment(id)
     }
     fn hashes(&self, db: &Db, wanted: &dyn Fn(Uuid) -> bool) -> StoreResult<Vec<(Uuid, String)>> {
-        let mut out = Vec::new();
-        for id in db.appointment_ids()?.into_iter().filter(|id| wanted(*id)) {
-            if let Some(a) = db.appointment(id)? {
-                out.push((id, doc_hash(&a.doc())));
-            }
-        }
-        Ok(out)
+        db.table_hashes::<Appointment>("appointments", wanted)
     }
     fn load_context(&self, db: &Db, m: &Mutation, recs: &mut Records) -> StoreResult<()> {
         if let Some(probe) = OverlapProbe::of(m, recs) {
