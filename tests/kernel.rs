@@ -521,7 +521,7 @@ fn one_id_holds_one_kind_on_both_sides() {
     assert_eq!(kind(site), Some("site"), "B holds the site");
 }
 
-fn city(ws: &mut Workstation, id: Uuid, city: &str) {
+pub(crate) fn city(ws: &mut Workstation, id: Uuid, city: &str) {
     ws.patients()
         .edit(
             id,
@@ -533,7 +533,7 @@ fn city(ws: &mut Workstation, id: Uuid, city: &str) {
         .unwrap();
 }
 
-const PASSPHRASE: &str = "workstation passphrase";
+pub(crate) const PASSPHRASE: &str = "workstation passphrase";
 
 fn unlock() -> clinic_store::keys::Unlock {
     clinic_store::keys::Unlock::Passphrase(
@@ -700,6 +700,9 @@ fn changes_queued_before_the_protocol_4_upgrade_are_pushed_after_it() {
              DROP TABLE encounter_drafts;
              DROP TABLE encounters;
              DROP TABLE prescriptions;
+             DROP TABLE invoices;
+             DROP TABLE payments;
+             DROP TABLE credit_notes;
              ALTER TABLE patient_allergies DROP COLUMN code;
              ALTER TABLE users DROP COLUMN must_change_password;
              PRAGMA user_version = 5;",

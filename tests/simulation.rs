@@ -10,10 +10,16 @@
 //! restore, merge), appointments (bookings that often overlap across
 //! desks, moves, status changes along the lifecycle and against it,
 //! resolutions of double bookings), whole documents (`SaveDocument` of
-//! appointment types, waitlist entries, working time, sites and rooms) and
-//! the directory's users and roles (created, renamed, re-roled, disabled
-//! and enabled again). Every change names its author: a desk account or
-//! the administrator, and now and then no one (the server refuses it).
+//! appointment types, waitlist entries, working time, sites, rooms and the
+//! clinic's billing settings), the directory's users and roles (created,
+//! renamed, re-roled, disabled and enabled again), clinical notes and
+//! prescriptions, and billing: the price list, invoices drafted, edited,
+//! discarded, issued under numbers from each desk's leased blocks and
+//! voided, payments, refunds (now and then beyond what is left), credit
+//! notes (by line and in full, a line now and then credited on two
+//! desks), credit moved between a patient's invoices, and conflicts of
+//! money resolved. Every change names its author: a desk account or the
+//! administrator, and now and then no one (the server refuses it).
 //!
 //! Each run starts as a clinic does: the server knows only the clinic's
 //! plan and its first administrator (and, on PostgreSQL, the tenant's
@@ -37,9 +43,15 @@
 //!   rejected for each, and equals the server's recorded outcome; its
 //!   records equal the server's (patients' fields, lists, archive and
 //!   merge state; appointments' place, status and conflict marks; whole
-//!   documents; staff and roles); every accepted booking exists; every
-//!   conflict, and nothing else, left its refused change whole in the
-//!   history (a `RefusedChange` under the change's own id);
+//!   documents; staff and roles; notes and prescriptions; price-list
+//!   items, invoices with every line and total priced by the model's own
+//!   arithmetic, their status, number, ledger and conflicts of money,
+//!   payments and credit notes); a billing refusal carries the error code
+//!   the model predicts (`ALREADY_ISSUED`, `CONFLICT`, …), and no payment
+//!   or refund is ever refused for its amount; every accepted booking,
+//!   payment and credit note exists (a payment once in its invoice's
+//!   ledger); every conflict, and nothing else, left its refused change
+//!   whole in the history (a `RefusedChange` under the change's own id);
 //! - no double booking held exclusively: no two live appointments that are
 //!   neither in conflict nor an accepted double booking overlap for a
 //!   clinician, a room or a patient;
@@ -60,6 +72,13 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, SubsecRound, TimeZone, Utc, Weekday};
 use clinic_core::audit::{AuditEntry, ChainVerifier, GENESIS_HASH};
+use clinic_core::billing::money::Amount;
+use clinic_core::billing::{
+    AddPriceItem, ApplyCredit, BillingPrint, ChangePriceItem, ClinicSettings, CreateInvoice,
+    CreditNote, DiscardInvoice, EditInvoice, EntryKind, Invoice, InvoiceStatus, IssueCreditNote,
+    IssueInvoice, LineInput, Payment, PaymentKind, PaymentMethod, PriceItem, PriceKind,
+    PriceVersion, RecordPayment, RefundPayment, ResolveMoneyConflict, Totals, VoidInvoice,
+};
 use clinic_core::clinical::{
     addendum_hash, AddAddendum, ChangeDiagnoses, Diagnosis, EditEncounter, Encounter,
     EndPrescription, IssuePrescription, NoteContent, NoteSections, PrescribedRef, Prescription,
@@ -88,6 +107,9 @@ use std::sync::OnceLock;
 use uuid::Uuid;
 
 const FIELDS: [&str; 4] = ["city", "address_line1", "address_line2", "state"];
+
+/// The number blocks leased to a device: (series, `[start, end)`).
+type Blocks = Vec<(String, (u64, u64))>;
 
 /// A mutation as the server received and answered it (server order).
 #[derive(Clone, Debug)]
@@ -127,8 +149,8 @@ struct MemServer {
     epoch: Uuid,
     rules: Rules,
     state: ServerState,
-    /// The patient numbers leased to each device.
-    leases: BTreeMap<Uuid, (u64, u64)>,
+    /// The numbers leased to each device: (series, block) of every series.
+    leases: BTreeMap<Uuid, Blocks>,
 }
 
 impl MemServer {
@@ -179,8 +201,12 @@ impl MemServer {
             issued: self.state.issued.clone(),
             ..Default::default()
         };
-        if let Some(block) = self.leases.get(&dev) {
-            ledger.leased.insert("patient".into(), vec![*block]);
+        for (series, block) in self.leases.get(&dev).into_iter().flatten() {
+            ledger
+                .leased
+                .entry(series.clone())
+                .or_default()
+                .push(*block);
         }
         let result = apply_batch(
             self.rules,
@@ -1465,6 +1491,512 @@ fn encounter_change(
     }
 }
 
+/// The invoices a desk holds (in the store's own table when it keeps one,
+/// else among its documents), by id.
+fn local_invoices(dev: &Device) -> Vec<Invoice> {
+    let db = dev.store.db();
+    let mut by_id: BTreeMap<Uuid, Invoice> = db
+        .documents::<Invoice>()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| (i.id, i))
+        .collect();
+    for d in db
+        .query_docs("SELECT doc FROM invoices", &[])
+        .unwrap_or_default()
+    {
+        let i: Invoice = serde_json::from_value(d).expect("an invoice");
+        by_id.insert(i.id, i);
+    }
+    by_id.into_values().collect()
+}
+
+/// The price-list codes desks add (two spellings of one code name one item).
+const PRICE_CODES: [&str; 5] = ["CONS30", "XRAY", "LAB.1", "VACC", "cons30"];
+
+/// A price-list price from a date: a few prices, some without cents.
+fn price_version(rng: &mut DemoRng, from: NaiveDate) -> PriceVersion {
+    PriceVersion {
+        from,
+        price: Amount::new(*rng.pick(&[4_500, 3_000, 1_999, 12_050]), 2),
+        tax_rate: Amount::new(*rng.pick(&[0, 2_000, 750]), 2),
+    }
+}
+
+/// `n` lines as a desk enters them: from this desk's price list (its price
+/// on `day`, when the currency can hold it) or typed, with quantities,
+/// taxes and discounts that make rounding matter.
+fn invoice_lines(
+    rng: &mut DemoRng,
+    items: &[PriceItem],
+    digits: u32,
+    day: NaiveDate,
+    n: u64,
+) -> Vec<LineInput> {
+    let listed: Vec<(&PriceItem, &PriceVersion)> = items
+        .iter()
+        .filter(|p| p.active)
+        .filter_map(|p| p.price_on(day).map(|v| (p, v)))
+        .filter(|(_, v)| fixed(v.price, digits).is_some())
+        .collect();
+    (0..n)
+        .map(|_| {
+            let quantity = Amount::new(*rng.pick(&[1_000, 2_000, 500, 1_500, 333, 3_000]), 3);
+            let discount_percent = Amount::new(*rng.pick(&[0, 0, 0, 500, 1_250, 3_333, 10_000]), 2);
+            if !listed.is_empty() && rng.chance(50) {
+                let (p, v) = *rng.pick(&listed);
+                LineInput {
+                    item: Some(p.id),
+                    code: Some(p.code.clone()),
+                    description: p.name.clone(),
+                    quantity,
+                    unit_price: v.price,
+                    tax_rate: v.tax_rate,
+                    discount_percent,
+                }
+            } else {
+                let price = *rng.pick(&[45_000i128, 33_330, 19_990, 120_505, 50, 7_250, 333_333]);
+                LineInput {
+                    item: None,
+                    code: None,
+                    description: format!("Service {}", letters(rng.below(5) as usize)),
+                    quantity,
+                    unit_price: amount_of(price, digits),
+                    tax_rate: Amount::new(*rng.pick(&[0, 500, 750, 2_000, 2_100]), 2),
+                    discount_percent,
+                }
+            }
+        })
+        .collect()
+}
+
+/// The next number of `series` from this desk's blocks, written as the
+/// series writes it; now and then one never leased to it (the server
+/// refuses the change as a conflict).
+fn billing_number(
+    dev: &Device,
+    rng: &mut DemoRng,
+    series: &str,
+    prefix: &str,
+    step: usize,
+) -> Option<String> {
+    let value = if rng.chance(3) {
+        900_000 + step as u64
+    } else {
+        dev.store.db().next_number(series).ok()?
+    };
+    Some(format!("{prefix}{value:06}"))
+}
+
+/// The billing changes a desk makes ([`billing_change`]).
+#[derive(Clone, Copy)]
+enum Bill {
+    Settings,
+    AddItem,
+    ChangeItem,
+    Draft,
+    Edit,
+    Discard,
+    Issue,
+    Void,
+    Pay,
+    Refund,
+    CreditNote,
+    MoveCredit,
+    Resolve,
+}
+
+/// What a desk does with money, as the billing use-cases make the changes
+/// (and by whom): the clinic's settings (the administrator), the price
+/// list, drafts of invoices for the patients (and appointments and notes)
+/// it holds, edited, discarded and issued under numbers from its blocks,
+/// voided; payments, refunds (now and then more than is left), credit
+/// notes (in full or by line, now and then a line credited already),
+/// credit moved between two invoices of a patient, conflicts of money
+/// resolved. Always over what this desk sees: a change another desk made
+/// meanwhile is what the server rules on.
+fn billing_change(
+    dev: &Device,
+    rng: &mut DemoRng,
+    clinic: &Clinic,
+    step: usize,
+    at: DateTime<Utc>,
+) -> Option<(Option<Uuid>, Mutation)> {
+    let db = dev.store.db();
+    let tenant = dev.store.tenant_id();
+    let day = at.date_naive();
+    let invoices = local_invoices(dev);
+    let items: Vec<PriceItem> = db.documents::<PriceItem>().unwrap_or_default();
+    let settings = db.documents::<ClinicSettings>().unwrap_or_default();
+    let (currency, include_tax) = settings.first().map_or(("EUR".to_string(), false), |s| {
+        (s.currency.clone(), s.prices_include_tax)
+    });
+    let patients = db.patient_ids().unwrap();
+    // Before the desk has patients there is little to bill.
+    if patients.is_empty() && rng.chance(70) {
+        return None;
+    }
+    let drafts: Vec<&Invoice> = invoices
+        .iter()
+        .filter(|i| i.status == InvoiceStatus::Draft)
+        .collect();
+    let open: Vec<&Invoice> = invoices.iter().filter(|i| i.status.is_open()).collect();
+    let owed = |i: &Invoice| milli(i.balance()).unwrap_or(0);
+    // Open invoices with no money against them here (voided only so).
+    let clean: Vec<&Invoice> = open
+        .iter()
+        .copied()
+        .filter(|i| i.entries.is_empty())
+        .collect();
+    let payments: Vec<(&Invoice, Uuid)> = invoices
+        .iter()
+        .flat_map(|i| {
+            i.entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::Payment)
+                .map(move |e| (i, e.id))
+        })
+        .collect();
+    let unresolved: Vec<(&Invoice, Uuid)> = invoices
+        .iter()
+        .flat_map(|i| {
+            i.conflicts
+                .iter()
+                .filter(|c| c.resolved.is_none())
+                .map(move |c| (i, c.entry))
+        })
+        .collect();
+    // Credit moves between two invoices of a patient, into an open one;
+    // mostly out of one holding credit.
+    let pairs: Vec<(&Invoice, &Invoice)> = invoices
+        .iter()
+        .flat_map(|a| {
+            open.iter()
+                .copied()
+                .filter(move |b| {
+                    b.id != a.id && b.patient_id == a.patient_id && b.currency == a.currency
+                })
+                .map(move |b| (a, b))
+        })
+        .collect();
+    let with_credit: Vec<(&Invoice, &Invoice)> =
+        pairs.iter().copied().filter(|(a, _)| owed(a) < 0).collect();
+    // What this desk can do here, and how often it does it.
+    let acts = [
+        (Bill::Settings, 1, true),
+        (Bill::AddItem, if items.len() < 2 { 2 } else { 1 }, true),
+        (Bill::ChangeItem, 1, !items.is_empty()),
+        (
+            Bill::Draft,
+            if drafts.len() < 2 { 14 } else { 4 },
+            !patients.is_empty(),
+        ),
+        (Bill::Edit, 7, !drafts.is_empty()),
+        (Bill::Discard, 3, !drafts.is_empty()),
+        (Bill::Issue, 13, !drafts.is_empty()),
+        (Bill::Void, 9, !clean.is_empty()),
+        (Bill::Pay, 14, !invoices.is_empty()),
+        (Bill::Refund, 9, !payments.is_empty()),
+        (Bill::CreditNote, 8, !open.is_empty()),
+        (Bill::MoveCredit, 9, !pairs.is_empty()),
+        (Bill::Resolve, 8, !unresolved.is_empty()),
+    ];
+    let total: u64 = acts.iter().filter(|a| a.2).map(|a| a.1).sum();
+    let mut roll = rng.below(total);
+    let act = acts
+        .iter()
+        .filter(|a| a.2)
+        .find(|a| {
+            if roll < a.1 {
+                true
+            } else {
+                roll -= a.1;
+                false
+            }
+        })
+        .expect("a possible change")
+        .0;
+    let desk = by(rng, clinic.desk, 3);
+    let author = desk.unwrap_or(Uuid::nil());
+    let money = |rng: &mut DemoRng,
+                 inv: &Invoice,
+                 kind: PaymentKind,
+                 method: PaymentMethod,
+                 amount: i128|
+     -> Payment {
+        Payment {
+            id: uuid(rng),
+            tenant_id: tenant,
+            patient_id: inv.patient_id,
+            invoice_id: inv.id,
+            kind,
+            method,
+            amount: amount_of(amount, inv.digits()),
+            currency: inv.currency.clone(),
+            received_on: day,
+            reference: None,
+            refund_of: None,
+            reason: None,
+            receipt_number: None,
+            invoice_number: inv.number.clone(),
+            recorded_by: author,
+            recorded_at: at,
+            print: BillingPrint::default(),
+        }
+    };
+    // An amount of at least one minor unit of `inv`'s currency.
+    let at_least = |inv: &Invoice, m: i128| {
+        let unit = pow10(3 - inv.digits());
+        (m / unit * unit).max(unit)
+    };
+    let m = match act {
+        Bill::Settings => {
+            let mut s = ClinicSettings::defaults_for(tenant);
+            s.currency = rng.pick(&["EUR", "EUR", "EUR", "JPY", "KWD"]).to_string();
+            s.prices_include_tax = rng.chance(30);
+            s.legal_name = format!("Sim Clinic {}", letters(step));
+            s.updated_at = at;
+            return Some((
+                by(rng, clinic.admin, 10),
+                Mutation::new(SaveDocument::new(s)),
+            ));
+        }
+        Bill::AddItem => {
+            let code = *rng.pick(&PRICE_CODES);
+            let id = PriceItem::id_for(tenant, code);
+            if items.iter().any(|p| p.id == id) {
+                return None; // refused here at once
+            }
+            Mutation::new(AddPriceItem {
+                item: PriceItem {
+                    id,
+                    tenant_id: tenant,
+                    code: code.into(),
+                    name: format!("Item {}", letters(step)),
+                    kind: PriceKind::Service,
+                    appointment_type: None,
+                    sku: None,
+                    prices: vec![price_version(
+                        rng,
+                        NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+                    )],
+                    active: true,
+                    updated_at: at,
+                },
+            })
+        }
+        Bill::ChangeItem => {
+            let item = rng.pick(&items);
+            let from = *rng.pick(&[(2026, 11, 1), (2026, 11, 15), (2027, 1, 1)]);
+            let from = NaiveDate::from_ymd_opt(from.0, from.1, from.2).unwrap();
+            Mutation::new(ChangePriceItem {
+                item: item.id,
+                name: rng.chance(40).then(|| format!("Item {}", letters(step))),
+                price: rng.chance(60).then(|| price_version(rng, from)),
+                appointment_type: None,
+                active: rng.chance(20).then(|| rng.chance(60)),
+            })
+        }
+        Bill::Draft => {
+            // Often a patient billed before (whose invoices credit moves between).
+            let billed: Vec<Uuid> = invoices.iter().map(|i| i.patient_id).collect();
+            let patient = if !billed.is_empty() && rng.chance(40) {
+                *rng.pick(&billed)
+            } else {
+                *rng.pick(&patients)
+            };
+            // Now and then for one of the patient's appointments (one
+            // invoice per appointment, whichever desk drafts it) or notes.
+            let appts: Vec<Uuid> = if rng.chance(35) {
+                db.appointment_ids()
+                    .unwrap()
+                    .into_iter()
+                    .filter(|a| {
+                        db.appointment(*a)
+                            .unwrap()
+                            .is_some_and(|a| a.patient_id == patient)
+                    })
+                    .collect()
+            } else {
+                vec![]
+            };
+            let appointment = (!appts.is_empty()).then(|| *rng.pick(&appts));
+            let encounter = if rng.chance(20) {
+                let notes: Vec<Uuid> = local_encounters(dev)
+                    .into_iter()
+                    .filter(|e| e.patient_id == patient)
+                    .map(|e| e.id)
+                    .collect();
+                (!notes.is_empty()).then(|| *rng.pick(&notes))
+            } else {
+                None
+            };
+            let n = 1 + rng.below(3);
+            Mutation::new(CreateInvoice {
+                invoice: appointment.map_or_else(|| uuid(rng), Invoice::id_for_appointment),
+                patient,
+                appointment,
+                encounter,
+                currency: currency.clone(),
+                prices_include_tax: include_tax,
+                lines: invoice_lines(rng, &items, minor_digits_of(&currency), day, n),
+                discount_percent: Amount::new(*rng.pick(&[0, 0, 0, 500, 1_000]), 2),
+                notes: String::new(),
+            })
+        }
+        Bill::Edit => {
+            let inv = *rng.pick(&drafts);
+            let lines = rng.chance(60).then(|| {
+                let n = 1 + rng.below(3);
+                invoice_lines(rng, &items, inv.digits(), day, n)
+            });
+            Mutation::new(EditInvoice {
+                invoice: inv.id,
+                lines,
+                discount_percent: rng
+                    .chance(40)
+                    .then(|| Amount::new(*rng.pick(&[0, 500, 1_000, 2_500]), 2)),
+                notes: rng.chance(40).then(|| format!("note {step}")),
+            })
+        }
+        Bill::Discard => Mutation::new(DiscardInvoice {
+            invoice: rng.pick(&drafts).id,
+        }),
+        Bill::Issue => {
+            let inv = *rng.pick(&drafts);
+            Mutation::new(IssueInvoice {
+                invoice: inv.id,
+                number: billing_number(dev, rng, "invoice", "INV-", step)?,
+                issued_on: day,
+                due_on: day + Duration::days(30),
+                total: inv.totals.total,
+                print: BillingPrint::default(),
+            })
+        }
+        Bill::Void => Mutation::new(VoidInvoice {
+            invoice: rng.pick(&clean).id,
+            reason: "Issued in error".into(),
+        }),
+        Bill::Pay => {
+            // Mostly an open invoice; now and then a draft or a void one
+            // (the money stands as the patient's credit).
+            let inv = if !open.is_empty() && rng.chance(85) {
+                *rng.pick(&open)
+            } else {
+                rng.pick(&invoices)
+            };
+            let due = owed(inv);
+            let amount = match rng.below(4) {
+                0 if due > 0 => due,
+                1 if due > 0 => due / 2,
+                2 => due.max(0) + 20_000,
+                _ => 10_000,
+            };
+            let method = *rng.pick(&PaymentMethod::TAKEN);
+            let mut p = money(
+                rng,
+                inv,
+                PaymentKind::Payment,
+                method,
+                at_least(inv, amount),
+            );
+            p.receipt_number = Some(billing_number(dev, rng, "receipt", "RCT-", step)?);
+            Mutation::new(RecordPayment { payment: p })
+        }
+        Bill::Refund => {
+            let (inv, of) = *rng.pick(&payments);
+            let sum = |f: &dyn Fn(&clinic_core::billing::MoneyEntry) -> bool| -> i128 {
+                inv.entries
+                    .iter()
+                    .filter(|e| f(e))
+                    .map(|e| milli(e.amount).unwrap_or(0))
+                    .sum()
+            };
+            let left = sum(&|e| e.id == of && e.kind == EntryKind::Payment)
+                - sum(&|e| e.refund_of == Some(of) && e.kind == EntryKind::Refund);
+            // What is left, part of it, or more (a refund beyond it is
+            // accepted and raised).
+            let amount = match rng.below(10) {
+                0..=3 if left > 0 => left,
+                4..=6 if left > 0 => left / 2,
+                _ => left.max(0) + 5_000,
+            };
+            let method = *rng.pick(&PaymentMethod::TAKEN);
+            let mut r = money(rng, inv, PaymentKind::Refund, method, at_least(inv, amount));
+            r.refund_of = Some(of);
+            r.reason = Some("Asked for it back".into());
+            if rng.chance(75) {
+                r.receipt_number = Some(billing_number(dev, rng, "receipt", "RCT-", step)?);
+            }
+            Mutation::new(RefundPayment { refund: r })
+        }
+        Bill::CreditNote => {
+            let inv = *rng.pick(&open);
+            let n = inv.lines.len();
+            let line_indexes = match rng.below(10) {
+                0..=3 => vec![],
+                4..=8 => vec![rng.below(n as u64) as usize],
+                _ => vec![rng.below(n as u64) as usize, rng.below(n as u64) as usize],
+            };
+            Mutation::new(IssueCreditNote {
+                note: CreditNote {
+                    id: uuid(rng),
+                    tenant_id: tenant,
+                    invoice_id: inv.id,
+                    patient_id: inv.patient_id,
+                    number: billing_number(dev, rng, "credit_note", "CN-", step)?,
+                    invoice_number: inv.number.clone().unwrap_or_default(),
+                    line_indexes,
+                    lines: vec![],
+                    totals: Totals::default(),
+                    currency: inv.currency.clone(),
+                    reason: "Charged in error".into(),
+                    issued_by: author,
+                    issued_at: at,
+                    issued_on: day,
+                    print: BillingPrint::default(),
+                },
+            })
+        }
+        Bill::MoveCredit => {
+            let (from, to) = if !with_credit.is_empty() && rng.chance(75) {
+                *rng.pick(&with_credit)
+            } else {
+                *rng.pick(&pairs)
+            };
+            let credit = -owed(from);
+            let amount = if credit > 0 && rng.chance(80) {
+                match owed(to) {
+                    o if o > 0 => credit.min(o),
+                    _ => credit,
+                }
+            } else {
+                10_000
+            };
+            let amount = at_least(from, amount);
+            let mut out_of = money(
+                rng,
+                from,
+                PaymentKind::Refund,
+                PaymentMethod::Credit,
+                amount,
+            );
+            out_of.reason = Some("Credit used on another invoice".into());
+            let into = money(rng, to, PaymentKind::Payment, PaymentMethod::Credit, amount);
+            Mutation::new(ApplyCredit { out_of, into })
+        }
+        Bill::Resolve => {
+            let (inv, entry) = *rng.pick(&unresolved);
+            Mutation::new(ResolveMoneyConflict {
+                invoice: inv.id,
+                entry,
+                note: "Checked with the patient".into(),
+            })
+        }
+    };
+    Some((desk, m))
+}
+
 /// One local change on a device, by the desk account (now and then by no
 /// one) unless said otherwise.
 fn local_change(
@@ -1474,21 +2006,38 @@ fn local_change(
     at: DateTime<Utc>,
     step: usize,
 ) {
-    let m = match rng.below(100) {
-        0..=34 => patient_change(dev, rng, step).map(|m| (by(rng, clinic.desk, 3), m)),
-        35..=62 => {
-            appointment_change(dev, rng, clinic, step, at).map(|m| (by(rng, clinic.desk, 3), m))
+    let roll = rng.below(120);
+    // Now and then a desk makes a few changes of one kind in a row, a
+    // second apart: a note written and signed in one sitting; at the till,
+    // an invoice drafted, issued and paid.
+    for k in 0..4 {
+        let at = at + Duration::seconds(k as i64);
+        let m = match roll {
+            0..=34 => patient_change(dev, rng, step).map(|m| (by(rng, clinic.desk, 3), m)),
+            35..=62 => {
+                appointment_change(dev, rng, clinic, step, at).map(|m| (by(rng, clinic.desk, 3), m))
+            }
+            63..=81 => {
+                let user = by(rng, clinic.desk, 3);
+                encounter_change(dev, rng, user, at).map(|m| (user, m))
+            }
+            82..=99 => document_change(dev, rng, clinic, step, at),
+            _ => billing_change(dev, rng, clinic, step * 4 + k, at),
+        };
+        if let Some((user, m)) = m {
+            let r = commit(dev, rng, user, at, &m);
+            if std::env::var("SIM_DEBUG").is_ok() {
+                eprintln!("{} {:?}", m.name(), r.err());
+            }
         }
-        63..=81 => {
-            let user = by(rng, clinic.desk, 3);
-            encounter_change(dev, rng, user, at).map(|m| (user, m))
+        let again = match roll {
+            63..=81 => 35,
+            100.. => 60,
+            _ => 0,
+        };
+        if again == 0 || !rng.chance(again) {
+            break;
         }
-        _ => document_change(dev, rng, clinic, step, at),
-    };
-    let Some((user, m)) = m else { return };
-    let r = commit(dev, rng, user, at, &m);
-    if std::env::var("SIM_DEBUG").is_ok() {
-        eprintln!("{} {:?}", m.name(), r.err());
     }
 }
 
@@ -1613,12 +2162,13 @@ fn allowed(from: AppointmentStatus, to: AppointmentStatus) -> bool {
 
 /// The kinds saved whole by `SaveDocument` (the others change through
 /// their own named mutations only).
-const WHOLE_DOCUMENTS: [&str; 5] = [
+const WHOLE_DOCUMENTS: [&str; 6] = [
     "appointment_type",
     "waitlist_entry",
     "clinician_schedule",
     "site",
     "room",
+    "clinic_settings",
 ];
 
 /// The roles every clinic has.
@@ -1717,7 +2267,9 @@ struct MRx {
 struct Model {
     encounters: BTreeMap<Uuid, MEnc>,
     prescriptions: BTreeMap<Uuid, MRx>,
-    leases: BTreeMap<Uuid, Vec<(u64, u64)>>,
+    /// The blocks each device was leased: (series, block).
+    leases: BTreeMap<Uuid, Blocks>,
+    tenant: Uuid,
     patients: BTreeMap<Uuid, MPatient>,
     appts: BTreeMap<Uuid, MAppt>,
     docs: BTreeMap<Uuid, (String, Value)>,
@@ -1728,6 +2280,15 @@ struct Model {
     plan: Option<(Uuid, u32)>,
     /// Refused changes kept in the history, by the change's id.
     notes: BTreeMap<Uuid, MNote>,
+    price_items: BTreeMap<Uuid, MPriceItem>,
+    invoices: BTreeMap<Uuid, MInvoice>,
+    /// Payments, refunds and transfers of credit.
+    payments: BTreeMap<Uuid, MPayment>,
+    credit_notes: BTreeMap<Uuid, MCreditNote>,
+    /// The numbers of the billing series issued: (series, value).
+    issued: BTreeSet<(String, u64)>,
+    /// The error code the last billing refusal must carry.
+    want_code: Option<ErrorCode>,
 }
 
 use OutcomeStatus::{Accepted, Conflict, Rejected};
@@ -1750,7 +2311,7 @@ impl Model {
                 );
             } else if let Some(p) = r.get::<ClinicPlan>() {
                 self.plan = Some((*id, p.max_users));
-            } else if matches!(r.kind(), "site" | "room") {
+            } else if matches!(r.kind(), "site" | "room" | "clinic_settings") {
                 self.docs.insert(*id, (r.kind().to_string(), r.doc()));
             } else {
                 return Err(format!(
@@ -1776,6 +2337,14 @@ impl Model {
             Some("encounter")
         } else if self.prescriptions.contains_key(&id) {
             Some("prescription")
+        } else if self.invoices.contains_key(&id) {
+            Some("invoice")
+        } else if self.payments.contains_key(&id) {
+            Some("payment")
+        } else if self.credit_notes.contains_key(&id) {
+            Some("credit_note")
+        } else if self.price_items.contains_key(&id) {
+            Some("price_item")
         } else if self.staff.contains_key(&id) {
             Some("staff")
         } else if self.roles.contains_key(&id) {
@@ -1828,6 +2397,12 @@ impl Model {
         } else if let Some(st) = m.get::<StartEncounter>() {
             out.extend([(st.patient, "patient"), (st.clinician, "staff")]);
             out.extend(st.appointment.map(|a| (a, "appointment")));
+        } else if let Some(c) = m.get::<CreateInvoice>() {
+            out.push((c.patient, "patient"));
+            out.extend(c.appointment.map(|a| (a, "appointment")));
+            out.extend(c.encounter.map(|e| (e, "encounter")));
+        } else if let Some(p) = m.get::<RecordPayment>() {
+            out.push((p.payment.patient_id, "patient"));
         } else if let Some(save) = m.get::<SaveDocument>() {
             // Whole documents name records too.
             if let Some(w) = save.doc.get::<WaitlistEntry>() {
@@ -1864,6 +2439,15 @@ impl Model {
         Ok(Self::named(&env.mutation)
             .into_iter()
             .all(|(id, kind)| self.kind_of(id) == Some(kind)))
+    }
+
+    /// Whether `value` of `series` lies in a block leased to `dev`.
+    fn leased(&self, dev: Uuid, series: &str, value: u64) -> bool {
+        self.leases.get(&dev).is_some_and(|blocks| {
+            blocks
+                .iter()
+                .any(|(s, (start, end))| s == series && (*start..*end).contains(&value))
+        })
     }
 
     /// Whether every role exists (built in, or one of the clinic's own).
@@ -1915,6 +2499,7 @@ impl Model {
     /// has or a record that does not exist; a conflict is kept whole in the
     /// history, under the change's own id.
     fn predict(&mut self, dev: Uuid, env: &Envelope) -> Result<OutcomeStatus, String> {
+        self.want_code = None;
         let status = if self.authorized(env)? {
             self.rule(dev, env)?
         } else {
@@ -1939,10 +2524,7 @@ impl Model {
         let m = &env.mutation;
         let status = if let Some(r) = m.get::<RegisterPatient>() {
             let value = parse_patient_number(&r.patient_number).ok_or("a bad number")?;
-            let leased = self
-                .leases
-                .get(&dev)
-                .is_some_and(|b| b.iter().any(|(s, e)| (*s..*e).contains(&value)));
+            let leased = self.leased(dev, "patient", value);
             match (self.numbers.get(&value), self.patients.get(&r.patient)) {
                 (Some(holder), _) if *holder != r.patient => Conflict,
                 (None, _) if !leased => Conflict,
@@ -2244,6 +2826,8 @@ impl Model {
                     Accepted
                 }
             }
+        } else if let Some(st) = self.billing_rule(dev, env) {
+            st
         } else if let Some(st) = self.clinical_rule(env) {
             st
         } else {
@@ -2645,6 +3229,7 @@ impl Model {
                 ));
             }
         }
+        self.compare_billing(server, out);
         for id in server.keys() {
             if self.kind_of(*id).is_none() {
                 out.push(format!(
@@ -2652,6 +3237,962 @@ impl Model {
                     server[id].kind()
                 ));
             }
+        }
+    }
+}
+
+// ---- billing: the oracle's own model of the money rules ----
+
+/// The billing series a desk issues numbers of (besides patient numbers).
+const BILLING_SERIES: [&str; 3] = ["invoice", "receipt", "credit_note"];
+
+/// The billing domain's mutations (their refusals are counted by code).
+const BILLING_MUTATIONS: [&str; 12] = [
+    "add_price_item",
+    "change_price_item",
+    "create_invoice",
+    "edit_invoice",
+    "discard_invoice",
+    "issue_invoice",
+    "void_invoice",
+    "record_payment",
+    "refund_payment",
+    "issue_credit_note",
+    "apply_credit",
+    "resolve_money_conflict",
+];
+
+fn pow10(n: u32) -> i128 {
+    10i128.pow(n)
+}
+
+/// `x` in units of 10^-`places` (`None`: it has more decimals than that).
+fn fixed(x: Amount, places: u32) -> Option<i128> {
+    let n = x.normalize();
+    (n.scale() <= places).then(|| n.mantissa() * pow10(places - n.scale()))
+}
+
+/// An amount in thousandths, the model's unit of money (no currency has
+/// more than three minor digits; a rule takes no more).
+fn milli(x: Amount) -> Option<i128> {
+    fixed(x, 3)
+}
+
+/// `m` thousandths written with `digits` decimals (cut to them).
+fn amount_of(m: i128, digits: u32) -> Amount {
+    Amount::new((m / pow10(3 - digits)) as i64, digits)
+}
+
+/// The minor digits of the currencies the simulated clinic bills in
+/// (ISO 4217: the yen has none, the Kuwaiti dinar three).
+fn minor_digits_of(currency: &str) -> u32 {
+    match currency {
+        "JPY" | "KRW" | "ISK" | "CLP" | "VND" => 0,
+        "KWD" | "BHD" | "OMR" | "JOD" | "TND" => 3,
+        _ => 2,
+    }
+}
+
+/// `n / d` rounded half away from zero (`d > 0`).
+fn div_round(n: i128, d: i128) -> i128 {
+    let q = (2 * n.abs() + d) / (2 * d);
+    if n < 0 {
+        -q
+    } else {
+        q
+    }
+}
+
+/// A line priced by the model, in minor units of the invoice's currency:
+/// `[gross, discount, tax, total]`, each rounded once: the gross, the
+/// line's own discount, the invoice discount's share of what is left, then
+/// the tax on the rest (contained in the price when prices include tax).
+fn model_line(l: &LineInput, invoice_discount: i128, include_tax: bool, digits: u32) -> [i128; 4] {
+    let q = fixed(l.quantity, 3).expect("a checked quantity");
+    let p = fixed(l.unit_price, 3).expect("a checked price");
+    let rate = fixed(l.tax_rate, 2).expect("a checked rate");
+    let own_pct = fixed(l.discount_percent, 2).expect("a checked discount");
+    // Quantity and price in thousandths: their product in millionths.
+    let gross = div_round(q * p * pow10(digits), pow10(6));
+    let own = div_round(gross * own_pct, 10_000);
+    let shared = div_round((gross - own) * invoice_discount, 10_000);
+    let net = gross - own - shared;
+    let (tax, total) = if include_tax {
+        (div_round(net * rate, 10_000 + rate), net)
+    } else {
+        let tax = div_round(net * rate, 10_000);
+        (tax, net + tax)
+    };
+    [gross, own + shared, tax, total]
+}
+
+/// A percentage as the rules take it: 0 to 100, at most two decimals.
+fn percent_ok(x: Amount) -> bool {
+    fixed(x, 2).is_some_and(|v| (0..=10_000).contains(&v))
+}
+
+/// An amount as the rules take it: at most three decimals, below a
+/// billion, not negative (nor zero unless `zero_ok`).
+fn money_ok(x: Amount, zero_ok: bool) -> bool {
+    milli(x).is_some_and(|v| (v > 0 || zero_ok && v == 0) && v < 1_000_000_000_000)
+}
+
+/// Whether lines as entered pass the rule's checks.
+fn lines_ok(lines: &[LineInput], invoice_discount: Amount) -> bool {
+    (1..=100).contains(&lines.len())
+        && percent_ok(invoice_discount)
+        && lines.iter().all(|l| {
+            !l.description.trim().is_empty()
+                && l.description.chars().count() <= 300
+                && fixed(l.quantity, 3).is_some_and(|q| q > 0 && q <= 10_000_000)
+                && money_ok(l.unit_price, true)
+                && percent_ok(l.tax_rate)
+                && percent_ok(l.discount_percent)
+                && l.code.as_ref().is_none_or(|c| c.chars().count() <= 20)
+        })
+}
+
+fn reason_ok(r: &str) -> bool {
+    let r = r.trim();
+    !r.is_empty() && r.chars().count() <= 500
+}
+
+/// A number of a series as typed (`INV-000123`, any case), back to its value.
+fn series_value(prefix: &str, text: &str) -> Option<u64> {
+    let t = text.trim();
+    let digits = t.get(prefix.len()..)?;
+    let ok = t[..prefix.len()].eq_ignore_ascii_case(prefix)
+        && (1..=12).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    ok.then(|| digits.parse().ok()).flatten().filter(|v| *v > 0)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct MPriceItem {
+    code: String,
+    name: String,
+    appointment_type: Option<String>,
+    prices: Vec<PriceVersion>,
+    active: bool,
+}
+
+impl MPriceItem {
+    fn valid(&self) -> bool {
+        !self.name.trim().is_empty()
+            && self.name.chars().count() <= 200
+            && self
+                .appointment_type
+                .as_ref()
+                .is_none_or(|t| t.chars().count() <= 60)
+            && (1..=100).contains(&self.prices.len())
+            && self
+                .prices
+                .iter()
+                .all(|v| money_ok(v.price, true) && percent_ok(v.tax_rate))
+            && self.prices.windows(2).all(|w| w[0].from < w[1].from)
+    }
+}
+
+/// One movement of money against an invoice (amounts in thousandths).
+#[derive(Clone, Debug, PartialEq)]
+struct MEntry {
+    id: Uuid,
+    kind: EntryKind,
+    amount: i128,
+    refund_of: Option<Uuid>,
+    lines: Vec<usize>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct MConflict {
+    entry: Uuid,
+    code: String,
+    resolved: bool,
+}
+
+/// An invoice as the oracle models it.
+#[derive(Clone, Debug)]
+struct MInvoice {
+    patient: Uuid,
+    currency: String,
+    include_tax: bool,
+    /// The lines as entered, and the invoice discount.
+    inputs: Vec<LineInput>,
+    discount: Amount,
+    /// Each line priced: [gross, discount, tax, total] in minor units.
+    lines: Vec<[i128; 4]>,
+    status: InvoiceStatus,
+    number: Option<String>,
+    entries: Vec<MEntry>,
+    conflicts: Vec<MConflict>,
+}
+
+/// What the model and the server must agree on about an invoice (money in
+/// thousandths).
+#[derive(Debug, PartialEq)]
+struct InvoiceView {
+    patient: Uuid,
+    currency: String,
+    status: InvoiceStatus,
+    number: Option<String>,
+    lines: Vec<[i128; 4]>,
+    /// [subtotal, discount, tax, total].
+    totals: [i128; 4],
+    paid: i128,
+    refunded: i128,
+    credited: i128,
+    entries: Vec<MEntry>,
+    conflicts: Vec<MConflict>,
+}
+
+impl MInvoice {
+    fn digits(&self) -> u32 {
+        minor_digits_of(&self.currency)
+    }
+
+    /// Minor units of this invoice's currency, in thousandths.
+    fn in_milli(&self, minor: i128) -> i128 {
+        minor * pow10(3 - self.digits())
+    }
+
+    fn price(&mut self, inputs: &[LineInput], discount: Amount) {
+        let (d, pct) = (
+            self.digits(),
+            fixed(discount, 2).expect("a checked discount"),
+        );
+        self.lines = inputs
+            .iter()
+            .map(|l| model_line(l, pct, self.include_tax, d))
+            .collect();
+        self.inputs = inputs.to_vec();
+        self.discount = discount;
+    }
+
+    fn totals(&self) -> [i128; 4] {
+        let mut t = [0; 4];
+        for l in &self.lines {
+            for (s, x) in t.iter_mut().zip(l) {
+                *s += self.in_milli(*x);
+            }
+        }
+        t
+    }
+
+    fn total(&self) -> i128 {
+        self.totals()[3]
+    }
+
+    fn sum(&self, kind: EntryKind) -> i128 {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.amount)
+            .sum()
+    }
+
+    /// Issued and not void.
+    fn open(&self) -> bool {
+        use InvoiceStatus::*;
+        matches!(self.status, Issued | PartiallyPaid | Paid)
+    }
+
+    /// What is owed: the total less credit notes, payments net of refunds
+    /// (only an open invoice owes anything); below zero, the patient's credit.
+    fn owed(&self) -> i128 {
+        let due = if self.open() {
+            self.total() - self.sum(EntryKind::CreditNote)
+        } else {
+            0
+        };
+        due - self.sum(EntryKind::Payment) + self.sum(EntryKind::Refund)
+    }
+
+    /// The status the money against an open invoice gives it.
+    fn restate(&mut self) {
+        if self.open() {
+            let net_paid = self.sum(EntryKind::Payment) - self.sum(EntryKind::Refund);
+            self.status = if self.owed() <= 0 {
+                InvoiceStatus::Paid
+            } else if net_paid > 0 || self.sum(EntryKind::CreditNote) > 0 {
+                InvoiceStatus::PartiallyPaid
+            } else {
+                InvoiceStatus::Issued
+            };
+        }
+    }
+
+    fn raise(&mut self, entry: Uuid, code: &str) {
+        if !self
+            .conflicts
+            .iter()
+            .any(|c| c.entry == entry && c.code == code)
+        {
+            self.conflicts.push(MConflict {
+                entry,
+                code: code.into(),
+                resolved: false,
+            });
+        }
+    }
+
+    fn push(&mut self, id: Uuid, kind: EntryKind, amount: i128, refund_of: Option<Uuid>) {
+        self.entries.push(MEntry {
+            id,
+            kind,
+            amount,
+            refund_of,
+            lines: vec![],
+        });
+    }
+
+    fn view(&self) -> InvoiceView {
+        InvoiceView {
+            patient: self.patient,
+            currency: self.currency.clone(),
+            status: self.status,
+            number: self.number.clone(),
+            lines: self
+                .lines
+                .iter()
+                .map(|l| l.map(|x| self.in_milli(x)))
+                .collect(),
+            totals: self.totals(),
+            paid: self.sum(EntryKind::Payment),
+            refunded: self.sum(EntryKind::Refund),
+            credited: self.sum(EntryKind::CreditNote),
+            entries: self.entries.clone(),
+            conflicts: self.conflicts.clone(),
+        }
+    }
+}
+
+/// An amount on the server, in thousandths (`i128::MIN`: more decimals).
+fn server_milli(x: Amount) -> i128 {
+    milli(x).unwrap_or(i128::MIN)
+}
+
+fn server_view(i: &Invoice) -> InvoiceView {
+    let t = &i.totals;
+    InvoiceView {
+        patient: i.patient_id,
+        currency: i.currency.clone(),
+        status: i.status,
+        number: i.number.clone(),
+        lines: i
+            .lines
+            .iter()
+            .map(|l| [l.gross, l.discount, l.tax, l.total].map(server_milli))
+            .collect(),
+        totals: [t.subtotal, t.discount, t.tax, t.total].map(server_milli),
+        paid: server_milli(i.paid),
+        refunded: server_milli(i.refunded),
+        credited: server_milli(i.credited),
+        entries: i
+            .entries
+            .iter()
+            .map(|e| MEntry {
+                id: e.id,
+                kind: e.kind,
+                amount: server_milli(e.amount),
+                refund_of: e.refund_of,
+                lines: e.lines.clone(),
+            })
+            .collect(),
+        conflicts: i
+            .conflicts
+            .iter()
+            .map(|c| MConflict {
+                entry: c.entry,
+                code: c.code.clone(),
+                resolved: c.resolved.is_some(),
+            })
+            .collect(),
+    }
+}
+
+/// A payment, refund or transfer of credit as the oracle models it.
+#[derive(Clone, Debug, PartialEq)]
+struct MPayment {
+    invoice: Uuid,
+    patient: Uuid,
+    kind: PaymentKind,
+    method: PaymentMethod,
+    amount: i128,
+    refund_of: Option<Uuid>,
+    receipt: Option<String>,
+}
+
+impl MPayment {
+    fn of(p: &Payment) -> MPayment {
+        MPayment {
+            invoice: p.invoice_id,
+            patient: p.patient_id,
+            kind: p.kind,
+            method: p.method,
+            amount: server_milli(p.amount),
+            refund_of: p.refund_of,
+            receipt: p.receipt_number.clone(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct MCreditNote {
+    invoice: Uuid,
+    number: String,
+    lines: Vec<usize>,
+    total: i128,
+}
+
+/// Checks of a payment or refund as the desk sent it: never how much.
+fn payment_ok(p: &Payment, inv: &MInvoice, today: NaiveDate) -> bool {
+    money_ok(p.amount, false)
+        && p.currency == inv.currency
+        && p.patient_id == inv.patient
+        && p.received_on <= today + Duration::days(1)
+        && p.reference
+            .as_ref()
+            .is_none_or(|r| r.chars().count() <= 120)
+}
+
+impl Model {
+    /// A billing refusal, with the code the server's outcome must carry.
+    fn refuse(&mut self, code: ErrorCode) -> OutcomeStatus {
+        self.want_code = Some(code);
+        if code == ErrorCode::Conflict {
+            Conflict
+        } else {
+            Rejected
+        }
+    }
+
+    /// Whether `dev` may issue `value` of `series`: leased to it, never issued.
+    fn number_free(&self, dev: Uuid, series: &str, value: u64) -> bool {
+        self.leased(dev, series, value) && !self.issued.contains(&(series.to_string(), value))
+    }
+
+    /// The outcome of a billing mutation (`None`: not one), applied to the
+    /// model when accepted. Money is never refused for how much it is: a
+    /// refund or a transfer beyond what is left, a payment on an invoice
+    /// not issued, a line credited twice, a credit beyond the total are
+    /// accepted and raised on the invoice.
+    fn billing_rule(&mut self, dev: Uuid, env: &Envelope) -> Option<OutcomeStatus> {
+        use ErrorCode::{AlreadyIssued, NotFound, Validation};
+        let clash = ErrorCode::Conflict;
+        let m = &env.mutation;
+        let today = env.at.date_naive();
+        if let Some(a) = m.get::<AddPriceItem>() {
+            let it = &a.item;
+            let code = it.code.trim().to_uppercase();
+            let code_ok = !code.is_empty()
+                && code.chars().count() <= 20
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            if !code_ok || it.id != PriceItem::id_for(self.tenant, &code) {
+                return Some(self.refuse(Validation));
+            }
+            // Two desks adding one code name one record: the second meets the first.
+            if self.price_items.contains_key(&it.id) {
+                return Some(self.refuse(clash));
+            }
+            let item = MPriceItem {
+                code,
+                name: it.name.trim().to_string(),
+                appointment_type: it.appointment_type.clone(),
+                prices: it.prices.clone(),
+                active: it.active,
+            };
+            if !item.valid() || it.sku.as_ref().is_some_and(|s| s.chars().count() > 60) {
+                return Some(self.refuse(Validation));
+            }
+            if self.kind_of(it.id).is_some() {
+                return Some(self.refuse(clash));
+            }
+            self.price_items.insert(it.id, item);
+            return Some(Accepted);
+        }
+        if let Some(c) = m.get::<ChangePriceItem>() {
+            let Some(mut item) = self.price_items.get(&c.item).cloned() else {
+                return Some(self.refuse(NotFound));
+            };
+            if let Some(n) = &c.name {
+                item.name = n.trim().to_string();
+            }
+            if let Some(v) = &c.price {
+                // A new price from a date replaces the one from that date.
+                item.prices.retain(|p| p.from != v.from);
+                item.prices.push(v.clone());
+                item.prices.sort_by_key(|p| p.from);
+            }
+            if let Some(t) = &c.appointment_type {
+                item.appointment_type = t.clone();
+            }
+            if let Some(a) = c.active {
+                item.active = a;
+            }
+            if !item.valid() {
+                return Some(self.refuse(Validation));
+            }
+            self.price_items.insert(c.item, item);
+            return Some(Accepted);
+        }
+        if let Some(c) = m.get::<CreateInvoice>() {
+            if c.appointment
+                .is_some_and(|a| c.invoice != Invoice::id_for_appointment(a))
+            {
+                return Some(self.refuse(Validation));
+            }
+            let old = self.invoices.get(&c.invoice).cloned();
+            if let Some(o) = &old {
+                // The same draft again changes nothing; over any other
+                // invoice but a discarded draft it clashes.
+                let same = o.patient == c.patient
+                    && o.inputs == c.lines
+                    && o.discount == c.discount_percent;
+                if same || o.status != InvoiceStatus::Discarded {
+                    return Some(self.refuse(clash));
+                }
+            }
+            let currency_ok =
+                c.currency.len() == 3 && c.currency.bytes().all(|b| b.is_ascii_uppercase());
+            if !currency_ok
+                || c.notes.chars().count() > 2000
+                || !lines_ok(&c.lines, c.discount_percent)
+            {
+                return Some(self.refuse(Validation));
+            }
+            if old.is_none() && self.kind_of(c.invoice).is_some() {
+                return Some(self.refuse(clash));
+            }
+            // A discarded draft drafted again keeps the money taken on it.
+            let (entries, conflicts) = old.map(|o| (o.entries, o.conflicts)).unwrap_or_default();
+            let mut inv = MInvoice {
+                patient: c.patient,
+                currency: c.currency.clone(),
+                include_tax: c.prices_include_tax,
+                inputs: vec![],
+                discount: c.discount_percent,
+                lines: vec![],
+                status: InvoiceStatus::Draft,
+                number: None,
+                entries,
+                conflicts,
+            };
+            inv.price(&c.lines, c.discount_percent);
+            self.invoices.insert(c.invoice, inv);
+            return Some(Accepted);
+        }
+        if let Some(e) = m.get::<EditInvoice>() {
+            let Some(mut inv) = self.invoices.get(&e.invoice).cloned() else {
+                return Some(self.refuse(NotFound));
+            };
+            match inv.status {
+                InvoiceStatus::Draft => {}
+                InvoiceStatus::Discarded => return Some(self.refuse(clash)),
+                // Never edited once issued: corrected by credit notes.
+                _ => return Some(self.refuse(AlreadyIssued)),
+            }
+            let lines = e.lines.clone().unwrap_or_else(|| inv.inputs.clone());
+            let discount = e.discount_percent.unwrap_or(inv.discount);
+            if !lines_ok(&lines, discount)
+                || e.notes.as_ref().is_some_and(|n| n.chars().count() > 2000)
+            {
+                return Some(self.refuse(Validation));
+            }
+            inv.price(&lines, discount);
+            self.invoices.insert(e.invoice, inv);
+            return Some(Accepted);
+        }
+        if let Some(d) = m.get::<DiscardInvoice>() {
+            let Some(inv) = self.invoices.get_mut(&d.invoice) else {
+                return Some(self.refuse(NotFound));
+            };
+            return Some(match inv.status {
+                InvoiceStatus::Draft => {
+                    inv.status = InvoiceStatus::Discarded;
+                    Accepted
+                }
+                InvoiceStatus::Discarded => self.refuse(clash),
+                _ => self.refuse(AlreadyIssued),
+            });
+        }
+        if let Some(i) = m.get::<IssueInvoice>() {
+            let Some(mut inv) = self.invoices.get(&i.invoice).cloned() else {
+                return Some(self.refuse(NotFound));
+            };
+            if inv.number.as_deref() == Some(i.number.as_str()) {
+                return Some(self.refuse(clash));
+            }
+            match inv.status {
+                InvoiceStatus::Draft => {}
+                InvoiceStatus::Discarded => return Some(self.refuse(clash)),
+                _ => return Some(self.refuse(AlreadyIssued)),
+            }
+            let Some(value) = series_value("INV-", &i.number) else {
+                return Some(self.refuse(Validation));
+            };
+            // Never issued unseen: the total the person saw is the draft's.
+            if milli(i.total) != Some(inv.total()) {
+                return Some(self.refuse(clash));
+            }
+            if (i.issued_on - today).num_days().abs() > 1
+                || i.due_on < i.issued_on
+                || (i.due_on - i.issued_on).num_days() > 365
+            {
+                return Some(self.refuse(Validation));
+            }
+            if !self.number_free(dev, "invoice", value) {
+                return Some(self.refuse(clash));
+            }
+            self.issued.insert(("invoice".into(), value));
+            inv.status = InvoiceStatus::Issued;
+            inv.number = Some(i.number.clone());
+            inv.restate();
+            self.invoices.insert(i.invoice, inv);
+            return Some(Accepted);
+        }
+        if let Some(v) = m.get::<VoidInvoice>() {
+            let Some(inv) = self.invoices.get(&v.invoice) else {
+                return Some(self.refuse(NotFound));
+            };
+            let money = inv.sum(EntryKind::Payment) != inv.sum(EntryKind::Refund)
+                || inv.sum(EntryKind::CreditNote) != 0;
+            if inv.status == InvoiceStatus::Void || !inv.open() || money {
+                return Some(self.refuse(clash));
+            }
+            if !reason_ok(&v.reason) {
+                return Some(self.refuse(Validation));
+            }
+            self.invoices.get_mut(&v.invoice).expect("checked").status = InvoiceStatus::Void;
+            return Some(Accepted);
+        }
+        if let Some(rp) = m.get::<RecordPayment>() {
+            let p = &rp.payment;
+            if self.kind_of(p.id).is_some() {
+                return Some(self.refuse(clash));
+            }
+            let Some(mut inv) = self.invoices.get(&p.invoice_id).cloned() else {
+                return Some(self.refuse(NotFound));
+            };
+            let received = p.kind == PaymentKind::Payment
+                && p.method != PaymentMethod::Credit
+                && p.refund_of.is_none();
+            let number = p
+                .receipt_number
+                .as_deref()
+                .and_then(|n| series_value("RCT-", n));
+            let Some(value) = number.filter(|_| received && payment_ok(p, &inv, today)) else {
+                return Some(self.refuse(Validation));
+            };
+            if !self.number_free(dev, "receipt", value) {
+                return Some(self.refuse(clash));
+            }
+            self.issued.insert(("receipt".into(), value));
+            if !inv.open() {
+                // Taken on a draft or a void invoice: the patient's credit.
+                inv.raise(p.id, "NOT_ISSUED");
+            }
+            inv.push(p.id, EntryKind::Payment, server_milli(p.amount), None);
+            inv.restate();
+            self.invoices.insert(p.invoice_id, inv);
+            self.payments.insert(p.id, MPayment::of(p));
+            return Some(Accepted);
+        }
+        if let Some(rf) = m.get::<RefundPayment>() {
+            let r = &rf.refund;
+            if self.kind_of(r.id).is_some() {
+                return Some(self.refuse(clash));
+            }
+            let Some(mut inv) = self.invoices.get(&r.invoice_id).cloned() else {
+                return Some(self.refuse(NotFound));
+            };
+            let Some(of) = r.refund_of.filter(|p| {
+                inv.entries
+                    .iter()
+                    .any(|e| e.id == *p && e.kind == EntryKind::Payment)
+            }) else {
+                return Some(self.refuse(NotFound));
+            };
+            let number = r.receipt_number.as_deref().map(|n| series_value("RCT-", n));
+            if r.kind != PaymentKind::Refund
+                || r.method == PaymentMethod::Credit
+                || number.is_some_and(|v| v.is_none())
+                || !reason_ok(r.reason.as_deref().unwrap_or_default())
+                || !payment_ok(r, &inv, today)
+            {
+                return Some(self.refuse(Validation));
+            }
+            let number = number.flatten();
+            if number.is_some_and(|v| !self.number_free(dev, "receipt", v)) {
+                return Some(self.refuse(clash));
+            }
+            if let Some(v) = number {
+                self.issued.insert(("receipt".into(), v));
+            }
+            let amount = server_milli(r.amount);
+            let paid: i128 = inv
+                .entries
+                .iter()
+                .filter(|e| e.id == of && e.kind == EntryKind::Payment)
+                .map(|e| e.amount)
+                .sum();
+            let back: i128 = inv
+                .entries
+                .iter()
+                .filter(|e| e.refund_of == Some(of) && e.kind == EntryKind::Refund)
+                .map(|e| e.amount)
+                .sum();
+            // No more than is left of the payment, nor than the invoice
+            // still holds of what was paid (credit moved out counts).
+            let held = inv.sum(EntryKind::Payment) - inv.sum(EntryKind::Refund);
+            if amount > (paid - back).min(held) {
+                // Refunds on two desks: accepted, raised for a manager.
+                inv.raise(r.id, "OVER_REFUND");
+            }
+            inv.push(r.id, EntryKind::Refund, amount, Some(of));
+            inv.restate();
+            self.invoices.insert(r.invoice_id, inv);
+            self.payments.insert(r.id, MPayment::of(r));
+            return Some(Accepted);
+        }
+        if let Some(n) = m.get::<IssueCreditNote>() {
+            let c = &n.note;
+            if self.kind_of(c.id).is_some() {
+                return Some(self.refuse(clash));
+            }
+            let Some(mut inv) = self.invoices.get(&c.invoice_id).cloned() else {
+                return Some(self.refuse(NotFound));
+            };
+            if !inv.open() {
+                return Some(self.refuse(clash));
+            }
+            let mut lines = c.line_indexes.clone();
+            lines.sort_unstable();
+            lines.dedup();
+            let value = series_value("CN-", &c.number);
+            if value.is_none()
+                || !reason_ok(&c.reason)
+                || lines.iter().any(|i| *i >= inv.lines.len())
+            {
+                return Some(self.refuse(Validation));
+            }
+            let value = value.expect("checked");
+            if !self.number_free(dev, "credit_note", value) {
+                return Some(self.refuse(clash));
+            }
+            self.issued.insert(("credit_note".into(), value));
+            let all: Vec<usize> = (0..inv.lines.len()).collect();
+            let chosen = if lines.is_empty() { &all } else { &lines };
+            let before: BTreeSet<usize> = inv
+                .entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::CreditNote)
+                .flat_map(|e| if e.lines.is_empty() { &all } else { &e.lines })
+                .copied()
+                .collect();
+            if chosen.iter().any(|i| before.contains(i)) {
+                inv.raise(c.id, "LINE_CREDITED_TWICE");
+            }
+            let total = inv.in_milli(chosen.iter().map(|i| inv.lines[*i][3]).sum());
+            inv.entries.push(MEntry {
+                id: c.id,
+                kind: EntryKind::CreditNote,
+                amount: total,
+                refund_of: None,
+                lines: lines.clone(),
+            });
+            inv.restate();
+            if inv.sum(EntryKind::CreditNote) > inv.total() {
+                inv.raise(c.id, "OVER_CREDIT");
+            }
+            self.invoices.insert(c.invoice_id, inv);
+            self.credit_notes.insert(
+                c.id,
+                MCreditNote {
+                    invoice: c.invoice_id,
+                    number: c.number.clone(),
+                    lines,
+                    total,
+                },
+            );
+            return Some(Accepted);
+        }
+        if let Some(a) = m.get::<ApplyCredit>() {
+            let (o, i) = (&a.out_of, &a.into);
+            if self.kind_of(o.id).is_some() {
+                return Some(self.refuse(clash));
+            }
+            if o.invoice_id == i.invoice_id || o.amount != i.amount || o.id == i.id {
+                return Some(self.refuse(Validation));
+            }
+            let (Some(mut from), Some(mut to)) = (
+                self.invoices.get(&o.invoice_id).cloned(),
+                self.invoices.get(&i.invoice_id).cloned(),
+            ) else {
+                return Some(self.refuse(NotFound));
+            };
+            let kinds = (o.kind, o.method, i.kind, i.method)
+                == (
+                    PaymentKind::Refund,
+                    PaymentMethod::Credit,
+                    PaymentKind::Payment,
+                    PaymentMethod::Credit,
+                );
+            if !kinds
+                || o.refund_of.is_some()
+                || from.currency != to.currency
+                || from.patient != to.patient
+                || !payment_ok(o, &from, today)
+                || !payment_ok(i, &to, today)
+            {
+                return Some(self.refuse(Validation));
+            }
+            // Credit is used on an issued invoice; the transfer in is a
+            // record of its own (never over another).
+            if !to.open() || self.kind_of(i.id).is_some() {
+                return Some(self.refuse(clash));
+            }
+            let amount = server_milli(o.amount);
+            if amount > -from.owed() {
+                // Credit used on two desks: accepted, raised.
+                from.raise(o.id, "OVER_REFUND");
+            }
+            from.push(o.id, EntryKind::Refund, amount, None);
+            from.restate();
+            to.push(i.id, EntryKind::Payment, amount, None);
+            to.restate();
+            self.invoices.insert(o.invoice_id, from);
+            self.invoices.insert(i.invoice_id, to);
+            self.payments.insert(o.id, MPayment::of(o));
+            self.payments.insert(i.id, MPayment::of(i));
+            return Some(Accepted);
+        }
+        if let Some(r) = m.get::<ResolveMoneyConflict>() {
+            let Some(inv) = self.invoices.get(&r.invoice) else {
+                return Some(self.refuse(NotFound));
+            };
+            if !reason_ok(&r.note) {
+                return Some(self.refuse(Validation));
+            }
+            // The entry's first conflict not settled yet (one entry may
+            // raise two: a line credited twice and too much credited).
+            let raised = inv.conflicts.iter().any(|c| c.entry == r.entry);
+            return Some(
+                match inv
+                    .conflicts
+                    .iter()
+                    .position(|c| c.entry == r.entry && !c.resolved)
+                {
+                    None if raised => self.refuse(clash),
+                    None => self.refuse(NotFound),
+                    Some(k) => {
+                        let inv = self.invoices.get_mut(&r.invoice).expect("checked");
+                        inv.conflicts[k].resolved = true;
+                        Accepted
+                    }
+                },
+            );
+        }
+        None
+    }
+
+    /// Differences between the model's billing records and the server's.
+    fn compare_billing(&self, server: &BTreeMap<Uuid, AnyRecord>, out: &mut Vec<String>) {
+        for (id, m) in &self.price_items {
+            let have = server
+                .get(id)
+                .and_then(|r| r.get::<PriceItem>())
+                .map(|p| MPriceItem {
+                    code: p.code.clone(),
+                    name: p.name.clone(),
+                    appointment_type: p.appointment_type.clone(),
+                    prices: p.prices.clone(),
+                    active: p.active,
+                });
+            if have.as_ref() != Some(m) {
+                out.push(format!(
+                    "price-list item {id} is {have:?} on the server, the model says {m:?}"
+                ));
+            }
+        }
+        for (id, m) in &self.invoices {
+            let Some(inv) = server.get(id).and_then(|r| r.get::<Invoice>()) else {
+                out.push(format!("accepted invoice {id} is missing on the server"));
+                continue;
+            };
+            let (have, want) = (server_view(inv), m.view());
+            if have != want {
+                out.push(format!(
+                    "invoice {id} is {have:?} on the server, the model says {want:?}"
+                ));
+            }
+            let digits = m.digits();
+            let t = &inv.totals;
+            if [t.subtotal, t.discount, t.tax, t.total]
+                .iter()
+                .any(|x| x.scale() != digits)
+            {
+                out.push(format!(
+                    "invoice {id} in {} has totals {t:?}, not with {digits} decimals",
+                    m.currency
+                ));
+            }
+        }
+        // Every payment the server accepted exists, once, in its invoice's ledger.
+        for (id, m) in &self.payments {
+            let have = server
+                .get(id)
+                .and_then(|r| r.get::<Payment>())
+                .map(MPayment::of);
+            if have.as_ref() != Some(m) {
+                out.push(format!(
+                    "payment {id} is {have:?} on the server, the model says {m:?}"
+                ));
+            }
+            let times = server
+                .get(&m.invoice)
+                .and_then(|r| r.get::<Invoice>())
+                .map_or(0, |i| i.entries.iter().filter(|e| e.id == *id).count());
+            if times != 1 {
+                out.push(format!(
+                    "payment {id} is in the ledger of invoice {} {times} times",
+                    m.invoice
+                ));
+            }
+        }
+        for (id, m) in &self.credit_notes {
+            let have = server
+                .get(id)
+                .and_then(|r| r.get::<CreditNote>())
+                .map(|c| MCreditNote {
+                    invoice: c.invoice_id,
+                    number: c.number.clone(),
+                    lines: c.line_indexes.clone(),
+                    total: server_milli(c.totals.total),
+                });
+            if have.as_ref() != Some(m) {
+                out.push(format!(
+                    "credit note {id} is {have:?} on the server, the model says {m:?}"
+                ));
+            }
+        }
+        // Each number of a series is held by one record.
+        let mut numbers: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
+        for r in server.values() {
+            let n = if let Some(i) = r.get::<Invoice>() {
+                i.number.clone()
+            } else if let Some(p) = r.get::<Payment>() {
+                p.receipt_number.clone()
+            } else {
+                r.get::<CreditNote>().map(|c| c.number.clone())
+            };
+            if let Some(n) = n {
+                numbers.entry(n).or_default().push(r.id());
+            }
+        }
+        for (n, ids) in numbers.into_iter().filter(|(_, ids)| ids.len() > 1) {
+            out.push(format!("number {n} is held by {ids:?}"));
         }
     }
 }
@@ -2715,6 +4256,26 @@ struct Summary {
     outcomes: BTreeMap<(String, String), usize>,
     /// Bookings the server kept and marked as conflicts.
     marked_conflicts: usize,
+    /// Conflicts of money raised on the server's invoices, by code.
+    money_conflicts: BTreeMap<String, usize>,
+    /// Billing changes the server refused, by mutation and error code.
+    billing_refusals: BTreeMap<(String, String), usize>,
+}
+
+impl Summary {
+    fn add(&mut self, n: Summary) {
+        self.accepted += n.accepted;
+        self.marked_conflicts += n.marked_conflicts;
+        for (k, v) in n.outcomes {
+            *self.outcomes.entry(k).or_default() += v;
+        }
+        for (k, v) in n.money_conflicts {
+            *self.money_conflicts.entry(k).or_default() += v;
+        }
+        for (k, v) in n.billing_refusals {
+            *self.billing_refusals.entry(k).or_default() += v;
+        }
+    }
 }
 
 /// Checks every guarantee after healing; every violation found.
@@ -2748,6 +4309,33 @@ fn check(
                 r.outcome.status.as_str().into(),
             ))
             .or_default() += 1;
+        let m = &r.env.mutation;
+        if let (Some(code), true) = (r.outcome.code, BILLING_MUTATIONS.contains(&m.name())) {
+            *summary
+                .billing_refusals
+                .entry((m.name().into(), code.as_str().into()))
+                .or_default() += 1;
+        }
+        // Money is never refused for how much it is.
+        let money = m.get::<RecordPayment>().is_some()
+            || m.get::<RefundPayment>().is_some()
+            || m.get::<ApplyCredit>().is_some();
+        if money
+            && r.outcome.status != Accepted
+            && (r.outcome.code == Some(ErrorCode::OverRefund)
+                || r.outcome
+                    .message
+                    .as_deref()
+                    .is_some_and(|t| t.contains("amount:")))
+        {
+            problems.push(format!(
+                "{} #{} of device {} was refused for its amount: {:?}",
+                m.name(),
+                r.env.device_seq,
+                r.dev,
+                r.outcome.message
+            ));
+        }
         if want != r.outcome.status {
             problems.push(format!(
                 "{} #{} of device {} was {:?} ({:?}); the model predicts {want:?}",
@@ -2761,6 +4349,19 @@ fn check(
             // reported once.
             break;
         }
+        if let Some(code) = model.want_code {
+            if r.outcome.code != Some(code) {
+                problems.push(format!(
+                    "{} #{} of device {} was refused with {:?} ({:?}); the model predicts {code:?}",
+                    r.env.mutation.name(),
+                    r.env.device_seq,
+                    r.dev,
+                    r.outcome.code,
+                    r.outcome.message
+                ));
+                break;
+            }
+        }
     }
     let records = w.server.records()?;
     summary.accepted = server
@@ -2772,6 +4373,13 @@ fn check(
         .filter_map(|r| r.get::<Appointment>())
         .filter(|a| a.conflict.is_some())
         .count();
+    for c in records
+        .values()
+        .filter_map(|r| r.get::<Invoice>())
+        .flat_map(|i| &i.conflicts)
+    {
+        *summary.money_conflicts.entry(c.code.clone()).or_default() += 1;
+    }
     // No acknowledged write lost (the field and list oracles).
     let accepted: Vec<&Envelope> = server
         .iter()
@@ -2948,17 +4556,26 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
     let admin_seed = uuid(&mut rng);
     let (server, tenant, admin, blocks) = match mode {
         Mode::Memory => {
-            let blocks: Vec<(Uuid, (u64, u64))> = (0..n_devices)
+            // A block of every series for each desk: patient numbers by
+            // ten thousands, the billing series by the thousand.
+            let blocks: Vec<(Uuid, Blocks)> = (0..n_devices)
                 .map(|i| {
-                    let start = 1 + i as u64 * 10_000;
-                    (uuid(&mut rng), (start, start + 10_000))
+                    let i = i as u64;
+                    let mut own = vec![(
+                        "patient".to_string(),
+                        (1 + i * 10_000, 1 + (i + 1) * 10_000),
+                    )];
+                    for series in BILLING_SERIES {
+                        own.push((series.to_string(), (1 + i * 1_000, 1 + (i + 1) * 1_000)));
+                    }
+                    (uuid(&mut rng), own)
                 })
                 .collect();
             let mut server = MemServer {
                 tenant: tenant_seed,
                 epoch,
                 rules,
-                leases: blocks.iter().copied().collect(),
+                leases: blocks.iter().cloned().collect(),
                 state: ServerState {
                     records: BTreeMap::new(),
                     issued: Default::default(),
@@ -3018,12 +4635,14 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
                         base_time(),
                     ))
                     .map_err(|e| format!("enrolment: {e}"))?;
-                let b = e
-                    .number_blocks
-                    .iter()
-                    .find(|b| b.series == "patient")
-                    .expect("a patient number block");
-                blocks.push((e.device_id, (b.start as u64, b.end as u64)));
+                // The blocks of every series the enrolment leased.
+                blocks.push((
+                    e.device_id,
+                    e.number_blocks
+                        .iter()
+                        .map(|b| (b.series.clone(), (b.start as u64, b.end as u64)))
+                        .collect::<Vec<_>>(),
+                ));
                 devices.insert(
                     e.device_id,
                     clinic_core::api::DeviceIdentity {
@@ -3063,14 +4682,31 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
     crate::test_kinds();
     let mut devices: Vec<Device> = blocks
         .iter()
-        .map(|(id, block)| Device {
-            id: *id,
-            store: Store::in_memory_for_tests(tenant, *id, true, *block).expect("store"),
-            skew: Duration::minutes(rng.below(240) as i64 - 120),
-            link: Link {
-                dev: *id,
-                world: world.clone(),
-            },
+        .map(|(id, own)| {
+            let patient = own
+                .iter()
+                .find(|(s, _)| s == "patient")
+                .map(|(_, b)| *b)
+                .expect("a patient number block");
+            let mut store = Store::in_memory_for_tests(tenant, *id, true, patient).expect("store");
+            // The other series' blocks, as an enrolled workstation holds them.
+            store
+                .write(|db| {
+                    for (series, (start, end)) in own.iter().filter(|(s, _)| s != "patient") {
+                        db.add_number_block(series, *start, *end)?;
+                    }
+                    Ok(())
+                })
+                .expect("number blocks");
+            Device {
+                id: *id,
+                store,
+                skew: Duration::minutes(rng.below(240) as i64 - 120),
+                link: Link {
+                    dev: *id,
+                    world: world.clone(),
+                },
+            }
         })
         .collect();
     // What the server starts with (the oracle's first state).
@@ -3100,12 +4736,12 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
     for step in 0..steps {
         now += Duration::minutes(1 + rng.below(5) as i64);
         let d = rng.below(n_devices as u64) as usize;
-        match rng.below(100) {
-            0..=49 => {
+        match rng.below(104) {
+            0..=59 => {
                 let at = now + devices[d].skew;
                 local_change(&mut devices[d], &mut rng, &clinic, at, step);
             }
-            50..=79 => {
+            60..=89 => {
                 if rng.chance(15) {
                     // Crash part-way: the call after next fails and the run stops there.
                     world.borrow_mut().net.crash.insert(devices[d].id);
@@ -3113,14 +4749,14 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
                 let dev = &mut devices[d];
                 let _ = sync_now(&mut dev.store, &dev.link, now, &mut |_, _| {});
             }
-            80..=87 => {
+            90..=97 => {
                 let id = devices[d].id;
                 let mut w = world.borrow_mut();
                 if !w.net.partitioned.remove(&id) {
                     w.net.partitioned.insert(id);
                 }
             }
-            88..=91 if restores => {
+            98..=101 if restores => {
                 let mut w = world.borrow_mut();
                 if let Backend::Mem(s) = &mut w.server {
                     match &snapshot {
@@ -3151,7 +4787,8 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
         }
     }
     let mut model = Model {
-        leases: blocks.iter().map(|(d, b)| (*d, vec![*b])).collect(),
+        leases: blocks.iter().cloned().collect(),
+        tenant,
         ..Default::default()
     };
     model.seed(&initial, admin)?;
@@ -3193,13 +4830,7 @@ fn run_all(seeds: Vec<u64>, rules: Rules, mode: Mode) -> (Summary, Vec<(u64, Str
                 let mut failures = vec![];
                 for s in chunk {
                     match run_seed(s, rules, mode) {
-                        Ok(n) => {
-                            total.accepted += n.accepted;
-                            total.marked_conflicts += n.marked_conflicts;
-                            for (k, v) in n.outcomes {
-                                *total.outcomes.entry(k).or_default() += v;
-                            }
-                        }
+                        Ok(n) => total.add(n),
                         Err(e) => failures.push((s, e)),
                     }
                 }
@@ -3211,11 +4842,7 @@ fn run_all(seeds: Vec<u64>, rules: Rules, mode: Mode) -> (Summary, Vec<(u64, Str
     let mut failures = vec![];
     for h in handles {
         let (a, f) = h.join().expect("simulation thread");
-        total.accepted += a.accepted;
-        total.marked_conflicts += a.marked_conflicts;
-        for (k, v) in a.outcomes {
-            *total.outcomes.entry(k).or_default() += v;
-        }
+        total.add(a);
         failures.extend(f);
     }
     failures.sort();
@@ -3243,6 +4870,10 @@ fn assert_run(mode: Mode, seeds: &[u64], total: &Summary, failures: &[(u64, Stri
         total.accepted,
         total.marked_conflicts,
         total.outcomes
+    );
+    eprintln!(
+        "simulation{env}: conflicts of money raised {:?}; billing changes refused {:?}",
+        total.money_conflicts, total.billing_refusals
     );
     if seeds.len() < 10 {
         return; // a replay of one seed proves only that seed
@@ -3274,6 +4905,11 @@ fn assert_run(mode: Mode, seeds: &[u64], total: &Summary, failures: &[(u64, Stri
     assert!(
         total.marked_conflicts > 0,
         "no overlapping booking was kept as a conflict{env}"
+    );
+    assert!(
+        total.money_conflicts.contains_key("OVER_REFUND"),
+        "no refund beyond what was left was raised as a conflict{env} ({:?})",
+        total.money_conflicts
     );
 }
 
@@ -3355,6 +4991,82 @@ fn the_simulation_catches_a_deliberately_broken_scheduling_rule() {
         }),
         "a booking dropped instead of marked as a conflict went unnoticed in 200 seeds: {failures:?}"
     );
+}
+
+/// A refund beyond what is left of its payment is refused (`OVER_REFUND`)
+/// instead of accepted and raised for a manager: money that moved at a
+/// desk would be missing from the books.
+fn rules_refusing_refunds_beyond_the_payment(
+    m: &Mutation,
+    cx: &Context,
+    recs: &mut Records,
+) -> ClinicResult<Applied> {
+    if let Some(r) = m.get::<RefundPayment>() {
+        let r = &r.refund;
+        let left = recs
+            .get::<Invoice>(r.invoice_id)
+            .zip(r.refund_of)
+            .map(|(i, of)| i.refundable(of));
+        if left.is_some_and(|left| r.amount > left) {
+            return Err(ClinicError::new(
+                ErrorCode::OverRefund,
+                "More than is left of the payment.",
+            ));
+        }
+    }
+    domain_rules(m, cx, recs)
+}
+
+#[test]
+fn the_simulation_catches_a_deliberately_broken_money_rule() {
+    let (_, failures) = run_all(
+        (0..100).collect(),
+        rules_refusing_refunds_beyond_the_payment,
+        Mode::Memory,
+    );
+    assert!(
+        failures.iter().any(
+            |(_, why)| why.contains("refund_payment") && why.contains("refused for its amount")
+        ),
+        "a refund refused for its amount went unnoticed in 100 seeds: {failures:?}"
+    );
+}
+
+/// The oracle's own pricing on the rounding rule's worked examples (each
+/// amount rounded once per line, half away from zero, discounts before tax).
+#[test]
+fn the_model_prices_lines_by_the_rounding_rule() {
+    let line = |q: i64, qs: u32, p: i64, ps: u32, tax: i64, disc: i64| LineInput {
+        item: None,
+        code: None,
+        description: "x".into(),
+        quantity: Amount::new(q, qs),
+        unit_price: Amount::new(p, ps),
+        tax_rate: Amount::new(tax, 0),
+        discount_percent: Amount::new(disc, 0),
+    };
+    // 3 × 33.33 = 99.99; 10 % off = 10.00; 5 % of 89.99 = 4.50; 20 % tax
+    // on 85.49 = 17.10.
+    assert_eq!(
+        model_line(&line(3, 0, 3_333, 2, 20, 10), 500, false, 2),
+        [9_999, 1_450, 1_710, 10_259]
+    );
+    // 120.00 with 20 % tax included holds 20.00 of tax.
+    assert_eq!(
+        model_line(&line(1, 0, 120, 0, 20, 0), 0, true, 2),
+        [12_000, 0, 2_000, 12_000]
+    );
+    // No minor unit: 1.5 × 333 = 499.5 → 500; 7 % = 35.
+    assert_eq!(
+        model_line(&line(15, 1, 333, 0, 7, 0), 0, false, 0),
+        [500, 0, 35, 535]
+    );
+    // Half a cent is a cent.
+    assert_eq!(
+        model_line(&line(1, 0, 5, 3, 0, 0), 0, false, 2),
+        [1, 0, 0, 1]
+    );
+    assert_eq!(div_round(-5, 10), -1);
 }
 
 #[test]

@@ -420,7 +420,7 @@ fn a_different_protocol_version_is_refused_and_changes_nothing() {
     page.protocol = clinic_core::sync::PROTOCOL_VERSION;
     page.changes = vec![clinic_core::sync::Change {
         seq: 1,
-        entity_type: "invoice".into(),
+        entity_type: "kind_from_a_later_version".into(),
         entity_id: Uuid::nil(),
         data: serde_json::json!({}),
         chain: String::new(),

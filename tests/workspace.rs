@@ -9,6 +9,7 @@ use std::sync::Arc;
 use sync_server::testing::TestServer;
 
 mod authority;
+mod billing;
 mod clinical;
 mod kernel;
 mod scheduling;

@@ -3,6 +3,9 @@
 //! checked-in file differs (run it with `UPDATE_BINDINGS=1` to rewrite it).
 
 use crate::commands::*;
+use clinic_client::billing::desk::*;
+use clinic_client::billing::invoices::{AccountView, InvoiceRow, InvoiceView};
+use clinic_client::billing::PriceView;
 use clinic_client::clinical::desk::*;
 use clinic_client::desk::*;
 use clinic_client::directory::devices::DeviceRow;
@@ -135,6 +138,44 @@ pub fn typescript() -> String {
         ResolveSiblingReq,
         PrescriptionReq,
         EndPrescriptionReq,
+        clinic_core::billing::InvoiceStatus,
+        clinic_core::billing::LineInput,
+        clinic_core::billing::InvoiceLine,
+        clinic_core::billing::Totals,
+        clinic_core::billing::BillingPrint,
+        clinic_core::billing::EntryKind,
+        clinic_core::billing::MoneyEntry,
+        clinic_core::billing::Resolution,
+        clinic_core::billing::MoneyConflict,
+        clinic_core::billing::Invoice,
+        clinic_core::billing::PaymentMethod,
+        clinic_core::billing::PaymentKind,
+        clinic_core::billing::Payment,
+        clinic_core::billing::CreditNote,
+        clinic_core::billing::PriceKind,
+        clinic_core::billing::PriceVersion,
+        PriceView,
+        InvoiceView,
+        InvoiceRow,
+        AccountView,
+        MoneyFormat,
+        BillingHome,
+        PaymentRow,
+        InvoiceScreen,
+        Billable,
+        PatientAccount,
+        Printed,
+        PrintKind,
+        LineReq,
+        InvoicesReq,
+        CreateInvoiceReq,
+        EditInvoiceReq,
+        ReasonReq,
+        PaymentReq,
+        RefundReq,
+        CreditReq,
+        MoneyConflictReq,
+        PrintReq,
     );
     out
 }

@@ -19,6 +19,7 @@ const PASSPHRASE: &str = "workstation passphrase";
 const ADMIN: (&str, &str) = ("admin@e2e.example", "admin-password-1");
 const DESK: (&str, &str) = ("desk@e2e.example", "desk-password-1");
 const DOCTOR: (&str, &str) = ("dr.grey@e2e.example", "doctor-password-1");
+const MANAGER: (&str, &str) = ("manager@e2e.example", "manager-password-1");
 
 /// One window at a time per test: two tests in parallel would starve two cores.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -636,4 +637,147 @@ fn a_note_typed_up_to_a_second_before_the_app_is_killed_is_there_when_it_reopens
     assert_eq!(shown.as_str(), Some(typed));
     assert!(app.text("save-state").contains("Saved"));
     app.shot("note-after-kill");
+}
+
+/// Drives the billing screens: TodayList's Invoice button, InvoiceEditor
+/// (a draft from the price list, issued), TakePayment (a partial card
+/// payment, then the cash remainder by its keys), a receipt printed; then
+/// a manager refunds part of the cash after confirming, and Invoices lists
+/// what is owed. The server holds the same figures.
+#[test]
+fn a_receptionist_bills_a_completed_appointment_takes_card_and_cash_and_a_manager_refunds_part() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let server = TestServer::start("e2e");
+    let root = tempfile::tempdir().unwrap();
+    let (dirs, doctor) = clinic(&server, root.path(), &["Front desk"]);
+    let appointment = book_ada_today(&dirs[0], doctor);
+    {
+        let mut ws = open(&dirs[0]);
+        ws.login(ADMIN.0, &Password::new(ADMIN.1.into())).unwrap();
+        ws.directory()
+            .add_user(
+                MANAGER.0,
+                "Mo Manager",
+                "manager",
+                &Password::new(MANAGER.1.into()),
+                None,
+            )
+            .unwrap();
+        let mut settings = ws.billing().settings().unwrap();
+        settings.currency = "GBP".into();
+        settings.legal_name = "E2E Clinic Ltd".into();
+        ws.billing().save_settings(settings).unwrap();
+        ws.billing()
+            .add_price(clinic_client::billing::NewPrice {
+                code: "CONS".into(),
+                name: "Consultation".into(),
+                price: "45.00".into(),
+                tax_rate: "0".into(),
+                appointment_type: Some("Consultation".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        for to in [
+            clinic_core::scheduling::AppointmentStatus::Arrived,
+            clinic_core::scheduling::AppointmentStatus::InProgress,
+            clinic_core::scheduling::AppointmentStatus::Completed,
+        ] {
+            ws.scheduling()
+                .set_appointment_status(
+                    appointment,
+                    to,
+                    None,
+                    clinic_core::scheduling::SeriesScope::This,
+                )
+                .unwrap();
+        }
+        ws.sync_now(&mut |_, _| {}).unwrap();
+    }
+
+    let app = launch(&dirs[0], "billing");
+    unlock_and_sign_in(&app, DESK);
+    app.wait_attr("today-list", "data-ready", |v| v == "true");
+    app.click("today-bill");
+    app.wait_attr("invoice-screen", "data-status", |v| v == "draft");
+    assert!(app.text("invoice-title").starts_with("Draft invoice"));
+    // Drafted from the price list: the consultation linked to the type.
+    assert_eq!(
+        app.js(
+            "return document.querySelector('[data-testid=line-item]').value",
+            vec![]
+        ),
+        serde_json::json!("CONS")
+    );
+    assert_eq!(app.text("invoice-total"), "£45.00");
+    app.shot("invoice-draft");
+    app.click("issue-invoice");
+    app.wait_attr("invoice-screen", "data-status", |v| v == "issued");
+    let number = app.text("invoice-title");
+    assert!(number.contains("INV-"), "{number}");
+    // A partial card payment …
+    app.click("take-payment-open");
+    app.type_in("pay-amount", "20");
+    app.type_in("pay-reference", "Terminal 0042");
+    app.shot("take-payment");
+    app.click("pay-record");
+    app.wait_attr("invoice-screen", "data-status", |v| v == "partially_paid");
+    assert_eq!(app.text("invoice-balance"), "£25.00");
+    // … and the cash remainder: the dialog opens on the balance, 2 picks
+    // cash, Enter records.
+    app.click("take-payment-open");
+    app.find("take-payment");
+    app.press(&["2"]);
+    app.press(&[clinic_webdriver::KEY_ENTER]);
+    app.wait_attr("invoice-screen", "data-status", |v| v == "paid");
+    assert_eq!(app.text("invoice-balance"), "£0.00");
+    assert_eq!(app.count("payment-row"), 2);
+    app.click_where(&App::css("print-receipt"), "");
+    app.wait_text("invoice-notice", "RCT-");
+    app.shot("invoice-paid");
+    let printed: Vec<_> = std::fs::read_dir(dirs[0].join("printouts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(printed.len(), 1, "{printed:?}");
+    assert!(std::fs::read(&printed[0]).unwrap().starts_with(b"%PDF"));
+    // The receptionist may not refund.
+    assert!(!app.exists(&App::css("refund-open")));
+
+    // A manager refunds part of the cash, after confirming.
+    app.click("switch-user");
+    app.type_in("signin-email", MANAGER.0);
+    app.type_in("signin-password", MANAGER.1);
+    app.click("signin-submit");
+    app.click("nav-billing");
+    app.wait_attr("billing-screen", "data-ready", |v| v == "true");
+    app.shot("invoices");
+    app.click("invoice-open");
+    app.wait_attr("invoice-screen", "data-status", |v| v == "paid");
+    // The second payment row (cash) carries the second Refund button.
+    app.js(
+        "document.querySelectorAll('[data-testid=refund-open]')[1].click()",
+        vec![],
+    );
+    app.type_in("refund-amount", "5");
+    app.type_in("refund-reason", "Charged for a dressing not used");
+    app.click("refund-continue");
+    app.wait_text("refund-confirm-text", "£5.00");
+    app.shot("refund-confirm");
+    app.click("refund-confirm");
+    app.wait_attr("invoice-screen", "data-status", |v| v == "partially_paid");
+    assert_eq!(app.text("invoice-balance"), "£5.00");
+    app.shot("invoice-refunded");
+    app.wait_attr("sync-status", "data-pending", |v| v == "0");
+    let on_server = rows(
+        &server,
+        "SELECT i.status, i.balance::text, (SELECT count(*) FROM payments p WHERE p.invoice_id = i.id)::text FROM invoices i",
+    );
+    assert_eq!(
+        on_server,
+        vec![vec![
+            Some("partially_paid".into()),
+            Some("5.00".into()),
+            Some("3".into())
+        ]]
+    );
 }

@@ -46,7 +46,10 @@ impl ServerError {
                     ErrorCode::AccountLocked | ErrorCode::RateLimited => {
                         StatusCode::TOO_MANY_REQUESTS
                     }
-                    ErrorCode::Conflict | ErrorCode::NumbersExhausted => StatusCode::CONFLICT,
+                    ErrorCode::Conflict
+                    | ErrorCode::NumbersExhausted
+                    | ErrorCode::AlreadyIssued
+                    | ErrorCode::OverRefund => StatusCode::CONFLICT,
                     ErrorCode::ConfirmationNeeded | ErrorCode::SafetyWarning => {
                         StatusCode::UNPROCESSABLE_ENTITY
                     }

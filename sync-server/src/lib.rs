@@ -26,6 +26,7 @@ pub mod tls;
 pub mod tokens;
 
 // Domains: each keeps its kinds in tables of its own ([`records::Projection`]).
+pub mod billing;
 pub mod clinical;
 pub mod directory;
 pub mod patients;
@@ -43,6 +44,9 @@ fn product_projections() -> Vec<&'static dyn records::Projection> {
         &scheduling::PROJECTION,
         &clinical::PROJECTION,
         &clinical::PRESCRIPTIONS,
+        &billing::INVOICES,
+        &billing::PAYMENTS,
+        &billing::CREDIT_NOTES,
     ]
 }
 

@@ -2640,6 +2640,13 @@ async fn busy_tenant(api: &Api, slug: &str) -> Uuid {
     let now = Utc::now();
     let start: chrono::DateTime<Utc> = "2030-07-15T08:00:00Z".parse().unwrap();
     let envelope = |seq: i64, mutation: serde_json::Value| serde_json::json!({"device_seq": seq, "id": Uuid::now_v7(), "user_id": t.admin_user_id, "at": now, "mutation": mutation});
+    let invoice = Uuid::now_v7();
+    let money = |kind: &str, receipt: &str| {
+        serde_json::json!({"id": Uuid::now_v7(), "tenant_id": t.tenant_id, "patient_id": patient,
+            "invoice_id": invoice, "kind": kind, "method": "card", "amount": "20.00", "currency": "EUR",
+            "received_on": now.date_naive(), "receipt_number": receipt, "recorded_by": t.admin_user_id,
+            "recorded_at": now})
+    };
     let mut event = clinic_core::audit::AuditEvent {
         device_id,
         seq: 1,
@@ -2675,6 +2682,18 @@ async fn busy_tenant(api: &Api, slug: &str) -> Uuid {
                 "id": Uuid::now_v7(), "tenant_id": t.tenant_id, "encounter_id": encounter, "patient_id": patient,
                 "prescriber_id": t.admin_user_id, "status": "active", "issued_at": now, "expires_on": "2031-01-01",
                 "updated_at": now, "lines": [{"drug": "Paracetamol", "dose": "1 g", "frequency": "four times a day", "days": 3}]}})),
+            envelope(5, serde_json::json!({"kind": "create_invoice", "invoice": invoice, "patient": patient,
+                "currency": "EUR", "prices_include_tax": false,
+                "lines": [{"description": "Consultation", "quantity": "1", "unit_price": "45.00", "tax_rate": "20"}]})),
+            envelope(6, serde_json::json!({"kind": "issue_invoice", "invoice": invoice, "number": "INV-000001",
+                "issued_on": now.date_naive(), "due_on": now.date_naive(), "total": "54.00", "print": {}})),
+            envelope(7, serde_json::json!({"kind": "record_payment", "payment": money("payment", "RCT-000001")})),
+            envelope(8, serde_json::json!({"kind": "issue_credit_note", "note": {
+                "id": Uuid::now_v7(), "tenant_id": t.tenant_id, "invoice_id": invoice, "patient_id": patient,
+                "number": "CN-000001", "invoice_number": "INV-000001", "lines": [],
+                "totals": {"subtotal": "0", "discount": "0", "tax": "0", "total": "0"}, "currency": "EUR",
+                "reason": "Charged twice", "issued_by": t.admin_user_id, "issued_at": now,
+                "issued_on": now.date_naive()}})),
         ],
         "audit": [event],
     });
@@ -2824,7 +2843,7 @@ async fn every_tenant_tables_policies_compare_its_tenant_with_the_transactions_t
         ("ALTER TABLE sync_records NO FORCE ROW LEVEL SECURITY", "sync_records: row-level security"),
         ("ALTER TABLE tenants DISABLE ROW LEVEL SECURITY", "tenants: row-level security"),
         ("ALTER TABLE tenants DISABLE ROW LEVEL SECURITY; DROP POLICY tenant_isolation ON tenants", "tenants: row-level security"),
-        ("CREATE TABLE invoices (tenant_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (tenant_id, id))", "invoices: row-level security"),
+        ("CREATE TABLE claims (tenant_id uuid NOT NULL, id uuid NOT NULL, PRIMARY KEY (tenant_id, id))", "claims: row-level security"),
     ] {
         let tx = admin.transaction().await.unwrap();
         tx.batch_execute(breach).await.unwrap();

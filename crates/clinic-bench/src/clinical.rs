@@ -24,15 +24,17 @@ pub struct ClinicalResult {
     pub scalars: Vec<Scalar>,
 }
 
-/// The bytes of the consultations' JSON documents as stored (their raw
-/// JSON, for the size ratio).
+/// The bytes of the consultations', invoices' and payments' JSON
+/// documents as stored (their raw JSON, for the size ratio).
 pub fn json_bytes(data: &Path, passphrase: &str) -> ClinicResult<u64> {
     let store = Store::open(
         data,
         &Unlock::Passphrase(Passphrase::for_unlock(passphrase.into())),
     )?;
     let docs = store.db().query_docs(
-        "SELECT json_object('n', coalesce(sum(length(doc)), 0)) FROM encounters",
+        "SELECT json_object('n', (SELECT coalesce(sum(length(doc)), 0) FROM encounters)
+             + (SELECT coalesce(sum(length(doc)), 0) FROM invoices)
+             + (SELECT coalesce(sum(length(doc)), 0) FROM payments))",
         &[],
     )?;
     Ok(docs.first().and_then(|d| d["n"].as_u64()).unwrap_or(0))

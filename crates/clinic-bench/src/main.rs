@@ -12,6 +12,7 @@
 //! L; see [`server_bulk`]), and the desktop app's cold start and idle
 //! memory on the same store (every size; see [`desktop`]).
 
+mod billing;
 mod clinical;
 mod desktop;
 mod schedule;
@@ -268,7 +269,7 @@ fn main() {
         .unwrap_or(0);
     scalars.push((
         if with_schedule {
-            "local database size / raw JSON size (patients incl. search index, appointments and consultations)"
+            "local database size / raw JSON size (patients incl. search index, appointments, consultations, invoices and payments)"
         } else {
             "local database size / raw JSON size (patients incl. search index)"
         }
@@ -416,6 +417,19 @@ fn main() {
             },
         )
         .unwrap_or_else(|e| fail("clinical benchmark", e));
+        figures.extend(r.figures);
+        scalars.extend(r.scalars);
+        eprintln!("billing: issuing, a patient's balance, the clinic's outstanding balances ...");
+        let r = billing::run(
+            &mut ws,
+            billing::BillingArgs {
+                data: &data,
+                passphrase: PASSPHRASE,
+                password: &password,
+                samples: args.queries.min(500),
+            },
+        )
+        .unwrap_or_else(|e| fail("billing benchmark", e));
         figures.extend(r.figures);
         scalars.extend(r.scalars);
     }

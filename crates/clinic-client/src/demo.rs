@@ -30,6 +30,11 @@ pub struct DemoReport {
     pub encounters: u64,
     /// Of the whole run, the consultations' (written before the appointments).
     pub encounter_seconds: f64,
+    /// Invoices (for the newest completed appointments) and payments written.
+    pub invoices: u64,
+    pub payments: u64,
+    /// Of the whole run, the billing's (written after the appointments).
+    pub billing_seconds: f64,
     /// Whole run, one transaction (users, patients, appointments, commit).
     pub seconds: f64,
     /// Of which the appointments: from their first write to the end,
@@ -375,6 +380,8 @@ pub fn generate_with(
     let mut appointments = 0u64;
     let mut encounters = 0u64;
     let mut encounter_seconds = 0.0;
+    let mut billing = crate::billing::demo::DemoBilling::default();
+    let mut billing_seconds = 0.0;
     let mut appointments_started = None;
     store.write(|db| {
         // Sites, rooms and staff as any desk makes them (so an enrolled
@@ -443,6 +450,9 @@ pub fn generate_with(
                 now,
                 types.clone(),
             )?;
+            let started = std::time::Instant::now();
+            billing = crate::billing::demo::write_demo_billing(db, seed, size, actor, now)?;
+            billing_seconds = started.elapsed().as_secs_f64();
         }
         db.set_meta("demo_seed", &format!("{seed}:{size:?}"))?;
         db.append_audit(
@@ -457,6 +467,7 @@ pub fn generate_with(
                 details: json!({
                     "size": size, "seed": seed, "patients": total, "users": users.len(),
                     "appointments": appointments, "encounters": encounters,
+                    "invoices": billing.invoices, "payments": billing.payments,
                 }),
             },
         )?;
@@ -472,6 +483,9 @@ pub fn generate_with(
         appointments,
         encounters,
         encounter_seconds,
+        invoices: billing.invoices,
+        payments: billing.payments,
+        billing_seconds,
         seconds: started.elapsed().as_secs_f64(),
         appointment_seconds: appointments_started.map_or(0.0, |t| t.elapsed().as_secs_f64()),
     })

@@ -51,6 +51,10 @@ pub struct SessionView {
     pub can_book: bool,
     /// May open charts and write notes (clinical records and the medical history).
     pub can_document: bool,
+    /// Sees invoices and balances (billing with the financial-data flag).
+    pub can_bill: bool,
+    /// Drafts, issues and takes payment.
+    pub can_take_payment: bool,
     pub is_admin: bool,
     /// An administrator reset the password: a new one first.
     pub must_change_password: bool,
@@ -378,6 +382,10 @@ impl SessionView {
             can_book: p.allows(Module::Appointments, Action::Create),
             can_document: p.allows(Module::Clinical, Action::Edit)
                 && p.has_flag(clinic_core::permissions::SensitiveFlag::MedicalHistory),
+            can_bill: p.allows(Module::Billing, Action::View)
+                && p.has_flag(clinic_core::permissions::SensitiveFlag::FinancialData),
+            can_take_payment: p.allows(Module::Billing, Action::Create)
+                && p.has_flag(clinic_core::permissions::SensitiveFlag::FinancialData),
             is_admin: p.allows(Module::Admin, Action::Edit),
             must_change_password: s.must_change_password,
         }

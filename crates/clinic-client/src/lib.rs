@@ -14,6 +14,7 @@ pub mod sync;
 pub mod workstation;
 
 // Domains: one folder each.
+pub mod billing;
 pub mod clinical;
 pub mod directory;
 pub mod patients;

@@ -65,6 +65,10 @@ pub enum ErrorCode {
     SafetyWarning,
     /// A signed document no longer matches its signature's hash.
     SignatureMismatch,
+    /// An issued invoice is never edited: corrections are credit notes.
+    AlreadyIssued,
+    /// A refund (or credit) beyond what is left of what was paid.
+    OverRefund,
     /// Something unexpected in storage or the platform.
     Internal,
 }
@@ -97,6 +101,8 @@ impl ErrorCode {
             ErrorCode::ConfirmationNeeded => "CONFIRMATION_NEEDED",
             ErrorCode::SafetyWarning => "SAFETY_WARNING",
             ErrorCode::SignatureMismatch => "SIGNATURE_MISMATCH",
+            ErrorCode::AlreadyIssued => "ALREADY_ISSUED",
+            ErrorCode::OverRefund => "OVER_REFUND",
             ErrorCode::Internal => "INTERNAL",
         }
     }

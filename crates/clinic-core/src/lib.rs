@@ -7,12 +7,14 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod error;
+pub mod locale;
 pub mod permissions;
 pub mod search;
 pub mod sync;
 pub mod totp;
 
 // Domains: each declares its record kinds and mutations and registers them.
+pub mod billing;
 pub mod clinical;
 pub mod directory;
 pub mod patients;
@@ -26,4 +28,5 @@ pub fn register_domains(r: &mut sync::Registry) {
     scheduling::register(r);
     directory::register(r);
     clinical::register(r);
+    billing::register(r);
 }

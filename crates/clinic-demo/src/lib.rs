@@ -1038,6 +1038,12 @@ impl<F: Fn(u64) -> Uuid> Iterator for DemoAppointments<F> {
 }
 
 impl DemoSize {
+    /// Invoices at this size: one for each of the newest completed
+    /// appointments, as many as there are consultations.
+    pub fn invoices(self) -> u64 {
+        self.consultations()
+    }
+
     /// Consultations at this size (`performance.md`, about 1 KB of text each).
     pub fn consultations(self) -> u64 {
         match self {

@@ -200,6 +200,9 @@ pub struct Invoice {
 pub struct Receipt {
     pub letterhead: Letterhead,
     pub number: String,
+    /// Money paid back to the patient (a refund) rather than received.
+    #[serde(default)]
+    pub refund: bool,
     pub date: String,
     pub received_from: Addressee,
     pub currency: String,

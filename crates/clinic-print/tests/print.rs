@@ -382,6 +382,24 @@ fn a_receipt_prints_amount_method_and_allocation() {
 }
 
 #[test]
+fn a_refund_receipt_says_the_money_was_paid_back() {
+    let refund = clinic_print::Receipt {
+        refund: true,
+        ..samples::receipt()
+    };
+    let text = all_text(&saved(&render(&refund, Paper::A4).unwrap()).1);
+    contains_all(
+        &text,
+        &[
+            "Refund receipt RCT-2026-000321",
+            "Paid back to",
+            "Amount paid back",
+        ],
+    );
+    assert!(!text.contains("Amount received"), "{text}");
+}
+
+#[test]
 fn a_credit_note_prints_the_invoice_it_credits() {
     let (_dir, path) = saved(&render(&samples::credit_note(), Paper::A4).unwrap());
     contains_all(

@@ -13,6 +13,7 @@ pub mod records;
 pub mod sync;
 
 // Domains: each keeps its kinds in tables of its own ([`records::Projection`]).
+pub mod billing;
 pub mod clinical;
 pub mod directory;
 pub mod patients;
@@ -37,6 +38,9 @@ fn product_projections() -> Vec<&'static dyn records::Projection> {
         &directory::PROJECTION,
         &clinical::PROJECTION,
         &clinical::PRESCRIPTIONS,
+        &billing::INVOICES,
+        &billing::PAYMENTS,
+        &billing::CREDIT_NOTES,
     ]
 }
 

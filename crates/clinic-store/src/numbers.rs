@@ -35,6 +35,17 @@ impl Db<'_> {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;
+        let row = match row {
+            // A store that does not sync owns each series' whole number
+            // space; one made before a series existed takes it when it
+            // first issues one.
+            None if !self.is_synced()? && self.numbers_ever_leased(series)? == 0 => {
+                let (start, end) = clinic_core::patients::STANDALONE_BLOCK;
+                self.add_number_block(series, start, end)?;
+                Some((start as i64, start as i64))
+            }
+            row => row,
+        };
         let (start, value) = row.ok_or_else(|| {
             ClinicError::new(ErrorCode::NumbersExhausted, format!("This workstation has used all its {series} numbers; connect to the server to receive a new block."))
         })?;
@@ -43,6 +54,14 @@ impl Db<'_> {
             params![series, start],
         )?;
         Ok(value as u64)
+    }
+
+    fn numbers_ever_leased(&self, series: &str) -> StoreResult<i64> {
+        Ok(self.query_row(
+            "SELECT count(*) FROM number_blocks WHERE series = ?1",
+            [series],
+            |r| r.get(0),
+        )?)
     }
 
     /// Numbers of a series still unused in this workstation's blocks.

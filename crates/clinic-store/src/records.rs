@@ -246,6 +246,28 @@ impl Db<'_> {
         Ok(())
     }
 
+    /// The records of kind `T` a query of one `doc` column finds, in its order.
+    pub(crate) fn docs<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> StoreResult<Vec<T>> {
+        let mut st = self.conn.prepare_cached(sql)?;
+        let texts = st
+            .query_map(args, |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        texts.iter().map(|t| Ok(serde_json::from_str(t)?)).collect()
+    }
+
+    /// The one record of kind `T` a query of one `doc` column finds.
+    pub(crate) fn doc<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> StoreResult<Option<T>> {
+        Ok(self.docs(sql, args)?.into_iter().next())
+    }
+
     /// (id, document hash) of the records of kind `T` a projection keeps in
     /// the `doc` column of its own `table`, whose id `wanted` accepts: one
     /// scan, each hashed as the kind writes it now (what the server hashes).
@@ -272,7 +294,7 @@ impl Db<'_> {
 }
 
 impl Db<'_> {
-    /// The changes to record `id` the server did not apply as made    /// The changes to record `id` the server did not apply as made (kept
+    /// The changes to record `id` the server did not apply as made (kept
     /// whole in its history, on every desk), oldest first.
     pub fn refused_changes_of(
         &self,

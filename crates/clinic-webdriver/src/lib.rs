@@ -235,6 +235,8 @@ impl Driver {
             .env("DISPLAY", display.name())
             .env("CLINIC_DATA_DIR", data_dir)
             .env("CLINIC_KEYCHAIN", "off")
+            // Printed documents are saved, not opened in a viewer.
+            .env("CLINIC_NO_OPEN", "1")
             .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
             .env("LIBGL_ALWAYS_SOFTWARE", "1")
             .stdout(Stdio::null())

@@ -4,6 +4,7 @@
 //! shape with stable codes (`ClinicError`: code, message, field errors).
 //! The list of commands is kept once, in [`crate::command_names`].
 
+pub mod billing;
 pub mod clinical;
 pub mod directory;
 pub mod patients;
@@ -11,6 +12,7 @@ pub mod scheduling;
 pub mod session;
 pub mod sync;
 
+pub use billing::*;
 pub use clinical::*;
 pub use directory::*;
 pub use patients::*;
@@ -207,6 +209,57 @@ request!(RevokeDeviceReq {
     id: Uuid,
     password: String,
     totp: Option<String>
+});
+
+request!(InvoicesReq {
+    patient_id: Option<Uuid>,
+    status: Option<String>,
+    unpaid_only: bool,
+    conflicts_only: bool,
+    from: Option<String>,
+    to: Option<String>,
+    limit: u32,
+});
+request!(CreateInvoiceReq {
+    patient_id: Uuid,
+    appointment_id: Option<Uuid>,
+    lines: Vec<clinic_client::billing::desk::LineReq>,
+    discount: Option<String>,
+});
+request!(EditInvoiceReq {
+    id: Uuid,
+    lines: Vec<clinic_client::billing::desk::LineReq>,
+    discount: Option<String>,
+    notes: String,
+});
+request!(ReasonReq {
+    id: Uuid,
+    reason: String
+});
+request!(PaymentReq {
+    invoice_id: Uuid,
+    amount: String,
+    method: clinic_core::billing::PaymentMethod,
+    reference: Option<String>,
+});
+request!(RefundReq {
+    payment_id: Uuid,
+    amount: String,
+    reason: String
+});
+request!(CreditReq {
+    id: Uuid,
+    lines: Vec<u32>,
+    reason: String
+});
+request!(MoneyConflictReq {
+    invoice_id: Uuid,
+    entry: Uuid,
+    note: String
+});
+request!(PrintReq {
+    kind: clinic_client::billing::desk::PrintKind,
+    id: Uuid
 });
 
 macro_rules! handler_of {

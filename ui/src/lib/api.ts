@@ -4,6 +4,14 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type {
   AddUserReq,
+  BillingHome,
+  InvoiceScreen,
+  InvoicesReq,
+  LineReq,
+  PatientAccount,
+  PaymentMethod,
+  PrintKind,
+  Printed,
   AppState,
   AppointmentStatus,
   AppointmentView,
@@ -52,7 +60,7 @@ const KNOWN_CODES = new Set([
   'WRONG_KEY', 'KEY_UNAVAILABLE', 'KEYCHAIN_MISMATCH', 'STORE_MISSING', 'STORE_EXISTS', 'STORE_CORRUPT',
   'SCHEMA_TOO_NEW', 'CONFLICT', 'NUMBERS_EXHAUSTED', 'AUDIT_CHAIN_BROKEN', 'SESSION_LOCKED',
   'UNREACHABLE', 'UPDATE_REQUIRED', 'PASSWORD_CHANGE_REQUIRED', 'CREDENTIAL_EXPIRED',
-  'CONFIRMATION_NEEDED', 'SAFETY_WARNING', 'SIGNATURE_MISMATCH', 'INTERNAL',
+  'CONFIRMATION_NEEDED', 'SAFETY_WARNING', 'SIGNATURE_MISMATCH', 'ALREADY_ISSUED', 'OVER_REFUND', 'INTERNAL',
 ]);
 
 /** Turns whatever a command rejected with into a ClinicError. */
@@ -137,6 +145,27 @@ export const prescribe = (id: string, lines: PrescriptionLine[], instructions: s
   call<NoteView>('prescribe', { id, lines, instructions, override_reason });
 export const endPrescription = (id: string, to: PrescriptionStatus, reason: string | null) =>
   call<NoteView>('end_prescription', { id, to, reason });
+
+export const billingHome = (req: InvoicesReq) => call<BillingHome>('billing_home', req);
+export const invoice = (id: string) => call<InvoiceScreen>('invoice', { id });
+export const patientAccount = (id: string) => call<PatientAccount | null>('patient_account', { id });
+export const createInvoice = (patient_id: string, appointment_id: string | null, lines: LineReq[], discount: string | null = null) =>
+  call<InvoiceScreen>('create_invoice', { patient_id, appointment_id, lines, discount });
+export const invoiceForAppointment = (id: string) => call<InvoiceScreen>('invoice_for_appointment', { id });
+export const editInvoice = (id: string, lines: LineReq[], discount: string | null, notes: string) =>
+  call<InvoiceScreen>('edit_invoice', { id, lines, discount, notes });
+export const discardInvoice = (id: string) => call<InvoiceScreen>('discard_invoice', { id });
+export const issueInvoice = (id: string) => call<InvoiceScreen>('issue_invoice', { id });
+export const voidInvoice = (id: string, reason: string) => call<InvoiceScreen>('void_invoice', { id, reason });
+export const takePayment = (invoice_id: string, amount: string, method: PaymentMethod, reference: string | null = null) =>
+  call<InvoiceScreen>('take_payment', { invoice_id, amount, method, reference });
+export const refundPayment = (payment_id: string, amount: string, reason: string) =>
+  call<InvoiceScreen>('refund_payment', { payment_id, amount, reason });
+export const creditInvoice = (id: string, lines: number[], reason: string) =>
+  call<InvoiceScreen>('credit_invoice', { id, lines, reason });
+export const resolveMoneyConflict = (invoice_id: string, entry: string, note: string) =>
+  call<InvoiceScreen>('resolve_money_conflict', { invoice_id, entry, note });
+export const printDocument = (kind: PrintKind, id: string) => call<Printed>('print_document', { kind, id });
 
 export const syncStatus = () => call<SyncView>('sync_status');
 export const syncNow = () => call<SyncView>('sync_now');

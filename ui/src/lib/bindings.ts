@@ -1,7 +1,7 @@
 // Generated from the Rust types (src-tauri/src/bindings.rs); do not edit.
 // After changing a Rust type: UPDATE_BINDINGS=1 cargo test -p clinic-desktop bindings
 
-export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "INVALID_CREDENTIALS" | "ACCOUNT_LOCKED" | "RATE_LIMITED" | "MFA_REQUIRED" | "WRONG_KEY" | "KEY_UNAVAILABLE" | "KEYCHAIN_MISMATCH" | "STORE_MISSING" | "STORE_EXISTS" | "STORE_CORRUPT" | "SCHEMA_TOO_NEW" | "CONFLICT" | "NUMBERS_EXHAUSTED" | "AUDIT_CHAIN_BROKEN" | "SESSION_LOCKED" | "UNREACHABLE" | "UPDATE_REQUIRED" | "PASSWORD_CHANGE_REQUIRED" | "CREDENTIAL_EXPIRED" | "CONFIRMATION_NEEDED" | "SAFETY_WARNING" | "SIGNATURE_MISMATCH" | "INTERNAL";
+export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "INVALID_CREDENTIALS" | "ACCOUNT_LOCKED" | "RATE_LIMITED" | "MFA_REQUIRED" | "WRONG_KEY" | "KEY_UNAVAILABLE" | "KEYCHAIN_MISMATCH" | "STORE_MISSING" | "STORE_EXISTS" | "STORE_CORRUPT" | "SCHEMA_TOO_NEW" | "CONFLICT" | "NUMBERS_EXHAUSTED" | "AUDIT_CHAIN_BROKEN" | "SESSION_LOCKED" | "UNREACHABLE" | "UPDATE_REQUIRED" | "PASSWORD_CHANGE_REQUIRED" | "CREDENTIAL_EXPIRED" | "CONFIRMATION_NEEDED" | "SAFETY_WARNING" | "SIGNATURE_MISMATCH" | "ALREADY_ISSUED" | "OVER_REFUND" | "INTERNAL";
 
 export type FieldError = { field: string, message: string, };
 
@@ -13,7 +13,15 @@ export type SessionView = { user_id: string, email: string, name: string, roles:
 /**
  * May open charts and write notes (clinical records and the medical history).
  */
-can_document: boolean, is_admin: boolean, 
+can_document: boolean, 
+/**
+ * Sees invoices and balances (billing with the financial-data flag).
+ */
+can_bill: boolean, 
+/**
+ * Drafts, issues and takes payment.
+ */
+can_take_payment: boolean, is_admin: boolean, 
 /**
  * An administrator reset the password: a new one first.
  */
@@ -438,3 +446,256 @@ export type PrescriptionReq = {
 id: string, lines: Array<PrescriptionLine>, instructions: string, override_reason: string | null, };
 
 export type EndPrescriptionReq = { id: string, to: PrescriptionStatus, reason: string | null, };
+
+export type InvoiceStatus = "draft" | "discarded" | "issued" | "partially_paid" | "paid" | "void";
+
+export type LineInput = { 
+/**
+ * The price-list item it was taken from (`None`: free text).
+ */
+item: string | null, code: string | null, description: string, quantity: string, unit_price: string, tax_rate: string, discount_percent: string, };
+
+export type InvoiceLine = { 
+/**
+ * quantity × unit price.
+ */
+gross: string, 
+/**
+ * The line's own discount plus its share of the invoice discount.
+ */
+discount: string, 
+/**
+ * The tax on the line (included in `gross` when prices include tax).
+ */
+tax: string, 
+/**
+ * What the line adds to the total.
+ */
+total: string, 
+/**
+ * The price-list item it was taken from (`None`: free text).
+ */
+item: string | null, code: string | null, description: string, quantity: string, unit_price: string, tax_rate: string, discount_percent: string, };
+
+export type Totals = { 
+/**
+ * Σ gross.
+ */
+subtotal: string, 
+/**
+ * Σ discount.
+ */
+discount: string, 
+/**
+ * Σ tax.
+ */
+tax: string, 
+/**
+ * Σ line totals: subtotal − discount + tax, or subtotal − discount
+ * when prices include tax.
+ */
+total: string, };
+
+export type BillingPrint = { patient_name: string, patient_number: string, date_of_birth: string | null, patient_address: Array<string>, clinic_name: string, legal_name: string, clinic_address: Array<string>, phone: string | null, email: string | null, tax_id: string | null, payment_terms: string, footer: string, 
+/**
+ * The locale it was printed in.
+ */
+locale: string, };
+
+export type EntryKind = "payment" | "refund" | "credit_note";
+
+export type MoneyEntry = { 
+/**
+ * The payment, refund or credit note.
+ */
+id: string, kind: EntryKind, amount: string, 
+/**
+ * A refund's payment.
+ */
+refund_of: string | null, 
+/**
+ * A credit note's lines (indexes into the invoice's lines; empty: all).
+ */
+lines: Array<number>, at: string, };
+
+export type Resolution = { by: string, at: string, note: string, };
+
+export type MoneyConflict = { 
+/**
+ * The entry that made it.
+ */
+entry: string, 
+/**
+ * `OVER_REFUND`, `OVER_CREDIT`, `LINE_CREDITED_TWICE`, `NOT_ISSUED`.
+ */
+code: string, message: string, at: string, resolved: Resolution | null, };
+
+export type Invoice = { id: string, tenant_id: string, patient_id: string, appointment_id: string | null, encounter_id: string | null, status: InvoiceStatus, 
+/**
+ * The human number, from issue (`INV-000123`).
+ */
+number: string | null, currency: string, prices_include_tax: boolean, lines: Array<InvoiceLine>, 
+/**
+ * A discount on every line, after the line's own.
+ */
+discount_percent: string, notes: string, totals: Totals, created_by: string, created_at: string, issued_by: string | null, issued_at: string | null, issued_on: string | null, due_on: string | null, 
+/**
+ * What it printed, from issue.
+ */
+print: BillingPrint | null, void_reason: string | null, entries: Array<MoneyEntry>, paid: string, refunded: string, credited: string, conflicts: Array<MoneyConflict>, updated_at: string, };
+
+export type PaymentMethod = "cash" | "card" | "bank_transfer" | "insurance" | "credit";
+
+export type PaymentKind = "payment" | "refund";
+
+export type Payment = { id: string, tenant_id: string, patient_id: string, invoice_id: string, kind: PaymentKind, method: PaymentMethod, 
+/**
+ * Always positive; a refund's direction is its kind.
+ */
+amount: string, currency: string, 
+/**
+ * The day the money was received or paid back (site's calendar).
+ */
+received_on: string, 
+/**
+ * The card terminal's or bank's reference.
+ */
+reference: string | null, 
+/**
+ * A refund's payment.
+ */
+refund_of: string | null, 
+/**
+ * Why a refund was made.
+ */
+reason: string | null, 
+/**
+ * The receipt's number (`RCT-000045`); none for a transfer of credit.
+ */
+receipt_number: string | null, 
+/**
+ * The invoice's number when the money was taken.
+ */
+invoice_number: string | null, recorded_by: string, recorded_at: string, 
+/**
+ * What the receipt printed.
+ */
+print: BillingPrint, };
+
+export type CreditNote = { id: string, tenant_id: string, invoice_id: string, patient_id: string, 
+/**
+ * `CN-000012`.
+ */
+number: string, invoice_number: string, 
+/**
+ * The invoice's lines it credits (indexes; empty: every line).
+ */
+line_indexes: Array<number>, 
+/**
+ * Copies of the credited lines, as the invoice priced them.
+ */
+lines: Array<InvoiceLine>, totals: Totals, currency: string, reason: string, issued_by: string, issued_at: string, issued_on: string, print: BillingPrint, };
+
+export type PriceKind = "service" | "stock_item";
+
+export type PriceVersion = { from: string, price: string, tax_rate: string, };
+
+export type PriceView = { id: string, code: string, name: string, kind: PriceKind, appointment_type: string | null, sku: string | null, 
+/**
+ * Today's price (`None`: none valid yet).
+ */
+price: string | null, tax_rate: string | null, active: boolean, prices: Array<PriceVersion>, };
+
+export type InvoiceView = { patient_name: string, patient_number: string, 
+/**
+ * `total − credited − paid + refunded` (negative: credit).
+ */
+balance: string, payments: Array<Payment>, credit_notes: Array<CreditNote>, 
+/**
+ * The patient's credit across all their invoices.
+ */
+patient_credit: string, 
+/**
+ * Lines not yet credited (indexes), for a credit note.
+ */
+creditable_lines: Array<number>, id: string, tenant_id: string, patient_id: string, appointment_id: string | null, encounter_id: string | null, status: InvoiceStatus, 
+/**
+ * The human number, from issue (`INV-000123`).
+ */
+number: string | null, currency: string, prices_include_tax: boolean, lines: Array<InvoiceLine>, 
+/**
+ * A discount on every line, after the line's own.
+ */
+discount_percent: string, notes: string, totals: Totals, created_by: string, created_at: string, issued_by: string | null, issued_at: string | null, issued_on: string | null, due_on: string | null, 
+/**
+ * What it printed, from issue.
+ */
+print: BillingPrint | null, void_reason: string | null, entries: Array<MoneyEntry>, paid: string, refunded: string, credited: string, conflicts: Array<MoneyConflict>, updated_at: string, };
+
+export type InvoiceRow = { id: string, number: string | null, status: InvoiceStatus, patient_id: string, patient_name: string, patient_number: string, created_at: string, issued_on: string | null, due_on: string | null, currency: string, total: string, balance: string, open_conflicts: number, };
+
+export type AccountView = { patient_id: string, patient_name: string, patient_number: string, currency: string, owed: string, credit: string, open_invoices: number, };
+
+export type MoneyFormat = { currency: string, locale: string, digits: number, };
+
+export type BillingHome = { invoices: Array<InvoiceRow>, money: MoneyFormat, 
+/**
+ * Owed to the clinic, and held in credit by patients, over all invoices.
+ */
+owed: string, credit: string, 
+/**
+ * The price list offered for new invoices.
+ */
+prices: Array<PriceView>, };
+
+export type PaymentRow = { id: string, kind: PaymentKind, method: PaymentMethod, method_label: string, amount: string, received_on: string, receipt_number: string | null, reason: string | null, 
+/**
+ * For a payment: what may still be refunded.
+ */
+refundable: string | null, };
+
+export type InvoiceScreen = { view: InvoiceView, money: MoneyFormat, payments: Array<PaymentRow>, 
+/**
+ * The price list (for a draft's lines).
+ */
+prices: Array<PriceView>, can_edit: boolean, can_take_payment: boolean, 
+/**
+ * Refunds, credit notes, voiding, settling conflicts (managers).
+ */
+can_correct: boolean, };
+
+export type Billable = { appointment_id: string, type_name: string, start: string, };
+
+export type PatientAccount = { account: AccountView, money: MoneyFormat, 
+/**
+ * Their invoices, newest first (issued and drafts).
+ */
+invoices: Array<InvoiceRow>, 
+/**
+ * Completed appointments not invoiced yet.
+ */
+billable: Array<Billable>, };
+
+export type Printed = { path: string, opened: boolean, };
+
+export type PrintKind = "invoice" | "receipt" | "credit_note";
+
+export type LineReq = { code: string | null, description: string | null, quantity: string, unit_price: string | null, discount_percent: string | null, tax_rate: string | null, };
+
+export type InvoicesReq = { patient_id: string | null, status: string | null, unpaid_only: boolean, conflicts_only: boolean, from: string | null, to: string | null, limit: number, };
+
+export type CreateInvoiceReq = { patient_id: string, appointment_id: string | null, lines: Array<LineReq>, discount: string | null, };
+
+export type EditInvoiceReq = { id: string, lines: Array<LineReq>, discount: string | null, notes: string, };
+
+export type ReasonReq = { id: string, reason: string, };
+
+export type PaymentReq = { invoice_id: string, amount: string, method: PaymentMethod, reference: string | null, };
+
+export type RefundReq = { payment_id: string, amount: string, reason: string, };
+
+export type CreditReq = { id: string, lines: Array<number>, reason: string, };
+
+export type MoneyConflictReq = { invoice_id: string, entry: string, note: string, };
+
+export type PrintReq = { kind: PrintKind, id: string, };

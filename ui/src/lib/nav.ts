@@ -9,7 +9,10 @@ export type Route =
   | { name: 'day' }
   | { name: 'chart'; patientId: string }
   | { name: 'note'; encounterId: string }
-  | { name: 'admin' };
+  | { name: 'admin' }
+  | { name: 'billing' }
+  | { name: 'invoice'; invoiceId: string }
+  | { name: 'new-invoice'; patientId: string; patientName: string; appointmentId: string | null };
 
 export type Navigate = (r: Route) => void;
 
@@ -19,4 +22,10 @@ export function isTyping(target: EventTarget | null): boolean {
   if (!el || !el.tagName) return false;
   const tag = el.tagName;
   return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || el.isContentEditable;
+}
+
+/** An action: brings a newly opened form into view and focuses its first field. */
+export function reveal(node: HTMLElement) {
+  node.scrollIntoView?.({ block: 'nearest' });
+  node.querySelector<HTMLElement>('input, textarea, select, button[aria-pressed="true"]')?.focus();
 }

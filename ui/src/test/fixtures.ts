@@ -4,7 +4,7 @@ import type {
 
 export const user: SessionView = {
   user_id: 'u1', email: 'desk@clinic.test', name: 'Dana Desk', roles: ['reception'],
-  can_register: true, can_edit: true, can_book: true, can_document: false, is_admin: false, must_change_password: false,
+  can_register: true, can_edit: true, can_book: true, can_document: false, can_bill: false, can_take_payment: false, is_admin: false, must_change_password: false,
 };
 
 export const readyState: AppState = {

@@ -19,6 +19,8 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[path = "clinic/billing.rs"]
+mod billing;
 #[path = "clinic/clinical.rs"]
 mod clinical;
 #[path = "clinic/scheduling.rs"]
@@ -158,6 +160,28 @@ enum Command {
     /// Prescriptions: add (with safety checks), show, pdf, cancel, complete
     #[command(subcommand)]
     Prescription(Box<clinical::PrescriptionCmd>),
+    /// The price list: list, add, change
+    #[command(subcommand)]
+    Price(Box<billing::PriceCmd>),
+    /// Invoices: create, draft, edit, issue, void, show, list, credit, pdf
+    #[command(subcommand)]
+    Invoice(Box<billing::InvoiceCmd>),
+    /// Payments: add, refund, use-credit
+    #[command(subcommand)]
+    Payment(Box<billing::PaymentCmd>),
+    /// Receipts: pdf
+    #[command(subcommand)]
+    Receipt(PdfCmd),
+    /// Credit notes: pdf
+    #[command(subcommand, name = "credit-note")]
+    CreditNote(PdfCmd),
+    /// What a patient owes and holds in credit, or (no patient) everyone who does
+    Balance {
+        /// Patient number or id
+        patient: Option<String>,
+    },
+    /// The clinic's settings (currency, taxes, legal details); given options change them
+    Settings(Box<billing::SettingsArgs>),
     /// A patient's chart: problems, allergies, medications, encounters, vitals (audited)
     Chart {
         /// Patient number or id
@@ -424,6 +448,18 @@ enum KeyCmd {
     ChangePassphrase,
     /// Link (or re-link) the store to the OS keychain
     LinkKeychain,
+}
+
+/// `X pdf ID --out FILE` of a printed record.
+#[derive(Subcommand, Debug)]
+enum PdfCmd {
+    /// The record as printed
+    Pdf {
+        /// Its id or number
+        id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn parse_size(s: &str) -> ClinicResult<DemoSize> {
@@ -756,18 +792,7 @@ fn patient_card(p: &Patient) -> String {
     line("preferred", opt(&d.preferred_name));
     line("email", opt(&d.email));
     line("other phone", opt(&d.alt_phone));
-    let address: Vec<String> = [
-        &d.address_line1,
-        &d.address_line2,
-        &d.city,
-        &d.state,
-        &d.postcode,
-        &d.country,
-    ]
-    .into_iter()
-    .flatten()
-    .cloned()
-    .collect();
+    let address = clinic_core::patients::address_lines(d);
     line("address", address.join(", "));
     if let (Some(k), Some(v)) = (d.national_id_kind, &d.national_id) {
         line("national id", format!("{v} ({})", k.key()));
@@ -1522,6 +1547,13 @@ fn run(cli: Cli) -> ClinicResult<()> {
         Command::Encounter(cmd) => clinical::encounter(&ctx, *cmd)?,
         Command::Chart { patient } => clinical::chart(&ctx, &patient)?,
         Command::Prescription(cmd) => clinical::prescription(&ctx, *cmd)?,
+        Command::Price(cmd) => billing::price(&ctx, *cmd)?,
+        Command::Invoice(cmd) => billing::invoice(&ctx, *cmd)?,
+        Command::Payment(cmd) => billing::payment(&ctx, *cmd)?,
+        Command::Receipt(PdfCmd::Pdf { id, out }) => billing::receipt_pdf(&ctx, &id, &out)?,
+        Command::CreditNote(PdfCmd::Pdf { id, out }) => billing::credit_note_pdf(&ctx, &id, &out)?,
+        Command::Balance { patient } => billing::balance(&ctx, patient)?,
+        Command::Settings(a) => billing::settings(&ctx, *a)?,
         Command::DemoData { size, seed } => {
             let password = Password::new(
                 env_secret("CLINIC_PASSWORD").unwrap_or_else(|| "clinic-demo-password".into()),
@@ -1574,7 +1606,9 @@ fn exit_code(code: ErrorCode) -> u8 {
         ErrorCode::Conflict
         | ErrorCode::NumbersExhausted
         | ErrorCode::ConfirmationNeeded
-        | ErrorCode::SafetyWarning => 7,
+        | ErrorCode::SafetyWarning
+        | ErrorCode::AlreadyIssued
+        | ErrorCode::OverRefund => 7,
         ErrorCode::AuditChainBroken | ErrorCode::SignatureMismatch => 8,
         ErrorCode::Unreachable => 9,
         ErrorCode::Internal => 1,

@@ -163,17 +163,11 @@ impl Clinical<'_> {
             .and_then(|r| r.get::<StaffMember>().cloned());
         let site = self.ws.home_site()?;
         let tenant = db.tenant()?;
-        let address: Vec<String> = [&d.address_line1, &d.address_line2, &d.city, &d.postcode]
-            .into_iter()
-            .flatten()
-            .filter(|x| !x.trim().is_empty())
-            .cloned()
-            .collect();
         Ok(PrescriptionPrint {
             patient_name: format!("{} {}", d.first_name, d.last_name),
             patient_number: patient.patient_number.clone(),
             date_of_birth: d.date_of_birth,
-            patient_address: address.join(", "),
+            patient_address: clinic_core::patients::address_lines(d).join(", "),
             prescriber_name: staff.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
             prescriber_registration: staff.and_then(|s| s.registration_number),
             clinic_name: format!("{} — {}", tenant.name, site.name),

@@ -875,7 +875,12 @@ fn enroll_follows_the_scripting_contract() {
     );
     assert_eq!(
         e["number_blocks"],
-        serde_json::json!([{"series": "patient", "start": 1, "end": 10_001}])
+        serde_json::json!([
+            {"series": "credit_note", "start": 1, "end": 1_001},
+            {"series": "invoice", "start": 1, "end": 1_001},
+            {"series": "patient", "start": 1, "end": 10_001},
+            {"series": "receipt", "start": 1, "end": 1_001}
+        ])
     );
     // The enrolled workstation works offline with the enrolling administrator.
     let mut add = c.cmd(&[

@@ -39,6 +39,25 @@ pub fn canonical_patient(p: &Patient) -> Patient {
     c
 }
 
+/// A patient's postal address as printed: its non-empty lines in order
+/// (street, second line, city, state, postcode, country).
+pub fn address_lines(d: &PatientDetails) -> Vec<String> {
+    [
+        &d.address_line1,
+        &d.address_line2,
+        &d.city,
+        &d.state,
+        &d.postcode,
+        &d.country,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|x| x.trim())
+    .filter(|x| !x.is_empty())
+    .map(str::to_string)
+    .collect()
+}
+
 /// Patient numbers: `P` + sequence value + check digit.
 pub const PATIENT_NUMBERS: NumberSeries = NumberSeries {
     name: "patient",

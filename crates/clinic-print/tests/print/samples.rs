@@ -204,6 +204,7 @@ pub fn receipt() -> Receipt {
     Receipt {
         letterhead: letterhead(),
         number: "RCT-2026-000321".into(),
+        refund: false,
         date: "23 Nov 2026".into(),
         received_from: Addressee {
             name: "王秀英".into(),
