@@ -14,7 +14,7 @@ macro_rules! desktop_commands {
             clinical: clinician_day, chart, start_encounter, note, save_draft, save_note, record_vitals,
                 change_diagnoses, sign_note, add_addendum, resolve_sibling, check_prescription, prescribe,
                 end_prescription;
-            billing: billing_home, invoice, patient_account, create_invoice, invoice_for_appointment,
+            billing: billing_home, invoice, patient_account, create_invoice, invoice_for_appointment, invoice_for_encounter,
                 edit_invoice, discard_invoice, issue_invoice, void_invoice, take_payment, refund_payment,
                 credit_invoice, resolve_money_conflict, print_document;
             sync: sync_status, sync_now, conflicts, reapply_refused, dismiss_refused;

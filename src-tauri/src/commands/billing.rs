@@ -76,6 +76,17 @@ pub async fn invoice_for_appointment(app: AppHandle, req: IdReq) -> Answer<Invoi
 }
 
 #[tauri::command]
+pub async fn invoice_for_encounter(app: AppHandle, req: IdReq) -> Answer<InvoiceScreen> {
+    run(app, "invoice_for_encounter", move |d| {
+        d.change(|w| {
+            let i = w.billing().draft_for_encounter(req.id)?;
+            w.billing().screen_after_change(i.id)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
 pub async fn edit_invoice(app: AppHandle, req: EditInvoiceReq) -> Answer<InvoiceScreen> {
     run(app, "edit_invoice", move |d| {
         d.change(|w| {

@@ -152,6 +152,7 @@ export const patientAccount = (id: string) => call<PatientAccount | null>('patie
 export const createInvoice = (patient_id: string, appointment_id: string | null, lines: LineReq[], discount: string | null = null) =>
   call<InvoiceScreen>('create_invoice', { patient_id, appointment_id, lines, discount });
 export const invoiceForAppointment = (id: string) => call<InvoiceScreen>('invoice_for_appointment', { id });
+export const invoiceForEncounter = (id: string) => call<InvoiceScreen>('invoice_for_encounter', { id });
 export const editInvoice = (id: string, lines: LineReq[], discount: string | null, notes: string) =>
   call<InvoiceScreen>('edit_invoice', { id, lines, discount, notes });
 export const discardInvoice = (id: string) => call<InvoiceScreen>('discard_invoice', { id });

@@ -664,7 +664,7 @@ prices: Array<PriceView>, can_edit: boolean, can_take_payment: boolean,
  */
 can_correct: boolean, };
 
-export type Billable = { appointment_id: string, type_name: string, start: string, };
+export type Billable = { appointment_id: string | null, encounter_id: string | null, type_name: string, start: string, };
 
 export type PatientAccount = { account: AccountView, money: MoneyFormat, 
 /**

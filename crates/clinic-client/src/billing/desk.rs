@@ -74,11 +74,13 @@ pub struct InvoiceScreen {
     pub can_correct: bool,
 }
 
-/// A completed appointment without an invoice yet.
+/// A completed appointment, or a signed walk-in consultation, without an
+/// invoice yet.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Billable {
-    pub appointment_id: Uuid,
+    pub appointment_id: Option<Uuid>,
+    pub encounter_id: Option<Uuid>,
     pub type_name: String,
     pub start: chrono::DateTime<chrono::Utc>,
 }
@@ -305,9 +307,26 @@ impl Workstation {
                     .is_some_and(|i| i.status != InvoiceStatus::Discarded);
                 if !invoiced {
                     out.push(Billable {
-                        appointment_id: a.id,
+                        appointment_id: Some(a.id),
+                        encounter_id: None,
                         type_name: a.type_name.clone(),
                         start: a.start,
+                    });
+                }
+            }
+            for e in db.patient_encounters(patient, 20)? {
+                let walk_in = e.appointment_id.is_none() && e.is_signed();
+                let invoiced = db
+                    .invoice(clinic_core::billing::Invoice::id_for_encounter(e.id))?
+                    .is_some_and(|i| i.status != InvoiceStatus::Discarded);
+                if walk_in && !invoiced {
+                    out.push(Billable {
+                        appointment_id: None,
+                        encounter_id: Some(e.id),
+                        type_name: clinic_core::clinical::encounter_type(&e.encounter_type)
+                            .map_or("Consultation", |t| t.name)
+                            .to_string(),
+                        start: e.started_at,
                     });
                 }
             }

@@ -238,13 +238,21 @@ impl Billing<'_> {
             let db = self.ws.store()?.db();
             db.patient(patient)?
                 .ok_or_else(|| ClinicError::not_found("Patient"))?;
-            if let Some(a) = appointment {
+            let derived = appointment
+                .map(Invoice::id_for_appointment)
+                .or(encounter.map(Invoice::id_for_encounter));
+            if let Some(id) = derived {
                 if let Some(existing) = db
-                    .appointment_invoice(a)?
+                    .invoice(id)?
                     .filter(|i| i.status != InvoiceStatus::Discarded)
                 {
                     return Err(ClinicError::conflict(format!(
-                        "This appointment already has {}.",
+                        "This {} already has {}.",
+                        if appointment.is_some() {
+                            "appointment"
+                        } else {
+                            "consultation"
+                        },
                         existing
                             .number
                             .map(|n| format!("invoice {n}"))
@@ -253,9 +261,10 @@ impl Billing<'_> {
                 }
             }
         }
-        let id = match appointment {
-            Some(a) => Invoice::id_for_appointment(a),
-            None => new_id(now),
+        let id = match (appointment, encounter) {
+            (Some(a), _) => Invoice::id_for_appointment(a),
+            (None, Some(e)) => Invoice::id_for_encounter(e),
+            (None, None) => new_id(now),
         };
         let c = self.ws.commit_change(
             &s,
@@ -310,30 +319,43 @@ impl Billing<'_> {
                 "An invoice is drafted for an appointment the patient came to.",
             ));
         }
-        let specs: Vec<LineSpec> = items
-            .iter()
-            .filter(|i| i.active && i.price_on(today).is_some())
-            .filter(|i| {
-                i.appointment_type
-                    .as_deref()
-                    .is_some_and(|t| t.eq_ignore_ascii_case(&a.type_name))
-            })
-            .map(|i| LineSpec {
-                code: Some(i.code.clone()),
-                quantity: "1".into(),
-                ..Default::default()
-            })
-            .collect();
-        if specs.is_empty() {
-            return Err(ClinicError::new(
-                ErrorCode::NotFound,
-                format!(
-                    "No price-list item is linked to {} appointments; add the lines by hand.",
-                    a.type_name
-                ),
+        let specs = linked_lines(&items, &a.type_name, today)?;
+        self.create_invoice(a.patient_id, &specs, Some(appointment), None, None)
+    }
+
+    /// A draft invoice for a signed walk-in consultation (one without an
+    /// appointment; an appointment's is drafted for the appointment) from
+    /// the price list items of its type, or the one it already has.
+    pub fn draft_for_encounter(&mut self, encounter: Uuid) -> ClinicResult<Invoice> {
+        let (_, now) = self.act(Action::Create)?;
+        let today = self.today(now)?;
+        let (e, existing, items) = {
+            let db = self.ws.store()?.db();
+            let e = db
+                .encounter(encounter)?
+                .ok_or_else(|| ClinicError::not_found("Encounter"))?;
+            (
+                e,
+                db.invoice(Invoice::id_for_encounter(encounter))?,
+                db.price_items()?,
+            )
+        };
+        if let Some(a) = e.appointment_id {
+            return self.draft_for_appointment(a);
+        }
+        if let Some(i) = existing.filter(|i| i.status != InvoiceStatus::Discarded) {
+            return Ok(i);
+        }
+        if !e.is_signed() {
+            return Err(ClinicError::conflict(
+                "A consultation is invoiced once its note is signed.",
             ));
         }
-        self.create_invoice(a.patient_id, &specs, Some(appointment), None, None)
+        let kind = clinic_core::clinical::encounter_type(&e.encounter_type)
+            .map(|t| t.name)
+            .unwrap_or("Consultation");
+        let specs = linked_lines(&items, kind, today)?;
+        self.create_invoice(e.patient_id, &specs, None, Some(encounter), None)
     }
 
     /// Changes a draft's lines, discount or notes (an issued invoice is
@@ -571,6 +593,36 @@ impl Billing<'_> {
             .map(account_view)
             .collect())
     }
+}
+
+/// One line for each price-list item linked to a kind of visit (an
+/// appointment type, a consultation type), priced as the list has it today.
+fn linked_lines(
+    items: &[PriceItem],
+    kind: &str,
+    today: chrono::NaiveDate,
+) -> ClinicResult<Vec<LineSpec>> {
+    let specs: Vec<LineSpec> = items
+        .iter()
+        .filter(|i| i.active && i.price_on(today).is_some())
+        .filter(|i| {
+            i.appointment_type
+                .as_deref()
+                .is_some_and(|t| t.eq_ignore_ascii_case(kind))
+        })
+        .map(|i| LineSpec {
+            code: Some(i.code.clone()),
+            quantity: "1".into(),
+            ..Default::default()
+        })
+        .collect();
+    if specs.is_empty() {
+        return Err(ClinicError::new(
+            ErrorCode::NotFound,
+            format!("No price-list item is linked to {kind} visits; add the lines by hand."),
+        ));
+    }
+    Ok(specs)
 }
 
 fn account_view(r: BalanceRow) -> AccountView {

@@ -388,3 +388,84 @@ fn the_front_desk_bills_takes_payment_and_a_manager_refunds_and_credits_from_the
     ));
     assert_eq!(listed.as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn a_signed_walk_in_consultation_is_drafted_once_from_the_price_list() {
+    let c = Clinic::new();
+    c.init();
+    c.add_receptionist("desk@test.clinic");
+    c.add_user(
+        "grace@test.clinic",
+        "Dr Grace Hopper",
+        "clinician",
+        "doctor-password-1",
+    );
+    c.admin(&[
+        "price",
+        "add",
+        "--code",
+        "CONS",
+        "--name",
+        "Consultation",
+        "--price",
+        "45",
+        "--appointment-type",
+        "Consultation",
+    ]);
+    let p = c.admin(&[
+        "patient",
+        "add",
+        "--first-name",
+        "Ada",
+        "--last-name",
+        "Lovelace",
+        "--dob",
+        "1985-12-10",
+    ]);
+    let doctor = |args: &[&str]| {
+        let mut cmd = c.cmd(args);
+        cmd.env("CLINIC_PASSWORD", "doctor-password-1")
+            .env("CLINIC_USER", "grace@test.clinic");
+        ok(cmd.output().unwrap())
+    };
+    let e = doctor(&[
+        "encounter",
+        "start",
+        "--patient",
+        &s(&p, "patient_number"),
+        "--json",
+    ]);
+    let id = s(&e, "id");
+    // Not before the note is signed.
+    let (code, err) = refused(&as_desk(
+        &c,
+        &["invoice", "draft", "--encounter", &id, "--json"],
+    ));
+    assert_eq!((code, err["code"].as_str()), (7, Some("CONFLICT")));
+    doctor(&[
+        "encounter",
+        "edit",
+        &id,
+        "--field",
+        "assessment",
+        "--text",
+        "Viral URTI",
+        "--json",
+    ]);
+    doctor(&["encounter", "sign", &id, "--json"]);
+    let draft = ok(as_desk(
+        &c,
+        &["invoice", "draft", "--encounter", &id, "--json"],
+    ));
+    assert_eq!(
+        (s(&draft, "status"), s(&draft, "total")),
+        ("draft".into(), "45.00".into())
+    );
+    assert_eq!(s(&draft, "encounter_id"), id);
+    // Asking again opens the same draft; a second one for it is refused.
+    let again = ok(as_desk(
+        &c,
+        &["invoice", "draft", "--encounter", &id, "--json"],
+    ));
+    assert_eq!(s(&again, "id"), s(&draft, "id"));
+}

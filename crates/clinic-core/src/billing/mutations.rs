@@ -70,6 +70,12 @@ impl Invoice {
     pub fn id_for_appointment(appointment: Uuid) -> Uuid {
         derived_id(appointment, "invoice")
     }
+
+    /// The id of a walk-in encounter's invoice (one per encounter; two
+    /// desks drafting it offline meet on this id).
+    pub fn id_for_encounter(encounter: Uuid) -> Uuid {
+        derived_id(encounter, "encounter-invoice")
+    }
 }
 
 /// Drafts an invoice (for an appointment, an encounter, or neither).
@@ -134,6 +140,9 @@ impl MutationKind for CreateInvoice {
                         (Some(_), Some(n)) => format!("This appointment already has invoice {n}."),
                         (Some(_), None) => {
                             "This appointment already has a draft invoice.".to_string()
+                        }
+                        (None, Some(n)) if self.encounter.is_some() => {
+                            format!("This consultation already has invoice {n}.")
                         }
                         _ => "A different invoice already has this id.".to_string(),
                     },

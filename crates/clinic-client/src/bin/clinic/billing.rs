@@ -81,10 +81,16 @@ pub enum InvoiceCmd {
         #[arg(long)]
         discount: Option<String>,
     },
-    /// Draft the invoice of a completed appointment from the price list
+    /// Draft the invoice of a completed appointment, or of a signed walk-in consultation, from the price list
     Draft {
+        #[arg(
+            long,
+            required_unless_present = "encounter",
+            conflicts_with = "encounter"
+        )]
+        appointment: Option<Uuid>,
         #[arg(long)]
-        appointment: Uuid,
+        encounter: Option<Uuid>,
     },
     /// Change a draft's lines, discount or notes (an issued invoice is refused)
     Edit {
@@ -412,8 +418,20 @@ pub fn invoice(ctx: &Ctx, cmd: InvoiceCmd) -> ClinicResult<()> {
             )?;
             print_invoice(&i);
         }
-        InvoiceCmd::Draft { appointment } => {
-            let i = ws.billing().draft_for_appointment(appointment)?;
+        InvoiceCmd::Draft {
+            appointment,
+            encounter,
+        } => {
+            let i = match (appointment, encounter) {
+                (Some(a), _) => ws.billing().draft_for_appointment(a)?,
+                (None, Some(e)) => ws.billing().draft_for_encounter(e)?,
+                (None, None) => {
+                    return Err(ClinicError::field(
+                        "appointment",
+                        "or --encounter is required",
+                    ))
+                }
+            };
             print_invoice(&i);
         }
         InvoiceCmd::Edit {
