@@ -85,7 +85,7 @@ mod tests {
         assert_eq!(format_decimal(x, "de-CH"), "1’234’567.50");
         assert_eq!(
             format_decimal(Decimal::from_str("-12.5").unwrap(), "en"),
-            "−12.5"
+            "-12.5"
         );
         assert_eq!(
             format_decimal(Decimal::from_str("999").unwrap(), "en"),
