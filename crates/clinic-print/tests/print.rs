@@ -392,7 +392,7 @@ fn a_refund_receipt_says_the_money_was_paid_back() {
         &text,
         &[
             "Refund receipt RCT-2026-000321",
-            "Paid back to",
+            "PAID BACK TO", // section titles print in capitals
             "Amount paid back",
         ],
     );
