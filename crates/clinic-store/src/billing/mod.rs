@@ -149,7 +149,7 @@ impl Db<'_> {
     /// A patient's money with the clinic, per currency.
     pub fn patient_balance(&self, patient: Uuid) -> StoreResult<Vec<BalanceRow>> {
         self.balances(
-            "WHERE balance_minor <> 0 AND patient_id = ?1",
+            "invoices INDEXED BY invoices_patient WHERE patient_id = ?1 AND balance_minor <> 0",
             &[&patient.to_string()],
         )
     }
@@ -157,9 +157,13 @@ impl Db<'_> {
     /// Every patient who owes or holds credit: the clinic's outstanding
     /// balances, most owed first.
     pub fn outstanding_balances(&self) -> StoreResult<Vec<BalanceRow>> {
-        self.balances("WHERE balance_minor <> 0", &[])
+        self.balances(
+            "invoices INDEXED BY invoices_unsettled WHERE balance_minor <> 0",
+            &[],
+        )
     }
 
+    /// `filter`: the invoices summed (`invoices INDEXED BY … WHERE …`).
     fn balances(
         &self,
         filter: &str,
@@ -173,7 +177,7 @@ impl Db<'_> {
                           sum(CASE WHEN balance_minor > 0 THEN balance_minor ELSE 0 END) AS owed,
                           sum(CASE WHEN balance_minor < 0 THEN -balance_minor ELSE 0 END) AS credit,
                           sum(balance_minor > 0) AS open
-                   FROM invoices INDEXED BY invoices_unsettled {filter}
+                   FROM {filter}
                    GROUP BY currency, patient_id) b
              LEFT JOIN patients p ON p.id = b.patient_id
              ORDER BY b.owed DESC, b.patient_id"
