@@ -767,6 +767,18 @@ fn a_receptionist_bills_a_completed_appointment_takes_card_and_cash_and_a_manage
     app.wait_attr("invoice-screen", "data-status", |v| v == "partially_paid");
     assert_eq!(app.text("invoice-balance"), "£5.00");
     app.shot("invoice-refunded");
+    // On the patient's summary the account shows the £5.00 owed again; a
+    // payment there is three keys: Alt+P, 2 (cash), Enter.
+    app.type_in("global-search", "Lovelace");
+    app.click_where(&App::css("search-result"), "Lovelace");
+    app.wait_text("account-owed", "£5.00");
+    app.shot("patient-account");
+    app.press(&[clinic_webdriver::KEY_ALT, "p"]);
+    app.find("take-payment");
+    app.press(&["2"]);
+    app.press(&[clinic_webdriver::KEY_ENTER]);
+    app.wait_text("account-owed", "£0.00");
+    app.shot("patient-account-paid");
     app.wait_attr("sync-status", "data-pending", |v| v == "0");
     let on_server = rows(
         &server,
@@ -775,9 +787,9 @@ fn a_receptionist_bills_a_completed_appointment_takes_card_and_cash_and_a_manage
     assert_eq!(
         on_server,
         vec![vec![
-            Some("partially_paid".into()),
-            Some("5.00".into()),
-            Some("3".into())
+            Some("paid".into()),
+            Some("0.00".into()),
+            Some("4".into())
         ]]
     );
 }

@@ -63,6 +63,7 @@ fn stat_field(pid: u32, n: usize) -> Option<u32> {
 /// WebDriver key codes for [`Window::press`].
 pub const KEY_ENTER: &str = "\u{E007}";
 pub const KEY_CONTROL: &str = "\u{E009}";
+pub const KEY_ALT: &str = "\u{E00A}";
 pub const KEY_ARROW_DOWN: &str = "\u{E015}";
 pub const KEY_TAB: &str = "\u{E004}";
 

@@ -11,7 +11,7 @@ use clinic_core::billing::{InvoiceStatus, PaymentKind, PaymentMethod};
 use clinic_core::permissions::{Action, Module, SensitiveFlag};
 use clinic_core::scheduling::AppointmentStatus;
 use clinic_core::{ClinicError, ClinicResult};
-use clinic_store::billing::InvoiceFilter;
+use clinic_store::billing::{from_minor, InvoiceFilter};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -135,15 +135,7 @@ impl Billing<'_> {
     pub fn home(&mut self, f: &InvoiceFilter) -> ClinicResult<BillingHome> {
         let invoices = self.invoices(f)?;
         let money = self.money_format()?;
-        let (mut owed, mut credit) = (Decimal::ZERO, Decimal::ZERO);
-        for a in self
-            .outstanding()?
-            .iter()
-            .filter(|a| a.currency == money.currency)
-        {
-            owed += a.owed;
-            credit += a.credit;
-        }
+        let (owed, credit) = self.ws.store()?.db().balance_totals(&money.currency)?;
         let prices = self
             .prices()?
             .into_iter()
@@ -152,8 +144,8 @@ impl Billing<'_> {
         Ok(BillingHome {
             invoices,
             prices,
-            owed: clinic_core::billing::money::round(owed, money.digits),
-            credit: clinic_core::billing::money::round(credit, money.digits),
+            owed: from_minor(owed, &money.currency),
+            credit: from_minor(credit, &money.currency),
             money,
         })
     }

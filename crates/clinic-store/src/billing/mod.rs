@@ -163,6 +163,18 @@ impl Db<'_> {
         )
     }
 
+    /// What the clinic is owed and what patients hold in credit, in
+    /// `currency`'s minor unit (the sums alone, without a row per patient).
+    pub fn balance_totals(&self, currency: &str) -> StoreResult<(i64, i64)> {
+        Ok(self.query_row(
+            "SELECT coalesce(sum(CASE WHEN balance_minor > 0 THEN balance_minor ELSE 0 END), 0),
+                    coalesce(sum(CASE WHEN balance_minor < 0 THEN -balance_minor ELSE 0 END), 0)
+             FROM invoices INDEXED BY invoices_unsettled WHERE balance_minor <> 0 AND currency = ?1",
+            [currency],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
     /// `filter`: the invoices summed (`invoices INDEXED BY … WHERE …`).
     fn balances(
         &self,
