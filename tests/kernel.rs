@@ -703,6 +703,10 @@ fn changes_queued_before_the_protocol_4_upgrade_are_pushed_after_it() {
              DROP TABLE invoices;
              DROP TABLE payments;
              DROP TABLE credit_notes;
+             DROP TABLE stock_movements;
+             DROP TABLE stock_onhand;
+             DROP TABLE stock_batches;
+             DROP TABLE stock_items;
              ALTER TABLE patient_allergies DROP COLUMN code;
              ALTER TABLE users DROP COLUMN must_change_password;
              PRAGMA user_version = 5;",

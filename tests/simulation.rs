@@ -18,15 +18,28 @@
 //! voided, payments, refunds (now and then beyond what is left), credit
 //! notes (by line and in full, a line now and then credited on two
 //! desks), credit moved between a patient's invoices, and conflicts of
-//! money resolved. Every change names its author: a desk account or the
-//! administrator, and now and then no one (the server refuses it).
+//! money resolved; and inventory: stock categories and suppliers saved
+//! whole, items added (one SKU now and then on two desks) and changed
+//! (limits set on two desks that no longer hold together), deliveries
+//! received into lots (one lot now and then on two desks, or under
+//! another expiry; now and then against a purchase order's line), stock
+//! dispensed first-expiry-first-out or from any lot, often the same stock
+//! on two offline desks (the balance goes below zero), an expired lot or
+//! an item for prescriptions only with an override, adjustments,
+//! write-offs and reallocations with their reasons, transfers between the
+//! sites sent and received (now and then on two desks), purchase orders
+//! numbered from each desk's leased blocks, approved, marked sent and
+//! cancelled, stocktakes started, counted on several desks and posted over
+//! the variances a desk shows. Every change names its author: a desk
+//! account or the administrator, and now and then no one (the server
+//! refuses it).
 //!
 //! Each run starts as a clinic does: the server knows only the clinic's
 //! plan and its first administrator (and, on PostgreSQL, the tenant's
 //! first site); the administrator, on one workstation, creates the desk
-//! account, the clinicians, the sites, the rooms and a role through the
-//! same mutations as any other change, and every workstation syncs before
-//! the desks start.
+//! account, the clinicians, the sites, the rooms, a role, a stock category
+//! and a supplier through the same mutations as any other change, and
+//! every workstation syncs before the desks start.
 //!
 //! The server is one of two:
 //! - in memory, applying pushes with the same rules as the real one
@@ -46,15 +59,28 @@
 //!   documents; staff and roles; notes and prescriptions; price-list
 //!   items, invoices with every line and total priced by the model's own
 //!   arithmetic, their status, number, ledger and conflicts of money,
-//!   payments and credit notes); a billing refusal carries the error code
-//!   the model predicts (`ALREADY_ISSUED`, `CONFLICT`, …), and no payment
-//!   or refund is ever refused for its amount; every accepted booking,
-//!   payment and credit note exists (a payment once in its invoice's
-//!   ledger); every conflict, and nothing else, left its refused change
-//!   whole in the history (a `RefusedChange` under the change's own id);
+//!   payments and credit notes; stock items, lots with their cost averaged
+//!   by the model's own arithmetic, every movement of the ledger with the
+//!   cost the server fixed, transfers, purchase orders with what arrived,
+//!   stocktakes with their counts and corrections); a billing or inventory
+//!   refusal carries the error code the model predicts (`ALREADY_ISSUED`,
+//!   `CONFIRMATION_NEEDED`, `CONFLICT`, …), no payment or refund is ever
+//!   refused for its amount, nor any movement for the stock on hand; every
+//!   accepted booking, payment and credit note exists (a payment once in
+//!   its invoice's ledger); every conflict, and nothing else, left its
+//!   refused change whole in the history (a `RefusedChange` under the
+//!   change's own id);
 //! - no double booking held exclusively: no two live appointments that are
 //!   neither in conflict nor an accepted double booking overlap for a
 //!   clinician, a room or a patient;
+//! - on-hand as the ledger says: on the server and on every replica,
+//!   on-hand per lot and site as its storage keeps it (`stock_onhand`,
+//!   kept by triggers from the ledger; the in-memory server keeps no such
+//!   table and sums its ledger) equals the sum of that copy's own
+//!   movements and the sum of the model's, and every replica's equals the
+//!   server's: no movement counted twice after duplicated and retried
+//!   pushes, crashes and restores, none left in a sum after the server
+//!   refused it;
 //! - no acknowledged write lost: field-level last-writer-wins by server
 //!   order, list items by id;
 //! - exactly once: every mutation a workstation made was applied by the
@@ -88,6 +114,13 @@ use clinic_core::directory::{
     ChangeOwnPassword, ChangeRole, ChangeUserRoles, ClinicPlan, CreateRole, CreateUser, CustomRole,
     ResetPassword, RoomDoc, SetUserActive, SiteDoc, StaffMember, UpdateUser,
 };
+use clinic_core::inventory::{
+    AddStockItem, AdjustStock, ChangeOrderStatus, ChangeStockItem, CountStock, CreatePurchaseOrder,
+    DispenseStock, MovementKind, OrderLine, OrderStatus, OrderStep, PostStocktake, PurchaseOrder,
+    Receipt, ReceiveStock, ReceiveTransfer, SendTransfer, StartStocktake, StockBatch,
+    StockCategory, StockCount, StockItem, StockMovement, StockTransfer, Stocktake, StocktakeStatus,
+    Supplier, TransferLine, TransferStatus, MAX_QUANTITY,
+};
 use clinic_core::patients::*;
 use clinic_core::permissions::{BuiltinRole, PermissionMatrix};
 use clinic_core::scheduling::{
@@ -97,6 +130,7 @@ use clinic_core::scheduling::{
 use clinic_core::sync::*;
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use clinic_demo::DemoRng;
+use clinic_store::inventory::ItemFilter;
 use clinic_store::Store;
 use clinic_sync::engine::{sync_now, Transport};
 use serde_json::{json, Map, Value};
@@ -436,6 +470,28 @@ impl PgServer {
         }
     }
 
+    /// This tenant's `stock_onhand` (kept by the database from its ledger),
+    /// lots and sites with none left out.
+    fn onhand(&self) -> OnHandMap {
+        let p = pg();
+        p.rt.block_on(async {
+            let mut c = sync_server::db::conn(&p.db.pool).await.expect("connection");
+            let tx = sync_server::db::tenant_tx(&mut c, self.tenant)
+                .await
+                .expect("tenant transaction");
+            let rows = tx
+                .query(
+                    "SELECT batch_id, site_id, quantity FROM stock_onhand WHERE quantity <> 0",
+                    &[],
+                )
+                .await
+                .expect("query");
+            rows.iter()
+                .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+                .collect()
+        })
+    }
+
     /// Rows of a query in this tenant's transaction, every value as i64.
     fn query_i64(&self, sql: &str, dev: Uuid) -> Vec<Vec<i64>> {
         let p = pg();
@@ -694,7 +750,9 @@ struct Clinic {
     admin: Uuid,
     /// The desk account every other change is made by. It holds the
     /// built-in "admin" role, so its role allows every change the
-    /// simulation makes (the oracle models no permission matrix).
+    /// simulation makes (the oracle models no permission matrix): every
+    /// inventory action, and approving a purchase order (inventory edit
+    /// with the financial-data flag).
     desk: Uuid,
     /// Clinicians: booked, renamed, re-roled, disabled and enabled again;
     /// never authors (a disabled clinician may still be booked).
@@ -707,6 +765,10 @@ struct Clinic {
     /// The clinic's own roles: the first made at set-up, the others by
     /// desks racing to make them (under `ROLE_KEYS`).
     roles: [Uuid; 3],
+    /// Stock categories and suppliers: the first of each saved at set-up,
+    /// both saved again (whole) by desks and the administrator.
+    categories: [Uuid; 2],
+    suppliers: [Uuid; 2],
 }
 
 /// An Argon2id hash, as staff records carry one.
@@ -731,11 +793,14 @@ impl Clinic {
             schedules,
             waitlist: [uuid(rng), uuid(rng), uuid(rng)],
             roles: [uuid(rng), uuid(rng), uuid(rng)],
+            categories: [uuid(rng), uuid(rng)],
+            suppliers: [uuid(rng), uuid(rng)],
         }
     }
 
     /// The administrator's set-up, in order: the desk account, the
-    /// clinicians, the sites, the rooms and a role of the clinic's own.
+    /// clinicians, the sites, the rooms, a role of the clinic's own, a
+    /// stock category and a supplier.
     fn setup(&self) -> Vec<Mutation> {
         let user = |id: Uuid, email: String, name: String, role: &str| {
             Mutation::new(CreateUser {
@@ -785,6 +850,20 @@ impl Clinic {
                 permissions: BuiltinRole::Receptionist.matrix(),
             },
         }));
+        out.push(Mutation::new(SaveDocument::new(StockCategory {
+            id: self.categories[0],
+            name: "Medicines".into(),
+            parent_id: None,
+            description: None,
+            active: true,
+        })));
+        out.push(Mutation::new(SaveDocument::new(Supplier {
+            id: self.suppliers[0],
+            name: "Pharma Wholesale".into(),
+            email: Some("orders@pharma.example".into()),
+            active: true,
+            ..Default::default()
+        })));
         out
     }
 }
@@ -1997,6 +2076,769 @@ fn billing_change(
     Some((desk, m))
 }
 
+// ---- inventory: what desks do with stock ----
+
+/// The SKUs desks add (two spellings of one SKU name one item): (SKU,
+/// name, kept by lot, kept by expiry, prescription-only).
+const SKUS: [(&str, &str, bool, bool, bool); 5] = [
+    ("AMOX500", "Amoxicillin 500 mg", true, true, true),
+    ("PARA500", "Paracetamol 500 mg", true, true, false),
+    ("GAUZE", "Gauze swabs", false, false, false),
+    ("SYR5ML", "Syringe 5 ml", true, true, false),
+    ("amox500", "Amoxicillin 500 mg", true, true, true),
+];
+
+/// The lots printed on packs, with the expiry each carries (one expired
+/// already: the simulated clinic's days are early in November 2026); the
+/// first arrives most often.
+const LOTS: [(&str, (i32, u32, u32)); 5] = [
+    ("A1", (2027, 3, 31)),
+    ("A1", (2027, 3, 31)),
+    ("B2", (2027, 9, 30)),
+    ("c3", (2027, 1, 31)),
+    ("EXP", (2026, 10, 15)),
+];
+
+/// The expiry date a desk now and then reads off a pack instead of the
+/// lot's own: past for a lot still good, to come for one past (a lot
+/// received so on two desks is a conflict, and one desk believes it good).
+const MISREAD: [(i32, u32, u32); 2] = [(2026, 10, 1), (2027, 12, 31)];
+
+/// What units cost (at most four decimals, so averages round).
+const COSTS: [(i64, u32); 5] = [(15, 1), (225, 2), (3_333, 4), (12, 0), (71, 1)];
+
+fn ymd(d: (i32, u32, u32)) -> NaiveDate {
+    NaiveDate::from_ymd_opt(d.0, d.1, d.2).unwrap()
+}
+
+fn cost(rng: &mut DemoRng) -> Amount {
+    let (m, s) = *rng.pick(&COSTS);
+    Amount::new(m, s)
+}
+
+/// A lot of an item at a site, with what this desk shows on hand of it.
+struct Lot {
+    item: StockItem,
+    batch: StockBatch,
+    site: Uuid,
+    on_hand: i64,
+}
+
+/// The inventory changes a desk makes ([`inventory_change`]).
+#[derive(Clone, Copy)]
+enum Stock {
+    Category,
+    Supplier,
+    AddItem,
+    ChangeItem,
+    Receive,
+    Dispense,
+    Adjust,
+    Send,
+    Arrive,
+    Order,
+    OrderStep,
+    Start,
+    Count,
+    Post,
+}
+
+/// What a desk does with stock, as the inventory use-cases make the
+/// changes (and by whom): categories and suppliers saved whole (now and
+/// then by the administrator), items added (two desks now and then adding
+/// one SKU) and changed, deliveries received into lots (sometimes against
+/// a purchase order; a lot's expiry as this desk knows it, else as read off
+/// the pack), stock dispensed first-expiry-first-out (or from any lot,
+/// often more than this desk shows), an expired lot only with an override,
+/// adjustments, write-offs and reallocations with their reasons, transfers
+/// sent and received, purchase orders numbered from this desk's blocks and
+/// moved along (approved, marked sent, cancelled), stocktakes started,
+/// counted and posted with the variances this desk shows. Always over what
+/// this desk sees. In one sitting (`last`: the change made just before),
+/// a delivery is often unpacked and some of it given out at once (from the
+/// lot as this desk received it: if another desk received that lot under
+/// another expiry first, the server may find it expired), a sheet just
+/// started is counted at once, and a count followed by another or by the
+/// post.
+fn inventory_change(
+    dev: &Device,
+    rng: &mut DemoRng,
+    clinic: &Clinic,
+    step: usize,
+    at: DateTime<Utc>,
+    last: Option<&Mutation>,
+) -> Option<(Option<Uuid>, Mutation)> {
+    let db = dev.store.db();
+    let tenant = dev.store.tenant_id();
+    let day = at.date_naive();
+    let items = db
+        .stock_items(&ItemFilter {
+            include_discontinued: true,
+            limit: 100,
+            ..Default::default()
+        })
+        .unwrap();
+    let cats = db.stock_categories().unwrap();
+    let sups = db.suppliers().unwrap();
+    let orders = db.purchase_orders().unwrap();
+    let transfers = db.stock_transfers().unwrap();
+    let takes = db.stocktakes().unwrap();
+    let mut lots: Vec<Lot> = vec![];
+    for it in &items {
+        for site in clinic.sites {
+            for l in db.lots_at(it.id, site).unwrap() {
+                lots.push(Lot {
+                    item: it.clone(),
+                    batch: l.batch,
+                    site,
+                    on_hand: l.quantity,
+                });
+            }
+        }
+    }
+    use OrderStatus as S;
+    let open: Vec<&PurchaseOrder> = orders
+        .iter()
+        .filter(|o| matches!(o.status, S::Pending | S::Approved | S::Sent))
+        .collect();
+    let receivable: Vec<&PurchaseOrder> = orders
+        .iter()
+        .filter(|o| !matches!(o.status, S::Pending | S::Cancelled))
+        .filter(|o| {
+            o.lines
+                .iter()
+                .all(|l| items.iter().any(|i| i.id == l.item_id))
+        })
+        .collect();
+    let in_transit: Vec<&StockTransfer> = transfers
+        .iter()
+        .filter(|t| t.status == TransferStatus::InTransit)
+        .collect();
+    let counting: Vec<&Stocktake> = takes
+        .iter()
+        .filter(|s| s.status == StocktakeStatus::Counting)
+        .collect();
+    let desk = by(rng, clinic.desk, 3);
+    let author = desk.unwrap_or(Uuid::nil());
+    // A movement as a desk sends it (the rule fixes its cost, author and time).
+    let movement = |rng: &mut DemoRng,
+                    kind: MovementKind,
+                    batch: &StockBatch,
+                    site: Uuid,
+                    quantity: i64|
+     -> StockMovement {
+        StockMovement {
+            id: uuid(rng),
+            tenant_id: tenant,
+            item_id: batch.item_id,
+            batch_id: batch.id,
+            site_id: site,
+            kind,
+            quantity,
+            unit_cost: batch.unit_cost,
+            on: day,
+            reason: None,
+            patient_id: None,
+            prescription_id: None,
+            prescription_line: None,
+            invoice_id: None,
+            invoice_line: None,
+            purchase_order_id: None,
+            transfer_id: None,
+            stocktake_id: None,
+            override_reason: None,
+            by: author,
+            at,
+        }
+    };
+    let expired = |b: &StockBatch| b.expiry.is_some_and(|e| e < day);
+    let prescriptions = || -> Vec<Prescription> {
+        db.query_docs("SELECT doc FROM prescriptions ORDER BY id", &[])
+            .unwrap()
+            .into_iter()
+            .map(|d| serde_json::from_value(d).unwrap())
+            .collect()
+    };
+    // The post of a sheet as this desk shows it (another desk may have
+    // counted meanwhile: the server then refuses it).
+    let post = |rng: &mut DemoRng, s: &Stocktake| -> Option<Mutation> {
+        let mut ms = vec![];
+        for (_, batch, q) in s.variances() {
+            let b = db.batch(batch).unwrap()?;
+            let mut m = movement(rng, MovementKind::StocktakeCorrection, &b, s.site_id, q);
+            m.stocktake_id = Some(s.id);
+            ms.push(m);
+        }
+        Some(Mutation::new(PostStocktake {
+            stocktake: s.id,
+            movements: ms,
+        }))
+    };
+    // A count of one lot of a sheet, as this desk shows it; mostly one not
+    // counted yet.
+    let count = |rng: &mut DemoRng, s: &Stocktake| -> Option<Mutation> {
+        let sheet: Vec<&Lot> = lots
+            .iter()
+            .filter(|l| l.site == s.site_id)
+            .filter(|l| s.category_id.is_none() || l.item.category_id == s.category_id)
+            .collect();
+        if sheet.is_empty() {
+            return None;
+        }
+        let fresh: Vec<&Lot> = sheet
+            .iter()
+            .copied()
+            .filter(|l| !s.counts.iter().any(|c| c.batch_id == l.batch.id))
+            .collect();
+        let lot = if !fresh.is_empty() && rng.chance(75) {
+            *rng.pick(&fresh)
+        } else {
+            *rng.pick(&sheet)
+        };
+        let delta = *rng.pick(&[0, 0, -1, -2, 1, 3]);
+        Some(Mutation::new(CountStock {
+            stocktake: s.id,
+            count: StockCount {
+                item_id: lot.item.id,
+                batch_id: lot.batch.id,
+                counted: (lot.on_hand + delta).max(0),
+                shown: lot.on_hand,
+                by: author,
+                at,
+            },
+        }))
+    };
+    if let Some(r) = last.and_then(|m| m.get::<ReceiveStock>()) {
+        if rng.chance(60) {
+            // A delivery unpacked and one of it given out at once (from
+            // the lot as this desk received it).
+            let x = &r.receipts[0];
+            let b = db.batch(x.movement.batch_id).unwrap()?;
+            let it = items.iter().find(|i| i.id == b.item_id)?;
+            let q = *rng.pick(&[1, 2]);
+            let mut m = movement(rng, MovementKind::Dispense, &b, x.movement.site_id, -q);
+            if it.prescription_required {
+                let rxs = prescriptions();
+                if let Some(rx) = (!rxs.is_empty()).then(|| rng.pick(&rxs)) {
+                    m.patient_id = Some(rx.patient_id);
+                    m.prescription_id = Some(rx.id);
+                    m.prescription_line = Some(0);
+                }
+            }
+            if expired(&b) || (it.prescription_required && m.prescription_id.is_none()) {
+                m.override_reason = Some("Given out on delivery".into());
+            }
+            return Some((desk, Mutation::new(DispenseStock { movements: vec![m] })));
+        }
+    }
+    // A sheet just started is counted at once, and a count often followed
+    // by another, or by the post.
+    let sheet = last.and_then(|m| {
+        m.get::<StartStocktake>()
+            .map(|s| s.stocktake.id)
+            .or_else(|| m.get::<CountStock>().map(|c| c.stocktake))
+    });
+    if let Some(s) = sheet.and_then(|id| takes.iter().find(|s| s.id == id)) {
+        match rng.below(100) {
+            0..=34 if !s.counts.is_empty() => return Some((desk, post(rng, s)?)),
+            0..=69 => return Some((desk, count(rng, s)?)),
+            _ => {}
+        }
+    }
+    let acts = [
+        (Stock::Category, 1, true),
+        (Stock::Supplier, if sups.is_empty() { 2 } else { 1 }, true),
+        (Stock::AddItem, if items.is_empty() { 4 } else { 1 }, true),
+        (Stock::ChangeItem, 3, !items.is_empty()),
+        (
+            Stock::Receive,
+            if lots.is_empty() { 6 } else { 4 },
+            !items.is_empty(),
+        ),
+        (Stock::Dispense, 8, !lots.is_empty()),
+        (Stock::Adjust, 3, !lots.is_empty()),
+        (Stock::Send, 3, !lots.is_empty()),
+        (Stock::Arrive, 10, !in_transit.is_empty()),
+        (Stock::Order, 2, !items.is_empty() && !sups.is_empty()),
+        (Stock::OrderStep, 7, !open.is_empty()),
+        // One sheet open at a time, as this desk sees it, once there is
+        // stock to count; counted on every desk that holds it.
+        (Stock::Start, 2, counting.is_empty() && !lots.is_empty()),
+        (Stock::Count, 12, !counting.is_empty() && !lots.is_empty()),
+        (Stock::Post, 4, !counting.is_empty()),
+    ];
+    let total: u64 = acts.iter().filter(|a| a.2).map(|a| a.1).sum();
+    let mut roll = rng.below(total);
+    let act = acts
+        .iter()
+        .filter(|a| a.2)
+        .find(|a| {
+            if roll < a.1 {
+                true
+            } else {
+                roll -= a.1;
+                false
+            }
+        })
+        .expect("a possible change")
+        .0;
+    let m = match act {
+        Stock::Category => {
+            let i = rng.below(2) as usize;
+            // Now and then under the other (which may not exist yet on the
+            // server: refused there).
+            let parent = rng.chance(40).then(|| clinic.categories[1 - i]);
+            let save = SaveDocument::new(StockCategory {
+                id: clinic.categories[i],
+                name: format!("Category {i} {}", letters(step)),
+                parent_id: parent,
+                description: rng.chance(30).then(|| "Kept in the store room".to_string()),
+                active: rng.chance(90),
+            });
+            let who = if rng.chance(50) {
+                by(rng, clinic.admin, 10)
+            } else {
+                desk
+            };
+            return Some((who, Mutation::new(save)));
+        }
+        Stock::Supplier => {
+            let i = rng.below(2) as usize;
+            let save = SaveDocument::new(Supplier {
+                id: clinic.suppliers[i],
+                name: format!("Supplier {i} {}", letters(step)),
+                email: Some(format!("orders{i}@supplier.example")),
+                payment_terms: Some("Net 30".into()),
+                active: rng.chance(90),
+                ..Default::default()
+            });
+            let who = if rng.chance(50) {
+                by(rng, clinic.admin, 10)
+            } else {
+                desk
+            };
+            return Some((who, Mutation::new(save)));
+        }
+        Stock::AddItem => {
+            let (sku, name, batches, expiry, rx) = *rng.pick(&SKUS);
+            let id = StockItem::id_for(tenant, sku);
+            if items.iter().any(|i| i.id == id) {
+                return None; // refused here at once
+            }
+            Mutation::new(AddStockItem {
+                item: StockItem {
+                    id,
+                    tenant_id: tenant,
+                    sku: sku.into(),
+                    barcode: None,
+                    name: format!("{name} {}", letters(step)),
+                    generic_name: None,
+                    brand_name: None,
+                    manufacturer: None,
+                    category_id: (!cats.is_empty() && rng.chance(40)).then(|| rng.pick(&cats).id),
+                    unit: "box".into(),
+                    pack_size: *rng.pick(&[1, 10, 20]),
+                    purchase_price: cost(rng),
+                    sale_price: Amount::new(*rng.pick(&[450, 1_299]), 2),
+                    tax_rate: Amount::new(*rng.pick(&[0, 2_000]), 2),
+                    min_stock: 0,
+                    max_stock: rng.chance(30).then_some(200),
+                    reorder_point: *rng.pick(&[0, 5, 20]),
+                    track_batches: batches,
+                    track_expiry: expiry,
+                    prescription_required: rx,
+                    storage: None,
+                    discontinued: false,
+                    updated_at: at,
+                },
+            })
+        }
+        Stock::ChangeItem => {
+            let it = rng.pick(&items);
+            // A few fields, over what this desk shows (limits set on two
+            // desks may not hold together: the server refuses the second).
+            let mut c = ChangeStockItem {
+                item: it.id,
+                ..Default::default()
+            };
+            if rng.chance(30) {
+                c.name = Some(format!("{} ({})", it.sku, letters(step)));
+            }
+            if rng.chance(40) {
+                c.reorder_point = Some(*rng.pick(&[0, 5, 20, 50]));
+            }
+            if rng.chance(40) {
+                c.max_stock = Some(*rng.pick(&[None, Some(10), Some(40), Some(100)]));
+            }
+            if rng.chance(20) {
+                c.prescription_required = Some(!it.prescription_required);
+            }
+            if rng.chance(20) {
+                c.category_id =
+                    Some((!cats.is_empty() && rng.chance(70)).then(|| rng.pick(&cats).id));
+            }
+            if rng.chance(10) {
+                c.discontinued = Some(!it.discontinued);
+            }
+            if rng.chance(20) {
+                c.purchase_price = Some(cost(rng));
+            }
+            let max = c.max_stock.unwrap_or(it.max_stock);
+            if max.is_some_and(|m| m < c.reorder_point.unwrap_or(it.reorder_point)) {
+                return None; // refused here at once
+            }
+            Mutation::new(c)
+        }
+        Stock::Receive => {
+            // Now and then a delivery against an order this desk shows
+            // approved (one line of it), else a delivery of its own.
+            let po = (!receivable.is_empty() && rng.chance(60)).then(|| {
+                let o = *rng.pick(&receivable);
+                (o, rng.below(o.lines.len() as u64) as usize)
+            });
+            let n = if po.is_none() && rng.chance(20) { 2 } else { 1 };
+            let site = po.map_or_else(|| *rng.pick(&clinic.sites), |(o, _)| o.site_id);
+            let mut receipts = vec![];
+            for _ in 0..n {
+                let it = match po {
+                    Some((o, line)) => items.iter().find(|i| i.id == o.lines[line].item_id)?,
+                    None => rng.pick(&items),
+                };
+                let (lot, expiry) = if !it.track_batches {
+                    ("", None)
+                } else {
+                    let (lot, own) = *rng.pick(&LOTS);
+                    // The lot's expiry as this desk knows it, else off the pack.
+                    let known = db.batch(StockBatch::id_for(it.id, lot)).unwrap();
+                    let expiry = match known {
+                        Some(b) => b.expiry,
+                        None if rng.chance(35) => Some(ymd(MISREAD[usize::from(ymd(own) < day)])),
+                        None => Some(ymd(own)),
+                    };
+                    (lot, expiry.filter(|_| it.track_expiry))
+                };
+                let (quantity, unit_cost) = match po {
+                    Some((o, line)) => {
+                        let l = &o.lines[line];
+                        let q = if l.outstanding() > 0 && rng.chance(50) {
+                            l.outstanding()
+                        } else {
+                            *rng.pick(&[5, 10, 12])
+                        };
+                        (
+                            q,
+                            if rng.chance(70) {
+                                l.unit_cost
+                            } else {
+                                cost(rng)
+                            },
+                        )
+                    }
+                    None => (*rng.pick(&[5, 10, 12, 24]), cost(rng)),
+                };
+                let stub = StockBatch {
+                    id: StockBatch::id_for(it.id, lot),
+                    tenant_id: tenant,
+                    item_id: it.id,
+                    lot: lot.into(),
+                    expiry,
+                    unit_cost,
+                    received: 0,
+                    received_value: Amount::ZERO,
+                    supplier_id: None,
+                    first_received_at: at,
+                    updated_at: at,
+                };
+                receipts.push(Receipt {
+                    movement: movement(rng, MovementKind::Receipt, &stub, site, quantity),
+                    lot: lot.into(),
+                    expiry,
+                    order_line: po.map(|(_, line)| line as u32),
+                });
+            }
+            let supplier = match po {
+                Some((o, _)) => Some(o.supplier_id),
+                None => (!sups.is_empty() && rng.chance(50)).then(|| rng.pick(&sups).id),
+            };
+            Mutation::new(ReceiveStock {
+                receipts,
+                supplier,
+                purchase_order: po.map(|(o, _)| o.id),
+            })
+        }
+        Stock::Dispense => {
+            let site = *rng.pick(&clinic.sites);
+            let it = &rng.pick(&lots).item;
+            // This item's lots here, first expiry first.
+            let here: Vec<&Lot> = lots
+                .iter()
+                .filter(|l| l.site == site && l.item.id == it.id)
+                .collect();
+            if here.is_empty() {
+                return None;
+            }
+            // Against a prescription this desk holds (its one line; now
+            // and then a line it does not have), mostly for an item kept
+            // for prescriptions.
+            let rxs = prescriptions();
+            let rx = (!rxs.is_empty()
+                && rng.chance(if it.prescription_required { 60 } else { 15 }))
+            .then(|| rng.pick(&rxs).clone());
+            let line = rx.as_ref().map(|_| if rng.chance(4) { 1 } else { 0 });
+            let patients = db.patient_ids().unwrap();
+            let patient = rx
+                .as_ref()
+                .map(|r| r.patient_id)
+                .or_else(|| (!patients.is_empty() && rng.chance(30)).then(|| *rng.pick(&patients)));
+            let n = if here.len() > 1 && rng.chance(20) {
+                2
+            } else {
+                1
+            };
+            let mut ms = vec![];
+            for k in 0..n {
+                let lot = if n == 2 {
+                    here[k]
+                } else if rng.chance(50) {
+                    // First expiry first, of what this desk shows in stock.
+                    here.iter()
+                        .find(|l| l.on_hand > 0 && !expired(&l.batch))
+                        .copied()
+                        .unwrap_or(here[0])
+                } else {
+                    *rng.pick(&here)
+                };
+                let q = *rng.pick(&[1, 1, 2, 3, 5]);
+                let mut m = movement(rng, MovementKind::Dispense, &lot.batch, site, -q);
+                m.patient_id = patient;
+                m.prescription_id = rx.as_ref().map(|r| r.id);
+                m.prescription_line = line;
+                // An expired lot, or an item for prescriptions given
+                // without one, only with an override and its reason.
+                if expired(&lot.batch)
+                    || (it.prescription_required && rx.is_none())
+                    || rng.chance(5)
+                {
+                    m.override_reason = Some("No other stock; checked with the prescriber".into());
+                }
+                ms.push(m);
+            }
+            Mutation::new(DispenseStock { movements: ms })
+        }
+        Stock::Adjust => {
+            let lot = rng.pick(&lots);
+            let mut ms = match rng.below(4) {
+                0 | 1 => {
+                    let q = *rng.pick(&[-3, -1, 1, 2]);
+                    let mut m = movement(rng, MovementKind::Adjustment, &lot.batch, lot.site, q);
+                    m.reason = Some(
+                        rng.pick(&["Breakage", "Found in the back", "Used in the clinic"])
+                            .to_string(),
+                    );
+                    vec![m]
+                }
+                2 => {
+                    // An expired lot with stock here written off, else any.
+                    let lot = lots
+                        .iter()
+                        .find(|l| expired(&l.batch) && l.on_hand > 0)
+                        .unwrap_or(lot);
+                    let q = -lot.on_hand.max(1);
+                    let mut m =
+                        movement(rng, MovementKind::ExpiryWriteOff, &lot.batch, lot.site, q);
+                    m.reason = Some("Expired".into());
+                    vec![m]
+                }
+                _ => {
+                    // Stock moved on paper between two lots of the item here.
+                    let other: Vec<&Lot> = lots
+                        .iter()
+                        .filter(|l| {
+                            l.site == lot.site
+                                && l.item.id == lot.item.id
+                                && l.batch.id != lot.batch.id
+                        })
+                        .collect();
+                    if other.is_empty() {
+                        return None;
+                    }
+                    let to = *rng.pick(&other);
+                    let q = *rng.pick(&[1, 2]);
+                    vec![
+                        movement(rng, MovementKind::Reallocation, &lot.batch, lot.site, q),
+                        movement(rng, MovementKind::Reallocation, &to.batch, lot.site, -q),
+                    ]
+                }
+            };
+            if ms[0].reason.is_none() {
+                for m in &mut ms {
+                    m.reason = Some("Dispensed from one lot, recorded against the other".into());
+                }
+            }
+            Mutation::new(AdjustStock { movements: ms })
+        }
+        Stock::Send => {
+            let from = *rng.pick(&clinic.sites);
+            let to = if from == clinic.sites[0] {
+                clinic.sites[1]
+            } else {
+                clinic.sites[0]
+            };
+            let here: Vec<&Lot> = lots.iter().filter(|l| l.site == from).collect();
+            if here.is_empty() {
+                return None;
+            }
+            let id = uuid(rng);
+            let n = 1 + rng.below(2) as usize;
+            let mut lines = vec![];
+            let mut ms = vec![];
+            for _ in 0..n {
+                let lot = *rng.pick(&here);
+                let q = *rng.pick(&[1, 2, 4]);
+                lines.push(TransferLine {
+                    item_id: lot.item.id,
+                    batch_id: lot.batch.id,
+                    quantity: q,
+                });
+                let mut m = movement(rng, MovementKind::TransferOut, &lot.batch, from, -q);
+                m.transfer_id = Some(id);
+                ms.push(m);
+            }
+            Mutation::new(SendTransfer {
+                transfer: StockTransfer {
+                    id,
+                    tenant_id: tenant,
+                    from_site: from,
+                    to_site: to,
+                    lines,
+                    status: TransferStatus::InTransit,
+                    note: rng.chance(30).then(|| "Weekly top-up".to_string()),
+                    sent_by: author,
+                    sent_at: at,
+                    received_by: None,
+                    received_at: None,
+                },
+                movements: ms,
+            })
+        }
+        Stock::Arrive => {
+            let t = *rng.pick(&in_transit);
+            let mut ms = vec![];
+            for l in &t.lines {
+                let b = db.batch(l.batch_id).unwrap()?;
+                let mut m = movement(rng, MovementKind::TransferIn, &b, t.to_site, l.quantity);
+                m.transfer_id = Some(t.id);
+                ms.push(m);
+            }
+            Mutation::new(ReceiveTransfer {
+                transfer: t.id,
+                movements: ms,
+            })
+        }
+        Stock::Order => {
+            let sup = rng.pick(&sups);
+            let n = 1 + rng.below(2);
+            let lines = (0..n)
+                .map(|_| {
+                    let it = rng.pick(&items);
+                    OrderLine {
+                        item_id: it.id,
+                        sku: it.sku.clone(),
+                        name: it.name.clone(),
+                        quantity: *rng.pick(&[10, 20, 24]),
+                        unit_cost: cost(rng),
+                        received: 0,
+                    }
+                })
+                .collect();
+            Mutation::new(CreatePurchaseOrder {
+                order: PurchaseOrder {
+                    id: uuid(rng),
+                    tenant_id: tenant,
+                    number: billing_number(dev, rng, "purchase_order", "PO-", step)?,
+                    supplier_id: sup.id,
+                    supplier_name: sup.name.clone(),
+                    site_id: *rng.pick(&clinic.sites),
+                    lines,
+                    status: OrderStatus::Pending,
+                    expected_on: Some(day + Duration::days(7)),
+                    notes: String::new(),
+                    created_by: author,
+                    created_at: at,
+                    approved_by: None,
+                    approved_at: None,
+                    sent_at: None,
+                    cancel_reason: None,
+                    updated_at: at,
+                },
+            })
+        }
+        Stock::OrderStep => {
+            // The next step from where the order stands here, now and then
+            // cancelled instead. Spending is approved by the administrator
+            // or the desk (both may see money).
+            let o = *rng.pick(&open);
+            let next = match o.status {
+                S::Pending if rng.chance(80) => OrderStep::Approve,
+                S::Approved if rng.chance(70) => OrderStep::MarkSent,
+                _ => OrderStep::Cancel,
+            };
+            let who = if next == OrderStep::Approve && rng.chance(50) {
+                by(rng, clinic.admin, 5)
+            } else {
+                desk
+            };
+            let m = Mutation::new(ChangeOrderStatus {
+                order: o.id,
+                step: next,
+                reason: (next == OrderStep::Cancel).then(|| "Ordered elsewhere".to_string()),
+            });
+            return Some((who, m));
+        }
+        Stock::Start => {
+            // At a site this desk shows stock at.
+            let stocked: Vec<Uuid> = lots
+                .iter()
+                .filter(|l| l.on_hand > 0)
+                .map(|l| l.site)
+                .collect();
+            let site = if stocked.is_empty() {
+                *rng.pick(&clinic.sites)
+            } else {
+                *rng.pick(&stocked)
+            };
+            let category = (!cats.is_empty() && rng.chance(30)).then(|| rng.pick(&cats).id);
+            Mutation::new(StartStocktake {
+                stocktake: Stocktake {
+                    id: uuid(rng),
+                    tenant_id: tenant,
+                    site_id: site,
+                    category_id: category,
+                    status: StocktakeStatus::Counting,
+                    counts: vec![],
+                    started_by: author,
+                    started_at: at,
+                    posted_by: None,
+                    posted_at: None,
+                    corrections: vec![],
+                },
+            })
+        }
+        Stock::Count => {
+            let s = *rng.pick(&counting);
+            count(rng, s)?
+        }
+        Stock::Post => {
+            let s = *rng.pick(&counting);
+            if s.counts.is_empty() && rng.chance(85) {
+                return None;
+            }
+            post(rng, s)?
+        }
+    };
+    Some((desk, m))
+}
+
 /// One local change on a device, by the desk account (now and then by no
 /// one) unless said otherwise.
 fn local_change(
@@ -2006,10 +2848,12 @@ fn local_change(
     at: DateTime<Utc>,
     step: usize,
 ) {
-    let roll = rng.below(120);
+    let roll = rng.below(138);
     // Now and then a desk makes a few changes of one kind in a row, a
     // second apart: a note written and signed in one sitting; at the till,
-    // an invoice drafted, issued and paid.
+    // an invoice drafted, issued and paid; in the store room, a delivery
+    // received and stock given out, counted and posted.
+    let mut last: Option<Mutation> = None;
     for k in 0..4 {
         let at = at + Duration::seconds(k as i64);
         let m = match roll {
@@ -2022,17 +2866,20 @@ fn local_change(
                 encounter_change(dev, rng, user, at).map(|m| (user, m))
             }
             82..=99 => document_change(dev, rng, clinic, step, at),
-            _ => billing_change(dev, rng, clinic, step * 4 + k, at),
+            100..=119 => billing_change(dev, rng, clinic, step * 4 + k, at),
+            _ => inventory_change(dev, rng, clinic, step * 4 + k, at, last.as_ref()),
         };
         if let Some((user, m)) = m {
             let r = commit(dev, rng, user, at, &m);
             if std::env::var("SIM_DEBUG").is_ok() {
-                eprintln!("{} {:?}", m.name(), r.err());
+                eprintln!("{} {:?}", m.name(), r.as_ref().err());
             }
+            last = r.is_ok().then_some(m);
         }
         let again = match roll {
             63..=81 => 35,
-            100.. => 60,
+            100..=119 => 60,
+            120.. => 65,
             _ => 0,
         };
         if again == 0 || !rng.chance(again) {
@@ -2162,13 +3009,15 @@ fn allowed(from: AppointmentStatus, to: AppointmentStatus) -> bool {
 
 /// The kinds saved whole by `SaveDocument` (the others change through
 /// their own named mutations only).
-const WHOLE_DOCUMENTS: [&str; 6] = [
+const WHOLE_DOCUMENTS: [&str; 8] = [
     "appointment_type",
     "waitlist_entry",
     "clinician_schedule",
     "site",
     "room",
     "clinic_settings",
+    "stock_category",
+    "supplier",
 ];
 
 /// The roles every clinic has.
@@ -2261,6 +3110,8 @@ struct MRx {
     encounter: Uuid,
     status: PrescriptionStatus,
     content_sha256: String,
+    /// How many lines it prescribes (a dispensing names one of them).
+    lines: usize,
 }
 
 #[derive(Default)]
@@ -2285,10 +3136,20 @@ struct Model {
     /// Payments, refunds and transfers of credit.
     payments: BTreeMap<Uuid, MPayment>,
     credit_notes: BTreeMap<Uuid, MCreditNote>,
-    /// The numbers of the billing series issued: (series, value).
+    /// The numbers of the billing and purchase-order series issued:
+    /// (series, value).
     issued: BTreeSet<(String, u64)>,
-    /// The error code the last billing refusal must carry.
+    /// The error code the last billing or inventory refusal must carry.
     want_code: Option<ErrorCode>,
+    items: BTreeMap<Uuid, MItem>,
+    batches: BTreeMap<Uuid, MBatch>,
+    /// The stock ledger: every movement accepted.
+    movements: BTreeMap<Uuid, MMove>,
+    transfers: BTreeMap<Uuid, MTransfer>,
+    orders: BTreeMap<Uuid, MOrder>,
+    stocktakes: BTreeMap<Uuid, MStocktake>,
+    /// How often each case of the stock rules was met (what a run proved).
+    stock_cases: BTreeMap<&'static str, usize>,
 }
 
 use OutcomeStatus::{Accepted, Conflict, Rejected};
@@ -2345,6 +3206,18 @@ impl Model {
             Some("credit_note")
         } else if self.price_items.contains_key(&id) {
             Some("price_item")
+        } else if self.items.contains_key(&id) {
+            Some("stock_item")
+        } else if self.batches.contains_key(&id) {
+            Some("stock_batch")
+        } else if self.movements.contains_key(&id) {
+            Some("stock_movement")
+        } else if self.transfers.contains_key(&id) {
+            Some("stock_transfer")
+        } else if self.orders.contains_key(&id) {
+            Some("purchase_order")
+        } else if self.stocktakes.contains_key(&id) {
+            Some("stocktake")
         } else if self.staff.contains_key(&id) {
             Some("staff")
         } else if self.roles.contains_key(&id) {
@@ -2403,6 +3276,8 @@ impl Model {
             out.extend(c.encounter.map(|e| (e, "encounter")));
         } else if let Some(p) = m.get::<RecordPayment>() {
             out.push((p.payment.patient_id, "patient"));
+        } else if let Some(named) = Self::stock_named(m) {
+            out.extend(named);
         } else if let Some(save) = m.get::<SaveDocument>() {
             // Whole documents name records too.
             if let Some(w) = save.doc.get::<WaitlistEntry>() {
@@ -2412,6 +3287,8 @@ impl Model {
                 out.extend([(c.clinician_id, "staff"), (c.site_id, "site")]);
             } else if let Some(r) = save.doc.get::<RoomDoc>() {
                 out.push((r.site_id, "site"));
+            } else if let Some(c) = save.doc.get::<StockCategory>() {
+                out.extend(c.parent_id.map(|p| (p, "stock_category")));
             }
         }
         out
@@ -2706,6 +3583,8 @@ impl Model {
             if !WHOLE_DOCUMENTS.contains(&kind) {
                 // Staff and the like change through their own mutations.
                 Rejected
+            } else if !inventory_doc_ok(&s.doc) {
+                self.refuse(ErrorCode::Validation)
             } else if self.kind_of(id).is_some_and(|k| k != kind) {
                 Conflict
             } else {
@@ -2828,6 +3707,8 @@ impl Model {
             }
         } else if let Some(st) = self.billing_rule(dev, env) {
             st
+        } else if let Some(st) = self.inventory_rule(dev, env) {
+            st
         } else if let Some(st) = self.clinical_rule(env) {
             st
         } else {
@@ -2913,6 +3794,7 @@ impl Model {
                     encounter: p.encounter_id,
                     status: PrescriptionStatus::Active,
                     content_sha256: hash,
+                    lines: p.lines.len(),
                 },
             );
             return Some(Accepted);
@@ -3157,6 +4039,7 @@ impl Model {
                     encounter: p.encounter_id,
                     status: p.status,
                     content_sha256: p.content_sha256(),
+                    lines: p.lines.len(),
                 });
             if have.as_ref() != Some(m) {
                 out.push(format!(
@@ -3230,6 +4113,7 @@ impl Model {
             }
         }
         self.compare_billing(server, out);
+        self.compare_inventory(server, out);
         for id in server.keys() {
             if self.kind_of(*id).is_none() {
                 out.push(format!(
@@ -4197,6 +5081,1187 @@ impl Model {
     }
 }
 
+// ---- inventory: the oracle's own model of the stock rules ----
+
+/// The inventory domain's mutations (their refusals are counted by code).
+const INVENTORY_MUTATIONS: [&str; 12] = [
+    "add_stock_item",
+    "change_stock_item",
+    "receive_stock",
+    "dispense_stock",
+    "adjust_stock",
+    "send_transfer",
+    "receive_transfer",
+    "create_purchase_order",
+    "change_order_status",
+    "start_stocktake",
+    "count_stock",
+    "post_stocktake",
+];
+
+/// A cost in ten-thousandths, the model's unit of cost (`None`: it has
+/// more decimals than a cost may).
+fn cost4(x: Amount) -> Option<i128> {
+    fixed(x, 4)
+}
+
+/// A cost as the rules take it: at most four decimals, below a billion,
+/// not negative.
+fn cost_ok(x: Amount) -> bool {
+    cost4(x).is_some_and(|v| (0..1_000_000_000 * 10_000).contains(&v))
+}
+
+/// A cost on the server, in ten-thousandths (`i128::MIN`: more decimals).
+fn server_cost(x: Amount) -> i128 {
+    cost4(x).unwrap_or(i128::MIN)
+}
+
+/// Text of at most `max` characters (or none).
+fn short(v: &Option<String>, max: usize) -> bool {
+    v.as_ref().is_none_or(|x| x.chars().count() <= max)
+}
+
+/// A reason as the stock rules take one: trimmed, 1 to 500 characters.
+fn stock_reason(r: Option<&str>) -> Result<String, ErrorCode> {
+    let r = r.map(str::trim).unwrap_or_default();
+    if r.is_empty() || r.chars().count() > 500 {
+        return Err(ErrorCode::Validation);
+    }
+    Ok(r.to_string())
+}
+
+/// Whether an inventory document passes its checks (other kinds: true).
+fn inventory_doc_ok(doc: &AnyRecord) -> bool {
+    let name_ok = |n: &str| !n.trim().is_empty() && n.chars().count() <= 200;
+    if let Some(c) = doc.get::<StockCategory>() {
+        name_ok(&c.name) && short(&c.description, 500) && c.parent_id != Some(c.id)
+    } else if let Some(s) = doc.get::<Supplier>() {
+        name_ok(&s.name)
+            && short(&s.contact_person, 200)
+            && short(&s.email, 200)
+            && short(&s.phone, 40)
+            && short(&s.address, 500)
+            && short(&s.tax_id, 60)
+            && short(&s.payment_terms, 100)
+            && s.email
+                .as_deref()
+                .is_none_or(|m| m.is_empty() || m.contains('@'))
+    } else {
+        true
+    }
+}
+
+/// An item of the catalogue as the oracle models it.
+#[derive(Clone, Debug, PartialEq)]
+struct MItem {
+    sku: String,
+    name: String,
+    texts: [Option<String>; 5],
+    category: Option<Uuid>,
+    unit: String,
+    pack_size: u32,
+    /// Purchase and sale price, tax rate (compared by value).
+    prices: [Amount; 3],
+    min_stock: i64,
+    max_stock: Option<i64>,
+    reorder_point: i64,
+    track_batches: bool,
+    track_expiry: bool,
+    prescription_required: bool,
+    discontinued: bool,
+}
+
+impl MItem {
+    fn of(i: &StockItem) -> MItem {
+        MItem {
+            sku: i.sku.clone(),
+            name: i.name.clone(),
+            texts: [
+                i.barcode.clone(),
+                i.generic_name.clone(),
+                i.brand_name.clone(),
+                i.manufacturer.clone(),
+                i.storage.clone(),
+            ],
+            category: i.category_id,
+            unit: i.unit.clone(),
+            pack_size: i.pack_size,
+            prices: [i.purchase_price, i.sale_price, i.tax_rate],
+            min_stock: i.min_stock,
+            max_stock: i.max_stock,
+            reorder_point: i.reorder_point,
+            track_batches: i.track_batches,
+            track_expiry: i.track_expiry,
+            prescription_required: i.prescription_required,
+            discontinued: i.discontinued,
+        }
+    }
+
+    /// The catalogue's checks.
+    fn valid(&self) -> bool {
+        let count = |v: i64| (0..MAX_QUANTITY).contains(&v);
+        let [barcode, generic, brand, maker, storage] = &self.texts;
+        !self.name.trim().is_empty()
+            && self.name.chars().count() <= 200
+            && short(barcode, 60)
+            && short(generic, 200)
+            && short(brand, 200)
+            && short(maker, 200)
+            && short(storage, 200)
+            && !self.unit.trim().is_empty()
+            && self.unit.chars().count() <= 20
+            && (1..=100_000).contains(&self.pack_size)
+            && cost_ok(self.prices[0])
+            && cost_ok(self.prices[1])
+            && percent_ok(self.prices[2])
+            && count(self.min_stock)
+            && count(self.reorder_point)
+            && count(self.max_stock.unwrap_or(0))
+            && self.max_stock.is_none_or(|m| m >= self.reorder_point)
+            && (self.track_batches || !self.track_expiry)
+    }
+}
+
+/// A lot as the oracle models it (costs in ten-thousandths).
+#[derive(Clone, Debug, PartialEq)]
+struct MBatch {
+    item: Uuid,
+    lot: String,
+    expiry: Option<NaiveDate>,
+    unit_cost: i128,
+    received: i64,
+    received_value: i128,
+    supplier: Option<Uuid>,
+}
+
+/// A movement of the ledger as the oracle models it.
+#[derive(Clone, Debug, PartialEq)]
+struct MMove {
+    item: Uuid,
+    batch: Uuid,
+    site: Uuid,
+    kind: MovementKind,
+    quantity: i64,
+    /// What one unit cost, in ten-thousandths.
+    unit_cost: i128,
+    on: NaiveDate,
+    reason: Option<String>,
+    override_reason: Option<String>,
+    /// Patient, prescription, invoice, purchase order, transfer, stocktake.
+    links: [Option<Uuid>; 6],
+    lines: [Option<u32>; 2],
+    by: Uuid,
+    at: DateTime<Utc>,
+}
+
+impl MMove {
+    /// The movement as sent, with what the rule fixes: author, time, cost.
+    fn of(m: &StockMovement, unit_cost: i128, by: Uuid, at: DateTime<Utc>) -> MMove {
+        MMove {
+            item: m.item_id,
+            batch: m.batch_id,
+            site: m.site_id,
+            kind: m.kind,
+            quantity: m.quantity,
+            unit_cost,
+            on: m.on,
+            reason: m.reason.clone(),
+            override_reason: m.override_reason.clone(),
+            links: [
+                m.patient_id,
+                m.prescription_id,
+                m.invoice_id,
+                m.purchase_order_id,
+                m.transfer_id,
+                m.stocktake_id,
+            ],
+            lines: [m.prescription_line, m.invoice_line],
+            by,
+            at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct MTransfer {
+    from: Uuid,
+    to: Uuid,
+    lines: Vec<TransferLine>,
+    status: TransferStatus,
+    note: Option<String>,
+    sent: (Uuid, DateTime<Utc>),
+    received: Option<(Uuid, DateTime<Utc>)>,
+}
+
+/// A line of an order: item, quantity, cost (ten-thousandths), received.
+type MOrderLine = (Uuid, i64, i128, i64);
+
+#[derive(Clone, Debug, PartialEq)]
+struct MOrder {
+    number: String,
+    supplier: Uuid,
+    site: Uuid,
+    lines: Vec<MOrderLine>,
+    status: OrderStatus,
+    created: (Uuid, DateTime<Utc>),
+    approved: Option<(Uuid, DateTime<Utc>)>,
+    sent_at: Option<DateTime<Utc>>,
+    cancel_reason: Option<String>,
+}
+
+/// A count entered: item, lot, counted, shown, by, at.
+type MCount = (Uuid, Uuid, i64, i64, Uuid, DateTime<Utc>);
+
+#[derive(Clone, Debug, PartialEq)]
+struct MStocktake {
+    site: Uuid,
+    category: Option<Uuid>,
+    status: StocktakeStatus,
+    counts: Vec<MCount>,
+    started: (Uuid, DateTime<Utc>),
+    posted: Option<(Uuid, DateTime<Utc>)>,
+    corrections: Vec<Uuid>,
+}
+
+impl MStocktake {
+    /// The corrections posting makes: of each lot its latest count, in
+    /// the order lots were first counted, counted − shown where not zero.
+    fn variances(&self) -> Vec<(Uuid, Uuid, i64)> {
+        let mut latest: Vec<&MCount> = vec![];
+        for c in &self.counts {
+            match latest.iter().position(|x| x.1 == c.1) {
+                Some(k) => latest[k] = c,
+                None => latest.push(c),
+            }
+        }
+        latest
+            .into_iter()
+            .filter(|c| c.2 != c.3)
+            .map(|c| (c.0, c.1, c.2 - c.3))
+            .collect()
+    }
+}
+
+/// Into stock only (+1), out of it only (−1), either way (0).
+fn direction(kind: MovementKind) -> i8 {
+    use MovementKind::*;
+    match kind {
+        Receipt | TransferIn => 1,
+        Dispense | TransferOut | ExpiryWriteOff => -1,
+        Adjustment | StocktakeCorrection | Reallocation => 0,
+    }
+}
+
+/// One movement per transfer line, in order: the line's item and lot, its
+/// quantity with `sign`, at `site`, naming the transfer.
+fn transfer_moves(
+    t: Uuid,
+    lines: &[TransferLine],
+    ms: &[StockMovement],
+    site: Uuid,
+    sign: i64,
+) -> bool {
+    lines.len() == ms.len()
+        && lines.iter().zip(ms).all(|(l, m)| {
+            l.item_id == m.item_id
+                && l.batch_id == m.batch_id
+                && m.quantity == sign * l.quantity
+                && m.site_id == site
+                && m.transfer_id == Some(t)
+        })
+}
+
+impl Model {
+    fn case(&mut self, what: &'static str) {
+        *self.stock_cases.entry(what).or_default() += 1;
+    }
+
+    /// The records an inventory mutation names without changing them, with
+    /// the kind each must have (`None`: not an inventory mutation): every
+    /// movement's site, patient, prescription and invoice; a delivery's
+    /// supplier; the site a transfer goes to; an order's supplier, site and
+    /// items; the categories of items and stocktakes, a stocktake's site.
+    fn stock_named(m: &Mutation) -> Option<Vec<(Uuid, &'static str)>> {
+        let moves = |ms: &[StockMovement]| -> Vec<(Uuid, &'static str)> {
+            let mut out = vec![];
+            for m in ms {
+                out.push((m.site_id, "site"));
+                out.extend(m.patient_id.map(|p| (p, "patient")));
+                out.extend(m.prescription_id.map(|p| (p, "prescription")));
+                out.extend(m.invoice_id.map(|i| (i, "invoice")));
+            }
+            out
+        };
+        let category = |c: Option<Uuid>| c.map(|c| (c, "stock_category"));
+        Some(if let Some(a) = m.get::<AddStockItem>() {
+            category(a.item.category_id).into_iter().collect()
+        } else if let Some(c) = m.get::<ChangeStockItem>() {
+            category(c.category_id.flatten()).into_iter().collect()
+        } else if let Some(r) = m.get::<ReceiveStock>() {
+            let ms: Vec<StockMovement> = r.receipts.iter().map(|x| x.movement.clone()).collect();
+            let mut out = moves(&ms);
+            out.extend(r.supplier.map(|s| (s, "supplier")));
+            out
+        } else if let Some(d) = m.get::<DispenseStock>() {
+            moves(&d.movements)
+        } else if let Some(a) = m.get::<AdjustStock>() {
+            moves(&a.movements)
+        } else if let Some(r) = m.get::<ReceiveTransfer>() {
+            moves(&r.movements)
+        } else if let Some(t) = m.get::<SendTransfer>() {
+            let mut out = moves(&t.movements);
+            out.push((t.transfer.to_site, "site"));
+            out
+        } else if let Some(c) = m.get::<CreatePurchaseOrder>() {
+            let o = &c.order;
+            let mut out = vec![(o.supplier_id, "supplier"), (o.site_id, "site")];
+            out.extend(o.lines.iter().map(|l| (l.item_id, "stock_item")));
+            out
+        } else if let Some(st) = m.get::<StartStocktake>() {
+            let mut out = vec![(st.stocktake.site_id, "site")];
+            out.extend(category(st.stocktake.category_id));
+            out
+        } else {
+            return None;
+        })
+    }
+
+    /// On-hand per (lot, site): the sum of the model's ledger (zeros left out).
+    fn onhand(&self) -> OnHandMap {
+        ledger_sums(
+            self.movements
+                .values()
+                .map(|m| (m.batch, m.site, m.quantity)),
+        )
+    }
+
+    /// Whether any of `ms` names an id some record holds already (a
+    /// movement sent again, or another record's id): nothing is recorded.
+    fn recorded(&self, ms: &[StockMovement]) -> bool {
+        ms.iter().any(|m| self.kind_of(m.id).is_some())
+    }
+
+    /// A movement checked as sent and settled as the rule settles it: its
+    /// kind one of `kinds`, a lot of its item (`fresh` holds lots this
+    /// change made or changed), the quantity's sign, the day, the reason's
+    /// length; the author, the time and (but for a receipt) the lot's cost
+    /// now.
+    fn settle(
+        &self,
+        m: &StockMovement,
+        kinds: &[MovementKind],
+        env: &Envelope,
+        fresh: &BTreeMap<Uuid, MBatch>,
+    ) -> Result<MMove, ErrorCode> {
+        use ErrorCode::{NotFound, Validation};
+        if !kinds.contains(&m.kind) {
+            return Err(Validation);
+        }
+        let b = fresh
+            .get(&m.batch_id)
+            .or_else(|| self.batches.get(&m.batch_id))
+            .ok_or(NotFound)?;
+        if b.item != m.item_id {
+            return Err(Validation);
+        }
+        if !self.items.contains_key(&m.item_id) {
+            return Err(NotFound);
+        }
+        let q = m.quantity;
+        let signed = match direction(m.kind) {
+            1 => q > 0,
+            -1 => q < 0,
+            _ => q != 0,
+        };
+        if !signed || q.abs() > MAX_QUANTITY {
+            return Err(Validation);
+        }
+        if m.on > env.at.date_naive() + Duration::days(1)
+            || m.reason.as_ref().is_some_and(|r| r.chars().count() > 500)
+        {
+            return Err(Validation);
+        }
+        let unit_cost = if m.kind == MovementKind::Receipt {
+            server_cost(m.unit_cost)
+        } else {
+            b.unit_cost
+        };
+        Ok(MMove::of(
+            m,
+            unit_cost,
+            env.user_id.expect("authorized"),
+            env.at,
+        ))
+    }
+
+    /// The outcome of an inventory mutation (`None`: not one), applied to
+    /// the model when accepted. Nothing is refused for the quantity on
+    /// hand: stock that moved is recorded, the balance may go below zero.
+    fn inventory_rule(&mut self, dev: Uuid, env: &Envelope) -> Option<OutcomeStatus> {
+        let m = &env.mutation;
+        let result = if let Some(a) = m.get::<AddStockItem>() {
+            self.add_item(a)
+        } else if let Some(c) = m.get::<ChangeStockItem>() {
+            self.change_item(c)
+        } else if let Some(r) = m.get::<ReceiveStock>() {
+            self.receive(r, env)
+        } else if let Some(d) = m.get::<DispenseStock>() {
+            self.dispense(d, env)
+        } else if let Some(a) = m.get::<AdjustStock>() {
+            self.adjust(a, env)
+        } else if let Some(s) = m.get::<SendTransfer>() {
+            self.send(s, env)
+        } else if let Some(r) = m.get::<ReceiveTransfer>() {
+            self.arrive(r, env)
+        } else if let Some(c) = m.get::<CreatePurchaseOrder>() {
+            self.create_order(dev, c, env)
+        } else if let Some(c) = m.get::<ChangeOrderStatus>() {
+            self.order_step(c, env)
+        } else if let Some(s) = m.get::<StartStocktake>() {
+            self.start_stocktake(s, env)
+        } else if let Some(c) = m.get::<CountStock>() {
+            self.count(c, env)
+        } else if let Some(p) = m.get::<PostStocktake>() {
+            self.post(p, env)
+        } else {
+            return None;
+        };
+        Some(match result {
+            Ok(()) => Accepted,
+            Err(code) => self.refuse(code),
+        })
+    }
+
+    fn add_item(&mut self, a: &AddStockItem) -> Result<(), ErrorCode> {
+        let it = &a.item;
+        let sku = it.sku.trim().to_uppercase();
+        let sku_ok = !sku.is_empty()
+            && sku.chars().count() <= 40
+            && sku
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+        if !sku_ok || it.id != StockItem::id_for(self.tenant, &sku) {
+            return Err(ErrorCode::Validation);
+        }
+        // Two desks adding one SKU name one record: the second meets the first.
+        if self.items.contains_key(&it.id) {
+            self.case("one SKU added on two desks");
+            return Err(ErrorCode::Conflict);
+        }
+        let mut item = MItem::of(it);
+        item.sku = sku;
+        item.name = item.name.trim().to_string();
+        if !item.valid() {
+            return Err(ErrorCode::Validation);
+        }
+        if self.kind_of(it.id).is_some() {
+            return Err(ErrorCode::Conflict);
+        }
+        self.items.insert(it.id, item);
+        Ok(())
+    }
+
+    fn change_item(&mut self, c: &ChangeStockItem) -> Result<(), ErrorCode> {
+        let mut i = self
+            .items
+            .get(&c.item)
+            .cloned()
+            .ok_or(ErrorCode::NotFound)?;
+        fn set<T: Clone>(to: &mut T, v: &Option<T>) {
+            if let Some(v) = v {
+                *to = v.clone();
+            }
+        }
+        set(&mut i.name, &c.name.as_ref().map(|n| n.trim().to_string()));
+        for (k, v) in [
+            &c.barcode,
+            &c.generic_name,
+            &c.brand_name,
+            &c.manufacturer,
+            &c.storage,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            set(&mut i.texts[k], v);
+        }
+        set(&mut i.category, &c.category_id);
+        set(&mut i.unit, &c.unit);
+        set(&mut i.pack_size, &c.pack_size);
+        set(&mut i.prices[0], &c.purchase_price);
+        set(&mut i.prices[1], &c.sale_price);
+        set(&mut i.prices[2], &c.tax_rate);
+        set(&mut i.min_stock, &c.min_stock);
+        set(&mut i.max_stock, &c.max_stock);
+        set(&mut i.reorder_point, &c.reorder_point);
+        set(&mut i.prescription_required, &c.prescription_required);
+        set(&mut i.discontinued, &c.discontinued);
+        if !i.valid() {
+            self.case("an item's limits changed on two desks no longer hold");
+            return Err(ErrorCode::Validation);
+        }
+        self.items.insert(c.item, i);
+        Ok(())
+    }
+
+    /// Receiving: each lot made when first received (its expiry as
+    /// received, its cost what was paid), else the same expiry or a
+    /// conflict, its cost the average of its receipts weighted by quantity
+    /// (to four decimals, half away from zero); an order's lines count
+    /// what arrived, whatever was ordered.
+    fn receive(&mut self, r: &ReceiveStock, env: &Envelope) -> Result<(), ErrorCode> {
+        use ErrorCode::{NotFound, Validation};
+        let clash = ErrorCode::Conflict;
+        let ms: Vec<StockMovement> = r.receipts.iter().map(|x| x.movement.clone()).collect();
+        if self.recorded(&ms) {
+            return Err(clash);
+        }
+        if r.receipts.is_empty() || r.receipts.len() > 500 {
+            return Err(Validation);
+        }
+        let mut order = match r.purchase_order {
+            None => None,
+            Some(po) => {
+                let o = self.orders.get(&po).ok_or(NotFound)?;
+                if matches!(o.status, OrderStatus::Pending | OrderStatus::Cancelled) {
+                    self.case("a delivery against an order cancelled meanwhile");
+                    return Err(clash);
+                }
+                Some(o.clone())
+            }
+        };
+        let mut lots: BTreeMap<Uuid, MBatch> = BTreeMap::new();
+        let mut moves = vec![];
+        let mut again = false;
+        for x in &r.receipts {
+            let m = &x.movement;
+            let it = self.items.get(&m.item_id).ok_or(NotFound)?;
+            let lot = x.lot.trim().to_uppercase();
+            if lot.chars().count() > 60
+                || lot.chars().any(char::is_control)
+                || (it.track_batches && lot.is_empty())
+                || (it.track_expiry && x.expiry.is_none())
+            {
+                return Err(Validation);
+            }
+            let lot = if it.track_batches { lot } else { String::new() };
+            let expiry = x.expiry.filter(|_| it.track_expiry);
+            if m.batch_id != StockBatch::id_for(m.item_id, &lot) || !cost_ok(m.unit_cost) {
+                return Err(Validation);
+            }
+            let cost = server_cost(m.unit_cost);
+            let b = match lots
+                .get(&m.batch_id)
+                .or_else(|| self.batches.get(&m.batch_id))
+            {
+                Some(b) if b.expiry != expiry => {
+                    self.case("a lot received with another expiry");
+                    return Err(clash);
+                }
+                Some(b) => {
+                    again = true;
+                    let mut b = b.clone();
+                    if m.quantity > 0 {
+                        b.received += m.quantity;
+                        b.received_value += m.quantity as i128 * cost;
+                        b.unit_cost = div_round(b.received_value, b.received as i128);
+                    }
+                    b
+                }
+                None => MBatch {
+                    item: m.item_id,
+                    lot,
+                    expiry,
+                    unit_cost: cost,
+                    received: m.quantity.max(0),
+                    received_value: m.quantity.max(0) as i128 * cost,
+                    supplier: r.supplier,
+                },
+            };
+            lots.insert(m.batch_id, b);
+            let mut mv = self.settle(m, &[MovementKind::Receipt], env, &lots)?;
+            mv.links[3] = r.purchase_order;
+            if let Some(o) = order.as_mut() {
+                let line = x.order_line.ok_or(Validation)? as usize;
+                let l = o.lines.get_mut(line).ok_or(Validation)?;
+                if l.0 != m.item_id {
+                    return Err(Validation);
+                }
+                l.3 += m.quantity;
+                o.status = if o.lines.iter().all(|l| l.3 >= l.1) {
+                    OrderStatus::Received
+                } else {
+                    OrderStatus::PartiallyReceived
+                };
+            }
+            moves.push((m.id, mv));
+        }
+        self.batches.extend(lots);
+        self.movements.extend(moves);
+        if let (Some(po), Some(o)) = (r.purchase_order, order) {
+            self.orders.insert(po, o);
+            self.case("a delivery received against an order");
+        }
+        if again {
+            self.case("a lot received again (its cost averaged)");
+        }
+        Ok(())
+    }
+
+    /// Dispensing: never refused for the quantity; an expired lot (by the
+    /// day it happened), or an item for prescriptions given without one,
+    /// only with an override and its reason.
+    fn dispense(&mut self, d: &DispenseStock, env: &Envelope) -> Result<(), ErrorCode> {
+        use ErrorCode::{ConfirmationNeeded, Validation};
+        if self.recorded(&d.movements) {
+            return Err(ErrorCode::Conflict);
+        }
+        if d.movements.is_empty() || d.movements.len() > 100 {
+            return Err(Validation);
+        }
+        let mut out = vec![];
+        let mut expired = false;
+        for m in &d.movements {
+            let mut s = self.settle(m, &[MovementKind::Dispense], env, &BTreeMap::new())?;
+            let (b, it) = (&self.batches[&m.batch_id], &self.items[&m.item_id]);
+            let overridden = match &m.override_reason {
+                Some(r) => Some(stock_reason(Some(r))?),
+                None => None,
+            };
+            let lapsed = b.expiry.is_some_and(|e| e < m.on);
+            expired |= lapsed;
+            if lapsed && overridden.is_none() {
+                self.case("an expired lot dispensed without an override");
+                return Err(ConfirmationNeeded);
+            }
+            if it.prescription_required && m.prescription_id.is_none() && overridden.is_none() {
+                self.case("an item for prescriptions dispensed without one");
+                return Err(ConfirmationNeeded);
+            }
+            if m.prescription_line.is_some() != m.prescription_id.is_some()
+                || m.invoice_line.is_some() != m.invoice_id.is_some()
+            {
+                return Err(Validation);
+            }
+            if let (Some(p), Some(l)) = (m.prescription_id, m.prescription_line) {
+                if self
+                    .prescriptions
+                    .get(&p)
+                    .is_some_and(|rx| l as usize >= rx.lines)
+                {
+                    return Err(Validation);
+                }
+            }
+            s.override_reason = overridden;
+            out.push((m.id, s));
+        }
+        let on_hand = self.onhand();
+        let below = out
+            .iter()
+            .any(|(_, m)| on_hand.get(&(m.batch, m.site)).copied().unwrap_or(0) + m.quantity < 0);
+        self.movements.extend(out);
+        if expired {
+            self.case("an expired lot dispensed with an override");
+        }
+        if below {
+            self.case("a lot dispensed below zero");
+        }
+        Ok(())
+    }
+
+    /// Adjustments, write-offs and reallocations, each with its reason (a
+    /// reallocation: one quantity between two lots of an item at a site).
+    fn adjust(&mut self, a: &AdjustStock, env: &Envelope) -> Result<(), ErrorCode> {
+        use MovementKind::{Adjustment, ExpiryWriteOff, Reallocation};
+        if self.recorded(&a.movements) {
+            return Err(ErrorCode::Conflict);
+        }
+        let ms = &a.movements;
+        if ms.is_empty() || ms.len() > 100 {
+            return Err(ErrorCode::Validation);
+        }
+        if ms.iter().any(|m| m.kind == Reallocation)
+            && !(ms.len() == 2
+                && ms.iter().all(|m| m.kind == Reallocation)
+                && (ms[0].item_id, ms[0].site_id) == (ms[1].item_id, ms[1].site_id)
+                && ms[0].batch_id != ms[1].batch_id
+                && ms[0].quantity == -ms[1].quantity)
+        {
+            return Err(ErrorCode::Validation);
+        }
+        let mut out = vec![];
+        for m in ms {
+            let mut s = self.settle(
+                m,
+                &[Adjustment, ExpiryWriteOff, Reallocation],
+                env,
+                &BTreeMap::new(),
+            )?;
+            s.reason = Some(stock_reason(m.reason.as_deref())?);
+            out.push((m.id, s));
+        }
+        self.movements.extend(out);
+        self.case(match ms[0].kind {
+            Reallocation => "a reallocation between lots",
+            ExpiryWriteOff => "an expired lot written off",
+            _ => "an adjustment",
+        });
+        Ok(())
+    }
+
+    fn send(&mut self, s: &SendTransfer, env: &Envelope) -> Result<(), ErrorCode> {
+        use ErrorCode::Validation;
+        let t = &s.transfer;
+        // Sent again (same lines: nothing to do) or another transfer's id.
+        if self.transfers.contains_key(&t.id) {
+            return Err(ErrorCode::Conflict);
+        }
+        if t.from_site == t.to_site
+            || t.lines.is_empty()
+            || t.lines.len() > 200
+            || t.lines.iter().any(|l| l.quantity <= 0)
+            || !transfer_moves(t.id, &t.lines, &s.movements, t.from_site, -1)
+        {
+            return Err(Validation);
+        }
+        let mut out = vec![];
+        for m in &s.movements {
+            out.push((
+                m.id,
+                self.settle(m, &[MovementKind::TransferOut], env, &BTreeMap::new())?,
+            ));
+        }
+        if !short(&t.note, 500) {
+            return Err(Validation);
+        }
+        if self.kind_of(t.id).is_some() || self.recorded(&s.movements) {
+            return Err(ErrorCode::Conflict);
+        }
+        let user = env.user_id.expect("authorized");
+        self.transfers.insert(
+            t.id,
+            MTransfer {
+                from: t.from_site,
+                to: t.to_site,
+                lines: t.lines.clone(),
+                status: TransferStatus::InTransit,
+                note: t.note.clone(),
+                sent: (user, env.at),
+                received: None,
+            },
+        );
+        self.movements.extend(out);
+        Ok(())
+    }
+
+    /// A transfer received once, line for line, at its destination.
+    fn arrive(&mut self, r: &ReceiveTransfer, env: &Envelope) -> Result<(), ErrorCode> {
+        if self.recorded(&r.movements) {
+            return Err(ErrorCode::Conflict);
+        }
+        let t = self.transfers.get(&r.transfer).ok_or(ErrorCode::NotFound)?;
+        if t.status == TransferStatus::Received {
+            self.case("a transfer received on two desks");
+            return Err(ErrorCode::Conflict);
+        }
+        if !transfer_moves(r.transfer, &t.lines, &r.movements, t.to, 1) {
+            return Err(ErrorCode::Validation);
+        }
+        let mut out = vec![];
+        for m in &r.movements {
+            out.push((
+                m.id,
+                self.settle(m, &[MovementKind::TransferIn], env, &BTreeMap::new())?,
+            ));
+        }
+        let t = self.transfers.get_mut(&r.transfer).expect("checked");
+        t.status = TransferStatus::Received;
+        t.received = Some((env.user_id.expect("authorized"), env.at));
+        self.movements.extend(out);
+        Ok(())
+    }
+
+    /// An order under a number of this desk's blocks, waiting for approval.
+    fn create_order(
+        &mut self,
+        dev: Uuid,
+        c: &CreatePurchaseOrder,
+        env: &Envelope,
+    ) -> Result<(), ErrorCode> {
+        use ErrorCode::Validation;
+        let o = &c.order;
+        if self.orders.contains_key(&o.id) {
+            return Err(ErrorCode::Conflict);
+        }
+        let value = series_value("PO-", &o.number).ok_or(Validation)?;
+        if o.lines.is_empty()
+            || o.lines.len() > 500
+            || o.lines
+                .iter()
+                .any(|l| l.quantity <= 0 || l.quantity > MAX_QUANTITY || !cost_ok(l.unit_cost))
+            || o.notes.chars().count() > 2000
+        {
+            return Err(Validation);
+        }
+        if !self.number_free(dev, "purchase_order", value) || self.kind_of(o.id).is_some() {
+            self.case("an order under a number not this desk's");
+            return Err(ErrorCode::Conflict);
+        }
+        self.issued.insert(("purchase_order".into(), value));
+        self.orders.insert(
+            o.id,
+            MOrder {
+                number: o.number.clone(),
+                supplier: o.supplier_id,
+                site: o.site_id,
+                lines: o
+                    .lines
+                    .iter()
+                    .map(|l| (l.item_id, l.quantity, server_cost(l.unit_cost), 0))
+                    .collect(),
+                status: OrderStatus::Pending,
+                created: (env.user_id.expect("authorized"), env.at),
+                approved: None,
+                sent_at: None,
+                cancel_reason: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// Approved when pending, sent when approved, cancelled before
+    /// anything arrived (with a reason); a step taken already is nothing
+    /// to do (a conflict).
+    fn order_step(&mut self, c: &ChangeOrderStatus, env: &Envelope) -> Result<(), ErrorCode> {
+        use OrderStatus::*;
+        let o = self.orders.get_mut(&c.order).ok_or(ErrorCode::NotFound)?;
+        let next = match (c.step, o.status) {
+            (OrderStep::Approve, Pending) => Approved,
+            (OrderStep::MarkSent, Approved) => Sent,
+            (OrderStep::Cancel, Pending | Approved | Sent) => Cancelled,
+            _ => {
+                self.case("an order step taken on two desks, or too late");
+                return Err(ErrorCode::Conflict);
+            }
+        };
+        match c.step {
+            OrderStep::Approve => o.approved = Some((env.user_id.expect("authorized"), env.at)),
+            OrderStep::MarkSent => o.sent_at = Some(env.at),
+            OrderStep::Cancel => o.cancel_reason = Some(stock_reason(c.reason.as_deref())?),
+        }
+        o.status = next;
+        self.case(match next {
+            Approved => "an order approved",
+            Sent => "an order marked sent",
+            _ => "an order cancelled",
+        });
+        Ok(())
+    }
+
+    fn start_stocktake(&mut self, s: &StartStocktake, env: &Envelope) -> Result<(), ErrorCode> {
+        let st = &s.stocktake;
+        if self.stocktakes.contains_key(&st.id) || self.kind_of(st.id).is_some() {
+            return Err(ErrorCode::Conflict);
+        }
+        self.stocktakes.insert(
+            st.id,
+            MStocktake {
+                site: st.site_id,
+                category: st.category_id,
+                status: StocktakeStatus::Counting,
+                counts: vec![],
+                started: (env.user_id.expect("authorized"), env.at),
+                posted: None,
+                corrections: vec![],
+            },
+        );
+        Ok(())
+    }
+
+    /// A count entered on any desk while the sheet is open (a lot counted
+    /// again: the latest stands), of an item of the sheet's category.
+    fn count(&mut self, c: &CountStock, env: &Envelope) -> Result<(), ErrorCode> {
+        use ErrorCode::{NotFound, Validation};
+        let s = self.stocktakes.get(&c.stocktake).ok_or(NotFound)?;
+        if s.status != StocktakeStatus::Counting {
+            self.case("a count after the post");
+            return Err(ErrorCode::Conflict);
+        }
+        let n = &c.count;
+        let b = self.batches.get(&n.batch_id).ok_or(NotFound)?;
+        let it = self.items.get(&n.item_id).ok_or(NotFound)?;
+        if b.item != n.item_id
+            || (s.category.is_some() && it.category != s.category)
+            || !(0..MAX_QUANTITY).contains(&n.counted)
+            || n.shown.abs() >= MAX_QUANTITY
+        {
+            self.case("a count of an item moved out of the sheet's category");
+            return Err(Validation);
+        }
+        let by = env.user_id.expect("authorized");
+        self.stocktakes
+            .get_mut(&c.stocktake)
+            .expect("checked")
+            .counts
+            .push((n.item_id, n.batch_id, n.counted, n.shown, by, env.at));
+        Ok(())
+    }
+
+    /// Posted with exactly the variances the counts give now (else a
+    /// conflict: counts arrived since the desk showed them), each a
+    /// correction at the lot's cost.
+    fn post(&mut self, p: &PostStocktake, env: &Envelope) -> Result<(), ErrorCode> {
+        let clash = ErrorCode::Conflict;
+        let s = self
+            .stocktakes
+            .get(&p.stocktake)
+            .ok_or(ErrorCode::NotFound)?;
+        if s.status != StocktakeStatus::Counting {
+            self.case("a stocktake posted on two desks");
+            return Err(clash);
+        }
+        let sent: Vec<(Uuid, Uuid, i64)> = p
+            .movements
+            .iter()
+            .map(|m| (m.item_id, m.batch_id, m.quantity))
+            .collect();
+        if s.variances() != sent
+            || p.movements.iter().any(|m| {
+                m.site_id != s.site
+                    || m.stocktake_id != Some(p.stocktake)
+                    || m.kind != MovementKind::StocktakeCorrection
+            })
+        {
+            self.case("a post over counts that changed since");
+            return Err(clash);
+        }
+        let user = env.user_id.expect("authorized");
+        let mut out = vec![];
+        for m in &p.movements {
+            if self.kind_of(m.id).is_some() {
+                return Err(clash);
+            }
+            let b = self.batches.get(&m.batch_id).ok_or(ErrorCode::NotFound)?;
+            let mut x = MMove::of(m, b.unit_cost, user, env.at);
+            x.reason = Some("Stocktake".into());
+            out.push((m.id, x));
+        }
+        let s = self.stocktakes.get_mut(&p.stocktake).expect("checked");
+        s.status = StocktakeStatus::Posted;
+        s.posted = Some((user, env.at));
+        s.corrections = p.movements.iter().map(|m| m.id).collect();
+        self.movements.extend(out);
+        self.case("a stocktake posted");
+        Ok(())
+    }
+
+    /// Differences between the model's stock records and the server's.
+    fn compare_inventory(&self, server: &BTreeMap<Uuid, AnyRecord>, out: &mut Vec<String>) {
+        fn check<T: PartialEq + std::fmt::Debug>(
+            out: &mut Vec<String>,
+            what: &str,
+            id: &Uuid,
+            have: Option<T>,
+            want: &T,
+        ) {
+            if have.as_ref() != Some(want) {
+                out.push(format!(
+                    "{what} {id} is {have:?} on the server, the model says {want:?}"
+                ));
+            }
+        }
+        for (id, m) in &self.items {
+            let have = server
+                .get(id)
+                .and_then(|r| r.get::<StockItem>())
+                .map(MItem::of);
+            check(out, "stock item", id, have, m);
+        }
+        for (id, m) in &self.batches {
+            let have = server
+                .get(id)
+                .and_then(|r| r.get::<StockBatch>())
+                .map(|b| MBatch {
+                    item: b.item_id,
+                    lot: b.lot.clone(),
+                    expiry: b.expiry,
+                    unit_cost: server_cost(b.unit_cost),
+                    received: b.received,
+                    received_value: server_cost(b.received_value),
+                    supplier: b.supplier_id,
+                });
+            check(out, "lot", id, have, m);
+        }
+        for (id, m) in &self.movements {
+            let have = server
+                .get(id)
+                .and_then(|r| r.get::<StockMovement>())
+                .map(|x| MMove::of(x, server_cost(x.unit_cost), x.by, x.at));
+            check(out, "stock movement", id, have, m);
+        }
+        for (id, m) in &self.transfers {
+            let have = server
+                .get(id)
+                .and_then(|r| r.get::<StockTransfer>())
+                .map(|t| MTransfer {
+                    from: t.from_site,
+                    to: t.to_site,
+                    lines: t.lines.clone(),
+                    status: t.status,
+                    note: t.note.clone(),
+                    sent: (t.sent_by, t.sent_at),
+                    received: t.received_by.zip(t.received_at),
+                });
+            check(out, "transfer", id, have, m);
+        }
+        for (id, m) in &self.orders {
+            let have = server
+                .get(id)
+                .and_then(|r| r.get::<PurchaseOrder>())
+                .map(|o| MOrder {
+                    number: o.number.clone(),
+                    supplier: o.supplier_id,
+                    site: o.site_id,
+                    lines: o
+                        .lines
+                        .iter()
+                        .map(|l| (l.item_id, l.quantity, server_cost(l.unit_cost), l.received))
+                        .collect(),
+                    status: o.status,
+                    created: (o.created_by, o.created_at),
+                    approved: o.approved_by.zip(o.approved_at),
+                    sent_at: o.sent_at,
+                    cancel_reason: o.cancel_reason.clone(),
+                });
+            check(out, "purchase order", id, have, m);
+        }
+        for (id, m) in &self.stocktakes {
+            let have = server
+                .get(id)
+                .and_then(|r| r.get::<Stocktake>())
+                .map(|s| MStocktake {
+                    site: s.site_id,
+                    category: s.category_id,
+                    status: s.status,
+                    counts: s
+                        .counts
+                        .iter()
+                        .map(|c| (c.item_id, c.batch_id, c.counted, c.shown, c.by, c.at))
+                        .collect(),
+                    started: (s.started_by, s.started_at),
+                    posted: s.posted_by.zip(s.posted_at),
+                    corrections: s.corrections.clone(),
+                });
+            check(out, "stocktake", id, have, m);
+        }
+        // Each order number is held by one order.
+        let mut numbers: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
+        for o in server.values().filter_map(|r| r.get::<PurchaseOrder>()) {
+            numbers.entry(o.number.as_str()).or_default().push(o.id);
+        }
+        for (n, ids) in numbers.into_iter().filter(|(_, ids)| ids.len() > 1) {
+            out.push(format!("order number {n} is held by {ids:?}"));
+        }
+    }
+}
+
+/// On-hand per (lot, site), lots and sites with none left out.
+type OnHandMap = BTreeMap<(Uuid, Uuid), i64>;
+
+/// The sums of movements `(lot, site, quantity)` per lot and site.
+fn ledger_sums(ms: impl Iterator<Item = (Uuid, Uuid, i64)>) -> OnHandMap {
+    let mut out = OnHandMap::new();
+    for (b, s, q) in ms {
+        *out.entry((b, s)).or_insert(0) += q;
+    }
+    out.retain(|_, q| *q != 0);
+    out
+}
+
+/// The on-hand invariant, after healing and a full sync: on the server and
+/// on every replica, on-hand per lot and site as its storage keeps it
+/// (`stock_onhand`, from triggers) is the sum of its own ledger; the
+/// server's ledger sums to what the model's does; every replica's on-hand
+/// is the server's. A movement counted twice (a duplicated or retried
+/// push, a crash mid-sync, a refused movement left in a replica's sum)
+/// breaks one of them.
+fn stock_checks(
+    devices: &[Device],
+    w: &World,
+    records: &BTreeMap<Uuid, AnyRecord>,
+    model: &Model,
+    summary: &mut Summary,
+    problems: &mut Vec<String>,
+) {
+    let ledger = ledger_sums(
+        records
+            .values()
+            .filter_map(|r| r.get::<StockMovement>())
+            .map(|m| (m.batch_id, m.site_id, m.quantity)),
+    );
+    summary.negative_lots += ledger.values().filter(|q| **q < 0).count();
+    // Where two on-hand maps differ: (lot, site): this, that.
+    fn differ(a: &OnHandMap, b: &OnHandMap) -> Vec<String> {
+        let keys: BTreeSet<&(Uuid, Uuid)> = a.keys().chain(b.keys()).collect();
+        keys.into_iter()
+            .filter(|k| a.get(k) != b.get(k))
+            .map(|k| {
+                let q = |m: &OnHandMap| m.get(k).copied().unwrap_or(0);
+                format!("lot {} at {}: {} against {}", k.0, k.1, q(a), q(b))
+            })
+            .collect()
+    }
+    let want = model.onhand();
+    if ledger != want {
+        problems.push(format!(
+            "the server's ledger against the model's, per lot and site: {:?}",
+            differ(&ledger, &want)
+        ));
+    }
+    let server = match &w.server {
+        // The in-memory server keeps records only: its on-hand is its ledger.
+        Backend::Mem(_) => ledger.clone(),
+        Backend::Pg(s) => s.onhand(),
+    };
+    if server != ledger {
+        problems.push(format!(
+            "the server's stock_onhand against its ledger: {:?}",
+            differ(&server, &ledger)
+        ));
+    }
+    for dev in devices {
+        let db = dev.store.db();
+        let table: OnHandMap = db
+            .onhand(None)
+            .unwrap()
+            .into_iter()
+            .filter(|o| o.quantity != 0)
+            .map(|o| ((o.batch_id, o.site_id), o.quantity))
+            .collect();
+        let own = ledger_sums(
+            db.query_docs("SELECT doc FROM stock_movements", &[])
+                .unwrap()
+                .into_iter()
+                .map(|d| serde_json::from_value::<StockMovement>(d).expect("a movement"))
+                .map(|m| (m.batch_id, m.site_id, m.quantity)),
+        );
+        if table != own {
+            problems.push(format!(
+                "device {}: its stock_onhand against its ledger: {:?}",
+                dev.id,
+                differ(&table, &own)
+            ));
+        }
+        if table != server {
+            problems.push(format!(
+                "device {}: its on-hand against the server's: {:?}",
+                dev.id,
+                differ(&table, &server)
+            ));
+        }
+    }
+}
+
 /// No two appointments holding their time exclusively overlap.
 fn double_bookings(server: &BTreeMap<Uuid, AnyRecord>) -> Vec<String> {
     let live: Vec<&Appointment> = server
@@ -4260,12 +6325,19 @@ struct Summary {
     money_conflicts: BTreeMap<String, usize>,
     /// Billing changes the server refused, by mutation and error code.
     billing_refusals: BTreeMap<(String, String), usize>,
+    /// Inventory changes the server refused, by mutation and error code.
+    inventory_refusals: BTreeMap<(String, String), usize>,
+    /// Lots whose on-hand at a site ended below zero on the server.
+    negative_lots: usize,
+    /// How often each case of the stock rules was met.
+    stock_cases: BTreeMap<String, usize>,
 }
 
 impl Summary {
     fn add(&mut self, n: Summary) {
         self.accepted += n.accepted;
         self.marked_conflicts += n.marked_conflicts;
+        self.negative_lots += n.negative_lots;
         for (k, v) in n.outcomes {
             *self.outcomes.entry(k).or_default() += v;
         }
@@ -4274,6 +6346,12 @@ impl Summary {
         }
         for (k, v) in n.billing_refusals {
             *self.billing_refusals.entry(k).or_default() += v;
+        }
+        for (k, v) in n.inventory_refusals {
+            *self.inventory_refusals.entry(k).or_default() += v;
+        }
+        for (k, v) in n.stock_cases {
+            *self.stock_cases.entry(k).or_default() += v;
         }
     }
 }
@@ -4313,6 +6391,12 @@ fn check(
         if let (Some(code), true) = (r.outcome.code, BILLING_MUTATIONS.contains(&m.name())) {
             *summary
                 .billing_refusals
+                .entry((m.name().into(), code.as_str().into()))
+                .or_default() += 1;
+        }
+        if let (Some(code), true) = (r.outcome.code, INVENTORY_MUTATIONS.contains(&m.name())) {
+            *summary
+                .inventory_refusals
                 .entry((m.name().into(), code.as_str().into()))
                 .or_default() += 1;
         }
@@ -4362,6 +6446,9 @@ fn check(
                 break;
             }
         }
+    }
+    for (k, v) in &model.stock_cases {
+        *summary.stock_cases.entry(k.to_string()).or_default() += v;
     }
     let records = w.server.records()?;
     summary.accepted = server
@@ -4415,6 +6502,7 @@ fn check(
     }
     if problems.is_empty() {
         model.compare(&records, &mut problems);
+        stock_checks(devices, w, &records, model, summary, &mut problems);
     }
     problems.extend(double_bookings(&records));
     let server_sums = w.server.sums().map_err(|e| e.message)?;
@@ -4565,7 +6653,7 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
                         "patient".to_string(),
                         (1 + i * 10_000, 1 + (i + 1) * 10_000),
                     )];
-                    for series in BILLING_SERIES {
+                    for series in BILLING_SERIES.iter().chain(&["purchase_order"]) {
                         own.push((series.to_string(), (1 + i * 1_000, 1 + (i + 1) * 1_000)));
                     }
                     (uuid(&mut rng), own)
@@ -4875,6 +6963,10 @@ fn assert_run(mode: Mode, seeds: &[u64], total: &Summary, failures: &[(u64, Stri
         "simulation{env}: conflicts of money raised {:?}; billing changes refused {:?}",
         total.money_conflicts, total.billing_refusals
     );
+    eprintln!(
+        "simulation{env}: {} lots below zero; inventory changes refused {:?}; cases of the stock rules met {:?}",
+        total.negative_lots, total.inventory_refusals, total.stock_cases
+    );
     if seeds.len() < 10 {
         return; // a replay of one seed proves only that seed
     }
@@ -4911,6 +7003,36 @@ fn assert_run(mode: Mode, seeds: &[u64], total: &Summary, failures: &[(u64, Stri
         "no refund beyond what was left was raised as a conflict{env} ({:?})",
         total.money_conflicts
     );
+    assert!(
+        total.negative_lots > 0,
+        "no lot went below zero{env}: two desks never gave out the same stock"
+    );
+    let mut cases = vec![
+        "a lot received again (its cost averaged)",
+        "an expired lot dispensed with an override",
+    ];
+    if mode == Mode::Memory {
+        cases.extend([
+            "a lot received with another expiry",
+            "a delivery received against an order",
+            "a stocktake posted",
+            "one SKU added on two desks",
+        ]);
+        assert!(
+            total
+                .inventory_refusals
+                .contains_key(&("dispense_stock".into(), "CONFIRMATION_NEEDED".into())),
+            "no dispensing was refused for want of an override ({:?})",
+            total.inventory_refusals
+        );
+    }
+    for case in cases {
+        assert!(
+            total.stock_cases.contains_key(case),
+            "the stock rules never met this case{env}: {case} ({:?})",
+            total.stock_cases
+        );
+    }
 }
 
 #[test]
@@ -5029,6 +7151,47 @@ fn the_simulation_catches_a_deliberately_broken_money_rule() {
             |(_, why)| why.contains("refund_payment") && why.contains("refused for its amount")
         ),
         "a refund refused for its amount went unnoticed in 100 seeds: {failures:?}"
+    );
+}
+
+/// Dispensing beyond what a lot holds at a site is refused instead of
+/// recorded: stock that left the shelf on two offline desks would be
+/// missing from the ledger, and on-hand would be wrong everywhere.
+fn rules_refusing_dispensing_beyond_the_stock(
+    m: &Mutation,
+    cx: &Context,
+    recs: &mut Records,
+) -> ClinicResult<Applied> {
+    if let Some(d) = m.get::<DispenseStock>() {
+        for mv in &d.movements {
+            let on_hand: i64 = recs
+                .all::<StockMovement>()
+                .filter(|x| (x.batch_id, x.site_id) == (mv.batch_id, mv.site_id))
+                .map(|x| x.quantity)
+                .sum();
+            if on_hand + mv.quantity < 0 {
+                return Err(ClinicError::new(
+                    ErrorCode::Validation,
+                    "Not enough of this lot here.",
+                ));
+            }
+        }
+    }
+    domain_rules(m, cx, recs)
+}
+
+#[test]
+fn the_simulation_catches_a_deliberately_broken_stock_rule() {
+    let (_, failures) = run_all(
+        (0..100).collect(),
+        rules_refusing_dispensing_beyond_the_stock,
+        Mode::Memory,
+    );
+    assert!(
+        failures.iter().any(|(_, why)| {
+            why.contains("dispense_stock") && why.contains("the model predicts Accepted")
+        }),
+        "a dispensing refused for the stock on hand went unnoticed in 100 seeds: {failures:?}"
     );
 }
 

@@ -11,6 +11,7 @@ use sync_server::testing::TestServer;
 mod authority;
 mod billing;
 mod clinical;
+mod inventory;
 mod kernel;
 mod scheduling;
 mod simulation;

@@ -9,6 +9,10 @@ use clinic_client::billing::PriceView;
 use clinic_client::clinical::desk::*;
 use clinic_client::desk::*;
 use clinic_client::directory::devices::DeviceRow;
+use clinic_client::inventory::orders::OrderView;
+use clinic_client::inventory::stock::*;
+use clinic_client::inventory::stocktake::{SheetLine, StocktakeView};
+use clinic_client::inventory::ItemRow;
 use clinic_core::clinical::medications::{SafetyWarning, Severity as SafetySeverity, WarningKind};
 use clinic_core::clinical::{
     Diagnosis, EncounterStatus, PrescriptionLine, PrescriptionStatus, Vitals,
@@ -22,7 +26,8 @@ pub const PATH: &str = "../ui/src/lib/bindings.ts";
 
 /// The whole file.
 pub fn typescript() -> String {
-    let cfg = ts_rs::Config::default();
+    // Quantities and counts are i64 in Rust and plain numbers in JSON.
+    let cfg = ts_rs::Config::default().with_large_int("number");
     let mut out = String::from(
         "// Generated from the Rust types (src-tauri/src/bindings.rs); do not edit.\n\
          // After changing a Rust type: UPDATE_BINDINGS=1 cargo test -p clinic-desktop bindings\n",
@@ -176,6 +181,59 @@ pub fn typescript() -> String {
         CreditReq,
         MoneyConflictReq,
         PrintReq,
+        clinic_core::inventory::StockItem,
+        clinic_core::inventory::StockBatch,
+        clinic_core::inventory::MovementKind,
+        clinic_core::inventory::OrderStatus,
+        clinic_core::inventory::OrderLine,
+        clinic_core::inventory::PurchaseOrder,
+        clinic_core::inventory::Supplier,
+        clinic_core::inventory::StocktakeStatus,
+        clinic_core::inventory::StockCount,
+        clinic_core::inventory::Stocktake,
+        ItemRow,
+        LotView,
+        MovementView,
+        SiteStock,
+        ItemDetail,
+        LotUsed,
+        Dispensed,
+        DispensePlan,
+        RxToFill,
+        RxLineToFill,
+        Received,
+        AlertKind,
+        Reallocation,
+        Alert,
+        Valuation,
+        OrderView,
+        SheetLine,
+        StocktakeView,
+        SiteOption,
+        AlertCounts,
+        StockFrame,
+        StockScreen,
+        StockItemScreen,
+        AlertsScreen,
+        OrdersScreen,
+        OrderScreen,
+        StocktakeRow,
+        StocktakesScreen,
+        StocktakeScreen,
+        OrderStepName,
+        StockListReq,
+        CodeReq,
+        DispenseStockReq,
+        ReceiveStockReq,
+        AdjustStockReq,
+        ReallocateReq,
+        OrderLineReq,
+        CreateOrderReq,
+        OrderStepReq,
+        ReceiveLineReq,
+        ReceiveOrderReq,
+        StartStocktakeReq,
+        CountReq,
     );
     out
 }

@@ -793,3 +793,374 @@ fn a_receptionist_bills_a_completed_appointment_takes_card_and_cash_and_a_manage
         ]]
     );
 }
+
+const PHARMACIST: (&str, &str) = ("pharmacist@e2e.example", "pharmacist-password-1");
+
+/// Types `text` key by key into the `n`th (0-based) element with `testid`,
+/// after selecting what it held (the window's helpers reach the first one).
+fn type_into_nth(app: &App, testid: &str, n: usize, text: &str) {
+    app.js(
+        "const e = document.querySelectorAll(arguments[0])[arguments[1]]; e.focus(); e.select();",
+        vec![serde_json::json!(App::css(testid)), serde_json::json!(n)],
+    );
+    for ch in text.chars() {
+        app.press(&[&ch.to_string()]);
+    }
+}
+
+/// Waits until the first element matching `css` has `attr` equal to `want`.
+fn wait_css_attr(app: &App, css: &str, attr: &str, want: &str) {
+    let deadline = std::time::Instant::now() + StdDuration::from_secs(90);
+    loop {
+        let v = app.attr_where(css, "", attr);
+        if v == want {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            app.fail(&format!("{css}[{attr}] stayed {v:?}, not {want:?}"));
+        }
+        std::thread::sleep(StdDuration::from_millis(250));
+    }
+}
+
+/// Today at the clinic's site (London) plus `days`, ISO.
+fn london_in(days: i64) -> chrono::NaiveDate {
+    let tz: chrono_tz::Tz = "Europe/London".parse().unwrap();
+    Utc::now().with_timezone(&tz).date_naive() + Duration::days(days)
+}
+
+/// The catalogue, a supplier, a purchase order for 30 capsules of
+/// amoxicillin (waiting for approval, made by the manager), paracetamol
+/// already on the shelf, and Dr Grey's prescription of amoxicillin for
+/// Ada. Returns (the order's id, the prescription's id).
+fn seed_pharmacy(dir: &Path) -> (uuid::Uuid, uuid::Uuid) {
+    use clinic_client::inventory::stock::ReceiveReq;
+    use clinic_client::inventory::NewItem;
+    let mut ws = open(dir);
+    ws.login(ADMIN.0, &Password::new(ADMIN.1.into())).unwrap();
+    for (who, name, role) in [
+        (MANAGER, "Mo Manager", "manager"),
+        (PHARMACIST, "Pat Pharmacist", "pharmacist"),
+    ] {
+        ws.directory()
+            .add_user(who.0, name, role, &Password::new(who.1.into()), None)
+            .unwrap();
+    }
+    let mut settings = ws.billing().settings().unwrap();
+    settings.currency = "GBP".into();
+    settings.locale = "en-GB".into();
+    ws.billing().save_settings(settings).unwrap();
+    ws.inventory()
+        .save_supplier(clinic_core::inventory::Supplier {
+            name: "MedSupply Ltd".into(),
+            active: true,
+            ..Default::default()
+        })
+        .unwrap();
+    ws.inventory().add_category("Antibiotics", None).unwrap();
+    ws.inventory()
+        .add_item(NewItem {
+            sku: "AMOX500".into(),
+            name: "Amoxicillin 500 mg capsules".into(),
+            unit: "capsule".into(),
+            reorder_point: 25,
+            barcode: Some("5012345678900".into()),
+            generic_name: Some("Amoxicillin".into()),
+            category: Some("Antibiotics".into()),
+            purchase_price: Some("0.12".into()),
+            sale_price: Some("0.30".into()),
+            track_batches: true,
+            track_expiry: true,
+            prescription_required: true,
+            ..Default::default()
+        })
+        .unwrap();
+    ws.inventory()
+        .add_item(NewItem {
+            sku: "PARA500".into(),
+            name: "Paracetamol 500 mg tablets".into(),
+            unit: "tablet".into(),
+            reorder_point: 20,
+            purchase_price: Some("0.02".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    ws.inventory()
+        .receive(ReceiveReq {
+            item: "PARA500".into(),
+            quantity: 100,
+            supplier: Some("MedSupply Ltd".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    ws.login(MANAGER.0, &Password::new(MANAGER.1.into()))
+        .unwrap();
+    let order = ws
+        .inventory()
+        .create_order(
+            "MedSupply Ltd",
+            &[("AMOX500".into(), 30, Some("0.12".into()))],
+            None,
+            Some(london_in(2)),
+            "Winter antibiotics",
+        )
+        .unwrap()
+        .order
+        .id;
+    ws.login(DOCTOR.0, &Password::new(DOCTOR.1.into())).unwrap();
+    let ada = ws.patients().search("Lovelace", 1).unwrap()[0].id;
+    let visit = ws.clinical().start(ada, None, None).unwrap();
+    let rx = ws
+        .clinical()
+        .prescribe(
+            visit.id,
+            vec![clinic_core::clinical::PrescriptionLine {
+                drug: "Amoxicillin".into(),
+                substance: None,
+                strength: "500 mg".into(),
+                form: "capsules".into(),
+                dose: "1 capsule".into(),
+                route: "oral".into(),
+                frequency: "three times a day".into(),
+                days: 2,
+                quantity: "6".into(),
+                refills: 0,
+            }],
+            "Take with water",
+            None,
+        )
+        .unwrap()
+        .prescription
+        .id;
+    ws.sync_now(&mut |_, _| {}).unwrap();
+    (order, rx)
+}
+
+/// Drives the stock screens on two desks of one clinic: on desk 1 a
+/// manager approves a purchase order (OrderDetail) and receives it into two
+/// lots with different expiries; a pharmacist scans the item in StockList,
+/// and DispenseDialog shows and takes the first-expiring lot (FEFO) against
+/// Ada's prescription; StockItem and Alerts follow. Desk 2 (StockList,
+/// Alerts, the navigation's badge) shows the new on-hand and alerts after
+/// it syncs. The server holds the same ledger.
+#[test]
+fn a_manager_receives_an_order_into_two_lots_a_pharmacist_dispenses_first_expiry_first_and_the_other_desk_sees_it(
+) {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let server = TestServer::start("e2e");
+    let root = tempfile::tempdir().unwrap();
+    let (dirs, _) = clinic(&server, root.path(), &["Pharmacy", "Front office"]);
+    let (order, rx) = seed_pharmacy(&dirs[0]);
+    {
+        let mut other = open(&dirs[1]);
+        other.sync_now(&mut |_, _| {}).unwrap();
+    }
+
+    // Desk 2: the manager's view before anything arrives: amoxicillin at
+    // zero, below its reorder point (one alert).
+    let desk2 = launch(&dirs[1], "stock-desk2");
+    unlock_and_sign_in(&desk2, MANAGER);
+    desk2.click("nav-stock");
+    desk2.wait_attr("stock-screen", "data-ready", |v| v == "true");
+    let amox = "[data-testid='stock-row'][data-sku='AMOX500']";
+    wait_css_attr(&desk2, amox, "data-on-hand", "0");
+    assert_eq!(desk2.attr_where(amox, "", "data-low"), "true");
+    desk2.wait_attr("stock-alert-count", "data-count", |v| v == "1");
+    desk2.shot("stock-before");
+
+    // Desk 1: the manager approves the order and receives it into two lots.
+    let app = launch(&dirs[0], "stock-desk1");
+    unlock_and_sign_in(&app, MANAGER);
+    app.click("nav-stock");
+    app.click("stock-tab-orders");
+    app.wait_attr("orders-screen", "data-ready", |v| v == "true");
+    app.shot("orders");
+    app.click("order-open");
+    app.wait_attr("order-screen", "data-status", |v| v == "pending");
+    app.click("order-approve");
+    app.wait_attr("order-screen", "data-status", |v| v == "approved");
+    app.find("receive-form");
+    let (soon, later) = (london_in(30), london_in(300));
+    app.click("receive-split");
+    assert_eq!(app.count("receive-row"), 2);
+    type_into_nth(&app, "receive-row-qty", 0, "10");
+    type_into_nth(&app, "receive-row-lot", 0, "lot-a");
+    // Expiry as a UK pharmacist types it (day first), read back underneath.
+    let uk = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+    type_into_nth(&app, "receive-row-expiry", 0, &uk(soon));
+    type_into_nth(&app, "receive-row-qty", 1, "20");
+    type_into_nth(&app, "receive-row-lot", 1, "LOT-B");
+    type_into_nth(&app, "receive-row-expiry", 1, &uk(later));
+    wait_css_attr(
+        &app,
+        "[data-testid='receive-row-expiry']",
+        "data-value",
+        &soon.to_string(),
+    );
+    app.shot("order-receive");
+    // Enter in the form receives it.
+    app.press(&[clinic_webdriver::KEY_ENTER]);
+    app.wait_attr("order-screen", "data-status", |v| v == "received");
+    assert_eq!(app.text("order-notice"), "Received 30 units into 2 lots.");
+    app.shot("order-received");
+
+    // The pharmacist's home is the stock list; a scan of the barcode with
+    // Enter set to dispense opens the dialog on the item.
+    app.click("switch-user");
+    app.type_in("signin-email", PHARMACIST.0);
+    app.type_in("signin-password", PHARMACIST.1);
+    app.click("signin-submit");
+    app.wait_attr("stock-screen", "data-ready", |v| v == "true");
+    wait_css_attr(&app, amox, "data-on-hand", "30");
+    assert!(!app.exists(&App::css("order-approve")));
+    app.shot("stock-list");
+    app.click("enter-opens-dispense");
+    app.type_in("stock-search", "5012345678900");
+    app.press(&[clinic_webdriver::KEY_ENTER]);
+    app.wait_text("dispense-item-name", "Amoxicillin 500 mg capsules");
+    app.type_in("dispense-qty", "6");
+    // First expiry first: all six from lot A, the one expiring soon.
+    wait_css_attr(&app, "[data-testid='plan-lot']", "data-lot", "LOT-A");
+    assert_eq!(app.count("plan-lot"), 1);
+    app.type_in("dispense-patient", "Lovelace");
+    app.find("dispense-patient-option");
+    app.press(&[clinic_webdriver::KEY_ENTER]);
+    app.wait_text("dispense-patient-chosen", "Ada Lovelace");
+    let chosen_rx = app.js(
+        "return document.querySelector(\"[data-testid='dispense-rx']\").value",
+        vec![],
+    );
+    assert_eq!(chosen_rx.as_str(), Some(rx.to_string().as_str()));
+    app.shot("dispense");
+    app.click("dispense-submit");
+    app.find("dispense-result");
+    assert_eq!(
+        app.attr_where(&App::css("dispensed-lot"), "", "data-lot"),
+        "LOT-A"
+    );
+    assert_eq!(app.count("dispensed-lot"), 1);
+    assert_eq!(app.text("dispense-on-hand-after"), "24");
+    assert!(app
+        .text("dispense-result")
+        .contains("against prescription RX-"));
+    app.shot("dispense-result");
+    app.click("dispense-close");
+
+    // The item: two lots, and the ledger with the receipts and the dispense.
+    app.click_where(&format!("{amox} [data-testid='stock-open']"), "");
+    app.wait_attr("stock-item-screen", "data-ready", |v| v == "true");
+    wait_css_attr(
+        &app,
+        "[data-testid='item-lot'][data-lot='LOT-A']",
+        "data-on-hand",
+        "4",
+    );
+    wait_css_attr(
+        &app,
+        "[data-testid='item-lot'][data-lot='LOT-B']",
+        "data-on-hand",
+        "20",
+    );
+    assert_eq!(app.count("ledger-row"), 3);
+    app.shot("stock-item");
+    app.click("stock-tab-stock-alerts");
+    app.wait_attr("alerts-screen", "data-ready", |v| v == "true");
+    app.find_where("[data-testid='alert-row'][data-kind='expiring']", "LOT-A");
+    app.find_where("[data-testid='alert-row'][data-kind='low']", "AMOX500");
+    app.shot("alerts");
+    app.wait_attr("sync-status", "data-pending", |v| v == "0");
+
+    // The server: the dispense took lot A, against the prescription; lot A
+    // has 4 left, lot B all 20; the order is received.
+    let dispensed = rows(
+        &server,
+        "SELECT b.doc->>'lot', m.quantity::text, m.doc->>'prescription_id'
+         FROM stock_movements m JOIN sync_records b ON b.tenant_id = m.tenant_id AND b.id = m.batch_id
+         WHERE m.kind = 'dispense'",
+    );
+    assert_eq!(
+        dispensed,
+        vec![vec![
+            Some("LOT-A".into()),
+            Some("-6".into()),
+            Some(rx.to_string())
+        ]]
+    );
+    let on_hand = rows(
+        &server,
+        "SELECT b.doc->>'lot', b.doc->>'expiry', o.quantity::text
+         FROM stock_onhand o JOIN sync_records b ON b.tenant_id = o.tenant_id AND b.id = o.batch_id
+         WHERE b.doc->>'lot' LIKE 'LOT-%' ORDER BY 1",
+    );
+    assert_eq!(
+        on_hand,
+        vec![
+            vec![
+                Some("LOT-A".into()),
+                Some(soon.to_string()),
+                Some("4".into())
+            ],
+            vec![
+                Some("LOT-B".into()),
+                Some(later.to_string()),
+                Some("20".into())
+            ],
+        ]
+    );
+    let po = rows(
+        &server,
+        &format!("SELECT doc->>'status' FROM sync_records WHERE id = '{order}'"),
+    );
+    assert_eq!(po, vec![vec![Some("received".into())]]);
+
+    // Desk 2 follows by itself: 24 on hand, below the reorder point again,
+    // and lot A expiring: two alerts.
+    wait_css_attr(&desk2, amox, "data-on-hand", "24");
+    assert_eq!(desk2.attr_where(amox, "", "data-low"), "true");
+    desk2.wait_attr("stock-alert-count", "data-count", |v| v == "2");
+    desk2.shot("stock-after");
+    desk2.click("stock-tab-stock-alerts");
+    desk2.wait_attr("alerts-screen", "data-ready", |v| v == "true");
+    desk2.find_where("[data-testid='alert-row'][data-kind='expiring']", "LOT-A");
+    desk2.find_where("[data-testid='alert-row'][data-kind='low']", "AMOX500");
+    assert_eq!(desk2.count("alert-row"), 2);
+    desk2.shot("alerts");
+
+    // From the low-stock alert to a new order's form (not sent).
+    desk2.click("alert-order");
+    desk2.wait_attr("orders-screen", "data-ready", |v| v == "true");
+    desk2.click("new-order");
+    desk2.find("order-form");
+    desk2.type_in("po-line-qty", "50");
+    desk2.shot("order-form");
+
+    // A count of the shelf: lot A has 3, not 4; posting corrects it.
+    desk2.click("stock-tab-stocktakes");
+    desk2.wait_attr("stocktakes-screen", "data-ready", |v| v == "true");
+    desk2.click("stocktake-start");
+    desk2.wait_attr("stocktake-screen", "data-status", |v| v == "counting");
+    desk2.find_where("[data-testid='count-line'][data-lot='LOT-A']", "");
+    desk2.type_in("count-input", "3");
+    desk2.press(&[clinic_webdriver::KEY_ENTER]);
+    wait_css_attr(
+        &desk2,
+        "[data-testid='count-line'][data-lot='LOT-A']",
+        "data-variance",
+        "-1",
+    );
+    desk2.shot("stocktake");
+    desk2.click("stocktake-post");
+    desk2.click("stocktake-post-confirm");
+    desk2.wait_attr("stocktake-screen", "data-status", |v| v == "posted");
+    desk2.wait_attr("sync-status", "data-pending", |v| v == "0");
+    let corrected = rows(
+        &server,
+        "SELECT b.doc->>'lot', m.quantity::text FROM stock_movements m
+         JOIN sync_records b ON b.tenant_id = m.tenant_id AND b.id = m.batch_id
+         WHERE m.kind = 'stocktake_correction'",
+    );
+    assert_eq!(
+        corrected,
+        vec![vec![Some("LOT-A".into()), Some("-1".into())]]
+    );
+}

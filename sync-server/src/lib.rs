@@ -29,6 +29,7 @@ pub mod tokens;
 pub mod billing;
 pub mod clinical;
 pub mod directory;
+pub mod inventory;
 pub mod patients;
 pub mod scheduling;
 
@@ -47,6 +48,7 @@ fn product_projections() -> Vec<&'static dyn records::Projection> {
         &billing::INVOICES,
         &billing::PAYMENTS,
         &billing::CREDIT_NOTES,
+        &inventory::MOVEMENTS,
     ]
 }
 

@@ -2641,6 +2641,7 @@ async fn busy_tenant(api: &Api, slug: &str) -> Uuid {
     let start: chrono::DateTime<Utc> = "2030-07-15T08:00:00Z".parse().unwrap();
     let envelope = |seq: i64, mutation: serde_json::Value| serde_json::json!({"device_seq": seq, "id": Uuid::now_v7(), "user_id": t.admin_user_id, "at": now, "mutation": mutation});
     let invoice = Uuid::now_v7();
+    let stock_item = clinic_core::inventory::StockItem::id_for(t.tenant_id, "AMOX");
     let money = |kind: &str, receipt: &str| {
         serde_json::json!({"id": Uuid::now_v7(), "tenant_id": t.tenant_id, "patient_id": patient,
             "invoice_id": invoice, "kind": kind, "method": "card", "amount": "20.00", "currency": "EUR",
@@ -2694,6 +2695,14 @@ async fn busy_tenant(api: &Api, slug: &str) -> Uuid {
                 "totals": {"subtotal": "0", "discount": "0", "tax": "0", "total": "0"}, "currency": "EUR",
                 "reason": "Charged twice", "issued_by": t.admin_user_id, "issued_at": now,
                 "issued_on": now.date_naive()}})),
+            envelope(9, serde_json::json!({"kind": "add_stock_item", "item": {
+                "id": stock_item, "tenant_id": t.tenant_id, "sku": "AMOX", "name": "Amoxicillin 500 mg",
+                "unit": "box", "updated_at": now}})),
+            envelope(10, serde_json::json!({"kind": "receive_stock", "receipts": [{"lot": "", "movement": {
+                "id": Uuid::now_v7(), "tenant_id": t.tenant_id, "item_id": stock_item,
+                "batch_id": clinic_core::inventory::StockBatch::id_for(stock_item, ""),
+                "site_id": t.site_id, "kind": "receipt", "quantity": 5, "unit_cost": "1.20",
+                "on": now.date_naive(), "by": t.admin_user_id, "at": now}}]})),
         ],
         "audit": [event],
     });

@@ -8,13 +8,16 @@
 //! Sections: search and bulk load on a standalone store (every size),
 //! scheduling on the same store with the demo calendar (S and L; see
 //! [`schedule`]), and sync against a real server and PostgreSQL on loopback
-//! (S and L; see [`sync`]), the server's bulk load against `COPY` (S and
-//! L; see [`server_bulk`]), and the desktop app's cold start and idle
-//! memory on the same store (every size; see [`desktop`]).
+//! (S and L; see [`sync`]), clinical records, billing and inventory on the
+//! same store (S and L; see [`clinical`], [`billing`], [`inventory`]), the
+//! server's bulk load against `COPY` (S and L; see [`server_bulk`]), and the
+//! desktop app's cold start and idle memory on the same store (every size;
+//! see [`desktop`]).
 
 mod billing;
 mod clinical;
 mod desktop;
+mod inventory;
 mod schedule;
 mod server_bulk;
 mod sync;
@@ -197,6 +200,9 @@ fn main() {
     )
     .expect("demo data");
     let patient_seconds = report.seconds - report.appointment_seconds - report.encounter_seconds;
+    // The appointments' time runs to the commit; the stock written after
+    // them has its own figure.
+    let appointment_seconds = report.appointment_seconds - report.inventory_seconds;
     let mut scalars = vec![
         (
             "bulk load: patients/s (validate + insert + index + vocabulary, one transaction)"
@@ -216,12 +222,25 @@ fn main() {
                 "bulk load: appointments/s ({} appointments: generate + row, 6 indexes and JSON document, after the patients in the same transaction; its commit counted here)",
                 report.appointments
             ),
-            report.appointments as f64 / report.appointment_seconds,
+            report.appointments as f64 / appointment_seconds,
             "rows/s".to_string(),
         ));
         scalars.push((
             "bulk load: appointment seconds".to_string(),
-            report.appointment_seconds,
+            appointment_seconds,
+            "s".to_string(),
+        ));
+        scalars.push((
+            format!(
+                "bulk load: stock movements/s ({} items, {} movements over two sites and two years: planned, applied by the inventory rules in memory, rows written, on-hand kept by triggers)",
+                report.stock_items, report.stock_movements
+            ),
+            report.stock_movements as f64 / report.inventory_seconds,
+            "rows/s".to_string(),
+        ));
+        scalars.push((
+            "bulk load: inventory seconds".to_string(),
+            report.inventory_seconds,
             "s".to_string(),
         ));
         scalars.push((
@@ -247,7 +266,7 @@ fn main() {
     let calendar = with_schedule.then(|| {
         eprintln!(
             "{} appointments written in {:.1} s; reading them back ...",
-            report.appointments, report.appointment_seconds
+            report.appointments, appointment_seconds
         );
         let cal = schedule::read_calendar(&data, PASSPHRASE, ws.now(), report.appointments)
             .expect("read the calendar back");
@@ -263,18 +282,19 @@ fn main() {
     let appointment_json = calendar.as_ref().map_or(0, |c| c.json_bytes);
     let encounter_json =
         clinical::json_bytes(&data, PASSPHRASE).expect("read the consultations back");
+    let stock_json = inventory::json_bytes(&data, PASSPHRASE).expect("read the stock back");
     ws.checkpoint().expect("checkpoint");
     let db_bytes = std::fs::metadata(data.join("clinic.db"))
         .map(|m| m.len())
         .unwrap_or(0);
     scalars.push((
         if with_schedule {
-            "local database size / raw JSON size (patients incl. search index, appointments, consultations, invoices and payments)"
+            "local database size / raw JSON size (patients incl. search index, appointments, consultations, invoices and payments, stock items, lots and movements)"
         } else {
             "local database size / raw JSON size (patients incl. search index)"
         }
         .into(),
-        db_bytes as f64 / (raw_json + appointment_json + encounter_json) as f64,
+        db_bytes as f64 / (raw_json + appointment_json + encounter_json + stock_json) as f64,
         "ratio (target <= 1.5)".into(),
     ));
     scalars.push((
@@ -430,6 +450,19 @@ fn main() {
             },
         )
         .unwrap_or_else(|e| fail("billing benchmark", e));
+        figures.extend(r.figures);
+        scalars.extend(r.scalars);
+        eprintln!("inventory: stock list, dispensing, valuation, alerts, item detail ...");
+        let r = inventory::run(
+            &mut ws,
+            inventory::InventoryArgs {
+                data: &data,
+                passphrase: PASSPHRASE,
+                password: &password,
+                samples: args.queries.min(500),
+            },
+        )
+        .unwrap_or_else(|e| fail("inventory benchmark", e));
         figures.extend(r.figures);
         scalars.extend(r.scalars);
     }

@@ -35,6 +35,12 @@ pub struct DemoReport {
     pub payments: u64,
     /// Of the whole run, the billing's (written after the appointments).
     pub billing_seconds: f64,
+    /// Stock items in the catalogue and movements in the ledger (on an
+    /// enrolled store: opening receipts and the last days' movements).
+    pub stock_items: u64,
+    pub stock_movements: u64,
+    /// Of the whole run, the inventory's (written after the billing).
+    pub inventory_seconds: f64,
     /// Whole run, one transaction (users, patients, appointments, commit).
     pub seconds: f64,
     /// Of which the appointments: from their first write to the end,
@@ -382,6 +388,8 @@ pub fn generate_with(
     let mut encounter_seconds = 0.0;
     let mut billing = crate::billing::demo::DemoBilling::default();
     let mut billing_seconds = 0.0;
+    let mut inventory = crate::inventory::demo::DemoInventory::default();
+    let mut inventory_seconds = 0.0;
     let mut appointments_started = None;
     store.write(|db| {
         // Sites, rooms and staff as any desk makes them (so an enrolled
@@ -453,6 +461,9 @@ pub fn generate_with(
             let started = std::time::Instant::now();
             billing = crate::billing::demo::write_demo_billing(db, seed, size, actor, now)?;
             billing_seconds = started.elapsed().as_secs_f64();
+            let started = std::time::Instant::now();
+            inventory = crate::inventory::demo::write_demo_inventory(db, seed, size, actor, now)?;
+            inventory_seconds = started.elapsed().as_secs_f64();
         }
         db.set_meta("demo_seed", &format!("{seed}:{size:?}"))?;
         db.append_audit(
@@ -468,6 +479,8 @@ pub fn generate_with(
                     "size": size, "seed": seed, "patients": total, "users": users.len(),
                     "appointments": appointments, "encounters": encounters,
                     "invoices": billing.invoices, "payments": billing.payments,
+                    "stock_items": inventory.stock_items,
+                    "stock_movements": inventory.stock_movements,
                 }),
             },
         )?;
@@ -486,6 +499,9 @@ pub fn generate_with(
         invoices: billing.invoices,
         payments: billing.payments,
         billing_seconds,
+        stock_items: inventory.stock_items,
+        stock_movements: inventory.stock_movements,
+        inventory_seconds,
         seconds: started.elapsed().as_secs_f64(),
         appointment_seconds: appointments_started.map_or(0.0, |t| t.elapsed().as_secs_f64()),
     })
@@ -574,5 +590,274 @@ mod tests {
         assert!(all.iter().any(|a| a.status == AppointmentStatus::Completed));
         assert!(all.iter().any(|a| a.status == AppointmentStatus::Cancelled));
         assert_eq!(db.pending_summary().unwrap().0 as u64, n + changes);
+    }
+
+    fn count(db: &clinic_store::Db, sql: &str) -> i64 {
+        db.query_docs(&format!("SELECT json_object('n', ({sql}))"), &[])
+            .unwrap()
+            .first()
+            .and_then(|d| d["n"].as_i64())
+            .unwrap_or(-1)
+    }
+
+    /// On-hand is the sum of the ledger, lot by lot and site by site.
+    fn assert_onhand_is_the_ledger(db: &clinic_store::Db) {
+        for sql in [
+            "SELECT count(*) FROM (SELECT batch_id, site_id, sum(quantity) FROM stock_movements GROUP BY 1, 2
+              EXCEPT SELECT batch_id, site_id, quantity FROM stock_onhand)",
+            "SELECT count(*) FROM (SELECT batch_id, site_id, quantity FROM stock_onhand
+              EXCEPT SELECT batch_id, site_id, sum(quantity) FROM stock_movements GROUP BY 1, 2)",
+        ] {
+            assert_eq!(count(db, sql), 0, "{sql}");
+        }
+    }
+
+    /// The one lot below zero, with another lot of its item in stock at
+    /// its site.
+    fn assert_one_negative_lot(db: &clinic_store::Db) {
+        let neg = db.negative_onhand().unwrap();
+        assert_eq!(neg.len(), 1, "{neg:?}");
+        let lots = db.lots_at(neg[0].item_id, neg[0].site_id).unwrap();
+        assert!(lots
+            .iter()
+            .any(|l| l.batch.id != neg[0].batch_id && l.quantity > 0));
+    }
+
+    /// `Db::stock_rows` (the stock list's one pass) says what the items,
+    /// their on-hand totals and their lots with stock say, in the same order.
+    fn assert_stock_rows_are_the_items_with_their_stock(
+        db: &clinic_store::Db,
+        today: chrono::NaiveDate,
+    ) {
+        use clinic_store::inventory::ItemFilter;
+        let far = today + chrono::Duration::days(365 * 100);
+        for site in db.sites().unwrap() {
+            for f in [
+                ItemFilter {
+                    limit: u32::MAX,
+                    include_discontinued: true,
+                    ..Default::default()
+                },
+                ItemFilter {
+                    limit: 40,
+                    ..Default::default()
+                },
+                ItemFilter {
+                    text: Some("amox".into()),
+                    limit: 500,
+                    ..Default::default()
+                },
+            ] {
+                let totals: std::collections::HashMap<Uuid, i64> =
+                    db.item_totals(site.id).unwrap().into_iter().collect();
+                let mut first = std::collections::HashMap::new();
+                for (b, o) in db.expiring(Some(site.id), far).unwrap() {
+                    first.entry(o.item_id).or_insert(b.expiry);
+                }
+                let want: Vec<_> = db
+                    .stock_items(&f)
+                    .unwrap()
+                    .into_iter()
+                    .map(|i| {
+                        (
+                            i.id,
+                            i.sku,
+                            i.unit,
+                            i.category_id,
+                            i.reorder_point,
+                            i.prescription_required,
+                            i.discontinued,
+                            totals.get(&i.id).copied().unwrap_or(0),
+                            first.get(&i.id).copied().flatten(),
+                        )
+                    })
+                    .collect();
+                let got: Vec<_> = db
+                    .stock_rows(site.id, &f)
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| {
+                        (
+                            r.id,
+                            r.sku,
+                            r.unit,
+                            r.category_id,
+                            r.reorder_point,
+                            r.prescription_required,
+                            r.discontinued,
+                            r.on_hand,
+                            r.next_expiry,
+                        )
+                    })
+                    .collect();
+                assert!(!want.is_empty());
+                assert_eq!(got, want, "{:?}", f.text);
+            }
+        }
+    }
+
+    #[test]
+    fn a_standalone_store_gets_the_stock_of_its_size() {
+        use clinic_core::inventory::{OrderStatus, TransferStatus};
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-25T11:07:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let today = now.date_naive();
+        let size = DemoSize::S;
+        let mut s = store(false);
+        let out = s
+            .write(|db| crate::inventory::demo::write_demo_inventory(db, 1, size, None, now))
+            .unwrap();
+        let db = s.db();
+        assert_eq!(out.stock_items, size.stock_items());
+        assert_eq!(out.stock_movements, size.stock_movements());
+        assert_eq!(db.stock_item_count().unwrap() as u64, size.stock_items());
+        assert_eq!(db.movement_count().unwrap() as u64, size.stock_movements());
+        assert_onhand_is_the_ledger(&db);
+        assert_one_negative_lot(&db);
+        assert_stock_rows_are_the_items_with_their_stock(&db, today);
+        // About two years, both sites, every kind a clinic makes.
+        let first = db
+            .query_docs(
+                "SELECT json_object('d', min(on_day), 'e', max(on_day)) FROM stock_movements",
+                &[],
+            )
+            .unwrap()[0]
+            .clone();
+        let day = |k: &str| {
+            chrono::NaiveDate::parse_from_str(first[k].as_str().unwrap(), "%Y-%m-%d").unwrap()
+        };
+        assert!(
+            day("d") >= today - chrono::Duration::days(731)
+                && day("d") < today - chrono::Duration::days(700)
+        );
+        assert!(day("e") <= today);
+        assert_eq!(
+            count(&db, "SELECT count(DISTINCT site_id) FROM stock_movements"),
+            2
+        );
+        for kind in [
+            "receipt",
+            "dispense",
+            "adjustment",
+            "expiry_write_off",
+            "transfer_out",
+            "transfer_in",
+        ] {
+            let n = count(
+                &db,
+                &format!("SELECT count(*) FROM stock_movements WHERE kind = '{kind}'"),
+            );
+            assert!(n > 0, "{kind}");
+        }
+        let dispensed = count(
+            &db,
+            "SELECT count(*) FROM stock_movements WHERE kind = 'dispense'",
+        );
+        assert!(
+            dispensed > size.stock_movements() as i64 * 6 / 10,
+            "{dispensed}"
+        );
+        // Costs are the rules': what each lot cost (a lot kept by lot is
+        // received once, so its movements all carry its receipt's cost).
+        assert_eq!(
+            count(
+                &db,
+                "SELECT count(*) FROM stock_movements m JOIN stock_batches b ON b.id = m.batch_id
+                 WHERE b.lot <> '' AND json_extract(m.doc, '$.unit_cost') <> b.unit_cost"
+            ),
+            0
+        );
+        // Expiring soon, exactly two expired lots on the shelf, a few
+        // items low (and the three new ones at both sites).
+        let until = today + chrono::Duration::days(90);
+        let exp = db.expiring(None, until).unwrap();
+        let expired = exp.iter().filter(|(b, _)| b.expired_on(today)).count();
+        assert_eq!(
+            expired,
+            2,
+            "{:?}",
+            exp.iter()
+                .filter(|(b, _)| b.expired_on(today))
+                .collect::<Vec<_>>()
+        );
+        assert!(exp.len() - expired >= 5, "{}", exp.len());
+        let points = db.reorder_points().unwrap();
+        let mut low = 0;
+        for site in db.sites().unwrap() {
+            let totals: std::collections::HashMap<Uuid, i64> =
+                db.item_totals(site.id).unwrap().into_iter().collect();
+            low += points
+                .iter()
+                .filter(|(id, p)| totals.get(id).copied().unwrap_or(0) < *p)
+                .count();
+        }
+        assert!((6 + 1..=6 + 40).contains(&low), "{low}");
+        // Orders: received, one partly received, one waiting for approval.
+        let orders = db.purchase_orders().unwrap();
+        let with = |st: OrderStatus| orders.iter().filter(|o| o.status == st).count();
+        assert!(with(OrderStatus::Received) >= 3, "{orders:?}");
+        assert_eq!(with(OrderStatus::PartiallyReceived), 1);
+        assert_eq!(with(OrderStatus::Pending), 1);
+        let transfers = db.stock_transfers().unwrap();
+        assert!(transfers
+            .iter()
+            .any(|t| t.status == TransferStatus::Received));
+        assert_eq!(
+            transfers
+                .iter()
+                .filter(|t| t.status == TransferStatus::InTransit)
+                .count(),
+            1
+        );
+        // The same seed makes the same stock.
+        let mut again = store(false);
+        let out2 = again
+            .write(|db| crate::inventory::demo::write_demo_inventory(db, 1, size, None, now))
+            .unwrap();
+        assert_eq!(out, out2);
+        let sums = |db: &clinic_store::Db| {
+            db.query_docs(
+                "SELECT json_object('q', sum(abs(quantity)), 'n', count(*), 'k', group_concat(DISTINCT kind)) FROM stock_movements",
+                &[],
+            )
+            .unwrap()
+        };
+        assert_eq!(sums(&db), sums(&again.db()));
+    }
+
+    #[test]
+    fn an_enrolled_store_gets_opening_stock_and_the_last_days_as_mutations() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-25T11:07:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        let mut s = store(true);
+        s.write(|db| Ok(db.add_number_block("purchase_order", 1, 101)?))
+            .unwrap();
+        let out = s
+            .write(|db| crate::inventory::demo::write_demo_inventory(db, 1, DemoSize::S, None, now))
+            .unwrap();
+        let db = s.db();
+        assert_eq!(out.stock_items, DemoSize::S.stock_items());
+        assert_eq!(out.stock_movements as i64, db.movement_count().unwrap());
+        assert!(
+            out.stock_movements > 1_000 && out.stock_movements < 10_000,
+            "{out:?}"
+        );
+        assert_onhand_is_the_ledger(&db);
+        assert_one_negative_lot(&db);
+        // Queued, in a desk's mutations, at most a few hundred receipts each.
+        assert!(db.pending_summary().unwrap().0 > 1_000);
+        assert_eq!(
+            count(&db, "SELECT count(*) FROM outbox WHERE kind = 'receive_stock' AND length(mutation) > 200000"),
+            0
+        );
+        // The orders of the last days: one waiting, one partly received.
+        use clinic_core::inventory::OrderStatus;
+        let orders = db.purchase_orders().unwrap();
+        assert!(orders.iter().any(|o| o.status == OrderStatus::Pending));
+        assert!(orders
+            .iter()
+            .any(|o| o.status == OrderStatus::PartiallyReceived));
     }
 }

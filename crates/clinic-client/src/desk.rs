@@ -55,6 +55,17 @@ pub struct SessionView {
     pub can_bill: bool,
     /// Drafts, issues and takes payment.
     pub can_take_payment: bool,
+    /// Sees the stock list, lots, orders and alerts (inventory).
+    pub can_view_stock: bool,
+    /// Dispenses, receives deliveries and counts stock.
+    pub can_dispense: bool,
+    /// Adjusts and writes off stock, moves it between lots, posts
+    /// stocktakes, marks orders sent.
+    pub can_manage_stock: bool,
+    /// Approves purchase orders (they spend money: the financial-data flag).
+    pub can_approve_orders: bool,
+    /// Cancels purchase orders.
+    pub can_cancel_orders: bool,
     pub is_admin: bool,
     /// An administrator reset the password: a new one first.
     pub must_change_password: bool,
@@ -386,6 +397,12 @@ impl SessionView {
                 && p.has_flag(clinic_core::permissions::SensitiveFlag::FinancialData),
             can_take_payment: p.allows(Module::Billing, Action::Create)
                 && p.has_flag(clinic_core::permissions::SensitiveFlag::FinancialData),
+            can_view_stock: p.allows(Module::Inventory, Action::View),
+            can_dispense: p.allows(Module::Inventory, Action::Create),
+            can_manage_stock: p.allows(Module::Inventory, Action::Edit),
+            can_approve_orders: p.allows(Module::Inventory, Action::Edit)
+                && p.has_flag(clinic_core::permissions::SensitiveFlag::FinancialData),
+            can_cancel_orders: p.allows(Module::Inventory, Action::Delete),
             is_admin: p.allows(Module::Admin, Action::Edit),
             must_change_password: s.must_change_password,
         }

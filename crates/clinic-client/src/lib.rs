@@ -17,6 +17,7 @@ pub mod workstation;
 pub mod billing;
 pub mod clinical;
 pub mod directory;
+pub mod inventory;
 pub mod patients;
 pub mod scheduling;
 

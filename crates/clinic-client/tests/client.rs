@@ -5,6 +5,7 @@ mod client {
     pub mod billing_cli;
     pub mod cli;
     pub mod clinical_cli;
+    pub mod inventory_cli;
     pub mod schedule_cli;
     pub mod sync_kill;
     pub mod usecases;

@@ -17,6 +17,7 @@ pub mod totp;
 pub mod billing;
 pub mod clinical;
 pub mod directory;
+pub mod inventory;
 pub mod patients;
 pub mod scheduling;
 
@@ -29,4 +30,5 @@ pub fn register_domains(r: &mut sync::Registry) {
     directory::register(r);
     clinical::register(r);
     billing::register(r);
+    inventory::register(r);
 }

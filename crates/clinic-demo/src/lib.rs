@@ -1052,6 +1052,25 @@ impl DemoSize {
             DemoSize::XL => 0,
         }
     }
+
+    /// Items in the stock catalogue at this size (`performance.md`).
+    pub fn stock_items(self) -> u64 {
+        match self {
+            DemoSize::S => 1_000,
+            DemoSize::L => 5_000,
+            DemoSize::XL => 0,
+        }
+    }
+
+    /// Stock movements (the ledger, both sites, about two years) at this
+    /// size (`performance.md`).
+    pub fn stock_movements(self) -> u64 {
+        match self {
+            DemoSize::S => 20_000,
+            DemoSize::L => 200_000,
+            DemoSize::XL => 0,
+        }
+    }
 }
 
 const COMPLAINTS: &[&str] = &[

@@ -16,6 +16,7 @@ pub mod sync;
 pub mod billing;
 pub mod clinical;
 pub mod directory;
+pub mod inventory;
 pub mod patients;
 pub mod scheduling;
 
@@ -41,6 +42,9 @@ fn product_projections() -> Vec<&'static dyn records::Projection> {
         &billing::INVOICES,
         &billing::PAYMENTS,
         &billing::CREDIT_NOTES,
+        &inventory::ITEMS,
+        &inventory::BATCHES,
+        &inventory::MOVEMENTS,
     ]
 }
 

@@ -346,3 +346,48 @@ impl Db<'_> {
         Ok(())
     }
 }
+
+/// A projection of one kind kept in a table of its own (`doc` the record,
+/// typed columns beside it), through the `Db` methods that load and put it.
+macro_rules! table_projection {
+    ($name:ident, $static:ident, $kind:ty, $table:literal, $load:ident, $put:ident) => {
+        #[doc = concat!("`", stringify!($kind), "` records in `", $table, "`.")]
+        #[derive(Debug)]
+        pub struct $name;
+        pub static $static: $name = $name;
+
+        impl $crate::records::Projection for $name {
+            fn kinds(&self) -> &'static [&'static str] {
+                &[<$kind as clinic_core::sync::RecordKind>::KIND]
+            }
+            fn load(
+                &self,
+                db: &$crate::Db,
+                id: uuid::Uuid,
+            ) -> $crate::StoreResult<Option<clinic_core::sync::AnyRecord>> {
+                Ok(db.$load(id)?.map(clinic_core::sync::AnyRecord::new))
+            }
+            fn put(
+                &self,
+                db: &$crate::Db,
+                r: &clinic_core::sync::AnyRecord,
+            ) -> $crate::StoreResult<()> {
+                let x = r.get::<$kind>().ok_or_else(|| {
+                    clinic_core::ClinicError::internal(concat!("not a ", stringify!($kind)))
+                })?;
+                db.$put(x)
+            }
+            fn discard(&self, db: &$crate::Db, id: uuid::Uuid) -> $crate::StoreResult<()> {
+                db.discard_from($table, id)
+            }
+            fn hashes(
+                &self,
+                db: &$crate::Db,
+                wanted: &dyn Fn(uuid::Uuid) -> bool,
+            ) -> $crate::StoreResult<Vec<(uuid::Uuid, String)>> {
+                db.table_hashes::<$kind>($table, wanted)
+            }
+        }
+    };
+}
+pub(crate) use table_projection;

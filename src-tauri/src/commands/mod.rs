@@ -7,6 +7,7 @@
 pub mod billing;
 pub mod clinical;
 pub mod directory;
+pub mod inventory;
 pub mod patients;
 pub mod scheduling;
 pub mod session;
@@ -15,6 +16,7 @@ pub mod sync;
 pub use billing::*;
 pub use clinical::*;
 pub use directory::*;
+pub use inventory::*;
 pub use patients::*;
 pub use scheduling::*;
 pub use session::*;
@@ -260,6 +262,88 @@ request!(MoneyConflictReq {
 request!(PrintReq {
     kind: clinic_client::billing::desk::PrintKind,
     id: Uuid
+});
+
+request!(StockListReq {
+    site_id: Option<Uuid>,
+    text: Option<String>,
+    include_discontinued: bool,
+});
+// An item's SKU, scanned barcode or id; an order's number or id.
+request!(CodeReq { code: String });
+request!(DispenseStockReq {
+    item: String,
+    quantity: i64,
+    lot: Option<String>,
+    site_id: Option<Uuid>,
+    patient_id: Option<Uuid>,
+    prescription_id: Option<Uuid>,
+    prescription_line: Option<u32>,
+    invoice_id: Option<Uuid>,
+    override_reason: Option<String>,
+});
+request!(ReceiveStockReq {
+    item: String,
+    lot: Option<String>,
+    expiry: Option<String>,
+    quantity: i64,
+    cost: Option<String>,
+    supplier: Option<String>,
+    site_id: Option<Uuid>,
+});
+request!(AdjustStockReq {
+    item: String,
+    lot: Option<String>,
+    quantity: Option<i64>,
+    reason: String,
+    write_off: bool,
+    site_id: Option<Uuid>,
+});
+request!(ReallocateReq {
+    item: String,
+    from_lot: String,
+    to_lot: String,
+    quantity: i64,
+    reason: String,
+    site_id: Option<Uuid>,
+});
+request!(OrderLineReq {
+    item: String,
+    quantity: i64,
+    cost: Option<String>
+});
+request!(CreateOrderReq {
+    supplier: String,
+    site_id: Option<Uuid>,
+    lines: Vec<OrderLineReq>,
+    expected_on: Option<String>,
+    notes: String,
+});
+request!(OrderStepReq {
+    id: Uuid,
+    step: inventory::OrderStepName,
+    reason: Option<String>,
+});
+request!(ReceiveLineReq {
+    item: String,
+    quantity: i64,
+    lot: Option<String>,
+    expiry: Option<String>,
+    cost: Option<String>,
+});
+request!(ReceiveOrderReq {
+    id: Uuid,
+    lines: Vec<ReceiveLineReq>
+});
+request!(StartStocktakeReq {
+    site_id: Option<Uuid>,
+    category_id: Option<Uuid>
+});
+request!(CountReq {
+    id: Uuid,
+    item: String,
+    lot: String,
+    counted: i64,
 });
 
 macro_rules! handler_of {

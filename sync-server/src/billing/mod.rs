@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 /// Inserts or replaces rows given as JSON objects through `sql` (`$1` the
 /// tenant, `$2` the rows).
-async fn write_rows(
+pub(crate) async fn write_rows(
     tx: &Transaction<'_>,
     tenant: Uuid,
     sql: &str,

@@ -4,6 +4,27 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type {
   AddUserReq,
+  AdjustStockReq,
+  AlertCounts,
+  AlertsScreen,
+  CreateOrderReq,
+  DispensePlan,
+  DispenseStockReq,
+  Dispensed,
+  MovementView,
+  OrderScreen,
+  OrdersScreen,
+  OrderStepName,
+  ReallocateReq,
+  ReceiveLineReq,
+  ReceiveStockReq,
+  Received,
+  RxToFill,
+  StockItemScreen,
+  StockListReq,
+  StockScreen,
+  StocktakeScreen,
+  StocktakesScreen,
   BillingHome,
   InvoiceScreen,
   InvoicesReq,
@@ -46,6 +67,7 @@ import type {
 } from './bindings';
 
 export type { AddUserReq, BookReq, CreateStoreReq, EnrollReq, MoveReq, ResolveReq };
+export type { AdjustStockReq, CreateOrderReq, DispenseStockReq, ReallocateReq, ReceiveLineReq, ReceiveStockReq, StockListReq };
 
 /**
  * The shell locked the workstation or switched user by itself (menu, idle
@@ -167,6 +189,30 @@ export const creditInvoice = (id: string, lines: number[], reason: string) =>
 export const resolveMoneyConflict = (invoice_id: string, entry: string, note: string) =>
   call<InvoiceScreen>('resolve_money_conflict', { invoice_id, entry, note });
 export const printDocument = (kind: PrintKind, id: string) => call<Printed>('print_document', { kind, id });
+
+export const stockList = (req: StockListReq) => call<StockScreen>('stock_list', req);
+export const stockItem = (code: string) => call<StockItemScreen>('stock_item', { code });
+export const dispensePlan = (req: DispenseStockReq) => call<DispensePlan>('dispense_plan', req);
+export const dispenseStock = (req: DispenseStockReq) => call<Dispensed>('dispense_stock', req);
+export const prescriptionsToFill = (patientId: string) => call<RxToFill[]>('prescriptions_to_fill', { id: patientId });
+export const receiveStock = (req: ReceiveStockReq) => call<Received>('receive_stock', req);
+export const adjustStock = (req: AdjustStockReq) => call<MovementView>('adjust_stock', req);
+export const reallocateStock = (req: ReallocateReq) => call<MovementView[]>('reallocate_stock', req);
+export const stockAlerts = () => call<AlertsScreen>('stock_alerts');
+export const stockAlertCounts = () => call<AlertCounts>('stock_alert_counts');
+export const purchaseOrders = () => call<OrdersScreen>('purchase_orders');
+export const purchaseOrder = (code: string) => call<OrderScreen>('purchase_order', { code });
+export const createPurchaseOrder = (req: CreateOrderReq) => call<OrderScreen>('create_purchase_order', req);
+export const orderStep = (id: string, step: OrderStepName, reason: string | null = null) =>
+  call<OrderScreen>('order_step', { id, step, reason });
+export const receiveOrder = (id: string, lines: ReceiveLineReq[]) => call<OrderScreen>('receive_order', { id, lines });
+export const stocktakes = () => call<StocktakesScreen>('stocktakes');
+export const startStocktake = (site_id: string | null, category_id: string | null) =>
+  call<StocktakeScreen>('start_stocktake', { site_id, category_id });
+export const stocktake = (id: string) => call<StocktakeScreen>('stocktake', { id });
+export const countStock = (id: string, item: string, lot: string, counted: number) =>
+  call<StocktakeScreen>('count_stock', { id, item, lot, counted });
+export const postStocktake = (id: string) => call<StocktakeScreen>('post_stocktake', { id });
 
 export const syncStatus = () => call<SyncView>('sync_status');
 export const syncNow = () => call<SyncView>('sync_now');

@@ -21,7 +21,28 @@ can_bill: boolean,
 /**
  * Drafts, issues and takes payment.
  */
-can_take_payment: boolean, is_admin: boolean, 
+can_take_payment: boolean, 
+/**
+ * Sees the stock list, lots, orders and alerts (inventory).
+ */
+can_view_stock: boolean, 
+/**
+ * Dispenses, receives deliveries and counts stock.
+ */
+can_dispense: boolean, 
+/**
+ * Adjusts and writes off stock, moves it between lots, posts
+ * stocktakes, marks orders sent.
+ */
+can_manage_stock: boolean, 
+/**
+ * Approves purchase orders (they spend money: the financial-data flag).
+ */
+can_approve_orders: boolean, 
+/**
+ * Cancels purchase orders.
+ */
+can_cancel_orders: boolean, is_admin: boolean, 
 /**
  * An administrator reset the password: a new one first.
  */
@@ -699,3 +720,268 @@ export type CreditReq = { id: string, lines: Array<number>, reason: string, };
 export type MoneyConflictReq = { invoice_id: string, entry: string, note: string, };
 
 export type PrintReq = { kind: PrintKind, id: string, };
+
+export type StockItem = { id: string, tenant_id: string, 
+/**
+ * What people type or scan ("AMOX500"): capitals, digits, `-_./`.
+ */
+sku: string, barcode: string | null, name: string, generic_name: string | null, brand_name: string | null, manufacturer: string | null, category_id: string | null, 
+/**
+ * "box", "tablet", "ml".
+ */
+unit: string, pack_size: number, purchase_price: string, sale_price: string, tax_rate: string, min_stock: number, max_stock: number | null, 
+/**
+ * Below this on-hand at a site, the item shows as low.
+ */
+reorder_point: number, 
+/**
+ * Stock is kept by lot (receiving names a lot).
+ */
+track_batches: boolean, 
+/**
+ * Lots carry an expiry date (receiving needs one).
+ */
+track_expiry: boolean, 
+/**
+ * Dispensed only against a prescription (or with an override).
+ */
+prescription_required: boolean, storage: string | null, discontinued: boolean, updated_at: string, };
+
+export type StockBatch = { id: string, tenant_id: string, item_id: string, 
+/**
+ * The lot printed on the pack; empty for items not kept by lot.
+ */
+lot: string, expiry: string | null, 
+/**
+ * The cost of one unit: the average of what its receipts paid,
+ * weighted by quantity (a lot is nearly always received once).
+ */
+unit_cost: string, 
+/**
+ * Units received into it, and what they cost in all.
+ */
+received: number, received_value: string, supplier_id: string | null, first_received_at: string, updated_at: string, };
+
+export type MovementKind = "receipt" | "dispense" | "adjustment" | "transfer_out" | "transfer_in" | "expiry_write_off" | "stocktake_correction" | "reallocation";
+
+export type OrderStatus = "pending" | "approved" | "sent" | "partially_received" | "received" | "cancelled";
+
+export type OrderLine = { item_id: string, 
+/**
+ * The SKU and name when ordered (what the order printed).
+ */
+sku: string, name: string, quantity: number, unit_cost: string, 
+/**
+ * Units received so far (more than ordered is possible: what
+ * arrived is recorded).
+ */
+received: number, };
+
+export type PurchaseOrder = { id: string, tenant_id: string, 
+/**
+ * `PO-000012`.
+ */
+number: string, supplier_id: string, 
+/**
+ * The supplier's name when ordered.
+ */
+supplier_name: string, 
+/**
+ * The site it is delivered to.
+ */
+site_id: string, lines: Array<OrderLine>, status: OrderStatus, expected_on: string | null, notes: string, created_by: string, created_at: string, approved_by: string | null, approved_at: string | null, sent_at: string | null, cancel_reason: string | null, updated_at: string, };
+
+export type Supplier = { id: string, name: string, contact_person: string | null, email: string | null, phone: string | null, address: string | null, tax_id: string | null, 
+/**
+ * "Net 30".
+ */
+payment_terms: string | null, active: boolean, };
+
+export type StocktakeStatus = "counting" | "posted";
+
+export type StockCount = { item_id: string, batch_id: string, counted: number, 
+/**
+ * The on-hand the counting desk showed when it was counted.
+ */
+shown: number, by: string, at: string, };
+
+export type Stocktake = { id: string, tenant_id: string, site_id: string, 
+/**
+ * Only this category's items (`None`: every item).
+ */
+category_id: string | null, status: StocktakeStatus, 
+/**
+ * Every count entered, in the server's order; a lot counted again
+ * takes its latest count.
+ */
+counts: Array<StockCount>, started_by: string, started_at: string, posted_by: string | null, posted_at: string | null, 
+/**
+ * The corrections posted.
+ */
+corrections: Array<string>, };
+
+export type ItemRow = { id: string, sku: string, name: string, unit: string, category: string | null, on_hand: number, reorder_point: number, 
+/**
+ * Below its reorder point here.
+ */
+low: boolean, 
+/**
+ * The first expiry among the lots with stock here.
+ */
+next_expiry: string | null, prescription_required: boolean, discontinued: boolean, };
+
+export type LotView = { batch_id: string, lot: string, expiry: string | null, unit_cost: string, site_id: string, site_name: string, quantity: number, expired: boolean, };
+
+export type MovementView = { id: string, kind: MovementKind, label: string, lot: string, site_id: string, site_name: string, quantity: number, unit_cost: string, on: string, at: string, by_name: string, reason: string | null, patient_id: string | null, prescription_id: string | null, invoice_id: string | null, purchase_order_id: string | null, override_reason: string | null, 
+/**
+ * What the links name, as people read them.
+ */
+patient_name: string | null, prescription_number: string | null, invoice_number: string | null, purchase_order_number: string | null, };
+
+export type SiteStock = { site_id: string, site_name: string, on_hand: number, low: boolean, };
+
+export type ItemDetail = { item: StockItem, category: string | null, sites: Array<SiteStock>, lots: Array<LotView>, movements: Array<MovementView>, };
+
+export type LotUsed = { movement_id: string, batch_id: string, lot: string, expiry: string | null, quantity: number, };
+
+export type Dispensed = { item_id: string, sku: string, name: string, site_id: string, site_name: string, quantity: number, 
+/**
+ * The lots (batches) it took, first expiry first.
+ */
+batches: Array<LotUsed>, patient_id: string | null, prescription_id: string | null, invoice_id: string | null, 
+/**
+ * The invoice's line billing it (0-based).
+ */
+invoice_line: number | null, 
+/**
+ * What is left of the item at the site after it.
+ */
+on_hand_after: number, };
+
+export type DispensePlan = { item_id: string, sku: string, name: string, unit: string, site_id: string, site_name: string, quantity: number, 
+/**
+ * The lots it takes, first expiry first (`movement_id` is nil).
+ */
+batches: Array<LotUsed>, 
+/**
+ * The item's on-hand at the site now.
+ */
+on_hand: number, prescription_required: boolean, };
+
+export type RxToFill = { id: string, 
+/**
+ * `RX-XXXX-XXXXXXXX`, as printed.
+ */
+number: string, issued_at: string, expires_on: string, prescriber_name: string, lines: Array<RxLineToFill>, };
+
+export type RxLineToFill = { 
+/**
+ * 0-based, as dispensing names it.
+ */
+index: number, line: PrescriptionLine, 
+/**
+ * Units dispensed against this line so far.
+ */
+dispensed: number, };
+
+export type Received = { item_id: string, sku: string, batch_id: string, lot: string, expiry: string | null, quantity: number, unit_cost: string, movement_id: string, site_name: string, };
+
+export type AlertKind = "negative" | "expired" | "expiring" | "low";
+
+export type Reallocation = { site_id: string, from_batch: string, from_lot: string, to_batch: string, to_lot: string, quantity: number, };
+
+export type Alert = { kind: AlertKind, item_id: string, sku: string, name: string, 
+/**
+ * The item's unit ("box").
+ */
+unit: string, site_id: string, site_name: string, batch_id: string | null, lot: string | null, expiry: string | null, quantity: number, reorder_point: number | null, message: string, 
+/**
+ * For a lot below zero: the movements that took it there.
+ */
+caused_by: Array<MovementView>, proposal: Reallocation | null, };
+
+export type Valuation = { site_id: string | null, site_name: string, 
+/**
+ * How stock is valued.
+ */
+method: string, currency: string, total: string, lots: number, items: number, };
+
+export type OrderView = { order: PurchaseOrder, total: string, 
+/**
+ * Units still to come, over every line (the back-order).
+ */
+outstanding: number, site_name: string, };
+
+export type SheetLine = { item_id: string, sku: string, name: string, batch_id: string, lot: string, expiry: string | null, 
+/**
+ * On hand here now.
+ */
+on_hand: number, 
+/**
+ * The count that stands, and what the counting desk showed then.
+ */
+counted: number | null, shown: number | null, 
+/**
+ * counted − shown: the correction posting makes.
+ */
+variance: number | null, };
+
+export type StocktakeView = { stocktake: Stocktake, site_name: string, category: string | null, lines: Array<SheetLine>, 
+/**
+ * Lots counted so far.
+ */
+counted: number, };
+
+export type SiteOption = { id: string, name: string, };
+
+export type AlertCounts = { negative: number, expired: number, expiring: number, low: number, total: number, };
+
+export type StockFrame = { money: MoneyFormat, today: string, expiring_days: number, };
+
+export type StockScreen = { frame: StockFrame, site_id: string, sites: Array<SiteOption>, items: Array<ItemRow>, valuation: Valuation, };
+
+export type StockItemScreen = { frame: StockFrame, detail: ItemDetail, };
+
+export type AlertsScreen = { frame: StockFrame, alerts: Array<Alert>, counts: AlertCounts, };
+
+export type OrdersScreen = { frame: StockFrame, orders: Array<OrderView>, suppliers: Array<Supplier>, sites: Array<SiteOption>, };
+
+export type OrderScreen = { frame: StockFrame, order: OrderView, };
+
+export type StocktakeRow = { id: string, site_name: string, category: string | null, status: StocktakeStatus, started_at: string, posted_at: string | null, 
+/**
+ * Lots counted so far.
+ */
+counted: number, };
+
+export type StocktakesScreen = { frame: StockFrame, stocktakes: Array<StocktakeRow>, sites: Array<SiteOption>, categories: Array<SiteOption>, };
+
+export type StocktakeScreen = { frame: StockFrame, sheet: StocktakeView, };
+
+export type OrderStepName = "approve" | "mark_sent" | "cancel";
+
+export type StockListReq = { site_id: string | null, text: string | null, include_discontinued: boolean, };
+
+export type CodeReq = { code: string, };
+
+export type DispenseStockReq = { item: string, quantity: number, lot: string | null, site_id: string | null, patient_id: string | null, prescription_id: string | null, prescription_line: number | null, invoice_id: string | null, override_reason: string | null, };
+
+export type ReceiveStockReq = { item: string, lot: string | null, expiry: string | null, quantity: number, cost: string | null, supplier: string | null, site_id: string | null, };
+
+export type AdjustStockReq = { item: string, lot: string | null, quantity: number | null, reason: string, write_off: boolean, site_id: string | null, };
+
+export type ReallocateReq = { item: string, from_lot: string, to_lot: string, quantity: number, reason: string, site_id: string | null, };
+
+export type OrderLineReq = { item: string, quantity: number, cost: string | null, };
+
+export type CreateOrderReq = { supplier: string, site_id: string | null, lines: Array<OrderLineReq>, expected_on: string | null, notes: string, };
+
+export type OrderStepReq = { id: string, step: OrderStepName, reason: string | null, };
+
+export type ReceiveLineReq = { item: string, quantity: number, lot: string | null, expiry: string | null, cost: string | null, };
+
+export type ReceiveOrderReq = { id: string, lines: Array<ReceiveLineReq>, };
+
+export type StartStocktakeReq = { site_id: string | null, category_id: string | null, };
+
+export type CountReq = { id: string, item: string, lot: string, counted: number, };

@@ -130,3 +130,88 @@ export function fromInputValue(value: string): string | null {
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return null;
   return value.length === 16 ? `${value}:00` : value;
 }
+
+/**
+ * A date as people of the site's `locale` write it (the same patterns as the
+ * printed documents, clinic_core::locale::format_date): "5 Dec 2026" (en-GB),
+ * "Dec 5, 2026" (en-US), "05.12.2026" (de), "05/12/2026" (fr), ISO otherwise.
+ */
+export function formatDateIn(date: string, locale: string): string {
+  if (!isRealDate(date.slice(0, 10))) return date;
+  const d = naiveToDate(date.slice(0, 10));
+  const [lang, ...rest] = locale.split(/[-_]/);
+  const region = rest.find((p) => p.length === 2)?.toUpperCase() ?? '';
+  const day = d.getUTCDate();
+  const month = d.getUTCMonth();
+  const year = d.getUTCFullYear();
+  const dd = pad(day);
+  const mm = pad(month + 1);
+  if (lang === 'en') return region === 'US' ? `${MONTHS[month]} ${day}, ${year}` : `${day} ${MONTHS[month]} ${year}`;
+  if (['de', 'ru', 'pl', 'cs', 'sk', 'fi', 'nb', 'no', 'da', 'tr', 'uk', 'ro', 'hr', 'sl'].includes(lang)) return `${dd}.${mm}.${year}`;
+  if (['fr', 'es', 'it', 'pt', 'nl', 'el', 'id'].includes(lang)) return `${dd}/${mm}/${year}`;
+  return date.slice(0, 10);
+}
+
+/** Whole days from `from` to `to` (both "YYYY-MM-DD"). */
+export function daysBetween(from: string, to: string): number {
+  return Math.round((naiveToDate(to).getTime() - naiveToDate(from).getTime()) / 86_400_000);
+}
+
+type DateOrder = 'dmy' | 'mdy' | 'ymd';
+
+function dateOrder(locale: string): DateOrder {
+  const [lang, ...rest] = locale.split(/[-_]/);
+  const region = rest.find((p) => p.length === 2)?.toUpperCase() ?? '';
+  if (lang === 'en' && region === 'US') return 'mdy';
+  if (['zh', 'ja', 'ko', 'hu', 'lt', 'sv'].includes(lang)) return 'ymd';
+  return 'dmy';
+}
+
+/** What a date typed in `locale` looks like: "DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD". */
+export function datePattern(locale: string): string {
+  const sep = /^(de|ru|pl|cs|sk|fi|nb|no|da|tr|uk|ro|hr|sl)$/.test(locale.split(/[-_]/)[0]) ? '.' : '/';
+  return { dmy: `DD${sep}MM${sep}YYYY`, mdy: 'MM/DD/YYYY', ymd: 'YYYY-MM-DD' }[dateOrder(locale)];
+}
+
+/** An ISO date as typed in `locale` ("04/01/2027" in en-GB), for an input to start from. */
+export function dateAsTyped(iso: string, locale: string): string {
+  if (!isRealDate(iso)) return iso;
+  const [y, m, d] = iso.split('-');
+  const p = datePattern(locale);
+  return p.startsWith('DD') ? `${d}${p[2]}${m}${p[2]}${y}` : p.startsWith('MM') ? `${m}/${d}/${y}` : iso;
+}
+
+/**
+ * A date as a person types it in `locale`, as ISO "YYYY-MM-DD" (null when it
+ * names no real day): "2027-01-04"; "4/1/2027", "04.01.27" (day first, or month
+ * first in en-US); "01/2027" or "01/27", as packs print an expiry (the last
+ * day of that month); "4 Jan 2027", "Jan 4, 2027".
+ */
+export function parseDateIn(text: string, locale: string): string | null {
+  const t = text.trim().replace(/,/g, ' ').replace(/\s+/g, ' ');
+  if (!t) return null;
+  const iso = (y: number, m: number, d: number) => {
+    const s = `${String(y).padStart(4, '0')}-${pad(m)}-${pad(d)}`;
+    return isRealDate(s) ? s : null;
+  };
+  const year = (y: string) => (y.length === 2 ? 2000 + Number(y) : Number(y));
+  let m = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(t);
+  if (m) return iso(Number(m[1]), Number(m[2]), Number(m[3]));
+  m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})$/.exec(t);
+  if (m) {
+    const [a, b] = [Number(m[1]), Number(m[2])];
+    return dateOrder(locale) === 'mdy' ? iso(year(m[3]), a, b) : iso(year(m[3]), b, a);
+  }
+  m = /^(\d{1,2})[/.-](\d{2}|\d{4})$/.exec(t);
+  if (m) {
+    const [y, mo] = [year(m[2]), Number(m[1])];
+    if (mo < 1 || mo > 12) return null;
+    return iso(y, mo, new Date(Date.UTC(y, mo, 0)).getUTCDate());
+  }
+  const month = (w: string) => MONTHS.findIndex((x) => w.toLowerCase().startsWith(x.toLowerCase())) + 1;
+  m = /^(\d{1,2})\.? ([a-zA-Z]{3,})\.? (\d{4})$/.exec(t);
+  if (m && month(m[2]) > 0) return iso(Number(m[3]), month(m[2]), Number(m[1]));
+  m = /^([a-zA-Z]{3,})\.? (\d{1,2}) (\d{4})$/.exec(t);
+  if (m && month(m[1]) > 0) return iso(Number(m[3]), month(m[1]), Number(m[2]));
+  return null;
+}

@@ -12,7 +12,17 @@ export type Route =
   | { name: 'admin' }
   | { name: 'billing' }
   | { name: 'invoice'; invoiceId: string }
-  | { name: 'new-invoice'; patientId: string; patientName: string; appointmentId: string | null };
+  | { name: 'new-invoice'; patientId: string; patientName: string; appointmentId: string | null }
+  | { name: 'stock'; dispense?: string | null }
+  | { name: 'stock-item'; code: string }
+  | { name: 'stock-alerts' }
+  | { name: 'orders' }
+  | { name: 'order'; orderId: string }
+  | { name: 'stocktakes' }
+  | { name: 'stocktake'; stocktakeId: string };
+
+/** The routes of the stock screens (one "Stock" entry in the main navigation). */
+export const STOCK_ROUTES = ['stock', 'stock-item', 'stock-alerts', 'orders', 'order', 'stocktakes', 'stocktake'] as const;
 
 export type Navigate = (r: Route) => void;
 

@@ -87,6 +87,24 @@ describe('Main layout', () => {
     expect(onState).toHaveBeenCalledWith(locked);
   });
 
+  it('opens a pharmacist on the stock list, with the stock alerts in the navigation', async () => {
+    vi.mocked(api.stockAlertCounts).mockResolvedValue({ negative: 0, expired: 1, expiring: 2, low: 1, total: 4 });
+    vi.mocked(api.stockList).mockRejectedValue({ code: 'INTERNAL', message: 'not in this test' });
+    setup({ can_book: false, can_register: false, can_view_stock: true, can_dispense: true, can_manage_stock: true });
+    await flush();
+    expect(screen.getByTestId('stock-screen')).toBeTruthy();
+    expect(screen.getByTestId('nav-stock').getAttribute('aria-current')).toBe('page');
+    expect(screen.getByTestId('stock-alert-count').textContent).toBe('4');
+    expect(screen.getByTestId('stock-alert-count').getAttribute('aria-label')).toBe('4 stock alerts');
+  });
+
+  it('shows no Stock to a role without inventory', async () => {
+    setup();
+    await flush();
+    expect(screen.queryByTestId('nav-stock')).toBeNull();
+    expect(api.stockAlertCounts).not.toHaveBeenCalled();
+  });
+
   it('Switch user signs out and Lock locks', async () => {
     const signedOut = { ...readyState, stage: 'sign_in' as const, user: null };
     vi.mocked(api.signOut).mockResolvedValue(signedOut);

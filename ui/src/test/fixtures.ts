@@ -4,7 +4,8 @@ import type {
 
 export const user: SessionView = {
   user_id: 'u1', email: 'desk@clinic.test', name: 'Dana Desk', roles: ['reception'],
-  can_register: true, can_edit: true, can_book: true, can_document: false, can_bill: false, can_take_payment: false, is_admin: false, must_change_password: false,
+  can_register: true, can_edit: true, can_book: true, can_document: false, can_bill: false, can_take_payment: false,
+  can_view_stock: false, can_dispense: false, can_manage_stock: false, can_approve_orders: false, can_cancel_orders: false, is_admin: false, must_change_password: false,
 };
 
 export const readyState: AppState = {

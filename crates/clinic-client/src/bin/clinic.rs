@@ -23,6 +23,8 @@ use std::process::ExitCode;
 mod billing;
 #[path = "clinic/clinical.rs"]
 mod clinical;
+#[path = "clinic/inventory.rs"]
+mod inventory;
 #[path = "clinic/scheduling.rs"]
 mod scheduling;
 use std::sync::Arc;
@@ -182,6 +184,15 @@ enum Command {
     },
     /// The clinic's settings (currency, taxes, legal details); given options change them
     Settings(Box<billing::SettingsArgs>),
+    /// Stock: items, receive, dispense, adjust, write-off, reallocate, on-hand, alerts, valuation, transfers
+    #[command(subcommand)]
+    Stock(Box<inventory::StockCmd>),
+    /// Purchase orders: create, approve, send, cancel, receive, show, list
+    #[command(subcommand)]
+    Po(Box<inventory::PoCmd>),
+    /// Stocktakes: start, count, post, show, list
+    #[command(subcommand)]
+    Stocktake(Box<inventory::StocktakeCmd>),
     /// A patient's chart: problems, allergies, medications, encounters, vitals (audited)
     Chart {
         /// Patient number or id
@@ -1554,6 +1565,9 @@ fn run(cli: Cli) -> ClinicResult<()> {
         Command::CreditNote(PdfCmd::Pdf { id, out }) => billing::credit_note_pdf(&ctx, &id, &out)?,
         Command::Balance { patient } => billing::balance(&ctx, patient)?,
         Command::Settings(a) => billing::settings(&ctx, *a)?,
+        Command::Stock(cmd) => inventory::stock(&ctx, *cmd)?,
+        Command::Po(cmd) => inventory::po(&ctx, *cmd)?,
+        Command::Stocktake(cmd) => inventory::stocktake(&ctx, *cmd)?,
         Command::DemoData { size, seed } => {
             let password = Password::new(
                 env_secret("CLINIC_PASSWORD").unwrap_or_else(|| "clinic-demo-password".into()),

@@ -1,43 +1,11 @@
 //! `clinic price …`, `clinic invoice …`, `clinic payment …` and the PDFs as
 //! a script drives them (the contract of issue #21), on a local store.
 
-use super::cli::Clinic;
-use serde_json::Value;
+use super::cli::{ok, refused, s, Clinic};
 use std::process::Output;
 
 fn as_desk(c: &Clinic, args: &[&str]) -> Output {
-    let mut cmd = c.cmd(args);
-    cmd.env("CLINIC_PASSWORD", "desk-password-1")
-        .env("CLINIC_USER", "desk@test.clinic");
-    cmd.output().unwrap()
-}
-
-fn ok(o: Output) -> Value {
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    serde_json::from_slice(&o.stdout).unwrap()
-}
-
-/// The refusal's exit code and error JSON.
-fn refused(o: &Output) -> (i32, Value) {
-    assert!(
-        !o.status.success(),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    let e = serde_json::from_slice::<Value>(&o.stderr).unwrap_or_else(|_| {
-        panic!(
-            "stderr is not the error JSON: {}",
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })["error"]
-        .clone();
-    (o.status.code().unwrap(), e)
-}
-
-fn s(v: &Value, k: &str) -> String {
-    v[k].as_str()
-        .unwrap_or_else(|| panic!("{k} is not a string in {v}"))
-        .to_string()
+    c.as_user("desk@test.clinic", "desk-password-1", args)
 }
 
 #[test]

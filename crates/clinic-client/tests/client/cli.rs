@@ -87,6 +87,43 @@ impl Clinic {
         a.push("--json");
         self.json(&a)
     }
+    /// Runs `args` as another user (their password in the environment).
+    pub fn as_user(&self, email: &str, password: &str, args: &[&str]) -> Output {
+        let mut cmd = self.cmd(args);
+        cmd.env("CLINIC_PASSWORD", password)
+            .env("CLINIC_USER", email);
+        cmd.output().unwrap()
+    }
+}
+
+/// The JSON a successful command printed.
+pub fn ok(o: Output) -> Value {
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// The refusal's exit code and error JSON.
+pub fn refused(o: &Output) -> (i32, Value) {
+    assert!(
+        !o.status.success(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    let e = serde_json::from_slice::<Value>(&o.stderr).unwrap_or_else(|_| {
+        panic!(
+            "stderr is not the error JSON: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })["error"]
+        .clone();
+    (o.status.code().unwrap(), e)
+}
+
+/// A string field of a JSON answer.
+pub fn s(v: &Value, k: &str) -> String {
+    v[k].as_str()
+        .unwrap_or_else(|| panic!("{k} is not a string in {v}"))
+        .to_string()
 }
 
 fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -879,6 +916,7 @@ fn enroll_follows_the_scripting_contract() {
             {"series": "credit_note", "start": 1, "end": 1_001},
             {"series": "invoice", "start": 1, "end": 1_001},
             {"series": "patient", "start": 1, "end": 10_001},
+            {"series": "purchase_order", "start": 1, "end": 101},
             {"series": "receipt", "start": 1, "end": 1_001}
         ])
     );

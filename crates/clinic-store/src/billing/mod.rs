@@ -3,11 +3,11 @@
 //! unit so balances are summed exactly in SQL; the price list and the
 //! clinic's settings are documents in `records`.
 
-use crate::records::{Documents, Projection};
+use crate::records::Documents;
 use crate::{ts, Db, StoreResult};
 use clinic_core::billing::money::minor_digits;
 use clinic_core::billing::{ClinicSettings, CreditNote, Invoice, Payment, PaymentKind, PriceItem};
-use clinic_core::sync::{AnyRecord, RecordKind};
+use clinic_core::sync::RecordKind;
 use clinic_core::ClinicError;
 use rusqlite::params;
 use rust_decimal::prelude::ToPrimitive;
@@ -357,39 +357,7 @@ impl Db<'_> {
     }
 }
 
-macro_rules! table_projection {
-    ($name:ident, $static:ident, $kind:ty, $table:literal, $load:ident, $put:ident) => {
-        #[doc = concat!("`", stringify!($kind), "` records in `", $table, "`.")]
-        #[derive(Debug)]
-        pub struct $name;
-        pub static $static: $name = $name;
-
-        impl Projection for $name {
-            fn kinds(&self) -> &'static [&'static str] {
-                &[<$kind>::KIND]
-            }
-            fn load(&self, db: &Db, id: Uuid) -> StoreResult<Option<AnyRecord>> {
-                Ok(db.$load(id)?.map(AnyRecord::new))
-            }
-            fn put(&self, db: &Db, r: &AnyRecord) -> StoreResult<()> {
-                let x = r
-                    .get::<$kind>()
-                    .ok_or_else(|| ClinicError::internal(concat!("not a ", stringify!($kind))))?;
-                db.$put(x)
-            }
-            fn discard(&self, db: &Db, id: Uuid) -> StoreResult<()> {
-                db.discard_from($table, id)
-            }
-            fn hashes(
-                &self,
-                db: &Db,
-                wanted: &dyn Fn(Uuid) -> bool,
-            ) -> StoreResult<Vec<(Uuid, String)>> {
-                db.table_hashes::<$kind>($table, wanted)
-            }
-        }
-    };
-}
+use crate::records::table_projection;
 
 table_projection!(
     InvoiceProjection,
