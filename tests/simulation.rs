@@ -7183,7 +7183,7 @@ fn rules_refusing_dispensing_beyond_the_stock(
 #[test]
 fn the_simulation_catches_a_deliberately_broken_stock_rule() {
     let (_, failures) = run_all(
-        (0..100).collect(),
+        (0..50).collect(),
         rules_refusing_dispensing_beyond_the_stock,
         Mode::Memory,
     );
@@ -7191,7 +7191,7 @@ fn the_simulation_catches_a_deliberately_broken_stock_rule() {
         failures.iter().any(|(_, why)| {
             why.contains("dispense_stock") && why.contains("the model predicts Accepted")
         }),
-        "a dispensing refused for the stock on hand went unnoticed in 100 seeds: {failures:?}"
+        "a dispensing refused for the stock on hand went unnoticed in 50 seeds: {failures:?}"
     );
 }
 

@@ -363,6 +363,51 @@ fn sigkill_during_push_pull_and_apply_loses_and_duplicates_nothing() {
     );
     assert_eq!(outcomes, queued, "each mutation answered exactly once");
     assert_eq!(accepted, queued, "the demo calendar has no overlaps");
+    // Stock: each of desk A's movements arrived once; the server's on-hand
+    // per lot and site is its ledger's sum, and every desk's is the server's.
+    let moved = demo["stock_movements"].as_i64().unwrap();
+    assert!(moved > 1_000, "{demo}");
+    let per_lot = |sql: &str| -> BTreeMap<(String, String), i64> {
+        server
+            .query(sql)
+            .into_iter()
+            .map(|r| {
+                let v = |i: usize| r[i].clone().unwrap_or_default();
+                ((v(0), v(1)), v(2).parse().unwrap())
+            })
+            .collect()
+    };
+    let onhand = per_lot("SELECT batch_id::text, site_id::text, quantity::text FROM stock_onhand");
+    assert_eq!(
+        onhand,
+        per_lot(
+            "SELECT batch_id::text, site_id::text, sum(quantity)::text FROM stock_movements GROUP BY 1, 2"
+        )
+    );
+    let on_server = server.query("SELECT count(*)::text FROM stock_movements");
+    assert_eq!(on_server[0][0].as_deref(), Some(moved.to_string().as_str()));
+    for c in [&a, &b] {
+        let rows = c.json(&[
+            "--user",
+            "admin@killtest.example",
+            "stock",
+            "onhand",
+            "--json",
+        ]);
+        let desk: BTreeMap<(String, String), i64> = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let v = |k: &str| r[k].as_str().unwrap().to_string();
+                (
+                    (v("batch_id"), v("site_id")),
+                    r["quantity"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(desk, onhand, "a desk's on-hand is the server's");
+    }
     for c in [&a, &b] {
         assert_eq!(c.json(&["info", "--json"])["patients"], PATIENTS);
         let v = c.json(&["sync", "verify", "--json"]);
