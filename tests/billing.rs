@@ -418,3 +418,323 @@ fn a_reprint_after_the_patients_address_changed_shows_the_address_as_issued() {
     let text = pdf_text(&b.billing().invoice_pdf(next.id).unwrap());
     assert!(text.contains("York") && !text.contains("Leeds"), "{text}");
 }
+
+/// The payment's date on a desk's clock: `days` before today in the home
+/// site's time zone.
+fn days_ago(ws: &mut Workstation, days: i64) -> chrono::NaiveDate {
+    let today = ws.billing().cash_up(None).unwrap().day;
+    today - chrono::Duration::days(days)
+}
+
+#[test]
+fn a_payment_from_an_offline_desk_dated_in_a_period_closed_meanwhile_is_a_conflict_posted_into_the_open_period(
+) {
+    let server = crate::start_server("acme");
+    let t = tempfile::tempdir().unwrap();
+    let (mut a, patient) = priced_desk(&server, &t.path().join("a"));
+    let mut b = signed_in(&server, &t.path().join("b"));
+    let inv = issued(&mut a, patient);
+    sync(&mut a);
+    sync(&mut b);
+    let yesterday = days_ago(&mut a, 1);
+    // Desk A, offline, takes a payment dated yesterday.
+    let late = a
+        .billing()
+        .take_payment(inv.id, "20.00", PaymentMethod::Cash, Some(yesterday), None)
+        .unwrap();
+    // A third desk last reached the server three days ago.
+    let c = signed_in(&server, &t.path().join("c"));
+    let c_id = c.store_for_tests().unwrap().device_id();
+    server.query(&format!(
+        "UPDATE devices SET last_seen_at = now() - interval '3 days' WHERE id = '{c_id}' RETURNING 1"
+    ));
+    // The manager on desk B previews, then closes the books up to yesterday.
+    let preview = b.billing().preview_close(yesterday).unwrap();
+    assert!(!preview.closed);
+    assert!(
+        b.billing().period_lock().unwrap().is_none(),
+        "a preview closes nothing"
+    );
+    let names: Vec<Uuid> = preview.unsynced_desks.iter().map(|d| d.id).collect();
+    assert_eq!(
+        names,
+        [c_id],
+        "only the desk not seen since the period ended"
+    );
+    let closed = b.billing().close_period(yesterday, "November").unwrap();
+    assert!(closed.closed && closed.sent, "{closed:?}");
+    assert_eq!(
+        server.query(
+            "SELECT (doc->>'closed_until') FROM sync_records WHERE entity_type = 'period_lock'"
+        ),
+        vec![vec![Some(yesterday.to_string())]]
+    );
+    // Desk B knows: a new payment dated inside the period is refused at
+    // entry, and dated today it is taken.
+    let e = b
+        .billing()
+        .take_payment(inv.id, "5.00", PaymentMethod::Card, Some(yesterday), None)
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::PeriodClosed, "{e}");
+    assert_eq!(
+        local(&b, inv.id).paid.to_string(),
+        "0.00",
+        "nothing changed"
+    );
+    b.billing()
+        .take_payment(inv.id, "5.00", PaymentMethod::Card, None, None)
+        .unwrap();
+    // A closing again up to the same day is refused.
+    let e = b.billing().close_period(yesterday, "again").unwrap_err();
+    assert_eq!(e.code, ErrorCode::Conflict);
+    // Desk A comes back: its payment is accepted (the cash is in the
+    // drawer) and raised on the invoice on every desk.
+    sync(&mut b);
+    sync(&mut a);
+    sync(&mut b);
+    let (ia, ib) = (local(&a, inv.id), local(&b, inv.id));
+    assert_eq!(ia, ib);
+    assert_eq!(ia.paid.to_string(), "25.00", "both payments stand");
+    let open: Vec<(&str, Uuid)> = ia
+        .conflicts
+        .iter()
+        .map(|c| (c.code.as_str(), c.entry))
+        .collect();
+    assert_eq!(open, [("PERIOD_CLOSED", late.id)]);
+    assert_eq!(server_invoice(&server, inv.id)[0][4].as_deref(), Some("1"));
+    // Desk A now knows the period is closed too.
+    let e = a
+        .billing()
+        .take_payment(inv.id, "1.00", PaymentMethod::Cash, Some(yesterday), None)
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::PeriodClosed);
+    // The manager posts it into the open period: its own date is kept.
+    let today = days_ago(&mut b, 0);
+    let after = b
+        .billing()
+        .resolve_conflict(inv.id, late.id, "Cash taken on desk A while offline")
+        .unwrap();
+    let r = after.conflicts[0].resolved.clone().unwrap();
+    assert_eq!(r.posted_on, Some(today));
+    sync(&mut b);
+    sync(&mut a);
+    assert_eq!(local(&a, inv.id), local(&b, inv.id));
+    assert_eq!(local(&a, inv.id).open_conflicts(), 0);
+    let kept = a
+        .store_for_tests()
+        .unwrap()
+        .db()
+        .payment(late.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.received_on, yesterday, "the payment keeps its date");
+    assert_eq!(
+        server.query(&format!(
+            "SELECT received_on::text FROM payments WHERE id = '{}'",
+            late.id
+        )),
+        vec![vec![Some(yesterday.to_string())]]
+    );
+}
+
+#[test]
+fn a_claim_approved_on_one_desk_posts_an_insurance_payment_and_instalments_are_due_alike_on_both() {
+    let server = crate::start_server("acme");
+    let t = tempfile::tempdir().unwrap();
+    let (mut a, patient) = priced_desk(&server, &t.path().join("a"));
+    let mut b = signed_in(&server, &t.path().join("b"));
+    let inv = issued(&mut a, patient);
+    assert_eq!(inv.totals.total.to_string(), "54.00");
+    let claim = a
+        .billing()
+        .add_claim(inv.id, "Bupa", "40.00", Some("POL-1"))
+        .unwrap();
+    assert_eq!(claim.claim.number, "CLM-000001");
+    sync(&mut a);
+    sync(&mut b);
+    // Desk B records the insurer's approval of 30.00 of the 40.00 claimed.
+    let decided = b
+        .billing()
+        .decide_claim(
+            "clm-000001",
+            clinic_client::billing::insurance::ClaimDecision {
+                status: "approved".into(),
+                approved: Some("30.00".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(decided.invoice_balance.to_string(), "24.00");
+    // Deciding it again is refused: it was decided.
+    let e = b
+        .billing()
+        .decide_claim(
+            &claim.claim.id.to_string(),
+            clinic_client::billing::insurance::ClaimDecision {
+                status: "denied".into(),
+                reason: Some("x".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Conflict);
+    sync(&mut b);
+    sync(&mut a);
+    let (ia, ib) = (local(&a, inv.id), local(&b, inv.id));
+    assert_eq!(ia, ib);
+    assert_eq!(ia.balance().to_string(), "24.00");
+    assert_eq!(ia.status, InvoiceStatus::PartiallyPaid);
+    let insurer = a
+        .store_for_tests()
+        .unwrap()
+        .db()
+        .invoice_payments(inv.id)
+        .unwrap();
+    assert_eq!(insurer.len(), 1);
+    assert_eq!(insurer[0].method, PaymentMethod::Insurance);
+    assert_eq!(insurer[0].amount.to_string(), "30.00");
+    assert_eq!(
+        server.query(&format!(
+            "SELECT method, amount::text FROM payments WHERE invoice_id = '{}'",
+            inv.id
+        )),
+        vec![vec![Some("insurance".into()), Some("30.00".into())]]
+    );
+    // What is left goes on a plan: 3 monthly instalments from today.
+    let plan = a
+        .billing()
+        .add_plan(inv.id, 3, clinic_core::billing::Every::Month, None)
+        .unwrap();
+    let amounts: Vec<String> = plan
+        .plan
+        .instalments
+        .iter()
+        .map(|i| i.amount.to_string())
+        .collect();
+    assert_eq!(amounts, ["8.00", "8.00", "8.00"]);
+    assert_eq!(
+        plan.progress.overdue.to_string(),
+        "8.00",
+        "the first is due today"
+    );
+    assert_eq!(plan.progress.overdue_instalments, [1]);
+    sync(&mut a);
+    sync(&mut b);
+    // A second plan on the invoice is refused.
+    let e = b
+        .billing()
+        .add_plan(inv.id, 2, clinic_core::billing::Every::Week, None)
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Conflict, "{e}");
+    // Both desks say the same of it, and a payment moves it on both.
+    let plans = |ws: &mut Workstation| {
+        let p = ws.billing().plans(Some(patient), false).unwrap();
+        serde_json::to_value(&p).unwrap()
+    };
+    assert_eq!(plans(&mut a), plans(&mut b));
+    b.billing()
+        .take_payment(inv.id, "8.00", PaymentMethod::Cash, None, None)
+        .unwrap();
+    sync(&mut b);
+    sync(&mut a);
+    assert_eq!(plans(&mut a), plans(&mut b));
+    let now = a.billing().plans(None, false).unwrap();
+    assert_eq!(now.len(), 1);
+    assert_eq!(now[0].progress.paid.to_string(), "8.00");
+    assert!(now[0].progress.overdue.is_zero());
+    assert!(
+        a.billing().plans(None, true).unwrap().is_empty(),
+        "nothing overdue"
+    );
+}
+
+#[test]
+fn a_cash_up_counts_this_desks_takings_by_method_and_shows_a_late_payment_on_the_next() {
+    let server = crate::start_server("acme");
+    let t = tempfile::tempdir().unwrap();
+    let (mut a, patient) = priced_desk(&server, &t.path().join("a"));
+    let mut b = signed_in(&server, &t.path().join("b"));
+    let inv = issued(&mut a, patient);
+    sync(&mut a);
+    sync(&mut b);
+    let yesterday = days_ago(&mut a, 1);
+    let cash = a
+        .billing()
+        .take_payment(inv.id, "20.00", PaymentMethod::Cash, Some(yesterday), None)
+        .unwrap();
+    a.billing()
+        .take_payment(inv.id, "30.00", PaymentMethod::Card, Some(yesterday), None)
+        .unwrap();
+    a.billing()
+        .refund(cash.id, "5.00", "change given wrong", None)
+        .unwrap();
+    // Desk B's takings are not desk A's.
+    b.billing()
+        .take_payment(inv.id, "4.00", PaymentMethod::Cash, Some(yesterday), None)
+        .unwrap();
+    sync(&mut b);
+    sync(&mut a);
+    let day = a.billing().cash_up(Some(yesterday)).unwrap();
+    let by: Vec<(PaymentMethod, String)> = day
+        .takings
+        .iter()
+        .map(|t| (t.method, t.expected.to_string()))
+        .collect();
+    assert_eq!(
+        by,
+        [
+            (PaymentMethod::Cash, "20.00".into()),
+            (PaymentMethod::Card, "30.00".into())
+        ],
+        "the refund is today's, desk B's payment is B's"
+    );
+    // A count that differs needs a reason.
+    let counted = [
+        (PaymentMethod::Cash, "19.50".to_string()),
+        (PaymentMethod::Card, "30.00".to_string()),
+    ];
+    let e = a
+        .billing()
+        .close_cash_up(Some(yesterday), &counted, None)
+        .unwrap_err();
+    assert_eq!(e.fields[0].field, "reason");
+    let e = a
+        .billing()
+        .close_cash_up(Some(yesterday), &counted[..1], Some("short"))
+        .unwrap_err();
+    assert_eq!(
+        e.fields[0].field, "counted",
+        "card takings must be counted too"
+    );
+    let closed = a
+        .billing()
+        .close_cash_up(Some(yesterday), &counted, Some("50p short in the float"))
+        .unwrap();
+    let c = closed.closed.clone().unwrap();
+    assert_eq!(c.difference().to_string(), "-0.50");
+    assert_eq!(c.payments.len(), 2);
+    // A payment for yesterday entered afterwards is late, shown on today's.
+    let late = a
+        .billing()
+        .take_payment(inv.id, "1.00", PaymentMethod::Cash, Some(yesterday), None)
+        .unwrap();
+    let today = a.billing().cash_up(None).unwrap();
+    let late_ids: Vec<Uuid> = today.late.iter().map(|l| l.payment_id).collect();
+    assert_eq!(late_ids, [late.id]);
+    assert_eq!(today.takings[0].refunded.to_string(), "5.00");
+    assert!(a
+        .billing()
+        .close_cash_up(Some(yesterday), &counted, Some("again"))
+        .is_err());
+    sync(&mut a);
+    sync(&mut b);
+    assert_eq!(
+        b.store_for_tests()
+            .unwrap()
+            .db()
+            .document::<clinic_core::billing::CashUp>(c.id)
+            .unwrap(),
+        Some(c),
+        "the cash-up reached the other desk as it was closed"
+    );
+}

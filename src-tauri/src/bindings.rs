@@ -3,8 +3,14 @@
 //! checked-in file differs (run it with `UPDATE_BINDINGS=1` to rewrite it).
 
 use crate::commands::*;
+use clinic_client::billing::closing::{
+    CashUpView, LatePayment, PeriodClosing, Takings, UnsyncedDesk,
+};
 use clinic_client::billing::desk::*;
-use clinic_client::billing::invoices::{AccountView, InvoiceRow, InvoiceView};
+use clinic_client::billing::insurance::{ClaimView, PlanView};
+use clinic_client::billing::invoices::{
+    AccountView, Ageing, AgeingBucket, InvoiceRow, InvoiceView,
+};
 use clinic_client::billing::PriceView;
 use clinic_client::clinical::desk::*;
 use clinic_client::desk::*;
@@ -159,16 +165,41 @@ pub fn typescript() -> String {
         clinic_core::billing::CreditNote,
         clinic_core::billing::PriceKind,
         clinic_core::billing::PriceVersion,
+        clinic_core::billing::ClaimStatus,
+        clinic_core::billing::InsuranceClaim,
+        clinic_core::billing::Every,
+        clinic_core::billing::Instalment,
+        clinic_core::billing::InstalmentPlan,
+        clinic_core::billing::PlanStatus,
+        clinic_core::billing::PlanProgress,
+        clinic_core::billing::PeriodClose,
+        clinic_core::billing::PeriodLock,
+        clinic_core::billing::CashUpLine,
+        clinic_core::billing::CashUp,
         PriceView,
         InvoiceView,
         InvoiceRow,
         AccountView,
         MoneyFormat,
+        AgeingBucket,
+        Ageing,
         BillingHome,
         PaymentRow,
+        ClaimView,
+        PlanView,
         InvoiceScreen,
         Billable,
         PatientAccount,
+        BillingFrame,
+        ClaimsScreen,
+        Takings,
+        LatePayment,
+        CashUpView,
+        CashUpScreen,
+        PeriodScreen,
+        UnsyncedDesk,
+        PeriodClosing,
+        CountedReq,
         Printed,
         PrintKind,
         LineReq,
@@ -181,6 +212,13 @@ pub fn typescript() -> String {
         CreditReq,
         MoneyConflictReq,
         PrintReq,
+        ClaimsReq,
+        AddClaimReq,
+        DecideClaimReq,
+        AddPlanReq,
+        CloseCashUpReq,
+        UntilReq,
+        ClosePeriodReq,
         clinic_core::inventory::StockItem,
         clinic_core::inventory::StockBatch,
         clinic_core::inventory::MovementKind,

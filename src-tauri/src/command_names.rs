@@ -16,7 +16,8 @@ macro_rules! desktop_commands {
                 end_prescription;
             billing: billing_home, invoice, patient_account, create_invoice, invoice_for_appointment, invoice_for_encounter,
                 edit_invoice, discard_invoice, issue_invoice, void_invoice, take_payment, refund_payment,
-                credit_invoice, resolve_money_conflict, print_document;
+                credit_invoice, resolve_money_conflict, print_document, claims, add_claim, decide_claim, add_plan,
+                cash_up, close_cash_up, period_lock, preview_close, close_period;
             inventory: stock_list, stock_item, dispense_plan, dispense_stock, prescriptions_to_fill, receive_stock,
                 adjust_stock, reallocate_stock, stock_alerts, stock_alert_counts, purchase_orders, purchase_order,
                 create_purchase_order, order_step, receive_order, stocktakes, start_stocktake, stocktake, count_stock,

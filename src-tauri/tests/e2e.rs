@@ -1164,3 +1164,254 @@ fn a_manager_receives_an_order_into_two_lots_a_pharmacist_dispenses_first_expiry
         vec![vec![Some("LOT-A".into()), Some("-1".into())]]
     );
 }
+
+/// An issued invoice of £45.00 for Ada with £10.00 taken in cash today on
+/// this desk, made by the manager (prices in GBP, dates in en-GB).
+fn seed_accounts(dir: &Path) -> uuid::Uuid {
+    use clinic_client::billing::invoices::LineSpec;
+    let mut ws = open(dir);
+    ws.login(ADMIN.0, &Password::new(ADMIN.1.into())).unwrap();
+    ws.directory()
+        .add_user(
+            MANAGER.0,
+            "Mo Manager",
+            "manager",
+            &Password::new(MANAGER.1.into()),
+            None,
+        )
+        .unwrap();
+    let mut settings = ws.billing().settings().unwrap();
+    settings.currency = "GBP".into();
+    settings.locale = "en-GB".into();
+    settings.legal_name = "E2E Clinic Ltd".into();
+    ws.billing().save_settings(settings).unwrap();
+    ws.billing()
+        .add_price(clinic_client::billing::NewPrice {
+            code: "CONS".into(),
+            name: "Consultation".into(),
+            price: "45.00".into(),
+            tax_rate: "0".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    ws.login(MANAGER.0, &Password::new(MANAGER.1.into()))
+        .unwrap();
+    let ada = ws.patients().search("Lovelace", 1).unwrap()[0].id;
+    let inv = ws
+        .billing()
+        .create_invoice(
+            ada,
+            &[LineSpec {
+                code: Some("CONS".into()),
+                quantity: "1".into(),
+                ..Default::default()
+            }],
+            None,
+            None,
+            None,
+        )
+        .unwrap();
+    ws.billing().issue_invoice(inv.id).unwrap();
+    ws.billing()
+        .take_payment(
+            inv.id,
+            "10.00",
+            clinic_core::billing::PaymentMethod::Cash,
+            None,
+            None,
+        )
+        .unwrap();
+    ws.sync_now(&mut |_, _| {}).unwrap();
+    inv.id
+}
+
+/// Drives the manager's side of billing in the real window: on an issued
+/// invoice (InvoiceEditor → InvoiceClaims) a claim to an insurer; on the
+/// claims list (Claims → ClaimDecision) its approval, which posts an
+/// insurance payment the invoice's balance follows, and a plan for what is
+/// left (InvoicePlan); the day's cash-up of this desk (CashUp); closing the
+/// books up to the end of last month (PeriodClose): offline it refuses and
+/// changes nothing, online it lists the desk that has not synced since and
+/// closes after a confirmation; a payment then dated inside the period is
+/// refused (PERIOD_CLOSED). The server holds the insurance payment, the
+/// cash-up and the period lock.
+#[test]
+fn a_manager_claims_from_an_insurer_cashes_up_the_day_and_closes_last_month() {
+    use chrono::Datelike;
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let mut server = TestServer::start("e2e");
+    let root = tempfile::tempdir().unwrap();
+    let (dirs, _) = clinic(&server, root.path(), &["Front desk", "Back office"]);
+    let invoice = seed_accounts(&dirs[0]);
+    // The back office last reached the server 40 days ago.
+    let back_office = open(&dirs[1]).store_for_tests().unwrap().device_id();
+    server.query(&format!(
+        "UPDATE devices SET last_seen_at = now() - interval '40 days' WHERE id = '{back_office}' RETURNING 1"
+    ));
+    let today = london_in(0);
+    let end_of_last_month = today.with_day(1).unwrap() - Duration::days(1);
+
+    let app = launch(&dirs[0], "accounts");
+    unlock_and_sign_in(&app, MANAGER);
+    app.click("nav-billing");
+    app.wait_attr("billing-screen", "data-ready", |v| v == "true");
+    // A manager sees what is owed by age: £35.00 issued today.
+    wait_css_attr(&app, "[data-testid='ageing-bucket']", "data-owed", "35.00");
+    app.shot("invoices-ageing");
+
+    // Claim £30.00 of the invoice from the patient's insurer.
+    app.click("invoice-open");
+    app.wait_attr("invoice-screen", "data-status", |v| v == "partially_paid");
+    assert_eq!(app.text("invoice-balance"), "£35.00");
+    app.click("claim-open");
+    app.type_in("claim-provider", "Bupa");
+    app.type_in("claim-amount", "30.00");
+    app.type_in("claim-policy", "POL-123");
+    app.shot("claim-form");
+    app.click("claim-submit");
+    app.wait_attr("invoice-claim", "data-status", |v| v == "pending");
+    app.wait_text("invoice-notice", "CLM-");
+
+    // The insurer approves all of it: recorded from the claims list.
+    app.click("nav-billing");
+    app.click("billing-tab-claims");
+    app.wait_attr("claims-screen", "data-ready", |v| v == "true");
+    app.find_where(&App::css("claim-row"), "Bupa");
+    assert_eq!(app.text("claim-balance"), "£35.00");
+    app.shot("claims");
+    app.click("claim-decide");
+    app.find("claim-decision");
+    app.wait_text("decision-effect", "£30.00");
+    app.shot("claim-decision");
+    app.click("decision-save");
+    wait_css_attr(&app, "[data-testid='claim-row']", "data-status", "approved");
+    assert_eq!(app.text("claim-balance"), "£5.00");
+    app.wait_text("claims-notice", "now owes £5.00");
+    app.shot("claims-approved");
+
+    // The invoice follows: the insurer's payment, £5.00 left, paid in two
+    // monthly instalments from today.
+    app.click("claim-invoice");
+    app.wait_attr("invoice-screen", "data-status", |v| v == "partially_paid");
+    assert_eq!(app.text("invoice-balance"), "£5.00");
+    app.find_where(&App::css("payment-row"), "Insurance");
+    app.click("plan-open");
+    app.set("plan-count", "2");
+    app.click("plan-every-month");
+    app.click("plan-submit");
+    app.find("invoice-plan");
+    assert_eq!(app.count("instalment"), 2);
+    assert_eq!(
+        app.attr_where(&App::css("instalment"), "", "data-state"),
+        "due_today"
+    );
+    app.shot("invoice-plan");
+
+    // The day's cash-up: the £10.00 in cash is counted (the insurer's
+    // payment is not the drawer's).
+    app.click("nav-billing");
+    app.click("billing-tab-cash-up");
+    app.wait_attr("cashup-screen", "data-ready", |v| v == "true");
+    wait_css_attr(
+        &app,
+        "[data-testid='takings-row'][data-method='cash']",
+        "data-expected",
+        "10.00",
+    );
+    app.type_in("count-cash", "10.00");
+    app.wait_text("difference-total", "£0.00");
+    app.shot("cash-up-count");
+    app.click("cashup-close");
+    app.click("cashup-confirm");
+    app.wait_attr("cashup-screen", "data-closed", |v| v == "true");
+    app.find("cashup-closed");
+    app.shot("cash-up");
+
+    // Closing last month: offline it says so and changes nothing.
+    app.click("billing-tab-period-close");
+    app.wait_attr("period-screen", "data-ready", |v| v == "true");
+    assert_eq!(
+        app.attr_where(&App::css("period-until"), "", "data-value"),
+        end_of_last_month.to_string(),
+        "the default is the last day of last month"
+    );
+    server.go_away();
+    app.wait_attr("sync-status", "data-online", |v| v == "false");
+    app.click("period-check");
+    app.wait_attr("period-error", "data-code", |v| v == "UNREACHABLE");
+    assert!(app.text("period-error").contains("Nothing was changed"));
+    assert!(!app.exists(&App::css("period-close")));
+    app.shot("period-offline");
+    server.come_back();
+    app.wait_attr("sync-status", "data-online", |v| v == "true");
+    // Online: the back office has not synced since the month ended.
+    app.click("period-check");
+    app.find_where(&App::css("unsynced-desk"), "Back office");
+    assert_eq!(app.count("unsynced-desk"), 1);
+    app.shot("period-check");
+    app.click("period-close");
+    app.type_in("period-note", "Last month");
+    app.shot("period-confirm");
+    app.click("period-close-confirm");
+    app.wait_text("period-done", "on or before");
+    app.find("period-up-to-date");
+    let until = end_of_last_month.to_string();
+    app.wait_attr("period-screen", "data-closed-until", |v| v == until);
+    app.shot("period-close");
+
+    // A payment dated inside the closed period is refused, plainly.
+    app.click("billing-tab-billing");
+    app.wait_attr("billing-screen", "data-ready", |v| v == "true");
+    app.click("invoice-open");
+    app.wait_attr("invoice-screen", "data-invoice-id", |v| {
+        v == invoice.to_string()
+    });
+    app.click("take-payment-open");
+    app.click("pay-another-day");
+    app.type_in(
+        "pay-date",
+        &end_of_last_month.format("%d/%m/%Y").to_string(),
+    );
+    app.press(&[clinic_webdriver::KEY_ENTER]);
+    app.wait_text("pay-error", "The books are closed up to");
+    app.shot("period-closed-payment");
+    assert_eq!(app.text("invoice-balance"), "£5.00", "nothing was taken");
+
+    // Ada's summary says an instalment is due.
+    app.type_in("global-search", "Lovelace");
+    app.click_where(&App::css("search-result"), "Lovelace");
+    app.wait_text("account-overdue", "Instalment due today: £2.50 on INV-");
+    app.shot("patient-account-plan");
+
+    // The server: the insurer's payment, the cash-up, the period lock.
+    app.wait_attr("sync-status", "data-pending", |v| v == "0");
+    assert_eq!(
+        rows(
+            &server,
+            &format!(
+                "SELECT method, amount::text FROM payments WHERE invoice_id = '{invoice}' ORDER BY method"
+            ),
+        ),
+        vec![
+            vec![Some("cash".into()), Some("10.00".into())],
+            vec![Some("insurance".into()), Some("30.00".into())],
+        ]
+    );
+    assert_eq!(
+        rows(
+            &server,
+            "SELECT doc->'lines'->0->>'counted', doc->>'day' FROM sync_records WHERE entity_type = 'cash_up'",
+        ),
+        vec![vec![Some("10.00".into()), Some(today.to_string())]]
+    );
+    assert_eq!(
+        rows(
+            &server,
+            "SELECT doc->>'closed_until', doc->'closes'->0->'unsynced_desks'->>0 FROM sync_records WHERE entity_type = 'period_lock'",
+        ),
+        vec![vec![
+            Some(end_of_last_month.to_string()),
+            Some("Back office".into())
+        ]]
+    );
+}

@@ -125,10 +125,21 @@ pub async fn lease_block(
 
 pub async fn list(pool: &Pool, actor: &AuthUser) -> Result<Vec<DeviceView>, ServerError> {
     actor.require_full_admin()?;
+    views(pool, actor.tenant_id, "").await
+}
+
+/// The tenant's workstations still enrolled, with when each last reached
+/// the server (a desk closing the books lists those that may still send
+/// changes dated inside the period).
+pub async fn peers(pool: &Pool, tenant: Uuid) -> Result<Vec<DeviceView>, ServerError> {
+    views(pool, tenant, "WHERE revoked_at IS NULL").await
+}
+
+async fn views(pool: &Pool, tenant: Uuid, filter: &str) -> Result<Vec<DeviceView>, ServerError> {
     let mut client = crate::db::conn(pool).await?;
-    let tx = tenant_tx(&mut client, actor.tenant_id).await?;
+    let tx = tenant_tx(&mut client, tenant).await?;
     let rows = tx
-        .query("SELECT id, name, site_id, enrolled_by, enrolled_at, revoked_at, last_seen_at FROM devices ORDER BY enrolled_at, id", &[])
+        .query(&format!("SELECT id, name, site_id, enrolled_by, enrolled_at, revoked_at, last_seen_at FROM devices {filter} ORDER BY enrolled_at, id"), &[])
         .await?;
     Ok(rows
         .iter()

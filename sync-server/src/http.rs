@@ -319,6 +319,17 @@ pub async fn whoami(AuthDevice(d): AuthDevice) -> Json<DeviceIdentity> {
     Json(d)
 }
 
+/// The clinic's enrolled workstations and when each last reached the server
+/// (for a desk closing the books).
+#[utoipa::path(get, path = "/v1/device/peers", tag = "devices", security(("device" = [])),
+    responses((status = 200, body = [DeviceView]), (status = 401, body = ErrorBody)))]
+pub async fn peers(
+    State(s): State<AppState>,
+    AuthDevice(d): AuthDevice,
+) -> Result<Json<Vec<DeviceView>>, ServerError> {
+    devices::peers(&s.pool, d.tenant_id).await.map(Json)
+}
+
 /// The raw device credential of a request (for the credential's own renewal).
 #[derive(Debug)]
 pub struct DeviceSecret(pub String);

@@ -121,6 +121,7 @@ fn api_router() -> utoipa_axum::router::OpenApiRouter<AppState> {
         .routes(routes!(http::enroll, http::list_devices))
         .routes(routes!(http::revoke_device))
         .routes(routes!(http::whoami))
+        .routes(routes!(http::peers))
         .routes(routes!(http::rotate_credential))
         .routes(routes!(http::renew_device))
         .routes(routes!(http::create_tenant))

@@ -621,6 +621,40 @@ async fn devices_enrol_list_revoke_and_other_tenants_ids_are_not_found() {
         serde_json::json!([]),
         "tenant India sees none of Hotel's devices"
     );
+    // A desk sees its own clinic's desks and when each last reached the
+    // server (for closing the books), never another clinic's.
+    let (s, e) = api
+        .call(
+            "POST",
+            "/v1/devices",
+            Some(&india),
+            Some(serde_json::json!({"name": "India desk"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{e}");
+    let india_desk = format!("Device {}", e["device_credential"].as_str().unwrap());
+    let (s, peers) = api
+        .call("GET", "/v1/device/peers", Some(&credential), None)
+        .await;
+    assert_eq!(s, 200, "{peers}");
+    let names: Vec<&str> = peers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Front desk 1"]);
+    assert!(peers[0]["last_seen_at"].is_string(), "{peers}");
+    let (_, theirs) = api
+        .call("GET", "/v1/device/peers", Some(&india_desk), None)
+        .await;
+    let names: Vec<&str> = theirs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["India desk"]);
     // Another tenant's id answers exactly like an id that does not exist.
     let theirs = api
         .call(
@@ -681,9 +715,10 @@ async fn devices_enrol_list_revoke_and_other_tenants_ids_are_not_found() {
 
 /// Every endpoint a workstation calls, with a request that succeeds for a
 /// genuine credential.
-fn device_requests() -> [(&'static str, &'static str, Option<serde_json::Value>); 5] {
+fn device_requests() -> [(&'static str, &'static str, Option<serde_json::Value>); 6] {
     [
         ("GET", "/v1/device/whoami", None),
+        ("GET", "/v1/device/peers", None),
         ("GET", "/v1/sync/pull?after=0", None),
         (
             "POST",

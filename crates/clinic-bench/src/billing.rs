@@ -1,7 +1,8 @@
 //! The billing section: issuing an invoice (a number from the desk's block,
 //! the printed copy, the change queued and audited), a patient's balance,
-//! and the outstanding balances of the whole clinic, on the demo invoices
-//! of `performance.md` sizes (one per consultation: S 20,000, L 200,000).
+//! the outstanding balances of the whole clinic and their ageing, and a
+//! desk's cash-up of its busiest day, on the demo invoices of
+//! `performance.md` sizes (one per consultation: S 20,000, L 200,000).
 
 use crate::{figure, Figure, Scalar};
 use clinic_client::billing::invoices::LineSpec;
@@ -31,7 +32,7 @@ fn ms_since(t: Instant) -> f64 {
 
 pub fn run(ws: &mut Workstation, a: BillingArgs) -> ClinicResult<BillingResult> {
     // Patients with invoices, spread over the data set.
-    let (patients, invoices) = {
+    let (patients, invoices, busiest) = {
         let store = Store::open(
             a.data,
             &Unlock::Passphrase(Passphrase::for_unlock(a.passphrase.into())),
@@ -47,7 +48,21 @@ pub fn run(ws: &mut Workstation, a: BillingArgs) -> ClinicResult<BillingResult> 
             .iter()
             .filter_map(|d| d["p"].as_str().and_then(|s| s.parse().ok()))
             .collect();
-        (patients, invoices)
+        let busiest = db
+            .query_docs(
+                "SELECT json_object('d', received_on, 'n', count(*)) FROM payments
+                 GROUP BY received_on ORDER BY count(*) DESC, received_on LIMIT 1",
+                &[],
+            )?
+            .first()
+            .map(|d| {
+                (
+                    d["d"].as_str().and_then(|s| s.parse().ok()),
+                    d["n"].as_i64().unwrap_or(0),
+                )
+            })
+            .unwrap_or((None, 0));
+        (patients, invoices, busiest)
     };
     ws.login("manager@demo.clinic", a.password)?;
     let mut balance = Vec::new();
@@ -63,6 +78,21 @@ pub fn run(ws: &mut Workstation, a: BillingArgs) -> ClinicResult<BillingResult> 
         let t = Instant::now();
         owing = ws.billing().outstanding()?.len();
         outstanding.push(ms_since(t));
+    }
+    let mut ageing = Vec::new();
+    for _ in 0..a.samples.clamp(5, 30) {
+        let t = Instant::now();
+        let g = ws.billing().ageing()?;
+        ageing.push(ms_since(t));
+        assert_eq!(g.buckets.len(), 4);
+    }
+    let mut cash_up = Vec::new();
+    let mut counted = 0;
+    for _ in 0..a.samples.clamp(5, 30) {
+        let t = Instant::now();
+        let v = ws.billing().cash_up(busiest.0)?;
+        cash_up.push(ms_since(t));
+        counted = v.takings.iter().map(|t| t.count).sum::<u32>();
     }
     // Invoices issued (each drafted first, not timed).
     let mut issue = Vec::new();
@@ -98,10 +128,24 @@ pub fn run(ws: &mut Workstation, a: BillingArgs) -> ClinicResult<BillingResult> 
                 Some("<= 200 ms at L"),
                 outstanding,
             ),
+            figure(
+                "billing: ageing of outstanding balances",
+                "what is owed by age of invoice: 0-30, 31-60, 61-90, 90+ days",
+                Some("<= 200 ms at L"),
+                ageing,
+            ),
+            figure(
+                "billing: cash-up of a busy day",
+                "a desk's takings on its busiest day by method, and late payments of closed days",
+                Some("<= 50 ms at L"),
+                cash_up,
+            ),
         ],
         scalars: vec![
             ("billing: invoices in the store".into(), invoices as f64, "invoices".into()),
             ("billing: patients owing or in credit".into(), owing as f64, "patients".into()),
+            ("billing: payments on the busiest day".into(), busiest.1 as f64, "payments".into()),
+            ("billing: payments counted by its cash-up".into(), counted as f64, "payments".into()),
         ],
     })
 }

@@ -2,6 +2,7 @@
 //! (one test binary for the crate; real SQLCipher stores in temp dirs).
 
 mod client {
+    pub mod accounts_cli;
     pub mod billing_cli;
     pub mod cli;
     pub mod clinical_cli;

@@ -69,6 +69,8 @@ pub enum ErrorCode {
     AlreadyIssued,
     /// A refund (or credit) beyond what is left of what was paid.
     OverRefund,
+    /// A money document dated inside a closed period (date it today).
+    PeriodClosed,
     /// Something unexpected in storage or the platform.
     Internal,
 }
@@ -103,6 +105,7 @@ impl ErrorCode {
             ErrorCode::SignatureMismatch => "SIGNATURE_MISMATCH",
             ErrorCode::AlreadyIssued => "ALREADY_ISSUED",
             ErrorCode::OverRefund => "OVER_REFUND",
+            ErrorCode::PeriodClosed => "PERIOD_CLOSED",
             ErrorCode::Internal => "INTERNAL",
         }
     }

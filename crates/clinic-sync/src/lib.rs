@@ -348,6 +348,17 @@ impl HttpTransport {
         self.server.whoami(&self.credential())
     }
 
+    /// The clinic's enrolled workstations, with when each last reached the
+    /// server.
+    pub fn peers(&self) -> ClinicResult<Vec<clinic_core::api::DeviceView>> {
+        self.server.send(
+            self.server
+                .http
+                .get(format!("{}/v1/device/peers", self.server.base))
+                .header("authorization", format!("Device {}", self.credential())),
+        )
+    }
+
     fn credential(&self) -> String {
         self.credential
             .read()

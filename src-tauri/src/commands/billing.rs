@@ -1,5 +1,10 @@
 use super::*;
-use clinic_client::billing::desk::{BillingHome, InvoiceScreen, LineReq, PatientAccount, Printed};
+use clinic_client::billing::closing::PeriodClosing;
+use clinic_client::billing::desk::{
+    BillingHome, CashUpScreen, ClaimsScreen, InvoiceScreen, LineReq, PatientAccount, PeriodScreen,
+    Printed,
+};
+use clinic_client::billing::insurance::ClaimDecision;
 use clinic_client::billing::invoices::LineSpec;
 use clinic_store::billing::InvoiceFilter;
 
@@ -139,12 +144,17 @@ pub async fn void_invoice(app: AppHandle, req: ReasonReq) -> Answer<InvoiceScree
 #[tauri::command]
 pub async fn take_payment(app: AppHandle, req: PaymentReq) -> Answer<InvoiceScreen> {
     run(app, "take_payment", move |d| {
+        let received_on = req
+            .received_on
+            .as_deref()
+            .map(|s| parse_date("date", s))
+            .transpose()?;
         d.change(|w| {
             w.billing().take_payment(
                 req.invoice_id,
                 &req.amount,
                 req.method,
-                None,
+                received_on,
                 req.reference.as_deref(),
             )?;
             w.billing().screen_after_change(req.invoice_id)
@@ -197,6 +207,126 @@ pub async fn resolve_money_conflict(
 pub async fn print_document(app: AppHandle, req: PrintReq) -> Answer<Printed> {
     run(app, "print_document", move |d| {
         d.with(|w| w.billing().print(req.kind, req.id))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn claims(app: AppHandle, req: ClaimsReq) -> Answer<ClaimsScreen> {
+    run(app, "claims", move |d| {
+        d.with(|w| w.billing().claims_screen(req.open_only))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn add_claim(app: AppHandle, req: AddClaimReq) -> Answer<InvoiceScreen> {
+    run(app, "add_claim", move |d| {
+        d.change(|w| {
+            w.billing().add_claim(
+                req.invoice_id,
+                &req.provider,
+                &req.amount,
+                req.policy_number.as_deref(),
+            )?;
+            w.billing().screen_after_change(req.invoice_id)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn decide_claim(app: AppHandle, req: DecideClaimReq) -> Answer<InvoiceScreen> {
+    run(app, "decide_claim", move |d| {
+        let date = req
+            .date
+            .as_deref()
+            .map(|s| parse_date("date", s))
+            .transpose()?;
+        d.change(|w| {
+            let c = w.billing().decide_claim(
+                &req.claim_id.to_string(),
+                ClaimDecision {
+                    status: req.status.as_str().to_string(),
+                    approved: req.approved,
+                    reason: req.reason,
+                    date,
+                },
+            )?;
+            w.billing().screen_after_change(c.claim.invoice_id)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn add_plan(app: AppHandle, req: AddPlanReq) -> Answer<InvoiceScreen> {
+    run(app, "add_plan", move |d| {
+        let first = req
+            .first_due
+            .as_deref()
+            .map(|s| parse_date("first_due", s))
+            .transpose()?;
+        d.change(|w| {
+            w.billing()
+                .add_plan(req.invoice_id, req.instalments, req.every, first)?;
+            w.billing().screen_after_change(req.invoice_id)
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn cash_up(app: AppHandle, req: DayReq) -> Answer<CashUpScreen> {
+    run(app, "cash_up", move |d| {
+        let day = req
+            .date
+            .as_deref()
+            .map(|s| parse_date("date", s))
+            .transpose()?;
+        d.with(|w| w.billing().cash_up_screen(day))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn close_cash_up(app: AppHandle, req: CloseCashUpReq) -> Answer<CashUpScreen> {
+    run(app, "close_cash_up", move |d| {
+        let day = req
+            .date
+            .as_deref()
+            .map(|s| parse_date("date", s))
+            .transpose()?;
+        d.change(|w| {
+            w.billing()
+                .close_cash_up_screen(day, req.counted, req.reason.as_deref())
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn period_lock(app: AppHandle) -> Answer<PeriodScreen> {
+    run(app, "period_lock", move |d| {
+        d.with(|w| w.billing().period_screen())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn preview_close(app: AppHandle, req: UntilReq) -> Answer<PeriodClosing> {
+    run(app, "preview_close", move |d| {
+        let until = parse_date("until", &req.until)?;
+        d.with(|w| w.billing().preview_close(until))
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn close_period(app: AppHandle, req: ClosePeriodReq) -> Answer<PeriodClosing> {
+    run(app, "close_period", move |d| {
+        let until = parse_date("until", &req.until)?;
+        d.change(|w| w.billing().close_period(until, &req.note))
     })
     .await
 }

@@ -243,6 +243,8 @@ request!(PaymentReq {
     amount: String,
     method: clinic_core::billing::PaymentMethod,
     reference: Option<String>,
+    /// The day the money was received (null: today).
+    received_on: Option<String>,
 });
 request!(RefundReq {
     payment_id: Uuid,
@@ -262,6 +264,39 @@ request!(MoneyConflictReq {
 request!(PrintReq {
     kind: clinic_client::billing::desk::PrintKind,
     id: Uuid
+});
+request!(ClaimsReq { open_only: bool });
+request!(AddClaimReq {
+    invoice_id: Uuid,
+    provider: String,
+    amount: String,
+    policy_number: Option<String>,
+});
+request!(DecideClaimReq {
+    claim_id: Uuid,
+    status: clinic_core::billing::ClaimStatus,
+    /// The total approved so far (null with a denial).
+    approved: Option<String>,
+    reason: Option<String>,
+    /// The day of the decision (null: today).
+    date: Option<String>,
+});
+request!(AddPlanReq {
+    invoice_id: Uuid,
+    instalments: u8,
+    every: clinic_core::billing::Every,
+    /// null: today.
+    first_due: Option<String>,
+});
+request!(CloseCashUpReq {
+    date: Option<String>,
+    counted: Vec<clinic_client::billing::desk::CountedReq>,
+    reason: Option<String>,
+});
+request!(UntilReq { until: String });
+request!(ClosePeriodReq {
+    until: String,
+    note: String
 });
 
 request!(StockListReq {

@@ -26,6 +26,13 @@ import type {
   StocktakeScreen,
   StocktakesScreen,
   BillingHome,
+  CashUpScreen,
+  ClaimsScreen,
+  CountedReq,
+  DecideClaimReq,
+  Every,
+  PeriodClosing,
+  PeriodScreen,
   InvoiceScreen,
   InvoicesReq,
   LineReq,
@@ -67,6 +74,7 @@ import type {
 } from './bindings';
 
 export type { AddUserReq, BookReq, CreateStoreReq, EnrollReq, MoveReq, ResolveReq };
+export type { DecideClaimReq };
 export type { AdjustStockReq, CreateOrderReq, DispenseStockReq, ReallocateReq, ReceiveLineReq, ReceiveStockReq, StockListReq };
 
 /**
@@ -82,7 +90,7 @@ const KNOWN_CODES = new Set([
   'WRONG_KEY', 'KEY_UNAVAILABLE', 'KEYCHAIN_MISMATCH', 'STORE_MISSING', 'STORE_EXISTS', 'STORE_CORRUPT',
   'SCHEMA_TOO_NEW', 'CONFLICT', 'NUMBERS_EXHAUSTED', 'AUDIT_CHAIN_BROKEN', 'SESSION_LOCKED',
   'UNREACHABLE', 'UPDATE_REQUIRED', 'PASSWORD_CHANGE_REQUIRED', 'CREDENTIAL_EXPIRED',
-  'CONFIRMATION_NEEDED', 'SAFETY_WARNING', 'SIGNATURE_MISMATCH', 'ALREADY_ISSUED', 'OVER_REFUND', 'INTERNAL',
+  'CONFIRMATION_NEEDED', 'SAFETY_WARNING', 'SIGNATURE_MISMATCH', 'ALREADY_ISSUED', 'OVER_REFUND', 'PERIOD_CLOSED', 'INTERNAL',
 ]);
 
 /** Turns whatever a command rejected with into a ClinicError. */
@@ -180,8 +188,13 @@ export const editInvoice = (id: string, lines: LineReq[], discount: string | nul
 export const discardInvoice = (id: string) => call<InvoiceScreen>('discard_invoice', { id });
 export const issueInvoice = (id: string) => call<InvoiceScreen>('issue_invoice', { id });
 export const voidInvoice = (id: string, reason: string) => call<InvoiceScreen>('void_invoice', { id, reason });
-export const takePayment = (invoice_id: string, amount: string, method: PaymentMethod, reference: string | null = null) =>
-  call<InvoiceScreen>('take_payment', { invoice_id, amount, method, reference });
+export const takePayment = (
+  invoice_id: string,
+  amount: string,
+  method: PaymentMethod,
+  reference: string | null = null,
+  received_on: string | null = null,
+) => call<InvoiceScreen>('take_payment', { invoice_id, amount, method, reference, received_on });
 export const refundPayment = (payment_id: string, amount: string, reason: string) =>
   call<InvoiceScreen>('refund_payment', { payment_id, amount, reason });
 export const creditInvoice = (id: string, lines: number[], reason: string) =>
@@ -189,6 +202,18 @@ export const creditInvoice = (id: string, lines: number[], reason: string) =>
 export const resolveMoneyConflict = (invoice_id: string, entry: string, note: string) =>
   call<InvoiceScreen>('resolve_money_conflict', { invoice_id, entry, note });
 export const printDocument = (kind: PrintKind, id: string) => call<Printed>('print_document', { kind, id });
+export const claims = (open_only: boolean) => call<ClaimsScreen>('claims', { open_only });
+export const addClaim = (invoice_id: string, provider: string, amount: string, policy_number: string | null) =>
+  call<InvoiceScreen>('add_claim', { invoice_id, provider, amount, policy_number });
+export const decideClaim = (req: DecideClaimReq) => call<InvoiceScreen>('decide_claim', req);
+export const addPlan = (invoice_id: string, instalments: number, every: Every, first_due: string | null) =>
+  call<InvoiceScreen>('add_plan', { invoice_id, instalments, every, first_due });
+export const cashUp = (date: string | null) => call<CashUpScreen>('cash_up', { date });
+export const closeCashUp = (date: string | null, counted: CountedReq[], reason: string | null) =>
+  call<CashUpScreen>('close_cash_up', { date, counted, reason });
+export const periodLock = () => call<PeriodScreen>('period_lock');
+export const previewClose = (until: string) => call<PeriodClosing>('preview_close', { until });
+export const closePeriod = (until: string, note: string) => call<PeriodClosing>('close_period', { until, note });
 
 export const stockList = (req: StockListReq) => call<StockScreen>('stock_list', req);
 export const stockItem = (code: string) => call<StockItemScreen>('stock_item', { code });

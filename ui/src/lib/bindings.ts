@@ -1,7 +1,7 @@
 // Generated from the Rust types (src-tauri/src/bindings.rs); do not edit.
 // After changing a Rust type: UPDATE_BINDINGS=1 cargo test -p clinic-desktop bindings
 
-export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "INVALID_CREDENTIALS" | "ACCOUNT_LOCKED" | "RATE_LIMITED" | "MFA_REQUIRED" | "WRONG_KEY" | "KEY_UNAVAILABLE" | "KEYCHAIN_MISMATCH" | "STORE_MISSING" | "STORE_EXISTS" | "STORE_CORRUPT" | "SCHEMA_TOO_NEW" | "CONFLICT" | "NUMBERS_EXHAUSTED" | "AUDIT_CHAIN_BROKEN" | "SESSION_LOCKED" | "UNREACHABLE" | "UPDATE_REQUIRED" | "PASSWORD_CHANGE_REQUIRED" | "CREDENTIAL_EXPIRED" | "CONFIRMATION_NEEDED" | "SAFETY_WARNING" | "SIGNATURE_MISMATCH" | "ALREADY_ISSUED" | "OVER_REFUND" | "INTERNAL";
+export type ErrorCode = "VALIDATION" | "NOT_FOUND" | "FORBIDDEN" | "INVALID_CREDENTIALS" | "ACCOUNT_LOCKED" | "RATE_LIMITED" | "MFA_REQUIRED" | "WRONG_KEY" | "KEY_UNAVAILABLE" | "KEYCHAIN_MISMATCH" | "STORE_MISSING" | "STORE_EXISTS" | "STORE_CORRUPT" | "SCHEMA_TOO_NEW" | "CONFLICT" | "NUMBERS_EXHAUSTED" | "AUDIT_CHAIN_BROKEN" | "SESSION_LOCKED" | "UNREACHABLE" | "UPDATE_REQUIRED" | "PASSWORD_CHANGE_REQUIRED" | "CREDENTIAL_EXPIRED" | "CONFIRMATION_NEEDED" | "SAFETY_WARNING" | "SIGNATURE_MISMATCH" | "ALREADY_ISSUED" | "OVER_REFUND" | "PERIOD_CLOSED" | "INTERNAL";
 
 export type FieldError = { field: string, message: string, };
 
@@ -474,7 +474,12 @@ export type LineInput = {
 /**
  * The price-list item it was taken from (`None`: free text).
  */
-item: string | null, code: string | null, description: string, quantity: string, unit_price: string, tax_rate: string, discount_percent: string, };
+item: string | null, code: string | null, description: string, quantity: string, unit_price: string, tax_rate: string, discount_percent: string, 
+/**
+ * The discount code that set `discount_percent` (counted as used when
+ * the invoice is issued).
+ */
+discount_code?: string | null, };
 
 export type InvoiceLine = { 
 /**
@@ -496,7 +501,12 @@ total: string,
 /**
  * The price-list item it was taken from (`None`: free text).
  */
-item: string | null, code: string | null, description: string, quantity: string, unit_price: string, tax_rate: string, discount_percent: string, };
+item: string | null, code: string | null, description: string, quantity: string, unit_price: string, tax_rate: string, discount_percent: string, 
+/**
+ * The discount code that set `discount_percent` (counted as used when
+ * the invoice is issued).
+ */
+discount_code?: string | null, };
 
 export type Totals = { 
 /**
@@ -539,7 +549,12 @@ refund_of: string | null,
  */
 lines: Array<number>, at: string, };
 
-export type Resolution = { by: string, at: string, note: string, };
+export type Resolution = { by: string, at: string, note: string, 
+/**
+ * Where a document that arrived after its period closed was posted
+ * (the first open period; the document keeps its own date).
+ */
+posted_on: string | null, };
 
 export type MoneyConflict = { 
 /**
@@ -547,7 +562,8 @@ export type MoneyConflict = {
  */
 entry: string, 
 /**
- * `OVER_REFUND`, `OVER_CREDIT`, `LINE_CREDITED_TWICE`, `NOT_ISSUED`.
+ * `OVER_REFUND`, `OVER_CREDIT`, `LINE_CREDITED_TWICE`, `NOT_ISSUED`,
+ * `PERIOD_CLOSED`.
  */
 code: string, message: string, at: string, resolved: Resolution | null, };
 
@@ -601,7 +617,11 @@ invoice_number: string | null, recorded_by: string, recorded_at: string,
 /**
  * What the receipt printed.
  */
-print: BillingPrint, };
+print: BillingPrint, 
+/**
+ * The workstation that took or paid it back (its cash-up counts it).
+ */
+desk_id: string | null, };
 
 export type CreditNote = { id: string, tenant_id: string, invoice_id: string, patient_id: string, 
 /**
@@ -620,6 +640,113 @@ lines: Array<InvoiceLine>, totals: Totals, currency: string, reason: string, iss
 export type PriceKind = "service" | "stock_item";
 
 export type PriceVersion = { from: string, price: string, tax_rate: string, };
+
+export type ClaimStatus = "pending" | "approved" | "partially_paid" | "denied";
+
+export type InsuranceClaim = { id: string, tenant_id: string, 
+/**
+ * `CLM-000012`.
+ */
+number: string, invoice_id: string, invoice_number: string, patient_id: string, provider: string, policy_number: string | null, currency: string, claimed: string, 
+/**
+ * What the insurer approved so far (posted as insurance payments).
+ */
+approved: string, status: ClaimStatus, submitted_on: string, decided_on: string | null, 
+/**
+ * The insurer's reason (a denial's is required).
+ */
+reason: string | null, 
+/**
+ * The insurance payments its approvals posted.
+ */
+payments: Array<string>, created_by: string, created_at: string, updated_at: string, };
+
+export type Every = "week" | "month";
+
+export type Instalment = { 
+/**
+ * 1-based.
+ */
+n: number, due_on: string, amount: string, };
+
+export type InstalmentPlan = { 
+/**
+ * [`InstalmentPlan::id_for`] the invoice: one plan per invoice.
+ */
+id: string, tenant_id: string, invoice_id: string, invoice_number: string, patient_id: string, currency: string, 
+/**
+ * The invoice's balance when the plan was made: what it spreads.
+ */
+amount: string, every: Every, instalments: Array<Instalment>, created_by: string, created_at: string, };
+
+export type PlanStatus = "active" | "completed" | "defaulted";
+
+export type PlanProgress = { status: PlanStatus, 
+/**
+ * Paid toward the plan: what it spreads less the invoice's balance.
+ */
+paid: string, 
+/**
+ * Due by the day and not paid.
+ */
+overdue: string, 
+/**
+ * The instalments due by the day and not (fully) paid.
+ */
+overdue_instalments: Array<number>, 
+/**
+ * The next instalment not yet due.
+ */
+next: Instalment | null, };
+
+export type PeriodClose = { 
+/**
+ * Closed up to and including this day.
+ */
+until: string, by: string, at: string, 
+/**
+ * The desks that had not synced since the period ended when it was
+ * closed (what may still arrive), as the manager was shown them.
+ */
+unsynced_desks: Array<string>, note: string, };
+
+export type PeriodLock = { 
+/**
+ * [`PeriodLock::id_for`] the tenant.
+ */
+id: string, tenant_id: string, 
+/**
+ * Every day up to this one is closed.
+ */
+closed_until: string, 
+/**
+ * Each close, oldest first.
+ */
+closes: Array<PeriodClose>, updated_at: string, };
+
+export type CashUpLine = { method: PaymentMethod, 
+/**
+ * Payments less refunds on this desk for the day.
+ */
+expected: string, counted: string, 
+/**
+ * counted − expected.
+ */
+difference: string, };
+
+export type CashUp = { 
+/**
+ * [`CashUp::id_for`] the desk and day.
+ */
+id: string, tenant_id: string, desk_id: string, desk_name: string, day: string, currency: string, lines: Array<CashUpLine>, 
+/**
+ * The payments and refunds it counted (a later one for the day is late).
+ */
+payments: Array<string>, 
+/**
+ * Why the count differs (required when it does).
+ */
+reason: string | null, closed_by: string, closed_at: string, };
 
 export type PriceView = { id: string, code: string, name: string, kind: PriceKind, appointment_type: string | null, sku: string | null, 
 /**
@@ -659,6 +786,10 @@ export type AccountView = { patient_id: string, patient_name: string, patient_nu
 
 export type MoneyFormat = { currency: string, locale: string, digits: number, };
 
+export type AgeingBucket = { label: string, owed: string, invoices: number, };
+
+export type Ageing = { on: string, currency: string, buckets: Array<AgeingBucket>, total: string, };
+
 export type BillingHome = { invoices: Array<InvoiceRow>, money: MoneyFormat, 
 /**
  * Owed to the clinic, and held in credit by patients, over all invoices.
@@ -667,7 +798,15 @@ owed: string, credit: string,
 /**
  * The price list offered for new invoices.
  */
-prices: Array<PriceView>, };
+prices: Array<PriceView>, 
+/**
+ * May close the books (the period close screen).
+ */
+can_close_period: boolean, 
+/**
+ * What is owed by age (managers: those who correct invoices).
+ */
+ageing: Ageing | null, };
 
 export type PaymentRow = { id: string, kind: PaymentKind, method: PaymentMethod, method_label: string, amount: string, received_on: string, receipt_number: string | null, reason: string | null, 
 /**
@@ -675,15 +814,55 @@ export type PaymentRow = { id: string, kind: PaymentKind, method: PaymentMethod,
  */
 refundable: string | null, };
 
+export type ClaimView = { patient_name: string, invoice_balance: string, id: string, tenant_id: string, 
+/**
+ * `CLM-000012`.
+ */
+number: string, invoice_id: string, invoice_number: string, patient_id: string, provider: string, policy_number: string | null, currency: string, claimed: string, 
+/**
+ * What the insurer approved so far (posted as insurance payments).
+ */
+approved: string, status: ClaimStatus, submitted_on: string, decided_on: string | null, 
+/**
+ * The insurer's reason (a denial's is required).
+ */
+reason: string | null, 
+/**
+ * The insurance payments its approvals posted.
+ */
+payments: Array<string>, created_by: string, created_at: string, updated_at: string, };
+
+export type PlanView = { plan: InstalmentPlan, progress: PlanProgress, patient_name: string, };
+
 export type InvoiceScreen = { view: InvoiceView, money: MoneyFormat, payments: Array<PaymentRow>, 
 /**
  * The price list (for a draft's lines).
  */
-prices: Array<PriceView>, can_edit: boolean, can_take_payment: boolean, 
+prices: Array<PriceView>, 
+/**
+ * Edits a draft; records an insurer's decision on a claim.
+ */
+can_edit: boolean, 
+/**
+ * Takes payment; claims from an insurer; sets up an instalment plan.
+ */
+can_take_payment: boolean, 
 /**
  * Refunds, credit notes, voiding, settling conflicts (managers).
  */
-can_correct: boolean, };
+can_correct: boolean, 
+/**
+ * Today at the site (a plan's first instalment, a decision's day).
+ */
+today: string, 
+/**
+ * Its claims to insurers, newest first.
+ */
+claims: Array<ClaimView>, 
+/**
+ * Its instalment plan, where it stands today.
+ */
+plan: PlanView | null, };
 
 export type Billable = { appointment_id: string | null, encounter_id: string | null, type_name: string, start: string, };
 
@@ -695,7 +874,89 @@ invoices: Array<InvoiceRow>,
 /**
  * Completed appointments not invoiced yet.
  */
-billable: Array<Billable>, };
+billable: Array<Billable>, 
+/**
+ * Their instalment plans with an instalment due by today and not paid.
+ */
+overdue_plans: Array<PlanView>, 
+/**
+ * Today at the site.
+ */
+today: string, };
+
+export type BillingFrame = { money: MoneyFormat, today: string, 
+/**
+ * Takes payment, claims, plans, and closes this desk's day.
+ */
+can_take_payment: boolean, 
+/**
+ * Records insurers' decisions.
+ */
+can_decide_claims: boolean, 
+/**
+ * Closes the books (administration edit with the financial-data flag).
+ */
+can_close_period: boolean, };
+
+export type ClaimsScreen = { frame: BillingFrame, claims: Array<ClaimView>, };
+
+export type Takings = { method: PaymentMethod, 
+/**
+ * Payments taken.
+ */
+taken: string, 
+/**
+ * Refunds paid back.
+ */
+refunded: string, 
+/**
+ * taken − refunded: what the drawer (or terminal) should hold.
+ */
+expected: string, count: number, };
+
+export type LatePayment = { payment_id: string, receipt_number: string | null, day: string, kind: PaymentKind, method: PaymentMethod, amount: string, };
+
+export type CashUpView = { day: string, desk_id: string, desk_name: string, currency: string, takings: Array<Takings>, expected_total: string, closed: CashUp | null, 
+/**
+ * Payments for this desk's closed days that came after the close.
+ */
+late: Array<LatePayment>, };
+
+export type CashUpScreen = { frame: BillingFrame, day: CashUpView, };
+
+export type PeriodScreen = { frame: BillingFrame, lock: PeriodLock | null, 
+/**
+ * The last day of the previous month.
+ */
+suggested_until: string, };
+
+export type UnsyncedDesk = { id: string, name: string, 
+/**
+ * `None`: never synced.
+ */
+last_synced_at: string | null, };
+
+export type PeriodClosing = { until: string, 
+/**
+ * Closed before this (`None`: never closed).
+ */
+closed_until_before: string | null, 
+/**
+ * The desks that have not synced since the period ended: what they
+ * hold dated inside it will arrive as conflicts to post.
+ */
+unsynced_desks: Array<UnsyncedDesk>, 
+/**
+ * Whether the close was made (`false`: a preview).
+ */
+closed: boolean, 
+/**
+ * Whether the server has it already (`false`: it goes with the next
+ * sync; this desk refuses documents dated inside it meanwhile).
+ */
+sent: boolean, };
+
+export type CountedReq = { method: PaymentMethod, amount: string, };
 
 export type Printed = { path: string, opened: boolean, };
 
@@ -711,7 +972,11 @@ export type EditInvoiceReq = { id: string, lines: Array<LineReq>, discount: stri
 
 export type ReasonReq = { id: string, reason: string, };
 
-export type PaymentReq = { invoice_id: string, amount: string, method: PaymentMethod, reference: string | null, };
+export type PaymentReq = { invoice_id: string, amount: string, method: PaymentMethod, reference: string | null, 
+/**
+ * The day the money was received (null: today).
+ */
+received_on: string | null, };
 
 export type RefundReq = { payment_id: string, amount: string, reason: string, };
 
@@ -720,6 +985,32 @@ export type CreditReq = { id: string, lines: Array<number>, reason: string, };
 export type MoneyConflictReq = { invoice_id: string, entry: string, note: string, };
 
 export type PrintReq = { kind: PrintKind, id: string, };
+
+export type ClaimsReq = { open_only: boolean, };
+
+export type AddClaimReq = { invoice_id: string, provider: string, amount: string, policy_number: string | null, };
+
+export type DecideClaimReq = { claim_id: string, status: ClaimStatus, 
+/**
+ * The total approved so far (null with a denial).
+ */
+approved: string | null, reason: string | null, 
+/**
+ * The day of the decision (null: today).
+ */
+date: string | null, };
+
+export type AddPlanReq = { invoice_id: string, instalments: number, every: Every, 
+/**
+ * null: today.
+ */
+first_due: string | null, };
+
+export type CloseCashUpReq = { date: string | null, counted: Array<CountedReq>, reason: string | null, };
+
+export type UntilReq = { until: string, };
+
+export type ClosePeriodReq = { until: string, note: string, };
 
 export type StockItem = { id: string, tenant_id: string, 
 /**

@@ -11,6 +11,9 @@ export type Route =
   | { name: 'note'; encounterId: string }
   | { name: 'admin' }
   | { name: 'billing' }
+  | { name: 'claims' }
+  | { name: 'cash-up' }
+  | { name: 'period-close' }
   | { name: 'invoice'; invoiceId: string }
   | { name: 'new-invoice'; patientId: string; patientName: string; appointmentId: string | null }
   | { name: 'stock'; dispense?: string | null }
@@ -20,6 +23,9 @@ export type Route =
   | { name: 'order'; orderId: string }
   | { name: 'stocktakes' }
   | { name: 'stocktake'; stocktakeId: string };
+
+/** The routes of the billing screens (one "Billing" entry in the main navigation). */
+export const BILLING_ROUTES = ['billing', 'invoice', 'new-invoice', 'claims', 'cash-up', 'period-close'] as const;
 
 /** The routes of the stock screens (one "Stock" entry in the main navigation). */
 export const STOCK_ROUTES = ['stock', 'stock-item', 'stock-alerts', 'orders', 'order', 'stocktakes', 'stocktake'] as const;

@@ -188,6 +188,7 @@ pub fn write_demo_billing(
             unit_price: it.prices[0].price,
             tax_rate: it.prices[0].tax_rate,
             discount_percent: Decimal::ZERO,
+            discount_code: None,
         }
     };
     let mut wanted = size.invoices();
@@ -274,6 +275,8 @@ pub fn write_demo_billing(
                 due_on: issued_on + Duration::days(settings.payment_days as i64),
                 total,
                 print: print.clone(),
+                tenant: Some(tenant.id),
+                discount_codes: vec![],
             }),
         ];
         let roll = rng.below(100);
@@ -310,6 +313,7 @@ pub fn write_demo_billing(
                     recorded_by: actor.unwrap_or_default(),
                     recorded_at: at,
                     print: print.clone(),
+                    desk_id: Some(db.device_id),
                 },
             }));
             out.payments += 1;

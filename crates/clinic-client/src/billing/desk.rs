@@ -1,13 +1,21 @@
 //! What the desktop's billing screens show: the invoices list with
 //! balances, one invoice with what the person may do to it, a patient's
 //! account on their summary, and printing to a PDF file the system's viewer
-//! opens. Amounts stay decimal strings; the screens format them in the
+//! opens; the manager's side: insurance claims, instalment plans on an
+//! invoice, the desk's cash-up, closing a period and the ageing of what is
+//! owed. Amounts stay decimal strings; the screens format them in the
 //! clinic's locale and currency ([`MoneyFormat`]).
 
-use super::invoices::{AccountView, InvoiceRow, InvoiceView, LineSpec};
+use super::closing::CashUpView;
+use super::insurance::{ClaimView, PlanView};
+use super::invoices::{AccountView, Ageing, InvoiceRow, InvoiceView, LineSpec};
 use super::{Billing, PriceView};
 use crate::workstation::Workstation;
-use clinic_core::billing::{InvoiceStatus, PaymentKind, PaymentMethod};
+use chrono::{Datelike, NaiveDate};
+use clinic_core::billing::{
+    closing_permission, InstalmentPlan, InsuranceClaim, InvoiceStatus, PaymentKind, PaymentMethod,
+    PeriodLock,
+};
 use clinic_core::permissions::{Action, Module, SensitiveFlag};
 use clinic_core::scheduling::AppointmentStatus;
 use clinic_core::{ClinicError, ClinicResult};
@@ -39,6 +47,10 @@ pub struct BillingHome {
     pub credit: Decimal,
     /// The price list offered for new invoices.
     pub prices: Vec<PriceView>,
+    /// May close the books (the period close screen).
+    pub can_close_period: bool,
+    /// What is owed by age (managers: those who correct invoices).
+    pub ageing: Option<Ageing>,
 }
 
 /// A payment as the invoice screen lists it, with what is left to refund.
@@ -68,10 +80,18 @@ pub struct InvoiceScreen {
     pub payments: Vec<PaymentRow>,
     /// The price list (for a draft's lines).
     pub prices: Vec<PriceView>,
+    /// Edits a draft; records an insurer's decision on a claim.
     pub can_edit: bool,
+    /// Takes payment; claims from an insurer; sets up an instalment plan.
     pub can_take_payment: bool,
     /// Refunds, credit notes, voiding, settling conflicts (managers).
     pub can_correct: bool,
+    /// Today at the site (a plan's first instalment, a decision's day).
+    pub today: NaiveDate,
+    /// Its claims to insurers, newest first.
+    pub claims: Vec<ClaimView>,
+    /// Its instalment plan, where it stands today.
+    pub plan: Option<PlanView>,
 }
 
 /// A completed appointment, or a signed walk-in consultation, without an
@@ -95,6 +115,60 @@ pub struct PatientAccount {
     pub invoices: Vec<InvoiceRow>,
     /// Completed appointments not invoiced yet.
     pub billable: Vec<Billable>,
+    /// Their instalment plans with an instalment due by today and not paid.
+    pub overdue_plans: Vec<PlanView>,
+    /// Today at the site.
+    pub today: NaiveDate,
+}
+
+/// What every screen of the billing area reads: the clinic's money format,
+/// today at the site, and which of the area's screens the person may use.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BillingFrame {
+    pub money: MoneyFormat,
+    pub today: NaiveDate,
+    /// Takes payment, claims, plans, and closes this desk's day.
+    pub can_take_payment: bool,
+    /// Records insurers' decisions.
+    pub can_decide_claims: bool,
+    /// Closes the books (administration edit with the financial-data flag).
+    pub can_close_period: bool,
+}
+
+/// The claims list.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct ClaimsScreen {
+    pub frame: BillingFrame,
+    pub claims: Vec<ClaimView>,
+}
+
+/// This desk's day: takings by method, and its cash-up once closed.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CashUpScreen {
+    pub frame: BillingFrame,
+    pub day: CashUpView,
+}
+
+/// Closing the books: up to which day they are closed, and the day a
+/// close would take by default.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct PeriodScreen {
+    pub frame: BillingFrame,
+    pub lock: Option<PeriodLock>,
+    /// The last day of the previous month.
+    pub suggested_until: NaiveDate,
+}
+
+/// One method's count at a cash-up, as the screen sends it.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CountedReq {
+    pub method: PaymentMethod,
+    pub amount: String,
 }
 
 /// A printed document: the PDF file, and whether the viewer was asked to open it.
@@ -141,13 +215,118 @@ impl Billing<'_> {
             .into_iter()
             .filter(|p| p.active && p.price.is_some())
             .collect();
+        let ageing = if self.allows(Action::Delete) {
+            Some(self.ageing()?)
+        } else {
+            None
+        };
         Ok(BillingHome {
             invoices,
             prices,
             owed: from_minor(owed, &money.currency),
             credit: from_minor(credit, &money.currency),
             money,
+            can_close_period: self.may_close(),
+            ageing,
         })
+    }
+
+    fn may_close(&self) -> bool {
+        self.ws
+            .session()
+            .is_some_and(|s| s.permissions.check(&closing_permission()).is_ok())
+    }
+
+    /// What every billing-area screen reads.
+    pub fn frame(&self) -> ClinicResult<BillingFrame> {
+        Ok(BillingFrame {
+            money: self.money_format()?,
+            today: self.today(self.ws.now())?,
+            can_take_payment: self.allows(Action::Create),
+            can_decide_claims: self.allows(Action::Edit),
+            can_close_period: self.may_close(),
+        })
+    }
+
+    /// The claims list (`open`: pending or partly paid only).
+    pub fn claims_screen(&mut self, open: bool) -> ClinicResult<ClaimsScreen> {
+        let claims = self.claims(open)?;
+        Ok(ClaimsScreen {
+            frame: self.frame()?,
+            claims,
+        })
+    }
+
+    /// This desk's day (`None`: today at the site).
+    pub fn cash_up_screen(&mut self, day: Option<NaiveDate>) -> ClinicResult<CashUpScreen> {
+        let day = self.cash_up(day)?;
+        Ok(CashUpScreen {
+            frame: self.frame()?,
+            day,
+        })
+    }
+
+    /// Closes this desk's day with what was counted per method.
+    pub fn close_cash_up_screen(
+        &mut self,
+        day: Option<NaiveDate>,
+        counted: Vec<CountedReq>,
+        reason: Option<&str>,
+    ) -> ClinicResult<CashUpScreen> {
+        let counted: Vec<(PaymentMethod, String)> =
+            counted.into_iter().map(|c| (c.method, c.amount)).collect();
+        let day = self.close_cash_up(day, &counted, reason)?;
+        Ok(CashUpScreen {
+            frame: self.frame()?,
+            day,
+        })
+    }
+
+    /// Closing the books: where they stand (those who see money).
+    pub fn period_screen(&mut self) -> ClinicResult<PeriodScreen> {
+        self.act(Action::View)?;
+        let frame = self.frame()?;
+        let suggested_until =
+            frame.today.with_day(1).unwrap_or(frame.today) - chrono::Duration::days(1);
+        Ok(PeriodScreen {
+            lock: self.period_lock()?,
+            suggested_until,
+            frame,
+        })
+    }
+
+    /// A patient's instalment plans with an instalment overdue today.
+    fn overdue_plans_of(
+        &self,
+        patient: Uuid,
+        name: &str,
+        today: NaiveDate,
+    ) -> ClinicResult<Vec<PlanView>> {
+        let db = self.ws.store()?.db();
+        let plans = db
+            .query_docs(
+                "SELECT doc FROM records WHERE kind = 'instalment_plan'
+                 AND json_extract(doc, '$.patient_id') = ?1",
+                &[&patient.to_string()],
+            )?
+            .into_iter()
+            .filter_map(|d| serde_json::from_value::<InstalmentPlan>(d).ok());
+        let mut out = Vec::new();
+        for plan in plans {
+            let Some(inv) = db.invoice(plan.invoice_id)? else {
+                continue;
+            };
+            let progress = plan.progress(&inv, today);
+            if progress.overdue > Decimal::ZERO {
+                out.push(PlanView {
+                    progress,
+                    patient_name: name.to_string(),
+                    plan,
+                });
+            }
+        }
+        out.sort_by(|a, b| a.plan.invoice_number.cmp(&b.plan.invoice_number));
+        Ok(out)
     }
 
     /// One invoice as its screen shows it (an audited read).
@@ -187,6 +366,32 @@ impl Billing<'_> {
                     .then(|| view.invoice.refundable(p.id)),
             })
             .collect();
+        let today = self.today(self.ws.now())?;
+        let db = self.ws.store()?.db();
+        let plan = db
+            .document::<InstalmentPlan>(InstalmentPlan::id_for(view.invoice.id))?
+            .map(|plan| PlanView {
+                progress: plan.progress(&view.invoice, today),
+                patient_name: view.patient_name.clone(),
+                plan,
+            });
+        let mut claims: Vec<ClaimView> = db
+            .query_docs(
+                "SELECT doc FROM records WHERE kind = 'insurance_claim'
+                 AND json_extract(doc, '$.invoice_id') = ?1",
+                &[&view.invoice.id.to_string()],
+            )?
+            .into_iter()
+            .filter_map(|d| serde_json::from_value::<InsuranceClaim>(d).ok())
+            .map(|claim| ClaimView {
+                claim,
+                patient_name: view.patient_name.clone(),
+                invoice_balance: view.balance,
+            })
+            .collect();
+        claims.sort_by(|a, b| {
+            (b.claim.submitted_on, &b.claim.number).cmp(&(a.claim.submitted_on, &a.claim.number))
+        });
         Ok(InvoiceScreen {
             money: self.money_format()?,
             payments,
@@ -194,6 +399,9 @@ impl Billing<'_> {
             can_edit: self.allows(Action::Edit),
             can_take_payment: self.allows(Action::Create),
             can_correct: self.allows(Action::Delete),
+            today,
+            claims,
+            plan,
             view,
         })
     }
@@ -326,11 +534,18 @@ impl Workstation {
             out.truncate(10);
             out
         };
+        let now = self.now();
+        let today = self.billing().today(now)?;
+        let overdue_plans =
+            self.billing()
+                .overdue_plans_of(patient, &account.patient_name, today)?;
         Ok(Some(PatientAccount {
             account,
             money,
             invoices,
             billable,
+            overdue_plans,
+            today,
         }))
     }
 }
@@ -357,6 +572,7 @@ impl From<LineReq> for LineSpec {
             unit_price: keep(l.unit_price),
             discount_percent: keep(l.discount_percent),
             tax_rate: keep(l.tax_rate),
+            discount_code: None,
         }
     }
 }

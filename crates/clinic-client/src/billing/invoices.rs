@@ -20,6 +20,28 @@ use serde_json::json;
 use std::str::FromStr;
 use uuid::Uuid;
 
+/// One age band of what the clinic is owed.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AgeingBucket {
+    pub label: String,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub owed: Decimal,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub invoices: i64,
+}
+
+/// Outstanding balances by age (0–30, 31–60, 61–90, 90+ days since issue).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct Ageing {
+    pub on: chrono::NaiveDate,
+    pub currency: String,
+    pub buckets: Vec<AgeingBucket>,
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub total: Decimal,
+}
+
 /// A line as typed: a price-list code (its price and tax unless given) or
 /// free text with a price.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -31,10 +53,14 @@ pub struct LineSpec {
     pub unit_price: Option<String>,
     pub discount_percent: Option<String>,
     pub tax_rate: Option<String>,
+    /// A discount code (approved, valid today, not used up): its percentage
+    /// replaces `discount_percent`.
+    pub discount_code: Option<String>,
 }
 
 impl LineSpec {
-    /// `CODE:QTY[:UNIT_PRICE[:DISCOUNT_PERCENT]]`, as the CLI takes it.
+    /// `CODE:QTY[:UNIT_PRICE[:DISCOUNT_PERCENT or DISCOUNT_CODE]]`, as the
+    /// CLI takes it (`CONS30:1::SPRING10`).
     pub fn parse(text: &str) -> ClinicResult<LineSpec> {
         let parts: Vec<&str> = text.split(':').map(str::trim).collect();
         if parts.len() < 2 || parts.len() > 4 || parts[0].is_empty() || parts[1].is_empty() {
@@ -53,7 +79,11 @@ impl LineSpec {
                 .map(|p| p.to_string()),
             discount_percent: parts
                 .get(3)
-                .filter(|p| !p.is_empty())
+                .filter(|p| !p.is_empty() && p.parse::<Decimal>().is_ok())
+                .map(|p| p.to_string()),
+            discount_code: parts
+                .get(3)
+                .filter(|p| !p.is_empty() && p.parse::<Decimal>().is_err())
                 .map(|p| p.to_string()),
             tax_rate: None,
         })
@@ -206,6 +236,27 @@ impl Billing<'_> {
                 .ok_or_else(|| {
                     ClinicError::field("description", format!("line {n}: is required"))
                 })?;
+            let (discount_percent, discount_code) = match s
+                .discount_code
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+            {
+                Some(c) => {
+                    let code = self.discount_code(c)?;
+                    if let Some(why) = code.unusable_on(today) {
+                        return Err(ClinicError::field(
+                            "discount_code",
+                            format!("line {n}: {why}"),
+                        ));
+                    }
+                    (code.percent, Some(code.code))
+                }
+                None => (
+                    percent_or_zero(s.discount_percent.as_deref(), "discount")?,
+                    None,
+                ),
+            };
             out.push(LineInput {
                 item: item.as_ref().map(|it| it.id),
                 code: item.map(|it| it.code),
@@ -213,7 +264,8 @@ impl Billing<'_> {
                 quantity: quantity.normalize(),
                 unit_price,
                 tax_rate,
-                discount_percent: percent_or_zero(s.discount_percent.as_deref(), "discount")?,
+                discount_percent,
+                discount_code,
             });
         }
         validate_lines(&out, Decimal::ZERO, digits)?;
@@ -422,6 +474,15 @@ impl Billing<'_> {
         let settings = self.settings()?;
         let print = self.print_snapshot(inv.patient_id, &settings)?;
         let due_on = today + chrono::Duration::days(settings.payment_days as i64);
+        self.ensure_open("An invoice", today)?;
+        let mut codes: Vec<Uuid> = inv
+            .lines
+            .iter()
+            .filter_map(|l| l.input.discount_code.as_deref())
+            .map(|c| DiscountCode::id_for(inv.tenant_id, c))
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
         let c = self.ws.commit_change(
             &s,
             now,
@@ -434,6 +495,8 @@ impl Billing<'_> {
                     due_on,
                     total: inv.totals.total,
                     print,
+                    tenant: Some(inv.tenant_id),
+                    discount_codes: codes.clone(),
                 }))
             },
             |c| {
@@ -581,6 +644,32 @@ impl Billing<'_> {
                 }
             });
         Ok(account_view(row))
+    }
+
+    /// What the clinic is owed by the age of the invoices today (days since
+    /// issue): 0–30, 31–60, 61–90 and over 90 days.
+    pub fn ageing(&mut self) -> ClinicResult<Ageing> {
+        let (_, now) = self.act(Action::View)?;
+        let today = self.today(now)?;
+        let currency = self.settings()?.currency;
+        let rows = self.ws.store()?.db().ageing(&currency, today)?;
+        let labels = ["0–30 days", "31–60 days", "61–90 days", "over 90 days"];
+        let buckets: Vec<AgeingBucket> = labels
+            .iter()
+            .zip(rows)
+            .map(|(label, (minor, invoices))| AgeingBucket {
+                label: label.to_string(),
+                owed: clinic_store::billing::from_minor(minor, &currency),
+                invoices,
+            })
+            .collect();
+        let total = buckets.iter().map(|b| b.owed).sum();
+        Ok(Ageing {
+            on: today,
+            currency,
+            buckets,
+            total,
+        })
     }
 
     /// Everyone who owes the clinic or holds credit, most owed first.

@@ -5,8 +5,11 @@
 //! `clinic_core::billing`; here they meet the session, the store and the
 //! printer.
 
+pub mod closing;
 pub mod demo;
 pub mod desk;
+pub mod discounts;
+pub mod insurance;
 pub mod invoices;
 pub mod payments;
 pub mod print;
@@ -81,6 +84,22 @@ impl Billing<'_> {
     /// The clinic's settings (currency, taxes, legal details).
     pub fn settings(&self) -> ClinicResult<ClinicSettings> {
         Ok(self.ws.store()?.db().clinic_settings()?)
+    }
+
+    /// The clinic's closed periods, as this desk knows them.
+    pub fn period_lock(&self) -> ClinicResult<Option<PeriodLock>> {
+        let db = self.ws.store()?.db();
+        let id = PeriodLock::id_for(db.tenant()?.id);
+        Ok(db.document::<PeriodLock>(id)?)
+    }
+
+    /// Refuses at entry a document dated inside a period this desk knows
+    /// is closed (`PERIOD_CLOSED`): date it in the open period instead.
+    pub(crate) fn ensure_open(&self, what: &str, on: NaiveDate) -> ClinicResult<()> {
+        match self.period_lock()? {
+            Some(l) if on <= l.closed_until => Err(period_closed_error(what, on, l.closed_until)),
+            _ => Ok(()),
+        }
     }
 
     /// Today in the home site's time zone.

@@ -83,6 +83,7 @@ impl Billing<'_> {
         if received_on > today {
             return Err(ClinicError::field("date", "must not be in the future"));
         }
+        self.ensure_open("A payment", received_on)?;
         let settings = self.settings()?;
         let print = self.print_snapshot(inv.patient_id, &settings)?;
         let id = new_id(now);
@@ -92,28 +93,11 @@ impl Billing<'_> {
             |db| {
                 Ok(Mutation::new(RecordPayment {
                     payment: Payment {
-                        id,
-                        tenant_id: inv.tenant_id,
-                        patient_id: inv.patient_id,
-                        invoice_id: invoice,
-                        kind: PaymentKind::Payment,
-                        method,
-                        amount,
-                        currency: inv.currency.clone(),
-                        received_on,
                         reference: reference
                             .map(str::trim)
                             .filter(|r| !r.is_empty())
                             .map(str::to_string),
-                        refund_of: None,
-                        reason: None,
-                        receipt_number: Some((RECEIPT_NUMBERS.format)(
-                            db.next_number(RECEIPT_NUMBERS.name)?,
-                        )),
-                        invoice_number: inv.number.clone(),
-                        recorded_by: s.user_id,
-                        recorded_at: now,
-                        print,
+                        ..received(db, &inv, (id, method, amount, received_on), &s, now, print)?
                     },
                 }))
             },
@@ -167,6 +151,7 @@ impl Billing<'_> {
             return Err(ClinicError::field("method", "a refund pays money back"));
         }
         let today = self.today(now)?;
+        self.ensure_open("A refund", today)?;
         let settings = self.settings()?;
         let print = self.print_snapshot(inv.patient_id, &settings)?;
         let id = new_id(now);
@@ -195,6 +180,7 @@ impl Billing<'_> {
                         recorded_by: s.user_id,
                         recorded_at: now,
                         print,
+                        desk_id: Some(db.device_id),
                     },
                 }))
             },
@@ -264,6 +250,7 @@ impl Billing<'_> {
             return Err(ClinicError::field("reason", "is required"));
         }
         let today = self.today(now)?;
+        self.ensure_open("A credit note", today)?;
         let print = inv.print.clone().unwrap_or_default();
         let id = new_id(now);
         let c = self.ws.commit_change(
@@ -349,6 +336,8 @@ impl Billing<'_> {
             ));
         }
         let today = self.today(now)?;
+        self.ensure_open("Credit used", today)?;
+        let desk = self.ws.store()?.device_id();
         let (out_id, in_id) = (new_id(now), new_id(now));
         let transfer = |id, inv: &Invoice, kind| Payment {
             id,
@@ -368,6 +357,7 @@ impl Billing<'_> {
             recorded_by: s.user_id,
             recorded_at: now,
             print: BillingPrint::default(),
+            desk_id: Some(desk),
         };
         let m = ApplyCredit {
             out_of: transfer(out_id, &a, PaymentKind::Refund),
@@ -389,7 +379,10 @@ impl Billing<'_> {
         Ok((c.after::<Payment>(out_id)?, c.after::<Payment>(in_id)?))
     }
 
-    /// A manager's answer to a conflict of money on an invoice.
+    /// A manager's answer to a conflict of money on an invoice. A document
+    /// that arrived after its period was closed is posted into the first
+    /// open period (today, or the first open day if later), keeping its
+    /// own date.
     pub fn resolve_conflict(
         &mut self,
         invoice: Uuid,
@@ -398,6 +391,19 @@ impl Billing<'_> {
     ) -> ClinicResult<Invoice> {
         let (s, now) = self.act(Action::Delete)?;
         let inv = self.load(invoice)?;
+        let late = inv
+            .conflicts
+            .iter()
+            .any(|c| c.entry == entry && c.resolved.is_none() && c.code == "PERIOD_CLOSED");
+        let post_on = if late {
+            let today = self.today(now)?;
+            Some(match self.period_lock()? {
+                Some(l) => l.first_open_day().max(today),
+                None => today,
+            })
+        } else {
+            None
+        };
         let c = self.ws.commit_change(
             &s,
             now,
@@ -406,6 +412,8 @@ impl Billing<'_> {
                     invoice,
                     entry,
                     note: note.to_string(),
+                    tenant: Some(inv.tenant_id),
+                    post_on,
                 }))
             },
             |_| {
@@ -413,10 +421,44 @@ impl Billing<'_> {
                     "invoice.conflict_resolved",
                     invoice,
                     inv.patient_id,
-                    json!({"entry": entry, "note": note}),
+                    json!({"entry": entry, "note": note, "posted_on": post_on}),
                 )]
             },
         )?;
         Ok(c.after::<Invoice>(invoice)?)
     }
+}
+
+/// Money received against `inv` on this desk, under the next receipt
+/// number of its block: `(id, method, amount, day received)`.
+pub(crate) fn received(
+    db: &clinic_store::Db,
+    inv: &Invoice,
+    (id, method, amount, received_on): (Uuid, PaymentMethod, Decimal, NaiveDate),
+    s: &crate::workstation::Session,
+    now: chrono::DateTime<chrono::Utc>,
+    print: BillingPrint,
+) -> ClinicResult<Payment> {
+    Ok(Payment {
+        id,
+        tenant_id: inv.tenant_id,
+        patient_id: inv.patient_id,
+        invoice_id: inv.id,
+        kind: PaymentKind::Payment,
+        method,
+        amount,
+        currency: inv.currency.clone(),
+        received_on,
+        reference: None,
+        refund_of: None,
+        reason: None,
+        receipt_number: Some((RECEIPT_NUMBERS.format)(
+            db.next_number(RECEIPT_NUMBERS.name)?,
+        )),
+        invoice_number: inv.number.clone(),
+        recorded_by: s.user_id,
+        recorded_at: now,
+        print,
+        desk_id: Some(db.device_id),
+    })
 }

@@ -19,6 +19,8 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+#[path = "clinic/accounts.rs"]
+mod accounts;
 #[path = "clinic/billing.rs"]
 mod billing;
 #[path = "clinic/clinical.rs"]
@@ -184,6 +186,35 @@ enum Command {
     },
     /// The clinic's settings (currency, taxes, legal details); given options change them
     Settings(Box<billing::SettingsArgs>),
+    /// Insurance claims: add, set (the insurer's decision), show, list
+    #[command(subcommand)]
+    Claim(Box<accounts::ClaimCmd>),
+    /// Eligibility checks of a patient's cover: add, list
+    #[command(subcommand)]
+    Eligibility(Box<accounts::EligibilityCmd>),
+    /// Instalment plans: add, list (--overdue)
+    #[command(subcommand)]
+    Plan(Box<accounts::PlanCmd>),
+    /// Discount codes: add, approve, reject, list (a code goes on an invoice line: CONS30:1::CODE)
+    #[command(subcommand)]
+    Discount(Box<accounts::DiscountCmd>),
+    /// Closing the books: close (managers, online), show
+    #[command(subcommand)]
+    Period(Box<accounts::PeriodCmd>),
+    /// What the clinic is owed by age of invoice: 0–30, 31–60, 61–90, 90+ days
+    Ageing,
+    /// This desk's takings for a day by method; with --counted, close the day
+    Cashup {
+        /// The day (today when not given)
+        #[arg(long, value_parser = date_arg)]
+        date: Option<NaiveDate>,
+        /// What was counted, per method: cash=120.00 (repeat per method)
+        #[arg(long)]
+        counted: Vec<String>,
+        /// Why the count differs from the takings
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Stock: items, receive, dispense, adjust, write-off, reallocate, on-hand, alerts, valuation, transfers
     #[command(subcommand)]
     Stock(Box<inventory::StockCmd>),
@@ -1565,6 +1596,17 @@ fn run(cli: Cli) -> ClinicResult<()> {
         Command::CreditNote(PdfCmd::Pdf { id, out }) => billing::credit_note_pdf(&ctx, &id, &out)?,
         Command::Balance { patient } => billing::balance(&ctx, patient)?,
         Command::Settings(a) => billing::settings(&ctx, *a)?,
+        Command::Claim(cmd) => accounts::claim(&ctx, *cmd)?,
+        Command::Eligibility(cmd) => accounts::eligibility(&ctx, *cmd)?,
+        Command::Plan(cmd) => accounts::plan(&ctx, *cmd)?,
+        Command::Period(cmd) => accounts::period(&ctx, *cmd)?,
+        Command::Ageing => accounts::ageing(&ctx)?,
+        Command::Discount(cmd) => accounts::discount(&ctx, *cmd)?,
+        Command::Cashup {
+            date,
+            counted,
+            reason,
+        } => accounts::cashup(&ctx, date, &counted, reason.as_deref())?,
         Command::Stock(cmd) => inventory::stock(&ctx, *cmd)?,
         Command::Po(cmd) => inventory::po(&ctx, *cmd)?,
         Command::Stocktake(cmd) => inventory::stocktake(&ctx, *cmd)?,
@@ -1622,7 +1664,8 @@ fn exit_code(code: ErrorCode) -> u8 {
         | ErrorCode::ConfirmationNeeded
         | ErrorCode::SafetyWarning
         | ErrorCode::AlreadyIssued
-        | ErrorCode::OverRefund => 7,
+        | ErrorCode::OverRefund
+        | ErrorCode::PeriodClosed => 7,
         ErrorCode::AuditChainBroken | ErrorCode::SignatureMismatch => 8,
         ErrorCode::Unreachable => 9,
         ErrorCode::Internal => 1,

@@ -901,6 +901,7 @@ impl Inventory<'_> {
                     unit_price: round(price, digits),
                     tax_rate: tax,
                     discount_percent: Decimal::ZERO,
+                    discount_code: None,
                 });
                 let index = (lines.len() - 1) as u32;
                 let patient_id = inv.patient_id;

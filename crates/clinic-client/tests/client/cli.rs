@@ -913,6 +913,7 @@ fn enroll_follows_the_scripting_contract() {
     assert_eq!(
         e["number_blocks"],
         serde_json::json!([
+            {"series": "claim", "start": 1, "end": 101},
             {"series": "credit_note", "start": 1, "end": 1_001},
             {"series": "invoice", "start": 1, "end": 1_001},
             {"series": "patient", "start": 1, "end": 10_001},

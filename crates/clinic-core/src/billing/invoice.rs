@@ -70,6 +70,10 @@ pub struct LineInput {
     #[cfg_attr(feature = "ts", ts(type = "string"))]
     #[serde(default)]
     pub discount_percent: Decimal,
+    /// The discount code that set `discount_percent` (counted as used when
+    /// the invoice is issued).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_code: Option<String>,
 }
 
 /// A priced line: what was entered and every amount computed from it.
@@ -208,6 +212,12 @@ pub fn validate_lines(
         if l.code.as_ref().is_some_and(|c| c.chars().count() > 20) {
             errs.add("code", format!("line {n}: at most 20 characters"));
         }
+        if l.discount_code
+            .as_ref()
+            .is_some_and(|c| super::prices::normalize_code(c).is_err())
+        {
+            errs.add("discount_code", format!("line {n}: not a discount code"));
+        }
     }
     if let Err(e) = check_percent(invoice_discount) {
         errs.add("discount", e);
@@ -319,7 +329,8 @@ impl MoneyEntry {
 pub struct MoneyConflict {
     /// The entry that made it.
     pub entry: Uuid,
-    /// `OVER_REFUND`, `OVER_CREDIT`, `LINE_CREDITED_TWICE`, `NOT_ISSUED`.
+    /// `OVER_REFUND`, `OVER_CREDIT`, `LINE_CREDITED_TWICE`, `NOT_ISSUED`,
+    /// `PERIOD_CLOSED`.
     pub code: String,
     pub message: String,
     pub at: DateTime<Utc>,
@@ -333,6 +344,10 @@ pub struct Resolution {
     pub by: Uuid,
     pub at: DateTime<Utc>,
     pub note: String,
+    /// Where a document that arrived after its period closed was posted
+    /// (the first open period; the document keeps its own date).
+    #[serde(default)]
+    pub posted_on: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -569,6 +584,7 @@ mod tests {
             unit_price: d(p),
             tax_rate: d(tax),
             discount_percent: d(disc),
+            discount_code: None,
         }
     }
 

@@ -3,16 +3,24 @@
 //! payments, refunds, credit notes and receipts. Exact decimal arithmetic
 //! with one rounding rule ([`money`]).
 
+pub mod claims;
+pub mod discounts;
 pub mod invoice;
 pub mod money;
 pub mod mutations;
 pub mod payment;
+pub mod period;
+pub mod plans;
 pub mod prices;
 pub mod settings;
 
+pub use claims::*;
+pub use discounts::*;
 pub use invoice::*;
 pub use mutations::*;
 pub use payment::*;
+pub use period::*;
+pub use plans::*;
 pub use prices::*;
 pub use settings::*;
 
@@ -53,6 +61,12 @@ fn format_credit_note(v: u64) -> String {
 fn parse_credit_note(t: &str) -> Option<u64> {
     parse_prefixed("CN-", t)
 }
+fn format_claim(v: u64) -> String {
+    format!("CLM-{v:06}")
+}
+fn parse_claim(t: &str) -> Option<u64> {
+    parse_prefixed("CLM-", t)
+}
 
 /// Invoice numbers: `INV-000123`, unique per tenant, issued offline.
 pub const INVOICE_NUMBERS: NumberSeries = NumberSeries {
@@ -81,6 +95,15 @@ pub const CREDIT_NOTE_NUMBERS: NumberSeries = NumberSeries {
     parse: parse_credit_note,
 };
 
+/// Insurance claim numbers: `CLM-000007` (a desk claims a few a week).
+pub const CLAIM_NUMBERS: NumberSeries = NumberSeries {
+    name: "claim",
+    lease: 100,
+    low_water: 20,
+    format: format_claim,
+    parse: parse_claim,
+};
+
 pub fn register(r: &mut Registry) {
     r.record::<ClinicSettings>()
         .record::<PriceItem>()
@@ -101,7 +124,22 @@ pub fn register(r: &mut Registry) {
         .mutation::<RefundPayment>()
         .mutation::<IssueCreditNote>()
         .mutation::<ApplyCredit>()
-        .mutation::<ResolveMoneyConflict>();
+        .mutation::<ResolveMoneyConflict>()
+        .record::<PeriodLock>()
+        .mutation::<ClosePeriod>()
+        .record::<CashUp>()
+        .mutation::<CloseCashUp>()
+        .record::<InsuranceClaim>()
+        .series(CLAIM_NUMBERS)
+        .mutation::<SubmitClaim>()
+        .mutation::<DecideClaim>()
+        .record::<EligibilityCheck>()
+        .mutation::<RecordEligibility>()
+        .record::<InstalmentPlan>()
+        .mutation::<CreatePlan>()
+        .record::<DiscountCode>()
+        .mutation::<AddDiscountCode>()
+        .mutation::<DecideDiscountCode>();
 }
 
 #[cfg(test)]
@@ -110,7 +148,12 @@ mod tests {
 
     #[test]
     fn numbers_read_back_as_typed() {
-        for s in [INVOICE_NUMBERS, RECEIPT_NUMBERS, CREDIT_NOTE_NUMBERS] {
+        for s in [
+            INVOICE_NUMBERS,
+            RECEIPT_NUMBERS,
+            CREDIT_NOTE_NUMBERS,
+            CLAIM_NUMBERS,
+        ] {
             for v in [1u64, 42, 999_999, 1_234_567] {
                 assert_eq!((s.parse)(&(s.format)(v)), Some(v));
                 assert_eq!((s.parse)(&(s.format)(v).to_lowercase()), Some(v));

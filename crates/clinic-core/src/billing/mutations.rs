@@ -5,9 +5,11 @@
 //! entered in the invoice's ledger — never refused for being too much, but
 //! raised as a conflict for a manager.
 
+use super::discounts::DiscountCode;
 use super::invoice::*;
 use super::money::{check_amount, check_currency, RULE_DIGITS};
 use super::payment::*;
+use super::period::{closed_until, PeriodLock};
 use super::settings::derived_id;
 use super::{CREDIT_NOTE_NUMBERS, INVOICE_NUMBERS, RECEIPT_NUMBERS};
 use crate::clinical::Encounter;
@@ -62,6 +64,37 @@ fn check_number(series: &NumberSeries, number: &str) -> ClinicResult<()> {
         ));
     }
     Ok(())
+}
+
+/// A document of this tenant (its lock is the one loaded).
+fn check_tenant(tenant: Uuid, cx: &Context) -> ClinicResult<()> {
+    if tenant != cx.tenant {
+        return Err(ClinicError::field("tenant", "is not this clinic"));
+    }
+    Ok(())
+}
+
+/// A document dated inside a closed period is accepted (it arrived from a
+/// desk that did not know) and raised on its invoice for a manager to post
+/// into the open period, its own date kept.
+fn raise_if_closed(
+    recs: &Records,
+    cx: &Context,
+    inv: &mut Invoice,
+    entry: Uuid,
+    what: String,
+    on: NaiveDate,
+) {
+    if let Some(until) = closed_until(recs, cx.tenant).filter(|u| on <= *u) {
+        inv.raise(
+            entry,
+            "PERIOD_CLOSED",
+            format!(
+                "{what} dated {on} arrived after the books were closed up to {until}: post it into the open period (its date is kept)."
+            ),
+            cx.at,
+        );
+    }
 }
 
 impl Invoice {
@@ -286,13 +319,24 @@ pub struct IssueInvoice {
     pub due_on: NaiveDate,
     pub total: Decimal,
     pub print: BillingPrint,
+    /// The tenant, whose period lock is checked (absent in changes queued
+    /// before period locks).
+    #[serde(default)]
+    pub tenant: Option<Uuid>,
+    /// The discount codes its lines carry ([`DiscountCode::id_for`]), each
+    /// counted as used once.
+    #[serde(default)]
+    pub discount_codes: Vec<Uuid>,
 }
 
 impl MutationKind for IssueInvoice {
     const NAME: &'static str = "issue_invoice";
 
     fn touches(&self) -> Vec<Uuid> {
-        vec![self.invoice]
+        let mut t = vec![self.invoice];
+        t.extend(self.tenant.map(PeriodLock::id_for));
+        t.extend(self.discount_codes.iter().copied());
+        t
     }
 
     fn permission(&self) -> Permission {
@@ -326,6 +370,38 @@ impl MutationKind for IssueInvoice {
             ));
         }
         self.print.validate()?;
+        // The lock is loaded only when the change names the tenant (one
+        // queued before period locks does not, and is never raised).
+        if let Some(t) = self.tenant {
+            check_tenant(t, cx)?;
+            raise_if_closed(
+                recs,
+                cx,
+                &mut inv,
+                self.invoice,
+                format!("Invoice {}", self.number),
+                self.issued_on,
+            );
+        }
+        let mut codes: Vec<Uuid> = inv
+            .lines
+            .iter()
+            .filter_map(|l| l.input.discount_code.as_deref())
+            .map(|c| DiscountCode::id_for(cx.tenant, c))
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let mut named = self.discount_codes.clone();
+        named.sort_unstable();
+        named.dedup();
+        if codes != named {
+            return Err(ClinicError::field(
+                "discount_codes",
+                "are the codes the invoice's lines carry",
+            ));
+        }
+        let mut changed = vec![self.invoice];
+        changed.extend(super::discounts::count_uses(recs, &codes, cx.at));
         inv.status = InvoiceStatus::Issued;
         inv.number = Some(self.number.clone());
         inv.issued_by = cx.user;
@@ -336,7 +412,7 @@ impl MutationKind for IssueInvoice {
         inv.updated_at = cx.at;
         inv.settle();
         recs.put(inv);
-        Ok(Applied::one(self.invoice))
+        Ok(Applied { changed })
     }
 }
 
@@ -485,7 +561,11 @@ impl MutationKind for RecordPayment {
     const NAME: &'static str = "record_payment";
 
     fn touches(&self) -> Vec<Uuid> {
-        vec![self.payment.id, self.payment.invoice_id]
+        vec![
+            self.payment.id,
+            self.payment.invoice_id,
+            PeriodLock::id_for(self.payment.tenant_id),
+        ]
     }
 
     fn permission(&self) -> Permission {
@@ -505,11 +585,18 @@ impl MutationKind for RecordPayment {
     }
 
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
-        let p = &self.payment;
+        take_money(cx, recs, &self.payment)
+    }
+}
+
+/// Records a payment received (also an insurer's, from a claim's approval).
+pub(super) fn take_money(cx: &Context, recs: &mut Records, p: &Payment) -> ClinicResult<Applied> {
+    {
         if let Some(done) = existing_money(recs, p) {
             return done;
         }
         let mut inv = invoice(recs, p.invoice_id)?;
+        check_tenant(p.tenant_id, cx)?;
         if p.kind != PaymentKind::Payment
             || p.method == PaymentMethod::Credit
             || p.refund_of.is_some()
@@ -536,6 +623,14 @@ impl MutationKind for RecordPayment {
                 cx.at,
             );
         }
+        raise_if_closed(
+            recs,
+            cx,
+            &mut inv,
+            p.id,
+            format!("A payment of {}", p.amount),
+            p.received_on,
+        );
         let entry = MoneyEntry::new(p.id, EntryKind::Payment, p.amount, None, cx.at);
         Ok(record_money(cx, recs, p.clone(), inv, entry))
     }
@@ -553,7 +648,11 @@ impl MutationKind for RefundPayment {
     const NAME: &'static str = "refund_payment";
 
     fn touches(&self) -> Vec<Uuid> {
-        vec![self.refund.id, self.refund.invoice_id]
+        vec![
+            self.refund.id,
+            self.refund.invoice_id,
+            PeriodLock::id_for(self.refund.tenant_id),
+        ]
     }
 
     fn permission(&self) -> Permission {
@@ -574,6 +673,7 @@ impl MutationKind for RefundPayment {
             return done;
         }
         let mut inv = invoice(recs, r.invoice_id)?;
+        check_tenant(r.tenant_id, cx)?;
         let of = r
             .refund_of
             .filter(|p| {
@@ -602,6 +702,14 @@ impl MutationKind for RefundPayment {
                 cx.at,
             );
         }
+        raise_if_closed(
+            recs,
+            cx,
+            &mut inv,
+            r.id,
+            format!("A refund of {}", r.amount),
+            r.received_on,
+        );
         let entry = MoneyEntry::new(r.id, EntryKind::Refund, r.amount, Some(of), cx.at);
         Ok(record_money(cx, recs, r.clone(), inv, entry))
     }
@@ -618,7 +726,11 @@ impl MutationKind for IssueCreditNote {
     const NAME: &'static str = "issue_credit_note";
 
     fn touches(&self) -> Vec<Uuid> {
-        vec![self.note.id, self.note.invoice_id]
+        vec![
+            self.note.id,
+            self.note.invoice_id,
+            PeriodLock::id_for(self.note.tenant_id),
+        ]
     }
 
     fn permission(&self) -> Permission {
@@ -635,6 +747,7 @@ impl MutationKind for IssueCreditNote {
             return done;
         }
         let mut inv = invoice(recs, sent.invoice_id)?;
+        check_tenant(sent.tenant_id, cx)?;
         if !inv.status.is_open() {
             return Err(ClinicError::conflict(format!(
                 "Only an issued invoice is credited (this one is {}).",
@@ -670,6 +783,14 @@ impl MutationKind for IssueCreditNote {
                 cx.at,
             );
         }
+        raise_if_closed(
+            recs,
+            cx,
+            &mut inv,
+            sent.id,
+            format!("Credit note {}", sent.number),
+            sent.issued_on,
+        );
         let lines: Vec<InvoiceLine> = chosen.iter().map(|i| inv.lines[*i].clone()).collect();
         let totals = totals_of(&lines, inv.digits());
         let note = CreditNote {
@@ -732,6 +853,7 @@ impl MutationKind for ApplyCredit {
             self.into.id,
             self.out_of.invoice_id,
             self.into.invoice_id,
+            PeriodLock::id_for(self.out_of.tenant_id),
         ]
     }
 
@@ -752,6 +874,8 @@ impl MutationKind for ApplyCredit {
         }
         let mut from = invoice(recs, o.invoice_id)?;
         let mut to = invoice(recs, i.invoice_id)?;
+        check_tenant(o.tenant_id, cx)?;
+        check_tenant(i.tenant_id, cx)?;
         if (o.kind, o.method, i.kind, i.method)
             != (
                 PaymentKind::Refund,
@@ -798,6 +922,14 @@ impl MutationKind for ApplyCredit {
                 cx.at,
             );
         }
+        raise_if_closed(
+            recs,
+            cx,
+            &mut to,
+            i.id,
+            format!("Credit of {} used", i.amount),
+            i.received_on,
+        );
         let entry_out = MoneyEntry::new(o.id, EntryKind::Refund, o.amount, None, cx.at);
         let entry_in = MoneyEntry::new(i.id, EntryKind::Payment, i.amount, None, cx.at);
         for (p, inv, e) in [(o, &mut from, entry_out), (i, &mut to, entry_in)] {
@@ -824,13 +956,21 @@ pub struct ResolveMoneyConflict {
     /// The entry whose conflict is resolved.
     pub entry: Uuid,
     pub note: String,
+    /// The tenant, whose period lock a late document is posted past.
+    #[serde(default)]
+    pub tenant: Option<Uuid>,
+    /// A `PERIOD_CLOSED` conflict's posting day: in the first open period.
+    #[serde(default)]
+    pub post_on: Option<NaiveDate>,
 }
 
 impl MutationKind for ResolveMoneyConflict {
     const NAME: &'static str = "resolve_money_conflict";
 
     fn touches(&self) -> Vec<Uuid> {
-        vec![self.invoice]
+        let mut t = vec![self.invoice];
+        t.extend(self.tenant.map(PeriodLock::id_for));
+        t
     }
 
     fn permission(&self) -> Permission {
@@ -855,10 +995,26 @@ impl MutationKind for ResolveMoneyConflict {
                 ClinicError::not_found("Conflict")
             });
         };
+        let posted_on = if c.code == "PERIOD_CLOSED" {
+            let on = self.post_on.ok_or_else(|| {
+                ClinicError::field(
+                    "post_on",
+                    "a document that arrived after its period closed is posted into an open period",
+                )
+            })?;
+            check_tenant(self.tenant.unwrap_or_default(), cx)?;
+            if let Some(until) = closed_until(recs, cx.tenant).filter(|u| on <= *u) {
+                return Err(super::period::period_closed_error("the posting", on, until));
+            }
+            Some(on)
+        } else {
+            None
+        };
         c.resolved = Some(Resolution {
             by: cx.user.unwrap_or_default(),
             at: cx.at,
             note,
+            posted_on,
         });
         inv.updated_at = cx.at;
         recs.put(inv);

@@ -26,6 +26,9 @@ pub enum PaymentMethod {
 impl PaymentMethod {
     pub const TAKEN: [PaymentMethod; 4] =
         [Self::Cash, Self::Card, Self::BankTransfer, Self::Insurance];
+    /// What a desk's cash-up counts (an insurer's payment is settled by
+    /// its claim, credit moves no money).
+    pub const COUNTED: [PaymentMethod; 3] = [Self::Cash, Self::Card, Self::BankTransfer];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -102,6 +105,9 @@ pub struct Payment {
     /// What the receipt printed.
     #[serde(default)]
     pub print: BillingPrint,
+    /// The workstation that took or paid it back (its cash-up counts it).
+    #[serde(default)]
+    pub desk_id: Option<Uuid>,
 }
 
 impl RecordKind for Payment {

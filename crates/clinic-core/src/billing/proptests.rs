@@ -38,6 +38,7 @@ fn line() -> impl Strategy<Value = LineInput> {
             unit_price: Decimal::new(p as i64, 2),
             tax_rate: tax.parse().unwrap(),
             discount_percent: disc.parse().unwrap(),
+            discount_code: None,
         })
 }
 
@@ -129,6 +130,8 @@ proptest! {
             due_on: today,
             total,
             print: BillingPrint::default(),
+            tenant: Some(tenant),
+            discount_codes: vec![],
         })).unwrap();
         // An issued invoice is never edited.
         let edit = run(&mut recs, Mutation::new(EditInvoice { invoice: id, notes: Some("x".into()), ..Default::default() }));
@@ -159,6 +162,7 @@ proptest! {
                 recorded_by: user,
                 recorded_at: at(0),
                 print: BillingPrint::default(),
+                desk_id: None,
             };
             match o {
                 Op::Pay(a) => {
@@ -263,6 +267,7 @@ mod found {
                     unit_price: price.parse().unwrap(),
                     tax_rate: Decimal::ZERO,
                     discount_percent: Decimal::ZERO,
+                    discount_code: None,
                 }],
                 discount_percent: Decimal::ZERO,
                 notes: String::new(),
@@ -276,6 +281,8 @@ mod found {
                 due_on: at(1).date_naive(),
                 total,
                 print: BillingPrint::default(),
+                tenant: Some(TENANT),
+                discount_codes: vec![],
             })
             .unwrap();
             id
@@ -312,6 +319,7 @@ mod found {
             recorded_by: USER,
             recorded_at: at(1),
             print: BillingPrint::default(),
+            desk_id: None,
         }
     }
 
@@ -361,6 +369,8 @@ mod found {
             invoice: inv,
             entry: Uuid::from_u128(21),
             note: "ok".into(),
+            tenant: Some(TENANT),
+            post_on: None,
         };
         d.run(settle()).unwrap();
         d.run(settle()).unwrap();
@@ -452,5 +462,331 @@ mod found {
             .map(|c| c.code.as_str())
             .collect();
         assert_eq!(codes, ["OVER_REFUND"], "35.00 back of 25.00 paid is raised");
+    }
+
+    fn day(n: u64) -> NaiveDate {
+        at(n).date_naive()
+    }
+
+    #[test]
+    fn a_payment_dated_inside_a_closed_period_is_accepted_raised_and_posted_after_it() {
+        let mut d = Desk {
+            recs: Records::default(),
+            n: 1,
+        };
+        let inv = d.issued(10, 3, "50.00", 1);
+        // Closing a period that has not ended is refused.
+        let close = |until| ClosePeriod {
+            tenant: TENANT,
+            until,
+            unsynced_desks: vec!["Desk 2".into()],
+            note: String::new(),
+        };
+        let e = d
+            .run(close(day(1) + chrono::Duration::days(1)))
+            .unwrap_err();
+        assert_eq!(e.fields[0].field, "until");
+        d.run(close(day(1))).unwrap();
+        assert_eq!(
+            d.run(close(day(1))).unwrap_err().code,
+            crate::ErrorCode::Conflict,
+            "already closed up to that day"
+        );
+        // Another tenant's id cannot open this tenant's books.
+        let mut other = money(
+            30,
+            inv,
+            3,
+            PaymentKind::Payment,
+            PaymentMethod::Cash,
+            "5.00",
+        );
+        other.tenant_id = Uuid::from_u128(99);
+        assert_eq!(
+            d.run(RecordPayment { payment: other }).unwrap_err().fields[0].field,
+            "tenant"
+        );
+        // A payment dated on the closed day: accepted, raised.
+        let late = money(
+            31,
+            inv,
+            3,
+            PaymentKind::Payment,
+            PaymentMethod::Cash,
+            "20.00",
+        );
+        d.run(RecordPayment {
+            payment: late.clone(),
+        })
+        .unwrap();
+        let i = d.invoice(inv).clone();
+        assert_eq!(i.paid.to_string(), "20.00", "the money stands");
+        let codes: Vec<&str> = i.conflicts.iter().map(|c| c.code.as_str()).collect();
+        assert_eq!(codes, ["PERIOD_CLOSED"]);
+        // Settled only by posting it into an open period.
+        let settle = |post_on| ResolveMoneyConflict {
+            invoice: inv,
+            entry: late.id,
+            note: "posted".into(),
+            tenant: Some(TENANT),
+            post_on,
+        };
+        assert_eq!(d.run(settle(None)).unwrap_err().fields[0].field, "post_on");
+        assert_eq!(
+            d.run(settle(Some(day(1)))).unwrap_err().code,
+            crate::ErrorCode::PeriodClosed
+        );
+        d.run(settle(Some(day(1) + chrono::Duration::days(1))))
+            .unwrap();
+        let r = d.invoice(inv).conflicts[0].resolved.clone().unwrap();
+        assert_eq!(r.posted_on, Some(day(1) + chrono::Duration::days(1)));
+    }
+
+    #[test]
+    fn a_claims_approvals_post_what_they_add_and_a_decided_claim_is_not_decided_again() {
+        let mut d = Desk {
+            recs: Records::default(),
+            n: 1,
+        };
+        let inv = d.issued(10, 3, "50.00", 1);
+        let claim = InsuranceClaim {
+            id: Uuid::from_u128(40),
+            tenant_id: TENANT,
+            number: "CLM-000001".into(),
+            invoice_id: inv,
+            invoice_number: String::new(),
+            patient_id: Uuid::from_u128(3),
+            provider: "Bupa".into(),
+            policy_number: None,
+            currency: "EUR".into(),
+            claimed: "40.00".parse().unwrap(),
+            approved: Decimal::ZERO,
+            status: ClaimStatus::Pending,
+            submitted_on: day(1),
+            decided_on: None,
+            reason: None,
+            payments: vec![],
+            created_by: USER,
+            created_at: at(1),
+            updated_at: at(1),
+        };
+        let mut too_much = claim.clone();
+        too_much.claimed = "60.00".parse().unwrap();
+        assert_eq!(
+            d.run(SubmitClaim { claim: too_much }).unwrap_err().fields[0].field,
+            "amount"
+        );
+        d.run(SubmitClaim {
+            claim: claim.clone(),
+        })
+        .unwrap();
+        let pay = |id: u128, amount: &str| {
+            let mut p = money(
+                id,
+                inv,
+                3,
+                PaymentKind::Payment,
+                PaymentMethod::Insurance,
+                amount,
+            );
+            p.receipt_number = Some(format!("RCT-{id:06}"));
+            p
+        };
+        let decide = |status, approved: &str, payment| DecideClaim {
+            claim: claim.id,
+            status,
+            approved: approved.parse().unwrap(),
+            decided_on: day(1),
+            reason: None,
+            payment,
+        };
+        // The payment must be what the decision adds.
+        let e = d
+            .run(decide(
+                ClaimStatus::PartiallyPaid,
+                "15.00",
+                Some(pay(50, "10.00")),
+            ))
+            .unwrap_err();
+        assert_eq!(e.fields[0].field, "payment");
+        d.run(decide(
+            ClaimStatus::PartiallyPaid,
+            "15.00",
+            Some(pay(50, "15.00")),
+        ))
+        .unwrap();
+        d.run(decide(
+            ClaimStatus::Approved,
+            "40.00",
+            Some(pay(51, "25.00")),
+        ))
+        .unwrap();
+        let c = d.recs.get::<InsuranceClaim>(claim.id).unwrap().clone();
+        assert_eq!(
+            (c.status, c.approved.to_string()),
+            (ClaimStatus::Approved, "40.00".into())
+        );
+        assert_eq!(c.payments, [Uuid::from_u128(50), Uuid::from_u128(51)]);
+        assert_eq!(d.invoice(inv).balance().to_string(), "10.00");
+        let e = d
+            .run(DecideClaim {
+                reason: Some("late".into()),
+                ..decide(ClaimStatus::Denied, "40.00", None)
+            })
+            .unwrap_err();
+        assert_eq!(e.code, crate::ErrorCode::Conflict);
+    }
+
+    #[test]
+    fn a_cash_up_states_its_differences_with_a_reason_once_per_desk_and_day() {
+        let mut d = Desk {
+            recs: Records::default(),
+            n: 1,
+        };
+        let desk = Uuid::from_u128(7);
+        let line = |m, e: &str, c: &str| {
+            let (e, c): (Decimal, Decimal) = (e.parse().unwrap(), c.parse().unwrap());
+            CashUpLine {
+                method: m,
+                expected: e,
+                counted: c,
+                difference: c - e,
+            }
+        };
+        let cash_up = |lines: Vec<CashUpLine>, reason: Option<&str>| CloseCashUp {
+            cash_up: CashUp {
+                id: CashUp::id_for(desk, day(1)),
+                tenant_id: TENANT,
+                desk_id: desk,
+                desk_name: "Desk 1".into(),
+                day: day(1),
+                currency: "EUR".into(),
+                lines,
+                payments: vec![],
+                reason: reason.map(str::to_string),
+                closed_by: USER,
+                closed_at: at(1),
+            },
+        };
+        let short = vec![line(PaymentMethod::Cash, "20.00", "19.50")];
+        assert_eq!(
+            d.run(cash_up(short.clone(), None)).unwrap_err().fields[0].field,
+            "reason"
+        );
+        let mut lie = short.clone();
+        lie[0].difference = Decimal::ZERO;
+        assert_eq!(
+            d.run(cash_up(lie, Some("x"))).unwrap_err().fields[0].field,
+            "difference"
+        );
+        let insurer = vec![line(PaymentMethod::Insurance, "20.00", "20.00")];
+        assert_eq!(
+            d.run(cash_up(insurer, None)).unwrap_err().fields[0].field,
+            "counted"
+        );
+        d.run(cash_up(short.clone(), Some("float short"))).unwrap();
+        let even = vec![line(PaymentMethod::Cash, "20.00", "20.00")];
+        assert_eq!(
+            d.run(cash_up(even, None)).unwrap_err().code,
+            crate::ErrorCode::Conflict,
+            "the day is closed"
+        );
+    }
+
+    #[test]
+    fn an_issued_invoice_counts_one_use_of_each_code_its_lines_carry_past_the_limit_too() {
+        let mut d = Desk {
+            recs: Records::default(),
+            n: 1,
+        };
+        let code = DiscountCode {
+            id: DiscountCode::id_for(TENANT, "spring10"),
+            tenant_id: TENANT,
+            code: "SPRING10".into(),
+            description: String::new(),
+            percent: Decimal::TEN,
+            valid_from: day(1),
+            valid_until: None,
+            max_uses: Some(1),
+            uses: 0,
+            approval: Approval::Pending,
+            decided_by: None,
+            decided_at: None,
+            created_by: USER,
+            created_at: at(1),
+            updated_at: at(1),
+        };
+        let mut wrong = code.clone();
+        wrong.id = Uuid::from_u128(5);
+        assert_eq!(
+            d.run(AddDiscountCode { code: wrong }).unwrap_err().fields[0].field,
+            "code"
+        );
+        d.run(AddDiscountCode { code: code.clone() }).unwrap();
+        fn stored(d: &Desk, id: Uuid) -> DiscountCode {
+            d.recs.get::<DiscountCode>(id).unwrap().clone()
+        }
+        assert!(stored(&d, code.id)
+            .unusable_on(day(1))
+            .unwrap()
+            .contains("approval"));
+        d.run(DecideDiscountCode {
+            code: code.id,
+            approve: true,
+        })
+        .unwrap();
+        assert_eq!(
+            d.run(DecideDiscountCode {
+                code: code.id,
+                approve: false
+            })
+            .unwrap_err()
+            .code,
+            crate::ErrorCode::Conflict
+        );
+        // Two invoices with the code issued (two desks, offline): both stand.
+        for (id, number) in [(60u128, 7u64), (61, 8)] {
+            let inv = Uuid::from_u128(id);
+            d.run(CreateInvoice {
+                invoice: inv,
+                patient: Uuid::from_u128(3),
+                appointment: None,
+                encounter: None,
+                currency: "EUR".into(),
+                prices_include_tax: false,
+                lines: vec![LineInput {
+                    item: None,
+                    code: None,
+                    description: "Consultation".into(),
+                    quantity: Decimal::ONE,
+                    unit_price: "50.00".parse().unwrap(),
+                    tax_rate: Decimal::ZERO,
+                    discount_percent: Decimal::TEN,
+                    discount_code: Some("SPRING10".into()),
+                }],
+                discount_percent: Decimal::ZERO,
+                notes: String::new(),
+            })
+            .unwrap();
+            let issue = |codes: Vec<Uuid>| IssueInvoice {
+                invoice: inv,
+                number: format!("INV-{number:06}"),
+                issued_on: day(1),
+                due_on: day(1),
+                total: "45.00".parse().unwrap(),
+                print: BillingPrint::default(),
+                tenant: Some(TENANT),
+                discount_codes: codes,
+            };
+            assert_eq!(
+                d.run(issue(vec![])).unwrap_err().fields[0].field,
+                "discount_codes",
+                "the codes it counts are the lines'"
+            );
+            d.run(issue(vec![code.id])).unwrap();
+        }
+        let c = stored(&d, code.id);
+        assert_eq!(c.uses, 2, "counted past its limit, never refused");
+        assert!(c.unusable_on(day(1)).unwrap().contains("limit"));
     }
 }

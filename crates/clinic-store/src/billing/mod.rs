@@ -5,8 +5,11 @@
 
 use crate::records::Documents;
 use crate::{ts, Db, StoreResult};
+use chrono::NaiveDate;
 use clinic_core::billing::money::minor_digits;
-use clinic_core::billing::{ClinicSettings, CreditNote, Invoice, Payment, PaymentKind, PriceItem};
+use clinic_core::billing::{
+    CashUp, ClinicSettings, CreditNote, Invoice, Payment, PaymentKind, PriceItem,
+};
 use clinic_core::sync::RecordKind;
 use clinic_core::ClinicError;
 use rusqlite::params;
@@ -175,6 +178,34 @@ impl Db<'_> {
         )?)
     }
 
+    /// What is owed in `currency` by the age of the invoice on `today`
+    /// (days since it was issued): `[0–30, 31–60, 61–90, 90+]`, each as
+    /// (minor units, invoices).
+    pub fn ageing(&self, currency: &str, today: NaiveDate) -> StoreResult<[(i64, i64); 4]> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT CASE WHEN age <= 30 THEN 0 WHEN age <= 60 THEN 1 WHEN age <= 90 THEN 2 ELSE 3 END AS bucket,
+                    sum(balance_minor), count(*)
+             FROM (SELECT balance_minor,
+                          julianday(?2) - julianday(coalesce(issued_on, ?2)) AS age
+                   FROM invoices INDEXED BY invoices_owing_by_issue
+                   WHERE balance_minor > 0 AND currency = ?1)
+             GROUP BY bucket",
+        )?;
+        let mut out = [(0, 0); 4];
+        let rows = st.query_map(params![currency, today.to_string()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for r in rows {
+            let (b, sum, n) = r?;
+            out[b.clamp(0, 3) as usize] = (sum, n);
+        }
+        Ok(out)
+    }
+
     /// `filter`: the invoices summed (`invoices INDEXED BY … WHERE …`).
     fn balances(
         &self,
@@ -284,6 +315,30 @@ impl Db<'_> {
         self.docs(
             "SELECT doc FROM payments WHERE invoice_id = ?1 ORDER BY json_extract(doc, '$.recorded_at'), id",
             &[&invoice.to_string()],
+        )
+    }
+
+    /// The payments and refunds a desk took on a day (its cash-up), in
+    /// the order they were recorded.
+    pub fn desk_day_payments(&self, desk: Uuid, day: NaiveDate) -> StoreResult<Vec<Payment>> {
+        self.docs(
+            "SELECT doc FROM payments WHERE received_on = ?1 AND json_extract(doc, '$.desk_id') = ?2
+             ORDER BY json_extract(doc, '$.recorded_at'), id",
+            &[&day.to_string(), &desk.to_string()],
+        )
+    }
+
+    /// A desk's cash-ups of the days `from..=to`.
+    pub fn desk_cash_ups(
+        &self,
+        desk: Uuid,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<CashUp>> {
+        self.docs(
+            "SELECT doc FROM records WHERE kind = 'cash_up' AND json_extract(doc, '$.desk_id') = ?1
+             AND json_extract(doc, '$.day') BETWEEN ?2 AND ?3 ORDER BY json_extract(doc, '$.day')",
+            &[&desk.to_string(), &from.to_string(), &to.to_string()],
         )
     }
 

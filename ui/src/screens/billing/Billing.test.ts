@@ -34,7 +34,10 @@ const card: PaymentRow = {
 };
 
 function invoiceScreen(over: Partial<InvoiceScreen> = {}): InvoiceScreen {
-  return { view: view(), money: GBP, payments: [card], prices: [], can_edit: true, can_take_payment: true, can_correct: true, ...over };
+  return {
+    view: view(), money: GBP, payments: [card], prices: [], can_edit: true, can_take_payment: true, can_correct: true,
+    today: '2026-12-08', claims: [], plan: null, ...over,
+  };
 }
 
 describe('money', () => {
@@ -63,7 +66,7 @@ describe('TakePayment', () => {
     expect(screen.getByTestId('pay-method-cash').getAttribute('aria-pressed')).toBe('true');
     await fireEvent.keyDown(document.activeElement as HTMLElement, { key: 'Enter' });
     await flush();
-    expect(api.takePayment).toHaveBeenCalledWith('inv1', '24.00', 'cash', null);
+    expect(api.takePayment).toHaveBeenCalledWith('inv1', '24.00', 'cash', null, null);
     expect(onDone).toHaveBeenCalledTimes(1);
   });
 
@@ -75,7 +78,7 @@ describe('TakePayment', () => {
     expect(screen.getByTestId('pay-credit-hint').textContent).toContain('£6.00 more than the balance');
     await fireEvent.click(screen.getByTestId('pay-record'));
     await flush();
-    expect(api.takePayment).toHaveBeenCalledWith('inv1', '30.00', 'card', null);
+    expect(api.takePayment).toHaveBeenCalledWith('inv1', '30.00', 'card', null, null);
     expect(screen.getByTestId('pay-error').textContent).toContain('at most 2 decimals');
   });
 });
@@ -127,6 +130,8 @@ describe('PatientAccount', () => {
       money: GBP,
       invoices: [row('i2', 'INV-000002', '2026-12-04', '54.00'), row('i1', 'INV-000001', '2026-11-02', '45.00')],
       billable: [],
+      overdue_plans: [],
+      today: '2026-12-08',
     };
     vi.mocked(api.patientAccount).mockResolvedValue(acc);
     render(PatientAccountPanel, { patientId: 'p1', patientName: 'Zoë', user: manager, navigate: vi.fn() });
