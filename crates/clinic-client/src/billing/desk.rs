@@ -295,40 +295,6 @@ impl Billing<'_> {
         })
     }
 
-    /// A patient's instalment plans with an instalment overdue today.
-    fn overdue_plans_of(
-        &self,
-        patient: Uuid,
-        name: &str,
-        today: NaiveDate,
-    ) -> ClinicResult<Vec<PlanView>> {
-        let db = self.ws.store()?.db();
-        let plans = db
-            .query_docs(
-                "SELECT doc FROM records WHERE kind = 'instalment_plan'
-                 AND json_extract(doc, '$.patient_id') = ?1",
-                &[&patient.to_string()],
-            )?
-            .into_iter()
-            .filter_map(|d| serde_json::from_value::<InstalmentPlan>(d).ok());
-        let mut out = Vec::new();
-        for plan in plans {
-            let Some(inv) = db.invoice(plan.invoice_id)? else {
-                continue;
-            };
-            let progress = plan.progress(&inv, today);
-            if progress.overdue > Decimal::ZERO {
-                out.push(PlanView {
-                    progress,
-                    patient_name: name.to_string(),
-                    plan,
-                });
-            }
-        }
-        out.sort_by(|a, b| a.plan.invoice_number.cmp(&b.plan.invoice_number));
-        Ok(out)
-    }
-
     /// One invoice as its screen shows it (an audited read).
     pub fn screen(&mut self, id: Uuid) -> ClinicResult<InvoiceScreen> {
         let view = self.show_invoice(id)?;
@@ -536,9 +502,7 @@ impl Workstation {
         };
         let now = self.now();
         let today = self.billing().today(now)?;
-        let overdue_plans =
-            self.billing()
-                .overdue_plans_of(patient, &account.patient_name, today)?;
+        let overdue_plans = self.billing().plans_on(Some(patient), true, today)?;
         Ok(Some(PatientAccount {
             account,
             money,

@@ -395,14 +395,29 @@ impl Billing<'_> {
     pub fn plans(&mut self, patient: Option<Uuid>, overdue: bool) -> ClinicResult<Vec<PlanView>> {
         let (_, now) = self.act(Action::View)?;
         let today = self.today(now)?;
-        let plans: Vec<InstalmentPlan> = self
-            .ws
-            .store()?
-            .db()
-            .documents::<InstalmentPlan>()?
-            .into_iter()
-            .filter(|p| patient.is_none_or(|x| x == p.patient_id))
-            .collect();
+        self.plans_on(patient, overdue, today)
+    }
+
+    /// [`Billing::plans`] on `today`, for a caller that checked the session.
+    pub(crate) fn plans_on(
+        &self,
+        patient: Option<Uuid>,
+        overdue: bool,
+        today: NaiveDate,
+    ) -> ClinicResult<Vec<PlanView>> {
+        let db = self.ws.store()?.db();
+        let plans: Vec<InstalmentPlan> = match patient {
+            Some(p) => db
+                .query_docs(
+                    "SELECT doc FROM records WHERE kind = 'instalment_plan'
+                     AND json_extract(doc, '$.patient_id') = ?1",
+                    &[&p.to_string()],
+                )?
+                .into_iter()
+                .filter_map(|d| serde_json::from_value(d).ok())
+                .collect(),
+            None => db.documents::<InstalmentPlan>()?,
+        };
         let mut out = Vec::new();
         for p in plans {
             let v = self.plan_view(p, today)?;

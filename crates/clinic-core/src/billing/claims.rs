@@ -5,21 +5,18 @@
 
 use super::invoice::Invoice;
 use super::money::{check_amount, RULE_DIGITS};
+use super::mutations::billing;
 use super::payment::{Payment, PaymentKind, PaymentMethod};
 use super::period::PeriodLock;
 use super::CLAIM_NUMBERS;
 use crate::error::{ClinicError, ClinicResult};
 use crate::patients::Patient;
-use crate::permissions::{Action, Module, Permission, SensitiveFlag};
+use crate::permissions::{Action, Permission};
 use crate::sync::{Applied, Context, IssuedNumber, Merge, MutationKind, RecordKind, Records, Ref};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-fn billing(action: Action) -> Permission {
-    Permission::new(Module::Billing, action).with_flags([SensitiveFlag::FinancialData])
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]

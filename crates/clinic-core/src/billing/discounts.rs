@@ -10,7 +10,7 @@ use super::period::closing_permission;
 use super::prices::normalize_code;
 use super::settings::derived_id;
 use crate::error::{ClinicError, ClinicResult, FieldErrors};
-use crate::permissions::{Action, Module, Permission, SensitiveFlag};
+use crate::permissions::{Action, Permission};
 use crate::sync::{Applied, Context, Merge, MutationKind, RecordKind, Records};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -131,7 +131,7 @@ impl MutationKind for AddDiscountCode {
     }
 
     fn permission(&self) -> Permission {
-        Permission::new(Module::Billing, Action::Edit).with_flags([SensitiveFlag::FinancialData])
+        super::mutations::billing(Action::Edit)
     }
 
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {

@@ -23,7 +23,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-fn billing(action: Action) -> Permission {
+/// A billing action: the billing module and the financial-data flag.
+pub(super) fn billing(action: Action) -> Permission {
     Permission::new(Module::Billing, action).with_flags([SensitiveFlag::FinancialData])
 }
 

@@ -250,7 +250,7 @@ impl MutationKind for CloseCashUp {
     }
 
     fn permission(&self) -> Permission {
-        Permission::new(Module::Billing, Action::Create).with_flags([SensitiveFlag::FinancialData])
+        super::mutations::billing(Action::Create)
     }
 
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {

@@ -7,7 +7,7 @@ use super::invoice::Invoice;
 use super::money::round;
 use super::settings::derived_id;
 use crate::error::{ClinicError, ClinicResult};
-use crate::permissions::{Action, Module, Permission, SensitiveFlag};
+use crate::permissions::{Action, Permission};
 use crate::sync::{Applied, Context, Merge, MutationKind, RecordKind, Records};
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -198,7 +198,7 @@ impl MutationKind for CreatePlan {
     }
 
     fn permission(&self) -> Permission {
-        Permission::new(Module::Billing, Action::Create).with_flags([SensitiveFlag::FinancialData])
+        super::mutations::billing(Action::Create)
     }
 
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
