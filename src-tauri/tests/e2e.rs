@@ -1272,7 +1272,9 @@ fn a_manager_claims_from_an_insurer_cashes_up_the_day_and_closes_last_month() {
     app.wait_attr("invoice-claim", "data-status", |v| v == "pending");
     app.wait_text("invoice-notice", "CLM-");
 
-    // The insurer approves all of it: recorded from the claims list.
+    // The insurer approves all of it: recorded from the claims list, reached
+    // through the Billing tabs (BillingTabs.svelte: Invoices, Insurance
+    // claims, Cash-up, Close period), each of which this test drives.
     app.click("nav-billing");
     app.click("billing-tab-claims");
     app.wait_attr("claims-screen", "data-ready", |v| v == "true");
