@@ -12,6 +12,7 @@ use clinic_client::{Password, Workstation};
 use clinic_core::directory::CreateUser;
 use clinic_core::patients::PatientPatch;
 use clinic_core::scheduling::{AppointmentStatus, BookAppointment, SeriesScope};
+use clinic_core::signing::UserSigner;
 use clinic_core::sync::Mutation;
 use clinic_core::ErrorCode;
 use sync_server::testing::TestServer;
@@ -50,10 +51,27 @@ fn tamper(ws: &mut Workstation, sql: &str) {
 
 /// Makes a change on a desk's store directly, in `user`'s name, as a
 /// tampered desk could (no session, no local check but the rule's own).
+/// The change is signed with `user`'s key where a password the tests
+/// know opens it (someone who knows it, on a tampered desk), otherwise
+/// with a key the forger made.
 fn forge(ws: &mut Workstation, user: Option<Uuid>, m: Mutation) {
     let now = ws.now();
-    ws.store_mut_for_tests()
-        .unwrap()
+    let store = ws.store_mut_for_tests().unwrap();
+    if let Some(u) = user.filter(|u| store.signer_of(*u).is_none()) {
+        let tenant = store.tenant_id();
+        let opened = store
+            .db()
+            .staff(u)
+            .unwrap()
+            .and_then(|s| s.signing_key)
+            .and_then(|k| {
+                [PASSWORD, "admin-password-1"].iter().find_map(|p| {
+                    UserSigner::open(&k, tenant, u, &Password::new(p.to_string())).ok()
+                })
+            });
+        store.add_signer(opened.unwrap_or_else(|| UserSigner::from_secret(u, &[0x66; 32])));
+    }
+    store
         .write(|db| Ok(db.commit_mutation(user, now, &m).map(|_| ())?))
         .unwrap();
 }
@@ -66,7 +84,7 @@ fn count(server: &TestServer, sql: &str) -> i64 {
         .unwrap()
 }
 
-fn user_id(ws: &mut Workstation, email: &str) -> Uuid {
+pub(crate) fn user_id(ws: &mut Workstation, email: &str) -> Uuid {
     ws.directory()
         .list_users()
         .unwrap()
@@ -495,6 +513,7 @@ fn a_staff_record_over_another_users_id_is_refused_everywhere() {
             password_hash: clinic_client::auth::hash_password(&password()).unwrap(),
             specialization: None,
             registration_number: None,
+            signing_key: None,
         }),
     );
     let r = sync(&mut c);

@@ -709,6 +709,14 @@ fn changes_queued_before_the_protocol_4_upgrade_are_pushed_after_it() {
              DROP TABLE stock_items;
              ALTER TABLE patient_allergies DROP COLUMN code;
              ALTER TABLE users DROP COLUMN must_change_password;
+             DROP INDEX outbox_unsigned;
+             DROP TRIGGER audit_events_no_update;
+             ALTER TABLE outbox DROP COLUMN author_key;
+             ALTER TABLE outbox DROP COLUMN signature;
+             ALTER TABLE audit_events DROP COLUMN author_key;
+             ALTER TABLE audit_events DROP COLUMN signature;
+             CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+             BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
              PRAGMA user_version = 5;",
         )
         .unwrap();

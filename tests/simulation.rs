@@ -130,7 +130,7 @@ use clinic_core::clinical::{
 };
 use clinic_core::directory::{
     ChangeOwnPassword, ChangeRole, ChangeUserRoles, ClinicPlan, CreateRole, CreateUser, CustomRole,
-    ResetPassword, RoomDoc, SetUserActive, SiteDoc, StaffMember, UpdateUser,
+    RegisterSigningKey, ResetPassword, RoomDoc, SetUserActive, SiteDoc, StaffMember, UpdateUser,
 };
 use clinic_core::inventory::{
     AddStockItem, AdjustStock, ChangeOrderStatus, ChangeStockItem, CountStock, CreatePurchaseOrder,
@@ -145,6 +145,7 @@ use clinic_core::scheduling::{
     Appointment, AppointmentChange, AppointmentMode, AppointmentStatus, AppointmentType,
     BookAppointment, ChangeAppointment, ClinicianSchedule, Resolution, WaitlistEntry, WeeklyHours,
 };
+use clinic_core::signing::UserSigner;
 use clinic_core::sync::*;
 use clinic_core::{ClinicError, ClinicResult, ErrorCode};
 use clinic_demo::DemoRng;
@@ -263,6 +264,7 @@ impl MemServer {
         let result = apply_batch(
             self.rules,
             self.tenant,
+            dev,
             last_applied,
             &req.mutations,
             &mut recs,
@@ -762,6 +764,8 @@ fn clinic_day() -> DateTime<Utc> {
 /// desks book the same clinicians and rooms and save the same documents.
 #[derive(Clone)]
 struct Clinic {
+    /// The administrator's key (the one provisioning made, on PostgreSQL).
+    admin_key: UserSigner,
     /// The tenant's first administrator, the one account the server has
     /// from the start: sets the clinic up, changes users, roles, sites and
     /// rooms, and, as the manager, closes the books and decides discount
@@ -799,12 +803,13 @@ const HASH: &str =
 const ROLE_KEYS: [&str; 2] = ["sim_front", "sim_back"];
 
 impl Clinic {
-    fn new(rng: &mut DemoRng, admin: Uuid) -> Clinic {
+    fn new(rng: &mut DemoRng, admin: Uuid, admin_key: UserSigner) -> Clinic {
         let desk = uuid(rng);
         let mut two = || [uuid(rng), uuid(rng)];
         let (staff, sites, rooms, types, schedules) = (two(), two(), two(), two(), two());
         Clinic {
             admin,
+            admin_key,
             desk,
             staff,
             sites,
@@ -815,6 +820,28 @@ impl Clinic {
             roles: [uuid(rng), uuid(rng), uuid(rng)],
             categories: [uuid(rng), uuid(rng)],
             suppliers: [uuid(rng), uuid(rng)],
+        }
+    }
+
+    /// The key of `user`: the administrator's own, everyone else's
+    /// derived from their id (the simulation signs as anyone).
+    fn signer(&self, user: Uuid) -> UserSigner {
+        if user == self.admin {
+            self.admin_key.clone()
+        } else {
+            sim_signer(user)
+        }
+    }
+
+    /// The key record of `user` as a change made by `made_by` carries it.
+    fn key(&self, user: Uuid, made_by: Uuid) -> Option<clinic_core::signing::UserKey> {
+        Some(self.signer(user).unopenable(made_by))
+    }
+
+    /// Gives a desk's store the keys of everyone who makes changes here.
+    fn sign_here(&self, store: &mut Store) {
+        for u in [self.admin, self.desk].into_iter().chain(self.staff) {
+            store.add_signer(self.signer(u));
         }
     }
 
@@ -833,6 +860,7 @@ impl Clinic {
                 password_hash: HASH.into(),
                 specialization: None,
                 registration_number: None,
+                signing_key: self.key(id, self.admin),
             })
         };
         let mut out = vec![user(
@@ -916,6 +944,36 @@ impl Clinic {
 
 /// Who makes a change: `who`, or now and then no one (a change that names
 /// no user, which the server refuses whatever it is).
+/// Whether a member of staff's current key is one they made themselves.
+fn own_key(s: &StaffMember) -> bool {
+    s.signing_key.as_ref().is_some_and(|k| k.made_by == s.id)
+}
+
+/// The administrator's key as provisioning sealed it (PostgreSQL only: in
+/// memory the simulation seeds its own).
+fn world_admin_key(server: &Backend, admin: Uuid) -> Option<clinic_core::signing::UserKey> {
+    if !matches!(server, Backend::Pg(_)) {
+        return None;
+    }
+    server
+        .records()
+        .ok()?
+        .get(&admin)?
+        .get::<StaffMember>()?
+        .signing_key
+        .clone()
+}
+
+const ADMIN_PASSWORD: &str = sync_server::testing::ADMIN_PASSWORD;
+
+/// A simulated person's key, derived from their id.
+fn sim_signer(user: Uuid) -> UserSigner {
+    let mut secret = [0u8; 32];
+    secret[..16].copy_from_slice(user.as_bytes());
+    secret[16..].copy_from_slice(&user.as_bytes().map(|b| b ^ 0x5A));
+    UserSigner::from_secret(user, &secret)
+}
+
 fn by(rng: &mut DemoRng, who: Uuid, percent_anonymous: u64) -> Option<Uuid> {
     (!rng.chance(percent_anonymous)).then_some(who)
 }
@@ -1329,24 +1387,45 @@ fn user_change(
                     .matrix()
             }),
         }),
-        89..=92 => Mutation::new(ChangeOwnPassword {
+        89..=90 => {
             // Mostly the author's own (another's is refused).
-            user: if rng.chance(80) {
+            let whose = if rng.chance(80) {
                 user.unwrap_or(clinic.admin)
             } else {
                 clinician
-            },
-            password_hash: HASH.into(),
-        }),
-        93..=95 => Mutation::new(ResetPassword {
+            };
+            Mutation::new(ChangeOwnPassword {
+                user: whose,
+                password_hash: HASH.into(),
+                signing_key: clinic.key(whose, whose),
+            })
+        }
+        91..=92 => {
+            // A key of one's own, at a sign-in: the first is taken, a
+            // second is a conflict; another's is refused.
+            let whose = if rng.chance(85) {
+                user.unwrap_or(clinic.desk)
+            } else {
+                clinician
+            };
+            Mutation::new(RegisterSigningKey {
+                user: whose,
+                signing_key: clinic.signer(whose).unopenable(whose),
+            })
+        }
+        93..=95 => {
             // A clinician's; now and then the author's own (a conflict).
-            user: if rng.chance(85) {
+            let whose = if rng.chance(85) {
                 clinician
             } else {
                 clinic.admin
-            },
-            password_hash: HASH.into(),
-        }),
+            };
+            Mutation::new(ResetPassword {
+                user: whose,
+                password_hash: HASH.into(),
+                signing_key: clinic.key(whose, user.unwrap_or(clinic.admin)),
+            })
+        }
         _ => {
             // A locum's account: under an address of its own, or under one
             // another desk may be giving someone else just now.
@@ -1355,14 +1434,16 @@ fn user_change(
             } else {
                 format!("locum.{}@sim.example", letters(step))
             };
+            let id = uuid(rng);
             Mutation::new(CreateUser {
-                user: uuid(rng),
+                user: id,
                 email,
                 name: format!("Dr Locum {}", letters(step)),
                 roles: vec!["clinician".into()],
                 password_hash: HASH.into(),
                 specialization: None,
                 registration_number: None,
+                signing_key: clinic.key(id, user.unwrap_or(clinic.admin)),
             })
         }
     };
@@ -3539,6 +3620,9 @@ struct MStaff {
     active: bool,
     /// Reset by an administrator; cleared when its owner changes it.
     must_change: bool,
+    /// Their current key is one they made themselves (a second of their
+    /// own is a conflict).
+    own_key: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -3676,6 +3760,7 @@ impl Model {
                         roles: s.roles.clone(),
                         active: s.active,
                         must_change: s.must_change_password,
+                        own_key: own_key(s),
                     },
                 );
             } else if let Some(p) = r.get::<ClinicPlan>() {
@@ -4134,6 +4219,7 @@ impl Model {
                         roles: c.roles.clone(),
                         active: true,
                         must_change: false,
+                        own_key: c.signing_key.as_ref().is_some_and(|k| k.made_by == c.user),
                     },
                 );
                 Accepted
@@ -4143,7 +4229,21 @@ impl Model {
             match self.staff.get_mut(&c.user) {
                 Some(s) if env.user_id == Some(c.user) => {
                     s.must_change = false;
+                    s.own_key = c.signing_key.is_some();
                     Accepted
+                }
+                _ => Rejected,
+            }
+        } else if let Some(k) = m.get::<RegisterSigningKey>() {
+            // Only one's own, and only over a key someone else made.
+            match self.staff.get_mut(&k.user) {
+                Some(s) if env.user_id == Some(k.user) && k.signing_key.made_by == k.user => {
+                    if s.own_key {
+                        Conflict
+                    } else {
+                        s.own_key = true;
+                        Accepted
+                    }
                 }
                 _ => Rejected,
             }
@@ -4153,6 +4253,7 @@ impl Model {
                 Conflict
             } else if let Some(s) = self.staff.get_mut(&r.user) {
                 s.must_change = true;
+                s.own_key = r.signing_key.as_ref().is_some_and(|k| k.made_by == r.user);
                 Accepted
             } else {
                 Rejected
@@ -4590,6 +4691,7 @@ impl Model {
                     roles: s.roles.clone(),
                     active: s.active,
                     must_change: s.must_change_password,
+                    own_key: own_key(s),
                 });
             if have.as_ref() != Some(m) {
                 out.push(format!(
@@ -7966,6 +8068,10 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
                 specialization: None,
                 registration_number: None,
                 must_change_password: false,
+                // Made by provisioning (no one), as on the real server: the
+                // administrator's first key of their own replaces it.
+                signing_key: Some(sim_signer(admin_seed).unopenable(Uuid::nil())),
+                past_keys: vec![],
             }));
             (Backend::Mem(server), tenant_seed, admin_seed, blocks)
         }
@@ -8030,7 +8136,19 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
             )
         }
     };
-    let clinic = Clinic::new(&mut rng, admin);
+    // The administrator's key: the one provisioning sealed by their
+    // password on PostgreSQL, one derived from their id in memory.
+    let admin_key = match world_admin_key(&server, admin) {
+        Some(k) => clinic_core::signing::UserSigner::open(
+            &k,
+            tenant,
+            admin,
+            &clinic_core::auth::Password::new(ADMIN_PASSWORD.into()),
+        )
+        .map_err(|e| format!("the administrator's key: {e}"))?,
+        None => sim_signer(admin),
+    };
+    let clinic = Clinic::new(&mut rng, admin, admin_key);
     let world = Rc::new(RefCell::new(World {
         server,
         net: Net {
@@ -8051,6 +8169,7 @@ fn run_seed(seed: u64, rules: Rules, mode: Mode) -> Result<Summary, String> {
                 .map(|(_, b)| *b)
                 .expect("a patient number block");
             let mut store = Store::in_memory_for_tests(tenant, *id, true, patient).expect("store");
+            clinic.sign_here(&mut store);
             // The other series' blocks, as an enrolled workstation holds them.
             store
                 .write(|db| {

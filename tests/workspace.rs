@@ -14,6 +14,7 @@ mod clinical;
 mod inventory;
 mod kernel;
 mod scheduling;
+mod signatures;
 mod simulation;
 mod sync;
 

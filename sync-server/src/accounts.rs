@@ -630,7 +630,13 @@ pub async fn add_user(
         errs.add("name", "is required (at most 200 characters)");
     }
     errs.into_result()?;
-    let hash = work.hash(Password::new_checked(req.password)?).await?;
+    let password = Password::new_checked(req.password)?;
+    let id = Uuid::now_v7();
+    let key = work
+        .signing_key(actor.tenant_id, id, password.clone())
+        .await?;
+    let key = serde_json::to_value(key).map_err(|e| ServerError::Database(e.to_string()))?;
+    let hash = work.hash(password).await?;
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, actor.tenant_id).await?;
     // The tenant's feed-head row is the tenant's lock: two concurrent
@@ -673,11 +679,10 @@ pub async fn add_user(
         )
         .into());
     }
-    let id = Uuid::now_v7();
     let inserted = tx
         .execute(
-            "INSERT INTO users (tenant_id, id, email, name, password_hash, role_keys, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-            &[&actor.tenant_id, &id, &email, &name, &hash, &vec![req.role.clone()], &now],
+            "INSERT INTO users (tenant_id, id, email, name, password_hash, role_keys, created_at, updated_at, signing_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+            &[&actor.tenant_id, &id, &email, &name, &hash, &vec![req.role.clone()], &now, &key],
         )
         .await;
     if let Err(e) = inserted {

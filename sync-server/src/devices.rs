@@ -65,6 +65,15 @@ pub async fn enroll(
             &[&actor.user_id],
         )
         .await?;
+    // Their key as every desk receives it (on their staff record).
+    let signing_key = tx
+        .query_opt(
+            "SELECT doc->'signing_key' FROM sync_records WHERE entity_type = 'staff' AND id = $1",
+            &[&actor.user_id],
+        )
+        .await?
+        .and_then(|r| r.get::<_, Option<serde_json::Value>>(0))
+        .and_then(|k| serde_json::from_value(k).ok());
     tx.commit().await?;
     tracing::info!(tenant = %actor.tenant_id, device = %device, "device enrolled");
     Ok(Enrollment {
@@ -79,6 +88,7 @@ pub async fn enroll(
         user_id: actor.user_id,
         user_name: user.get(0),
         user_roles: user.get(1),
+        signing_key,
         number_blocks,
     })
 }

@@ -7,6 +7,7 @@
 //! `clinic-core`.
 
 pub mod accounts;
+pub mod audit;
 pub mod db;
 pub mod devices;
 pub mod embedded;

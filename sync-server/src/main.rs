@@ -63,6 +63,19 @@ enum Command {
     Tenant(TenantCmd),
     #[command(subcommand)]
     Tls(TlsCmd),
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCmd {
+    /// Verify a tenant's audit trail: every device's chain is whole, and
+    /// every signed event verifies against its user's public keys (prints
+    /// a JSON report; exits 1 when anything does not verify)
+    Verify {
+        #[arg(long)]
+        tenant: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -179,6 +192,25 @@ async fn run(cli: Cli) -> Result<(), ServerError> {
             created.map(|c| println!("{}", serde_json::to_string_pretty(&c).unwrap_or_default()))
         }
         Some(Command::Tls(_)) => Ok(()),
+        Some(Command::Audit(AuditCmd::Verify { tenant })) => {
+            match sync_server::audit::verify_tenant(&db.pool, &tenant).await {
+                Ok(report) => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&report).unwrap_or_default()
+                    );
+                    if report.ok {
+                        Ok(())
+                    } else {
+                        Err(ServerError::Clinic(clinic_core::ClinicError::new(
+                            clinic_core::ErrorCode::AuditChainBroken,
+                            "The audit trail does not verify (see the report above).",
+                        )))
+                    }
+                }
+                Err(e) => Err(e),
+            }
+        }
         None => {
             let listener = tokio::net::TcpListener::bind(cli.listen)
                 .await

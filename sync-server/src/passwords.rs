@@ -85,6 +85,31 @@ impl PasswordWork {
             .await??)
     }
 
+    /// A first signing key for an account the server makes, sealed by its
+    /// password. Made by no one (`made_by` nil): the owner's desk replaces
+    /// it at their first sign-in, so the server never keeps a key that
+    /// signs as them.
+    pub async fn signing_key(
+        &self,
+        tenant: uuid::Uuid,
+        user: uuid::Uuid,
+        password: Password,
+    ) -> Result<clinic_core::signing::UserKey, ServerError> {
+        let seed = clinic_core::signing::KeySeed::from_random(|b| rand::rngs::OsRng.fill_bytes(b));
+        Ok(self
+            .run(move || {
+                clinic_core::signing::UserSigner::create(
+                    tenant,
+                    user,
+                    &password,
+                    &seed,
+                    uuid::Uuid::nil(),
+                )
+                .map(|(_, k)| k)
+            })
+            .await??)
+    }
+
     /// Holds every CPU until the permit is dropped: checks queue meanwhile
     /// (for tests of what happens while a check runs).
     #[cfg(feature = "test-support")]

@@ -352,11 +352,13 @@ pub async fn push(
     // The rules are plain CPU work (up to 2,000 changes): run them off the
     // async runtime, so other requests keep being served meanwhile.
     let batch = mutations.clone();
+    let device_id = device.device_id;
     let (result, recs) = tokio::task::spawn_blocking(move || {
         let (mut recs, mut ledger) = (recs, ledger);
         let result = apply_batch(
             domain_rules,
             tenant,
+            device_id,
             last_applied,
             &batch,
             &mut recs,
@@ -434,7 +436,7 @@ pub async fn push(
     let mut audit_head = audit_seq;
     if let Some(last) = accepted.last() {
         audit_head = last.seq;
-        let flags = audit_flags(&tx, device.device_id, &mutations, &accepted).await?;
+        let flags = audit_flags(&tx, device.device_id, &mutations, &accepted, &recs).await?;
         let rows: Vec<Value> = accepted
             .iter()
             .zip(flags)
@@ -448,10 +450,10 @@ pub async fn push(
             })
             .collect();
         tx.execute(
-            "INSERT INTO audit_events (tenant_id, device_id, seq, id, at, user_id, action, entity_type, entity_id, patient_id, details, prev_hash, hash, flag)
-             SELECT $1, $2, x.seq, x.id, x.at, x.user_id, x.action, x.entity_type, x.entity_id, x.patient_id, x.details, x.prev_hash, x.hash, x.flag
+            "INSERT INTO audit_events (tenant_id, device_id, seq, id, at, user_id, action, entity_type, entity_id, patient_id, details, prev_hash, hash, flag, author_key, signature)
+             SELECT $1, $2, x.seq, x.id, x.at, x.user_id, x.action, x.entity_type, x.entity_id, x.patient_id, x.details, x.prev_hash, x.hash, x.flag, x.author_key, x.signature
              FROM jsonb_to_recordset($3::jsonb) AS x(seq bigint, id uuid, at timestamptz, user_id uuid, action text, entity_type text,
-                  entity_id uuid, patient_id uuid, details jsonb, prev_hash text, hash text, flag text)",
+                  entity_id uuid, patient_id uuid, details jsonb, prev_hash text, hash text, flag text, author_key text, signature text)",
             &[&tenant, &device.device_id, &Value::Array(rows)],
         )
         .await?;
@@ -524,15 +526,20 @@ pub async fn push(
     })
 }
 
-/// Audit events are never refused; each that records a change (its
-/// `details.mutation`) the server has from another user than the event's
-/// is flagged, in order (`None`: nothing to flag).
+/// Audit events are never refused (the chain must stay whole); each that
+/// carries a signature its user's keys do not verify, or that records a
+/// change (its `details.mutation`) the server has from another user than
+/// the event's, is flagged, in order (`None`: nothing to flag). An event
+/// without a signature (no one signed in made it, or it was made before
+/// signatures) is kept as unsigned.
 async fn audit_flags(
     tx: &deadpool_postgres::Transaction<'_>,
     device: Uuid,
     pushed: &[Envelope],
     events: &[&AuditEvent],
+    recs: &clinic_core::sync::Records,
 ) -> Result<Vec<Option<String>>, ServerError> {
+    let signers = audit_signers(tx, events, recs).await?;
     let named: Vec<Option<Uuid>> = events
         .iter()
         .map(|e| {
@@ -565,6 +572,24 @@ async fn audit_flags(
         .iter()
         .zip(named)
         .map(|(e, m)| {
+            if e.signature.is_some() {
+                let keys = e
+                    .user_id
+                    .and_then(|u| signers.get(&u))
+                    .cloned()
+                    .unwrap_or_default();
+                if let Err(why) = clinic_core::signing::verify(
+                    &keys,
+                    e.author_key.as_deref(),
+                    e.signature.as_deref(),
+                    &clinic_core::signing::event_content(e),
+                ) {
+                    return Some(format!(
+                        "audit event {} is not signed by its user: {why}",
+                        e.seq
+                    ));
+                }
+            }
             let m = m?;
             match authors.get(&m) {
                 Some(author) if *author == e.user_id => None,
@@ -576,6 +601,38 @@ async fn audit_flags(
                 // some changes): nothing to compare with.
                 None => None,
             }
+        })
+        .collect())
+}
+
+/// The public keys of the users of `events` (as the batch left their
+/// records, or as stored).
+async fn audit_signers(
+    tx: &deadpool_postgres::Transaction<'_>,
+    events: &[&AuditEvent],
+    recs: &clinic_core::sync::Records,
+) -> Result<HashMap<Uuid, Vec<clinic_core::signing::PublicKey>>, ServerError> {
+    use clinic_core::directory::StaffMember;
+    let mut users: Vec<Uuid> = events
+        .iter()
+        .filter(|e| e.signature.is_some())
+        .filter_map(|e| e.user_id)
+        .collect();
+    users.sort();
+    users.dedup();
+    let missing: Vec<Uuid> = users
+        .iter()
+        .filter(|u| recs.get::<StaffMember>(**u).is_none())
+        .copied()
+        .collect();
+    let stored = records::load(tx, &missing).await?;
+    Ok(users
+        .into_iter()
+        .filter_map(|u| {
+            let s = recs
+                .get::<StaffMember>(u)
+                .or_else(|| stored.get::<StaffMember>(u))?;
+            Some((u, s.public_keys()))
         })
         .collect())
 }

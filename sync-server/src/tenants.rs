@@ -120,10 +120,13 @@ pub async fn create_tenant(
     }
     errs.into_result()?;
     let plan = plan.expect("checked above");
-    let hash = crate::passwords::PasswordWork::shared()
-        .hash(t.admin_password)
-        .await?;
     let (tenant_id, admin_id, site_id) = (new_id(), new_id(), new_id());
+    let work = crate::passwords::PasswordWork::shared();
+    let key = work
+        .signing_key(tenant_id, admin_id, t.admin_password.clone())
+        .await?;
+    let key = serde_json::to_value(key).map_err(|e| ServerError::Database(e.to_string()))?;
+    let hash = work.hash(t.admin_password).await?;
     let mut client = crate::db::conn(pool).await?;
     let tx = tenant_tx(&mut client, tenant_id).await?;
     let inserted = tx
@@ -164,8 +167,8 @@ pub async fn create_tenant(
     )
     .await?;
     tx.execute(
-        "INSERT INTO users (tenant_id, id, email, name, password_hash, role_keys, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
-        &[&tenant_id, &admin_id, &email, &t.admin_name.trim(), &hash, &vec![BuiltinRole::Admin.key()], &now],
+        "INSERT INTO users (tenant_id, id, email, name, password_hash, role_keys, created_at, updated_at, signing_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+        &[&tenant_id, &admin_id, &email, &t.admin_name.trim(), &hash, &vec![BuiltinRole::Admin.key()], &now, &key],
     )
     .await?;
     // The administrator and the first site are records every desk receives.

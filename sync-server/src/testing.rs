@@ -63,6 +63,9 @@ pub fn generous_rate_limits() -> crate::limits::RateLimits {
 
 /// Provisions a tenant `slug` whose administrator is `admin@<slug>.example`
 /// with password `admin-password-1`.
+/// The password of the administrator [`provision`] makes.
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
 pub async fn provision(pool: &deadpool_postgres::Pool, slug: &str, plan: &str) -> TenantCreated {
     create_tenant(
         pool,
@@ -71,7 +74,7 @@ pub async fn provision(pool: &deadpool_postgres::Pool, slug: &str, plan: &str) -
             name: format!("Clinic {slug}"),
             admin_email: format!("admin@{slug}.example"),
             admin_name: "Admin".into(),
-            admin_password: Password::new("admin-password-1".into()),
+            admin_password: Password::new(ADMIN_PASSWORD.into()),
             plan: plan.into(),
             site_name: "Main".into(),
             timezone: "Europe/London".into(),
@@ -222,6 +225,23 @@ impl TestServer {
     /// assertions from blocking test code); every value as text.
     pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
         self.try_query(sql).expect("query")
+    }
+
+    /// Verifies tenant `slug`'s audit trail as `sync-server audit verify` does.
+    pub fn verify_audit(&self, slug: &str) -> crate::audit::AuditReport {
+        let (url, slug) = (self.database_url.clone(), slug.to_string());
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .expect("runtime")
+                .block_on(async move {
+                    let pool = db::app_pool(&url, 1).expect("a pool");
+                    crate::audit::verify_tenant(&pool, &slug)
+                        .await
+                        .expect("the audit trail is read")
+                })
+        })
+        .join()
+        .expect("verify thread")
     }
 
     /// [`TestServer::query`] that returns PostgreSQL's refusal instead of panicking.
@@ -422,5 +442,54 @@ impl Tap {
     pub fn saw(&self, text: &str) -> bool {
         let seen = self.captured();
         seen.windows(text.len()).any(|w| w == text.as_bytes())
+    }
+}
+
+/// Signs every change of a push request written by hand (JSON) whose
+/// author's key `password` opens, as their desk would: tests that push
+/// without a workstation sign as the provisioned administrator. A change
+/// that does not parse, names no user or whose key does not open is left
+/// as it is (the server answers it as it would any such change).
+pub async fn sign_push(
+    pool: &deadpool_postgres::Pool,
+    credential: &str,
+    body: &mut serde_json::Value,
+    password: &str,
+) {
+    use clinic_core::directory::StaffMember;
+    use clinic_core::signing::UserSigner;
+    let Some((tenant, device)) =
+        crate::tokens::device_credential_ids(credential.trim_start_matches("Device "))
+    else {
+        return;
+    };
+    let Some(envelopes) = body.get_mut("mutations").and_then(|m| m.as_array_mut()) else {
+        return;
+    };
+    let mut signers: std::collections::HashMap<uuid::Uuid, Option<UserSigner>> = Default::default();
+    for v in envelopes.iter_mut() {
+        let Ok(mut env) = serde_json::from_value::<clinic_core::sync::Envelope>(v.clone()) else {
+            continue;
+        };
+        let Some(user) = env.user_id else { continue };
+        if let std::collections::hash_map::Entry::Vacant(slot) = signers.entry(user) {
+            let mut client = pool.get().await.expect("a connection");
+            let tx = crate::db::tenant_tx(&mut client, tenant)
+                .await
+                .expect("a transaction");
+            let staff = crate::records::load(&tx, &[user]).await.expect("records");
+            let signer = staff
+                .get::<StaffMember>(user)
+                .and_then(|s| s.signing_key.clone())
+                .and_then(|k| {
+                    UserSigner::open(&k, tenant, user, &Password::new(password.into())).ok()
+                });
+            slot.insert(signer);
+        }
+        if let Some(Some(signer)) = signers.get(&user) {
+            signer.sign_change(tenant, device, &mut env);
+            v["author_key"] = env.author_key.clone().into();
+            v["signature"] = env.signature.clone().into();
+        }
     }
 }

@@ -147,7 +147,15 @@ impl Server {
 
     /// Sends a push request as the clinic's device; every mutation must be accepted.
     async fn push_request(&self, c: &Clinic, req: &Value) -> Value {
-        let (s, res) = self.call("/v1/sync/push", &c.device, req.clone()).await;
+        let mut req = req.clone();
+        sync_server::testing::sign_push(
+            &self.database.pool,
+            &c.device,
+            &mut req,
+            sync_server::testing::ADMIN_PASSWORD,
+        )
+        .await;
+        let (s, res) = self.call("/v1/sync/push", &c.device, req).await;
         assert_eq!(s, 200, "{res}");
         for o in res["outcomes"].as_array().unwrap() {
             assert_eq!(o["status"], "accepted", "{o}");

@@ -378,7 +378,18 @@ impl Api {
         if let Some(a) = auth {
             req = req.header("authorization", a);
         }
-        if let Some(b) = body {
+        if let Some(mut b) = body {
+            // A desk signs its changes; so does this test client, as the
+            // provisioned administrator.
+            if let (true, Some(a)) = (path == "/v1/sync/push", auth) {
+                sync_server::testing::sign_push(
+                    &self.database.pool,
+                    a,
+                    &mut b,
+                    sync_server::testing::ADMIN_PASSWORD,
+                )
+                .await;
+            }
             req = req.json(&b);
         }
         let res = req.send().await.unwrap();
@@ -2697,6 +2708,8 @@ async fn busy_tenant(api: &Api, slug: &str) -> Uuid {
         details: serde_json::json!({}),
         prev_hash: clinic_core::audit::GENESIS_HASH.into(),
         hash: String::new(),
+        author_key: None,
+        signature: None,
     };
     event.hash = clinic_core::audit::event_hash(&event);
     let push = serde_json::json!({

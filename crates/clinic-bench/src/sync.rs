@@ -198,6 +198,66 @@ fn enroll(at: &Address, dir: &Path, name: &str) -> ClinicResult<Workstation> {
     .map(|(ws, _)| ws)
 }
 
+/// Opens `user`'s signing key with their password on a second connection
+/// to a store, so what it queues in their name is signed.
+fn sign_as(store: &mut Store, user: uuid::Uuid, password: &Password) -> ClinicResult<()> {
+    let key = store
+        .db()
+        .staff(user)?
+        .and_then(|s| s.signing_key)
+        .ok_or_else(|| {
+            clinic_core::ClinicError::internal("the administrator has no signing key")
+        })?;
+    let signer = clinic_core::signing::UserSigner::open(&key, store.tenant_id(), user, password)?;
+    store.add_signer(signer);
+    Ok(())
+}
+
+/// What signed authorship costs per mutation, on the changes the upload
+/// sent (up to 10,000 of them): the desk signing each as it queues it,
+/// and the server verifying each before anything else (both build the
+/// change's canonical content first).
+fn signature_costs(store: &Store) -> ClinicResult<Vec<Scalar>> {
+    use clinic_core::signing::{change_content, verify, PublicKey, UserSigner};
+    let db = store.db();
+    let mut envs = db.outbox_after(0, 10_000)?;
+    let (tenant, device) = (store.tenant_id(), store.device_id());
+    let signer = UserSigner::from_secret(uuid::Uuid::nil(), &[7; 32]);
+    let keys = [PublicKey {
+        key_id: signer.key_id().to_string(),
+        public_key: signer.public_key(),
+    }];
+    let n = envs.len().max(1) as f64;
+    let t0 = Instant::now();
+    for e in envs.iter_mut() {
+        signer.sign_change(tenant, device, e);
+    }
+    let sign = secs(t0.elapsed()) * 1e6 / n;
+    let t0 = Instant::now();
+    for e in &envs {
+        verify(
+            &keys,
+            e.author_key.as_deref(),
+            e.signature.as_deref(),
+            &change_content(tenant, device, e),
+        )
+        .map_err(clinic_core::ClinicError::internal)?;
+    }
+    let check = secs(t0.elapsed()) * 1e6 / n;
+    Ok(vec![
+        scalar(
+            &format!("signatures: sign one change at the desk (canonical content + Ed25519; mean of {} uploaded)", envs.len()),
+            sign,
+            "us",
+        ),
+        scalar(
+            &format!("signatures: verify one change at the server (canonical content + Ed25519; mean of {})", envs.len()),
+            check,
+            "us",
+        ),
+    ])
+}
+
 /// A second connection to a workstation's store (what the live loop uses);
 /// `Workstation` keeps its own `Store` to itself.
 fn open_store(dir: &Path) -> ClinicResult<Store> {
@@ -292,6 +352,10 @@ pub fn run(args: SyncArgs) -> ClinicResult<SyncResult> {
             // exactly as `demo-data` queues them on an enrolled store.
             let user = a.session().map(|s| s.user_id);
             let mut store = open_store(&dir)?;
+            // Signed by the administrator, as their session signs on the desk.
+            if let Some(u) = user {
+                sign_as(&mut store, u, &password)?;
+            }
             let now = chrono::Utc::now();
             store.write(|db| {
                 demo::write_demo_patients(db, args.seed, range.clone(), user, now, &mut |_| {})
@@ -331,6 +395,7 @@ pub fn run(args: SyncArgs) -> ClinicResult<SyncResult> {
         }
     }
     let (mut a, mut a_store, t_a) = first_a.expect("at least one uploading workstation");
+    scalars.extend(signature_costs(&a_store)?);
     let in_push: f64 = pushes.iter().map(|c| secs(c.end - c.start)).sum();
     let (first_10k_note, first_10k_s) = match first_10k {
         Some(d) => ("measured", secs(d)),

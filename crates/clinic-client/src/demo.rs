@@ -370,7 +370,8 @@ pub fn generate_with(
         .db()
         .meta("enrolled_by")?
         .and_then(|u| Uuid::parse_str(&u).ok());
-    let actor = ws.session().map(|s| s.user_id).or(enrolled_by);
+    let ws_session_user = ws.session().map(|s| s.user_id);
+    let actor = ws_session_user.or(enrolled_by);
     let now = ws.now();
     let users = demo_users(seed, size);
     let hash = hash_password(password)?;
@@ -382,6 +383,19 @@ pub fn generate_with(
             "This store already holds demo data.",
         ));
     }
+    // What the demo makes in the enrolling administrator's name carries
+    // their signature when the demo password opens their key; otherwise
+    // it waits for their first sign-in here, which signs it.
+    if let (None, Some(admin)) = (ws_session_user, actor) {
+        let tenant = store.tenant_id();
+        if let Some(k) = store.db().staff(admin)?.and_then(|s| s.signing_key) {
+            if let Ok(signer) = clinic_core::signing::UserSigner::open(&k, tenant, admin, password)
+            {
+                store.add_signer(signer);
+            }
+        }
+    }
+    let tenant = store.tenant_id();
     let total = size.patients();
     let mut appointments = 0u64;
     let mut encounters = 0u64;
@@ -424,6 +438,7 @@ pub fn generate_with(
                 continue;
             }
             let id = new_id(now);
+            let (_, key) = crate::auth::new_signing_key(tenant, id, password, actor.unwrap_or(id))?;
             let create = CreateUser {
                 user: id,
                 email: u.email.clone(),
@@ -432,6 +447,7 @@ pub fn generate_with(
                 password_hash: hash.clone(),
                 specialization: u.specialization.clone(),
                 registration_number: u.registration_number.clone(),
+                signing_key: Some(key),
             };
             db.commit_mutation(actor, now, &Mutation::new(create))?;
             if u.role == BuiltinRole::Clinician {
@@ -486,6 +502,10 @@ pub fn generate_with(
         )?;
         Ok(())
     })?;
+    if ws_session_user.is_none() {
+        // The administrator's key was open for the demo only.
+        ws.store_mut()?.set_signer(None);
+    }
     progress(total, total);
     Ok(DemoReport {
         size,

@@ -327,6 +327,9 @@ pub struct SyncView {
     /// A first download (or a sync started by hand) is running.
     pub syncing: bool,
     pub progress: Option<Progress>,
+    /// Whose changes wait for them to sign in here ("2 changes wait for
+    /// Rita Okafor to sign in on this desk"), when someone's do.
+    pub waiting_for_signature: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -336,6 +339,23 @@ pub struct Progress {
     pub done: i64,
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub total: i64,
+}
+
+/// "2 changes wait for Rita Okafor to sign in on this desk" (and for
+/// everyone else whose changes wait).
+fn waiting_text(w: &[crate::sync::WaitingForSignature]) -> Option<String> {
+    let parts: Vec<String> = w
+        .iter()
+        .map(|u| {
+            let n = if u.changes == 1 {
+                "1 change waits".to_string()
+            } else {
+                format!("{} changes wait", u.changes)
+            };
+            format!("{n} for {} to sign in on this desk", u.name)
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// A recorded error without its machine code ("UNREACHABLE: The sync
@@ -733,6 +753,7 @@ impl Workstation {
             open_conflicts: s.open_conflicts as i64 + self.open_booking_conflicts()?,
             syncing: false,
             progress: None,
+            waiting_for_signature: waiting_text(&s.waiting_for_signature),
         })
     }
 

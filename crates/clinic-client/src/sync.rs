@@ -35,6 +35,19 @@ pub struct SyncStatus {
     /// The server found this workstation's audit trail broken (it stops
     /// taking audit events from it until an administrator looks into it).
     pub audit_problem: Option<String>,
+    /// Changes queued here that wait for their author's signature (made
+    /// before signatures, or while their key was not open): they go up
+    /// once that person signs in on this desk, and hold the queue after
+    /// them until then.
+    pub waiting_for_signature: Vec<WaitingForSignature>,
+}
+
+/// Someone whose changes wait for them to sign in on this desk.
+#[derive(Debug, Clone, Serialize)]
+pub struct WaitingForSignature {
+    pub user_id: Uuid,
+    pub name: String,
+    pub changes: i64,
 }
 
 /// A refused change as someone may see it: what it carried is withheld
@@ -248,6 +261,22 @@ impl Workstation {
                 .meta("sync_audit_break")?
                 .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok())
                 .and_then(|b| b["reason"].as_str().map(str::to_string)),
+            waiting_for_signature: db
+                .unsigned_changes()?
+                .into_iter()
+                .map(|u| {
+                    let name = db
+                        .staff(u.user_id)
+                        .ok()
+                        .flatten()
+                        .map_or_else(|| u.user_id.to_string(), |s| s.name);
+                    WaitingForSignature {
+                        user_id: u.user_id,
+                        name,
+                        changes: u.changes,
+                    }
+                })
+                .collect(),
         })
     }
 

@@ -115,6 +115,7 @@ pub(crate) fn staff_member(
     name: &str,
     roles: &[&str],
     password_hash: &str,
+    signing_key: Option<clinic_core::signing::UserKey>,
 ) -> clinic_core::directory::StaffMember {
     clinic_core::directory::StaffMember {
         id,
@@ -126,6 +127,8 @@ pub(crate) fn staff_member(
         specialization: None,
         registration_number: None,
         must_change_password: false,
+        signing_key,
+        past_keys: vec![],
     }
 }
 
@@ -135,7 +138,7 @@ pub(crate) fn seed_tenant(
     name: &str,
     site: &str,
     tz: &str,
-    admin: Option<(&str, &str, &str)>,
+    admin: Option<(&str, &str, &str, &Password)>,
     now: DateTime<Utc>,
 ) -> ClinicResult<Uuid> {
     db.insert_tenant(
@@ -169,14 +172,16 @@ pub(crate) fn seed_tenant(
     let (start, end) = clinic_core::patients::STANDALONE_BLOCK;
     db.add_number_block("patient", start, end)?;
     let mut admin_id = Uuid::nil();
-    if let Some((email, display, hash)) = admin {
+    if let Some((email, display, hash, password)) = admin {
         admin_id = new_id(now);
+        let (_, key) = crate::auth::new_signing_key(db.tenant_id, admin_id, password, admin_id)?;
         db.insert_user(&staff_member(
             admin_id,
             email,
             display,
             &[BuiltinRole::Admin.key()],
             hash,
+            Some(key),
         ))?;
     }
     db.append_audit(
@@ -223,7 +228,7 @@ impl Workstation {
                     &tenant_name,
                     &opts.site_name,
                     &opts.timezone,
-                    Some((&email, opts.admin_name.trim(), &hash)),
+                    Some((&email, opts.admin_name.trim(), &hash, &opts.admin_password)),
                     now,
                 )
                 .map(|_| ())
@@ -313,6 +318,7 @@ impl Workstation {
                     &e.user_name,
                     &roles,
                     &hash,
+                    e.signing_key.clone(),
                 ))?;
                 // Changes made on this desk for the clinic before anyone
                 // signs in (demo data) are made in the enrolling
@@ -498,6 +504,8 @@ impl Workstation {
         let email = email.trim().to_lowercase();
         let previous = self.session.take().map(|s| s.user_id);
         let store = self.store_mut()?;
+        // Nobody's key signs until this sign-in opens its own.
+        store.set_signer(None);
         let creds = store.db().credentials(&email)?;
         // Every refused sign-in is audited with the reason (never the email typed).
         let refuse = |store: &mut Store,
@@ -602,6 +610,7 @@ impl Workstation {
             last_activity: now,
             must_change_password: creds.must_change_password,
         });
+        self.start_signing(password, now)?;
         // An administrator signing in renews an expired device credential
         // (best effort: offline, or a multi-factor account, it waits).
         let full_admin = self
@@ -623,7 +632,86 @@ impl Workstation {
         Ok(self.session.as_ref().expect("just set"))
     }
 
+    /// Opens the signed-in person's signing key with their password, so
+    /// what they make here carries their signature, and signs what they
+    /// queued here without one (before signatures, or while their key
+    /// was not open). Someone with no key yet (an account from before
+    /// signatures) gets one, registered before the changes it signs. A key
+    /// someone else made with the password they set (an administrator
+    /// adding them or resetting it) is replaced by one of their own when
+    /// they choose their own password ([`Workstation::change_password`]).
+    fn start_signing(&mut self, password: &Password, now: DateTime<Utc>) -> ClinicResult<()> {
+        use clinic_core::directory::RegisterSigningKey;
+        use clinic_core::signing::UserSigner;
+        let Some(user) = self.session.as_ref().map(|s| s.user_id) else {
+            return Ok(());
+        };
+        let mut staff = self
+            .store()?
+            .db()
+            .staff(user)?
+            .ok_or_else(|| ClinicError::not_found("User"))?;
+        if staff.signing_key.is_none() {
+            // Their key may be on the server already (registered at a
+            // sign-in on another desk): an enrolled desk asks first (best
+            // effort; offline, a key is made here).
+            if let Ok(t) = self.transport() {
+                let _ = clinic_sync::engine::pull_all(self.store_mut()?, &t, &mut |_, _| {});
+                if let Some(s) = self.store()?.db().staff(user)? {
+                    staff = s;
+                }
+            }
+        }
+        let store = self.store_mut()?;
+        let tenant = store.tenant_id();
+        let register = |store: &mut Store, fresh: &UserSigner, key| {
+            let m = Mutation::new(RegisterSigningKey {
+                user,
+                signing_key: key,
+            });
+            store.write(|db| {
+                let c = db.commit_mutation(Some(user), now, &m)?;
+                if let Some(seq) = c.device_seq {
+                    db.queue_before_unsigned(user, seq)?;
+                }
+                db.append_audit(
+                    new_id(now),
+                    Some(user),
+                    now,
+                    c.named(AuditEntry::user(
+                        "user.signing_key",
+                        Some(user),
+                        json!({"key": fresh.key_id()}),
+                    )),
+                )?;
+                Ok(())
+            })
+        };
+        match staff.signing_key {
+            Some(k) => {
+                let Ok(signer) = UserSigner::open(&k, tenant, user, password) else {
+                    // Sealed by a password this desk has not seen yet:
+                    // what they make waits for a sign-in that opens it.
+                    store.set_signer(None);
+                    return Ok(());
+                };
+                store.set_signer(Some(signer));
+                store.write(|db| Ok(db.sign_pending(user)?))?;
+            }
+            None => {
+                let (fresh, key) = crate::auth::new_signing_key(tenant, user, password, user)?;
+                store.set_signer(Some(fresh.clone()));
+                register(store, &fresh, key)?;
+                store.write(|db| Ok(db.sign_pending(user)?))?;
+            }
+        }
+        Ok(())
+    }
+
     pub fn logout(&mut self) -> ClinicResult<()> {
+        if let Ok(store) = self.store_mut() {
+            store.set_signer(None);
+        }
         if let Some(s) = self.session.take() {
             let now = self.clock.now();
             self.store_mut()?.write(|db| {
@@ -687,9 +775,31 @@ impl Workstation {
             ));
         }
         let hash = hash_password(&new)?;
+        // Their key sealed by the new password: the same key, or a new
+        // one of their own when the one open was made by an administrator.
+        let store = self.store()?;
+        let own = store
+            .db()
+            .staff(s.user_id)?
+            .and_then(|m| m.signing_key)
+            .is_some_and(|k| k.made_by == s.user_id);
+        let next = match store.signer_of(s.user_id) {
+            Some(open) if own => {
+                let key = open.seal(s.tenant_id, &new, &crate::auth::key_seed(), s.user_id)?;
+                Some((open.clone(), key))
+            }
+            Some(_) => Some(crate::auth::new_signing_key(
+                s.tenant_id,
+                s.user_id,
+                &new,
+                s.user_id,
+            )?),
+            None => None,
+        };
         let m = Mutation::new(clinic_core::directory::ChangeOwnPassword {
             user: s.user_id,
             password_hash: hash,
+            signing_key: next.as_ref().map(|(_, k)| k.clone()),
         });
         self.commit_change(
             &s,
@@ -703,6 +813,9 @@ impl Workstation {
                 )]
             },
         )?;
+        if let Some((signer, _)) = next {
+            self.store_mut()?.set_signer(Some(signer));
+        }
         if let Some(session) = self.session.as_mut() {
             session.must_change_password = false;
         }

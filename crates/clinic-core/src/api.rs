@@ -115,6 +115,10 @@ pub struct Enrollment {
     pub user_id: Uuid,
     pub user_name: String,
     pub user_roles: Vec<String>,
+    /// The enrolling user's signing key, sealed by their password (so the
+    /// desk signs their changes from their first sign-in there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<crate::signing::UserKey>,
     /// The first block of each number series leased to this device.
     pub number_blocks: Vec<crate::sync::NumberBlock>,
 }

@@ -33,6 +33,14 @@ pub struct AuditEvent {
     pub details: serde_json::Value,
     pub prev_hash: String,
     pub hash: String,
+    /// The key of `user_id` that signed the event, and its signature over
+    /// the event's hash ([`crate::signing`]); none on an event no signed-in
+    /// user made (a refused sign-in, setting up a store) or made before
+    /// signatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 /// What a use-case records; the store adds the chain fields.
@@ -236,6 +244,8 @@ mod tests {
                     details: serde_json::json!({"fields": ["phone"]}),
                     prev_hash: prev.clone(),
                     hash: String::new(),
+                    author_key: None,
+                    signature: None,
                 };
                 e.hash = event_hash(&e);
                 prev = e.hash.clone();

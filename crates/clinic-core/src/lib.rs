@@ -10,6 +10,7 @@ pub mod error;
 pub mod locale;
 pub mod permissions;
 pub mod search;
+pub mod signing;
 pub mod sync;
 pub mod totp;
 

@@ -43,16 +43,22 @@ impl Db<'_> {
             details: entry.details,
             prev_hash: prev,
             hash: String::new(),
+            author_key: None,
+            signature: None,
         };
         e.hash = event_hash(&e);
+        if let Some(signer) = self.signers.of(user_id) {
+            signer.sign_event(&mut e);
+        }
         self.execute(
                 "INSERT INTO audit_events (device_id, seq, id, tenant_id, at, user_id, action, entity_type, entity_id,
-                     patient_id, details, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     patient_id, details, prev_hash, hash, author_key, signature)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
                     e.device_id.to_string(), e.seq, e.id.to_string(), e.tenant_id.to_string(), ts(e.at),
                     e.user_id.map(|u| u.to_string()), e.action, e.entity_type, e.entity_id.map(|u| u.to_string()),
-                    e.patient_id.map(|u| u.to_string()), e.details.to_string(), e.prev_hash, e.hash
+                    e.patient_id.map(|u| u.to_string()), e.details.to_string(), e.prev_hash, e.hash,
+                    e.author_key, e.signature
                 ],
             )
             ?;
@@ -78,11 +84,27 @@ impl Db<'_> {
                 .unwrap_or(serde_json::Value::Null),
             prev_hash: r.get(11)?,
             hash: r.get(12)?,
+            author_key: r.get(13)?,
+            signature: r.get(14)?,
         })
     }
 
     const AUDIT_COLUMNS: &'static str =
-        "device_id, seq, id, tenant_id, at, user_id, action, entity_type, entity_id, patient_id, details, prev_hash, hash";
+        "device_id, seq, id, tenant_id, at, user_id, action, entity_type, entity_id, patient_id, details, prev_hash, hash, author_key, signature";
+
+    /// Events matching `where_sql`, as stored.
+    pub(crate) fn audit_rows(
+        &self,
+        where_sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> StoreResult<Vec<AuditEvent>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {} FROM audit_events WHERE {where_sql}",
+            Self::AUDIT_COLUMNS
+        ))?;
+        let rows = st.query_map(args, Self::audit_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 
     /// Verifies this device's chain in storage order (rowid), so a reordered,
     /// edited or removed event is found. Returns the number of events verified.

@@ -10,6 +10,7 @@ pub mod error;
 pub mod keys;
 pub mod numbers;
 pub mod records;
+pub mod signing;
 pub mod sync;
 
 // Domains: each keeps its kinds in tables of its own ([`records::Projection`]).
@@ -104,6 +105,9 @@ pub struct Store {
     tenant_id: Uuid,
     device_id: Uuid,
     keychain_warning: Option<String>,
+    /// The keys that sign changes and audit events made here: the
+    /// signed-in person's ([`Store::set_signer`]).
+    signers: signing::Signers,
 }
 
 /// A view of the store for queries; inside [`Store::write`] it is the transaction.
@@ -112,6 +116,7 @@ pub struct Db<'c> {
     pub(crate) conn: &'c Connection,
     pub tenant_id: Uuid,
     pub device_id: Uuid,
+    pub(crate) signers: &'c signing::Signers,
     /// Inside [`Db::batch_index`]: search-index changes held until the
     /// batch ends (see there).
     pub(crate) index_batch: Option<&'c std::cell::RefCell<patients::search::IndexBatch>>,
@@ -345,6 +350,7 @@ impl Store {
                     conn: &tx,
                     tenant_id: new.tenant_id,
                     device_id: new.device_id,
+                    signers: &signing::NO_SIGNERS,
                     index_batch: None,
                 };
                 db.set_meta("tenant_id", &new.tenant_id.to_string())?;
@@ -433,6 +439,7 @@ impl Store {
             tenant_id: envelope.tenant_id,
             device_id: envelope.device_id,
             keychain_warning: None,
+            signers: Default::default(),
         };
         let db = store.db();
         if db.meta("tenant_id")?.as_deref() != Some(&envelope.tenant_id.to_string())
@@ -457,11 +464,30 @@ impl Store {
         self.device_id
     }
 
+    /// The one person whose key signs what is made here from now on
+    /// (`None`: nobody's, after signing out or locking).
+    pub fn set_signer(&mut self, signer: Option<clinic_core::signing::UserSigner>) {
+        self.signers = signing::Signers(signer.into_iter().collect());
+    }
+
+    /// The open key of `user` on this store, if any.
+    pub fn signer_of(&self, user: Uuid) -> Option<&clinic_core::signing::UserSigner> {
+        self.signers.of(Some(user))
+    }
+
+    /// Adds a key that signs what its user makes here (the simulation and
+    /// tests sign as several people on one store).
+    pub fn add_signer(&mut self, signer: clinic_core::signing::UserSigner) {
+        self.signers.0.retain(|s| s.user() != signer.user());
+        self.signers.0.push(signer);
+    }
+
     pub fn db(&self) -> Db<'_> {
         Db {
             conn: &self.conn,
             tenant_id: self.tenant_id,
             device_id: self.device_id,
+            signers: &self.signers,
             index_batch: None,
         }
     }
@@ -478,6 +504,7 @@ impl Store {
                 conn: &tx,
                 tenant_id: self.tenant_id,
                 device_id: self.device_id,
+                signers: &self.signers,
                 index_batch: None,
             };
             f(&db)?
@@ -612,6 +639,7 @@ impl Store {
             tenant_id,
             device_id,
             keychain_warning: None,
+            signers: Default::default(),
         };
         let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
         store.write(|db| {

@@ -29,6 +29,12 @@ pub struct OutboxEntry {
     pub code: Option<String>,
     pub message: Option<String>,
     pub mutation: Mutation,
+    /// The author's key that signed it, and the signature (none while it
+    /// waits for its author to sign in here).
+    #[serde(skip)]
+    pub author_key: Option<String>,
+    #[serde(skip)]
+    pub signature: Option<String>,
 }
 
 impl OutboxEntry {
@@ -39,8 +45,8 @@ impl OutboxEntry {
             user_id: self.user_id,
             at: self.at,
             mutation: self.mutation,
-            author_key: None,
-            signature: None,
+            author_key: self.author_key,
+            signature: self.signature,
         }
     }
 }
@@ -68,6 +74,8 @@ pub struct Committed {
     /// when nothing changed): its audit events name it, so the server can
     /// flag an event whose user is not the change's.
     pub mutation_id: Option<Uuid>,
+    /// Its place in this device's queue.
+    pub device_seq: Option<i64>,
 }
 
 impl Committed {
@@ -153,7 +161,7 @@ impl Db<'_> {
     /// Records arrive and are rebased one by one (a merged record may come
     /// before the survivor it points at is rewritten): references are
     /// checked when the transaction commits, not at each row.
-    fn defer_foreign_keys(&self) -> StoreResult<()> {
+    pub(crate) fn defer_foreign_keys(&self) -> StoreResult<()> {
         Ok(self.conn.pragma_update(None, "defer_foreign_keys", true)?)
     }
 
@@ -235,6 +243,7 @@ impl Db<'_> {
         // server reports a change that finds nothing to do as a conflict:
         // someone else did it first).
         let mut mutation_id = None;
+        let mut device_seq = None;
         if !applied.changed.is_empty() && self.is_synced()? {
             let id = crate::new_uuid_v7(at);
             mutation_id = Some(id);
@@ -248,9 +257,25 @@ impl Db<'_> {
                 [],
                 |r| r.get(0),
             )?;
+            // Signed by its author when their key is open here; otherwise
+            // it waits for them (see [`crate::signing`]).
+            let mut env = Envelope {
+                device_seq: seq,
+                id,
+                user_id: user,
+                at,
+                mutation: m.clone(),
+                author_key: None,
+                signature: None,
+            };
+            if let Some(signer) = self.signers.of(user) {
+                signer.sign_change(self.tenant_id, self.device_id, &mut env);
+            }
+            device_seq = Some(seq);
             self.conn
                 .prepare_cached(
-                    "INSERT INTO outbox (device_seq, id, user_id, at, kind, mutation) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO outbox (device_seq, id, user_id, at, kind, mutation, author_key, signature)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 ?
                 .execute(params![
@@ -259,7 +284,9 @@ impl Db<'_> {
                     user.map(|u| u.to_string()),
                     ts(at),
                     m.name(),
-                    serde_json::to_string(m)?
+                    serde_json::to_string(m)?,
+                    env.author_key,
+                    env.signature
                 ])
                 ?;
             for id in &ids {
@@ -276,6 +303,7 @@ impl Db<'_> {
             before,
             after: recs,
             mutation_id,
+            device_seq,
         })
     }
 
@@ -312,13 +340,13 @@ impl Db<'_> {
         Ok((before, recs, applied))
     }
 
-    fn outbox_rows(
+    pub(crate) fn outbox_rows(
         &self,
         where_sql: &str,
         args: &[&dyn rusqlite::ToSql],
     ) -> StoreResult<Vec<OutboxEntry>> {
         let sql = format!(
-            "SELECT device_seq, id, user_id, at, kind, status, code, message, mutation FROM outbox WHERE {where_sql}"
+            "SELECT device_seq, id, user_id, at, kind, status, code, message, mutation, author_key, signature FROM outbox WHERE {where_sql}"
         );
         let mut st = self.conn.prepare_cached(&sql)?;
         let rows = st.query_map(args, |r| {
@@ -336,6 +364,8 @@ impl Db<'_> {
                 code: r.get(6)?,
                 message: r.get(7)?,
                 mutation,
+                author_key: r.get(9)?,
+                signature: r.get(10)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -343,7 +373,9 @@ impl Db<'_> {
 
     /// Queued mutations after `after`, oldest first, as sent to the server
     /// (none while a restored server's feed is read again: the base of each
-    /// is known only after it).
+    /// is known only after it), up to the first one that waits for its
+    /// author's signature: the server would refuse it, and the ones after
+    /// it may depend on it.
     pub fn outbox_after(&self, after: i64, limit: u32) -> StoreResult<Vec<Envelope>> {
         if self.meta("sync_rereading")?.is_some() {
             return Ok(vec![]);
@@ -354,6 +386,7 @@ impl Db<'_> {
                 &[&after, &limit],
             )?
             .into_iter()
+            .take_while(|e| e.signature.is_some() || e.user_id.is_none() || e.status != "pending")
             .map(OutboxEntry::into_envelope)
             .collect())
     }

@@ -163,7 +163,7 @@ pub async fn ensure_records(tx: &Transaction<'_>, tenant: Uuid) -> Result<(), Se
     for r in tx
         .query(
             "SELECT u.id, u.email, u.name, u.password_hash, u.status = 'active', coalesce(u.role_keys, '{}'),
-                    p.specialization, p.registration_number, u.must_change_password
+                    p.specialization, p.registration_number, u.must_change_password, u.signing_key
              FROM users u LEFT JOIN clinician_profiles p ON p.tenant_id = u.tenant_id AND p.user_id = u.id
              WHERE u.deleted_at IS NULL",
             &[],
@@ -182,6 +182,10 @@ pub async fn ensure_records(tx: &Transaction<'_>, tenant: Uuid) -> Result<(), Se
                 specialization: r.get(6),
                 registration_number: r.get(7),
                 must_change_password: r.get(8),
+                signing_key: r
+                    .get::<_, Option<Value>>(9)
+                    .and_then(|k| serde_json::from_value(k).ok()),
+                past_keys: vec![],
             }));
         }
     }

@@ -17,6 +17,17 @@ describe('StatusBar', () => {
     expect(bar.textContent).toContain('last synced 2 min ago');
   });
 
+  it('says whose changes wait for them to sign in', () => {
+    const waiting = '2 changes wait for Rita Okafor to sign in on this desk';
+    render(StatusBar, { sync: { ...sync, pending: 2, waiting_for_signature: waiting }, nowMs: now, onSyncNow: vi.fn() });
+    expect(screen.getByTestId('sync-waiting').textContent).toBe(`${waiting}.`);
+  });
+
+  it('shows no waiting signature when nobody\'s changes wait', () => {
+    render(StatusBar, { sync: { ...sync, pending: 2 }, nowMs: now, onSyncNow: vi.fn() });
+    expect(screen.queryByTestId('sync-waiting')).toBeNull();
+  });
+
   it('shows offline with the last error, and a progress bar while syncing', () => {
     render(StatusBar, {
       sync: { ...sync, online: false, pending: 1, last_error: 'The server cannot be reached', progress: { done: 2, total: 5 } },

@@ -267,7 +267,12 @@ online: boolean, server: string | null, pending: number, last_success: string | 
 /**
  * A first download (or a sync started by hand) is running.
  */
-syncing: boolean, progress: Progress | null, };
+syncing: boolean, progress: Progress | null, 
+/**
+ * Whose changes wait for them to sign in here ("2 changes wait for
+ * Rita Okafor to sign in on this desk"), when someone's do.
+ */
+waiting_for_signature: string | null, };
 
 export type SettingsView = { data_dir: string, log_dir: string, version: string, server_url: string | null, device_id: string | null, device_name: string | null, clinic_name: string | null, site_name: string | null, timezone: string | null, keychain_linked: boolean, };
 

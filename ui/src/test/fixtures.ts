@@ -16,6 +16,7 @@ export const readyState: AppState = {
 export const sync: SyncView = {
   enrolled: true, online: true, server: 'https://sync.test', pending: 0,
   last_success: null, last_error: null, open_conflicts: 0, syncing: false, progress: null,
+  waiting_for_signature: null,
 };
 
 export function hit(over: Partial<PatientHit> = {}): PatientHit {

@@ -100,6 +100,9 @@ impl Directory<'_> {
             ));
         }
         let id = new_id(now);
+        let author = self.ws.session().map(|s| s.user_id).unwrap_or(id);
+        let tenant = self.ws.store()?.tenant_id();
+        let (_, key) = crate::auth::new_signing_key(tenant, id, password, author)?;
         let p = profile.clone().unwrap_or_default();
         let m = Mutation::new(CreateUser {
             user: id,
@@ -109,6 +112,7 @@ impl Directory<'_> {
             password_hash: hash_password(password)?,
             specialization: p.specialization,
             registration_number: p.registration_number,
+            signing_key: Some(key),
         });
         let u = self.change_user(
             Action::Create,
@@ -155,9 +159,13 @@ impl Directory<'_> {
     pub fn reset_password(&mut self, email: &str, new: Password) -> ClinicResult<User> {
         let u = self.user_by_email(email)?;
         let new = Password::checked_for(new.expose_for_transport().to_string(), &u.email)?;
+        let author = self.ws.session().map(|s| s.user_id).unwrap_or(u.id);
+        let tenant = self.ws.store()?.tenant_id();
+        let (_, key) = crate::auth::new_signing_key(tenant, u.id, &new, author)?;
         let m = Mutation::new(ResetPassword {
             user: u.id,
             password_hash: hash_password(&new)?,
+            signing_key: Some(key),
         });
         self.change_user(Action::Edit, m, u.id, "user.password_reset", json!({}))
     }

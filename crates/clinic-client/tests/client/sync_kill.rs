@@ -298,8 +298,11 @@ fn sigkill_during_push_pull_and_apply_loses_and_duplicates_nothing() {
         while Instant::now() < deadline && !who.iter().any(|(_, relay)| relay.phase() == target) {
             std::thread::sleep(Duration::from_millis(1));
         }
+        // A push of 1,000 signed changes takes about a second in a debug
+        // build here: some kills land after it was answered, so A's queue
+        // moves and B has pages to pull and apply.
         std::thread::sleep(Duration::from_millis(match target {
-            Phase::Push => 50 + rng.below(1_200),
+            Phase::Push => 50 + rng.below(2_000),
             _ => rng.below(15),
         }));
         let mut landed = vec![];

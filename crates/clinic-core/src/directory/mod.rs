@@ -37,6 +37,46 @@ pub struct StaffMember {
     /// Reset by an administrator: the next sign-in must choose a new one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub must_change_password: bool,
+    /// Their current signing key, its private half sealed by their
+    /// password ([`crate::signing`]); none before their first sign-in
+    /// after signatures came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<crate::signing::UserKey>,
+    /// Keys they had before, which still verify what they signed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub past_keys: Vec<crate::signing::PastKey>,
+}
+
+impl StaffMember {
+    /// Every public key that verifies this member's signatures: the
+    /// current one first, then the ones they had before.
+    pub fn public_keys(&self) -> Vec<crate::signing::PublicKey> {
+        let current = self.signing_key.iter().map(|k| (&k.key_id, &k.public_key));
+        let past = self.past_keys.iter().map(|k| (&k.key_id, &k.public_key));
+        current
+            .chain(past)
+            .map(|(id, pk)| crate::signing::PublicKey {
+                key_id: id.clone(),
+                public_key: pk.clone(),
+            })
+            .collect()
+    }
+
+    /// Makes `key` their current key; a different current one becomes a past key.
+    pub fn take_key(
+        &mut self,
+        key: Option<crate::signing::UserKey>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        if let Some(old) = self.signing_key.take() {
+            if key.as_ref().is_none_or(|k| k.key_id != old.key_id)
+                && !self.past_keys.iter().any(|p| p.key_id == old.key_id)
+            {
+                self.past_keys.push(old.past(at));
+            }
+        }
+        self.signing_key = key;
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +112,11 @@ impl StaffMember {
         }
         if self.roles.is_empty() {
             e.add("roles", "give at least one role");
+        }
+        if let Some(k) = &self.signing_key {
+            if let Err(err) = k.validate() {
+                e.add("signing_key", err.message);
+            }
         }
         e.into_result()
     }

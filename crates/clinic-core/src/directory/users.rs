@@ -9,6 +9,7 @@
 use super::StaffMember;
 use crate::error::{ClinicError, ClinicResult, FieldErrors};
 use crate::permissions::{Action, BuiltinRole, Module, Permission, PermissionMatrix};
+use crate::signing::{PublicKey, UserKey};
 use crate::sync::{Actor, Applied, Context, Merge, MutationKind, RecordKind, Records, Registry};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -133,6 +134,7 @@ pub fn actor(user: Uuid, recs: &Records) -> Option<Actor> {
         name: s.name.clone(),
         active: s.active,
         permissions: roles_matrix(&s.roles, recs),
+        keys: s.public_keys(),
     })
 }
 
@@ -201,6 +203,11 @@ pub struct CreateUser {
     pub specialization: Option<String>,
     #[serde(default)]
     pub registration_number: Option<String>,
+    /// Their first signing key, sealed by the password given here (made
+    /// by the administrator's desk; their own desk replaces it at their
+    /// first sign-in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<UserKey>,
 }
 
 impl MutationKind for CreateUser {
@@ -229,6 +236,8 @@ impl MutationKind for CreateUser {
             specialization: self.specialization.clone(),
             registration_number: self.registration_number.clone(),
             must_change_password: false,
+            signing_key: self.signing_key.clone(),
+            past_keys: vec![],
         };
         s.validate()?;
         check_roles(&s.roles, recs)?;
@@ -378,6 +387,12 @@ impl MutationKind for SetUserActive {
 pub struct ChangeOwnPassword {
     pub user: Uuid,
     pub password_hash: String,
+    /// Their signing key sealed by the new password: the same key, or a
+    /// new one when the one they had was made by someone else (after a
+    /// reset). A change without one (queued before signatures) leaves
+    /// them without a current key until their next sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<UserKey>,
 }
 
 impl MutationKind for ChangeOwnPassword {
@@ -396,8 +411,19 @@ impl MutationKind for ChangeOwnPassword {
             ));
         }
         let mut s = staff(recs, self.user)?.clone();
+        if self
+            .signing_key
+            .as_ref()
+            .is_some_and(|k| k.made_by != self.user)
+        {
+            return Err(ClinicError::field(
+                "signing_key",
+                "must be made by its owner when they change their password",
+            ));
+        }
         s.password_hash = self.password_hash.clone();
         s.must_change_password = false;
+        s.take_key(self.signing_key.clone(), cx.at);
         s.validate()?;
         recs.put(s);
         Ok(Applied::one(self.user))
@@ -410,6 +436,10 @@ impl MutationKind for ChangeOwnPassword {
 pub struct ResetPassword {
     pub user: Uuid,
     pub password_hash: String,
+    /// A new signing key sealed by the new password (the one they had
+    /// becomes a past key: what it signed stays verifiable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<UserKey>,
 }
 
 impl MutationKind for ResetPassword {
@@ -436,6 +466,64 @@ impl MutationKind for ResetPassword {
         )?;
         s.password_hash = self.password_hash.clone();
         s.must_change_password = true;
+        s.take_key(self.signing_key.clone(), cx.at);
+        s.validate()?;
+        recs.put(s);
+        Ok(Applied::one(self.user))
+    }
+}
+
+/// A member of staff's desk registers a signing key it made for them at
+/// their sign-in: their first (an account from before signatures, signed
+/// by the new key itself), or one replacing a key someone else made
+/// (signed by that key, which their password opened). Every key a user
+/// was given keeps verifying what it signed: queued work is never
+/// refused for the key it carries; an account is shut out by disabling it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RegisterSigningKey {
+    pub user: Uuid,
+    pub signing_key: UserKey,
+}
+
+impl MutationKind for RegisterSigningKey {
+    const NAME: &'static str = "register_signing_key";
+
+    fn touches(&self) -> Vec<Uuid> {
+        vec![self.user]
+    }
+    fn permission(&self) -> Permission {
+        Permission::new(Module::Account, Action::Edit)
+    }
+    fn own_key(&self) -> Option<PublicKey> {
+        Some(PublicKey {
+            key_id: self.signing_key.key_id.clone(),
+            public_key: self.signing_key.public_key.clone(),
+        })
+    }
+    fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
+        if cx.user != Some(self.user) || self.signing_key.made_by != self.user {
+            return Err(ClinicError::forbidden(
+                "Only its owner registers a signing key, at their own sign-in.",
+            ));
+        }
+        let mut s = staff(recs, self.user)?.clone();
+        match &s.signing_key {
+            // They have a key of their own already: made on another desk
+            // at a first sign-in there while neither desk had synced. This
+            // one is kept beside it (what it signed stays theirs); each
+            // desk opens the current one at their next sign-in there.
+            Some(k) if k.made_by == self.user => {
+                if s.public_keys()
+                    .iter()
+                    .any(|p| p.key_id == self.signing_key.key_id)
+                {
+                    return Ok(Applied::nothing());
+                }
+                self.signing_key.validate()?;
+                s.past_keys.push(self.signing_key.past(cx.at));
+            }
+            _ => s.take_key(Some(self.signing_key.clone()), cx.at),
+        }
         s.validate()?;
         recs.put(s);
         Ok(Applied::one(self.user))
@@ -538,6 +626,7 @@ pub(super) fn register(r: &mut Registry) {
         .mutation::<ChangeRole>()
         .mutation::<ChangeOwnPassword>()
         .mutation::<ResetPassword>()
+        .mutation::<RegisterSigningKey>()
         .authority(actor);
 }
 
@@ -552,6 +641,7 @@ pub const USER_MUTATIONS: &[&str] = &[
     ChangeRole::NAME,
     ChangeOwnPassword::NAME,
     ResetPassword::NAME,
+    RegisterSigningKey::NAME,
 ];
 
 #[cfg(test)]
@@ -577,6 +667,8 @@ mod tests {
             specialization: None,
             registration_number: None,
             must_change_password: false,
+            signing_key: None,
+            past_keys: vec![],
         }
     }
 
@@ -607,6 +699,7 @@ mod tests {
                     .into(),
             specialization: None,
             registration_number: None,
+            signing_key: None,
         }
     }
 

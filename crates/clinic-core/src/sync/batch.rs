@@ -204,10 +204,13 @@ pub struct BatchResult {
 
 /// The server's own view of who made a change, before its rule runs: the
 /// envelope names a user, the tenant has them (their record is among
-/// `recs`), they are active, and their roles allow what the mutation
+/// `recs`), it carries their signature over its content as queued on
+/// `device` (checked with the keys their record shows; an author with no
+/// key yet signs only the change registering their first, with that
+/// key), they are active, and their roles allow what the mutation
 /// declares; every record it names exists in the tenant. Refusals are
 /// `Forbidden` or `NotFound`, so the outcome is `rejected`.
-pub fn authorize(env: &Envelope, recs: &Records) -> ClinicResult<()> {
+pub fn authorize(env: &Envelope, tenant: Uuid, device: Uuid, recs: &Records) -> ClinicResult<()> {
     let m = &env.mutation;
     let what = m.name().replace('_', " ");
     let Some(user) = env.user_id else {
@@ -221,6 +224,23 @@ pub fn authorize(env: &Envelope, recs: &Records) -> ClinicResult<()> {
             "This change ({what}) was made by a user this clinic does not have; it was not applied."
         )));
     };
+    let keys = if actor.keys.is_empty() {
+        m.own_key().into_iter().collect()
+    } else {
+        actor.keys.clone()
+    };
+    crate::signing::verify(
+        &keys,
+        env.author_key.as_deref(),
+        env.signature.as_deref(),
+        &crate::signing::change_content(tenant, device, env),
+    )
+    .map_err(|why| {
+        ClinicError::forbidden(format!(
+            "This change ({what}) names {} as its author, but {why}: only a change signed with their own key is theirs. It was not applied.",
+            actor.name
+        ))
+    })?;
     if !actor.active {
         return Err(ClinicError::forbidden(format!(
             "This change ({what}) was made by {}, whose account has been disabled; it was not applied.",
@@ -280,6 +300,7 @@ fn check_size(m: &Mutation) -> ClinicResult<()> {
 pub fn apply_batch(
     rules: Rules,
     tenant: Uuid,
+    device: Uuid,
     last_applied: i64,
     mutations: &[Envelope],
     recs: &mut Records,
@@ -304,7 +325,7 @@ pub fn apply_batch(
             user: env.user_id,
         };
         let result = check_size(&env.mutation)
-            .and_then(|()| authorize(env, recs))
+            .and_then(|()| authorize(env, tenant, device, recs))
             .and_then(|()| apply_with(rules, &env.mutation, &cx, recs, Some(ledger)))
             .and_then(|a| {
                 if a.changed.is_empty() {
@@ -405,11 +426,19 @@ mod tests {
             specialization: None,
             registration_number: None,
             must_change_password: false,
+            signing_key: Some(signer(id).unopenable(id)),
+            past_keys: vec![],
         }
     }
 
+    const DEVICE: Uuid = Uuid::from_u128(77);
+
+    fn signer(user: Uuid) -> crate::signing::UserSigner {
+        crate::signing::UserSigner::from_secret(user, &[user.as_u128() as u8; 32])
+    }
+
     fn envelope(seq: i64, m: Mutation) -> Envelope {
-        Envelope {
+        signed(Envelope {
             device_seq: seq,
             id: Uuid::from_u128(1000 + seq as u128),
             user_id: Some(ADMIN),
@@ -417,7 +446,15 @@ mod tests {
             mutation: m,
             author_key: None,
             signature: None,
+        })
+    }
+
+    /// Signed by its author's key.
+    fn signed(mut e: Envelope) -> Envelope {
+        if let Some(u) = e.user_id {
+            signer(u).sign_change(TENANT, DEVICE, &mut e);
         }
+        e
     }
 
     fn leased(series: &str, start: u64, end: u64) -> NumberLedger {
@@ -440,7 +477,7 @@ mod tests {
         recs: &mut Records,
         ledger: &mut NumberLedger,
     ) -> BatchResult {
-        apply_batch(domain_rules, TENANT, last, envs, recs, ledger)
+        apply_batch(domain_rules, TENANT, DEVICE, last, envs, recs, ledger)
     }
 
     /// A rule that writes a patient far larger than any real one.
@@ -663,6 +700,7 @@ mod tests {
     fn one(user: Option<Uuid>, m: Mutation, recs: &mut Records) -> (OutcomeStatus, String, bool) {
         let mut env = envelope(1, m);
         env.user_id = user;
+        let env = signed(env);
         let before = recs.clone();
         let out = batch(
             0,
@@ -681,6 +719,95 @@ mod tests {
             o.message.clone().unwrap_or_default(),
             without_notes == before,
         )
+    }
+
+    #[test]
+    fn a_change_counts_only_with_its_authors_signature() {
+        use crate::directory::{RegisterSigningKey, SetUserActive};
+        let mut r = clinic();
+        let p = Uuid::from_u128(2);
+        let reg = |n: u64| envelope(n as i64, register(Uuid::from_u128(100 + n as u128), n));
+        let run = |envs: &[Envelope], r: &mut Records| {
+            let last = envs[0].device_seq - 1;
+            batch(last, envs, r, &mut leased("patient", 1, 100))
+        };
+        // Unsigned, signed by another key, or re-addressed: refused, the queue goes on.
+        let mut unsigned = reg(1);
+        (unsigned.author_key, unsigned.signature) = (None, None);
+        let mut forged = reg(2);
+        crate::signing::UserSigner::from_secret(ADMIN, &[99; 32]).sign_change(
+            TENANT,
+            DEVICE,
+            &mut forged,
+        );
+        let mut other_device = reg(3);
+        signer(ADMIN).sign_change(TENANT, Uuid::from_u128(78), &mut other_device);
+        let out = run(&[unsigned, forged, other_device, reg(4)], &mut r);
+        let status: Vec<_> = out.outcomes.iter().map(|o| o.status).collect();
+        use OutcomeStatus::*;
+        assert_eq!(status, [Rejected, Rejected, Rejected, Accepted]);
+        for o in &out.outcomes[..3] {
+            let msg = o.message.as_deref().unwrap_or("");
+            assert!(
+                msg.contains("only a change signed with their own key"),
+                "{msg}"
+            );
+        }
+        assert_eq!(r.all::<Patient>().count(), 1);
+        let _ = p;
+        // An author with no key registers their first, signed by it; only then
+        // do their changes count. A second self-made key is not accepted.
+        let mut s = r.get::<StaffMember>(RECEPTION).unwrap().clone();
+        s.signing_key = None;
+        r.put(s);
+        let fresh = crate::signing::UserSigner::from_secret(RECEPTION, &[42; 32]);
+        let key_env = |seq: i64, k: &crate::signing::UserSigner| {
+            let mut e = Envelope {
+                device_seq: seq,
+                id: Uuid::from_u128(2000 + seq as u128),
+                user_id: Some(RECEPTION),
+                at: at(seq),
+                mutation: Mutation::new(RegisterSigningKey {
+                    user: RECEPTION,
+                    signing_key: k.unopenable(RECEPTION),
+                }),
+                author_key: None,
+                signature: None,
+            };
+            k.sign_change(TENANT, DEVICE, &mut e);
+            e
+        };
+        let mut by_reception = reg(6);
+        by_reception.user_id = Some(RECEPTION);
+        fresh.sign_change(TENANT, DEVICE, &mut by_reception);
+        let intruder = crate::signing::UserSigner::from_secret(RECEPTION, &[43; 32]);
+        let out = run(
+            &[key_env(5, &fresh), by_reception, key_env(7, &intruder)],
+            &mut r,
+        );
+        let status: Vec<_> = out.outcomes.iter().map(|o| o.status).collect();
+        assert_eq!(status, [Accepted, Accepted, Rejected], "{:?}", out.outcomes);
+        let s = r.get::<StaffMember>(RECEPTION).unwrap();
+        assert_eq!(s.signing_key.as_ref().unwrap().key_id, fresh.key_id());
+        // A correctly signed change from an account disabled meanwhile: refused.
+        let disable = envelope(
+            8,
+            Mutation::new(SetUserActive {
+                user: RECEPTION,
+                active: false,
+            }),
+        );
+        let mut late = reg(9);
+        late.user_id = Some(RECEPTION);
+        fresh.sign_change(TENANT, DEVICE, &mut late);
+        let out = run(&[disable, late], &mut r);
+        assert_eq!(out.outcomes[0].status, Accepted);
+        assert_eq!(out.outcomes[1].status, Rejected);
+        assert!(out.outcomes[1]
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("disabled"));
     }
 
     #[test]
@@ -788,6 +915,7 @@ mod tests {
                     .into(),
             specialization: None,
             registration_number: None,
+            signing_key: None,
         });
         rejected(
             one(Some(ADMIN), over, &mut r),

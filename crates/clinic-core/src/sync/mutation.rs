@@ -118,6 +118,13 @@ pub trait MutationKind:
         vec![]
     }
 
+    /// The signing key it registers for its author, when it is the one
+    /// change an author with no key yet may make: signed by that key
+    /// itself ([`crate::signing`]).
+    fn own_key(&self) -> Option<crate::signing::PublicKey> {
+        None
+    }
+
     /// Its effect on `recs`. An error is a business outcome: the change is
     /// refused and `recs` is left as it was.
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied>;
@@ -130,6 +137,7 @@ trait DynMutation: Any + Send + Sync + fmt::Debug {
     fn permission(&self) -> Permission;
     fn numbers(&self) -> Vec<IssuedNumber>;
     fn refs(&self) -> Vec<Ref>;
+    fn own_key(&self) -> Option<crate::signing::PublicKey>;
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied>;
     fn to_value(&self) -> Value;
     fn same(&self, other: &dyn DynMutation) -> bool;
@@ -151,6 +159,9 @@ impl<T: MutationKind> DynMutation for T {
     }
     fn refs(&self) -> Vec<Ref> {
         MutationKind::refs(self)
+    }
+    fn own_key(&self) -> Option<crate::signing::PublicKey> {
+        MutationKind::own_key(self)
     }
     fn apply(&self, cx: &Context, recs: &mut Records) -> ClinicResult<Applied> {
         MutationKind::apply(self, cx, recs)
@@ -191,6 +202,10 @@ impl Mutation {
     }
     pub fn refs(&self) -> Vec<Ref> {
         self.0.refs()
+    }
+    /// The key it registers for an author who has none yet (see [`MutationKind::own_key`]).
+    pub fn own_key(&self) -> Option<crate::signing::PublicKey> {
+        self.0.own_key()
     }
     /// The mutation as its own type, when it is one.
     pub fn get<T: MutationKind>(&self) -> Option<&T> {

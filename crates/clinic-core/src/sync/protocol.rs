@@ -22,7 +22,10 @@ use uuid::Uuid;
 /// carries refused-change notes and the clinic's plan.
 /// 6: the records of a repair come in pages ([`super::RecordsPage`]); a
 /// change or record larger than [`super::MAX_RECORD_BYTES`] is refused.
-pub const PROTOCOL_VERSION: u32 = 6;
+/// 7: every change carries its author's signature (`author_key`,
+/// `signature`), which the server verifies before anything else; audit
+/// events carry theirs too ([`crate::signing`]).
+pub const PROTOCOL_VERSION: u32 = 7;
 
 /// A mutation as queued on a workstation: numbered per device without gaps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,8 +38,10 @@ pub struct Envelope {
     /// The workstation's clock when the person made the change (data, not authority).
     pub at: DateTime<Utc>,
     pub mutation: Mutation,
-    /// Reserved for signed authorship: the id of the key that signed this
-    /// change, and its signature over the change's canonical content.
+    /// The id of its author's key that signed this change, and the
+    /// signature over the change's canonical content
+    /// ([`crate::signing::change_content`]); the server refuses a change
+    /// without a good one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

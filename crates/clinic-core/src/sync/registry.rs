@@ -44,6 +44,9 @@ pub struct Actor {
     pub name: String,
     pub active: bool,
     pub permissions: crate::permissions::PermissionMatrix,
+    /// The public keys that verify their signatures (none before their
+    /// first key is registered).
+    pub keys: Vec<crate::signing::PublicKey>,
 }
 
 /// Finds a user among the records (their own record and those of their
