@@ -2915,3 +2915,103 @@ async fn every_tenant_tables_policies_compare_its_tenant_with_the_transactions_t
     }
     database.pool.close();
 }
+
+#[tokio::test]
+async fn audit_verify_reports_a_tenants_chains_and_signatures_and_fails_on_a_bad_one() {
+    let api = Api::start().await;
+    let (t, device) = enrolled_device(&api, "sierra").await;
+    let device_id =
+        sync_server::tokens::device_credential_ids(device.strip_prefix("Device ").unwrap())
+            .unwrap()
+            .1;
+    // One change (signed by the test client as the administrator) and one
+    // audit event nobody signed in made (as a refused sign-in is).
+    let mut event = clinic_core::audit::AuditEvent {
+        device_id,
+        seq: 1,
+        id: Uuid::now_v7(),
+        tenant_id: t.tenant_id,
+        // As a desk sends it: to the microsecond, as it stores it.
+        at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 6),
+        user_id: None,
+        action: "user.login_failed".into(),
+        entity_type: "user".into(),
+        entity_id: None,
+        patient_id: None,
+        details: serde_json::json!({"reason": "unknown_user"}),
+        prev_hash: clinic_core::audit::GENESIS_HASH.into(),
+        hash: String::new(),
+        author_key: None,
+        signature: None,
+    };
+    event.hash = clinic_core::audit::event_hash(&event);
+    let (s, e) = api
+        .call(
+            "POST",
+            "/v1/sync/push",
+            Some(&device),
+            Some(serde_json::json!({
+                "protocol": clinic_core::sync::PROTOCOL_VERSION,
+                "mutations": [{"device_seq": 1, "id": Uuid::now_v7(), "user_id": t.admin_user_id,
+                    "at": Utc::now(), "mutation": {"kind": "register_patient", "patient": Uuid::now_v7(),
+                    "patient_number": clinic_core::patients::format_patient_number(1),
+                    "details": {"first_name": "Ada", "last_name": "Lovelace", "date_of_birth": "1985-12-10"}}}],
+                "audit": [event],
+            })),
+        )
+        .await;
+    assert_eq!(s, 200, "{e}");
+    assert_eq!(e["outcomes"][0]["status"], "accepted", "{e}");
+    assert_eq!(e["audit_head"], 1, "{e}");
+    let (data, url) = (
+        sync_server::testing::cluster().dir.clone(),
+        api.admin_url.clone(),
+    );
+    let verify = move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["audit", "verify", "--tenant", "sierra"])
+            .env("CLINIC_DATABASE_URL", &url)
+            .output()
+            .unwrap()
+    };
+    let out = tokio::task::spawn_blocking(verify.clone()).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["devices"][0]["events"], 1, "{report}");
+    assert_eq!(report["devices"][0]["unsigned"], 1, "{report}");
+    // A signature put on the event afterwards, in the administrator's name: found.
+    let admin = db::connect(&api.admin_url).await.unwrap();
+    let key: String = admin
+        .query_one(
+            "SELECT doc->'signing_key'->>'key_id' FROM sync_records WHERE id = $1",
+            &[&t.admin_user_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    admin
+        .execute(
+            "UPDATE audit_events SET user_id = $1, author_key = $2, signature = $3 WHERE device_id = $4",
+            &[&t.admin_user_id, &key, &format!("{}==", "A".repeat(86)), &device_id],
+        )
+        .await
+        .unwrap();
+    let out = tokio::task::spawn_blocking(verify).await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false, "{report}");
+    let bad = &report["devices"][0]["bad_signatures"][0];
+    assert_eq!(bad[0], 1, "{report}");
+    assert!(
+        report["devices"][0]["chain_break"].is_object(),
+        "the event's user was changed: its hash no longer holds ({report})"
+    );
+}
