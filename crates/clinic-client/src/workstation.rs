@@ -664,35 +664,12 @@ impl Workstation {
         }
         let store = self.store_mut()?;
         let tenant = store.tenant_id();
-        let register = |store: &mut Store, fresh: &UserSigner, key| {
-            let m = Mutation::new(RegisterSigningKey {
-                user,
-                signing_key: key,
-            });
-            store.write(|db| {
-                let c = db.commit_mutation(Some(user), now, &m)?;
-                if let Some(seq) = c.device_seq {
-                    db.queue_before_unsigned(user, seq)?;
-                }
-                db.append_audit(
-                    new_id(now),
-                    Some(user),
-                    now,
-                    c.named(AuditEntry::user(
-                        "user.signing_key",
-                        Some(user),
-                        json!({"key": fresh.key_id()}),
-                    )),
-                )?;
-                Ok(())
-            })
-        };
         match staff.signing_key {
             Some(k) => {
+                // Sealed by a password this desk has not seen yet: nobody's
+                // key is open (sign-in cleared it), and what they make
+                // waits for a sign-in that opens it.
                 let Ok(signer) = UserSigner::open(&k, tenant, user, password) else {
-                    // Sealed by a password this desk has not seen yet:
-                    // what they make waits for a sign-in that opens it.
-                    store.set_signer(None);
                     return Ok(());
                 };
                 store.set_signer(Some(signer));
@@ -700,9 +677,29 @@ impl Workstation {
             }
             None => {
                 let (fresh, key) = crate::auth::new_signing_key(tenant, user, password, user)?;
-                store.set_signer(Some(fresh.clone()));
-                register(store, &fresh, key)?;
-                store.write(|db| Ok(db.sign_pending(user)?))?;
+                let key_id = fresh.key_id().to_string();
+                store.set_signer(Some(fresh));
+                let m = Mutation::new(RegisterSigningKey {
+                    user,
+                    signing_key: key,
+                });
+                store.write(|db| {
+                    let c = db.commit_mutation(Some(user), now, &m)?;
+                    if let Some(seq) = c.device_seq {
+                        db.queue_before_unsigned(user, seq)?;
+                    }
+                    db.append_audit(
+                        new_id(now),
+                        Some(user),
+                        now,
+                        c.named(AuditEntry::user(
+                            "user.signing_key",
+                            Some(user),
+                            json!({ "key": key_id }),
+                        )),
+                    )?;
+                    Ok(db.sign_pending(user)?)
+                })?;
             }
         }
         Ok(())

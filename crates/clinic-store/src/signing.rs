@@ -8,7 +8,6 @@
 use crate::{Db, StoreResult};
 use clinic_core::signing::UserSigner;
 use rusqlite::params;
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// The keys that sign on a store (the signed-in person's, in the product).
@@ -39,17 +38,15 @@ const NOT_THEIRS: &str = "user.login_failed";
 impl Db<'_> {
     /// Signs `user`'s queued changes that carry no signature yet, and the
     /// audit events they made that the server does not have yet, with
-    /// their key (set with [`crate::Store::set_signer`]). Returns how many
-    /// changes it signed.
-    pub fn sign_pending(&self, user: Uuid) -> StoreResult<usize> {
+    /// their key (set with [`crate::Store::set_signer`]).
+    pub fn sign_pending(&self, user: Uuid) -> StoreResult<()> {
         let Some(signer) = self.signers.of(Some(user)) else {
-            return Ok(0);
+            return Ok(());
         };
         let pending: Vec<crate::sync::OutboxEntry> = self.outbox_rows(
             "status = 'pending' AND signature IS NULL AND user_id = ?1 ORDER BY device_seq",
             &[&user.to_string()],
         )?;
-        let n = pending.len();
         for e in pending {
             let mut env = e.into_envelope();
             signer.sign_change(self.tenant_id, self.device_id, &mut env);
@@ -70,14 +67,15 @@ impl Db<'_> {
                 params![e.device_id.to_string(), e.seq, e.author_key, e.signature],
             )?;
         }
-        Ok(n)
+        Ok(())
     }
 
     /// Who has queued changes here that wait for their signature, and how many.
     pub fn unsigned_changes(&self) -> StoreResult<Vec<Unsigned>> {
         let mut st = self.conn.prepare_cached(
             "SELECT user_id, count(*) FROM outbox
-             WHERE status = 'pending' AND signature IS NULL AND user_id IS NOT NULL GROUP BY user_id",
+             WHERE status = 'pending' AND signature IS NULL AND user_id IS NOT NULL
+             GROUP BY user_id ORDER BY user_id",
         )?;
         let rows = st.query_map([], |r| {
             Ok(Unsigned {
@@ -85,15 +83,7 @@ impl Db<'_> {
                 changes: r.get(1)?,
             })
         })?;
-        let by_user: BTreeMap<Uuid, i64> = rows
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .map(|u| (u.user_id, u.changes))
-            .collect();
-        Ok(by_user
-            .into_iter()
-            .map(|(user_id, changes)| Unsigned { user_id, changes })
-            .collect())
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Moves the change just queued as `seq` in front of `user`'s first

@@ -224,13 +224,15 @@ pub fn authorize(env: &Envelope, tenant: Uuid, device: Uuid, recs: &Records) -> 
             "This change ({what}) was made by a user this clinic does not have; it was not applied."
         )));
     };
+    let own: Vec<_>;
     let keys = if actor.keys.is_empty() {
-        m.own_key().into_iter().collect()
+        own = m.own_key().into_iter().collect();
+        &own
     } else {
-        actor.keys.clone()
+        &actor.keys
     };
     crate::signing::verify(
-        &keys,
+        keys,
         env.author_key.as_deref(),
         env.signature.as_deref(),
         &crate::signing::change_content(tenant, device, env),
