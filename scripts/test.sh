@@ -39,7 +39,7 @@ echo "== API fuzzing: Schemathesis against the real sync server, from its OpenAP
 bash scripts/api-fuzz.sh
 
 echo "== benchmark smoke run (size S, debug build: checks every figure is produced, not timings)"
-cargo run -q -p clinic-bench --locked -- --size S --queries 50 --sync-patients 2000 --live-samples 50 --desktop-launches 2 --desktop-idle-secs 3 --out target/bench-smoke > target/bench-smoke.md
+cargo run -q -p clinic-bench --locked -- --size S --queries 50 --sync-patients 2000 --live-samples 50 --desktop-launches 2 --desktop-idle-secs 3 --ui-rounds 2 --out target/bench-smoke > target/bench-smoke.md
 cat target/bench-smoke.md
 
 echo "== done in $(( $(date +%s) - started )) s"

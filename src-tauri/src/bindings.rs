@@ -19,6 +19,9 @@ use clinic_client::inventory::orders::OrderView;
 use clinic_client::inventory::stock::*;
 use clinic_client::inventory::stocktake::{SheetLine, StocktakeView};
 use clinic_client::inventory::ItemRow;
+use clinic_client::scheduling::setup::{
+    ClinicianSetup, HoursLine, LeaveLine, RoomLine, SetupView, TypeLine,
+};
 use clinic_core::clinical::medications::{SafetyWarning, Severity as SafetySeverity, WarningKind};
 use clinic_core::clinical::{
     Diagnosis, EncounterStatus, PrescriptionLine, PrescriptionStatus, Vitals,
@@ -52,6 +55,7 @@ pub fn typescript() -> String {
         Stage,
         SessionView,
         AppState,
+        RoleChoice,
         SexAtBirth,
         Severity,
         clinic_core::clinical::medications::AllergyCode,
@@ -129,6 +133,17 @@ pub fn typescript() -> String {
         UpdatePatientReq,
         CalendarReq,
         SlotsReq,
+        HoursLine,
+        LeaveLine,
+        ClinicianSetup,
+        RoomLine,
+        TypeLine,
+        SetupView,
+        HoursReq,
+        LeaveReq,
+        RemoveLeaveReq,
+        RoomReq,
+        TypeReq,
         BookReq,
         MoveReq,
         StatusReq,

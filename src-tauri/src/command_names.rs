@@ -10,7 +10,7 @@ macro_rules! desktop_commands {
             session: app_state, create_store, enroll, unlock, sign_in, change_password, sign_out, lock, settings;
             patients: search_patients, patient_summary, check_duplicates, register_patient, update_patient;
             scheduling: calendar, find_slots, book_appointment, move_appointment, set_appointment_status,
-                resolve_booking;
+                resolve_booking, setup_view, save_hours, add_leave, remove_leave, save_room, save_type;
             clinical: clinician_day, chart, start_encounter, note, save_draft, save_note, record_vitals,
                 change_diagnoses, sign_note, add_addendum, resolve_sibling, check_prescription, prescribe,
                 end_prescription;

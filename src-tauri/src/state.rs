@@ -151,6 +151,9 @@ impl Desktop {
             keychain: self.keychain.is_some() && keychain_linked(&self.dir),
             user: ws.and_then(|w| w.session()).map(SessionView::of),
             idle_lock_minutes: idle_lock_minutes(),
+            locale: ws
+                .and_then(|w| w.locale().ok())
+                .unwrap_or_else(|| "en-GB".to_string()),
         }
     }
 

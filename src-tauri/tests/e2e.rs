@@ -27,13 +27,37 @@ static SERIAL: Mutex<()> = Mutex::new(());
 /// The app on one workstation store, with its own display and driver;
 /// screenshots go to `target/e2e-screenshots/<name>-<screen>.png`.
 fn launch(data_dir: &Path, name: &str) -> App {
+    launch_sized(data_dir, name, (1400, 900))
+}
+
+/// The app on a screen of `size` (a smaller monitor), its window filling it.
+fn launch_sized(data_dir: &Path, name: &str, size: (u32, u32)) -> App {
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-screenshots");
-    App::launch(
+    App::launch_sized(
         Path::new(env!("CARGO_BIN_EXE_clinic-desktop")),
         data_dir,
         name,
         &shots,
+        size,
     )
+}
+
+/// Fast user switch: the signed-in person steps away and `who` signs in.
+fn switch_to(app: &App, who: (&str, &str)) {
+    app.click("switch-user");
+    app.type_in("signin-email", who.0);
+    app.type_in("signin-password", who.1);
+    app.click("signin-submit");
+}
+
+/// The height of the app's top bar: one row of controls is under 60 px.
+fn top_bar_height(app: &App) -> f64 {
+    app.js(
+        "return document.querySelector('[data-testid=top-bar]').getBoundingClientRect().height;",
+        vec![],
+    )
+    .as_f64()
+    .unwrap()
 }
 
 fn unlock_and_sign_in(app: &App, who: (&str, &str)) {
@@ -112,15 +136,21 @@ fn clinic(server: &TestServer, root: &Path, desks: &[&str]) -> (Vec<PathBuf>, uu
     (dirs, doctor.unwrap())
 }
 
-/// Tomorrow at `h:m`, London wall clock (the demo tenant's site), as the
-/// UI's datetime-local value.
-fn tomorrow_at(h: u32, m: u32) -> String {
+/// Tomorrow at `h:m`, London wall clock (the demo tenant's site), typed
+/// into a day-and-time field as a UK desk writes it: "05/12/2026", "10:00".
+fn type_tomorrow_at(app: &App, field: &str, h: u32, m: u32) {
     let tz: chrono_tz::Tz = "Europe/London".parse().unwrap();
-    let today = Utc::now().with_timezone(&tz).date_naive();
-    (today + Duration::days(1))
+    let day = Utc::now().with_timezone(&tz).date_naive() + Duration::days(1);
+    app.set(
+        &format!("{field}-date"),
+        &day.format("%d/%m/%Y").to_string(),
+    );
+    app.set(&format!("{field}-time"), &format!("{h:02}:{m:02}"));
+    let want = day
         .and_time(NaiveTime::from_hms_opt(h, m, 0).unwrap())
-        .format("%Y-%m-%dT%H:%M")
-        .to_string()
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    app.wait_attr(field, "data-value", |v| v == want);
 }
 
 fn rows(server: &TestServer, sql: &str) -> Vec<Vec<Option<String>>> {
@@ -172,7 +202,7 @@ fn front_desk_day(server: &mut TestServer, dirs: &[PathBuf], doctor: uuid::Uuid)
     app.click("book-for-patient");
     app.find("booking-dialog");
     app.set("booking-clinician", &doctor.to_string());
-    app.set("booking-start", &tomorrow_at(10, 0));
+    type_tomorrow_at(&app, "booking-start", 10, 0);
     app.set("booking-minutes", "30");
     app.shot("booking");
     app.click("booking-submit");
@@ -184,14 +214,14 @@ fn front_desk_day(server: &mut TestServer, dirs: &[PathBuf], doctor: uuid::Uuid)
     app.click_where(&format!("[data-appointment-id='{appointment_id}']"), "");
     app.find("appointment-panel");
     app.click("appt-move");
-    app.set("move-start", &tomorrow_at(11, 30));
+    type_tomorrow_at(&app, "move-start", 11, 30);
     app.click("move-confirm");
     app.wait_text("appointment-panel", "11:30");
     app.shot("appointment-panel");
     app.click("appt-cancel");
     app.type_in("cancel-reason", "Patient phoned: feeling better");
     app.click("cancel-confirm");
-    app.wait_text("appt-status", "cancel");
+    app.wait_attr("appt-status", "data-status", |v| v == "cancelled");
 
     // Online: everything reaches the server.
     app.wait_attr("sync-status", "data-online", |v| v == "true");
@@ -238,10 +268,7 @@ fn front_desk_day(server: &mut TestServer, dirs: &[PathBuf], doctor: uuid::Uuid)
 
     // Switch user: the administrator sees this clinic's devices once the
     // server has checked their password.
-    app.click("switch-user");
-    app.type_in("signin-email", ADMIN.0);
-    app.type_in("signin-password", ADMIN.1);
-    app.click("signin-submit");
+    switch_to(&app, ADMIN);
     app.click("nav-admin");
     app.type_in("devices-password", ADMIN.1);
     app.click("devices-show");
@@ -280,7 +307,7 @@ fn double_booking(server: &mut TestServer, dirs: &[PathBuf], doctor: uuid::Uuid)
         app.click_where(&App::css("search-result"), patient);
         app.click("book-for-patient");
         app.set("booking-clinician", &doctor.to_string());
-        app.set("booking-start", &tomorrow_at(9, 0));
+        type_tomorrow_at(app, "booking-start", 9, 0);
         app.set("booking-minutes", "30");
         app.click("booking-submit");
         app.find_where("[data-appointment-id]", patient);
@@ -303,7 +330,7 @@ fn double_booking(server: &mut TestServer, dirs: &[PathBuf], doctor: uuid::Uuid)
 
     // Desk A moves it to 09:45; desk B's inbox clears by itself.
     a.click("resolve-move");
-    a.set("resolve-start", &tomorrow_at(9, 45));
+    type_tomorrow_at(&a, "resolve-start", 9, 45);
     a.click("resolve-confirm");
     a.find("conflicts-empty");
     let deadline = std::time::Instant::now() + StdDuration::from_secs(90);
@@ -697,6 +724,8 @@ fn a_receptionist_bills_a_completed_appointment_takes_card_and_cash_and_a_manage
     let app = launch(&dirs[0], "billing");
     unlock_and_sign_in(&app, DESK);
     app.wait_attr("today-list", "data-ready", |v| v == "true");
+    // Seen patients are under "Done", out of the way of those still to come.
+    app.click("today-filter-done");
     app.click("today-bill");
     app.wait_attr("invoice-screen", "data-status", |v| v == "draft");
     assert!(app.text("invoice-title").starts_with("Draft invoice"));
@@ -744,10 +773,7 @@ fn a_receptionist_bills_a_completed_appointment_takes_card_and_cash_and_a_manage
     assert!(!app.exists(&App::css("refund-open")));
 
     // A manager refunds part of the cash, after confirming.
-    app.click("switch-user");
-    app.type_in("signin-email", MANAGER.0);
-    app.type_in("signin-password", MANAGER.1);
-    app.click("signin-submit");
+    switch_to(&app, MANAGER);
     app.click("nav-billing");
     app.wait_attr("billing-screen", "data-ready", |v| v == "true");
     app.shot("invoices");
@@ -1006,10 +1032,7 @@ fn a_manager_receives_an_order_into_two_lots_a_pharmacist_dispenses_first_expiry
 
     // The pharmacist's home is the stock list; a scan of the barcode with
     // Enter set to dispense opens the dialog on the item.
-    app.click("switch-user");
-    app.type_in("signin-email", PHARMACIST.0);
-    app.type_in("signin-password", PHARMACIST.1);
-    app.click("signin-submit");
+    switch_to(&app, PHARMACIST);
     app.wait_attr("stock-screen", "data-ready", |v| v == "true");
     wait_css_attr(&app, amox, "data-on-hand", "30");
     assert!(!app.exists(&App::css("order-approve")));
@@ -1416,4 +1439,244 @@ fn a_manager_claims_from_an_insurer_cashes_up_the_day_and_closes_last_month() {
             Some("Back office".into())
         ]]
     );
+}
+
+/// The front desk as a receptionist finds it (#28), at 1400x900 and
+/// 1280x720: what their role may not see reads as hidden, not as none; a
+/// date typed the UK way books that day; a check-in shows at once and can
+/// be undone (both recorded); the calendar of 20 clinicians stays readable
+/// and its week shows one clinician; a quick click on a free time opens the
+/// booking dialog, which Escape closes. Each click is timed in the page.
+#[test]
+fn the_front_desk_as_a_receptionist_finds_it() {
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let server = TestServer::start("e2e");
+    let root = tempfile::tempdir().unwrap();
+    let (dirs, doctor) = clinic(&server, root.path(), &["Front desk"]);
+    {
+        // Twenty clinicians, as in the S clinic.
+        let mut ws = open(&dirs[0]);
+        ws.login(ADMIN.0, &Password::new(ADMIN.1.into())).unwrap();
+        for i in 1..20 {
+            ws.directory()
+                .add_user(
+                    &format!("clinician{i:02}@e2e.example"),
+                    &format!("Dr Clinician {i:02}"),
+                    "clinician",
+                    &Password::new(format!("clinician-password-{i}")),
+                    None,
+                )
+                .unwrap();
+        }
+        ws.sync_now(&mut |_, _| {}).unwrap();
+    }
+    let appt = book_ada_today(&dirs[0], doctor);
+    let app = launch(&dirs[0], "reception");
+
+    // The administrator sets Dr Grey's hours and adds a room on the setup
+    // screens (the CLI's alone before).
+    unlock_and_sign_in(&app, ADMIN);
+    app.click("nav-admin");
+    app.click("admin-tab-hours");
+    app.set("setup-clinician", &doctor.to_string());
+    app.set("hours-week-from", "08:00");
+    app.set("hours-week-to", "19:00");
+    app.click("hours-mon-fri");
+    app.click("hours-save");
+    app.wait_text("setup-notice", "Dr Meredith Grey");
+    app.shot("setup-hours");
+    app.click("admin-tab-rooms");
+    app.type_in("room-name", "Room 1");
+    app.click("room-add");
+    app.wait_text("setup-notice", "Room 1");
+    app.shot("setup-rooms");
+    switch_to(&app, DESK);
+    app.wait_attr("today-list", "data-ready", |v| v == "true");
+    assert!(
+        top_bar_height(&app) < 60.0,
+        "the header is one row at 1400 px"
+    );
+
+    // Check-in from today's list: shown at once, then committed; undone as
+    // a change of its own.
+    let row = format!("[data-testid='today-row'][data-appointment-id='{appt}']");
+    let check_in = app.time_click(
+        &format!("{row} [data-testid='today-checkin']"),
+        &format!("{row}[data-status='arrived']"),
+        "",
+    );
+    app.find_where(
+        &format!("{row}[data-status='arrived'][data-saving='false']"),
+        "",
+    );
+    app.shot("checked-in");
+    app.click("today-filter-waiting");
+    assert_eq!(app.count("today-row"), 1, "the waiting filter shows Ada");
+    app.click("today-filter-open");
+    app.click("today-undo-checkin");
+    app.find_where(
+        &format!("{row}[data-status='scheduled'][data-saving='false']"),
+        "",
+    );
+
+    // Ada's summary: her allergies are hidden for a receptionist, never "none".
+    let open_patient = app.time_click(
+        &format!("{row} [data-testid='today-patient']"),
+        "[data-testid='patient-name']",
+        "Lovelace",
+    );
+    assert!(app
+        .text("patient-allergies")
+        .contains("hidden for your role"));
+    assert!(!app
+        .text("patient-summary")
+        .contains("No allergies recorded"));
+    app.shot("summary-hidden-allergies");
+
+    // A date typed as a UK desk writes it books that day: the first day
+    // ahead whose day and month read the US way would be another date.
+    let tz: chrono_tz::Tz = "Europe/London".parse().unwrap();
+    let mut day = Utc::now().with_timezone(&tz).date_naive() + Duration::days(1);
+    use chrono::Datelike;
+    while day.day() > 12 || day.day() == day.month() || day.weekday().number_from_monday() > 5 {
+        day += Duration::days(1);
+    }
+    app.click("book-for-patient");
+    app.find("booking-dialog");
+    app.set("booking-clinician", &doctor.to_string());
+    app.set("booking-start-date", &day.format("%d/%m/%Y").to_string());
+    app.set("booking-start-time", "17:45");
+    app.wait_attr("booking-start", "data-value", |v| {
+        v == format!("{}T17:45:00", day.format("%Y-%m-%d"))
+    });
+    app.shot("booking-uk-date");
+    // Shown at once as "saving", then as the committed appointment.
+    let committed = format!(
+        "[data-testid='calendar'][data-loaded^='{}'] [data-appointment-id][data-saving='false']",
+        day.format("%Y-%m-%d")
+    );
+    let book = app.time_click_until(
+        "[data-testid='booking-submit']",
+        &[
+            ("[data-testid='calendar'] [data-saving='true']", "Lovelace"),
+            (&committed, "Lovelace"),
+        ],
+    );
+    app.wait_attr("sync-status", "data-pending", |v| v == "0");
+    let booked = rows(
+        &server,
+        &format!(
+            "SELECT to_char(start_at AT TIME ZONE 'Europe/London', 'YYYY-MM-DD HH24:MI') FROM appointments
+             WHERE patient_id = (SELECT patient_id FROM appointments WHERE id = '{appt}') AND id <> '{appt}'"
+        ),
+    );
+    assert_eq!(
+        booked,
+        vec![vec![Some(format!("{} 17:45", day.format("%Y-%m-%d")))]],
+        "booked on the day typed, read day first"
+    );
+    // The check-in and its undo are both on the server's audit trail.
+    let statuses = rows(
+        &server,
+        &format!(
+            "SELECT details->>'to' FROM audit_events WHERE action = 'appointment.status'
+             AND entity_id = '{appt}' ORDER BY at"
+        ),
+    );
+    assert_eq!(
+        statuses,
+        vec![vec![Some("arrived".into())], vec![Some("scheduled".into())]]
+    );
+    let status = rows(
+        &server,
+        &format!("SELECT status FROM appointments WHERE id = '{appt}'"),
+    );
+    assert_eq!(status, vec![vec![Some("scheduled".into())]]);
+
+    // The day of 20 clinicians: every name readable (columns scroll
+    // sideways rather than shrink).
+    app.click("cal-today");
+    app.find_where("[data-testid='calendar'][data-columns='20']", "");
+    app.shot("calendar-day-20");
+    // The hours set on the setup screen shade the calendar (the day's
+    // legend no longer says nobody has hours).
+    let no_hours = app.js(
+        "return document.querySelector('[data-testid=calendar]').classList.contains('no-hours');",
+        vec![],
+    );
+    assert_eq!(no_hours, serde_json::json!(false));
+    let narrowest = app
+        .js(
+            "return Math.min(...[...document.querySelectorAll('[data-testid=calendar] .ec-header .ec-col-head')]
+               .map(e => e.getBoundingClientRect().width).filter(w => w > 0));",
+            vec![],
+        )
+        .as_f64()
+        .unwrap();
+    assert!(narrowest >= 120.0, "day columns {narrowest} px wide");
+
+    // A quick click on a free time opens the booking dialog with the focus
+    // in it; Escape closes it.
+    let slot = app.js(
+        "const col = document.querySelector('[data-testid=calendar] .ec-header .ec-col-head').getBoundingClientRect();
+         const main = document.querySelector('[data-testid=calendar] .ec-main').getBoundingClientRect();
+         return [col.left + col.width / 2, Math.min(col.bottom + 80, main.bottom - 40)];",
+        vec![],
+    );
+    app.click_at(slot[0].as_f64().unwrap(), slot[1].as_f64().unwrap());
+    app.find("booking-dialog");
+    let focused_inside = app.js(
+        "return !!document.querySelector('[data-testid=booking-dialog]').contains(document.activeElement);",
+        vec![],
+    );
+    assert_eq!(
+        focused_inside,
+        serde_json::json!(true),
+        "the dialog has the focus"
+    );
+    app.shot("booking-from-slot");
+    app.press(&["\u{E00C}"]); // Escape
+    app.wait_gone("booking-dialog");
+
+    // The week of one clinician.
+    let week = app.time_click(
+        "[data-testid='cal-view-week']",
+        "[data-testid='calendar'][data-columns='7'][data-loaded$='/week']",
+        "",
+    );
+    app.shot("calendar-week-one");
+    // By room: the room added on the setup screen is a column.
+    app.click("cal-by-room");
+    app.find_where("[data-testid='calendar'] .ec-col-head", "Room 1");
+    app.shot("calendar-by-room");
+    app.click("cal-by-room");
+    eprintln!(
+        "UI timing (click to visible, in the page): check-in {check_in:.0} ms, open patient {open_patient:.0} ms, book {:.0} ms shown ({:.0} ms committed), week view {week:.0} ms",
+        book[0], book[1]
+    );
+
+    // 1280x720 (a smaller monitor): the header still one row, the day's
+    // list, the summary, and the week still readable.
+    drop(app);
+    let small = launch_sized(&dirs[0], "reception-1280", (1280, 720));
+    unlock_and_sign_in(&small, DESK);
+    small.wait_attr("today-list", "data-ready", |v| v == "true");
+    let height = top_bar_height(&small);
+    assert!(
+        height < 60.0,
+        "the header is one row at 1280 px ({height} px high)"
+    );
+    small.shot("home");
+    small.click("today-patient");
+    small.wait_text("patient-name", "Lovelace");
+    small.shot("summary");
+    small.click("nav-calendar");
+    small.find_where("[data-testid='calendar'][data-columns='20']", "");
+    small.shot("calendar-day");
+    small.click("cal-view-week");
+    small.find_where(
+        "[data-testid='calendar'][data-columns='7'][data-loaded$='/week']",
+        "",
+    );
+    small.shot("calendar-week");
 }

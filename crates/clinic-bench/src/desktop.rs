@@ -34,6 +34,8 @@ pub struct DesktopArgs {
     pub password: String,
     pub launches: usize,
     pub idle: Duration,
+    /// Rounds of the UI timings (book, check in, open a patient, week view).
+    pub ui_rounds: usize,
     /// Where the screenshot of the first patient list goes.
     pub shots: PathBuf,
 }
@@ -137,6 +139,7 @@ pub fn run(a: &DesktopArgs) -> ClinicResult<DesktopResult> {
     let (mut launch, mut unlock, mut sign_in, mut total) = (vec![], vec![], vec![], vec![]);
     let mut scalars = Vec::new();
     let mut rows = 0;
+    let mut figures_ui = Vec::new();
     for i in 0..a.launches.max(1) {
         let t0 = Instant::now();
         let w = driver.open(&a.app, "bench", &a.shots)?;
@@ -233,6 +236,9 @@ pub fn run(a: &DesktopArgs) -> ClinicResult<DesktopResult> {
                 "MiB".into(),
             ));
         }
+        if i + 1 == a.launches.max(1) && a.ui_rounds > 0 {
+            figures_ui = ui_timings(&w, a.ui_rounds)?;
+        }
         drop(w);
         // One app per store: wait for this one to be gone before the next.
         let gone = Instant::now();
@@ -250,7 +256,7 @@ pub fn run(a: &DesktopArgs) -> ClinicResult<DesktopResult> {
     let workload = |what: &str| {
         format!("{what}; {n} launches of the real app binary under Xvfb through tauri-driver, warm OS cache, harness typing not counted")
     };
-    let figures = vec![
+    let mut figures = vec![
         figure(
             "desktop: cold start to an interactive patient list",
             &workload(&format!(
@@ -278,7 +284,169 @@ pub fn run(a: &DesktopArgs) -> ClinicResult<DesktopResult> {
             sign_in,
         ),
     ];
+    figures.extend(figures_ui);
     drop(driver);
     drop(x);
     Ok(DesktopResult { figures, scalars })
+}
+
+/// Click-to-visible in the running app, timed inside the page by
+/// [`Window::time_click_until`] (the click, the page's work, the frame that
+/// shows the result; WebDriver's own round trips are not counted), on the
+/// S clinic's today and calendar of 20 clinicians, signed in at the front
+/// desk. Each round checks a patient in (and undoes it), opens a patient,
+/// opens the calendar, switches to the week and back to the day, and books
+/// a free slot (cancelled again so every round starts alike).
+fn ui_timings(w: &Window, rounds: usize) -> ClinicResult<Vec<Figure>> {
+    let limit = Duration::from_secs(30);
+    let home = "[data-testid='today-list'][data-ready='true']";
+    let (mut check_in, mut check_in_done, mut open_patient) = (vec![], vec![], vec![]);
+    let (mut calendar, mut week, mut day) = (vec![], vec![], vec![]);
+    let (mut book, mut book_done) = (vec![], vec![]);
+    for _ in 0..rounds {
+        // Check in the first patient expected, from today's list.
+        w.click("nav-patients");
+        until(w, home, limit)?;
+        w.click("today-filter-expected");
+        until(w, "[data-testid='today-checkin']", limit)?;
+        let id = w.attr_where(
+            "[data-testid='today-row']:has([data-testid='today-checkin'])",
+            "",
+            "data-appointment-id",
+        );
+        let row = format!("[data-testid='today-row'][data-appointment-id='{id}']");
+        let t = w.time_click_until(
+            &format!("{row} [data-testid='today-checkin']"),
+            &[
+                (&format!("{row}[data-status='arrived']"), ""),
+                (
+                    &format!("{row}[data-status='arrived'][data-saving='false']"),
+                    "",
+                ),
+            ],
+        );
+        check_in.push(t[0]);
+        check_in_done.push(t[1]);
+        w.click("today-filter-waiting");
+        w.click_where(&format!("{row} [data-testid='today-undo-checkin']"), "");
+        w.click("today-filter-all");
+        until(
+            w,
+            &format!("{row}[data-status='scheduled'][data-saving='false']"),
+            limit,
+        )?;
+
+        // Open that patient from the list.
+        let name = w.js(
+            "return document.querySelector(arguments[0] + ' [data-testid=today-patient]').innerText;",
+            vec![serde_json::json!(row)],
+        );
+        let name = name.as_str().unwrap_or_default().to_string();
+        open_patient.push(w.time_click(
+            &format!("{row} [data-testid='today-patient']"),
+            "[data-testid='patient-name']",
+            &name,
+        ));
+
+        // The calendar (today, 20 clinicians), its week, back to the day.
+        calendar.push(w.time_click(
+            "[data-testid='nav-calendar']",
+            "[data-testid='calendar'][data-loaded$='/day'] .ec-event",
+            "",
+        ));
+        week.push(w.time_click(
+            "[data-testid='cal-view-week']",
+            "[data-testid='calendar'][data-loaded$='/week'][data-columns='7']",
+            "",
+        ));
+        day.push(w.time_click(
+            "[data-testid='cal-view-day']",
+            "[data-testid='calendar'][data-loaded$='/day'] .ec-event",
+            "",
+        ));
+
+        // Book that patient into the first free slot of the first clinician.
+        w.click("new-appointment");
+        w.type_in("booking-patient", &name);
+        w.click_where("[data-testid='booking-patient-option']", "");
+        let clinician = w.js(
+            "return document.querySelector('[data-testid=booking-clinician] option:not([disabled])').value;",
+            vec![],
+        );
+        w.set("booking-clinician", clinician.as_str().unwrap_or_default());
+        w.click("find-slots");
+        w.click_where("[data-testid='slot-option']", "");
+        let t = w.time_click_until(
+            "[data-testid='booking-submit']",
+            &[
+                ("[data-testid='calendar'] [data-saving='true']", &name),
+                ("[data-testid='appointment-panel']", &name),
+            ],
+        );
+        book.push(t[0]);
+        book_done.push(t[1]);
+        // Cancel it again, so every round starts from the same calendar.
+        w.click("appt-cancel");
+        w.type_in("cancel-reason", "benchmark round");
+        w.click("cancel-confirm");
+        until(
+            w,
+            "[data-testid='appt-status'][data-status='cancelled']",
+            limit,
+        )?;
+    }
+    let n = check_in.len();
+    let work = |what: &str| {
+        format!("{what}; timed in the page from the click to the frame that shows it, {n} rounds, size S (20 clinicians), signed in at the front desk")
+    };
+    Ok(vec![
+        figure(
+            "desktop UI: check in from today's list, shown",
+            &work("click Check in to the row showing Arrived (optimistic, 'saving')"),
+            Some("<= 100 ms"),
+            check_in,
+        ),
+        figure(
+            "desktop UI: check in, committed",
+            &work("click Check in to the row read back from the store (no longer 'saving')"),
+            None,
+            check_in_done,
+        ),
+        figure(
+            "desktop UI: open a patient from today's list",
+            &work("click a name to the summary showing it"),
+            Some("<= 100 ms"),
+            open_patient,
+        ),
+        figure(
+            "desktop UI: open the calendar",
+            &work("click Calendar to today's appointments drawn for every clinician"),
+            None,
+            calendar,
+        ),
+        figure(
+            "desktop UI: switch to the week",
+            &work("click Week to the week of one clinician drawn (7 columns)"),
+            Some("<= 300 ms"),
+            week,
+        ),
+        figure(
+            "desktop UI: back to the day",
+            &work("click Day to the day of 20 clinicians drawn with its appointments"),
+            None,
+            day,
+        ),
+        figure(
+            "desktop UI: book, shown",
+            &work("click Book (patient, clinician and a free slot chosen) to the card on the calendar ('saving')"),
+            Some("<= 100 ms"),
+            book,
+        ),
+        figure(
+            "desktop UI: book, committed",
+            &work("click Book to the committed appointment open in its panel"),
+            None,
+            book_done,
+        ),
+    ])
 }

@@ -76,6 +76,10 @@ struct Args {
     /// Seconds the desktop app sits idle before its memory is read
     #[arg(long, default_value_t = 30)]
     desktop_idle_secs: u64,
+    /// Rounds of the desktop UI timings (check in, open a patient, calendar,
+    /// week, book) after the last launch
+    #[arg(long, default_value_t = 10)]
+    ui_rounds: usize,
 }
 
 const PASSPHRASE: &str = "benchmark passphrase";
@@ -481,6 +485,7 @@ fn main() {
                     password: DEMO_PASSWORD.into(),
                     launches: args.desktop_launches,
                     idle: std::time::Duration::from_secs(args.desktop_idle_secs),
+                    ui_rounds: args.ui_rounds,
                     shots: args.out.join("screenshots"),
                 })
             })

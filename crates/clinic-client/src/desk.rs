@@ -84,6 +84,9 @@ pub struct AppState {
     pub keychain: bool,
     pub user: Option<SessionView>,
     pub idle_lock_minutes: u32,
+    /// The clinic's locale (a synced setting): how every screen writes and
+    /// reads dates, times and numbers ("en-GB" until the store is open).
+    pub locale: String,
 }
 
 /// A search result line (the store's summary: no clinical data).
@@ -240,11 +243,16 @@ pub struct CalendarView {
     pub timezone: String,
     /// Today at the site, "YYYY-MM-DD".
     pub today: String,
+    /// Now at the site, "YYYY-MM-DDTHH:MM:SS" (where the day view opens).
+    pub now_local: String,
     pub clinicians: Vec<Resource>,
     pub rooms: Vec<Resource>,
     pub appointments: Vec<AppointmentView>,
     /// Working time of clinicians who have a schedule at this site.
     pub working: Vec<WorkingSpan>,
+    /// The clinicians who have working hours set at this site (the others
+    /// can be booked at any time).
+    pub with_hours: Vec<Uuid>,
     pub types: Vec<TypeView>,
 }
 
@@ -286,6 +294,15 @@ pub struct RefusedChange {
 pub struct ConflictsView {
     pub bookings: Vec<BookingConflictRow>,
     pub refused: Vec<RefusedChange>,
+}
+
+/// A role as the administrator chooses it: its key, and its name in words
+/// ("billing_clerk" is "Billing clerk").
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(TS))]
+pub struct RoleChoice {
+    pub key: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -581,8 +598,12 @@ impl Workstation {
             .collect::<ClinicResult<Vec<_>>>()?;
         let clinicians = self.scheduling().clinicians()?;
         let mut working = Vec::new();
+        let mut with_hours = Vec::new();
         for c in &clinicians {
             if let Some(s) = self.scheduling().clinician_schedule(c.id, site.id)? {
+                if !s.hours.is_empty() || !s.shifts.is_empty() {
+                    with_hours.push(c.id);
+                }
                 for w in s.working_spans(from, to - Duration::days(1)) {
                     working.push(WorkingSpan {
                         clinician_id: c.id,
@@ -595,6 +616,9 @@ impl Workstation {
         Ok(CalendarView {
             site_id: site.id,
             today: utc_to_local(tz, self.now()).date().to_string(),
+            now_local: utc_to_local(tz, self.now())
+                .format(LOCAL_FORMAT)
+                .to_string(),
             rooms: self
                 .scheduling()
                 .site_rooms(site.id)?
@@ -610,6 +634,7 @@ impl Workstation {
                 .collect(),
             appointments,
             working,
+            with_hours,
             types: self
                 .scheduling()
                 .appointment_types()?

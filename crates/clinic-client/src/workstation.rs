@@ -892,6 +892,11 @@ impl Workstation {
         crate::scheduling::home_site(&self.store()?.db())
     }
 
+    /// The clinic's locale (its synced settings): how screens write dates.
+    pub fn locale(&self) -> ClinicResult<String> {
+        Ok(self.store()?.db().clinic_settings()?.locale)
+    }
+
     /// How a person reads an appointment: patient (with number) and clinician.
     pub fn appointment_labels(&self, a: &clinic_core::scheduling::Appointment) -> (String, String) {
         match self.store() {

@@ -106,14 +106,21 @@ pub struct Display {
 
 impl Display {
     pub fn start() -> ClinicResult<Display> {
+        Self::start_sized(1400, 900)
+    }
+
+    /// A private X server whose screen is `width` x `height` (a smaller
+    /// monitor: the app's window is sized to fill it).
+    pub fn start_sized(width: u32, height: u32) -> ClinicResult<Display> {
         use std::io::BufRead;
+        let screen = format!("{width}x{height}x24");
         let mut child = own_group(&mut Command::new("Xvfb"))
             .args([
                 "-displayfd",
                 "1",
                 "-screen",
                 "0",
-                "1400x900x24",
+                &screen,
                 "-nolisten",
                 "tcp",
             ])
@@ -313,13 +320,26 @@ impl Window {
     /// The app on `data_dir` with its own display and driver (so several
     /// apps can run side by side); screenshots go to `shots`.
     pub fn launch(app: &Path, data_dir: &Path, name: &str, shots: &Path) -> Window {
-        let x = Display::start().unwrap_or_else(|e| panic!("{name}: {e}"));
+        Self::launch_sized(app, data_dir, name, shots, (1400, 900))
+    }
+
+    /// The app on a screen of `size` (width, height), its window filling
+    /// the screen, as on a smaller monitor.
+    pub fn launch_sized(
+        app: &Path,
+        data_dir: &Path,
+        name: &str,
+        shots: &Path,
+        size: (u32, u32),
+    ) -> Window {
+        let x = Display::start_sized(size.0, size.1).unwrap_or_else(|e| panic!("{name}: {e}"));
         let driver = Driver::start(&x, data_dir).unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut w = driver
             .open(app, name, shots)
             .unwrap_or_else(|e| panic!("{name}: the app did not start under WebDriver: {e}"));
         w._driver = Some(driver);
         w._x = Some(x);
+        w.resize(size.0, size.1);
         w
     }
 
@@ -339,6 +359,21 @@ impl Window {
         let body = json!({"actions": [{"type": "key", "id": "keyboard", "actions": actions}]});
         if let Err(e) = self.wd.call(reqwest::Method::POST, "/actions", Some(body)) {
             self.fail(&format!("pressing {keys:?}: {}", e.message));
+        }
+    }
+
+    /// A real mouse click at (`x`, `y`) in the page's viewport, as quick as
+    /// a person's (W3C pointer actions: move, press, release with no pause
+    /// between them), for what reacts to pointer events rather than to a
+    /// synthetic `click()` (the calendar's time slots).
+    pub fn click_at(&self, x: f64, y: f64) {
+        let body = json!({"actions": [{"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": [
+            {"type": "pointerMove", "x": x.round() as i64, "y": y.round() as i64, "origin": "viewport", "duration": 0},
+            {"type": "pointerDown", "button": 0},
+            {"type": "pointerUp", "button": 0}
+        ]}]});
+        if let Err(e) = self.wd.call(reqwest::Method::POST, "/actions", Some(body)) {
+            self.fail(&format!("clicking at ({x}, {y}): {}", e.message));
         }
     }
 
@@ -381,6 +416,69 @@ impl Window {
             "/execute/sync",
             Some(json!({"script": script, "args": args})),
         )
+    }
+
+    /// Milliseconds from a click on the first element matching `click_css`
+    /// until an element matching `until_css` whose text contains `text` is in
+    /// the page and the frame after it has been drawn: what a person waits
+    /// between clicking and seeing the result. Timed inside the page
+    /// (`performance.now()`), so the WebDriver round trips are not counted.
+    pub fn time_click(&self, click_css: &str, until_css: &str, text: &str) -> f64 {
+        self.time_click_until(click_css, &[(until_css, text)])[0]
+    }
+
+    /// Like [`Window::time_click`], for several moments after one click
+    /// (each `(css, text)`: e.g. a booking shown, then committed): the
+    /// milliseconds until each was first on screen.
+    pub fn time_click_until(&self, click_css: &str, until: &[(&str, &str)]) -> Vec<f64> {
+        let v = self.wd.call(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({"script": "
+                const [clickCss, until, done] = arguments;
+                const el = document.querySelector(clickCss);
+                if (!el) { done('no element ' + clickCss); return; }
+                const seen = ([css, text]) => [...document.querySelectorAll(css)].some(e => e.innerText.includes(text));
+                const at = until.map(() => null);
+                const t0 = performance.now();
+                el.click();
+                const poll = () => {
+                  const now = performance.now();
+                  until.forEach((u, i) => { if (at[i] === null && seen(u)) at[i] = now; });
+                  if (at.every(t => t !== null)) {
+                    requestAnimationFrame(() => {
+                      const drawn = performance.now();
+                      // Each moment counts once drawn: the frame after it was in the page.
+                      done(at.map(t => (t === now ? drawn : t) - t0));
+                    });
+                  } else if (now - t0 > 20000) {
+                    done('not seen within 20 s: ' + JSON.stringify(until.filter((_, i) => at[i] === null)));
+                  } else {
+                    requestAnimationFrame(poll);
+                  }
+                };
+                poll();",
+                "args": [click_css, until]})),
+        );
+        match v {
+            Ok(Value::Array(a)) if a.len() == until.len() => {
+                a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect()
+            }
+            Ok(other) => self.fail(&format!("timing {click_css}: {other}")),
+            Err(e) => self.fail(&format!("timing {click_css}: {}", e.message)),
+        }
+    }
+
+    /// Resizes the app's window (the screen is 1400x900), to see a screen
+    /// as a smaller monitor shows it.
+    pub fn resize(&self, width: u32, height: u32) {
+        if let Err(e) = self.wd.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({"width": width, "height": height, "x": 0, "y": 0})),
+        ) {
+            self.fail(&format!("resize to {width}x{height}: {}", e.message));
+        }
     }
 
     pub fn js(&self, script: &str, args: Vec<Value>) -> Value {
@@ -537,6 +635,17 @@ impl Window {
     /// Waits until an element with `id` contains `text`.
     pub fn wait_text(&self, id: &str, text: &str) -> Value {
         self.find_where(&Self::css(id), text)
+    }
+
+    /// Waits until no element with test id `id` is on the page.
+    pub fn wait_gone(&self, id: &str) {
+        let deadline = Instant::now() + WAIT;
+        while self.exists(&Self::css(id)) {
+            if Instant::now() > deadline {
+                self.fail(&format!("{id} is still there"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     pub fn count(&self, id: &str) -> usize {

@@ -55,13 +55,16 @@ pub async fn revoke_device(app: AppHandle, req: RevokeDeviceReq) -> Answer<Vec<D
 }
 
 #[tauri::command]
-pub async fn roles(app: AppHandle) -> Answer<Vec<String>> {
+pub async fn roles(app: AppHandle) -> Answer<Vec<RoleChoice>> {
     run(app, "roles", move |d| {
         d.with(|w| {
             Ok(w.directory()
                 .list_roles()?
                 .into_iter()
-                .map(|r| r.key)
+                .map(|r| RoleChoice {
+                    key: r.key,
+                    name: r.name,
+                })
                 .collect())
         })
     })

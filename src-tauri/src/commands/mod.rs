@@ -25,9 +25,10 @@ pub use sync::*;
 use crate::state::Desktop;
 use clinic_client::desk::{
     parse_date, AppState, AppointmentView, CalendarView, ConflictsView, PatientHit, PatientSummary,
-    ResolveAction, SettingsView, Slot, SyncView, UserView,
+    ResolveAction, RoleChoice, SettingsView, Slot, SyncView, UserView,
 };
 use clinic_client::directory::devices::DeviceRow;
+use clinic_client::scheduling::setup::{HoursLine, SetupView, TypeLine};
 use clinic_client::scheduling::{BookRequest, MoveRequest};
 use clinic_client::{InitOptions, Password};
 use clinic_core::patients::{DuplicateCandidate, NewLists, Patient, PatientDetails, PatientPatch};
@@ -159,6 +160,27 @@ request!(CalendarReq {
     from: String,
     to: String
 });
+request!(HoursReq {
+    clinician_id: Uuid,
+    hours: Vec<HoursLine>
+});
+request!(LeaveReq {
+    clinician_id: Uuid,
+    kind: String,
+    start_local: String,
+    end_local: String,
+    reason: Option<String>,
+});
+request!(RemoveLeaveReq {
+    clinician_id: Uuid,
+    id: Uuid
+});
+request!(RoomReq {
+    id: Option<Uuid>,
+    name: String,
+    kind: String
+});
+request!(TypeReq { line: TypeLine });
 request!(SlotsReq {
     clinician_id: Uuid,
     minutes: u32,

@@ -111,3 +111,75 @@ pub async fn resolve_booking(app: AppHandle, req: ResolveReq) -> Answer<Conflict
     })
     .await
 }
+
+// ---- setting up the appointment book ----
+
+#[tauri::command]
+pub async fn setup_view(app: AppHandle) -> Answer<SetupView> {
+    run(app, "setup_view", move |d| {
+        d.with(|w| w.scheduling().setup_view())
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn save_hours(app: AppHandle, req: HoursReq) -> Answer<SetupView> {
+    run(app, "save_hours", move |d| {
+        d.change(|w| {
+            w.scheduling()
+                .set_weekly_hours(req.clinician_id, &req.hours)?;
+            w.scheduling().setup_view()
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn add_leave(app: AppHandle, req: LeaveReq) -> Answer<SetupView> {
+    run(app, "add_leave", move |d| {
+        d.change(|w| {
+            w.scheduling().add_leave(
+                req.clinician_id,
+                &req.kind,
+                &req.start_local,
+                &req.end_local,
+                req.reason,
+            )?;
+            w.scheduling().setup_view()
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn remove_leave(app: AppHandle, req: RemoveLeaveReq) -> Answer<SetupView> {
+    run(app, "remove_leave", move |d| {
+        d.change(|w| {
+            w.scheduling().remove_leave(req.clinician_id, req.id)?;
+            w.scheduling().setup_view()
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn save_room(app: AppHandle, req: RoomReq) -> Answer<SetupView> {
+    run(app, "save_room", move |d| {
+        d.change(|w| {
+            w.scheduling().save_room(req.id, &req.name, &req.kind)?;
+            w.scheduling().setup_view()
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn save_type(app: AppHandle, req: TypeReq) -> Answer<SetupView> {
+    run(app, "save_type", move |d| {
+        d.change(|w| {
+            w.scheduling().save_type(req.line)?;
+            w.scheduling().setup_view()
+        })
+    })
+    .await
+}

@@ -31,7 +31,10 @@ describe('TodayList', () => {
     expect(screen.getByTestId('today-list').getAttribute('data-ready')).toBe('true');
     const rows = screen.getAllByTestId('today-row').map((r) => r.getAttribute('data-appointment-id'));
     expect(rows).toEqual(['early', 'here', 'late']);
-    expect(screen.getByTestId('today-counts').textContent).toBe('2 expected · 1 waiting · 3 in all');
+    // The counts are on the filters.
+    expect(screen.getByTestId('today-filter-expected').textContent).toBe('Expected 2');
+    expect(screen.getByTestId('today-filter-waiting').textContent).toBe('Waiting 1');
+    expect(screen.getByTestId('today-filter-all').textContent).toBe('All 3');
     // Only bookings that may be checked in offer it.
     expect(screen.getAllByTestId('today-checkin')).toHaveLength(2);
   });
@@ -47,22 +50,68 @@ describe('TodayList', () => {
     expect(screen.getByTestId('today-empty').textContent).toContain('No appointments today at Main St');
   });
 
-  it('checks a patient in and reloads; a refusal is shown on that row and nothing else changes', async () => {
+  it('shows a check-in at once as saving, keeps the row in place, and puts it back with the reason if refused', async () => {
     vi.mocked(api.calendar).mockResolvedValue(todayView());
-    vi.mocked(api.setAppointmentStatus).mockResolvedValueOnce(appt({ id: 'early', status: 'arrived' }));
+    let commit: (a: ReturnType<typeof appt>) => void = () => {};
+    vi.mocked(api.setAppointmentStatus).mockReturnValueOnce(new Promise((r) => (commit = r)));
     render(TodayList, { user, navigate: vi.fn() });
     await flush();
+    const order = () => screen.getAllByTestId('today-row').map((r) => r.getAttribute('data-appointment-id'));
     await fireEvent.click(screen.getAllByTestId('today-checkin')[0]);
+    // Before the store answers: arrived, saving, same place.
+    const early = () => screen.getAllByTestId('today-row').find((r) => r.getAttribute('data-appointment-id') === 'early')!;
+    expect(early().getAttribute('data-status')).toBe('arrived');
+    expect(early().getAttribute('data-saving')).toBe('true');
+    expect(order()).toEqual(['early', 'here', 'late']);
+    commit(appt({ id: 'early', patient_name: 'Adam Early', patient_id: 'p2', start_local: day('09:00'), end_local: day('09:15'), status: 'arrived', next_statuses: ['in_progress', 'scheduled'] }));
     await flush();
     expect(api.setAppointmentStatus).toHaveBeenCalledWith('early', 'arrived', null);
-    expect(api.calendar).toHaveBeenCalledTimes(2);
+    expect(early().getAttribute('data-saving')).toBe('false');
+    expect(early().getAttribute('data-status')).toBe('arrived');
+    expect(order()).toEqual(['early', 'here', 'late']);
 
     vi.mocked(api.setAppointmentStatus).mockRejectedValueOnce(clinicError('CONFLICT', 'This appointment was cancelled at another desk.'));
-    await fireEvent.click(screen.getAllByTestId('today-checkin')[1]);
+    await fireEvent.click(screen.getAllByTestId('today-checkin')[0]);
     await flush();
     const late = screen.getAllByTestId('today-row').find((r) => r.getAttribute('data-appointment-id') === 'late')!;
-    expect(late.textContent).toContain('cancelled at another desk');
-    expect(api.calendar).toHaveBeenCalledTimes(2);
+    expect(late.getAttribute('data-status')).toBe('scheduled');
+    expect(screen.getByTestId('today-row-error').textContent).toContain('cancelled at another desk');
+    expect(api.calendar).toHaveBeenCalledTimes(1);
+  });
+
+  it('undoes a check-in as a change of its own, with the reason recorded', async () => {
+    vi.mocked(api.calendar).mockResolvedValue(todayView());
+    vi.mocked(api.setAppointmentStatus).mockResolvedValueOnce(appt({ id: 'here', status: 'scheduled', start_local: day('10:00'), end_local: day('10:15') }));
+    render(TodayList, { user, navigate: vi.fn() });
+    await flush();
+    await fireEvent.click(screen.getByTestId('today-undo-checkin'));
+    await flush();
+    expect(api.setAppointmentStatus).toHaveBeenCalledWith('here', 'scheduled', 'Check-in undone at the desk');
+    expect(screen.queryByTestId('today-undo-checkin')).toBeNull();
+  });
+
+  it('filters by waiting, expected and done, and by clinician', async () => {
+    vi.mocked(api.calendar).mockResolvedValue(todayView([
+      appt({ id: 'w', patient_name: 'Wendy Wait', start_local: day('09:00'), end_local: day('09:15'), status: 'arrived' }),
+      appt({ id: 'e', patient_name: 'Eve Expect', start_local: day('10:00'), end_local: day('10:15'), clinician_id: 'c2', clinician_name: 'Dr Bell' }),
+      appt({ id: 'd', patient_name: 'Don Done', start_local: day('08:00'), end_local: day('08:15'), status: 'completed', next_statuses: [] }),
+    ]));
+    render(TodayList, { user, navigate: vi.fn() });
+    await flush();
+    const ids = () => screen.queryAllByTestId('today-row').map((r) => r.getAttribute('data-appointment-id'));
+    expect(ids()).toEqual(['w', 'e']); // still to see: the completed one is out of the way
+    await fireEvent.click(screen.getByTestId('today-filter-waiting'));
+    expect(ids()).toEqual(['w']);
+    await fireEvent.click(screen.getByTestId('today-filter-done'));
+    expect(ids()).toEqual(['d']);
+    await fireEvent.click(screen.getByTestId('today-filter-all'));
+    expect(ids()).toEqual(['d', 'w', 'e']);
+    await fireEvent.change(screen.getByTestId('today-clinician'), { target: { value: 'c2' } });
+    expect(ids()).toEqual(['e']);
+    await fireEvent.click(screen.getByTestId('today-filter-waiting'));
+    expect(screen.getByTestId('today-filter-empty').textContent).toBe('Nobody is waiting.');
+    await fireEvent.change(screen.getByTestId('today-clinician'), { target: { value: '' } });
+    await fireEvent.click(screen.getByTestId('today-filter-open'));
   });
 
   it('opens the patient, and hides check-in from users who may not book', async () => {

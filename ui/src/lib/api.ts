@@ -4,6 +4,11 @@ import { invoke } from '@tauri-apps/api/core';
 import { listen } from '@tauri-apps/api/event';
 import type {
   AddUserReq,
+  HoursLine,
+  LeaveReq,
+  RoleChoice,
+  SetupView,
+  TypeLine,
   AdjustStockReq,
   AlertCounts,
   AlertsScreen,
@@ -154,6 +159,13 @@ export const moveAppointment = (req: MoveReq) => call<AppointmentView>('move_app
 export const setAppointmentStatus = (id: string, status: AppointmentStatus, reason: string | null) =>
   call<AppointmentView>('set_appointment_status', { id, status, reason });
 
+export const setupView = () => call<SetupView>('setup_view');
+export const saveHours = (clinician_id: string, hours: HoursLine[]) => call<SetupView>('save_hours', { clinician_id, hours });
+export const addLeave = (req: LeaveReq) => call<SetupView>('add_leave', { ...req });
+export const removeLeave = (clinician_id: string, id: string) => call<SetupView>('remove_leave', { clinician_id, id });
+export const saveRoom = (id: string | null, name: string, kind: string) => call<SetupView>('save_room', { id, name, kind });
+export const saveType = (line: TypeLine) => call<SetupView>('save_type', { line });
+
 export const clinicianDay = (date: string | null = null) => call<ClinicianDayView>('clinician_day', { date });
 export const chart = (id: string) => call<ChartView>('chart', { id });
 export const startEncounter = (patient_id: string, appointment_id: string | null, encounter_type: string | null = null) =>
@@ -255,5 +267,5 @@ export const devices = (password: string, totp: string | null) =>
   call<DeviceRow[]>('devices', { password, totp });
 export const revokeDevice = (id: string, password: string, totp: string | null) =>
   call<DeviceRow[]>('revoke_device', { id, password, totp });
-export const roles = () => call<string[]>('roles');
+export const roles = () => call<RoleChoice[]>('roles');
 export const settings = () => call<SettingsView>('settings');

@@ -52,7 +52,14 @@ export type AppState = { stage: Stage, data_dir: string, clinic_name: string | n
 /**
  * The OS keychain can unlock this store.
  */
-keychain: boolean, user: SessionView | null, idle_lock_minutes: number, };
+keychain: boolean, user: SessionView | null, idle_lock_minutes: number, 
+/**
+ * The clinic's locale (a synced setting): how every screen writes and
+ * reads dates, times and numbers ("en-GB" until the store is open).
+ */
+locale: string, };
+
+export type RoleChoice = { key: string, name: string, };
 
 export type SexAtBirth = "female" | "male" | "intersex" | "unknown";
 
@@ -215,11 +222,20 @@ export type CalendarView = { site_id: string, site_name: string, timezone: strin
 /**
  * Today at the site, "YYYY-MM-DD".
  */
-today: string, clinicians: Array<Resource>, rooms: Array<Resource>, appointments: Array<AppointmentView>, 
+today: string, 
+/**
+ * Now at the site, "YYYY-MM-DDTHH:MM:SS" (where the day view opens).
+ */
+now_local: string, clinicians: Array<Resource>, rooms: Array<Resource>, appointments: Array<AppointmentView>, 
 /**
  * Working time of clinicians who have a schedule at this site.
  */
-working: Array<WorkingSpan>, types: Array<TypeView>, };
+working: Array<WorkingSpan>, 
+/**
+ * The clinicians who have working hours set at this site (the others
+ * can be booked at any time).
+ */
+with_hours: Array<string>, types: Array<TypeView>, };
 
 export type Slot = { start_local: string, end_local: string, label: string, };
 
@@ -428,6 +444,52 @@ export type UpdatePatientReq = { id: string, patch: PatientPatch, };
 export type CalendarReq = { from: string, to: string, };
 
 export type SlotsReq = { clinician_id: string, minutes: number, from_local: string, count: number, };
+
+export type HoursLine = { weekday: number, 
+/**
+ * "09:00"
+ */
+start: string, 
+/**
+ * "17:30"
+ */
+end: string, };
+
+export type LeaveLine = { id: string, 
+/**
+ * "leave" or "blocked"
+ */
+kind: string, start_local: string, end_local: string, reason: string | null, };
+
+export type ClinicianSetup = { id: string, name: string, hours: Array<HoursLine>, leave: Array<LeaveLine>, };
+
+export type RoomLine = { id: string, name: string, kind: string, };
+
+export type TypeLine = { id: string, name: string, minutes: number, 
+/**
+ * "#rrggbb"
+ */
+colour: string, archived: boolean, };
+
+export type SetupView = { site_name: string, timezone: string, clinicians: Array<ClinicianSetup>, rooms: Array<RoomLine>, types: Array<TypeLine>, 
+/**
+ * May save hours, leave and appointment types (administration edit).
+ */
+can_edit: boolean, 
+/**
+ * May add and rename rooms (a full administrator: premises).
+ */
+can_edit_rooms: boolean, };
+
+export type HoursReq = { clinician_id: string, hours: Array<HoursLine>, };
+
+export type LeaveReq = { clinician_id: string, kind: string, start_local: string, end_local: string, reason: string | null, };
+
+export type RemoveLeaveReq = { clinician_id: string, id: string, };
+
+export type RoomReq = { id: string | null, name: string, kind: string, };
+
+export type TypeReq = { line: TypeLine, };
 
 export type BookReq = { patient_id: string, clinician_id: string, start_local: string, minutes: number | null, type_name: string | null, room_id: string | null, notes: string | null, override_checks: boolean, };
 

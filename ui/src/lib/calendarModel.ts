@@ -161,3 +161,78 @@ export function defaultStart(date: string, now = new Date()): string {
   const mm = String(mins % 60).padStart(2, '0');
   return `${date}T${hh}:${mm}:00`;
 }
+
+// ---- Whose columns are shown -------------------------------------------------
+
+/** The week draws at most this many clinicians side by side (7 columns each). */
+export const WEEK_MAX = 4;
+
+/**
+ * Whom the desk chose to see: in the day view everyone unless narrowed
+ * (null = all); in the week view one or a few (at most WEEK_MAX), by default
+ * the signed-in clinician or the first one.
+ */
+export type ClinicianPick = { day: string[] | null; week: string[] };
+
+export function pickKey(userId: string): string {
+  return `clinic.calendar.clinicians.${userId}`;
+}
+
+export function loadPick(userId: string): ClinicianPick {
+  try {
+    const raw = JSON.parse(localStorage.getItem(pickKey(userId)) ?? 'null');
+    if (raw && typeof raw === 'object') {
+      const day = Array.isArray(raw.day) ? raw.day.map(String) : null;
+      const week = Array.isArray(raw.week) ? raw.week.map(String).slice(0, WEEK_MAX) : [];
+      return { day, week };
+    }
+  } catch {
+    /* a broken saved choice is no choice */
+  }
+  return { day: null, week: [] };
+}
+
+export function savePick(userId: string, pick: ClinicianPick) {
+  try {
+    localStorage.setItem(pickKey(userId), JSON.stringify(pick));
+  } catch {
+    /* the choice is only a convenience */
+  }
+}
+
+/** The ids shown in `mode` of those the site has (unknown ids are dropped). */
+export function shownClinicians(view: CalendarView, pick: ClinicianPick, mode: CalMode, me: string): string[] {
+  const ids = view.clinicians.map((c) => c.id);
+  const known = (xs: string[]) => xs.filter((x) => ids.includes(x));
+  if (mode === 'day') {
+    const day = pick.day ? known(pick.day) : [];
+    return day.length ? day : ids;
+  }
+  const week = known(pick.week).slice(0, WEEK_MAX);
+  if (week.length) return week;
+  if (ids.includes(me)) return [me];
+  return ids.slice(0, 1);
+}
+
+/** The words on the chooser's button: "All 20 clinicians", "Dr Adams", "3 of 20 clinicians". */
+export function pickLabel(view: CalendarView, shown: string[]): string {
+  const n = view.clinicians.length;
+  if (shown.length === n) return n === 1 ? view.clinicians[0].name : `All ${n} clinicians`;
+  if (shown.length === 1) return view.clinicians.find((c) => c.id === shown[0])?.name ?? '1 clinician';
+  return `${shown.length} of ${n} clinicians`;
+}
+
+/**
+ * Where the time grid opens: an hour before now on today (so the next
+ * patients are in sight), else an hour before the day's first working time
+ * or appointment, else 08:00.
+ */
+export function openingTime(view: CalendarView, date: string, now: string): string {
+  const hh = (h: number) => `${String(Math.max(0, Math.min(23, h))).padStart(2, '0')}:00:00`;
+  if (date === view.today && now.slice(0, 10) === view.today) return hh(Number(now.slice(11, 13)) - 1);
+  const starts = [...view.working.map((w) => w.start_local), ...view.appointments.map((a) => a.start_local)]
+    .filter((t) => t.slice(0, 10) >= date)
+    .map((t) => t.slice(11, 13))
+    .sort();
+  return starts.length ? hh(Number(starts[0]) - 1) : '08:00:00';
+}

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { addMinutes, dobProblem, formatDob, formatWhen, fromInputValue, relativeTime, weekStart } from './format';
+import {
+  addMinutes, dobProblem, formatDate, formatDay, formatDob, formatTime, formatWhen, parseDateIn, parseTime, relativeTime,
+  setLocale, weekStart,
+} from './format';
 
 describe('format', () => {
   it('shows a date of birth with the age', () => {
@@ -27,9 +30,35 @@ describe('format', () => {
     expect(dobProblem('1990-06-01', '2025-11-24')).toBeNull();
   });
 
-  it('converts datetime-local values and finds Mondays', () => {
-    expect(fromInputValue('2025-11-24T09:30')).toBe('2025-11-24T09:30:00');
-    expect(fromInputValue('')).toBeNull();
+  it('writes dates and times in the site locale, not the browser one', () => {
+    try {
+      setLocale('en-US');
+      expect(formatDate('2026-12-04')).toBe('Dec 4, 2026');
+      expect(formatDay('2026-12-04')).toBe('Fri Dec 4');
+      expect(formatTime('2026-12-04T17:45:00')).toBe('5:45 PM');
+      expect(formatTime('2026-12-04T00:05:00')).toBe('12:05 AM');
+      setLocale('de-DE');
+      expect(formatDate('2026-12-04')).toBe('04.12.2026');
+      expect(formatDay('2026-12-04')).toBe('Fri 04.12.');
+      expect(formatTime('2026-12-04T17:45:00')).toBe('17:45');
+    } finally {
+      setLocale('en-GB');
+    }
+    expect(formatDate('2026-12-04')).toBe('4 Dec 2026');
+    expect(formatWhen('2026-12-04T17:45:00')).toBe('Fri 4 Dec, 17:45');
+  });
+
+  it('reads a date in the site order and a time however it is typed', () => {
+    expect(parseDateIn('04/12/2026', 'en-GB')).toBe('2026-12-04');
+    expect(parseDateIn('04/12/2026', 'en-US')).toBe('2026-04-12');
+    for (const [typed, read] of [['17:45', '17:45'], ['1745', '17:45'], ['9', '09:00'], ['9.30', '09:30'], ['930', '09:30'],
+      ['5:45 pm', '17:45'], ['12am', '00:00'], ['12:30 PM', '12:30']] as const) {
+      expect(parseTime(typed), typed).toBe(read);
+    }
+    for (const bad of ['24:00', '9:75', '13pm', 'noon', '', '1:2']) expect(parseTime(bad), bad).toBeNull();
+  });
+
+  it('finds Mondays', () => {
     expect(weekStart('2025-11-23')).toBe('2025-11-17');
     expect(weekStart('2025-11-24')).toBe('2025-11-24');
   });

@@ -1,11 +1,35 @@
-// Dates and times in plain English. Site times (`*_local`) are naive wall-clock
-// strings "YYYY-MM-DDTHH:MM:SS": they are handled here as UTC Dates so the
-// browser's own time zone never shifts them.
+// Dates and times in plain English, in the order and clock of the site's
+// locale (a synced clinic setting, given by `setLocale` when the app state
+// arrives; never the browser's or the operating system's). Site times
+// (`*_local`) are naive wall-clock strings "YYYY-MM-DDTHH:MM:SS": they are
+// handled here as UTC Dates so the browser's own time zone never shifts them.
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 const pad = (n: number) => String(n).padStart(2, '0');
+
+let siteLocale = 'en-GB';
+
+/** The site's locale, which every function here without a `locale` argument writes in. */
+export function setLocale(locale: string | null | undefined) {
+  siteLocale = locale && locale.trim() ? locale : 'en-GB';
+}
+
+export function currentLocale(): string {
+  return siteLocale;
+}
+
+function regionOf(locale: string): { lang: string; region: string } {
+  const [lang, ...rest] = locale.split(/[-_]/);
+  return { lang: lang.toLowerCase(), region: rest.find((p) => p.length === 2)?.toUpperCase() ?? '' };
+}
+
+/** Whether people of `locale` read a 12-hour clock (en-US): "9:30 AM". */
+export function twelveHour(locale = siteLocale): boolean {
+  const { lang, region } = regionOf(locale);
+  return lang === 'en' && (region === 'US' || region === 'PH');
+}
 
 /** "2025-11-23T09:30:00" or "2025-11-23" -> Date whose UTC fields are that wall clock. */
 export function naiveToDate(s: string): Date {
@@ -50,22 +74,65 @@ export function isRealDate(s: string): boolean {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
 }
 
-/** "12 Mar 1985" */
-export function formatDate(date: string): string {
-  const d = naiveToDate(date);
-  return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+/** "Mon" */
+export function weekdayOf(date: string): string {
+  return DAYS[naiveToDate(date).getUTCDay()];
 }
 
-/** "Mon 23 Nov" */
-export function formatDay(date: string): string {
-  const d = naiveToDate(date);
-  return `${DAYS[d.getUTCDay()]} ${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]}`;
+/** "12 Mar 1985" in the site's locale ("Mar 12, 1985" in en-US, "12.03.1985" in de). */
+export function formatDate(date: string, locale = siteLocale): string {
+  return formatDateIn(date, locale);
 }
 
-/** "09:30" */
-export function formatTime(naive: string): string {
+/** "Mon 23 Nov" ("Mon Nov 23" in en-US, "Mon 23.11." in de, "Mon 23/11" in fr). */
+export function formatDay(date: string, locale = siteLocale): string {
+  const d = naiveToDate(date);
+  const day = d.getUTCDate();
+  const month = d.getUTCMonth();
+  const wd = DAYS[d.getUTCDay()];
+  const { lang, region } = regionOf(locale);
+  if (lang === 'en') return region === 'US' ? `${wd} ${MONTHS[month]} ${day}` : `${wd} ${day} ${MONTHS[month]}`;
+  const order = dateOrder(locale);
+  if (order === 'ymd') return `${wd} ${pad(month + 1)}-${pad(day)}`;
+  return DOT_LANGS.includes(lang) ? `${wd} ${pad(day)}.${pad(month + 1)}.` : `${wd} ${pad(day)}/${pad(month + 1)}`;
+}
+
+/** "09:30" ("9:30 AM" where the site reads a 12-hour clock). */
+export function formatTime(naive: string, locale = siteLocale): string {
   const d = naiveToDate(naive);
-  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  const h = d.getUTCHours();
+  const m = pad(d.getUTCMinutes());
+  if (twelveHour(locale)) return `${h % 12 === 0 ? 12 : h % 12}:${m} ${h < 12 ? 'AM' : 'PM'}`;
+  return `${pad(h)}:${m}`;
+}
+
+/** What a time typed in the site's locale looks like: "HH:MM" or "h:mm AM". */
+export function timePattern(locale = siteLocale): string {
+  return twelveHour(locale) ? 'h:mm AM/PM' : 'HH:MM (24-hour)';
+}
+
+/**
+ * A time of day as a person types it, as "HH:MM" (null when it names no
+ * time): "9:30", "09.30", "0930", "930", "17:45", "9", "9:30 pm", "9pm",
+ * "12 am". Without AM/PM it is read on the 24-hour clock in every locale
+ * (a 12-hour site is shown the time it was read as, so "5:45" can never be
+ * taken for 17:45 unseen).
+ */
+export function parseTime(text: string): string | null {
+  const t = text.trim().toLowerCase().replace(/\s+/g, '');
+  const m = /^(\d{1,2})(?:[:.h]?(\d{2}))?(am|pm|a|p)?$/.exec(t);
+  if (!m) return null;
+  let h = Number(m[1]);
+  const min = m[2] === undefined ? 0 : Number(m[2]);
+  if (min > 59) return null;
+  if (m[3]) {
+    if (h < 1 || h > 12) return null;
+    const pm = m[3].startsWith('p');
+    h = (h % 12) + (pm ? 12 : 0);
+  } else if (h > 23) {
+    return null;
+  }
+  return `${pad(h)}:${pad(min)}`;
 }
 
 /** "Mon 23 Nov, 09:30" */
@@ -120,17 +187,6 @@ export function relativeTime(iso: string, nowMs: number): string {
   return say(d, 'days');
 }
 
-/** Naive time -> value of an <input type="datetime-local"> ("YYYY-MM-DDTHH:MM"). */
-export function toInputValue(naive: string): string {
-  return naive.slice(0, 16);
-}
-
-/** Value of an <input type="datetime-local"> -> naive time with seconds, or null when empty/invalid. */
-export function fromInputValue(value: string): string | null {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?$/.test(value)) return null;
-  return value.length === 16 ? `${value}:00` : value;
-}
-
 /**
  * A date as people of the site's `locale` write it (the same patterns as the
  * printed documents, clinic_core::locale::format_date): "5 Dec 2026" (en-GB),
@@ -139,15 +195,14 @@ export function fromInputValue(value: string): string | null {
 export function formatDateIn(date: string, locale: string): string {
   if (!isRealDate(date.slice(0, 10))) return date;
   const d = naiveToDate(date.slice(0, 10));
-  const [lang, ...rest] = locale.split(/[-_]/);
-  const region = rest.find((p) => p.length === 2)?.toUpperCase() ?? '';
+  const { lang, region } = regionOf(locale);
   const day = d.getUTCDate();
   const month = d.getUTCMonth();
   const year = d.getUTCFullYear();
   const dd = pad(day);
   const mm = pad(month + 1);
   if (lang === 'en') return region === 'US' ? `${MONTHS[month]} ${day}, ${year}` : `${day} ${MONTHS[month]} ${year}`;
-  if (['de', 'ru', 'pl', 'cs', 'sk', 'fi', 'nb', 'no', 'da', 'tr', 'uk', 'ro', 'hr', 'sl'].includes(lang)) return `${dd}.${mm}.${year}`;
+  if (DOT_LANGS.includes(lang)) return `${dd}.${mm}.${year}`;
   if (['fr', 'es', 'it', 'pt', 'nl', 'el', 'id'].includes(lang)) return `${dd}/${mm}/${year}`;
   return date.slice(0, 10);
 }
@@ -159,9 +214,11 @@ export function daysBetween(from: string, to: string): number {
 
 type DateOrder = 'dmy' | 'mdy' | 'ymd';
 
+/** Languages that write dates with dots: 05.12.2026. */
+const DOT_LANGS = ['de', 'ru', 'pl', 'cs', 'sk', 'fi', 'nb', 'no', 'da', 'tr', 'uk', 'ro', 'hr', 'sl'];
+
 function dateOrder(locale: string): DateOrder {
-  const [lang, ...rest] = locale.split(/[-_]/);
-  const region = rest.find((p) => p.length === 2)?.toUpperCase() ?? '';
+  const { lang, region } = regionOf(locale);
   if (lang === 'en' && region === 'US') return 'mdy';
   if (['zh', 'ja', 'ko', 'hu', 'lt', 'sv'].includes(lang)) return 'ymd';
   return 'dmy';
@@ -169,7 +226,7 @@ function dateOrder(locale: string): DateOrder {
 
 /** What a date typed in `locale` looks like: "DD/MM/YYYY", "MM/DD/YYYY", "YYYY-MM-DD". */
 export function datePattern(locale: string): string {
-  const sep = /^(de|ru|pl|cs|sk|fi|nb|no|da|tr|uk|ro|hr|sl)$/.test(locale.split(/[-_]/)[0]) ? '.' : '/';
+  const sep = DOT_LANGS.includes(regionOf(locale).lang) ? '.' : '/';
   return { dmy: `DD${sep}MM${sep}YYYY`, mdy: 'MM/DD/YYYY', ymd: 'YYYY-MM-DD' }[dateOrder(locale)];
 }
 

@@ -1,7 +1,7 @@
 // The patient registration / edit form as plain data: which inputs exist,
 // how their string values map to PatientDetails, client-side checks, and
 // the PatientPatch of an edit (only the changed keys).
-import type { PatientDetails, PatientPatch } from './bindings';
+import type { NationalIdKind, PatientDetails, PatientPatch } from './bindings';
 import { dobProblem } from './format';
 
 export type FieldName = keyof PatientDetails;
@@ -23,6 +23,16 @@ const LEVELS = [
   { value: 'low', label: 'Low' },
   { value: 'medium', label: 'Medium' },
   { value: 'high', label: 'High' },
+];
+
+/** National identifier schemes, as a receptionist names them (the value is the stored code). */
+export const ID_KINDS: { value: NationalIdKind; label: string }[] = [
+  { value: 'nhs', label: 'NHS number (UK)' },
+  { value: 'ca_sin', label: 'Social Insurance Number (Canada)' },
+  { value: 'nl_bsn', label: 'BSN (Netherlands)' },
+  { value: 'se_personnummer', label: 'Personnummer (Sweden)' },
+  { value: 'us_ssn', label: 'Social Security number (US)' },
+  { value: 'other', label: 'Other' },
 ];
 
 export const FIELDS: FieldSpec[] = [
@@ -63,7 +73,7 @@ export const FIELDS: FieldSpec[] = [
   { name: 'country', label: 'Country', kind: 'text', section: 'Address' },
   { name: 'alert_level', label: 'Alert level', kind: 'select', section: 'Alerts', options: LEVELS },
   { name: 'flags', label: 'Alerts and flags', kind: 'flags', section: 'Alerts', hint: 'Separate with commas, e.g. Wheelchair user, Needs interpreter' },
-  { name: 'national_id_kind', label: 'ID type', kind: 'text', section: 'Identity and preferences' },
+  { name: 'national_id_kind', label: 'ID type', kind: 'select', section: 'Identity and preferences', options: ID_KINDS },
   { name: 'national_id', label: 'ID number', kind: 'text', section: 'Identity and preferences' },
   { name: 'preferred_language', label: 'Preferred language', kind: 'text', section: 'Identity and preferences' },
   { name: 'blood_group', label: 'Blood group', kind: 'text', section: 'Clinical background' },

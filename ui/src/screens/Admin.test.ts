@@ -13,7 +13,7 @@ describe('Admin', () => {
   beforeEach(() => {
     vi.resetAllMocks();
     vi.mocked(api.users).mockResolvedValue([dana]);
-    vi.mocked(api.roles).mockResolvedValue(['admin', 'reception']);
+    vi.mocked(api.roles).mockResolvedValue([{ key: 'admin', name: 'Administrator' }, { key: 'reception', name: 'Receptionist' }]);
     vi.mocked(api.settings).mockResolvedValue({
       data_dir: '/data', log_dir: '/logs', version: '0.1.0', server_url: null, device_id: null, device_name: 'Desk 1',
       clinic_name: 'Riverside', site_name: 'Main St', timezone: 'Europe/London', keychain_linked: false,
@@ -26,6 +26,8 @@ describe('Admin', () => {
     render(Admin);
     await flush();
     expect(screen.getAllByTestId('user-row')).toHaveLength(1);
+    // Roles in words, not their codes.
+    expect([...screen.getByTestId('user-role').querySelectorAll('option')].map((o) => o.textContent)).toEqual(['Administrator', 'Receptionist']);
     expect(screen.getByTestId('settings-panel').textContent).toContain('Not connected to a server');
 
     await fireEvent.click(screen.getByTestId('add-user'));

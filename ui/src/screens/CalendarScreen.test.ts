@@ -34,6 +34,10 @@ function opts() {
   return calendarProbe.options;
 }
 
+function resourceIds(): string[] {
+  return (opts().resources as { id: string }[]).map((r) => r.id);
+}
+
 async function clickSlot(dateStr: string, resourceId: string) {
   opts().dateClick!({ dateStr, date: new Date(), allDay: false, resource: { id: resourceId } } as never);
   await tick();
@@ -98,7 +102,10 @@ describe('CalendarScreen', () => {
     await clickSlot('2025-11-24T10:30:00', 'c2');
     expect(screen.getByTestId('booking-dialog')).toBeTruthy();
     expect((screen.getByTestId('booking-clinician') as HTMLSelectElement).value).toBe('c2');
-    expect((screen.getByTestId('booking-start') as HTMLInputElement).value).toBe('2025-11-24T10:30');
+    // The day in the site's order, the time on its clock (not the browser's "11/24/2025, 10:30 AM").
+    expect(screen.getByTestId('booking-start').getAttribute('data-value')).toBe('2025-11-24T10:30:00');
+    expect((screen.getByTestId('booking-start-date') as HTMLInputElement).value).toBe('24/11/2025');
+    expect((screen.getByTestId('booking-start-time') as HTMLInputElement).value).toBe('10:30');
     expect((screen.getByTestId('booking-minutes') as HTMLInputElement).value).toBe('15');
   });
 
@@ -175,7 +182,8 @@ describe('CalendarScreen', () => {
     const options = screen.getAllByTestId('slot-option');
     expect(options).toHaveLength(2);
     await fireEvent.click(options[1]);
-    expect((screen.getByTestId('booking-start') as HTMLInputElement).value).toBe('2025-11-24T11:15');
+    expect(screen.getByTestId('booking-start').getAttribute('data-value')).toBe('2025-11-24T11:15:00');
+    expect((screen.getByTestId('booking-start-time') as HTMLInputElement).value).toBe('11:15');
   });
 
   it('the appointment panel offers only the allowed actions', async () => {
@@ -184,7 +192,8 @@ describe('CalendarScreen', () => {
     await tick();
     const panel = screen.getByTestId('appointment-panel');
     expect(panel.getAttribute('data-appointment-id')).toBe('a1');
-    expect(within(panel).getByTestId('appt-status').textContent).toBe('scheduled');
+    expect(within(panel).getByTestId('appt-status').textContent).toBe('Booked');
+    expect(within(panel).getByTestId('appt-status').getAttribute('data-status')).toBe('scheduled');
     expect(within(panel).queryByTestId('appt-checkin')).toBeTruthy();
     expect(within(panel).queryByTestId('appt-cancel')).toBeTruthy();
     expect(within(panel).queryByTestId('appt-noshow')).toBeNull();
@@ -262,9 +271,9 @@ describe('CalendarScreen', () => {
     opts().eventClick!({ event: { id: 'a1' } } as never);
     await tick();
     await fireEvent.click(screen.getByTestId('appt-move'));
-    const input = screen.getByTestId('move-start') as HTMLInputElement;
-    expect(input.value).toBe('2025-11-24T09:00');
-    await fireEvent.input(input, { target: { value: '2025-11-24T14:00' } });
+    expect(screen.getByTestId('move-start').getAttribute('data-value')).toBe('2025-11-24T09:00:00');
+    await fireEvent.input(screen.getByTestId('move-start-time'), { target: { value: '1400' } });
+    expect(screen.getByTestId('move-start').getAttribute('data-value')).toBe('2025-11-24T14:00:00');
     await fireEvent.click(screen.getByTestId('move-confirm'));
     await flush();
     expect(move).toHaveBeenCalledWith({ id: 'a1', start_local: '2025-11-24T14:00:00', clinician_id: null, override_checks: false });
@@ -286,5 +295,97 @@ describe('CalendarScreen', () => {
     expect(move).toHaveBeenCalledWith({ id: 'a1', start_local: '2025-11-24T10:30:00', clinician_id: 'c2', override_checks: false });
     expect(revert).toHaveBeenCalled();
     expect(screen.getByTestId('calendar-banner').textContent).toContain('not working then');
+  });
+
+  it('shows chosen clinicians: everyone by day, one by week, remembered for the person', async () => {
+    localStorage.clear();
+    const many = Array.from({ length: 20 }, (_, i) => ({ id: `c${i + 1}`, name: `Dr ${String.fromCharCode(65 + i)}` }));
+    await setup(calendarView({ clinicians: many }));
+    expect(opts().resources).toHaveLength(20);
+    expect(screen.getByTestId('cal-clinicians').textContent).toContain('All 20 clinicians');
+    // The week of one clinician: 7 columns, not 140.
+    await fireEvent.click(screen.getByTestId('cal-view-week'));
+    await flush();
+    expect(opts().resources).toEqual([{ id: 'c1', title: 'Dr A' }]);
+    expect(screen.getByTestId('calendar').getAttribute('data-columns')).toBe('7');
+    await fireEvent.click(screen.getByTestId('cal-clinicians'));
+    const box = (id: string) => screen.getAllByTestId('cal-pick').find((b) => b.getAttribute('data-clinician-id') === id)!;
+    for (const id of ['c2', 'c3', 'c4', 'c5']) await fireEvent.click(box(id));
+    // At most four side by side: the first chosen gives way.
+    expect(resourceIds()).toEqual(['c2', 'c3', 'c4', 'c5']);
+    // Back to the day, narrowed to two.
+    await fireEvent.click(screen.getByTestId('cal-view-day'));
+    await flush();
+    await fireEvent.click(screen.getAllByTestId('cal-only')[6]);
+    await fireEvent.click(box('c9'));
+    expect(resourceIds()).toEqual(['c7', 'c9']);
+    expect(screen.getByTestId('cal-clinicians').textContent).toContain('2 of 20 clinicians');
+    // The choice is this person's on this computer.
+    expect(JSON.parse(localStorage.getItem(`clinic.calendar.clinicians.${user.user_id}`)!)).toEqual({
+      day: ['c7', 'c9'], week: ['c2', 'c3', 'c4', 'c5'],
+    });
+    // Appointments of clinicians not shown are not drawn at all.
+    const drawn = (opts().events as { resourceIds: string[] }[]).flatMap((e) => e.resourceIds);
+    expect(drawn.every((r) => r === 'c7' || r === 'c9')).toBe(true);
+    localStorage.clear();
+  });
+
+  it('opens at the current hour today, and at the first working hour on other days', async () => {
+    await setup(calendarView({ now_local: '2025-11-24T15:40:00' }));
+    expect(opts().scrollTime).toBe('14:00:00');
+    calendar.mockResolvedValue(calendarView({ now_local: '2025-11-24T15:40:00', working: [
+      { clinician_id: 'c1', start_local: '2025-11-25T10:00:00', end_local: '2025-11-25T17:00:00' },
+    ], appointments: [] }));
+    await fireEvent.click(screen.getByTestId('cal-next'));
+    await flush();
+    expect(opts().scrollTime).toBe('09:00:00');
+  });
+
+  it('an arrived patient can be un-checked-in from the panel, as a change with its reason', async () => {
+    setStatus.mockResolvedValueOnce(appt({ status: 'scheduled' }));
+    await setup(calendarView({ appointments: [appt({ status: 'arrived', next_statuses: ['in_progress', 'scheduled'] })] }));
+    opts().eventClick!({ event: { id: 'a1' } } as never);
+    await tick();
+    await fireEvent.click(screen.getByTestId('appt-undo-checkin'));
+    await flush();
+    expect(setStatus).toHaveBeenCalledWith('a1', 'scheduled', 'Check-in undone at the desk');
+  });
+
+  it('a booking shows at once as "saving", then as booked; a refusal takes the card away and brings the dialog back', async () => {
+    search.mockResolvedValue([hit()]);
+    let answer: { ok: (a: ReturnType<typeof appt>) => void; no: (e: unknown) => void } = { ok: () => {}, no: () => {} };
+    book.mockImplementation(() => new Promise((ok, no) => (answer = { ok, no })));
+    await setup();
+    await clickSlot('2025-11-24T10:30:00', 'c2');
+    await fireEvent.input(screen.getByTestId('booking-patient'), { target: { value: 'smi' } });
+    await new Promise((r) => setTimeout(r, 150));
+    await flush();
+    await fireEvent.click(screen.getByTestId('booking-patient-option'));
+    const saving = () => document.querySelector('[data-saving="true"]');
+    const dialogShown = () => !screen.getByTestId('booking-dialog').parentElement!.classList.contains('hidden');
+
+    // Refused: the card goes, the dialog comes back with the reason.
+    await fireEvent.click(screen.getByTestId('booking-submit'));
+    await tick();
+    expect(saving()?.textContent).toContain('saving');
+    expect(saving()?.textContent).toContain('Jane Smith');
+    expect(dialogShown()).toBe(false);
+    answer.no(clinicError('CONFLICT', 'Dr Brown already has Bob Jones at 10:30.'));
+    await flush();
+    expect(saving()).toBeNull();
+    expect(dialogShown()).toBe(true);
+    expect(screen.getByTestId('booking-error').textContent).toContain('already has Bob Jones');
+
+    // Booked: the card is the committed appointment.
+    await fireEvent.click(screen.getByTestId('booking-override'));
+    await tick();
+    expect(saving()).not.toBeNull();
+    const booked = appt({ id: 'new', patient_name: 'Jane Smith', clinician_id: 'c2', start_local: '2025-11-24T10:30:00' });
+    calendar.mockResolvedValue(calendarView({ appointments: [appt(), booked] }));
+    answer.ok(booked);
+    await flush();
+    expect(saving()).toBeNull();
+    expect(screen.queryByTestId('booking-dialog')).toBeNull();
+    expect(document.querySelector('[data-appointment-id="new"]')).not.toBeNull();
   });
 });

@@ -86,7 +86,9 @@ describe('Conflicts inbox', () => {
     resolve.mockResolvedValue(empty);
     await setup();
     await fireEvent.click(screen.getByTestId('resolve-move'));
-    await fireEvent.input(screen.getByTestId('resolve-start'), { target: { value: '2025-11-25T10:00' } });
+    // Typed as a UK desk writes it: 25/11/2025 is 25 November.
+    await fireEvent.input(screen.getByTestId('resolve-start-date'), { target: { value: '25/11/2025' } });
+    await fireEvent.input(screen.getByTestId('resolve-start-time'), { target: { value: '10.00' } });
     await fireEvent.click(screen.getByTestId('resolve-confirm'));
     await flush();
     expect(resolve).toHaveBeenCalledWith({ appointment_id: 'a1', action: 'move', reason: null, start_local: '2025-11-25T10:00:00' });

@@ -55,4 +55,25 @@ describe('PatientSummary', () => {
     expect(screen.queryByTestId('edit-patient')).toBeNull();
     expect(screen.getByText('No upcoming appointments.')).toBeTruthy();
   });
+
+  it('says what the role may not see is hidden, never that there is none', async () => {
+    vi.mocked(api.patientSummary).mockResolvedValue({
+      patient: patient({ allergies: [], insurances: [], redacted: ['financial_data', 'medical_history'] }),
+      upcoming: [], past: [], not_applied: [],
+    });
+    render(PatientSummary, { patientId: 'p1', user: { ...user, can_document: false, can_bill: false }, navigate: vi.fn() });
+    await flush();
+    expect(screen.getByTestId('patient-allergies').textContent).toContain('hidden for your role');
+    expect(document.body.textContent).not.toContain('No allergies recorded');
+    expect(screen.getByTestId('insurance-hidden').textContent).toBe('Hidden for your role.');
+    expect(screen.getByTestId('redacted-note').textContent).toContain('medical history (allergies');
+  });
+
+  it('says "no allergies recorded" only to a role that may see them', async () => {
+    vi.mocked(api.patientSummary).mockResolvedValue({ patient: patient({ allergies: [], redacted: [] }), upcoming: [], past: [], not_applied: [] });
+    render(PatientSummary, { patientId: 'p1', user, navigate: vi.fn() });
+    await flush();
+    expect(screen.getByTestId('patient-allergies').textContent).toContain('No allergies recorded.');
+    expect(screen.queryByTestId('allergies-hidden')).toBeNull();
+  });
 });

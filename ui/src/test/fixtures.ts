@@ -10,7 +10,7 @@ export const user: SessionView = {
 
 export const readyState: AppState = {
   stage: 'ready', data_dir: '/data', clinic_name: 'Riverside Clinic', site_name: 'Main St',
-  device_name: 'Front desk 1', enrolled: true, keychain: true, user, idle_lock_minutes: 5,
+  device_name: 'Front desk 1', enrolled: true, keychain: true, user, idle_lock_minutes: 5, locale: 'en-GB',
 };
 
 export const sync: SyncView = {
@@ -53,11 +53,12 @@ export function appt(over: Partial<AppointmentView> = {}): AppointmentView {
 
 export function calendarView(over: Partial<CalendarView> = {}): CalendarView {
   return {
-    site_id: 's1', site_name: 'Main St', timezone: 'Europe/London', today: '2025-11-24',
+    site_id: 's1', site_name: 'Main St', timezone: 'Europe/London', today: '2025-11-24', now_local: '2025-11-24T10:20:00',
     clinicians: [{ id: 'c1', name: 'Dr Adams' }, { id: 'c2', name: 'Dr Brown' }],
     rooms: [{ id: 'r1', name: 'Room 1' }],
     appointments: [appt()],
     working: [{ clinician_id: 'c1', start_local: '2025-11-24T08:00:00', end_local: '2025-11-24T17:00:00' }],
+    with_hours: ['c1'],
     types: [{ name: 'Consultation', minutes: 15, colour: '#cfe2f6' }, { name: 'Long visit', minutes: 30, colour: null }],
     ...over,
   };

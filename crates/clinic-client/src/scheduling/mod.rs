@@ -5,6 +5,7 @@
 //! their audit events, and refused with words a receptionist understands.
 
 pub mod ical;
+pub mod setup;
 
 use crate::workstation::{new_id, Session, Workstation};
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};

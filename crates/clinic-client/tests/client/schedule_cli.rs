@@ -128,12 +128,15 @@ fn appointments_follow_the_scripting_contract() {
     assert_eq!(moved["start"], "2030-03-25T10:00:00Z");
     let arrived = json(desk(&["appointment", "status", id, "arrived", "--json"]));
     assert_eq!(arrived["status"], "arrived");
-    let o = desk(&["appointment", "status", id, "scheduled", "--json"]);
-    assert_eq!(
-        o.status.code(),
-        Some(7),
-        "arrived cannot go back to scheduled"
-    );
+    // A check-in made by mistake is undone: back to booked, a change of
+    // its own (the check-in stays in the history) ...
+    let undone = json(desk(&["appointment", "status", id, "scheduled", "--json"]));
+    assert_eq!(undone["status"], "scheduled");
+    let arrived = json(desk(&["appointment", "status", id, "arrived", "--json"]));
+    assert_eq!(arrived["status"], "arrived");
+    // ... but an arrived patient does not become merely "confirmed".
+    let o = desk(&["appointment", "status", id, "confirmed", "--json"]);
+    assert_eq!(o.status.code(), Some(7), "arrived cannot become confirmed");
     let bid = b["id"].as_str().unwrap();
     let o = desk(&["appointment", "cancel", bid, "--reason", "", "--json"]);
     assert_eq!(o.status.code(), Some(3), "a cancellation needs a reason");

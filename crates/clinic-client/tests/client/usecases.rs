@@ -805,3 +805,184 @@ fn merging_two_people_with_different_national_ids_is_refused() {
         ErrorCode::Conflict
     );
 }
+
+/// The setup screens' use-cases: weekly hours (overlaps refused, the
+/// calendar shades what was saved), leave added and removed, rooms only by
+/// a full administrator, and the first change to the built-in appointment
+/// types keeping the others.
+#[test]
+fn the_appointment_book_is_set_up_with_the_permissions_its_documents_have() {
+    use clinic_client::scheduling::setup::{HoursLine, TypeLine};
+    let mut f = fixture();
+    let doctor =
+        f.ws.directory()
+            .add_user(
+                "dr@test.clinic",
+                "Dr Who",
+                "clinician",
+                &pw("doctor-password-1"),
+                None,
+            )
+            .unwrap()
+            .id;
+    let line = |weekday, start: &str, end: &str| HoursLine {
+        weekday,
+        start: start.into(),
+        end: end.into(),
+    };
+    // Overlapping periods on one day are refused, nothing saved.
+    let e =
+        f.ws.scheduling()
+            .set_weekly_hours(
+                doctor,
+                &[line(1, "09:00", "13:00"), line(1, "12:00", "17:00")],
+            )
+            .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Validation);
+    assert!(
+        e.message.contains("overlap") || e.fields.iter().any(|x| x.message.contains("overlap"))
+    );
+    assert!(f.ws.scheduling().setup_view().unwrap().clinicians[0]
+        .hours
+        .is_empty());
+    // Monday morning and afternoon, Tuesday all day.
+    f.ws.scheduling()
+        .set_weekly_hours(
+            doctor,
+            &[
+                line(1, "13:30", "17:00"),
+                line(1, "09:00", "12:30"),
+                line(2, "08:00", "16:00"),
+            ],
+        )
+        .unwrap();
+    let v = f.ws.scheduling().setup_view().unwrap();
+    let c = v.clinicians.iter().find(|c| c.id == doctor).unwrap();
+    assert_eq!(
+        c.hours,
+        vec![
+            line(1, "09:00", "12:30"),
+            line(1, "13:30", "17:00"),
+            line(2, "08:00", "16:00")
+        ]
+    );
+    // The calendar of Monday 23 Nov 2026 shows those hours.
+    let monday = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let cal = f.ws.calendar(monday, monday + Duration::days(1)).unwrap();
+    let spans: Vec<(String, String)> = cal
+        .working
+        .iter()
+        .filter(|w| w.clinician_id == doctor)
+        .map(|w| {
+            (
+                w.start_local[11..16].to_string(),
+                w.end_local[11..16].to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        spans,
+        vec![
+            ("09:00".into(), "12:30".into()),
+            ("13:30".into(), "17:00".into())
+        ]
+    );
+    // Leave: added, shown, and taken off again.
+    let leave =
+        f.ws.scheduling()
+            .add_leave(
+                doctor,
+                "leave",
+                "2026-12-24T00:00:00",
+                "2026-12-27T00:00",
+                Some("Christmas".into()),
+            )
+            .unwrap();
+    assert_eq!(leave.kind, "leave");
+    let e =
+        f.ws.scheduling()
+            .add_leave(
+                doctor,
+                "leave",
+                "2026-12-24T10:00",
+                "2026-12-24T09:00",
+                None,
+            )
+            .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Validation, "ends before it starts");
+    let v = f.ws.scheduling().setup_view().unwrap();
+    let c = v.clinicians.iter().find(|c| c.id == doctor).unwrap();
+    assert_eq!(c.leave.len(), 1);
+    assert_eq!(c.leave[0].end_local, "2026-12-27T00:00:00");
+    f.ws.scheduling().remove_leave(doctor, leave.id).unwrap();
+    assert_eq!(
+        f.ws.scheduling()
+            .remove_leave(doctor, leave.id)
+            .unwrap_err()
+            .code,
+        ErrorCode::NotFound
+    );
+
+    // Appointment types: the first change keeps the other built-in ones.
+    let before = f.ws.scheduling().setup_view().unwrap().types;
+    assert!(before.len() > 1);
+    let mut first = before[0].clone();
+    first.minutes = 25;
+    f.ws.scheduling().save_type(first.clone()).unwrap();
+    let after = f.ws.scheduling().setup_view().unwrap().types;
+    assert_eq!(after.len(), before.len(), "no built-in type vanished");
+    assert_eq!(after.iter().find(|t| t.id == first.id).unwrap().minutes, 25);
+    let added =
+        f.ws.scheduling()
+            .save_type(TypeLine {
+                id: Uuid::nil(),
+                name: "Dressing change".into(),
+                minutes: 10,
+                colour: "#AABBCC".into(),
+                archived: false,
+            })
+            .unwrap();
+    assert!(!added.id.is_nil());
+    assert_eq!(added.colour, "#aabbcc");
+    let dup = TypeLine {
+        id: Uuid::nil(),
+        ..added.clone()
+    };
+    assert_eq!(
+        f.ws.scheduling().save_type(dup).unwrap_err().code,
+        ErrorCode::Validation,
+        "one name, one type"
+    );
+
+    // Rooms: an administrator adds one; a manager may not (premises).
+    let room =
+        f.ws.scheduling()
+            .save_room(None, "Room 7", "treatment")
+            .unwrap();
+    let v = f.ws.scheduling().setup_view().unwrap();
+    assert!(v.can_edit_rooms);
+    assert_eq!(v.rooms.len(), 1);
+    assert_eq!(v.rooms[0].id, room.id);
+    f.ws.login("manager@test.clinic", &pw("role-password-1"))
+        .unwrap();
+    let v = f.ws.scheduling().setup_view().unwrap();
+    assert!(v.can_edit && !v.can_edit_rooms);
+    assert_eq!(
+        f.ws.scheduling()
+            .save_room(None, "Room 8", "")
+            .unwrap_err()
+            .code,
+        ErrorCode::Forbidden
+    );
+    // A manager sets working hours.
+    f.ws.scheduling()
+        .set_weekly_hours(doctor, &[line(5, "10:00", "14:00")])
+        .unwrap();
+    // A receptionist sees none of it.
+    f.ws.login("receptionist@test.clinic", &pw("role-password-1"))
+        .unwrap();
+    assert_eq!(
+        f.ws.scheduling().setup_view().unwrap_err().code,
+        ErrorCode::Forbidden
+    );
+}

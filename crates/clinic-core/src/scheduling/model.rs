@@ -120,6 +120,10 @@ impl AppointmentStatus {
             (Scheduled, Confirmed | Arrived | Cancelled | NoShow | Rescheduled)
                 | (Confirmed, Arrived | Cancelled | NoShow | Rescheduled)
                 | (Arrived, InProgress | Completed | Cancelled)
+                // A check-in undone (the wrong patient was checked in): a
+                // change of its own, recorded and audited like any other;
+                // the check-in it undoes stays in the history.
+                | (Arrived, Scheduled)
                 | (InProgress, Completed)
                 // A patient marked no-show who turns up late after all.
                 | (NoShow, Arrived)
@@ -1386,6 +1390,7 @@ mod tests {
             (Confirmed, Rescheduled),
             (Arrived, InProgress),
             (Arrived, Completed),
+            (Arrived, Scheduled),
             (Arrived, Cancelled),
             (InProgress, Completed),
             (NoShow, Arrived),
