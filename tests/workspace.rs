@@ -17,6 +17,7 @@ mod scheduling;
 mod signatures;
 mod simulation;
 mod sync;
+mod unlock;
 
 type Server = TestServer;
 

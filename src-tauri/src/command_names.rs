@@ -7,7 +7,7 @@
 macro_rules! desktop_commands {
     ($then:ident) => {
         $then! {
-            session: app_state, create_store, enroll, unlock, sign_in, change_password, sign_out, lock, settings;
+            session: app_state, create_store, enroll, unlock, unlock_as, sign_in, change_password, sign_out, lock, settings;
             patients: search_patients, patient_summary, check_duplicates, register_patient, update_patient;
             scheduling: calendar, find_slots, book_appointment, move_appointment, set_appointment_status,
                 resolve_booking, setup_view, save_hours, add_leave, remove_leave, save_room, save_type;

@@ -154,6 +154,7 @@ impl Desktop {
             locale: ws
                 .and_then(|w| w.locale().ok())
                 .unwrap_or_else(|| "en-GB".to_string()),
+            staff_unlock: Workstation::staff_can_unlock(&self.dir),
         }
     }
 
@@ -216,6 +217,22 @@ impl Desktop {
         inner.unlock = Some(unlock);
         drop(inner);
         tracing::info!("store unlocked");
+        Ok(self.state())
+    }
+
+    /// Unlocks with a member of staff's own password and signs them in
+    /// (a desk where they signed in before); the sync loop gets the
+    /// store's key, so nothing is asked again while it stays unlocked.
+    pub fn unlock_as(&self, email: &str, password: &Password) -> ClinicResult<AppState> {
+        let mut inner = self.inner();
+        match inner.ws.as_mut() {
+            Some(ws) => ws.unlock_as(email, password)?,
+            None => inner.ws = Some(Workstation::open_as(&self.dir, email, password, clock())?),
+        }
+        inner.unlock = inner.ws.as_ref().and_then(Workstation::key_unlock);
+        drop(inner);
+        tracing::info!("store unlocked by a member of staff's own password; signed in");
+        self.ensure_sync();
         Ok(self.state())
     }
 

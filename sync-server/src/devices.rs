@@ -65,15 +65,19 @@ pub async fn enroll(
             &[&actor.user_id],
         )
         .await?;
-    // Their key as every desk receives it (on their staff record).
-    let signing_key = tx
+    // Their key and password hash as every desk receives them (on their
+    // staff record).
+    let staff = tx
         .query_opt(
-            "SELECT doc->'signing_key' FROM sync_records WHERE entity_type = 'staff' AND id = $1",
+            "SELECT doc->'signing_key', doc->>'password_hash' FROM sync_records WHERE entity_type = 'staff' AND id = $1",
             &[&actor.user_id],
         )
-        .await?
+        .await?;
+    let signing_key = staff
+        .as_ref()
         .and_then(|r| r.get::<_, Option<serde_json::Value>>(0))
         .and_then(|k| serde_json::from_value(k).ok());
+    let password_hash = staff.and_then(|r| r.get::<_, Option<String>>(1));
     tx.commit().await?;
     tracing::info!(tenant = %actor.tenant_id, device = %device, "device enrolled");
     Ok(Enrollment {
@@ -89,6 +93,7 @@ pub async fn enroll(
         user_name: user.get(0),
         user_roles: user.get(1),
         signing_key,
+        password_hash,
         number_blocks,
     })
 }

@@ -87,6 +87,9 @@ pub struct AppState {
     /// The clinic's locale (a synced setting): how every screen writes and
     /// reads dates, times and numbers ("en-GB" until the store is open).
     pub locale: String,
+    /// Staff who signed in here can unlock it with their own password
+    /// (`unlock_as`); the store passphrase is then for administrators.
+    pub staff_unlock: bool,
 }
 
 /// A search result line (the store's summary: no clinical data).

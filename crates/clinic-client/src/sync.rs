@@ -214,6 +214,9 @@ impl Workstation {
     /// What the domains do with the answers: an edit refused because its
     /// note was signed elsewhere becomes its author's draft addendum.
     pub fn after_sync(&mut self) -> ClinicResult<()> {
+        // A colleague disabled or their password changed elsewhere: their
+        // own password no longer unlocks this desk.
+        self.reconcile_unlocks();
         self.clinical().keep_refused_edits().map(|_| ())
     }
 

@@ -281,7 +281,11 @@ impl Workstation {
         // either way (best effort: the enrolment itself is what matters).
         let _ = server.logout(&pair.refresh_token);
         let enrollment = enrollment?;
-        let hash = hash_password(password)?;
+        // The hash every desk holds (the server's), else one made here.
+        let hash = match enrollment.password_hash.clone() {
+            Some(h) if verify_password(password, &h) => h,
+            _ => hash_password(password)?,
+        };
         let now = clock.now();
         let e = enrollment.clone();
         let store = Store::create(
@@ -497,6 +501,56 @@ impl Workstation {
         Ok(())
     }
 
+    /// Unlocks with a member of staff's own password (on a desk where they
+    /// signed in before) and signs that person in: never anyone else's
+    /// session. If their sign-in is refused (disabled meanwhile, locked
+    /// out), the store is locked again and the refusal returned.
+    pub fn unlock_as(&mut self, email: &str, password: &Password) -> ClinicResult<()> {
+        let unlock = Unlock::UserPassword {
+            email: email.trim().to_lowercase(),
+            password: clinic_store::keys::Passphrase::for_unlock(
+                password.expose_for_transport().to_string(),
+            ),
+        };
+        self.lock();
+        self.store = Some(Store::open(&self.dir, &unlock)?);
+        if let Err(e) = self.login(email, password) {
+            self.lock();
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// [`Workstation::unlock_as`] for a workstation not opened yet.
+    pub fn open_as(
+        dir: &Path,
+        email: &str,
+        password: &Password,
+        clock: Arc<dyn Clock>,
+    ) -> ClinicResult<Workstation> {
+        let mut ws = Workstation {
+            dir: dir.to_path_buf(),
+            store: None,
+            session: None,
+            clock,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        };
+        ws.unlock_as(email, password)?;
+        Ok(ws)
+    }
+
+    /// How more connections to this unlocked store are opened (the sync
+    /// loop's): with its key, asking no one again.
+    pub fn key_unlock(&self) -> Option<Unlock> {
+        self.store.as_ref().and_then(Store::key_unlock)
+    }
+
+    /// Whether any member of staff can unlock this desk with their own
+    /// password (someone signed in here since their password was set).
+    pub fn staff_can_unlock(dir: &Path) -> bool {
+        Store::staff_can_unlock(dir)
+    }
+
     /// Signs a user in against the locally cached password hash (works offline).
     /// Replaces any current session (fast user switch); the switch is audited.
     pub fn login(&mut self, email: &str, password: &Password) -> ClinicResult<&Session> {
@@ -577,6 +631,17 @@ impl Workstation {
                 bad(),
             );
         }
+        // From now on they can unlock this desk with their own password (not
+        // with one an administrator set for them: that waits for their own).
+        let remembered = !creds.must_change_password
+            && remember_unlock(
+                store,
+                creds.user_id,
+                &email,
+                password,
+                &creds.password_hash,
+                now,
+            );
         let (user, perms) = store.write(|db| {
             db.record_login(creds.user_id, 0, None, now)?;
             let action = if previous.is_some_and(|p| p != creds.user_id) {
@@ -584,15 +649,15 @@ impl Workstation {
             } else {
                 "user.login"
             };
+            let mut details = json!({"previous_user": previous});
+            if remembered {
+                details["unlock_remembered"] = json!(true);
+            }
             db.append_audit(
                 new_id(now),
                 Some(creds.user_id),
                 now,
-                AuditEntry::user(
-                    action,
-                    Some(creds.user_id),
-                    json!({"previous_user": previous}),
-                ),
+                AuditEntry::user(action, Some(creds.user_id), details),
             )?;
             Ok((db.user(creds.user_id)?, db.user_permissions(creds.user_id)?))
         })?;
@@ -793,6 +858,9 @@ impl Workstation {
             )?),
             None => None,
         };
+        // The new password unlocks this desk (the old one's wrap is dropped
+        // once the change is in: its password hash is no longer theirs).
+        let remembered = remember_unlock(self.store_mut()?, s.user_id, &s.email, &new, &hash, now);
         let m = Mutation::new(clinic_core::directory::ChangeOwnPassword {
             user: s.user_id,
             password_hash: hash,
@@ -806,10 +874,11 @@ impl Workstation {
                 vec![AuditEntry::user(
                     "user.password_change",
                     Some(s.user_id),
-                    json!({}),
+                    json!({ "unlock_remembered": remembered }),
                 )]
             },
         )?;
+        self.reconcile_unlocks();
         if let Some((signer, _)) = next {
             self.store_mut()?.set_signer(Some(signer));
         }
@@ -817,6 +886,18 @@ impl Workstation {
             session.must_change_password = false;
         }
         Ok(())
+    }
+
+    /// Keeps the key envelope's unlock wraps in line with the staff
+    /// records: the wraps of people disabled, or whose password changed
+    /// (here or on another desk, once synced) are dropped. Best effort
+    /// (a read-only envelope leaves them; they cannot open a store of a
+    /// disabled person's session anyway: sign-in checks again).
+    pub fn reconcile_unlocks(&mut self) {
+        let now = self.clock.now();
+        if let Ok(store) = self.store_mut() {
+            let _ = store.reconcile_user_unlocks(now);
+        }
     }
 
     /// The current session after the idle check, with its activity refreshed.
@@ -1001,4 +1082,25 @@ pub(crate) fn merge_validation(a: ClinicResult<()>, b: ClinicResult<()>) -> Clin
             Err(ClinicError::validation(e1.fields))
         }
     }
+}
+
+/// From now on `user` can unlock this desk with `password` (their own,
+/// just checked): a wrap of the store key in the envelope, made once per
+/// password (Argon2id, m = 64 MiB); stale wraps of others are dropped
+/// first. Best effort: returns whether a wrap was made.
+fn remember_unlock(
+    store: &mut Store,
+    user: Uuid,
+    email: &str,
+    password: &Password,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> bool {
+    let _ = store.reconcile_user_unlocks(now);
+    let pass =
+        clinic_store::keys::Passphrase::for_unlock(password.expose_for_transport().to_string());
+    matches!(
+        store.remember_user_unlock(user, email, &pass, password_hash),
+        Ok(true)
+    )
 }

@@ -119,6 +119,11 @@ pub struct Enrollment {
     /// desk signs their changes from their first sign-in there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signing_key: Option<crate::signing::UserKey>,
+    /// The enrolling user's password hash as every desk receives it (on
+    /// their staff record), so the new desk holds the same one from the
+    /// start (a desk's remembered unlock names the hash it was made with).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
     /// The first block of each number series leased to this device.
     pub number_blocks: Vec<crate::sync::NumberBlock>,
 }

@@ -112,6 +112,21 @@ pub enum Wrap {
         nonce: String,
         ciphertext: String,
     },
+    /// A member of staff's own password, made at their first sign-in on
+    /// this desk, so that they (not only an administrator with the store
+    /// passphrase) can unlock it after an idle lock. Found by `lookup` (a
+    /// hash of their e-mail with this store's ids, not the e-mail itself);
+    /// `password_tag` names the password hash it was made with, so a wrap
+    /// whose person changed password, was reset or disabled is dropped.
+    User {
+        user_id: Uuid,
+        lookup: String,
+        password_tag: String,
+        kdf: KdfParams,
+        salt: String,
+        nonce: String,
+        ciphertext: String,
+    },
 }
 
 /// The on-disk key envelope. Holds only wrapped keys.
@@ -124,6 +139,20 @@ pub struct KeyEnvelope {
 }
 
 pub const KEYCHAIN_SERVICE: &str = "clinic-workstation";
+
+/// The hex SHA-256 of `parts` joined with ';' (lookups and tags: names,
+/// never secrets).
+fn digest(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(parts.join(";").as_bytes());
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Names the password hash a person's wrap was made with (a hash of the
+/// stored hash: changes whenever the password does).
+pub fn password_tag(password_hash: &str) -> String {
+    digest(&["clinic/user-unlock/password/v1", password_hash])
+}
 
 fn aad(tenant: Uuid, device: Uuid, method: &str) -> Vec<u8> {
     format!(
@@ -180,6 +209,22 @@ fn derive(pass: &Passphrase, salt: &[u8], kdf: KdfParams) -> ClinicResult<Secret
         .hash_password_into(pass.as_bytes(), salt, &mut out.0)
         .map_err(ClinicError::internal)?;
     Ok(out)
+}
+
+/// The database key from a wrap whose key is derived from something typed
+/// (the store passphrase, a person's password): (kdf, salt, nonce,
+/// ciphertext) as stored; `wrong` says what was typed wrong.
+fn open_derived(
+    typed: &Passphrase,
+    (kdf, salt, nonce, ciphertext): (KdfParams, &str, &str, &str),
+    aad: &[u8],
+    wrong: &str,
+) -> ClinicResult<SecretKey> {
+    let salt = B64
+        .decode(salt)
+        .map_err(|_| ClinicError::new(ErrorCode::StoreCorrupt, "key envelope is damaged"))?;
+    let kek = derive(typed, &salt, kdf)?;
+    open(&kek, nonce, ciphertext, aad).ok_or_else(|| ClinicError::new(ErrorCode::WrongKey, wrong))
 }
 
 /// Where a workstation's keychain secret lives. The real OS keychain through
@@ -301,6 +346,14 @@ fn keychain_unavailable(e: keyring::Error) -> ClinicError {
 pub enum Unlock {
     Passphrase(Passphrase),
     Keychain(Keychain),
+    /// A member of staff's own password, on a desk where they signed in before.
+    UserPassword {
+        email: String,
+        password: Passphrase,
+    },
+    /// The database key itself, already recovered by one of the above (the
+    /// shell's sync connections, while the store is unlocked).
+    Key(SecretKey),
 }
 
 impl KeyEnvelope {
@@ -318,7 +371,7 @@ impl KeyEnvelope {
     pub fn keychain_account(&self) -> Option<&str> {
         self.wraps.iter().find_map(|w| match w {
             Wrap::Keychain { account, .. } => Some(account.as_str()),
-            Wrap::Passphrase { .. } => None,
+            _ => None,
         })
     }
 
@@ -370,6 +423,81 @@ impl KeyEnvelope {
         Ok(())
     }
 
+    /// How a person's wrap is found: from their e-mail and this store's ids.
+    pub fn user_lookup(&self, email: &str) -> String {
+        digest(&[
+            "clinic/user-unlock/v1",
+            &self.tenant_id.to_string(),
+            &self.device_id.to_string(),
+            &email.trim().to_lowercase(),
+        ])
+    }
+
+    fn user_aad(&self, user: Uuid) -> Vec<u8> {
+        aad(self.tenant_id, self.device_id, &format!("user;user={user}"))
+    }
+
+    /// Whether `user` has a wrap made with the password hash named `tag`
+    /// under their current e-mail.
+    pub fn has_user(&self, user: Uuid, email: &str, tag: &str) -> bool {
+        let lookup = self.user_lookup(email);
+        self.wraps.iter().any(|w| {
+            matches!(w, Wrap::User { user_id, lookup: l, password_tag, .. }
+                if *user_id == user && *l == lookup && password_tag == tag)
+        })
+    }
+
+    /// Wraps the database key with a member of staff's password (replacing
+    /// any wrap of theirs).
+    pub fn add_user(
+        &mut self,
+        db_key: &SecretKey,
+        user: Uuid,
+        email: &str,
+        password: &Passphrase,
+        tag: &str,
+    ) -> ClinicResult<()> {
+        let mut salt = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut salt);
+        let kek = derive(password, &salt, PASSPHRASE_KDF)?;
+        let (nonce, ciphertext) = seal(&kek, db_key, &self.user_aad(user));
+        let lookup = self.user_lookup(email);
+        self.wraps
+            .retain(|w| !matches!(w, Wrap::User { user_id, .. } if *user_id == user));
+        self.wraps.push(Wrap::User {
+            user_id: user,
+            lookup,
+            password_tag: tag.to_string(),
+            kdf: PASSPHRASE_KDF,
+            salt: B64.encode(salt),
+            nonce,
+            ciphertext,
+        });
+        Ok(())
+    }
+
+    /// The people who can unlock this store with their own password, with
+    /// the tag of the password hash each wrap was made with.
+    pub fn users(&self) -> Vec<(Uuid, String)> {
+        self.wraps
+            .iter()
+            .filter_map(|w| match w {
+                Wrap::User {
+                    user_id,
+                    password_tag,
+                    ..
+                } => Some((*user_id, password_tag.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Drops the wraps of the given people.
+    pub fn remove_users(&mut self, drop: &[Uuid]) {
+        self.wraps
+            .retain(|w| !matches!(w, Wrap::User { user_id, .. } if drop.contains(user_id)));
+    }
+
     pub fn has_keychain(&self) -> bool {
         self.wraps
             .iter()
@@ -385,6 +513,33 @@ impl KeyEnvelope {
     /// keychain entry is an error, not a reason to start afresh.
     pub fn unwrap_key(&self, unlock: &Unlock) -> ClinicResult<SecretKey> {
         match unlock {
+            Unlock::Key(k) => Ok(k.clone()),
+            Unlock::UserPassword { email, password } => {
+                let lookup = self.user_lookup(email);
+                let Some(Wrap::User {
+                    user_id,
+                    kdf,
+                    salt,
+                    nonce,
+                    ciphertext,
+                    ..
+                }) = self
+                    .wraps
+                    .iter()
+                    .find(|w| matches!(w, Wrap::User { lookup: l, .. } if *l == lookup))
+                else {
+                    return Err(ClinicError::new(
+                        ErrorCode::KeyUnavailable,
+                        "This person has not signed in on this computer since their password was last set, so their password cannot unlock it. Someone who has (or an administrator with the store passphrase) unlocks it; after they sign in here once, their own password will.",
+                    ));
+                };
+                open_derived(
+                    password,
+                    (*kdf, salt, nonce, ciphertext),
+                    &self.user_aad(*user_id),
+                    "The e-mail or password is wrong. Nothing was changed.",
+                )
+            }
             Unlock::Passphrase(pass) => {
                 let Some(Wrap::Passphrase {
                     kdf,
@@ -401,22 +556,12 @@ impl KeyEnvelope {
                         "This store has no passphrase; it is unlocked through the OS keychain.",
                     ));
                 };
-                let salt = B64.decode(salt).map_err(|_| {
-                    ClinicError::new(ErrorCode::StoreCorrupt, "key envelope is damaged")
-                })?;
-                let kek = derive(pass, &salt, *kdf)?;
-                open(
-                    &kek,
-                    nonce,
-                    ciphertext,
+                open_derived(
+                    pass,
+                    (*kdf, salt, nonce, ciphertext),
                     &aad(self.tenant_id, self.device_id, "passphrase"),
+                    "The passphrase is wrong. Nothing was changed.",
                 )
-                .ok_or_else(|| {
-                    ClinicError::new(
-                        ErrorCode::WrongKey,
-                        "The passphrase is wrong. Nothing was changed.",
-                    )
-                })
             }
             Unlock::Keychain(kc) => {
                 let Some(Wrap::Keychain {
@@ -482,5 +627,91 @@ impl KeyEnvelope {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pass(s: &str) -> Passphrase {
+        Passphrase::for_unlock(s.into())
+    }
+
+    fn unlock_as(email: &str, password: &str) -> Unlock {
+        Unlock::UserPassword {
+            email: email.into(),
+            password: pass(password),
+        }
+    }
+
+    #[test]
+    fn a_persons_wrap_opens_with_their_password_only_and_cannot_be_moved_to_someone_else() {
+        let key = SecretKey::random();
+        let (rita, sam) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let mut env = KeyEnvelope::new(Uuid::from_u128(10), Uuid::from_u128(11));
+        env.add_user(
+            &key,
+            rita,
+            "Rita@Clinic.test",
+            &pass("rita-password"),
+            "tag-1",
+        )
+        .unwrap();
+        let opened = env
+            .unwrap_key(&unlock_as(" rita@clinic.test", "rita-password"))
+            .unwrap();
+        assert_eq!(opened.0, key.0);
+        assert!(env.has_user(rita, "rita@clinic.test", "tag-1"));
+        assert!(
+            !env.has_user(rita, "rita@clinic.test", "tag-2"),
+            "another password hash"
+        );
+        assert_eq!(
+            env.unwrap_key(&unlock_as("rita@clinic.test", "wrong"))
+                .unwrap_err()
+                .code,
+            ErrorCode::WrongKey
+        );
+        assert_eq!(
+            env.unwrap_key(&unlock_as("sam@clinic.test", "rita-password"))
+                .unwrap_err()
+                .code,
+            ErrorCode::KeyUnavailable
+        );
+        // Rita's wrap relabelled as Sam's (same lookup moved): the
+        // associated data names the person, so it does not open.
+        let mut moved = env.clone();
+        for w in &mut moved.wraps {
+            if let Wrap::User { user_id, .. } = w {
+                *user_id = sam;
+            }
+        }
+        assert_eq!(
+            moved
+                .unwrap_key(&unlock_as("rita@clinic.test", "rita-password"))
+                .unwrap_err()
+                .code,
+            ErrorCode::WrongKey
+        );
+        // Nor in another store.
+        let mut other = env.clone();
+        other.device_id = Uuid::from_u128(12);
+        assert!(other
+            .unwrap_key(&unlock_as("rita@clinic.test", "rita-password"))
+            .is_err());
+        // A second wrap for Rita replaces the first; removal forgets her.
+        env.add_user(
+            &key,
+            rita,
+            "rita@clinic.test",
+            &pass("new-password"),
+            "tag-2",
+        )
+        .unwrap();
+        assert_eq!(env.users(), vec![(rita, "tag-2".to_string())]);
+        env.remove_users(&[rita]);
+        assert!(env.users().is_empty());
+        assert!(!serde_json::to_string(&env).unwrap().contains("rita"));
     }
 }

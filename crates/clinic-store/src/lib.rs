@@ -108,6 +108,10 @@ pub struct Store {
     /// The keys that sign changes and audit events made here: the
     /// signed-in person's ([`Store::set_signer`]).
     signers: signing::Signers,
+    /// The database key, while the store is open (SQLCipher holds it too):
+    /// what a member of staff's own unlock wrap is made from at their sign-in.
+    /// None for an unencrypted test store. Zeroed when the store is dropped.
+    key: Option<SecretKey>,
 }
 
 /// A view of the store for queries; inside [`Store::write`] it is the transaction.
@@ -440,6 +444,7 @@ impl Store {
             device_id: envelope.device_id,
             keychain_warning: None,
             signers: Default::default(),
+            key: Some(key.clone()),
         };
         let db = store.db();
         if db.meta("tenant_id")?.as_deref() != Some(&envelope.tenant_id.to_string())
@@ -520,6 +525,95 @@ impl Store {
         let key = envelope.unwrap_key(unlock)?;
         envelope.add_passphrase(&key, new)?;
         Ok(envelope.write(&path)?)
+    }
+
+    /// Whether any member of staff can unlock the store in `dir` with their
+    /// own password (its envelope holds a wrap made at a sign-in there).
+    pub fn staff_can_unlock(dir: &Path) -> bool {
+        KeyEnvelope::read(&Self::envelope_path(dir)).is_ok_and(|e| !e.users().is_empty())
+    }
+
+    /// The open store's own key, to open more connections to it (the sync
+    /// loop's) without asking anyone again.
+    pub fn key_unlock(&self) -> Option<Unlock> {
+        self.key.clone().map(Unlock::Key)
+    }
+
+    /// Lets a member of staff who just signed in unlock this desk with
+    /// their own password from now on (an Argon2id-derived wrap of the
+    /// database key in the envelope), unless they already can with this
+    /// password. Returns whether a wrap was made.
+    pub fn remember_user_unlock(
+        &self,
+        user: Uuid,
+        email: &str,
+        password: &keys::Passphrase,
+        password_hash: &str,
+    ) -> StoreResult<bool> {
+        let Some(key) = &self.key else {
+            return Ok(false);
+        };
+        let path = Self::envelope_path(&self.dir);
+        let mut envelope = KeyEnvelope::read(&path)?;
+        let tag = keys::password_tag(password_hash);
+        if envelope.has_user(user, email, &tag) {
+            return Ok(false);
+        }
+        envelope.add_user(key, user, email, password, &tag)?;
+        envelope.write(&path)?;
+        Ok(true)
+    }
+
+    /// Drops the unlock wraps of people who may no longer open this desk
+    /// with the password they were made with: disabled or removed, their
+    /// password changed or reset (on any desk: this runs after sync), or
+    /// their e-mail changed. Returns whose wraps were dropped.
+    pub fn reconcile_user_unlocks(
+        &mut self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<Uuid>> {
+        if self.key.is_none() {
+            return Ok(vec![]);
+        }
+        let path = Self::envelope_path(&self.dir);
+        let mut envelope = KeyEnvelope::read(&path)?;
+        let wraps = envelope.users();
+        if wraps.is_empty() {
+            return Ok(vec![]);
+        }
+        let current = self.db().unlock_credentials()?;
+        let stale: Vec<Uuid> = wraps
+            .iter()
+            .filter(|(user, tag)| {
+                !current.iter().any(|(id, email, hash, active)| {
+                    id == user
+                        && *active
+                        && keys::password_tag(hash) == *tag
+                        && envelope.has_user(*id, email, tag)
+                })
+            })
+            .map(|(user, _)| *user)
+            .collect();
+        if !stale.is_empty() {
+            envelope.remove_users(&stale);
+            envelope.write(&path)?;
+            self.write(|db| {
+                for u in &stale {
+                    db.append_audit(
+                        new_uuid_v7(now),
+                        None,
+                        now,
+                        clinic_core::audit::AuditEntry::user(
+                            "device.unlock_forgotten",
+                            Some(*u),
+                            serde_json::json!({}),
+                        ),
+                    )?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(stale)
     }
 
     /// (Re-)links the store to the OS keychain with a fresh wrapping key.
@@ -640,6 +734,7 @@ impl Store {
             device_id,
             keychain_warning: None,
             signers: Default::default(),
+            key: None,
         };
         let epoch = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
         store.write(|db| {

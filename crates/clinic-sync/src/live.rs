@@ -112,6 +112,11 @@ impl LiveSync {
                             {
                                 nudge(&wake);
                             }
+                            if !page.changes.is_empty() {
+                                // Staff disabled or re-passworded elsewhere
+                                // stop unlocking this desk (best effort).
+                                let _ = pull_store.reconcile_user_unlocks(chrono::Utc::now());
+                            }
                             Ok(())
                         })();
                         if r.is_ok() {

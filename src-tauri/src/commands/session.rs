@@ -54,6 +54,14 @@ pub async fn unlock(app: AppHandle, req: UnlockReq) -> Answer<AppState> {
 }
 
 #[tauri::command]
+pub async fn unlock_as(app: AppHandle, req: SignInReq) -> Answer<AppState> {
+    run(app, "unlock_as", move |d| {
+        d.unlock_as(&req.email, &Password::new(req.password))
+    })
+    .await
+}
+
+#[tauri::command]
 pub async fn sign_in(app: AppHandle, req: SignInReq) -> Answer<AppState> {
     run(app, "sign_in", move |d| {
         d.sign_in(&req.email, &Password::new(req.password))

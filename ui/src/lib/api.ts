@@ -136,6 +136,7 @@ export const appState = () => call<AppState>('app_state');
 export const createStore = (req: CreateStoreReq) => call<AppState>('create_store', req);
 export const enroll = (req: EnrollReq) => call<AppState>('enroll', req);
 export const unlock = (passphrase: string | null) => call<AppState>('unlock', { passphrase });
+export const unlockAs = (email: string, password: string) => call<AppState>('unlock_as', { email, password });
 export const signIn = (email: string, password: string) =>
   call<AppState>('sign_in', { email, password });
 export const changePassword = (current: string, next: string) =>

@@ -57,7 +57,12 @@ keychain: boolean, user: SessionView | null, idle_lock_minutes: number,
  * The clinic's locale (a synced setting): how every screen writes and
  * reads dates, times and numbers ("en-GB" until the store is open).
  */
-locale: string, };
+locale: string, 
+/**
+ * Staff who signed in here can unlock it with their own password
+ * (`unlock_as`); the store passphrase is then for administrators.
+ */
+staff_unlock: boolean, };
 
 export type RoleChoice = { key: string, name: string, };
 

@@ -67,6 +67,27 @@ describe('unlock', () => {
     render(Unlock, { app: { ...locked, keychain: false }, onState: vi.fn() });
     expect(screen.queryByTestId('unlock-keychain')).toBeNull();
   });
+
+  it('lets staff who signed in here unlock with their own password; the passphrase is one click away', async () => {
+    vi.mocked(api.unlockAs).mockRejectedValueOnce(clinicError('WRONG_KEY', 'The e-mail or password is wrong.'));
+    vi.mocked(api.unlockAs).mockResolvedValueOnce(readyState);
+    const onState = vi.fn();
+    render(Unlock, { app: { ...locked, staff_unlock: true }, onState });
+    expect(screen.queryByTestId('unlock-passphrase')).toBeNull();
+    await fireEvent.input(screen.getByTestId('unlock-email'), { target: { value: ' desk@clinic.test ' } });
+    await fireEvent.input(screen.getByTestId('unlock-password'), { target: { value: 'wrong' } });
+    await fireEvent.click(screen.getByTestId('unlock-as-submit'));
+    await flush();
+    expect(screen.getByTestId('unlock-staff-error').textContent).toContain('e-mail or password is wrong');
+    expect((screen.getByTestId('unlock-password') as HTMLInputElement).value).toBe('');
+    await fireEvent.input(screen.getByTestId('unlock-password'), { target: { value: 'right' } });
+    await fireEvent.click(screen.getByTestId('unlock-as-submit'));
+    await flush();
+    expect(api.unlockAs).toHaveBeenLastCalledWith('desk@clinic.test', 'right');
+    expect(onState).toHaveBeenCalledWith(readyState);
+    await fireEvent.click(screen.getByTestId('unlock-show-passphrase'));
+    expect(screen.getByTestId('unlock-passphrase')).toBeTruthy();
+  });
 });
 
 describe('first run', () => {

@@ -10,7 +10,7 @@ export const user: SessionView = {
 
 export const readyState: AppState = {
   stage: 'ready', data_dir: '/data', clinic_name: 'Riverside Clinic', site_name: 'Main St',
-  device_name: 'Front desk 1', enrolled: true, keychain: true, user, idle_lock_minutes: 5, locale: 'en-GB',
+  device_name: 'Front desk 1', enrolled: true, keychain: true, user, idle_lock_minutes: 5, locale: 'en-GB', staff_unlock: false,
 };
 
 export const sync: SyncView = {

@@ -65,6 +65,8 @@ impl Directory<'_> {
             |_| Ok(m),
             |_| vec![AuditEntry::user(audit, Some(user), details)],
         )?;
+        // Disabled, or a new password: their old one no longer unlocks this desk.
+        self.ws.reconcile_unlocks();
         self.ws
             .store()?
             .db()

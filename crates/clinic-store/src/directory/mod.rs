@@ -311,6 +311,24 @@ impl Db<'_> {
         self.query_users(None)
     }
 
+    /// (id, e-mail, password hash, active) of every member of staff: what
+    /// the unlock wraps in the key envelope are checked against.
+    pub fn unlock_credentials(&self) -> StoreResult<Vec<(Uuid, String, String, bool)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT id, email, password_hash, status FROM users
+             WHERE tenant_id = ?1 AND deleted_at IS NULL",
+        )?;
+        let rows = st.query_map(params![self.tenant_id.to_string()], |r| {
+            Ok((
+                parse_uuid(&r.get::<_, String>(0)?),
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)? == "active",
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn user(&self, id: Uuid) -> StoreResult<Option<User>> {
         Ok(self.query_users(Some(id))?.into_iter().next())
     }
