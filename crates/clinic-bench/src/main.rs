@@ -472,6 +472,14 @@ fn main() {
     }
     eprintln!("printouts: a 300-row day sheet ...");
     figures.push(print_figure(args.seed, (args.queries / 10).clamp(1, 30)));
+    if !args.no_desktop && args.ui_rounds > 0 {
+        // Patients to check in on today's list whatever the weekday,
+        // booked at the front desk.
+        ws.login(DESK_EMAIL, &password)
+            .map(|_| ())
+            .and_then(|()| desktop::book_today(&mut ws, args.ui_rounds))
+            .unwrap_or_else(|e| fail("booking today's patients for the UI timings", e));
+    }
     drop(ws);
     if !args.no_desktop {
         eprintln!("desktop: cold start and idle memory ...");

@@ -404,7 +404,9 @@ impl Window {
 
     /// Stops the run with a screenshot and the app's log.
     pub fn fail(&self, what: &str) -> ! {
-        self.shot(&format!("FAILED-{}", what.replace([' ', '/'], "-")));
+        // A file name the file system takes (at most 255 bytes).
+        let name: String = what.replace([' ', '/'], "-").chars().take(120).collect();
+        self.shot(&format!("FAILED-{name}"));
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
         panic!("{}: {what}\napp log:\n{log}", self.name);
     }

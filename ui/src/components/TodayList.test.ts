@@ -110,6 +110,17 @@ describe('TodayList', () => {
     expect(ids()).toEqual(['e']);
     await fireEvent.click(screen.getByTestId('today-filter-waiting'));
     expect(screen.getByTestId('today-filter-empty').textContent).toBe('Nobody is waiting.');
+    // Checked in under "Expected": the row stays in sight until the filter changes.
+    vi.mocked(api.setAppointmentStatus).mockResolvedValueOnce(
+      appt({ id: 'e', patient_name: 'Eve Expect', start_local: day('10:00'), end_local: day('10:15'), clinician_id: 'c2', clinician_name: 'Dr Bell', status: 'arrived' }),
+    );
+    await fireEvent.click(screen.getByTestId('today-filter-expected'));
+    await fireEvent.click(screen.getByTestId('today-checkin'));
+    await flush();
+    expect(ids()).toEqual(['e']);
+    expect(screen.getAllByTestId('today-row')[0].getAttribute('data-status')).toBe('arrived');
+    await fireEvent.click(screen.getByTestId('today-filter-waiting'));
+    expect(ids()).toEqual(['e']);
     await fireEvent.change(screen.getByTestId('today-clinician'), { target: { value: '' } });
     await fireEvent.click(screen.getByTestId('today-filter-open'));
   });
