@@ -1456,6 +1456,9 @@ fn a_manager_claims_from_an_insurer_cashes_up_the_day_and_closes_last_month() {
 /// be undone (both recorded); the calendar of 20 clinicians stays readable
 /// and its week shows one clinician; a quick click on a free time opens the
 /// booking dialog, which Escape closes. Each click is timed in the page.
+/// Drives TodayList, PatientSummary, BookingDialog and its DateTimeField,
+/// CalendarScreen (chooser, week, by room), ClinicSetup (working hours,
+/// rooms) under Admin, and Unlock's own-password form.
 #[test]
 fn the_front_desk_as_a_receptionist_finds_it() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());

@@ -122,64 +122,63 @@ pub async fn setup_view(app: AppHandle) -> Answer<SetupView> {
     .await
 }
 
-#[tauri::command]
-pub async fn save_hours(app: AppHandle, req: HoursReq) -> Answer<SetupView> {
-    run(app, "save_hours", move |d| {
+/// A change on the setup screens, answered with the setup as it is now.
+async fn change_setup(
+    app: AppHandle,
+    name: &'static str,
+    change: impl FnOnce(&mut clinic_client::scheduling::Scheduling<'_>) -> ClinicResult<()>
+        + Send
+        + 'static,
+) -> Answer<SetupView> {
+    run(app, name, move |d| {
         d.change(|w| {
-            w.scheduling()
-                .set_weekly_hours(req.clinician_id, &req.hours)?;
+            change(&mut w.scheduling())?;
             w.scheduling().setup_view()
         })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn save_hours(app: AppHandle, req: HoursReq) -> Answer<SetupView> {
+    change_setup(app, "save_hours", move |s| {
+        s.set_weekly_hours(req.clinician_id, &req.hours)
     })
     .await
 }
 
 #[tauri::command]
 pub async fn add_leave(app: AppHandle, req: LeaveReq) -> Answer<SetupView> {
-    run(app, "add_leave", move |d| {
-        d.change(|w| {
-            w.scheduling().add_leave(
-                req.clinician_id,
-                &req.kind,
-                &req.start_local,
-                &req.end_local,
-                req.reason,
-            )?;
-            w.scheduling().setup_view()
-        })
+    change_setup(app, "add_leave", move |s| {
+        s.add_leave(
+            req.clinician_id,
+            &req.kind,
+            &req.start_local,
+            &req.end_local,
+            req.reason,
+        )
+        .map(|_| ())
     })
     .await
 }
 
 #[tauri::command]
 pub async fn remove_leave(app: AppHandle, req: RemoveLeaveReq) -> Answer<SetupView> {
-    run(app, "remove_leave", move |d| {
-        d.change(|w| {
-            w.scheduling().remove_leave(req.clinician_id, req.id)?;
-            w.scheduling().setup_view()
-        })
+    change_setup(app, "remove_leave", move |s| {
+        s.remove_leave(req.clinician_id, req.id)
     })
     .await
 }
 
 #[tauri::command]
 pub async fn save_room(app: AppHandle, req: RoomReq) -> Answer<SetupView> {
-    run(app, "save_room", move |d| {
-        d.change(|w| {
-            w.scheduling().save_room(req.id, &req.name, &req.kind)?;
-            w.scheduling().setup_view()
-        })
+    change_setup(app, "save_room", move |s| {
+        s.save_room(req.id, &req.name, &req.kind).map(|_| ())
     })
     .await
 }
 
 #[tauri::command]
 pub async fn save_type(app: AppHandle, req: TypeReq) -> Answer<SetupView> {
-    run(app, "save_type", move |d| {
-        d.change(|w| {
-            w.scheduling().save_type(req.line)?;
-            w.scheduling().setup_view()
-        })
-    })
-    .await
+    change_setup(app, "save_type", move |s| s.save_type(req.line).map(|_| ())).await
 }

@@ -16,6 +16,9 @@ export const STATUS_LABEL: Record<AppointmentStatus, string> = {
   rescheduled: 'Rescheduled',
 };
 
+/** The reason recorded when a check-in made by mistake is undone. */
+export const UNDO_CHECK_IN = 'Check-in undone at the desk';
+
 /** Statuses whose appointment can still be moved. */
 export const MOVABLE: AppointmentStatus[] = ['scheduled', 'confirmed'];
 

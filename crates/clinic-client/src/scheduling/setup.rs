@@ -85,6 +85,27 @@ pub struct SetupView {
     pub can_edit_rooms: bool,
 }
 
+impl From<AppointmentType> for TypeLine {
+    fn from(t: AppointmentType) -> Self {
+        TypeLine {
+            id: t.id,
+            name: t.name,
+            minutes: t.default_minutes,
+            colour: t.colour,
+            archived: t.archived,
+        }
+    }
+}
+
+/// "leave" or "blocked", as the screens and requests name an exception.
+fn kind_word(k: ExceptionKind) -> String {
+    match k {
+        ExceptionKind::Leave => "leave",
+        ExceptionKind::Blocked => "blocked",
+    }
+    .into()
+}
+
 const TIME: &str = "%H:%M";
 const LOCAL: &str = "%Y-%m-%dT%H:%M:%S";
 
@@ -105,15 +126,15 @@ fn local(field: &str, s: &str) -> ClinicResult<NaiveDateTime> {
         })
 }
 
-/// Every appointment type the clinic has, archived ones too (the built-in
-/// ones until it saves its own).
-fn all_types(db: &clinic_store::Db) -> ClinicResult<Vec<AppointmentType>> {
+/// Every appointment type the clinic has, archived ones too, and whether
+/// they are still the built-in ones (until it saves its own).
+fn all_types(db: &clinic_store::Db) -> ClinicResult<(Vec<AppointmentType>, bool)> {
     let mut saved = db.documents::<AppointmentType>()?;
     if saved.is_empty() {
-        return appointment_types(db);
+        return Ok((appointment_types(db)?, true));
     }
     saved.sort_by(|a, b| (a.archived, &a.name).cmp(&(b.archived, &b.name)));
-    Ok(saved)
+    Ok((saved, false))
 }
 
 fn weekday(n: u8) -> ClinicResult<Weekday> {
@@ -147,11 +168,7 @@ impl Scheduling<'_> {
                     .iter()
                     .map(|x| LeaveLine {
                         id: x.id,
-                        kind: match x.kind {
-                            ExceptionKind::Leave => "leave",
-                            ExceptionKind::Blocked => "blocked",
-                        }
-                        .into(),
+                        kind: kind_word(x.kind),
                         start_local: x.start.format(LOCAL).to_string(),
                         end_local: x.end.format(LOCAL).to_string(),
                         reason: x.reason.clone(),
@@ -168,7 +185,7 @@ impl Scheduling<'_> {
             });
         }
         let db = self.ws.store()?.db();
-        let rooms = db
+        let mut rooms = db
             .documents::<RoomDoc>()?
             .into_iter()
             .filter(|r| r.site_id == site.id)
@@ -178,17 +195,7 @@ impl Scheduling<'_> {
                 kind: r.kind,
             })
             .collect::<Vec<_>>();
-        let types = all_types(&db)?
-            .into_iter()
-            .map(|t| TypeLine {
-                id: t.id,
-                name: t.name,
-                minutes: t.default_minutes,
-                colour: t.colour,
-                archived: t.archived,
-            })
-            .collect();
-        let mut rooms = rooms;
+        let types = all_types(&db)?.0.into_iter().map(TypeLine::from).collect();
         rooms.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(SetupView {
             site_name: site.name,
@@ -266,11 +273,7 @@ impl Scheduling<'_> {
         })?;
         Ok(LeaveLine {
             id,
-            kind: match kind {
-                ExceptionKind::Leave => "leave",
-                ExceptionKind::Blocked => "blocked",
-            }
-            .into(),
+            kind: kind_word(kind),
             start_local: start.format(LOCAL).to_string(),
             end_local: end.format(LOCAL).to_string(),
             reason,
@@ -343,7 +346,7 @@ impl Scheduling<'_> {
         if line.id.is_nil() {
             line.id = new_id(self.ws.now());
         }
-        let db_types = all_types(&self.ws.store()?.db())?;
+        let (db_types, built_in) = all_types(&self.ws.store()?.db())?;
         if db_types
             .iter()
             .any(|t| t.id != line.id && t.name.eq_ignore_ascii_case(line.name.trim()))
@@ -356,13 +359,7 @@ impl Scheduling<'_> {
         let old = db_types.iter().find(|t| t.id == line.id).cloned();
         // The first change to the built-in types keeps the others: they are
         // saved as the clinic's own first (else they would vanish with it).
-        if self
-            .ws
-            .store()?
-            .db()
-            .documents::<AppointmentType>()?
-            .is_empty()
-        {
+        if built_in {
             for t in db_types.into_iter().filter(|t| t.id != line.id) {
                 self.save_appointment_type(t)?;
             }
@@ -376,13 +373,6 @@ impl Scheduling<'_> {
             buffer_after: old.as_ref().map_or(0, |o| o.buffer_after),
             archived: line.archived,
         };
-        let t = self.save_appointment_type(t)?;
-        Ok(TypeLine {
-            id: t.id,
-            name: t.name,
-            minutes: t.default_minutes,
-            colour: t.colour,
-            archived: t.archived,
-        })
+        Ok(self.save_appointment_type(t)?.into())
     }
 }
